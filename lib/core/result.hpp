@@ -1,0 +1,22 @@
+#pragma once
+// Expected failures are values, not exceptions: functions that can fail on bad input return
+// core::result<T> (a boost::system::result carrying core::error). Exceptions are for bugs and
+// start-up errors only.
+
+#include <boost/system/result.hpp>
+#include <string>
+
+namespace taskpoller::core {
+
+/// An expected failure, with a message fit to show to the user (never contains a secret).
+struct error {
+    std::string message;
+};
+
+/// Called by result<T>::value() when it holds an error; throws std::runtime_error(message).
+[[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);
+
+template <class T>
+using result = boost::system::result<T, error>;
+
+}  // namespace taskpoller::core

@@ -1,0 +1,29 @@
+#pragma once
+// Percent-encoding as API 2.0 needs it on the wire (qcloud-v2.md §2.7): UTF-8 bytes, RFC 3986
+// unreserved characters (A-Z a-z 0-9 - . _ ~) kept, everything else %XX with upper-case hex.
+
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+#include "qcloud/params.hpp"
+
+namespace taskpoller::qcloud {
+
+/// Encodes every byte outside the RFC 3986 unreserved set; space becomes %20.
+std::string percent_encode(std::string_view raw);
+
+/// Joins `name=value` pairs with `&`, names and values percent-encoded. Used for a POST body
+/// and for a GET query string alike.
+std::string form_encode(const param_list& params);
+
+/// Decodes %XX (either case) and, when `plus_as_space`, `+` as a space. Fails on a `%` not
+/// followed by two hex digits.
+core::result<std::string> percent_decode(std::string_view encoded, bool plus_as_space = true);
+
+/// Splits an application/x-www-form-urlencoded string (or a query string) into decoded
+/// parameters, in order. Empty pieces (`a=1&&b=2`) are skipped; a piece without `=` is a name
+/// with an empty value. Fails on invalid %-sequences or an empty name, saying which.
+core::result<param_list> form_decode(std::string_view encoded);
+
+}  // namespace taskpoller::qcloud
