@@ -5,6 +5,8 @@
 
 #include <boost/system/result.hpp>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace taskpoller::core {
 
@@ -18,5 +20,12 @@ struct error {
 
 template <class T>
 using result = boost::system::result<T, error>;
+
+/// A successful result holding `v`. Needed for result<std::string>: since core::error can be
+/// built from a string, `return some_string;` is ambiguous there and does not compile.
+template <class T>
+result<std::decay_t<T>> ok(T&& v) {
+    return result<std::decay_t<T>>(boost::system::in_place_value, std::forward<T>(v));
+}
 
 }  // namespace taskpoller::core
