@@ -1,0 +1,161 @@
+#include "engine/cvm_state.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace taskpoller::engine {
+namespace {
+
+bool is_failure(int s) noexcept {
+    return s == -1 || s == 1;
+}
+// Statuses an instance rests in: anything else is work in progress.
+bool is_resting(int s) noexcept {
+    return s == 2 || s == 4 || s == 5;
+}
+
+std::string describe(int s) {
+    return fmt::format("status {} ({})", s, cvm_status_name(s));
+}
+
+verdict finish(instance_progress& p, verdict v, std::string reason) {
+    p.state = v;
+    p.reason = std::move(reason);
+    return v;
+}
+
+}  // namespace
+
+std::string_view to_string(verdict v) noexcept {
+    switch (v) {
+        case verdict::running:
+            return "running";
+        case verdict::succeeded:
+            return "succeeded";
+        case verdict::failed:
+            return "failed";
+        case verdict::not_found:
+            return "not_found";
+    }
+    return "unknown";
+}
+
+verdict judge_instance(const cvm_rule& rule, const cvm_options& o, instance_progress& p,
+                       std::optional<int> status, duration since_submission) {
+    if (p.state != verdict::running) return p.state;
+    if (!status) {
+        if (++p.missing >= std::max<std::uint32_t>(1, o.not_found_checks))
+            return finish(
+                p, verdict::not_found,
+                fmt::format("absent from DescribeInstances {} times in a row", p.missing));
+        return verdict::running;
+    }
+    const int s = *status;
+    p.missing = 0;
+    p.same_count = (s == p.last_status) ? p.same_count + 1 : 1;
+    p.last_status = s;
+    if (is_failure(s)) return finish(p, verdict::failed, describe(s));
+    if (rule.has_transitional() && s == rule.transitional) {
+        p.transitional_seen = true;
+        return verdict::running;
+    }
+    if (s == rule.target) {
+        if (p.transitional_seen || since_submission >= rule.settle_delay)
+            return finish(p, verdict::succeeded, {});
+        return verdict::running;  // maybe a stale read of the old status
+    }
+    if (is_resting(s) && p.transitional_seen &&
+        p.same_count >= std::max<std::uint32_t>(1, o.stable_checks))
+        return finish(
+            p, verdict::failed,
+            fmt::format("settled in {} instead of {}", describe(s), describe(rule.target)));
+    return verdict::running;
+}
+
+cvm_task_state::cvm_task_state(cvm_rule rule, std::vector<std::string> instance_ids,
+                               time_point submitted, cvm_options o)
+    : rule_(std::move(rule)), opt_(o), submitted_(submitted) {
+    instances_.reserve(instance_ids.size());
+    for (auto& id : instance_ids) {
+        bool dup = false;
+        for (const auto& i : instances_) dup = dup || i.id == id;
+        if (!dup) instances_.push_back({std::move(id), {}});
+    }
+}
+
+verdict cvm_task_state::observe(std::span<const qcloud::instance_state> seen, time_point now) {
+    for (auto& inst : instances_) {
+        std::optional<int> status;
+        for (const auto& s : seen) {
+            if (s.instance_id == inst.id) {
+                status = s.status;
+                break;
+            }
+        }
+        judge_instance(rule_, opt_, inst.progress, status, now - submitted_);
+    }
+    return state();
+}
+
+verdict cvm_task_state::observe_one(std::string_view instance_id, std::optional<int> status,
+                                    time_point now) {
+    for (auto& inst : instances_)
+        if (inst.id == instance_id)
+            judge_instance(rule_, opt_, inst.progress, status, now - submitted_);
+    return state();
+}
+
+verdict cvm_task_state::state() const noexcept {
+    if (instances_.empty()) return verdict::not_found;
+    bool failed = false;
+    std::size_t not_found = 0;
+    for (const auto& i : instances_) {
+        switch (i.progress.state) {
+            case verdict::running:
+                return verdict::running;
+            case verdict::failed:
+                failed = true;
+                break;
+            case verdict::not_found:
+                ++not_found;
+                break;
+            case verdict::succeeded:
+                break;
+        }
+    }
+    if (failed) return verdict::failed;
+    if (not_found == instances_.size()) return verdict::not_found;
+    return not_found > 0 ? verdict::failed : verdict::succeeded;
+}
+
+std::string cvm_task_state::reason() const {
+    std::string out;
+    for (const auto& i : instances_) {
+        if (i.progress.reason.empty()) continue;
+        if (!out.empty()) out += "; ";
+        out += i.id + ": " + i.progress.reason;
+    }
+    return out;
+}
+
+std::vector<std::string> cvm_task_state::pending_instances() const {
+    std::vector<std::string> out;
+    for (const auto& i : instances_)
+        if (i.progress.state == verdict::running) out.push_back(i.id);
+    return out;
+}
+
+std::string cvm_task_state::last_status() const {
+    std::string out;
+    for (const auto& i : instances_) {
+        if (!out.empty()) out += ',';
+        out += i.id + '=';
+        out += i.progress.last_status == instance_progress::no_status
+                   ? std::string("none")
+                   : std::to_string(i.progress.last_status);
+    }
+    return out;
+}
+
+}  // namespace taskpoller::engine

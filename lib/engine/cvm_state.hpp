@@ -1,0 +1,95 @@
+#pragma once
+// Reading a CVM task's outcome from DescribeInstances (qcloud-v2.md §4). CVM has no task-result
+// API in v2, so a task is done when its instances reach the action's target status. I/O-free.
+//
+// Per instance, on each poll round:
+//  - -1 (creation failed) and 1 (faulty) fail the instance at once;
+//  - the action's transitional status (e.g. 9 stopping) is remembered as seen;
+//  - the target status is accepted only after the transitional status was seen, or once
+//    `settle_delay` has passed since submission: right after the call an instance may still
+//    show its old status, which for Restart and ResetInstancePassword *is* the target;
+//  - a non-target, non-busy status (2 running, 4 stopped, 5 returned) seen after the
+//    transitional status is a failure once it is *stable*: the same status on `stable_checks`
+//    consecutive polls (default 2), so a single odd read does not fail a task. Before any
+//    transitional status it is taken for the old status and waited out (the deadline ends it);
+//  - other statuses (busy: 3, 6..20, or unknown codes) keep it running;
+//  - an instance absent from the answer counts toward not_found; `not_found_checks` (default 3)
+//    consecutive absences make it not_found. Any answer resets the count.
+// A task (several instances may share one requestId) is terminal when every instance is: failed
+// if any failed; not_found if all are not_found; failed if only some are; else succeeded.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/registry.hpp"
+#include "engine/types.hpp"
+#include "qcloud/response.hpp"
+
+namespace taskpoller::engine {
+
+enum class verdict : std::uint8_t { running, succeeded, failed, not_found };
+
+std::string_view to_string(verdict v) noexcept;
+
+struct cvm_options {
+    std::uint32_t stable_checks = 2;     ///< polls showing the same wrong status → failed
+    std::uint32_t not_found_checks = 3;  ///< consecutive absences → not_found
+};
+
+/// What is remembered about one instance between polls.
+struct instance_progress {
+    static constexpr int no_status = -100;
+    int last_status = no_status;
+    bool transitional_seen = false;
+    std::uint32_t same_count = 0;  ///< consecutive polls showing last_status
+    std::uint32_t missing = 0;     ///< consecutive polls the instance was absent
+    verdict state = verdict::running;
+    std::string reason;  ///< why failed / not_found
+};
+
+/// Judges one observation (`status`, nullopt if absent from the answer) of one instance,
+/// `since_submission` after the call, updating `p`. A terminal `p` is returned unchanged.
+verdict judge_instance(const cvm_rule& rule, const cvm_options& o, instance_progress& p,
+                       std::optional<int> status, duration since_submission);
+
+/// The state of one CVM task: its instances and their progress.
+class cvm_task_state {
+  public:
+    cvm_task_state(cvm_rule rule, std::vector<std::string> instance_ids, time_point submitted,
+                   cvm_options o = {});
+
+    /// One poll round. `seen` must hold every answer of the calls that asked for this task's
+    /// instances this round (instances absent from it count as missing). Duplicate ids in
+    /// `seen`: the first wins. Returns the task's verdict.
+    verdict observe(std::span<const qcloud::instance_state> seen, time_point now);
+
+    /// One instance's observation (nullopt = absent). Unknown ids are ignored. Returns the
+    /// task's verdict.
+    verdict observe_one(std::string_view instance_id, std::optional<int> status, time_point now);
+
+    verdict state() const noexcept;
+    /// For failed / not_found: "ins-1: status 1 (faulty); ins-2: ..."; empty otherwise.
+    std::string reason() const;
+    /// Instances still running: the ones to ask about next round.
+    std::vector<std::string> pending_instances() const;
+    /// "ins-1=4,ins-2=9": the last status of every instance (for the task's last_status).
+    std::string last_status() const;
+
+    const cvm_rule& rule() const noexcept { return rule_; }
+
+  private:
+    struct instance {
+        std::string id;
+        instance_progress progress;
+    };
+    cvm_rule rule_;
+    cvm_options opt_;
+    time_point submitted_;
+    std::vector<instance> instances_;
+};
+
+}  // namespace taskpoller::engine

@@ -1,0 +1,140 @@
+#include "engine/rate_limiter.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace taskpoller::engine {
+
+rate_limiter::rate_limiter(rate_limiter_options o) : opt_(o) {
+    if (!(opt_.default_rate > 0) || !std::isfinite(opt_.default_rate)) opt_.default_rate = 20.0;
+    if (!(opt_.floor_rate > 0) || !std::isfinite(opt_.floor_rate)) opt_.floor_rate = 0.5;
+    if (!(opt_.burst_seconds > 0) || !std::isfinite(opt_.burst_seconds)) opt_.burst_seconds = 1.0;
+    if (!(opt_.recovery_per_second >= 0) || !std::isfinite(opt_.recovery_per_second))
+        opt_.recovery_per_second = 1.0;
+}
+
+rate_limiter::bucket_state rate_limiter::make(const action_key& key, double rate,
+                                              time_point now) const {
+    bucket_state b;
+    b.key = key;
+    b.configured = b.rate = rate;
+    b.burst = std::max(1.0, rate * opt_.burst_seconds);
+    b.tokens = b.burst;
+    b.updated = b.last_ready = now;
+    b.counters.configured_rate = rate;
+    return b;
+}
+
+rate_limiter::bucket_id rate_limiter::bucket(const action_key& key, time_point now) {
+    if (auto it = index_.find(key); it != index_.end()) return it->second;
+    const auto id = static_cast<bucket_id>(buckets_.size());
+    buckets_.push_back(make(key, opt_.default_rate, now));
+    index_.emplace(key, id);
+    return id;
+}
+
+bool rate_limiter::configure(const action_key& key, double rate, time_point now) {
+    if (!(rate > 0) || !std::isfinite(rate)) return false;
+    const bucket_id id = bucket(key, now);
+    bucket_state& b = buckets_[id];
+    advance(b, now);
+    bucket_state fresh = make(key, rate, now);
+    fresh.tokens = std::min(b.tokens, fresh.burst);  // keep queued debt: reservations stand
+    fresh.last_ready = b.last_ready;
+    fresh.counters = b.counters;
+    fresh.counters.configured_rate = rate;
+    b = std::move(fresh);
+    return true;
+}
+
+// Tokens earned over `secs` while the rate climbs linearly (slope k) until it reaches the
+// configured rate: the exact integral, so the result does not depend on how often we are called.
+double rate_limiter::refill_over(const bucket_state& b, double secs) const {
+    const double k = opt_.recovery_per_second, r = b.rate, c = b.configured;
+    if (r >= c || k <= 0) return r * secs;
+    const double tc = (c - r) / k;
+    if (secs <= tc) return r * secs + k * secs * secs / 2;
+    return r * tc + k * tc * tc / 2 + c * (secs - tc);
+}
+
+// Inverse of refill_over: seconds until `amount` tokens have been earned.
+double rate_limiter::time_to_refill(const bucket_state& b, double amount) const {
+    const double k = opt_.recovery_per_second, r = b.rate, c = b.configured;
+    if (r >= c || k <= 0) return amount / r;
+    const double tc = (c - r) / k;
+    const double area = r * tc + k * tc * tc / 2;
+    if (amount <= area) return (-r + std::sqrt(r * r + 2 * k * amount)) / k;
+    return tc + (amount - area) / c;
+}
+
+void rate_limiter::advance(bucket_state& b, time_point now) const {
+    if (now <= b.updated) return;
+    const double dt = seconds(now - b.updated);
+    b.tokens = std::min(b.burst, b.tokens + refill_over(b, dt));
+    b.rate = std::min(b.configured, b.rate + opt_.recovery_per_second * dt);
+    b.updated = now;
+}
+
+rate_limiter::grant rate_limiter::acquire(bucket_id id, time_point now) {
+    bucket_state& b = buckets_.at(id);
+    advance(b, now);
+    b.tokens -= 1;
+    if (b.tokens >= 0 && b.last_ready <= now) {
+        ++b.counters.granted;
+        return {now, true};
+    }
+    time_point ready = now;
+    if (b.tokens < 0) ready = now + from_seconds(time_to_refill(b, -b.tokens));
+    ready = std::max(ready, b.last_ready);  // first come, first served
+    b.last_ready = ready;
+    ++b.counters.delayed;
+    return {ready, false};
+}
+
+time_point rate_limiter::next_ready(bucket_id id, time_point now) {
+    bucket_state& b = buckets_.at(id);
+    advance(b, now);
+    time_point ready = now;
+    if (b.tokens < 1) ready = now + from_seconds(time_to_refill(b, 1 - b.tokens));
+    return std::max(ready, b.last_ready);
+}
+
+void rate_limiter::refund(bucket_id id, time_point now) {
+    bucket_state& b = buckets_.at(id);
+    advance(b, now);
+    b.tokens = std::min(b.burst, b.tokens + 1);
+}
+
+void rate_limiter::on_throttled(bucket_id id, time_point now) {
+    bucket_state& b = buckets_.at(id);
+    advance(b, now);
+    if (b.decreased && now - b.last_decrease < opt_.decrease_cooldown) return;
+    const double floor = std::min(opt_.floor_rate, b.configured);
+    b.rate = std::max(floor, b.rate / 2);
+    b.tokens = std::min(b.tokens, 0.0);  // no burst right after being told to slow down
+    b.last_decrease = now;
+    b.decreased = true;
+    ++b.counters.throttled;
+}
+
+bucket_stats rate_limiter::stats(bucket_id id, time_point now) {
+    if (id >= buckets_.size()) return {};
+    bucket_state& b = buckets_[id];
+    advance(b, now);
+    bucket_stats s = b.counters;
+    s.configured_rate = b.configured;
+    s.rate = b.rate;
+    s.burst = b.burst;
+    s.tokens = b.tokens;
+    return s;
+}
+
+std::vector<std::pair<action_key, bucket_stats>> rate_limiter::all_stats(time_point now) {
+    std::vector<std::pair<action_key, bucket_stats>> out;
+    out.reserve(buckets_.size());
+    for (bucket_id i = 0; i < buckets_.size(); ++i)
+        out.emplace_back(buckets_[i].key, stats(i, now));
+    return out;
+}
+
+}  // namespace taskpoller::engine

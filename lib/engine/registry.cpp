@@ -1,0 +1,254 @@
+#include "engine/registry.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace taskpoller::engine {
+namespace {
+
+action_profile cvm_action(std::string name, response_kind response, int target, int transitional,
+                          std::string ids_param) {
+    cvm_rule rule;
+    rule.target = target;
+    rule.transitional = transitional;
+    rule.ids_param = std::move(ids_param);
+    return action_profile{std::move(name), response, rule, std::nullopt};
+}
+
+service_profile make_cvm() {
+    service_profile s{"cvm", "cvm", resolver_kind::instance_state, "DescribeInstances", "", {},
+                      {},    {}};
+    // Targets and transitional states: qcloud-v2.md §4.
+    const auto batch = response_kind::batch;
+    for (auto a : {cvm_action("StartInstances", batch, 2, 8, "instanceIds"),
+                   cvm_action("StopInstances", batch, 4, 9, "instanceIds"),
+                   cvm_action("RestartInstances", batch, 2, 7, "instanceIds"),
+                   cvm_action("ResetInstancePassword", batch, 4, 10, "instanceIds"),
+                   cvm_action("ResetInstances", response_kind::common_async, 2, 14, "instanceId")})
+        s.actions.emplace(a.name, std::move(a));
+    return s;
+}
+
+service_profile make_task_service(std::string name, std::string result_action,
+                                  std::initializer_list<const char*> actions) {
+    service_profile s{
+        name, name, resolver_kind::task_result, std::move(result_action), "requestId", {}, {}, {}};
+    for (const char* a : actions)
+        s.actions.emplace(a, action_profile{a, response_kind::common_async, {}, {}});
+    return s;
+}
+
+core::error fail(std::string msg) {
+    return core::error{std::move(msg)};
+}
+
+template <class Map>
+std::string join_keys(const Map& m) {
+    if (m.empty()) return "(none)";
+    std::string out;
+    for (const auto& [k, v] : m) out += (out.empty() ? "" : ", ") + k;
+    return out;
+}
+
+bool valid_rate(double r) {
+    return std::isfinite(r) && r > 0;
+}
+
+core::result<void> check_action(const std::string& where, const action_override& a) {
+    if (a.rate_limit && !valid_rate(*a.rate_limit))
+        return fail(where + ": rate_limit must be a positive number");
+    if (a.target && !is_known_cvm_status(*a.target))
+        return fail(fmt::format("{}: target {} is not a CVM status (-1..20)", where, *a.target));
+    if (a.transitional && *a.transitional != -100 && !is_known_cvm_status(*a.transitional))
+        return fail(fmt::format("{}: transitional {} is not a CVM status (-1..20)", where,
+                                *a.transitional));
+    if (a.ids_param && a.ids_param->empty()) return fail(where + ": ids_param must not be empty");
+    if (a.settle_delay && a.settle_delay->count() < 0)
+        return fail(where + ": settle_delay must not be negative");
+    return {};
+}
+
+core::result<void> merge_action(const service_profile& s, const std::string& name,
+                                const action_override& o, action_profile& a) {
+    const std::string where = s.name + "." + name;
+    if (auto r = check_action(where, o); !r) return r;
+    const bool cvm_like = s.resolver == resolver_kind::instance_state;
+    if (!cvm_like && (o.target || o.transitional || o.ids_param || o.settle_delay))
+        return fail(where +
+                    ": target/transitional/ids_param/settle_delay apply to cvm actions only");
+    if (cvm_like && !a.cvm && !o.target)
+        return fail(where + ": a new cvm action needs a target status");
+    a.name = name;
+    if (o.response) a.response = *o.response;
+    if (o.rate_limit) a.rate_limit = *o.rate_limit;
+    if (!cvm_like) return {};
+    if (!a.cvm) a.cvm = cvm_rule{};
+    if (o.target) a.cvm->target = *o.target;
+    if (o.transitional) a.cvm->transitional = *o.transitional;
+    if (o.ids_param) a.cvm->ids_param = *o.ids_param;
+    if (o.settle_delay) a.cvm->settle_delay = *o.settle_delay;
+    return {};
+}
+
+core::result<void> apply_result_override(service_profile& s, const action_override& o) {
+    const std::string where = s.name + "." + s.result_action;
+    if (o.response || o.target || o.transitional || o.ids_param || o.settle_delay || !o.rate_limit)
+        return fail(where + ": the poll API accepts only rate_limit");
+    if (!valid_rate(*o.rate_limit)) return fail(where + ": rate_limit must be a positive number");
+    s.result_rate_limit = *o.rate_limit;
+    return {};
+}
+
+}  // namespace
+
+registry::registry(std::string host_suffix) : host_suffix_(std::move(host_suffix)) {
+    services_.emplace("cvm", make_cvm());
+    // CLB actions documented as async (each returns a requestId for the task-result API).
+    services_.emplace(
+        "lb", make_task_service("lb", "DescribeLoadBalancersTaskResult",
+                                {"RegisterInstancesWithLoadBalancer", "ModifyLoadBalancerBackends",
+                                 "DeregisterInstancesFromLoadBalancer", "DeleteLoadBalancers",
+                                 "CreateLoadBalancerListeners", "DeleteLoadBalancerListeners",
+                                 "ModifyLoadBalancerListener"}));
+    // Their async actions are not in our protocol notes: configuration adds them.
+    services_.emplace("bmlb", make_task_service("bmlb", "DescribeBmLoadBalancersTaskResult", {}));
+    services_.emplace("bmeip", make_task_service("bmeip", "EipBmQueryTask", {}));
+}
+
+core::result<void> registry::apply(const service_override& o) {
+    if (o.name.empty()) return fail("services: a service needs a name");
+    service_profile s;
+    if (auto it = services_.find(o.name); it != services_.end()) {
+        s = it->second;
+    } else {
+        if (!o.result_action || o.result_action->empty())
+            return fail(
+                fmt::format("services.{}: unknown service (known: {}); a new service "
+                            "needs result_action (its task-result API)",
+                            o.name, join_keys(services_)));
+        s = service_profile{o.name, o.name, resolver_kind::task_result, "", "requestId", {},
+                            {},     {}};
+    }
+    if (o.host_prefix) {
+        if (o.host_prefix->empty()) return fail("services." + o.name + ": host_prefix is empty");
+        s.host_prefix = *o.host_prefix;
+    }
+    if (o.result_action) {
+        if (s.resolver == resolver_kind::instance_state)
+            return fail("services." + o.name + ": result_action cannot be changed for cvm");
+        s.result_action = *o.result_action;
+    }
+    if (o.result_param) s.result_param = *o.result_param;
+    if (o.rate_limit) {
+        if (!valid_rate(*o.rate_limit))
+            return fail("services." + o.name + ": rate_limit must be a positive number");
+        s.rate_limit = *o.rate_limit;
+    }
+    for (const auto& [name, ao] : o.actions) {
+        if (name.empty()) return fail("services." + o.name + ": an action needs a name");
+        if (name == s.result_action) {
+            if (auto r = apply_result_override(s, ao); !r) return r;
+            continue;
+        }
+        action_profile a;
+        if (auto it = s.actions.find(name); it != s.actions.end()) a = it->second;
+        if (auto r = merge_action(s, name, ao, a); !r) return r;
+        s.actions.insert_or_assign(name, std::move(a));
+    }
+    services_.insert_or_assign(o.name, std::move(s));
+    return {};
+}
+
+core::result<const action_profile*> registry::find_action(std::string_view service,
+                                                          std::string_view action) const {
+    const service_profile* s = find_service(service);
+    if (!s)
+        return fail(fmt::format("unknown service '{}' (known services: {})", service,
+                                join_keys(services_)));
+    auto it = s->actions.find(action);
+    if (it == s->actions.end())
+        return fail(
+            fmt::format("no completion rule for {}/{}: taskpoller cannot tell when it "
+                        "finishes (known {} actions: {}; add one under services.{}.actions)",
+                        service, action, service, join_keys(s->actions), service));
+    return &it->second;
+}
+
+const service_profile* registry::find_service(std::string_view service) const noexcept {
+    auto it = services_.find(service);
+    return it == services_.end() ? nullptr : &it->second;
+}
+
+std::string registry::host(std::string_view service) const {
+    const service_profile* s = find_service(service);
+    return s ? s->host_prefix + "." + host_suffix_ : std::string{};
+}
+
+double registry::rate_limit(std::string_view service, std::string_view action,
+                            double fallback) const {
+    const service_profile* s = find_service(service);
+    if (!s) return fallback;
+    if (action == s->result_action && s->result_rate_limit) return *s->result_rate_limit;
+    if (auto it = s->actions.find(action); it != s->actions.end() && it->second.rate_limit)
+        return *it->second.rate_limit;
+    return s->rate_limit.value_or(fallback);
+}
+
+std::vector<std::string> registry::service_names() const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : services_) out.push_back(k);
+    return out;
+}
+
+bool is_known_cvm_status(int status) noexcept {
+    return status == -1 || (status >= 1 && status <= 20);
+}
+
+std::string_view cvm_status_name(int status) noexcept {
+    switch (status) {
+        case -1:
+            return "creation failed";
+        case 1:
+            return "faulty";
+        case 2:
+            return "running";
+        case 3:
+            return "creating";
+        case 4:
+            return "stopped";
+        case 5:
+            return "returned";
+        case 6:
+            return "returning";
+        case 7:
+            return "rebooting";
+        case 8:
+            return "starting";
+        case 9:
+            return "stopping";
+        case 10:
+            return "resetting password";
+        case 11:
+            return "formatting";
+        case 12:
+            return "making an image";
+        case 13:
+            return "setting bandwidth";
+        case 14:
+            return "reinstalling";
+        case 15:
+        case 16:
+        case 17:
+        case 18:
+            return "binding or unbinding";
+        case 19:
+            return "upgrading";
+        case 20:
+            return "issuing keys";
+        default:
+            return "unknown status";
+    }
+}
+
+}  // namespace taskpoller::engine

@@ -1,0 +1,258 @@
+#include "engine/scheduler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace taskpoller::engine {
+namespace {
+
+constexpr std::uint8_t queued_flag = 1;
+constexpr std::uint8_t resign_flag = 2;
+
+std::int64_t ticks(time_point t) noexcept {
+    return t.time_since_epoch().count();
+}
+std::int64_t ticks(duration d) noexcept {
+    return d.count();
+}
+time_point at(std::int64_t t) noexcept {
+    return time_point(duration(t));
+}
+
+void bump(std::uint8_t& c) noexcept {
+    if (c < std::numeric_limits<std::uint8_t>::max()) ++c;
+}
+
+}  // namespace
+
+scheduler::scheduler(scheduler_options o, random_source rng)
+    : opt_(std::move(o)), rng_(std::move(rng)) {
+    auto& l = opt_.learning.ladder;
+    std::erase_if(l, [](double q) { return !(q > 0 && q < 1); });
+    std::sort(l.begin(), l.end());
+    l.erase(std::unique(l.begin(), l.end()), l.end());
+}
+
+bool scheduler::later(const heap_entry& a, const heap_entry& b) noexcept {
+    return a.due != b.due ? a.due > b.due : a.handle > b.handle;
+}
+
+scheduler::profile_id scheduler::profile(const action_key& key) {
+    if (auto it = profile_index_.find(key); it != profile_index_.end()) return it->second;
+    if (profiles_.size() > std::numeric_limits<profile_id>::max())
+        throw std::length_error("scheduler: too many (service, action) profiles");
+    const auto id = static_cast<profile_id>(profiles_.size());
+    profiles_.push_back(profile_state{key, duration_histogram(opt_.learning.max_weight), {}, true});
+    profile_index_.emplace(key, id);
+    return id;
+}
+
+scheduler::record* scheduler::find(task_handle h) {
+    auto it = tasks_.find(h);
+    return it == tasks_.end() ? nullptr : &it->second;
+}
+
+bool scheduler::live(const heap_entry& e) const {
+    auto it = tasks_.find(e.handle);
+    return it != tasks_.end() && it->second.gen == e.gen && (it->second.flags & queued_flag);
+}
+
+void scheduler::push(task_handle h, record& r, std::int64_t due) {
+    if (r.flags & queued_flag) ++stale_;  // its previous entry is now dead
+    r.gen = ++next_gen_;
+    r.flags |= queued_flag;
+    heap_.push_back({std::min(due, r.deadline), h, r.gen});
+    std::push_heap(heap_.begin(), heap_.end(), later);
+}
+
+const std::vector<duration>* scheduler::ready_ladder(profile_state& p) {
+    if (!opt_.learning.enabled || p.hist.weight() < opt_.learning.min_samples) return nullptr;
+    if (p.dirty) {
+        p.ladder.clear();
+        for (double q : opt_.learning.ladder) p.ladder.push_back(p.hist.quantile(q));
+        p.dirty = false;
+    }
+    return &p.ladder;
+}
+
+std::vector<duration> scheduler::learned_ladder(profile_id id) {
+    const auto* l = ready_ladder(profiles_.at(id));
+    return l ? *l : std::vector<duration>{};
+}
+
+std::optional<std::int64_t> scheduler::learned_due(profile_state& p, const record& r,
+                                                   std::int64_t now) {
+    const auto* ladder = ready_ladder(p);
+    if (!ladder) return std::nullopt;
+    const std::int64_t age = std::max<std::int64_t>(0, now - r.submitted);
+    const std::int64_t earliest = age + ticks(opt_.learning.min_gap);
+    for (duration offset : *ladder)
+        if (ticks(offset) >= earliest) return r.submitted + ticks(offset);
+    // Past the last rung: the task is an outlier; poll at a fraction of its age.
+    const auto& pol = opt_.poll;
+    const auto tail =
+        static_cast<std::int64_t>(static_cast<double>(age) * opt_.learning.tail_fraction);
+    return now + std::clamp(tail, ticks(pol.interval),
+                            std::max(ticks(pol.interval), ticks(pol.max_interval)));
+}
+
+std::int64_t scheduler::static_delay(const record& r) const {
+    const auto& p = opt_.poll;
+    const backoff_policy b{p.interval, p.multiplier, p.max_interval, p.jitter};
+    return ticks(backoff_delay(b, r.polls > 0 ? r.polls - 1u : 0u, rng_));
+}
+
+std::int64_t scheduler::first_due(const record& r, std::int64_t now) {
+    if (auto d = learned_due(profiles_[r.profile], r, now)) return *d;
+    return r.submitted + ticks(opt_.poll.initial_delay);
+}
+
+std::int64_t scheduler::next_poll_due(const record& r, std::int64_t now) {
+    if (auto d = learned_due(profiles_[r.profile], r, now)) return *d;
+    return now + static_delay(r);
+}
+
+bool scheduler::add(task_handle h, profile_id p, time_point submitted, time_point now,
+                    std::optional<time_point> deadline) {
+    if (p >= profiles_.size() || tasks_.contains(h)) return false;
+    record r{};
+    r.submitted = ticks(submitted);
+    r.deadline = deadline ? ticks(*deadline) : ticks(submitted + opt_.poll.timeout);
+    r.profile = p;
+    record& stored = tasks_.emplace(h, r).first->second;
+    push(h, stored, first_due(stored, ticks(now)));
+    return true;
+}
+
+bool scheduler::remove(task_handle h) {
+    auto it = tasks_.find(h);
+    if (it == tasks_.end()) return false;
+    if (it->second.flags & queued_flag) ++stale_;
+    tasks_.erase(it);
+    compact();
+    return true;
+}
+
+void scheduler::drop_stale_tops() {
+    while (!heap_.empty() && !live(heap_.front())) {
+        std::pop_heap(heap_.begin(), heap_.end(), later);
+        heap_.pop_back();
+        if (stale_ > 0) --stale_;
+    }
+}
+
+// Lazy deletion leaves dead entries in the heap; rebuild once they outnumber the live ones.
+void scheduler::compact() {
+    if (stale_ < 1024 || stale_ < tasks_.size()) return;
+    std::erase_if(heap_, [this](const heap_entry& e) { return !live(e); });
+    std::make_heap(heap_.begin(), heap_.end(), later);
+    stale_ = 0;
+}
+
+std::optional<time_point> scheduler::next_due() {
+    drop_stale_tops();
+    if (heap_.empty()) return std::nullopt;
+    return at(heap_.front().due);
+}
+
+std::size_t scheduler::pop_due(time_point now, std::size_t max, std::vector<due_task>& out) {
+    const std::int64_t t = ticks(now);
+    std::size_t n = 0;
+    while (n < max) {
+        drop_stale_tops();
+        if (heap_.empty() || heap_.front().due > t) break;
+        const heap_entry e = heap_.front();
+        std::pop_heap(heap_.begin(), heap_.end(), later);
+        heap_.pop_back();
+        auto it = tasks_.find(e.handle);
+        it->second.flags &= static_cast<std::uint8_t>(~queued_flag);
+        if (t >= it->second.deadline) {
+            out.push_back({e.handle, due_task::reason::deadline});
+            tasks_.erase(it);
+        } else {
+            out.push_back({e.handle, due_task::reason::poll});
+        }
+        ++n;
+    }
+    return n;
+}
+
+bool scheduler::on_running(task_handle h, time_point now) {
+    record* r = find(h);
+    if (!r) return false;
+    bump(r->polls);
+    r->retries = r->missing = 0;
+    r->flags &= static_cast<std::uint8_t>(~resign_flag);
+    const auto age_ms = std::chrono::duration_cast<milliseconds>(now - at(r->submitted)).count();
+    r->last_running_ms = static_cast<std::uint32_t>(
+        std::clamp<std::int64_t>(age_ms, 0, std::numeric_limits<std::uint32_t>::max()));
+    push(h, *r, next_poll_due(*r, ticks(now)));
+    return true;
+}
+
+bool scheduler::on_retry(task_handle h, time_point now) {
+    record* r = find(h);
+    if (!r) return false;
+    bump(r->retries);
+    r->flags &= static_cast<std::uint8_t>(~resign_flag);
+    push(h, *r, ticks(now) + ticks(backoff_delay(opt_.retry, r->retries - 1u, rng_)));
+    return true;
+}
+
+bool scheduler::on_stall(task_handle h, time_point now) {
+    record* r = find(h);
+    if (!r) return false;
+    bump(r->retries);
+    r->flags &= static_cast<std::uint8_t>(~resign_flag);
+    push(h, *r, ticks(now) + ticks(opt_.retry.max));
+    return true;
+}
+
+bool scheduler::on_resign_retry(task_handle h, time_point now) {
+    record* r = find(h);
+    if (!r) return false;
+    r->flags |= resign_flag;
+    push(h, *r, ticks(now));
+    return true;
+}
+
+std::uint32_t scheduler::on_missing(task_handle h, time_point now) {
+    record* r = find(h);
+    if (!r) return 0;
+    bump(r->missing);
+    bump(r->polls);
+    r->retries = 0;
+    r->flags &= static_cast<std::uint8_t>(~resign_flag);
+    push(h, *r, next_poll_due(*r, ticks(now)));
+    return r->missing;
+}
+
+std::optional<duration> scheduler::complete(task_handle h, time_point now, bool learn) {
+    auto it = tasks_.find(h);
+    if (it == tasks_.end()) return std::nullopt;
+    const record r = it->second;
+    if (r.flags & queued_flag) ++stale_;
+    tasks_.erase(it);
+    compact();
+    if (!learn) return std::nullopt;
+    // The task finished somewhere between the last "running" answer and now: take the
+    // geometric middle of that interval (or half the age if it was never seen running), so
+    // the estimate can move below the poll times that observed it.
+    const double upper = std::max(0.0, seconds(now - at(r.submitted)));
+    const double lower = r.last_running_ms / 1000.0;
+    const double est = lower > 0 && lower < upper ? std::sqrt(lower * upper) : upper / 2;
+    profile_state& p = profiles_[r.profile];
+    p.hist.add(from_seconds(est));
+    p.dirty = true;
+    return from_seconds(est);
+}
+
+retry_history scheduler::history(task_handle h) const {
+    auto it = tasks_.find(h);
+    if (it == tasks_.end()) return {};
+    return {it->second.missing, (it->second.flags & resign_flag) != 0};
+}
+
+}  // namespace taskpoller::engine

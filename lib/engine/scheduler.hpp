@@ -1,0 +1,165 @@
+#pragma once
+// The poll scheduler: when each live task is next polled (DESIGN.md "Policies"). I/O-free and
+// deterministic: time and randomness are injected. The poller arms one timer at next_due(),
+// takes due tasks with pop_due() (oldest due first, so none starves), polls them, and reports
+// each answer back with exactly one of on_running / on_retry / on_stall / on_resign_retry /
+// on_missing / complete / remove. A popped task has no due time until then.
+//
+// Static policy: first poll `initial_delay` after submission, then `interval * multiplier^n`
+// capped at `max_interval`, with optional full jitter (uniform in [0, interval_n]).
+// Request retries (transient errors) use their own backoff (retry policy) and do not advance
+// the poll schedule. Every due time is capped at the task's deadline; when the deadline comes
+// the task is handed out once with reason::deadline and forgotten (→ timed_out).
+//
+// Learning: per (service, action) profile, observed completion times feed a duration_histogram.
+// Once it holds `min_samples`, polls are placed at the learned quantiles `ladder` (e.g. p30,
+// p60, p85, p95, p99) of the completion time, measured from submission; past the last one, the
+// interval is a fraction of the task's age (clamped to [interval, max_interval]). See
+// docs/polling.md for the reasoning and defaults.
+//
+// Memory: 32 bytes of record plus one 16-byte heap entry per task (see bytes_per_task()).
+
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/duration_histogram.hpp"
+#include "engine/retry.hpp"
+#include "engine/types.hpp"
+
+namespace taskpoller::engine {
+
+struct poll_policy {
+    duration initial_delay = std::chrono::seconds(1);
+    duration interval = std::chrono::seconds(1);
+    double multiplier = 1.5;
+    duration max_interval = std::chrono::seconds(60);
+    jitter_mode jitter = jitter_mode::full;
+    duration timeout = std::chrono::hours(1);  ///< default deadline after submission
+};
+
+struct learning_options {
+    bool enabled = true;
+    double min_samples = 20;  ///< decayed sample weight needed before the ladder is used
+    std::vector<double> ladder{0.3, 0.6, 0.85, 0.95, 0.99};  ///< increasing quantiles in (0, 1)
+    duration min_gap = milliseconds(100);  ///< minimum spacing between two polls of a task
+    double tail_fraction = 0.25;           ///< past the ladder: next delay = age * this
+    double max_weight = 1000;              ///< histogram forgetting (duration_histogram)
+};
+
+struct scheduler_options {
+    poll_policy poll;
+    backoff_policy retry;  ///< request retries (transient errors), separate from `poll`
+    learning_options learning;
+};
+
+class scheduler {
+  public:
+    using task_handle = std::uint32_t;
+    using profile_id = std::uint16_t;
+
+    struct due_task {
+        enum class reason : std::uint8_t { poll, deadline };
+        task_handle handle = 0;
+        reason why = reason::poll;
+    };
+
+    /// `rng` returns uniform numbers in [0, 1); it is only called for jitter.
+    scheduler(scheduler_options o, random_source rng);
+
+    /// The profile of (service, action), created if new. Throws std::length_error beyond
+    /// 65536 profiles (a bug: profiles come from the finite registry).
+    profile_id profile(const action_key& key);
+
+    /// Starts tracking `h` (submitted at `submitted`, deadline `deadline` or submitted +
+    /// policy.timeout). Returns false, changing nothing, if `h` is already tracked or `p` unknown.
+    bool add(task_handle h, profile_id p, time_point submitted, time_point now,
+             std::optional<time_point> deadline = std::nullopt);
+
+    /// Stops tracking (cancelled, or terminal by other means). False if unknown.
+    bool remove(task_handle h);
+    bool contains(task_handle h) const { return tasks_.contains(h); }
+    std::size_t size() const noexcept { return tasks_.size(); }
+
+    /// The earliest due time of any queued task, or nullopt when none is queued.
+    std::optional<time_point> next_due();
+
+    /// Appends to `out` up to `max` tasks due at `now`, earliest due first (ties by handle).
+    /// Deadline-expired tasks come with reason::deadline and are no longer tracked. Returns the
+    /// number appended.
+    std::size_t pop_due(time_point now, std::size_t max, std::vector<due_task>& out);
+
+    /// The poll answered "still running": next poll step. False if `h` is unknown.
+    bool on_running(task_handle h, time_point now);
+    /// Transient request failure: retry after the request-retry backoff.
+    bool on_retry(task_handle h, time_point now);
+    /// Account-wide final error: retry after the longest request-retry interval.
+    bool on_stall(task_handle h, time_point now);
+    /// 4200/4500: poll again at once (re-signed); remembered for retry_history.
+    bool on_resign_retry(task_handle h, time_point now);
+    /// "No such task" below the threshold: next poll on the poll schedule. Returns the number
+    /// of consecutive such answers so far (0 if `h` is unknown).
+    std::uint32_t on_missing(task_handle h, time_point now);
+    /// The task is terminal (succeeded or failed) as observed at `now`: forgets it and, when
+    /// `learn`, adds its completion time to its profile. Returns the learned sample, if any.
+    std::optional<duration> complete(task_handle h, time_point now, bool learn = true);
+
+    /// The counters retry::decide() needs; zeros for an unknown handle.
+    retry_history history(task_handle h) const;
+
+    /// Learned completion times of a profile (read-only, for metrics and tests).
+    const duration_histogram& histogram(profile_id p) const { return profiles_.at(p).hist; }
+    /// The learned poll offsets from submission, or empty while learning is not ready.
+    std::vector<duration> learned_ladder(profile_id p);
+
+    /// Approximate bytes the scheduler holds per tracked task (record, hash node, heap entry).
+    static constexpr std::size_t bytes_per_task() noexcept { return 32 + 24 + 16; }
+
+  private:
+    struct record {
+        std::int64_t submitted;             // steady ticks
+        std::int64_t deadline;              // steady ticks
+        std::uint32_t gen = 0;              // matches the live heap entry
+        std::uint32_t last_running_ms = 0;  // age at the last "running" answer
+        profile_id profile = 0;
+        std::uint8_t polls = 0;    // "running" answers (saturating)
+        std::uint8_t retries = 0;  // consecutive request failures (saturating)
+        std::uint8_t missing = 0;  // consecutive "no such task" (saturating)
+        std::uint8_t flags = 0;    // queued, last_resign
+    };
+    struct heap_entry {
+        std::int64_t due;
+        task_handle handle;
+        std::uint32_t gen;
+    };
+    struct profile_state {
+        action_key key;
+        duration_histogram hist;
+        std::vector<duration> ladder;  // cached quantile offsets
+        bool dirty = true;
+    };
+
+    void push(task_handle h, record& r, std::int64_t due);
+    std::int64_t next_poll_due(const record& r, std::int64_t now);
+    std::int64_t static_delay(const record& r) const;
+    const std::vector<duration>* ready_ladder(profile_state& p);
+    std::optional<std::int64_t> learned_due(profile_state& p, const record& r, std::int64_t now);
+    std::int64_t first_due(const record& r, std::int64_t now);
+    static bool later(const heap_entry& a, const heap_entry& b) noexcept;
+    bool live(const heap_entry& e) const;
+    void drop_stale_tops();
+    void compact();
+    record* find(task_handle h);
+
+    scheduler_options opt_;
+    random_source rng_;
+    std::unordered_map<task_handle, record> tasks_;
+    std::vector<heap_entry> heap_;
+    std::size_t stale_ = 0;
+    std::uint32_t next_gen_ = 0;
+    std::vector<profile_state> profiles_;
+    std::unordered_map<action_key, profile_id, action_key_hash> profile_index_;
+};
+
+}  // namespace taskpoller::engine
