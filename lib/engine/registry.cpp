@@ -160,6 +160,14 @@ core::result<void> registry::apply(const service_override& o) {
     return {};
 }
 
+core::result<void> registry::set_settle_delay(milliseconds d) {
+    if (d.count() < 0) return fail("polling.settle_delay must not be negative");
+    for (auto& [name, s] : services_)
+        for (auto& [action, a] : s.actions)
+            if (a.cvm) a.cvm->settle_delay = d;
+    return {};
+}
+
 core::result<const action_profile*> registry::find_action(std::string_view service,
                                                           std::string_view action) const {
     const service_profile* s = find_service(service);

@@ -89,6 +89,11 @@ class registry {
     /// registry is unchanged.
     core::result<void> apply(const service_override& o);
 
+    /// Sets the settle delay of every cvm action (configuration's `polling.settle_delay`).
+    /// Call it before apply(): per-action overrides applied afterwards win. Fails, changing
+    /// nothing, on a negative delay.
+    core::result<void> set_settle_delay(milliseconds d);
+
     /// The action's profile, or an error listing the service's known actions (or the known
     /// services if the service itself is unknown). The pointer lives as long as the registry
     /// is not modified.

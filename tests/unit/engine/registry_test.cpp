@@ -237,6 +237,20 @@ TEST(registry, new_task_result_service_and_host_prefix) {
     EXPECT_FALSE(r.apply(cvm).has_value());
 }
 
+TEST(registry, global_settle_delay_then_per_action_override) {
+    registry r;
+    EXPECT_FALSE(r.set_settle_delay(milliseconds(-5)).has_value());
+    ASSERT_TRUE(r.set_settle_delay(std::chrono::seconds(25)).has_value());
+    service_override o{"cvm", {}, {}, {}, {}, {}};
+    o.actions["StopInstances"].settle_delay = std::chrono::seconds(3);
+    ASSERT_TRUE(r.apply(o).has_value());
+    EXPECT_EQ(r.find_action("cvm", "StartInstances").value()->cvm->settle_delay,
+              std::chrono::seconds(25));
+    EXPECT_EQ(r.find_action("cvm", "StopInstances").value()->cvm->settle_delay,
+              std::chrono::seconds(3));
+    EXPECT_FALSE(r.find_action("lb", "DeleteLoadBalancers").value()->cvm.has_value());
+}
+
 TEST(registry, cvm_status_table) {
     EXPECT_TRUE(is_known_cvm_status(-1));
     EXPECT_FALSE(is_known_cvm_status(0));
