@@ -88,6 +88,8 @@ core::result<void> merge_action(const service_profile& s, const std::string& nam
     if (o.transitional) a.cvm->transitional = *o.transitional;
     if (o.ids_param) a.cvm->ids_param = *o.ids_param;
     if (o.settle_delay) a.cvm->settle_delay = *o.settle_delay;
+    if (a.cvm->target == a.cvm->transitional)
+        return fail(where + ": target and transitional must differ");
     return {};
 }
 

@@ -101,7 +101,10 @@ std::optional<std::int64_t> scheduler::learned_due(profile_state& p, const recor
 std::int64_t scheduler::static_delay(const record& r) const {
     const auto& p = opt_.poll;
     const backoff_policy b{p.interval, p.multiplier, p.max_interval, p.jitter};
-    return ticks(backoff_delay(b, r.polls > 0 ? r.polls - 1u : 0u, rng_));
+    const std::uint32_t n = r.polls > 0 ? r.polls - 1u : 0u;
+    // Full jitter may draw ~0; a poll right after a poll learns nothing, so keep min_gap.
+    const duration floor = std::min(opt_.learning.min_gap, backoff_ceiling(b, n));
+    return ticks(std::max(backoff_delay(b, n, rng_), floor));
 }
 
 std::int64_t scheduler::first_due(const record& r, std::int64_t now) {

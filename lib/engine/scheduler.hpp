@@ -6,7 +6,8 @@
 // on_missing / complete / remove. A popped task has no due time until then.
 //
 // Static policy: first poll `initial_delay` after submission, then `interval * multiplier^n`
-// capped at `max_interval`, with optional full jitter (uniform in [0, interval_n]).
+// capped at `max_interval`, with optional full jitter (uniform in [0, interval_n], but never
+// closer than learning.min_gap to the previous poll).
 // Request retries (transient errors) use their own backoff (retry policy) and do not advance
 // the poll schedule. Every due time is capped at the task's deadline; when the deadline comes
 // the task is handed out once with reason::deadline and forgotten (→ timed_out).
@@ -44,7 +45,7 @@ struct learning_options {
     bool enabled = true;
     double min_samples = 20;  ///< decayed sample weight needed before the ladder is used
     std::vector<double> ladder{0.3, 0.6, 0.85, 0.95, 0.99};  ///< increasing quantiles in (0, 1)
-    duration min_gap = milliseconds(100);  ///< minimum spacing between two polls of a task
+    duration min_gap = milliseconds(100);  ///< minimum spacing between two polls (all policies)
     double tail_fraction = 0.25;           ///< past the ladder: next delay = age * this
     double max_weight = 1000;              ///< histogram forgetting (duration_histogram)
 };
@@ -114,7 +115,7 @@ class scheduler {
     /// The learned poll offsets from submission, or empty while learning is not ready.
     std::vector<duration> learned_ladder(profile_id p);
 
-private:
+  private:
     struct record {
         std::int64_t submitted;             // steady ticks
         std::int64_t deadline;              // steady ticks

@@ -194,6 +194,9 @@ std::vector<bad_case> bad_cases() {
                                              a.settle_delay = milliseconds(-1);
                                          })),
                  "settle_delay must not be negative"});
+    v.push_back({"target equals transitional",
+                 with("cvm", "StopInstances", ov([](action_override& a) { a.transitional = 4; })),
+                 "target and transitional must differ"});
     v.push_back({"cvm field on lb",
                  with("lb", "DeleteLoadBalancers", ov([](action_override& a) { a.target = 2; })),
                  "apply to cvm actions only"});
