@@ -18,8 +18,7 @@ rate_limiter::bucket_state rate_limiter::make(const action_key& key, double rate
     bucket_state b;
     b.key = key;
     b.configured = b.rate = rate;
-    b.burst = std::max(1.0, rate * opt_.burst_seconds);
-    b.tokens = b.burst;
+    b.tokens = burst_at(rate);
     b.updated = b.last_ready = now;
     b.counters.configured_rate = rate;
     return b;
@@ -39,7 +38,7 @@ bool rate_limiter::configure(const action_key& key, double rate, time_point now)
     bucket_state& b = buckets_[id];
     advance(b, now);
     bucket_state fresh = make(key, rate, now);
-    fresh.tokens = std::min(b.tokens, fresh.burst);  // keep queued debt: reservations stand
+    fresh.tokens = std::min(b.tokens, burst_at(rate));  // keep queued debt: reservations stand
     fresh.last_ready = b.last_ready;
     fresh.counters = b.counters;
     fresh.counters.configured_rate = rate;
@@ -47,31 +46,13 @@ bool rate_limiter::configure(const action_key& key, double rate, time_point now)
     return true;
 }
 
-// Tokens earned over `secs` while the rate climbs linearly (slope k) until it reaches the
-// configured rate: the exact integral, so the result does not depend on how often we are called.
-double rate_limiter::refill_over(const bucket_state& b, double secs) const {
-    const double k = opt_.recovery_per_second, r = b.rate, c = b.configured;
-    if (r >= c || k <= 0) return r * secs;
-    const double tc = (c - r) / k;
-    if (secs <= tc) return r * secs + k * secs * secs / 2;
-    return r * tc + k * tc * tc / 2 + c * (secs - tc);
-}
-
-// Inverse of refill_over: seconds until `amount` tokens have been earned.
-double rate_limiter::time_to_refill(const bucket_state& b, double amount) const {
-    const double k = opt_.recovery_per_second, r = b.rate, c = b.configured;
-    if (r >= c || k <= 0) return amount / r;
-    const double tc = (c - r) / k;
-    const double area = r * tc + k * tc * tc / 2;
-    if (amount <= area) return (-r + std::sqrt(r * r + 2 * k * amount)) / k;
-    return tc + (amount - area) / c;
+double rate_limiter::burst_at(double rate) const {
+    return std::max(1.0, rate * opt_.burst_seconds);
 }
 
 void rate_limiter::advance(bucket_state& b, time_point now) const {
     if (now <= b.updated) return;
-    const double dt = seconds(now - b.updated);
-    b.tokens = std::min(b.burst, b.tokens + refill_over(b, dt));
-    b.rate = std::min(b.configured, b.rate + opt_.recovery_per_second * dt);
+    b.tokens = std::min(burst_at(b.rate), b.tokens + b.rate * seconds(now - b.updated));
     b.updated = now;
 }
 
@@ -79,30 +60,39 @@ rate_limiter::grant rate_limiter::acquire(bucket_id id, time_point now) {
     bucket_state& b = buckets_.at(id);
     advance(b, now);
     b.tokens -= 1;
-    if (b.tokens >= 0 && b.last_ready <= now) {
+    time_point ready = now;
+    if (b.tokens < 0) ready = now + from_seconds(-b.tokens / b.rate);
+    ready = std::max(ready, b.last_ready);  // first come, first served
+    b.last_ready = ready;
+    // Additive increase per call: a saturated bucket (rate calls/s) gains recovery/s per second.
+    b.rate = std::min(b.configured, b.rate + opt_.recovery_per_second / b.rate);
+    if (ready <= now) {
         ++b.counters.granted;
         return {now, true};
     }
-    time_point ready = now;
-    if (b.tokens < 0) ready = now + from_seconds(time_to_refill(b, -b.tokens));
-    ready = std::max(ready, b.last_ready);  // first come, first served
-    b.last_ready = ready;
     ++b.counters.delayed;
     return {ready, false};
+}
+
+std::size_t rate_limiter::available(bucket_id id, time_point now) {
+    bucket_state& b = buckets_.at(id);
+    advance(b, now);
+    if (b.last_ready > now || b.tokens < 1) return 0;
+    return static_cast<std::size_t>(b.tokens);
 }
 
 time_point rate_limiter::next_ready(bucket_id id, time_point now) {
     bucket_state& b = buckets_.at(id);
     advance(b, now);
     time_point ready = now;
-    if (b.tokens < 1) ready = now + from_seconds(time_to_refill(b, 1 - b.tokens));
+    if (b.tokens < 1) ready = now + from_seconds((1 - b.tokens) / b.rate);
     return std::max(ready, b.last_ready);
 }
 
 void rate_limiter::refund(bucket_id id, time_point now) {
     bucket_state& b = buckets_.at(id);
     advance(b, now);
-    b.tokens = std::min(b.burst, b.tokens + 1);
+    b.tokens = std::min(burst_at(b.rate), b.tokens + 1);
 }
 
 void rate_limiter::on_throttled(bucket_id id, time_point now) {
@@ -124,7 +114,7 @@ bucket_stats rate_limiter::stats(bucket_id id, time_point now) {
     bucket_stats s = b.counters;
     s.configured_rate = b.configured;
     s.rate = b.rate;
-    s.burst = b.burst;
+    s.burst = burst_at(b.rate);
     s.tokens = b.tokens;
     return s;
 }

@@ -9,13 +9,15 @@
 //
 // AIMD: on_throttled() (a 4400) halves the rate (never below `floor_rate`) and empties the
 // bucket of spare tokens; several 4400s within `decrease_cooldown` of a halving count once
-// (they are answers to requests sent at the old rate). The rate then recovers additively by
-// `recovery_per_second` for every second of time (not per call: idle time also heals, which is
-// harmless because an idle bucket sends nothing) up to the configured rate.
+// (they are answers to requests sent at the old rate). The rate then recovers additively *per
+// call*: each token taken adds recovery_per_second / rate, so a bucket sending at its full
+// rate gains `recovery_per_second` calls/s per second, and an idle bucket does not climb back
+// blindly. The burst is one `burst_seconds` of the *current* rate, so a slowed-down bucket
+// cannot burst at the old rate after a pause.
 //
 // Reservations already answered keep their time when the rate changes, so a caller should
 // acquire a token only for a request it is about to send, not for a long queue of future work:
-// use next_ready() to look without taking.
+// use available() and next_ready() to look without taking (see docs/polling.md).
 
 #include <cstdint>
 #include <string_view>
@@ -70,6 +72,11 @@ class rate_limiter {
     grant acquire(bucket_id id, time_point now);
     grant acquire(const action_key& key, time_point now) { return acquire(bucket(key, now), now); }
 
+    /// Whole tokens available at `now` (0 when in debt). Takes nothing. A poller pops at most
+    /// this many due tasks for the bucket, so every token it takes is sent at once and a rate
+    /// cut takes effect on the very next request.
+    std::size_t available(bucket_id id, time_point now);
+
     /// When a token taken now would be ready (`now` if one is available). Takes nothing.
     time_point next_ready(bucket_id id, time_point now);
 
@@ -93,7 +100,7 @@ class rate_limiter {
   private:
     struct bucket_state {
         action_key key;
-        double configured = 0, rate = 0, burst = 1, tokens = 0;
+        double configured = 0, rate = 0, tokens = 0;
         time_point updated{};
         time_point last_decrease{};
         time_point last_ready{};
@@ -101,8 +108,7 @@ class rate_limiter {
         bucket_stats counters;
     };
     void advance(bucket_state& b, time_point now) const;
-    double refill_over(const bucket_state& b, double secs) const;
-    double time_to_refill(const bucket_state& b, double amount) const;
+    double burst_at(double rate) const;
     bucket_state make(const action_key& key, double rate, time_point now) const;
 
     rate_limiter_options opt_;
