@@ -64,9 +64,10 @@ rate_limiter::grant rate_limiter::acquire(bucket_id id, time_point now) {
     if (b.tokens < 0) ready = now + from_seconds(-b.tokens / b.rate);
     ready = std::max(ready, b.last_ready);  // first come, first served
     b.last_ready = ready;
-    // Additive increase per call: a saturated bucket (rate calls/s) gains recovery/s per second.
-    b.rate = std::min(b.configured, b.rate + opt_.recovery_per_second / b.rate);
     if (ready <= now) {
+        // Additive increase per call sent at once: a bucket sending at its full rate gains
+        // recovery_per_second calls/s per second. Queued reservations prove nothing yet.
+        b.rate = std::min(b.configured, b.rate + opt_.recovery_per_second / b.rate);
         ++b.counters.granted;
         return {now, true};
     }

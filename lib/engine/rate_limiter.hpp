@@ -10,10 +10,10 @@
 // AIMD: on_throttled() (a 4400) halves the rate (never below `floor_rate`) and empties the
 // bucket of spare tokens; several 4400s within `decrease_cooldown` of a halving count once
 // (they are answers to requests sent at the old rate). The rate then recovers additively *per
-// call*: each token taken adds recovery_per_second / rate, so a bucket sending at its full
-// rate gains `recovery_per_second` calls/s per second, and an idle bucket does not climb back
-// blindly. The burst is one `burst_seconds` of the *current* rate, so a slowed-down bucket
-// cannot burst at the old rate after a pause.
+// call*: each token granted at once adds recovery_per_second / rate, so a bucket sending at its
+// full rate gains `recovery_per_second` calls/s per second, while an idle bucket (or a queue of
+// reservations not yet sent) does not climb back blindly. The burst is one `burst_seconds` of the
+// *current* rate, so a slowed-down bucket cannot burst at the old rate after a pause.
 //
 // Reservations already answered keep their time when the rate changes, so a caller should
 // acquire a token only for a request it is about to send, not for a long queue of future work:
@@ -68,7 +68,8 @@ class rate_limiter {
     /// Returns false (and changes nothing) for a non-positive or non-finite rate.
     bool configure(const action_key& key, double rate, time_point now);
 
-    /// Takes one token. Never fails, never drops: see `grant`.
+    /// Takes one token. Never fails, never drops: see `grant`. Here and below, an id not
+    /// returned by bucket() is a bug (std::out_of_range), except for stats().
     grant acquire(bucket_id id, time_point now);
     grant acquire(const action_key& key, time_point now) { return acquire(bucket(key, now), now); }
 
@@ -90,7 +91,7 @@ class rate_limiter {
         on_throttled(bucket(key, now), now);
     }
 
-    /// State of one bucket, brought up to `now`; unknown key → nullopt-like zeros with rate 0.
+    /// State of one bucket, brought up to `now`; all zeros for an id never returned by bucket().
     bucket_stats stats(bucket_id id, time_point now);
     /// Every bucket, for metrics.
     std::vector<std::pair<action_key, bucket_stats>> all_stats(time_point now);

@@ -184,6 +184,21 @@ TEST(learning, follows_an_action_that_becomes_slower) {
     EXPECT_NEAR(seconds(s.learned_ladder(p)[1]), 20, 3);
 }
 
+TEST(learning, learned_polls_never_pass_the_deadline) {
+    scheduler s(base_options(true), {});
+    const auto p = s.profile({"lb", "X"});
+    for (std::uint32_t h = 0; h < 50; ++h) {
+        s.add(h, p, t0, t0);
+        s.complete(h, t0 + 120s);  // ~60 s
+    }
+    s.add(1000, p, t0, t0, t0 + 20s);
+    EXPECT_EQ(*s.next_due(), t0 + 20s);
+    std::vector<scheduler::due_task> out;
+    s.pop_due(t0 + 20s, 10, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].why, scheduler::due_task::reason::deadline);
+}
+
 TEST(learning, disabled_learning_keeps_the_static_policy) {
     scheduler s(base_options(false), {});
     const auto p = s.profile({"lb", "X"});

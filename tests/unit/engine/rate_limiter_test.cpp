@@ -107,6 +107,20 @@ TEST(rate_limiter, throttle_halves_down_to_the_floor_with_cooldown) {
     EXPECT_EQ(rl.stats(id, t).throttled, 11u);
 }
 
+TEST(rate_limiter, throttling_with_queued_waiters_keeps_their_order) {
+    rate_limiter rl(opts([](rate_limiter_options& o) { o.default_rate = 20; }));
+    auto id = rl.bucket(key, t0);
+    std::vector<time_point> ready;
+    for (int i = 0; i < 60; ++i) ready.push_back(rl.acquire(id, t0).ready_at);
+    rl.on_throttled(id, t0 + 100ms);
+    for (int i = 0; i < 60; ++i) ready.push_back(rl.acquire(id, t0 + 200ms).ready_at);
+    for (std::size_t i = 1; i < ready.size(); ++i) ASSERT_GE(ready[i], ready[i - 1]) << i;
+    // The ones queued after the cut are spaced at the halved rate (10/s): queued reservations
+    // do not count as successful calls, so the rate does not creep back while they wait.
+    EXPECT_NEAR(seconds(ready[119] - ready[60]), 59 / 10.0, 0.01);
+    EXPECT_DOUBLE_EQ(rl.stats(id, t0 + 200ms).rate, 10);
+}
+
 TEST(rate_limiter, floor_never_exceeds_the_configured_rate) {
     rate_limiter rl(opts([](rate_limiter_options& o) {
         o.floor_rate = 0.5;
@@ -150,17 +164,18 @@ TEST(rate_limiter, a_busy_bucket_recovers_additively_to_the_configured_rate) {
     }));
     auto id = rl.bucket(key, t0);
     rl.on_throttled(id, t0);  // rate 10, no spare tokens; then +1/s per second of sending
-    // A saturated sender: acquires again as soon as each token is ready.
+    // A saturated sender as the poller runs one: waits for the next token, then takes it.
     time_point t = t0;
     int by_10s = 0, by_11s = 0;
     double rate_at_4s = 0;
     while (true) {
-        auto g = rl.acquire(id, t);
-        if (g.ready_at > t0 + 11s) break;
-        if (rate_at_4s == 0 && g.ready_at >= t0 + 4s) rate_at_4s = rl.stats(id, g.ready_at).rate;
-        by_10s += g.ready_at <= t0 + 10s;
+        t = rl.next_ready(id, t);
+        if (t > t0 + 11s) break;
+        ASSERT_EQ(rl.available(id, t), 1u);
+        ASSERT_TRUE(rl.acquire(id, t).immediate);
+        if (rate_at_4s == 0 && t >= t0 + 4s) rate_at_4s = rl.stats(id, t).rate;
+        by_10s += t <= t0 + 10s;
         ++by_11s;
-        t = g.ready_at;
     }
     EXPECT_NEAR(rate_at_4s, 14, 0.3);
     // Integral of (10 + t) over [0, 10] = 150, then the full 20/s.

@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include "engine/scheduler.hpp"
+
 namespace taskpoller::engine {
 namespace {
 
@@ -86,6 +88,25 @@ TEST(retry, account_wide_errors_stall_task_errors_fail) {
     for (int c : {4100, 4101, 4104, 4105, 4110, 4300, 4600, 6100})
         EXPECT_EQ(api(c), retry_action::stall) << c;
     for (int c : {4000, 5100, 5200, 9999}) EXPECT_EQ(api(c), retry_action::fail) << c;
+}
+
+TEST(retry, scheduler_history_drives_not_found_and_resign) {
+    scheduler s({}, [] { return 0.5; });
+    const auto p = s.profile({"lb", "X"});
+    const time_point t0 = time_point(std::chrono::hours(1));
+    s.add(1, p, t0, t0);
+    const poll_failure missing{poll_failure::kind::api, 5000, {}};
+    const poll_failure expired{poll_failure::kind::api, 4200, {}};
+    EXPECT_EQ(decide(expired, s.history(1), {}), retry_action::retry_resigned);
+    s.on_resign_retry(1, t0);
+    EXPECT_EQ(decide(expired, s.history(1), {}), retry_action::retry);
+    EXPECT_EQ(decide(missing, s.history(1), {}), retry_action::count_missing);
+    s.on_missing(1, t0);
+    EXPECT_EQ(decide(missing, s.history(1), {}), retry_action::count_missing);
+    s.on_missing(1, t0);
+    EXPECT_EQ(decide(missing, s.history(1), {}), retry_action::not_found);
+    s.on_running(1, t0);  // an answer in between starts the count again
+    EXPECT_EQ(decide(missing, s.history(1), {}), retry_action::count_missing);
 }
 
 TEST(retry, action_names) {
