@@ -23,7 +23,7 @@ core::result<long> parse_number(const char* s, std::string_view name) {
     auto [p, ec] = std::from_chars(s, end, v);
     if (ec != std::errc() || p != end || p == s || v < 0) {
         return core::error{
-            fmt::format("socket activation: {}={:?} is not a valid number", name, s)};
+            fmt::format("socket activation: {}=\"{}\" is not a valid number", name, s)};
     }
     return v;
 }
@@ -76,7 +76,7 @@ core::result<std::optional<int>> select_listen_fd(const std::vector<listen_fd>& 
         if (f.name != name) continue;
         if (found) {
             return core::error{
-                fmt::format("socket activation: several descriptors are named {:?}", name)};
+                fmt::format("socket activation: several descriptors are named \"{}\"", name)};
         }
         found = f.fd;
     }
@@ -84,7 +84,7 @@ core::result<std::optional<int>> select_listen_fd(const std::vector<listen_fd>& 
     if (fds.empty()) return std::optional<int>{};
     if (fds.size() == 1) return std::optional<int>{fds.front().fd};
     return core::error{
-        fmt::format("socket activation: {} descriptors passed and none is named {:?} "
+        fmt::format("socket activation: {} descriptors passed and none is named \"{}\" "
                     "(set FileDescriptorName={} in the .socket unit)",
                     fds.size(), name, name)};
 }

@@ -28,7 +28,7 @@ core::result<unsigned long long> parse_unsigned(const char* s, std::string_view 
     const char* end = s + std::strlen(s);
     auto [p, ec] = std::from_chars(s, end, v);
     if (ec != std::errc() || p != end || p == s) {
-        return core::error{fmt::format("{}={:?} is not a non-negative integer", name, s)};
+        return core::error{fmt::format("{}=\"{}\" is not a non-negative integer", name, s)};
     }
     return v;
 }
@@ -124,11 +124,11 @@ core::result<notify_socket> notify_socket::open(std::string_view address) {
     sockaddr_un sa{};
     if (address.size() < 2 || (address[0] != '/' && address[0] != '@')) {
         return core::error{fmt::format(
-            "NOTIFY_SOCKET={:?}: only absolute paths and '@abstract' names are supported",
+            "NOTIFY_SOCKET=\"{}\": only absolute paths and '@abstract' names are supported",
             address)};
     }
     if (address.size() >= sizeof(sa.sun_path)) {
-        return core::error{fmt::format("NOTIFY_SOCKET={:?}: address too long", address)};
+        return core::error{fmt::format("NOTIFY_SOCKET=\"{}\": address too long", address)};
     }
     int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
