@@ -10,7 +10,6 @@
 
 #include <boost/json/parse.hpp>
 #include <fstream>
-#include <regex>
 
 #include "test_util.hpp"
 
@@ -38,6 +37,16 @@ struct log_file {
         return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
     }
 };
+
+// `shape`: '#' stands for any digit, every other character for itself.
+bool matches_shape(std::string_view s, std::string_view shape) {
+    if (s.size() != shape.size()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        bool ok = shape[i] == '#' ? (s[i] >= '0' && s[i] <= '9') : s[i] == shape[i];
+        if (!ok) return false;
+    }
+    return true;
+}
 
 }  // namespace
 
@@ -74,8 +83,7 @@ TEST(logging, text_mode_when_stream_differs) {
     l.get().info("two\nlines");
     auto lines = f.lines();
     ASSERT_EQ(lines.size(), 1u);
-    std::regex re(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info  two\\nlines)");
-    EXPECT_TRUE(std::regex_match(lines[0], re)) << lines[0];
+    EXPECT_TRUE(matches_shape(lines[0], "####-##-##T##:##:##.###Z info  two\\nlines")) << lines[0];
 }
 
 TEST(logging, json_mode_with_fields) {
