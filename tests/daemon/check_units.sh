@@ -10,6 +10,8 @@
 #              (the number is parsed from the report), and a copy stripped of its sandboxing
 #              rates above MAX, proving the check can fail.
 #   sysusers   systemd-sysusers in a temporary root creates the taskpoller user and group.
+#   contract   the directives the daemon's behaviour relies on are present (verify and security
+#              would not notice Type=notify or FileDescriptorName=control going missing).
 #   tmpfiles   systemd-tmpfiles --create in that root makes the directories with the listed
 #              owners (resolved in that root) and modes.
 # Usage: check_units.sh SYSTEMD_DIR TASKPOLLERD_BIN TASKPOLLERCTL_BIN [MAX_EXPOSURE]
@@ -56,6 +58,30 @@ cp "$units/taskpollerd.socket" "$weak/"
 e=$(exposure "$weak" taskpollerd.service)
 if [ -n "$e" ] && above "$e" "$max"; then pass "security without sandbox: exposure $e > $max"
 else fail "security without sandbox: expected exposure > $max, got '${e}'"; fi
+
+has() {  # unit, exact line
+    if grep -qxF -- "$2" "$src/$1"; then pass "contract $1: $2"; else fail "contract $1: missing '$2'"; fi
+}
+for u in taskpollerd.service taskpollerd@.service; do
+    for line in Type=notify NotifyAccess=main WatchdogSec=30s Restart=on-failure User=taskpoller \
+        ProtectSystem=strict NoNewPrivileges=yes RuntimeDirectory=taskpoller \
+        RuntimeDirectoryPreserve=yes "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" \
+        SystemCallFilter=@system-service CapabilityBoundingSet=; do
+        has "$u" "$line"
+    done
+done
+has taskpollerd.service "ExecStart=/usr/bin/taskpollerd --config /etc/taskpoller/taskpoller.yaml"
+has taskpollerd.service "ExecReload=/usr/bin/taskpollerctl -s /run/taskpoller/taskpoller.sock reload"
+has taskpollerd.service "LoadCredential=secret_id:/etc/taskpoller/secret_id"
+has taskpollerd.service "LoadCredential=secret_key:/etc/taskpoller/secret_key"
+has taskpollerd@.service "ExecStart=/usr/bin/taskpollerd --config /etc/taskpoller/%i.yaml"
+has taskpollerd@.service "StateDirectory=taskpoller/%i"
+has taskpollerd@.service "ExecReload=/usr/bin/taskpollerctl -s /run/taskpoller/%i.sock reload"
+for u in taskpollerd.socket taskpollerd@.socket; do
+    for line in FileDescriptorName=control SocketMode=0660 SocketGroup=taskpoller; do has "$u" "$line"; done
+done
+has taskpollerd.socket "ListenStream=/run/taskpoller/taskpoller.sock"
+has taskpollerd@.socket "ListenStream=/run/taskpoller/%i.sock"
 
 root="$work/root"
 mkdir -p "$root/etc" "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d"
