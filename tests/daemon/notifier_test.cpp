@@ -210,3 +210,23 @@ TEST(notifier, vanished_receiver_logs_once_per_minute) {
     ASSERT_EQ(log.lines.size(), 1u);
     EXPECT_NE(log.lines[0].find(path), std::string::npos) << log.lines[0];
 }
+
+TEST(notify_socket, full_receiver_never_blocks) {
+    temp_dir dir;
+    datagram_receiver rx((dir.path() / "slow.sock").string());  // never read until the end
+    auto s = td::notify_socket::open(rx.address());
+    ASSERT_TRUE(s);
+    auto start = std::chrono::steady_clock::now();
+    int failures = 0;
+    std::string error;
+    for (int i = 0; i < 5000; ++i) {
+        if (auto r = s->send("WATCHDOG=1"); !r) {
+            ++failures;
+            error = r.error().message;
+        }
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+    EXPECT_GT(failures, 0) << "the receive queue should have filled up";
+    EXPECT_NE(error.find("Resource temporarily unavailable"), std::string::npos) << error;
+    EXPECT_FALSE(rx.drain().empty());
+}
