@@ -66,10 +66,11 @@ std::map<std::string, builtin_service, std::less<>> default_builtin_services() {
         {"cvm",
          {resolver_kind::instance_state,
           {"StartInstances", "StopInstances", "RestartInstances", "ResetInstancePassword",
-           "ResetInstances"}}},
-        {"lb", {resolver_kind::task_result, {}}},
-        {"bmlb", {resolver_kind::task_result, {}}},
-        {"bmeip", {resolver_kind::task_result, {}}},
+           "ResetInstances"},
+          {}}},
+        {"lb", {resolver_kind::task_result, {}, "DescribeLoadBalancersTaskResult"}},
+        {"bmlb", {resolver_kind::task_result, {}, "DescribeBmLoadBalancersTaskResult"}},
+        {"bmeip", {resolver_kind::task_result, {}, "EipBmQueryTask"}},
     };
 }
 

@@ -107,7 +107,9 @@ action_config read_action(map_reader& actions, const std::string& name, const YA
                             "no built-in completion rule for this action" + hint +
                                 "; set target_state (and transitional_state)");
     }
-    if (resolver == resolver_kind::task_result && !a.result_action && !service.result_action) {
+    const bool builtin_result = builtin && !builtin->result_action.empty();
+    if (resolver == resolver_kind::task_result && !a.result_action && !service.result_action &&
+        !builtin_result) {
         actions.ctx().error(actions.key_mark(name), actions.child(name),
                             "the task_result resolver needs result_action (on the action or "
                             "its service)");

@@ -39,10 +39,12 @@ struct builtin_service {
     /// For instance_state services: the actions with a built-in completion rule. Any other
     /// action of such a service must give its own `target_state`.
     std::set<std::string, std::less<>> actions;
+    /// For task_result services: the task-result API the engine calls.
+    std::string result_action;
 };
 
 /// The built-in profiles of qcloud-v2.md §4: cvm (instance_state, its five async actions), lb,
-/// bmlb and bmeip (task_result).
+/// bmlb and bmeip (task_result, with their task-result actions).
 std::map<std::string, builtin_service, std::less<>> default_builtin_services();
 
 struct load_options {

@@ -166,31 +166,34 @@ void map_reader::finish() {
 }
 
 std::optional<std::string> scalar_value(load_context& ctx, const YAML::Node& node,
-                                        std::string_view path, std::string_view expected) {
+                                        std::string_view path, std::string_view expected,
+                                        const YAML::Mark* where) {
     if (node.IsScalar()) return node.Scalar();
-    const YAML::Mark at = node.Mark();
+    const YAML::Mark at = where ? *where : node.Mark();
     ctx.error(at, path, fmt::format("expected {}, got {}", expected, describe(node)));
     return std::nullopt;
 }
 
 std::optional<std::int64_t> int_value(load_context& ctx, const YAML::Node& node,
-                                      std::string_view path, std::int64_t min, std::int64_t max) {
-    auto text = scalar_value(ctx, node, path, "an integer");
+                                      std::string_view path, std::int64_t min, std::int64_t max,
+                                      const YAML::Mark* where) {
+    auto text = scalar_value(ctx, node, path, "an integer", where);
     if (!text) return std::nullopt;
+    const YAML::Mark at = where ? *where : node.Mark();
     std::int64_t v = 0;
     const char* end = text->data() + text->size();
     auto [p, ec] = std::from_chars(text->data(), end, v);
     if (ec == std::errc::result_out_of_range) {
-        ctx.error(node.Mark(), path,
+        ctx.error(at, path,
                   fmt::format("{} is out of range: must be between {} and {}", *text, min, max));
         return std::nullopt;
     }
     if (ec != std::errc() || p != end) {
-        ctx.error(node.Mark(), path, fmt::format("expected an integer, got \"{}\"", *text));
+        ctx.error(at, path, fmt::format("expected an integer, got \"{}\"", *text));
         return std::nullopt;
     }
     if (v < min || v > max) {
-        ctx.error(node.Mark(), path,
+        ctx.error(at, path,
                   fmt::format("{} is out of range: must be between {} and {}", v, min, max));
         return std::nullopt;
     }
@@ -200,25 +203,25 @@ std::optional<std::int64_t> int_value(load_context& ctx, const YAML::Node& node,
 bool read_string(map_reader& m, std::string_view key, std::string& out, string_rule rule) {
     auto node = m.get(key);
     if (!node) return false;
+    const YAML::Mark at = m.mark_of(key);
     if (node->IsNull() && rule == string_rule::absolute_path_or_empty) {
         out.clear();
         return true;
     }
     auto text = scalar_value(
         m.ctx(), *node, m.child(key),
-        rule == string_rule::any || rule == string_rule::non_empty ? "a string" : "a path");
+        rule == string_rule::any || rule == string_rule::non_empty ? "a string" : "a path", &at);
     if (!text) return false;
     const bool may_be_empty =
         rule == string_rule::any || rule == string_rule::absolute_path_or_empty;
     if (text->empty() && !may_be_empty) {
-        m.ctx().error(node->Mark(), m.child(key), "must not be empty");
+        m.ctx().error(at, m.child(key), "must not be empty");
         return false;
     }
     const bool is_path =
         rule == string_rule::absolute_path || rule == string_rule::absolute_path_or_empty;
     if (is_path && !text->empty() && text->front() != '/') {
-        m.ctx().error(node->Mark(), m.child(key),
-                      fmt::format("must be an absolute path, got \"{}\"", *text));
+        m.ctx().error(at, m.child(key), fmt::format("must be an absolute path, got \"{}\"", *text));
         return false;
     }
     out = std::move(*text);
@@ -228,7 +231,8 @@ bool read_string(map_reader& m, std::string_view key, std::string& out, string_r
 bool read_bool(map_reader& m, std::string_view key, bool& out) {
     auto node = m.get(key);
     if (!node) return false;
-    auto text = scalar_value(m.ctx(), *node, m.child(key), "true or false");
+    const YAML::Mark at = m.mark_of(key);
+    auto text = scalar_value(m.ctx(), *node, m.child(key), "true or false", &at);
     if (!text) return false;
     if (*text == "true" || *text == "True" || *text == "TRUE") {
         out = true;
@@ -238,8 +242,7 @@ bool read_bool(map_reader& m, std::string_view key, bool& out) {
         out = false;
         return true;
     }
-    m.ctx().error(node->Mark(), m.child(key),
-                  fmt::format("expected true or false, got \"{}\"", *text));
+    m.ctx().error(at, m.child(key), fmt::format("expected true or false, got \"{}\"", *text));
     return false;
 }
 
@@ -247,9 +250,10 @@ bool read_uint(map_reader& m, std::string_view key, std::uint64_t& out, std::uin
                std::uint64_t max) {
     auto node = m.get(key);
     if (!node) return false;
+    const YAML::Mark at = m.mark_of(key);
     const auto cap = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
     auto v = int_value(m.ctx(), *node, m.child(key), static_cast<std::int64_t>(std::min(min, cap)),
-                       static_cast<std::int64_t>(std::min(max, cap)));
+                       static_cast<std::int64_t>(std::min(max, cap)), &at);
     if (!v) return false;
     out = static_cast<std::uint64_t>(*v);
     return true;
@@ -266,19 +270,19 @@ bool read_double(map_reader& m, std::string_view key, double& out, double min, d
                  bool min_exclusive) {
     auto node = m.get(key);
     if (!node) return false;
-    auto text = scalar_value(m.ctx(), *node, m.child(key), "a number");
+    const YAML::Mark at = m.mark_of(key);
+    auto text = scalar_value(m.ctx(), *node, m.child(key), "a number", &at);
     if (!text) return false;
     double v = 0;
     const char* end = text->data() + text->size();
     auto [p, ec] = std::from_chars(text->data(), end, v);
     if (ec != std::errc() || p != end || !std::isfinite(v)) {
-        m.ctx().error(node->Mark(), m.child(key),
-                      fmt::format("expected a number, got \"{}\"", *text));
+        m.ctx().error(at, m.child(key), fmt::format("expected a number, got \"{}\"", *text));
         return false;
     }
     const bool too_small = min_exclusive ? v <= min : v < min;
     if (too_small || v > max) {
-        m.ctx().error(node->Mark(), m.child(key),
+        m.ctx().error(at, m.child(key),
                       fmt::format("{} is out of range: must be {} {} and at most {}", *text,
                                   min_exclusive ? "greater than" : "at least", min, max));
         return false;
@@ -290,15 +294,17 @@ bool read_double(map_reader& m, std::string_view key, double& out, double min, d
 bool read_duration(map_reader& m, std::string_view key, duration& out, duration min, duration max) {
     auto node = m.get(key);
     if (!node) return false;
-    auto text = scalar_value(m.ctx(), *node, m.child(key), "a duration like 500ms, 2s, 5m or 1h");
+    const YAML::Mark at = m.mark_of(key);
+    auto text =
+        scalar_value(m.ctx(), *node, m.child(key), "a duration like 500ms, 2s, 5m or 1h", &at);
     if (!text) return false;
     auto parsed = parse_duration(*text);
     if (!parsed) {
-        m.ctx().error(node->Mark(), m.child(key), parsed.error().message);
+        m.ctx().error(at, m.child(key), parsed.error().message);
         return false;
     }
     if (*parsed < min || *parsed > max) {
-        m.ctx().error(node->Mark(), m.child(key),
+        m.ctx().error(at, m.child(key),
                       fmt::format("{} is out of range: must be between {} and {}", *text,
                                   format_duration(min), format_duration(max)));
         return false;
@@ -311,15 +317,16 @@ bool read_size(map_reader& m, std::string_view key, std::uint64_t& out, std::uin
                std::uint64_t max) {
     auto node = m.get(key);
     if (!node) return false;
-    auto text = scalar_value(m.ctx(), *node, m.child(key), "a size like 64KiB or 8MiB");
+    const YAML::Mark at = m.mark_of(key);
+    auto text = scalar_value(m.ctx(), *node, m.child(key), "a size like 64KiB or 8MiB", &at);
     if (!text) return false;
     auto parsed = parse_size(*text);
     if (!parsed) {
-        m.ctx().error(node->Mark(), m.child(key), parsed.error().message);
+        m.ctx().error(at, m.child(key), parsed.error().message);
         return false;
     }
     if (*parsed < min || *parsed > max) {
-        m.ctx().error(node->Mark(), m.child(key),
+        m.ctx().error(at, m.child(key),
                       fmt::format("{} is out of range: must be between {} and {}", *text,
                                   format_size(min), format_size(max)));
         return false;

@@ -3,8 +3,8 @@
 // collecting every error with its position. Not part of the public interface (it exposes
 // yaml-cpp types).
 
-// yaml-cpp 0.7's inline node code trips GCC 12's -Wdangling-pointer (a false positive, fixed
-// upstream in 0.8); silence it for these headers only.
+// GCC 12 reports -Wdangling-pointer inside yaml-cpp 0.7's inline node code (a false positive:
+// the temporaries outlive their use); silence it for these headers only.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 #include <yaml-cpp/yaml.h>
@@ -102,10 +102,13 @@ bool read_size(map_reader& m, std::string_view key, std::uint64_t& out, std::uin
                std::uint64_t max);
 
 // The same checks on a single node (for sequence elements); `path` names it in errors.
+// `where` overrides the node's own position (yaml-cpp places a null value at the next token).
 std::optional<std::string> scalar_value(load_context& ctx, const YAML::Node& node,
-                                        std::string_view path, std::string_view expected);
+                                        std::string_view path, std::string_view expected,
+                                        const YAML::Mark* where = nullptr);
 std::optional<std::int64_t> int_value(load_context& ctx, const YAML::Node& node,
-                                      std::string_view path, std::int64_t min, std::int64_t max);
+                                      std::string_view path, std::int64_t min, std::int64_t max,
+                                      const YAML::Mark* where = nullptr);
 
 /// Reads an enumerated value spelled as in the file; the error lists the accepted spellings.
 template <class E>
@@ -113,7 +116,8 @@ bool read_enum(map_reader& m, std::string_view key, E& out,
                std::initializer_list<std::pair<std::string_view, E>> choices) {
     auto node = m.get(key);
     if (!node) return false;
-    auto text = scalar_value(m.ctx(), *node, m.child(key), "one of the listed words");
+    const YAML::Mark at = m.mark_of(key);
+    auto text = scalar_value(m.ctx(), *node, m.child(key), "one of the listed words", &at);
     if (!text) return false;
     std::string accepted;
     for (const auto& [name, value] : choices) {
@@ -124,7 +128,7 @@ bool read_enum(map_reader& m, std::string_view key, E& out,
         accepted += accepted.empty() ? "" : ", ";
         accepted += name;
     }
-    m.ctx().error(node->Mark(), m.child(key),
+    m.ctx().error(at, m.child(key),
                   "invalid value \"" + *text + "\"; expected one of: " + accepted);
     return false;
 }
