@@ -122,8 +122,8 @@ void read_cloud(map_reader& root, cloud_config& out) {
     }
     read_enum(m, "scheme", out.scheme, {{"https", url_scheme::https}, {"http", url_scheme::http}});
     read_connect_to(m, out);
-    if (read_string(m, "ca_file", out.ca_file, string_rule::absolute_path) &&
-        ::access(out.ca_file.c_str(), R_OK) != 0) {
+    if (read_string(m, "ca_file", out.ca_file, string_rule::absolute_path_or_empty) &&
+        !out.ca_file.empty() && ::access(out.ca_file.c_str(), R_OK) != 0) {
         m.ctx().error(m.mark_of("ca_file"), m.child("ca_file"),
                       fmt::format("cannot read {}: {}", out.ca_file, std::strerror(errno)));
     }

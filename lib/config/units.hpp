@@ -20,7 +20,8 @@ using duration = std::chrono::milliseconds;
 /// unit, units repeated or out of order, or a value beyond the range of int64 milliseconds.
 core::result<duration> parse_duration(std::string_view text);
 
-/// The shortest form parse_duration reads back to the same value: `0s`, `250ms`, `1m30s`, `48h`.
+/// A form parse_duration reads back to the same value, largest unit first and hours as the
+/// largest unit: `0s`, `250ms`, `2s500ms`, `1m30s`, `48h`.
 std::string format_duration(duration d);
 
 /// Parses a byte count: a plain integer (bytes) or one followed by `B`, `KiB`, `MiB`, `GiB`,
