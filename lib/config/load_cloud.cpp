@@ -103,7 +103,7 @@ void read_connect_to(map_reader& m, cloud_config& out) {
 
 void read_cloud(map_reader& root, cloud_config& out) {
     auto m = section(root, "cloud");
-    if (!m.get("region")) {
+    if (!m.get("region") && m.is_mapping()) {
         m.ctx().error(m.mark(), m.child("region"), "required (for example ap-guangzhou)");
     } else if (std::string region; read_string(m, "region", region)) {
         if (all_of_chars(region, "-_"))

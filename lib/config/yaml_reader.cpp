@@ -94,6 +94,7 @@ map_reader::map_reader(load_context& ctx, const YAML::Node& node, std::string pa
     mark_ = node.Mark();
     if (!node.IsMap()) {
         ctx.error(mark_, path_, fmt::format("expected a mapping, got {}", describe(node)));
+        is_mapping_ = false;
         return;
     }
     for (auto it = node.begin(); it != node.end(); ++it) {

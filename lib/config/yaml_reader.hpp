@@ -52,6 +52,9 @@ class map_reader {
                const YAML::Mark& fallback, bool hide_unknown_names = false);
 
     load_context& ctx() const noexcept { return *ctx_; }
+    /// False when the node was present but not a mapping (already reported): callers skip
+    /// "required key" checks that would only repeat that error.
+    bool is_mapping() const noexcept { return is_mapping_; }
     const std::string& path() const noexcept { return path_; }
     std::string child(std::string_view key) const { return join_path(path_, key); }
     /// Where the mapping starts (or the fallback position, for a missing or empty section).
@@ -80,6 +83,7 @@ class map_reader {
     std::string path_;
     YAML::Mark mark_;
     bool hide_unknown_names_;
+    bool is_mapping_ = true;
     std::vector<entry> entries_;
     std::set<std::string, std::less<>> claimed_;
 };
