@@ -97,8 +97,11 @@ map_reader::map_reader(load_context& ctx, const YAML::Node& node, std::string pa
         is_mapping_ = false;
         return;
     }
-    for (auto it = node.begin(); it != node.end(); ++it) {
-        const YAML::Node& k = it->first;
+    // Copy each pair: yaml-cpp's iterator dereferences to a temporary, so a reference into
+    // `it->first` would dangle (ASan reports it; GCC warns with -Wdangling-pointer).
+    for (const auto& pair : node) {
+        const YAML::Node k = pair.first;
+        const YAML::Node v = pair.second;
         if (!k.IsScalar()) {
             ctx.error(k.Mark(), path_,
                       fmt::format("keys must be plain words, got {}", describe(k)));
@@ -110,7 +113,7 @@ map_reader::map_reader(load_context& ctx, const YAML::Node& node, std::string pa
                       "duplicate key (it is already set above)");
             continue;
         }
-        entries_.push_back(entry{name, k.Mark(), it->second});
+        entries_.push_back(entry{name, k.Mark(), v});
     }
 }
 

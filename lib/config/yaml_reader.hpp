@@ -3,12 +3,7 @@
 // collecting every error with its position. Not part of the public interface (it exposes
 // yaml-cpp types).
 
-// GCC 12 reports -Wdangling-pointer inside yaml-cpp 0.7's inline node code (a false positive:
-// the temporaries outlive their use); silence it for these headers only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
 #include <yaml-cpp/yaml.h>
-#pragma GCC diagnostic pop
 
 #include <cstdint>
 #include <initializer_list>
