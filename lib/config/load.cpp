@@ -59,27 +59,8 @@ void read_rate_limit(map_reader& root, rate_limit_config& out) {
     m.finish();
 }
 
-void read_control(map_reader& root, control_config& out) {
-    auto m = section(root, "control");
-    const auto runtime = systemd_directory(m.ctx().env, "RUNTIME_DIRECTORY");
-    out.socket = runtime ? *runtime + "/taskpoller.sock" : "/run/taskpoller/taskpoller.sock";
-    read_string(m, "socket", out.socket, string_rule::absolute_path);
-    if (out.socket.size() > 107) {  // sizeof(sockaddr_un::sun_path) - 1 on Linux
-        m.ctx().error(m.mark_of("socket"), m.child("socket"),
-                      fmt::format("a Unix socket path can be at most 107 bytes, this one is {}",
-                                  out.socket.size()));
-    }
-    if (auto node = m.get("mode")) {
-        if (auto text =
-                scalar_value(m.ctx(), *node, m.child("mode"), "an octal mode like \"0660\"")) {
-            auto mode = parse_file_mode(*text);
-            if (mode)
-                out.mode = *mode;
-            else
-                m.ctx().error(node->Mark(), m.child("mode"), mode.error().message);
-        }
-    }
-    read_string(m, "group", out.group, string_rule::any);
+// admin_uids and admin_groups: sequences whose every element is checked and reported.
+void read_admin_lists(map_reader& m, control_config& out) {
     if (auto node = m.get("admin_uids")) {
         out.admin_uids.clear();
         if (!node->IsSequence()) {
@@ -111,6 +92,30 @@ void read_control(map_reader& root, control_config& out) {
             }
         }
     }
+}
+
+void read_control(map_reader& root, control_config& out) {
+    auto m = section(root, "control");
+    const auto runtime = systemd_directory(m.ctx().env, "RUNTIME_DIRECTORY");
+    out.socket = runtime ? *runtime + "/taskpoller.sock" : "/run/taskpoller/taskpoller.sock";
+    read_string(m, "socket", out.socket, string_rule::absolute_path);
+    if (out.socket.size() > 107) {  // sizeof(sockaddr_un::sun_path) - 1 on Linux
+        m.ctx().error(m.mark_of("socket"), m.child("socket"),
+                      fmt::format("a Unix socket path can be at most 107 bytes, this one is {}",
+                                  out.socket.size()));
+    }
+    if (auto node = m.get("mode")) {
+        if (auto text =
+                scalar_value(m.ctx(), *node, m.child("mode"), "an octal mode like \"0660\"")) {
+            auto mode = parse_file_mode(*text);
+            if (mode)
+                out.mode = *mode;
+            else
+                m.ctx().error(node->Mark(), m.child("mode"), mode.error().message);
+        }
+    }
+    read_string(m, "group", out.group, string_rule::any);
+    read_admin_lists(m, out);
     read_uint(m, "max_connections", out.max_connections, 1u, 65'535u);
     read_size(m, "max_body", out.max_body, 1ULL << 10, 1ULL << 30);
     read_duration(m, "request_timeout", out.request_timeout, 1ms, 1h);
