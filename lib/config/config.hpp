@@ -1,0 +1,148 @@
+#pragma once
+// The daemon's configuration: plain structs, built once by the loader (loader.hpp), then shared
+// read-only as shared_ptr<const daemon_config>. docs/configuration.md documents every key.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/secret.hpp"
+#include "config/units.hpp"
+
+namespace taskpoller::config {
+
+enum class signature_method { hmac_sha256, hmac_sha1 };
+enum class credential_source { none, config_file, credentials_directory, environment };
+
+struct credentials_config {
+    secret_string secret_id;
+    secret_string secret_key;
+    signature_method signature = signature_method::hmac_sha256;
+    /// Where the pair came from, and a description safe to log (paths, variable names; never
+    /// a secret), e.g. "files /etc/taskpoller/secret_id, /etc/taskpoller/secret_key".
+    credential_source source = credential_source::none;
+    std::string source_detail;
+};
+
+enum class url_scheme { https, http };
+enum class http_method { post, get };
+
+/// Connect to `address:port` instead of what DNS says for `host` (like curl --connect-to);
+/// the Host header and the signature keep the real host name. An empty `host` matches every
+/// host that has no rule of its own.
+struct connect_to_rule {
+    std::string host;
+    std::string address;
+    std::uint16_t port = 0;
+};
+
+struct cloud_config {
+    std::string region;
+    std::string host_suffix = "api.qcloud.com";
+    url_scheme scheme = url_scheme::https;
+    std::vector<connect_to_rule> connect_to;
+    std::string ca_file;  ///< empty: the system trust store
+    bool insecure_skip_verify = false;
+    http_method method = http_method::post;
+    duration connect_timeout = std::chrono::seconds(5);
+    duration request_timeout = std::chrono::seconds(30);
+    unsigned max_connections_per_host = 8;
+};
+
+enum class resolver_kind { task_result, instance_state };
+
+/// Overrides for one action's completion rule and limits; unset fields inherit.
+struct action_config {
+    std::optional<double> rate_limit;          ///< requests per second
+    std::optional<resolver_kind> resolver;     ///< default: the service's
+    std::optional<std::string> result_action;  ///< task-result API, default: the service's
+    std::optional<int> target_state;           ///< instance_state: the status that means done
+    std::vector<int> transitional_states;      ///< instance_state: statuses seen on the way
+    std::optional<duration> settle_delay;
+    std::optional<duration> timeout;  ///< per-task deadline, default polling.timeout
+};
+
+struct service_config {
+    bool builtin = false;     ///< a service the engine has a profile for
+    std::string host_prefix;  ///< host = host_prefix + "." + cloud.host_suffix
+    std::optional<double> rate_limit;
+    std::optional<resolver_kind> resolver;
+    std::optional<std::string> result_action;
+    std::map<std::string, action_config> actions;
+};
+
+enum class jitter_kind { full, none };
+
+struct polling_config {
+    duration initial_delay = std::chrono::seconds(1);
+    duration interval = std::chrono::seconds(2);
+    double multiplier = 1.5;
+    duration max_interval = std::chrono::seconds(30);
+    jitter_kind jitter = jitter_kind::full;
+    duration timeout = std::chrono::hours(1);
+    unsigned not_found_checks = 3;
+    duration settle_delay = std::chrono::seconds(10);
+};
+
+struct rate_limit_config {
+    double default_rate = 20.0;  ///< the key `default`: requests per second per action
+    double burst = 20.0;         ///< bucket size, in requests
+};
+
+struct control_config {
+    std::string socket;  ///< default: $RUNTIME_DIRECTORY/taskpoller.sock
+    unsigned mode = 0660;
+    std::string group;  ///< empty: leave the socket's group alone
+    std::vector<std::uint32_t> admin_uids;
+    std::vector<std::string> admin_groups;
+    unsigned max_connections = 64;
+    std::uint64_t max_body = 1 << 20;
+    duration request_timeout = std::chrono::seconds(30);
+    duration max_wait = std::chrono::minutes(10);
+};
+
+enum class durability_kind { strict, relaxed };
+
+struct store_config {
+    duration retention = std::chrono::hours(24);
+    std::uint64_t max_finished = 100'000;
+    std::string journal;  ///< empty: memory only; default $STATE_DIRECTORY/taskpoller.journal
+    durability_kind durability = durability_kind::strict;
+    std::uint64_t snapshot_size = 64ULL << 20;
+};
+
+enum class log_level { trace, debug, info, warn, error };
+enum class log_format { text, json };
+
+struct logging_config {
+    log_level level = log_level::info;
+    log_format format = log_format::text;
+};
+
+struct daemon_config {
+    std::string source_name;  ///< the file it was loaded from (or the name given)
+    credentials_config credentials;
+    cloud_config cloud;
+    std::map<std::string, service_config> services;
+    polling_config polling;
+    rate_limit_config rate_limit;
+    control_config control;
+    store_config store;
+    logging_config logging;
+};
+
+/// The names the YAML file uses for these enumerators ("HmacSHA256", "https", "POST",
+/// "task_result", "full", "strict", "info", "text", "config_file", ...).
+std::string_view to_string(signature_method v) noexcept;
+std::string_view to_string(credential_source v) noexcept;
+std::string_view to_string(url_scheme v) noexcept;
+std::string_view to_string(http_method v) noexcept;
+std::string_view to_string(resolver_kind v) noexcept;
+std::string_view to_string(jitter_kind v) noexcept;
+std::string_view to_string(durability_kind v) noexcept;
+std::string_view to_string(log_level v) noexcept;
+std::string_view to_string(log_format v) noexcept;
+
+}  // namespace taskpoller::config

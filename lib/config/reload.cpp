@@ -1,0 +1,78 @@
+#include "config/reload.hpp"
+
+#include <functional>
+
+namespace taskpoller::config {
+namespace {
+
+// One restart-only setting: its key path, how to compare it, and how to carry it over.
+struct restart_setting {
+    const char* path;
+    std::function<bool(const daemon_config&, const daemon_config&)> same;
+    std::function<void(const daemon_config&, daemon_config&)> keep;
+};
+
+template <class Member>
+restart_setting setting(const char* path, Member member) {
+    return {path,
+            [member](const daemon_config& a, const daemon_config& b) {
+                return std::invoke(member, a) == std::invoke(member, b);
+            },
+            [member](const daemon_config& from, daemon_config& to) {
+                std::invoke(member, to) = std::invoke(member, from);
+            }};
+}
+
+const std::vector<restart_setting>& table() {
+    static const std::vector<restart_setting> settings{
+        setting(
+            "cloud.ca_file", [](auto& c) -> auto& { return c.cloud.ca_file; }),
+        setting(
+            "cloud.insecure_skip_verify",
+            [](auto& c) -> auto& { return c.cloud.insecure_skip_verify; }),
+        setting(
+            "cloud.max_connections_per_host",
+            [](auto& c) -> auto& { return c.cloud.max_connections_per_host; }),
+        setting(
+            "control.socket", [](auto& c) -> auto& { return c.control.socket; }),
+        setting(
+            "control.mode", [](auto& c) -> auto& { return c.control.mode; }),
+        setting(
+            "control.group", [](auto& c) -> auto& { return c.control.group; }),
+        setting(
+            "store.journal", [](auto& c) -> auto& { return c.store.journal; }),
+        setting(
+            "store.durability", [](auto& c) -> auto& { return c.store.durability; }),
+        setting(
+            "store.snapshot_size", [](auto& c) -> auto& { return c.store.snapshot_size; }),
+    };
+    return settings;
+}
+
+}  // namespace
+
+const std::vector<std::string>& restart_settings() {
+    static const std::vector<std::string> paths = [] {
+        std::vector<std::string> out;
+        for (const auto& s : table()) out.emplace_back(s.path);
+        return out;
+    }();
+    return paths;
+}
+
+std::vector<std::string> diff_requires_restart(const daemon_config& old_config,
+                                               const daemon_config& new_config) {
+    std::vector<std::string> changed;
+    for (const auto& s : table()) {
+        if (!s.same(old_config, new_config)) changed.emplace_back(s.path);
+    }
+    return changed;
+}
+
+daemon_config apply_reloadable(const daemon_config& old_config, const daemon_config& new_config) {
+    daemon_config out = new_config;
+    for (const auto& s : table()) s.keep(old_config, out);
+    return out;
+}
+
+}  // namespace taskpoller::config

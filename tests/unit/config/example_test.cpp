@@ -1,0 +1,58 @@
+#include <gtest/gtest.h>
+
+#include "config/json.hpp"
+#include "config/loader.hpp"
+#include "helpers.hpp"
+
+namespace taskpoller::config {
+namespace {
+
+const std::string example = std::string(TASKPOLLER_SOURCE_DIR) + "/config/taskpoller.yaml";
+
+TEST(example_config, loads_without_errors_or_warnings) {
+    auto env = test::env_with_secrets();
+    env.set("RUNTIME_DIRECTORY", "/run/taskpoller");
+    env.set("STATE_DIRECTORY", "/var/lib/taskpoller");
+    auto r = load_file(example, env);
+    ASSERT_TRUE(r.ok()) << r.error_text();
+    for (const auto& w : r.warnings) {
+        EXPECT_EQ(w.level, severity::info) << w.to_string();
+    }
+    const auto& c = *r.config;
+    EXPECT_EQ(c.cloud.region, "ap-guangzhou");
+    EXPECT_EQ(c.control.socket, "/run/taskpoller/taskpoller.sock");
+    EXPECT_EQ(c.store.journal, "/var/lib/taskpoller/taskpoller.journal");
+    EXPECT_TRUE(c.services.at("cvm").actions.contains("StopInstances"));
+}
+
+TEST(example_config, documents_every_default_it_shows) {
+    // The example spells out defaults; if one drifts from the code, this catches it.
+    auto env = test::env_with_secrets();
+    auto r = load_file(example, env);
+    ASSERT_TRUE(r.ok()) << r.error_text();
+    const daemon_config defaults;
+    const auto& c = *r.config;
+    EXPECT_EQ(c.polling.initial_delay, defaults.polling.initial_delay);
+    EXPECT_EQ(c.polling.interval, defaults.polling.interval);
+    EXPECT_EQ(c.polling.multiplier, defaults.polling.multiplier);
+    EXPECT_EQ(c.polling.max_interval, defaults.polling.max_interval);
+    EXPECT_EQ(c.polling.timeout, defaults.polling.timeout);
+    EXPECT_EQ(c.polling.not_found_checks, defaults.polling.not_found_checks);
+    EXPECT_EQ(c.polling.settle_delay, defaults.polling.settle_delay);
+    EXPECT_EQ(c.rate_limit.default_rate, defaults.rate_limit.default_rate);
+    EXPECT_EQ(c.rate_limit.burst, defaults.rate_limit.burst);
+    EXPECT_EQ(c.cloud.connect_timeout, defaults.cloud.connect_timeout);
+    EXPECT_EQ(c.cloud.request_timeout, defaults.cloud.request_timeout);
+    EXPECT_EQ(c.cloud.max_connections_per_host, defaults.cloud.max_connections_per_host);
+    EXPECT_EQ(c.control.mode, defaults.control.mode);
+    EXPECT_EQ(c.control.max_connections, defaults.control.max_connections);
+    EXPECT_EQ(c.control.max_body, defaults.control.max_body);
+    EXPECT_EQ(c.control.request_timeout, defaults.control.request_timeout);
+    EXPECT_EQ(c.control.max_wait, defaults.control.max_wait);
+    EXPECT_EQ(c.store.retention, defaults.store.retention);
+    EXPECT_EQ(c.store.max_finished, defaults.store.max_finished);
+    EXPECT_EQ(c.store.snapshot_size, defaults.store.snapshot_size);
+}
+
+}  // namespace
+}  // namespace taskpoller::config

@@ -1,0 +1,129 @@
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "config/json.hpp"
+#include "config/loader.hpp"
+#include "config/reload.hpp"
+#include "helpers.hpp"
+
+namespace taskpoller::config {
+namespace {
+
+using namespace std::chrono_literals;
+using test::env_with_secrets;
+
+std::shared_ptr<const daemon_config> load_ok(const std::string& text) {
+    auto env = env_with_secrets();
+    auto r = load_string(text, "t.yaml", env);
+    EXPECT_TRUE(r.ok()) << r.error_text();
+    return r.config;
+}
+
+TEST(to_json, shows_effective_values_in_file_syntax) {
+    auto c = load_ok(R"(cloud:
+  region: gz
+  connect_to: {cvm.api.qcloud.com: "127.0.0.1:9000", lb.api.qcloud.com: "[::1]:9001"}
+services:
+  cvm:
+    actions:
+      StopInstances: {settle_delay: 1m30s}
+polling: {interval: 2500ms}
+control: {mode: "0600", max_body: 64KiB}
+)");
+    ASSERT_TRUE(c);
+    const auto j = to_json(*c).as_object();
+    for (const char* section : {"credentials", "cloud", "services", "polling", "rate_limit",
+                                "control", "store", "logging"}) {
+        EXPECT_TRUE(j.contains(section)) << section;
+    }
+    EXPECT_EQ(j.at("polling").at("interval"), "2s500ms");
+    EXPECT_EQ(j.at("polling").at("max_interval"), "30s");
+    EXPECT_EQ(j.at("polling").at("jitter"), "full");
+    EXPECT_EQ(j.at("control").at("mode"), "0600");
+    EXPECT_EQ(j.at("control").at("max_body"), "64KiB");
+    EXPECT_EQ(j.at("control").at("socket"), "/run/taskpoller/taskpoller.sock");
+    EXPECT_EQ(j.at("cloud").at("connect_to").at("cvm.api.qcloud.com"), "127.0.0.1:9000");
+    EXPECT_EQ(j.at("cloud").at("connect_to").at("lb.api.qcloud.com"), "[::1]:9001");
+    EXPECT_EQ(j.at("cloud").at("method"), "POST");
+    EXPECT_EQ(j.at("rate_limit").at("default").as_double(), 20.0);
+    const auto& stop = j.at("services").at("cvm").at("actions").at("StopInstances");
+    EXPECT_EQ(stop.at("settle_delay"), "1m30s");
+    EXPECT_TRUE(stop.at("target_state").is_null());
+    EXPECT_EQ(j.at("services").at("cvm").at("resolver"), "instance_state");
+    EXPECT_EQ(j.at("credentials").at("secret_key"), "<redacted>");
+    EXPECT_EQ(j.at("credentials").at("signature_method"), "HmacSHA256");
+    EXPECT_EQ(j.at("store").at("journal"), "");
+    EXPECT_EQ(j.at("logging").at("format"), "text");
+}
+
+TEST(to_json, round_trips_through_the_loader) {
+    // The JSON view uses the YAML syntax, so (minus credentials and read-only fields) it can be
+    // loaded back: proof that every value is printed in a form the loader accepts.
+    auto c = load_ok(
+        "cloud: {region: gz, request_timeout: 1m30s}\nstore: {retention: 36h, snapshot_size: "
+        "3MiB}\n");
+    ASSERT_TRUE(c);
+    auto j = to_json(*c).as_object();
+    j.erase("credentials");
+    j["cloud"].as_object().erase("connect_to");
+    auto env = env_with_secrets();
+    auto again = load_string(boost::json::serialize(j), "json.yaml", env);  // JSON is YAML
+    ASSERT_TRUE(again.ok()) << again.error_text();
+    EXPECT_EQ(again.config->cloud.request_timeout, 90s);
+    EXPECT_EQ(again.config->store.retention, 36h);
+    EXPECT_EQ(again.config->store.snapshot_size, 3u << 20);
+    EXPECT_EQ(boost::json::serialize(to_json(*again.config).at("polling")),
+              boost::json::serialize(to_json(*c).at("polling")));
+}
+
+TEST(diff_requires_restart, names_only_restart_settings) {
+    auto a = load_ok("cloud: {region: gz}\n");
+    auto same = load_ok("cloud: {region: gz}\n");
+    ASSERT_TRUE(a && same);
+    EXPECT_TRUE(diff_requires_restart(*a, *same).empty());
+
+    auto reloadable = load_ok(
+        "cloud: {region: sh, request_timeout: 5s}\npolling: {interval: 1s}\nlogging: {level: "
+        "debug}\n"
+        "rate_limit: {default: 3}\ncontrol: {admin_uids: [1000]}\nstore: {retention: 1h}\n");
+    ASSERT_TRUE(reloadable);
+    EXPECT_TRUE(diff_requires_restart(*a, *reloadable).empty());
+
+    auto restart = load_ok(
+        "cloud: {region: gz, max_connections_per_host: 2}\n"
+        "control: {socket: /tmp/other.sock, mode: \"0600\", group: adm}\n"
+        "store: {journal: /tmp/j, durability: relaxed}\n");
+    ASSERT_TRUE(restart);
+    EXPECT_EQ(diff_requires_restart(*a, *restart),
+              (std::vector<std::string>{"cloud.max_connections_per_host", "control.socket",
+                                        "control.mode", "control.group", "store.journal",
+                                        "store.durability"}));
+}
+
+TEST(apply_reloadable, keeps_restart_settings_and_takes_the_rest) {
+    auto a = load_ok("cloud: {region: gz}\n");
+    auto b =
+        load_ok("cloud: {region: sh}\ncontrol: {socket: /tmp/new.sock}\npolling: {interval: 1s}\n");
+    ASSERT_TRUE(a && b);
+    const auto applied = apply_reloadable(*a, *b);
+    EXPECT_EQ(applied.control.socket, a->control.socket);
+    EXPECT_EQ(applied.cloud.region, "sh");
+    EXPECT_EQ(applied.polling.interval, 1s);
+    EXPECT_TRUE(diff_requires_restart(*a, applied).empty());
+    EXPECT_EQ(restart_settings().size(), 9u);
+}
+
+TEST(diff_requires_restart, credential_rotation_applies_on_reload) {
+    auto env1 = env_with_secrets();
+    auto env2 = env_with_secrets();
+    env2.set("TASKPOLLER_SECRET_KEY", "rotated-key");
+    auto a = load_string("cloud: {region: gz}\n", "t.yaml", env1);
+    auto b = load_string("cloud: {region: gz}\n", "t.yaml", env2);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_FALSE(a.config->credentials.secret_key == b.config->credentials.secret_key);
+    EXPECT_TRUE(diff_requires_restart(*a.config, *b.config).empty());
+}
+
+}  // namespace
+}  // namespace taskpoller::config
