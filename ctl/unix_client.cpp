@@ -176,13 +176,14 @@ core::result<http_response> stream_lines(const client_options& o, std::string_vi
         p.get().body().data = chunk;
         p.get().body().size = sizeof chunk;
         ec = run_op(ioc, [&](auto h) { http::async_read(s, buf, p, std::move(h)); });
-        if (ec && ec != http::error::need_buffer) return io_error(o, ec, "reading the stream");
+        // Lines that arrived before a failure are still delivered.
         pending.append(chunk, sizeof chunk - p.get().body().size);
-        if (pending.size() > o.body_limit) return io_error(o, http::error::body_limit, "");
         if (streaming && !drain_lines(pending, on_line)) {
             r.body = "stopped";
             return r;
         }
+        if (ec && ec != http::error::need_buffer) return io_error(o, ec, "reading the stream");
+        if (pending.size() > o.body_limit) return io_error(o, http::error::body_limit, "");
     }
     if (streaming) {
         if (!pending.empty()) on_line(pending);
