@@ -13,28 +13,197 @@ namespace taskpoller::ctl {
 namespace {
 
 constexpr const char* default_socket = "/run/taskpoller/taskpoller.sock";
+using opt_ms = std::optional<std::chrono::milliseconds>;
 
-// Duration options are read as text and converted after parsing, so errors read the same
-// everywhere.
-struct duration_opt {
-    std::string text;
-    std::optional<std::chrono::milliseconds>* target;
-    const char* name;
+// Everything the command line can set. Duration options are read as text and converted after
+// parsing (convert_durations) so their errors read the same everywhere.
+class cli_state {
+  public:
+    explicit cli_state(const environment& env) {
+        socket_ = env.socket != nullptr && env.socket[0] != '\0' ? env.socket : default_socket;
+    }
+
+    void add_globals(CLI::App& app) {
+        app.add_option("-s,--socket", socket_,
+                       "The daemon's socket (default: $TASKPOLLER_SOCKET, then " +
+                           std::string(default_socket) + ")");
+        app.add_flag("--json", json_, "Print the daemon's JSON as received (for scripts)");
+        app.add_option("--timeout", timeout_,
+                       "Bound on each request to the daemon (connect, send, answer)")
+            ->capture_default_str();
+        app.add_flag("--no-color", no_color_, "No ANSI colour (also when NO_COLOR is set)");
+    }
+
+    void add_submit(CLI::App& app) {
+        auto* c =
+            command(app, "submit", "Submit a batch call (POST /v1/batches)", help::submit_footer,
+                    [this](const context& x) { return run_submit(x, submit_); });
+        c->add_option("SERVICE", submit_.service, "Service, e.g. cvm, lb")->required();
+        c->add_option("ACTION", submit_.action, "Action, e.g. StopInstances")->required();
+        c->add_option("--param", submit_.params, "KEY=VALUE: a string at a dotted path");
+        c->add_option("--param-json", submit_.param_jsons, "KEY=JSON: any JSON value at a path");
+        c->add_option("--params-json", submit_.params_json,
+                      "The whole params object: JSON or @FILE (@- = stdin)");
+        c->add_option("--region", submit_.region, "Region, e.g. ap-guangzhou");
+        c->add_option("--label", submit_.labels, "KEY=VALUE label (repeatable)");
+        c->add_option("--client-token", submit_.client_token,
+                      "Idempotency token: a repeat returns the same batch");
+        add_poll_options(c, submit_.poll);
+        c->add_flag("--wait", submit_.wait, "Then wait like `taskpollerctl wait`");
+        duration(c, "--wait-timeout", "With --wait: give up after this long (exit 2)",
+                 submit_wait_timeout_);
+        duration(c, "--wait-interval", "With --wait: progress refresh interval",
+                 submit_wait_every_);
+    }
+
+    void add_track(CLI::App& app) {
+        auto* c =
+            command(app, "track", "Track an existing requestId (POST /v1/tasks)",
+                    help::track_footer, [this](const context& x) { return run_track(x, track_); });
+        c->add_option("SERVICE", track_.service, "Service, e.g. lb")->required();
+        c->add_option("REQUEST_ID", track_.request_id, "The requestId to track")->required();
+        c->add_option("--action", track_.action, "The action that produced it");
+        c->add_option("--resource", track_.resources, "Resource id of the task (repeatable)");
+        c->add_option("--region", track_.region, "Region of the task");
+        c->add_option("--label", track_.labels, "KEY=VALUE label (repeatable)");
+        add_poll_options(c, track_.poll);
+    }
+
+    void add_get_cancel(CLI::App& app) {
+        auto* c = command(app, "get", "Show a batch (BATCH_ID) or a task (SERVICE/REQUEST_ID)",
+                          help::get_footer, [this](const context& x) { return run_get(x, id_); });
+        c->add_option("ID", id_, "BATCH_ID or SERVICE/REQUEST_ID")->required();
+        c = command(app, "cancel", "Stop tracking a batch or a task (state cancelled)",
+                    help::cancel_footer, [this](const context& x) { return run_cancel(x, id_); });
+        c->add_option("ID", id_, "BATCH_ID or SERVICE/REQUEST_ID")->required();
+    }
+
+    void add_list(CLI::App& app) {
+        auto* c = command(app, "list", "List batches or tasks, with filters", help::list_footer,
+                          [this](const context& x) {
+                              if (limit_opt_->count() > 0) list_.limit = limit_;
+                              return run_list(x, list_);
+                          });
+        c->add_option("KIND", list_.kind, "batches (default) or tasks")
+            ->check(CLI::IsMember({"batches", "tasks"}));
+        c->add_option("--state", list_.state, "Only this state");
+        c->add_option("--service", list_.service, "Only this service");
+        c->add_option("--action", list_.action, "Only this action");
+        c->add_option("--batch", list_.batch, "Only tasks of this batch (tasks only)");
+        c->add_option("--label", list_.labels, "Only items with label KEY=VALUE (repeatable)");
+        limit_opt_ = c->add_option("--limit", limit_, "Page size")->check(CLI::Range(1u, 100000u));
+        c->add_option("--page-token", list_.page_token, "Continue from this page token");
+        c->add_flag("--all", list_.all, "Follow next_page_token to the end");
+    }
+
+    void add_wait_watch(CLI::App& app) {
+        auto* c =
+            command(app, "wait", "Wait until batches/tasks finish, with live progress",
+                    help::wait_footer, [this](const context& x) { return run_wait(x, wait_); });
+        c->add_option("ID", wait_.ids, "BATCH_ID or SERVICE/REQUEST_ID (one or more)")->required();
+        duration(c, "--timeout", "Give up after this long (exit 2); default: no limit",
+                 wait_.timeout);
+        duration(c, "--interval", "Progress refresh interval (long-poll length); default 1s",
+                 wait_every_);
+        c = command(app, "watch", "Follow the live event stream (GET /v1/events)",
+                    help::watch_footer, [this](const context& x) { return run_watch(x, watch_); });
+        c->add_option("--since", watch_.since, "Start after event SEQ (the last one you saw)");
+        c->add_option("--max-events", watch_.max_events, "Stop after this many events");
+    }
+
+    void add_simple(CLI::App& app) {
+        command(app, "status", "Daemon status: version, uptime, counts, rate limits",
+                help::simple_footer("status"), run_status);
+        command(app, "reload", "Reload the daemon's configuration", help::simple_footer("reload"),
+                run_reload);
+        command(app, "metrics", "Prometheus metrics (raw text)", help::simple_footer("metrics"),
+                run_metrics);
+        command(app, "ping", "Check that the daemon answers", help::simple_footer("ping"),
+                run_ping);
+    }
+
+    /// Converts the duration texts; false (after printing why) on a malformed one.
+    bool convert_durations(std::ostream& err) {
+        for (auto& [name, text, target] : durations_) {
+            if (text->empty()) continue;
+            auto v = parse_duration(*text);
+            if (!v) {
+                err << "taskpollerctl: " << name << ": " << v.error().message << '\n';
+                return false;
+            }
+            *target = *v;
+        }
+        if (wait_every_) wait_.interval = *wait_every_;
+        if (submit_wait_every_) submit_.wait_interval = *submit_wait_every_;
+        submit_.wait_timeout = submit_wait_timeout_;
+        return true;
+    }
+
+    context make_context(const environment& env, std::ostream& out, std::ostream& err) const {
+        context ctx;
+        ctx.out = &out;
+        ctx.err = &err;
+        ctx.json = json_;
+        ctx.interactive = env.stdout_is_tty;
+        ctx.colour = colour_enabled(env.stdout_is_tty, no_color_, env.no_color);
+        ctx.client.socket_path = socket_;
+        if (request_timeout_) {
+            ctx.client.timeout = std::max(*request_timeout_, std::chrono::milliseconds{1});
+        }
+        return ctx;
+    }
+
+    int run(const context& ctx) const { return action_ ? action_(ctx) : 3; }
+
+  private:
+    using action_fn = std::function<int(const context&)>;
+
+    CLI::App* command(CLI::App& app, const char* name, const char* about, const std::string& footer,
+                      action_fn fn) {
+        auto* c = app.add_subcommand(name, about);
+        c->footer(footer);
+        c->callback([this, fn = std::move(fn)] { action_ = fn; });
+        return c;
+    }
+
+    void duration(CLI::App* c, const char* name, const char* about, opt_ms& target) {
+        texts_.push_back(std::make_unique<std::string>());
+        c->add_option(name, *texts_.back(), about);
+        durations_.push_back({name, texts_.back().get(), &target});
+    }
+
+    void add_poll_options(CLI::App* c, poll_args& p) {
+        duration(c, "--timeout", "Deadline of each task in the daemon (poll.timeout), e.g. 10m",
+                 p.timeout);
+        duration(c, "--poll-interval", "How often the daemon polls (poll.interval), e.g. 5s",
+                 p.interval);
+    }
+
+    struct duration_opt {
+        const char* name;
+        std::string* text;
+        opt_ms* target;
+    };
+
+    std::string socket_;
+    std::string timeout_ = "30s";
+    bool json_ = false;
+    bool no_color_ = false;
+    opt_ms request_timeout_;
+    submit_args submit_;
+    opt_ms submit_wait_timeout_, submit_wait_every_;
+    track_args track_;
+    std::string id_;
+    list_args list_;
+    std::uint32_t limit_ = 0;
+    CLI::Option* limit_opt_ = nullptr;
+    wait_args wait_;
+    opt_ms wait_every_;
+    watch_args watch_;
+    std::vector<std::unique_ptr<std::string>> texts_;
+    std::vector<duration_opt> durations_{{"--timeout", &timeout_, &request_timeout_}};
+    action_fn action_;
 };
-
-struct globals {
-    std::string socket;
-    std::string timeout = "30s";
-    bool json = false;
-    bool no_color = false;
-};
-
-void add_poll_options(CLI::App* c, std::string& timeout, std::string& interval) {
-    c->add_option("--timeout", timeout,
-                  "Deadline of each task in the daemon (poll.timeout), e.g. 10m");
-    c->add_option("--poll-interval", interval,
-                  "How often the daemon polls (poll.interval), e.g. 5s");
-}
 
 }  // namespace
 
@@ -45,153 +214,21 @@ int run_cli(int argc, const char* const* argv, const environment& env, std::ostr
     app.fallthrough();
     app.require_subcommand(1);
     app.set_version_flag("--version", "taskpollerctl " TASKPOLLER_VERSION);
-    globals g;
-    g.socket = env.socket != nullptr && env.socket[0] != '\0' ? env.socket : default_socket;
-    app.add_option("-s,--socket", g.socket,
-                   "The daemon's socket (default: $TASKPOLLER_SOCKET, then " +
-                       std::string(default_socket) + ")");
-    app.add_flag("--json", g.json, "Print the daemon's JSON as received (for scripts)");
-    app.add_option("--timeout", g.timeout,
-                   "Bound on each request to the daemon (connect, send, answer); default 30s")
-        ->capture_default_str();
-    app.add_flag("--no-color", g.no_color, "No ANSI colour (also when NO_COLOR is set)");
-
-    std::function<int(const context&)> action;
-
-    submit_args sub;
-    std::string sub_timeout, sub_interval, sub_wait_timeout, sub_wait_interval = "1s";
-    auto* c = app.add_subcommand("submit", "Submit a batch call (POST /v1/batches)");
-    c->footer(help::submit_footer);
-    c->add_option("SERVICE", sub.service, "Service, e.g. cvm, lb")->required();
-    c->add_option("ACTION", sub.action, "Action, e.g. StopInstances")->required();
-    c->add_option("--param", sub.params, "KEY=VALUE, string value at a dotted path (repeatable)");
-    c->add_option("--param-json", sub.param_jsons, "KEY=JSON, any JSON value at a dotted path");
-    c->add_option("--params-json", sub.params_json,
-                  "The whole params object: JSON or @FILE (@- = stdin)");
-    c->add_option("--region", sub.region, "Region, e.g. ap-guangzhou (default: the daemon's)");
-    c->add_option("--label", sub.labels, "KEY=VALUE label (repeatable)");
-    c->add_option("--client-token", sub.client_token,
-                  "Idempotency token: a repeat returns the same batch");
-    add_poll_options(c, sub_timeout, sub_interval);
-    c->add_flag("--wait", sub.wait, "Then wait like `taskpollerctl wait`");
-    c->add_option("--wait-timeout", sub_wait_timeout,
-                  "With --wait: give up after this long (exit 2)");
-    c->add_option("--wait-interval", sub_wait_interval, "With --wait: progress refresh interval");
-    c->callback([&] { action = [&](const context& x) { return run_submit(x, sub); }; });
-
-    track_args tr;
-    std::string tr_timeout, tr_interval;
-    c = app.add_subcommand("track", "Track an existing requestId (POST /v1/tasks)");
-    c->footer(help::track_footer);
-    c->add_option("SERVICE", tr.service, "Service, e.g. lb")->required();
-    c->add_option("REQUEST_ID", tr.request_id, "The requestId to track")->required();
-    c->add_option("--action", tr.action, "The action that produced it");
-    c->add_option("--resource", tr.resources, "Resource id the task acts on (repeatable)");
-    c->add_option("--region", tr.region, "Region of the task");
-    c->add_option("--label", tr.labels, "KEY=VALUE label (repeatable)");
-    add_poll_options(c, tr_timeout, tr_interval);
-    c->callback([&] { action = [&](const context& x) { return run_track(x, tr); }; });
-
-    std::string get_id;
-    c = app.add_subcommand("get", "Show a batch (BATCH_ID) or a task (SERVICE/REQUEST_ID)");
-    c->footer(help::get_footer);
-    c->add_option("ID", get_id, "BATCH_ID or SERVICE/REQUEST_ID")->required();
-    c->callback([&] { action = [&](const context& x) { return run_get(x, get_id); }; });
-
-    list_args ls;
-    std::uint32_t limit = 0;
-    c = app.add_subcommand("list", "List batches or tasks, with filters");
-    c->footer(help::list_footer);
-    c->add_option("KIND", ls.kind, "batches (default) or tasks")
-        ->check(CLI::IsMember({"batches", "tasks"}));
-    c->add_option("--state", ls.state, "Only this state");
-    c->add_option("--service", ls.service, "Only this service");
-    c->add_option("--action", ls.action, "Only this action");
-    c->add_option("--batch", ls.batch, "Only tasks of this batch (tasks only)");
-    c->add_option("--label", ls.labels, "Only items with label KEY=VALUE (repeatable)");
-    auto* limit_opt = c->add_option("--limit", limit, "Page size")->check(CLI::Range(1u, 100000u));
-    c->add_option("--page-token", ls.page_token, "Continue from this page token");
-    c->add_flag("--all", ls.all, "Follow next_page_token to the end");
-    c->callback([&] {
-        if (limit_opt->count() > 0) ls.limit = limit;
-        action = [&](const context& x) { return run_list(x, ls); };
-    });
-
-    wait_args wt;
-    std::string wt_timeout, wt_interval = "1s";
-    c = app.add_subcommand("wait", "Wait until batches/tasks finish, with live progress");
-    c->footer(help::wait_footer);
-    c->add_option("ID", wt.ids, "BATCH_ID or SERVICE/REQUEST_ID (one or more)")->required();
-    c->add_option("--timeout", wt_timeout, "Give up after this long (exit 2); default: no limit");
-    c->add_option("--interval", wt_interval, "Progress refresh interval (long-poll length)");
-    c->callback([&] { action = [&](const context& x) { return run_wait(x, wt); }; });
-
-    watch_args wa;
-    c = app.add_subcommand("watch", "Follow the live event stream (GET /v1/events)");
-    c->footer(help::watch_footer);
-    c->add_option("--since", wa.since, "Start after event number SEQ (the last one you saw)");
-    c->add_option("--max-events", wa.max_events, "Stop after this many events");
-    c->callback([&] { action = [&](const context& x) { return run_watch(x, wa); }; });
-
-    std::string cancel_id;
-    c = app.add_subcommand("cancel", "Stop tracking a batch or a task (state cancelled)");
-    c->footer(help::cancel_footer);
-    c->add_option("ID", cancel_id, "BATCH_ID or SERVICE/REQUEST_ID")->required();
-    c->callback([&] { action = [&](const context& x) { return run_cancel(x, cancel_id); }; });
-
-    const std::pair<const char*, int (*)(const context&)> simple[] = {{"status", run_status},
-                                                                      {"reload", run_reload},
-                                                                      {"metrics", run_metrics},
-                                                                      {"ping", run_ping}};
-    const char* simple_help[] = {"Daemon status: version, uptime, counts, rate limits",
-                                 "Reload the daemon's configuration",
-                                 "Prometheus metrics (raw text)", "Check that the daemon answers"};
-    for (std::size_t i = 0; i < std::size(simple); ++i) {
-        c = app.add_subcommand(simple[i].first, simple_help[i]);
-        c->footer(help::simple_footer(simple[i].first));
-        auto fn = simple[i].second;
-        c->callback([&action, fn] { action = fn; });
-    }
-
+    cli_state s(env);
+    s.add_globals(app);
+    s.add_submit(app);
+    s.add_track(app);
+    s.add_get_cancel(app);
+    s.add_list(app);
+    s.add_wait_watch(app);
+    s.add_simple(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        const int rc = app.exit(e, out, err);
-        return rc == 0 ? 0 : 3;
+        return app.exit(e, out, err) == 0 ? 0 : 3;
     }
-
-    context ctx;
-    ctx.out = &out;
-    ctx.err = &err;
-    ctx.json = g.json;
-    ctx.interactive = env.stdout_is_tty;
-    ctx.colour = colour_enabled(env.stdout_is_tty, g.no_color, env.no_color);
-    ctx.client.socket_path = g.socket;
-    std::optional<std::chrono::milliseconds> req_timeout, wait_interval, sub_wi;
-    std::optional<std::chrono::milliseconds> sub_wait_t;
-    const duration_opt conv[] = {{g.timeout, &req_timeout, "--timeout"},
-                                 {sub_timeout, &sub.poll.timeout, "--timeout"},
-                                 {sub_interval, &sub.poll.interval, "--poll-interval"},
-                                 {sub_wait_timeout, &sub_wait_t, "--wait-timeout"},
-                                 {sub_wait_interval, &sub_wi, "--wait-interval"},
-                                 {tr_timeout, &tr.poll.timeout, "--timeout"},
-                                 {tr_interval, &tr.poll.interval, "--poll-interval"},
-                                 {wt_timeout, &wt.timeout, "--timeout"},
-                                 {wt_interval, &wait_interval, "--interval"}};
-    for (const auto& d : conv) {
-        if (d.text.empty()) continue;
-        auto v = parse_duration(d.text);
-        if (!v) {
-            err << "taskpollerctl: " << d.name << ": " << v.error().message << '\n';
-            return 3;
-        }
-        *d.target = *v;
-    }
-    if (req_timeout) ctx.client.timeout = std::max(*req_timeout, std::chrono::milliseconds{1});
-    if (wait_interval) wt.interval = *wait_interval;
-    if (sub_wi) sub.wait_interval = *sub_wi;
-    sub.wait_timeout = sub_wait_t;
-    return action ? action(ctx) : 3;
+    if (!s.convert_durations(err)) return 3;
+    return s.run(s.make_context(env, out, err));
 }
 
 }  // namespace taskpoller::ctl
