@@ -70,6 +70,7 @@ bool refresh(const context& ctx, item& it, milliseconds wait_for, int& code) {
         context quiet = ctx;
         quiet.json = false;
         it.error = static_cast<exit_code>(detail::daemon_error(quiet, *r, true));
+        it.raw = std::move(r->body);  // --json still prints one line per id
         it.finished = true;
         return true;
     }
@@ -89,6 +90,7 @@ int final_output(const context& ctx, const std::vector<item>& items, bool gave_u
     for (const auto& it : items) {
         if (it.error != exit_code::ok) {
             code = worst(code, it.error);
+            if (ctx.json && !it.raw.empty()) detail::print_raw(ctx, it.raw);
             continue;
         }
         code = worst(code, document_outcome(it.doc, true));

@@ -144,6 +144,13 @@ TEST(CtlWait, UnknownIdExitsTwo) {
     const auto r = run_ctl(with_socket(d, {"wait", "b-nope"}));
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_TRUE(has(r.err, "no such id (not_found, HTTP 404)")) << r.err;
+    // --json: still one line per id, the daemon's error for the unknown one.
+    const auto j = run_ctl(with_socket(d, {"--json", "wait", "b-1", "b-nope"}));
+    EXPECT_EQ(j.exit_code, 2);
+    const auto nl = j.out.find('\n');
+    ASSERT_NE(nl, std::string::npos) << j.out;
+    EXPECT_EQ(json::parse(j.out.substr(0, nl)).at("state"), "done");
+    EXPECT_EQ(json::parse(j.out.substr(nl + 1)).at("error").at("code"), "not_found");
 }
 
 TEST(CtlWait, SeveralIdsAndTasksCombine) {
