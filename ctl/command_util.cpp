@@ -1,0 +1,108 @@
+#include "ctl/command_util.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <ostream>
+
+#include "ctl/duration.hpp"
+#include "ctl/render.hpp"
+#include "ctl/views.hpp"
+
+namespace taskpoller::ctl {
+namespace json = boost::json;
+
+std::string document_path(std::string_view id) {
+    const auto slash = id.find('/');
+    if (slash == std::string_view::npos) {
+        return id.empty() ? std::string() : "/v1/batches/" + url_encode(id);
+    }
+    const auto service = id.substr(0, slash);
+    const auto request_id = id.substr(slash + 1);
+    if (service.empty() || request_id.empty()) return {};
+    return "/v1/tasks/" + url_encode(service) + "/" + url_encode(request_id);
+}
+
+namespace detail {
+
+int fail(const context& ctx, std::string_view message) {
+    *ctx.err << "taskpollerctl: " << sanitize(message) << '\n';
+    return to_int(exit_code::usage);
+}
+
+void print_raw(const context& ctx, std::string_view body) {
+    while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);
+    *ctx.out << body << '\n' << std::flush;
+}
+
+int daemon_error(const context& ctx, const http_response& r, bool lookup) {
+    boost::system::error_code ec;
+    const json::value v = json::parse(r.body, ec);
+    const json::value* e = nullptr;
+    if (!ec && v.is_object()) e = v.as_object().if_contains("error");
+    std::string message;
+    if (e != nullptr && e->is_object()) {
+        message =
+            fmt::format("{} ({}, HTTP {})", field(*e, "message"), field(*e, "code"), r.status);
+    } else {
+        const auto text = r.body.substr(0, std::min<std::size_t>(r.body.size(), 200));
+        message = fmt::format("the daemon answered HTTP {}{}{}", r.status, text.empty() ? "" : ": ",
+                              text);
+    }
+    if (r.status == 405 && !r.allow.empty()) message += fmt::format(" (allowed: {})", r.allow);
+    *ctx.err << "taskpollerctl: " << sanitize(message) << '\n';
+    if (e != nullptr && e->is_object()) {
+        const auto* details = e->as_object().if_contains("details");
+        if (details != nullptr && details->is_array()) {
+            for (const auto& d : details->get_array()) {
+                *ctx.err << "  " << sanitize(d.is_string() ? d.get_string() : "?") << '\n';
+            }
+        }
+    }
+    if (ctx.json && !ec) print_raw(ctx, r.body);
+    if (r.status == 404 && lookup) return to_int(exit_code::incomplete);
+    return to_int(exit_code::failed);
+}
+
+std::optional<json::value> parse_json(const context& ctx, const http_response& r) {
+    boost::system::error_code ec;
+    json::value v = json::parse(r.body, ec);
+    if (ec || !v.is_object()) {
+        fail(ctx, fmt::format("the daemon sent an invalid JSON response (HTTP {}): {}", r.status,
+                              ec ? ec.message() : std::string("not an object")));
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<json::value> call(const context& ctx, std::string_view method,
+                                std::string_view target, std::string_view body, bool lookup,
+                                int& code, std::chrono::milliseconds extra, std::string* raw) {
+    auto r = send_request(ctx.client, method, target, body, extra);
+    if (!r) {
+        code = fail(ctx, r.error().message);
+        return std::nullopt;
+    }
+    if (r->status < 200 || r->status >= 300) {
+        code = daemon_error(ctx, *r, lookup);
+        return std::nullopt;
+    }
+    auto v = parse_json(ctx, *r);
+    if (!v) {
+        code = to_int(exit_code::usage);
+        return std::nullopt;
+    }
+    if (raw != nullptr) *raw = std::move(r->body);
+    code = 0;
+    return v;
+}
+
+void add_poll(json::object& req, const poll_args& p) {
+    json::object poll;
+    if (p.timeout) poll["timeout"] = format_duration(*p.timeout);
+    if (p.interval) poll["interval"] = format_duration(*p.interval);
+    if (!poll.empty()) req["poll"] = std::move(poll);
+}
+
+}  // namespace detail
+}  // namespace taskpoller::ctl

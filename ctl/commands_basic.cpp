@@ -1,0 +1,235 @@
+// submit, track, get, list, cancel, status, reload, metrics, ping.
+#include <fmt/format.h>
+
+#include <boost/json/serialize.hpp>
+#include <ostream>
+
+#include "ctl/command_util.hpp"
+#include "ctl/params_builder.hpp"
+#include "ctl/views.hpp"
+
+namespace taskpoller::ctl {
+namespace json = boost::json;
+using detail::call;
+using detail::fail;
+
+namespace {
+
+// Prints a batch or task document as JSON (raw) or for people.
+void show(const context& ctx, const json::value& doc, std::string_view raw) {
+    if (ctx.json) {
+        detail::print_raw(ctx, raw);
+    } else {
+        *ctx.out << render_document(doc, ctx.colour) << std::flush;
+    }
+}
+
+core::result<json::object> submit_body(const submit_args& a) {
+    params_builder pb;
+    if (!a.params_json.empty()) {
+        auto text = read_inline_or_file(a.params_json);
+        if (!text) return text.error();
+        if (auto r = pb.set_base(*text); !r) return r.error();
+    }
+    for (const auto& p : a.params) {
+        if (auto r = pb.add_string(p); !r) return r.error();
+    }
+    for (const auto& p : a.param_jsons) {
+        if (auto r = pb.add_json(p); !r) return r.error();
+    }
+    auto params = pb.build();
+    if (!params) return params.error();
+    auto labels = parse_labels(a.labels);
+    if (!labels) return labels.error();
+    json::object req{{"service", a.service}, {"action", a.action}, {"params", std::move(*params)}};
+    if (!a.region.empty()) req["region"] = a.region;
+    if (!a.client_token.empty()) req["client_token"] = a.client_token;
+    if (!labels->empty()) req["labels"] = std::move(*labels);
+    detail::add_poll(req, a.poll);
+    return req;
+}
+
+std::string list_target(const list_args& a, std::string_view page_token) {
+    std::string q;
+    auto add = [&q](std::string_view k, std::string_view v) {
+        if (v.empty()) return;
+        q += q.empty() ? '?' : '&';
+        q += fmt::format("{}={}", k, url_encode(v));
+    };
+    add("state", a.state);
+    add("service", a.service);
+    add("action", a.action);
+    add("batch", a.batch);
+    for (const auto& l : a.labels) add("label", l);
+    if (a.limit) add("limit", std::to_string(*a.limit));
+    add("page_token", page_token);
+    return "/v1/" + a.kind + q;
+}
+
+}  // namespace
+
+int run_submit(const context& ctx, const submit_args& a) {
+    auto req = submit_body(a);
+    if (!req) return fail(ctx, req.error().message);
+    int code = 0;
+    std::string raw;
+    auto batch = call(ctx, "POST", "/v1/batches", json::serialize(*req), false, code, {}, &raw);
+    if (!batch) return code;
+    if (!a.wait) {
+        show(ctx, *batch, raw);
+        return to_int(batch_outcome(*batch, false));
+    }
+    if (!ctx.json) {
+        *ctx.out << fmt::format(
+            "submitted batch {} ({} entries)\n", sanitize(field(*batch, "id")),
+            batch->as_object().contains("entries") && batch->at("entries").is_array()
+                ? batch->at("entries").as_array().size()
+                : 0);
+    }
+    const auto id = field(*batch, "id");
+    if (id == "-" || id.empty()) return fail(ctx, "the daemon's batch has no id to wait on");
+    return run_wait(ctx, wait_args{{id}, a.wait_timeout, a.wait_interval});
+}
+
+int run_track(const context& ctx, const track_args& a) {
+    auto labels = parse_labels(a.labels);
+    if (!labels) return fail(ctx, labels.error().message);
+    json::object req{{"service", a.service}, {"request_id", a.request_id}};
+    if (!a.action.empty()) req["action"] = a.action;
+    if (!a.region.empty()) req["region"] = a.region;
+    if (!a.resources.empty()) {
+        json::array res;
+        for (const auto& r : a.resources) res.emplace_back(r);
+        req["resources"] = std::move(res);
+    }
+    if (!labels->empty()) req["labels"] = std::move(*labels);
+    detail::add_poll(req, a.poll);
+    int code = 0;
+    std::string raw;
+    auto task = call(ctx, "POST", "/v1/tasks", json::serialize(req), false, code, {}, &raw);
+    if (!task) return code;
+    show(ctx, *task, raw);
+    return 0;
+}
+
+int run_get(const context& ctx, const std::string& id) {
+    const auto path = document_path(id);
+    if (path.empty())
+        return fail(ctx, fmt::format("bad id \"{}\": use BATCH_ID or SERVICE/REQUEST_ID", id));
+    int code = 0;
+    std::string raw;
+    auto doc = call(ctx, "GET", path, {}, true, code, {}, &raw);
+    if (!doc) return code;
+    show(ctx, *doc, raw);
+    return 0;
+}
+
+int run_cancel(const context& ctx, const std::string& id) {
+    const auto path = document_path(id);
+    if (path.empty())
+        return fail(ctx, fmt::format("bad id \"{}\": use BATCH_ID or SERVICE/REQUEST_ID", id));
+    int code = 0;
+    std::string raw;
+    auto doc = call(ctx, "DELETE", path, {}, true, code, {}, &raw);
+    if (!doc) return code;
+    show(ctx, *doc, raw);
+    return 0;
+}
+
+int run_list(const context& ctx, const list_args& a) {
+    if (a.kind != "batches" && a.kind != "tasks") {
+        return fail(ctx, fmt::format("list: unknown kind \"{}\" (batches or tasks)", a.kind));
+    }
+    if (a.kind == "batches" && !a.batch.empty()) return fail(ctx, "list: --batch applies to tasks");
+    std::string token = a.page_token;
+    json::array all;
+    for (int page = 0; page < 100'000; ++page) {
+        int code = 0;
+        std::string raw;
+        auto doc = call(ctx, "GET", list_target(a, token), {}, false, code, {}, &raw);
+        if (!doc) return code;
+        const auto next = field(*doc, "next_page_token");
+        if (!a.all) {
+            if (ctx.json) {
+                detail::print_raw(ctx, raw);
+            } else {
+                *ctx.out << render_list(*doc, ctx.colour) << std::flush;
+                if (next != "-")
+                    *ctx.err << "(more: --page-token " << sanitize(next) << " or --all)\n";
+            }
+            return 0;
+        }
+        const auto* items = doc->as_object().if_contains(a.kind);
+        if (items != nullptr && items->is_array()) {
+            for (const auto& v : items->get_array()) all.push_back(v);
+        }
+        if (next == "-" || next.empty() || next == token) break;
+        token = next;
+    }
+    json::object merged{{a.kind, std::move(all)}, {"next_page_token", nullptr}};
+    if (ctx.json) {
+        detail::print_raw(ctx, json::serialize(merged));
+    } else {
+        *ctx.out << render_list(merged, ctx.colour) << std::flush;
+    }
+    return 0;
+}
+
+int run_status(const context& ctx) {
+    int code = 0;
+    std::string raw;
+    auto doc = call(ctx, "GET", "/v1/status", {}, false, code, {}, &raw);
+    if (!doc) return code;
+    if (ctx.json) {
+        detail::print_raw(ctx, raw);
+    } else {
+        *ctx.out << render_status(*doc, ctx.colour) << std::flush;
+    }
+    return 0;
+}
+
+int run_reload(const context& ctx) {
+    int code = 0;
+    std::string raw;
+    auto doc = call(ctx, "POST", "/v1/reload", {}, false, code, {}, &raw);
+    if (!doc) return code;
+    if (ctx.json) {
+        detail::print_raw(ctx, raw);
+        return 0;
+    }
+    *ctx.out << "configuration reloaded\n";
+    const auto* rr = doc->as_object().if_contains("restart_required");
+    if (rr != nullptr && rr->is_array() && !rr->get_array().empty()) {
+        *ctx.out << "changes that need a restart to take effect:";
+        for (const auto& k : rr->get_array()) {
+            *ctx.out << ' ' << sanitize(k.is_string() ? k.get_string() : "?");
+        }
+        *ctx.out << '\n';
+    }
+    *ctx.out << std::flush;
+    return 0;
+}
+
+int run_metrics(const context& ctx) {
+    auto r = send_request(ctx.client, "GET", "/metrics");
+    if (!r) return fail(ctx, r.error().message);
+    if (r->status != 200) return detail::daemon_error(ctx, *r, false);
+    *ctx.out << r->body << std::flush;
+    return 0;
+}
+
+int run_ping(const context& ctx) {
+    auto r = send_request(ctx.client, "GET", "/_ping");
+    if (!r) return fail(ctx, r.error().message);
+    if (r->status != 200) return detail::daemon_error(ctx, *r, false);
+    if (ctx.json) {
+        json::object o{{"ok", true}, {"api_version", r->api_version}};
+        detail::print_raw(ctx, json::serialize(o));
+    } else {
+        *ctx.out << fmt::format("{} (api version {})\n", sanitize(r->body),
+                                r->api_version.empty() ? "?" : sanitize(r->api_version));
+    }
+    return 0;
+}
+
+}  // namespace taskpoller::ctl

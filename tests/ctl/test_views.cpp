@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "ctl/views.hpp"
+#include "sample_json.hpp"
+
+namespace taskpoller::ctl {
+namespace {
+namespace json = boost::json;
+
+bool has(const std::string& text, std::string_view needle) {
+    return text.find(needle) != std::string::npos;
+}
+
+TEST(Views, BatchHeaderCountsAndEntries) {
+    const auto out = render_batch(json::parse(test::running_batch), false);
+    EXPECT_TRUE(has(out, "batch b-0001  submitted  cvm/StopInstances  region ap-guangzhou"));
+    EXPECT_TRUE(has(out, "counts:     running 2  rejected 1\n"));
+    EXPECT_TRUE(has(out, "labels:     team=web\n"));
+    EXPECT_TRUE(has(out, "RESOURCE  STATE     REQUEST_ID  CODE  MESSAGE\n"));
+    EXPECT_TRUE(has(out, "ins-bad   rejected  -           9003  instance not found\n"));
+    EXPECT_TRUE(has(out, "ins-1     running   101         0     -\n"));
+    EXPECT_FALSE(has(out, "\x1b"));
+}
+
+TEST(Views, TaskFields) {
+    const auto out = render_task(json::parse(test::running_task), false);
+    EXPECT_TRUE(has(out, "task lb/6356081  running\n"));
+    EXPECT_TRUE(has(out, "resources:  lb-xyz\n"));
+    EXPECT_TRUE(has(out, "batch:      -\n"));
+    EXPECT_TRUE(has(out, "polls:      3\n"));
+    EXPECT_EQ(render_document(json::parse(test::running_task), false), out);
+}
+
+TEST(Views, ProgressCountsOfBatchesAndTasks) {
+    const auto b = progress_counts(json::parse(test::running_batch));
+    EXPECT_EQ(b.at("running"), 2);
+    EXPECT_EQ(b.at("rejected"), 1);
+    const auto t = progress_counts(json::parse(test::running_task));
+    EXPECT_EQ(t, (state_counts{{"running", 1}}));
+}
+
+TEST(Views, Lists) {
+    const auto batches = json::parse(std::string(R"({"batches":[)") + test::done_batch +
+                                     R"(],"next_page_token":null})");
+    const auto out = render_list(batches, false);
+    EXPECT_TRUE(has(out, "ID      STATE  ACTION             ENTRIES  COUNTS       CREATED\n"));
+    EXPECT_TRUE(has(out, "b-0002  done   cvm/StopInstances  2        succeeded 2"));
+    const auto tasks = json::parse(std::string(R"({"tasks":[)") + test::running_task + "]}");
+    EXPECT_TRUE(has(render_list(tasks, false), "lb/6356081  running  ModifyLoadBalancerBackends"));
+    EXPECT_EQ(render_list(json::parse(R"({"tasks":[]})"), false), "no tasks\n");
+    EXPECT_EQ(render_list(json::parse(R"({"batches":[]})"), false), "no batches\n");
+}
+
+TEST(Views, Events) {
+    const auto task_ev =
+        json::parse(std::string(R"({"seq":42,"type":"task","task":)") + test::running_task + "}");
+    EXPECT_EQ(render_event(task_ev, false),
+              "#42 task  lb/6356081  running  ModifyLoadBalancerBackends");
+    const auto batch_ev =
+        json::parse(std::string(R"({"seq":43,"type":"batch","batch":)") + test::done_batch + "}");
+    EXPECT_EQ(render_event(batch_ev, false),
+              "#43 batch b-0002  done  cvm/StopInstances  succeeded 2");
+    EXPECT_EQ(render_event(json::parse(R"({"type":"gap","from":3,"to":9})"), false),
+              "-- gap: events 3 to 9 are no longer retained; use `taskpollerctl list` to resync");
+    EXPECT_EQ(render_event(json::parse(R"({"type":"new","x":1})"), false),
+              R"({"type":"new","x":1})");
+}
+
+TEST(Views, Status) {
+    const auto s = json::parse(R"({"version":"0.1.0","api_version":1,"started_at":"t",
+        "uptime_seconds":12,"tasks":{"running":2,"succeeded":5},"batches":{"done":1},
+        "rate_limits":[{"service":"cvm","action":"StopInstances","rate":5,"configured_rate":10}],
+        "journal":{"enabled":false},"events":{"seq":7,"subscribers":1}})");
+    const auto out = render_status(s, false);
+    EXPECT_TRUE(has(out, "version:    0.1.0\n"));
+    EXPECT_TRUE(has(out, "tasks:      running 2  succeeded 5\n"));
+    EXPECT_TRUE(has(out, "events:     seq 7, 1 subscriber(s)\n"));
+    EXPECT_TRUE(has(out, "cvm/StopInstances  5     10\n"));
+}
+
+TEST(Views, MissingAndMistypedFieldsNeverCrash) {
+    for (const char* text :
+         {"{}", "[]", "null", R"({"entries":5,"counts":[]})", R"({"entries":[1,null,{"state":7}]})",
+          R"({"tasks":{}})", R"({"type":"task"})", R"({"type":"batch","batch":3})",
+          R"({"labels":{"a":1},"resources":[1,"x"]})"}) {
+        const auto v = json::parse(text);
+        (void)render_document(v, true);
+        (void)render_list(v, true);
+        (void)render_status(v, true);
+        (void)render_event(v, true);
+        (void)progress_counts(v);
+    }
+    EXPECT_EQ(field(json::parse("{}"), "x"), "-");
+    EXPECT_EQ(field(json::parse(R"({"x":null})"), "x"), "-");
+    EXPECT_EQ(field(json::parse(R"({"x":5})"), "x"), "5");
+}
+
+}  // namespace
+}  // namespace taskpoller::ctl
