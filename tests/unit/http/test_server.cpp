@@ -74,7 +74,13 @@ asio::awaitable<void> serve(std::shared_ptr<server_state> st, Stream& s, std::ui
         st->requests.push_back(r);
         server_reply reply = st->on_request(r);
         if (reply.what == server_reply::kind::close_silently) co_return;
-        if (reply.what == server_reply::kind::never_answer) reply.delay = std::chrono::hours(1);
+        if (reply.what == server_reply::kind::never_answer) {
+            char sink[512];  // reading only to notice when the client gives up and closes
+            for (;;) {
+                auto [read_ec, ignored] = co_await s.async_read_some(asio::buffer(sink), use_tuple);
+                if (read_ec) co_return;
+            }
+        }
         if (reply.delay.count() > 0) {
             timer.expires_after(reply.delay);
             auto [wait_ec] = co_await timer.async_wait(use_tuple);
