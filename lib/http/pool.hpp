@@ -1,0 +1,100 @@
+#pragma once
+// Internal to lib/http: the connection pool. Counts connections per origin against the cap, keeps
+// idle keep-alive connections (most recently used first), expires them after idle_timeout, and
+// queues requests that wait for a free connection. Single-threaded; no I/O besides closing
+// sockets and the idle timer.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/result.hpp>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/logger.hpp"
+#include "http/client.hpp"
+#include "http/connection.hpp"
+
+namespace taskpoller::http::detail {
+
+class pool;
+
+/// One connection checked out of the pool (busy). Destroying a lease closes the connection and
+/// frees its slot; keep() hands it back for reuse instead.
+class lease {
+  public:
+    lease() = default;
+    lease(pool* owner, std::unique_ptr<connection> conn, bool reused) noexcept;
+    lease(lease&& other) noexcept;
+    lease& operator=(lease&& other) noexcept;
+    ~lease();
+
+    connection& conn() const noexcept { return *conn_; }
+    /// True when the connection came from the idle pool (already connected).
+    bool reused() const noexcept { return reused_; }
+    /// Returns the connection to the idle pool; the lease is empty afterwards.
+    void keep() noexcept;
+
+  private:
+    void reset(bool keep_alive) noexcept;
+    pool* owner_ = nullptr;
+    std::unique_ptr<connection> conn_;
+    bool reused_ = false;
+};
+
+class pool {
+  public:
+    /// `tls` may be null when no https origin is ever used; `counters` outlives the pool.
+    pool(boost::asio::any_io_executor executor, const client_options& options,
+         boost::asio::ssl::context* tls, core::logger log, client_stats& counters);
+    ~pool();
+
+    /// A live idle connection for `where` (when `allow_reuse`), or a new unconnected one if the
+    /// origin is under the cap; otherwise waits until `deadline` for one to be freed. Fails
+    /// not_sent at stage pool_wait on timeout, cancellation or shutdown.
+    boost::asio::awaitable<boost::system::result<lease, error>> async_acquire(
+        const origin& where, bool allow_reuse, steady_clock::time_point deadline);
+
+    /// Closes idle and busy connections (busy operations then fail), wakes every waiter with an
+    /// error, and refuses later acquisitions. Idempotent.
+    void shutdown();
+    bool is_shut_down() const noexcept { return shut_down_; }
+
+    std::vector<host_stats> stats() const;
+
+  private:
+    friend class lease;
+    struct waiter;
+    struct host_entry {
+        std::size_t open = 0;
+        std::vector<std::unique_ptr<connection>> idle;  // back = most recently used
+        std::deque<waiter*> waiters;
+    };
+
+    void give_back(std::unique_ptr<connection> conn, bool keep_alive) noexcept;
+    lease take_idle(host_entry& host, const origin& where);
+    lease open_new(host_entry& host, const origin& where);
+    void wake_one(const std::string& key) noexcept;
+    void forget_if_unused(const std::string& key) noexcept;
+    void arm_idle_timer();
+    void expire_idle();
+
+    boost::asio::any_io_executor executor_;
+    const client_options& options_;
+    boost::asio::ssl::context* tls_;
+    core::logger log_;
+    client_stats& counters_;
+    std::map<std::string, host_entry> hosts_;
+    std::set<connection*> busy_;
+    boost::asio::steady_timer idle_timer_;
+    bool idle_timer_armed_ = false;
+    bool shut_down_ = false;
+    std::uint64_t next_id_ = 1;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace taskpoller::http::detail
