@@ -107,6 +107,9 @@ class store {
     /// Calls cb once seq() > after_seq (now if already so).
     watch_handle watch_changes(std::uint64_t after_seq, watch_table::callback cb);
 
+    /// Registered, not yet fired watchers (tests and status).
+    std::size_t watcher_count() const { return watches_->size(); }
+
     // ---- retention (the daemon arms one timer at next_expiry() and calls expire())
 
     /// Forgets finished units whose TTL passed at `now`, then the oldest finished ones while over
