@@ -28,6 +28,8 @@ struct entry {
     /// The state of the task this entry started, when the store still has it (read side only;
     /// ignored on input).
     std::optional<task_state> state;
+
+    friend bool operator==(const entry&, const entry&) = default;
 };
 
 struct batch {
@@ -46,6 +48,8 @@ struct batch {
     task_counts counts{};           ///< this batch's tasks by state (read side only)
     std::uint64_t created_seq = 0;  ///< change sequence number that created it (list order)
     std::uint64_t updated_seq = 0;  ///< sequence number of its latest change
+
+    friend bool operator==(const batch&, const batch&) = default;
 };
 
 struct task {
@@ -66,6 +70,7 @@ struct task {
     std::uint64_t updated_seq = 0;
 
     task_key key() const { return task_key{service, request_id}; }
+    friend bool operator==(const task&, const task&) = default;
 };
 
 }  // namespace taskpoller::core

@@ -121,6 +121,8 @@ class store {
     /// earlier after a change (something finished), so re-arm after changes.
     std::optional<core::sys_time> next_expiry() const;
     void set_retention(const retention_policy& r) { options_.retention = r; }
+    /// How many times evicted records' holes were compacted away (status, tests).
+    std::size_t compactions() const { return compactions_; }
 
     // ---- journal hook (issue 7)
 
@@ -211,6 +213,7 @@ class store {
 
     std::deque<detail::finished_unit> finished_;  // oldest finished first
     bool restoring_ = false;
+    std::size_t compactions_ = 0;
     std::size_t finished_tasks_ = 0;
     std::size_t finished_batches_ = 0;
     std::size_t task_total_ = 0;

@@ -116,6 +116,7 @@ std::size_t store::evict_batch(std::uint32_t pos) {
 }
 
 void store::compact() {
+    ++compactions_;
     auto order = [](const auto& recs) {
         std::vector<std::uint32_t> idx;
         for (std::uint32_t i = 0; i < recs.size(); ++i) {
