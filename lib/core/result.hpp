@@ -10,9 +10,14 @@
 
 namespace taskpoller::core {
 
+/// What kind of expected failure an error is, so callers (e.g. the control API) can choose an
+/// honest status without parsing messages. Defaults to `invalid`.
+enum class error_kind { invalid, not_found, conflict };
+
 /// An expected failure, with a message fit to show to the user (never contains a secret).
 struct error {
     std::string message;
+    error_kind kind = error_kind::invalid;
 };
 
 /// Called by result<T>::value() when it holds an error; throws std::runtime_error(message).

@@ -1,0 +1,80 @@
+#pragma once
+// The store's compact internal records (private to lib/store). About 190 bytes a task plus its
+// index entries; strings that repeat (service, action, region, labels) are small ids.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/states.hpp"
+#include "core/types.hpp"
+
+namespace taskpoller::store::detail {
+
+inline constexpr std::uint32_t no_batch = 0xffffffffu;
+
+/// Nanoseconds since the Unix epoch (the representation of core::sys_time on Linux).
+inline std::int64_t to_ns(core::sys_time t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+inline core::sys_time from_ns(std::int64_t ns) {
+    return core::sys_time{
+        std::chrono::duration_cast<core::sys_time::duration>(std::chrono::nanoseconds{ns})};
+}
+
+struct task_rec {
+    std::string request_id;
+    std::string resources;  // joined with '\n' (resource ids never contain one)
+    std::string last_status;
+    std::string last_error;
+    std::int64_t created_at = 0;
+    std::int64_t finished_at = 0;
+    std::int64_t deadline = 0;
+    std::uint64_t created_seq = 0;
+    std::uint64_t updated_seq = 0;
+    std::uint32_t service = 0;
+    std::uint32_t action = 0;
+    std::uint32_t labelset = 0;
+    std::uint32_t batch = no_batch;  // position in batches_
+    std::uint32_t polls = 0;
+    core::task_state state = core::task_state::pending;
+    bool alive = true;
+};
+
+struct entry_rec {
+    std::string resource_id;
+    std::string message;
+    std::string request_id;
+    std::int32_t code = 0;
+    core::entry_outcome outcome = core::entry_outcome::unknown;
+};
+
+struct batch_rec {
+    std::uint64_t id = 0;
+    std::uint64_t created_seq = 0;
+    std::uint64_t updated_seq = 0;
+    std::string message;
+    std::string client_token;
+    std::vector<entry_rec> entries;
+    std::vector<std::uint32_t> tasks;  // positions in tasks_, in creation order
+    core::task_counts counts{};
+    std::int64_t created_at = 0;
+    std::int64_t finished_at = 0;
+    std::uint32_t service = 0;
+    std::uint32_t action = 0;
+    std::uint32_t region = 0;
+    std::uint32_t labelset = 0;
+    std::int32_t code = 0;
+    core::batch_state state = core::batch_state::submitting;
+    bool alive = true;
+};
+
+/// A unit retention forgets at once: a terminal batch (with its tasks) or a terminal adopted task.
+struct finished_unit {
+    std::int64_t finished_at = 0;
+    std::uint64_t created_seq = 0;
+    bool is_batch = false;
+};
+
+}  // namespace taskpoller::store::detail

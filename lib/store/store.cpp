@@ -1,0 +1,312 @@
+// Construction, lookups, views, change emission and the batch mutations.
+#include "store/store.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace taskpoller::store {
+
+using detail::from_ns;
+using detail::no_batch;
+using detail::to_ns;
+
+namespace {
+
+core::error not_found(std::string msg) {
+    return {std::move(msg), core::error_kind::not_found};
+}
+core::error conflict(std::string msg) {
+    return {std::move(msg), core::error_kind::conflict};
+}
+
+core::result<void> validate_resource(std::string_view r) {
+    if (r.empty() || r.size() > 128) return core::error{"resource ids must be 1 to 128 characters"};
+    for (char c : r) {
+        if (static_cast<unsigned char>(c) < 0x20) {
+            return core::error{"resource ids may not contain control characters"};
+        }
+    }
+    return {};
+}
+
+core::result<void> validate_name(std::string_view what, std::string_view s, bool required) {
+    if ((required && s.empty()) || s.size() > 64) {
+        return core::error{
+            fmt::format("{} must be {}1 to 64 characters", what, required ? "" : "0 or ")};
+    }
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f) {
+            return core::error{fmt::format("{} may only contain printable ASCII", what)};
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+store::store(const core::clock& clock, store_options options, core::logger log)
+    : clock_(clock),
+      options_(options),
+      logger_(std::move(log)),
+      ids_(options.id_seed),
+      log_(options.change_log_capacity),
+      watches_(std::make_shared<watch_table>()) {}
+
+store::~store() = default;
+
+std::uint64_t store::task_hash(std::uint32_t service, std::string_view request_id) const {
+    auto h = std::hash<std::string_view>{}(request_id);
+    return h ^ (std::uint64_t{service} * 0x9e3779b97f4a7c15ull);
+}
+
+std::optional<std::uint32_t> store::find_task(std::uint32_t service, std::string_view rid) const {
+    return task_keys_.find(task_hash(service, rid), [&](std::uint32_t pos) {
+        const auto& t = tasks_[pos];
+        return t.service == service && t.request_id == rid;
+    });
+}
+
+std::optional<std::uint32_t> store::find_task(const core::task_key& key) const {
+    auto service = services_.find(key.service);
+    if (service == no_id) return std::nullopt;
+    return find_task(service, key.request_id);
+}
+
+std::optional<std::uint32_t> store::find_batch(std::string_view batch_id) const {
+    auto id = core::parse_batch_id(batch_id);
+    if (!id) return std::nullopt;
+    auto it = batch_ids_.find(*id);
+    if (it == batch_ids_.end()) return std::nullopt;
+    return it->second;
+}
+
+std::string store::task_subject(std::uint32_t pos) const {
+    const auto& t = tasks_[pos];
+    return core::format_task_key(services_.str(t.service), t.request_id);
+}
+
+core::task store::task_view(std::uint32_t pos) const {
+    const auto& r = tasks_[pos];
+    core::task t;
+    t.service = services_.str(r.service);
+    t.request_id = r.request_id;
+    t.state = r.state;
+    t.action = actions_.str(r.action);
+    if (r.batch != no_batch) t.batch_id = core::format_batch_id(batches_[r.batch].id);
+    for (std::size_t b = 0; b < r.resources.size();) {
+        auto e = r.resources.find('\n', b);
+        if (e == std::string::npos) e = r.resources.size();
+        t.resources.emplace_back(r.resources, b, e - b);
+        b = e + 1;
+    }
+    t.last_status = r.last_status;
+    t.last_error = r.last_error;
+    t.polls = r.polls;
+    t.created_at = from_ns(r.created_at);
+    t.finished_at = from_ns(r.finished_at);
+    t.deadline = from_ns(r.deadline);
+    t.labels = labels_.to_labels(r.labelset);
+    t.created_seq = r.created_seq;
+    t.updated_seq = r.updated_seq;
+    return t;
+}
+
+core::batch store::batch_view(std::uint32_t pos) const {
+    const auto& r = batches_[pos];
+    core::batch b;
+    b.id = core::format_batch_id(r.id);
+    b.state = r.state;
+    b.service = services_.str(r.service);
+    b.action = actions_.str(r.action);
+    b.region = regions_.str(r.region);
+    b.code = r.code;
+    b.message = r.message;
+    b.created_at = from_ns(r.created_at);
+    b.finished_at = from_ns(r.finished_at);
+    b.labels = labels_.to_labels(r.labelset);
+    b.client_token = r.client_token;
+    b.entries.reserve(r.entries.size());
+    for (const auto& e : r.entries) {
+        core::entry out{e.resource_id, e.outcome, e.code, e.message, e.request_id, std::nullopt};
+        if (e.outcome == core::entry_outcome::accepted) {
+            if (auto tp = find_task(r.service, e.request_id)) out.state = tasks_[*tp].state;
+        }
+        b.entries.push_back(std::move(out));
+    }
+    b.counts = r.counts;
+    b.created_seq = r.created_seq;
+    b.updated_seq = r.updated_seq;
+    return b;
+}
+
+void store::emit_task(std::uint32_t pos, change_kind kind) {
+    tasks_[pos].updated_seq = ++seq_;
+    change c{seq_, kind, task_subject(pos), core::to_string(tasks_[pos].state)};
+    if (observer_) observer_->on_task_change(c, task_view(pos));
+    log_.push(std::move(c));
+}
+
+void store::emit_batch(std::uint32_t pos, change_kind kind) {
+    batches_[pos].updated_seq = ++seq_;
+    change c{seq_, kind, core::format_batch_id(batches_[pos].id),
+             core::to_string(batches_[pos].state)};
+    if (observer_) observer_->on_batch_change(c, batch_view(pos));
+    log_.push(std::move(c));
+}
+
+void store::run_callbacks() {
+    watches_->take_changes(seq_, due_);
+    // Callbacks may call the store (even register new watches); run a private copy.
+    auto due = std::move(due_);
+    due_.clear();
+    for (auto& cb : due) cb();
+}
+
+core::result<core::batch> store::create_batch(const batch_spec& spec) {
+    if (auto r = core::validate_service_name(spec.service); !r) return r.error();
+    if (auto r = validate_name("action", spec.action, true); !r) return r.error();
+    if (auto r = validate_name("region", spec.region, false); !r) return r.error();
+    if (auto r = core::validate_labels(spec.labels); !r) return r.error();
+    if (spec.client_token.size() > 128) return core::error{"client_token is longer than 128"};
+    if (!spec.client_token.empty()) {
+        if (auto it = tokens_.find(spec.client_token); it != tokens_.end()) {
+            return conflict(fmt::format("client_token is already used by batch {}",
+                                        core::format_batch_id(it->second)));
+        }
+    }
+    detail::batch_rec r;
+    do {
+        r.id = ids_.next();
+    } while (batch_ids_.count(r.id) != 0);
+    r.created_seq = seq_ + 1;
+    r.client_token = spec.client_token;
+    r.created_at = to_ns(clock_.system_now());
+    r.service = services_.intern(spec.service);
+    r.action = actions_.intern(spec.action);
+    r.region = regions_.intern(spec.region);
+    r.labelset = labels_.intern(spec.labels);
+    auto pos = insert_batch(std::move(r));
+    emit_batch(pos, change_kind::batch_created);
+    run_callbacks();
+    return batch_view(pos);
+}
+
+std::uint32_t store::insert_batch(detail::batch_rec&& rec) {
+    auto pos = static_cast<std::uint32_t>(batches_.size());
+    batches_.push_back(std::move(rec));
+    index_batch(pos);
+    return pos;
+}
+
+void store::index_batch(std::uint32_t pos) {
+    auto& b = batches_[pos];
+    batch_ids_[b.id] = pos;
+    if (!b.client_token.empty()) tokens_[b.client_token] = b.id;
+    batch_by_service_.add(b.service, pos);
+    batch_by_action_.add(b.action, pos);
+    for (auto l : labels_.labels_of(b.labelset)) batch_by_label_.add(l, pos);
+    batch_states_.set(static_cast<std::size_t>(b.state), pos);
+    ++batch_counts_[static_cast<std::size_t>(b.state)];
+    ++batch_total_;
+}
+
+void store::set_batch_state(std::uint32_t pos, core::batch_state to, bool replay) {
+    auto& b = batches_[pos];
+    auto from = static_cast<std::size_t>(b.state);
+    batch_states_.clear(from, pos);
+    batch_states_.set(static_cast<std::size_t>(to), pos);
+    --batch_counts_[from];
+    ++batch_counts_[static_cast<std::size_t>(to)];
+    b.state = to;
+    if (!core::is_terminal(to) || replay) return;
+    b.finished_at = to_ns(clock_.system_now());
+    finished_.push_back({b.finished_at, b.created_seq, true});
+    ++finished_batches_;
+    finished_tasks_ += b.tasks.size();
+    watches_->take_object(b.created_seq, due_);
+}
+
+void store::maybe_finish_batch(std::uint32_t pos) {
+    auto& b = batches_[pos];
+    if (b.state != core::batch_state::submitted) return;
+    auto live = b.counts[static_cast<std::size_t>(core::task_state::pending)] +
+                b.counts[static_cast<std::size_t>(core::task_state::running)];
+    if (live != 0) return;
+    set_batch_state(pos, core::batch_state::done);
+    emit_batch(pos, change_kind::batch_changed);
+}
+
+core::result<core::batch> store::record_batch_outcome(std::string_view batch_id,
+                                                      const batch_outcome& outcome) {
+    auto pos = find_batch(batch_id);
+    if (!pos) return not_found(fmt::format("no batch {}", batch_id));
+    if (batches_[*pos].state != core::batch_state::submitting) {
+        return conflict(
+            fmt::format("batch {} is already {}", batch_id, core::to_string(batches_[*pos].state)));
+    }
+    for (const auto& e : outcome.entries) {
+        if (auto r = validate_resource(e.resource_id); !r) return r.error();
+        if (e.outcome == core::entry_outcome::accepted) {
+            if (auto r = core::validate_request_id(e.request_id); !r) return r.error();
+        }
+    }
+    auto& b = batches_[*pos];
+    b.code = outcome.code;
+    b.message = outcome.message;
+    bool any_accepted = false;
+    bool any_unknown = false;
+    for (const auto& e : outcome.entries) {
+        bool accepted = e.outcome == core::entry_outcome::accepted;
+        any_accepted |= accepted;
+        any_unknown |= e.outcome == core::entry_outcome::unknown;
+        b.entries.push_back(
+            {e.resource_id, e.message, accepted ? e.request_id : std::string{}, e.code, e.outcome});
+    }
+    b.entries.shrink_to_fit();
+    auto to = any_accepted  ? core::batch_state::submitted
+              : any_unknown ? core::batch_state::unknown
+                            : core::batch_state::rejected;
+    set_batch_state(*pos, to);
+    emit_batch(*pos, change_kind::batch_changed);
+    add_outcome_tasks(*pos, outcome);
+    maybe_finish_batch(*pos);  // every accepted request_id may have been tracked already
+    run_callbacks();
+    return batch_view(*pos);
+}
+
+core::result<core::batch> store::mark_batch_unknown(std::string_view batch_id,
+                                                    std::string_view message) {
+    auto pos = find_batch(batch_id);
+    if (!pos) return not_found(fmt::format("no batch {}", batch_id));
+    if (!core::can_transition(batches_[*pos].state, core::batch_state::unknown)) {
+        return conflict(
+            fmt::format("batch {} is already {}", batch_id, core::to_string(batches_[*pos].state)));
+    }
+    batches_[*pos].message = std::string(message);
+    set_batch_state(*pos, core::batch_state::unknown);
+    emit_batch(*pos, change_kind::batch_changed);
+    run_callbacks();
+    return batch_view(*pos);
+}
+
+core::result<core::batch> store::cancel_batch(std::string_view batch_id) {
+    auto pos = find_batch(batch_id);
+    if (!pos) return not_found(fmt::format("no batch {}", batch_id));
+    if (batches_[*pos].state != core::batch_state::submitted) {
+        return conflict(fmt::format("batch {} is {}: only a submitted batch can be cancelled",
+                                    batch_id, core::to_string(batches_[*pos].state)));
+    }
+    auto tasks = batches_[*pos].tasks;  // copy: state changes finish the batch as they go
+    for (auto tp : tasks) {
+        if (core::is_terminal(tasks_[tp].state)) continue;
+        set_task_state(tp, core::task_state::cancelled);
+        emit_task(tp, change_kind::task_changed);
+    }
+    maybe_finish_batch(*pos);
+    run_callbacks();
+    return batch_view(*pos);
+}
+
+}  // namespace taskpoller::store

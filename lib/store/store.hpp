@@ -1,0 +1,225 @@
+#pragma once
+// The in-memory store: batches by id, tasks by (service, requestId), secondary indexes, a change
+// sequence with a bounded change log, one-shot watchers, retention, and a journal hook.
+//
+// Single-threaded by design (DESIGN.md): every call must come from the io_context's thread; there
+// are no locks. Watch callbacks run synchronously at the end of the mutation that satisfies them
+// (or inside the registering call if already satisfied); they may call the store, but must not
+// destroy it.
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/batch_id.hpp"
+#include "core/clock.hpp"
+#include "core/logger.hpp"
+#include "core/result.hpp"
+#include "core/types.hpp"
+#include "store/change_log.hpp"
+#include "store/indexes.hpp"
+#include "store/interner.hpp"
+#include "store/key_table.hpp"
+#include "store/observer.hpp"
+#include "store/records.hpp"
+#include "store/types.hpp"
+#include "store/watch.hpp"
+
+namespace taskpoller::store {
+
+class store {
+  public:
+    /// `clock` must outlive the store.
+    explicit store(const core::clock& clock, store_options options = {}, core::logger log = {});
+    ~store();
+    store(const store&) = delete;
+    store& operator=(const store&) = delete;
+
+    // ---- mutations: each validates its input and the state transition, and returns an error
+    // (invalid / not_found / conflict) instead of changing anything when they fail.
+
+    /// New batch in `submitting`. conflict if client_token is already used by a retained batch.
+    core::result<core::batch> create_batch(const batch_spec& spec);
+    /// Records the answer to a submitting batch: creates one `pending` task per distinct
+    /// accepted request_id (an already tracked key is linked, not duplicated). The batch becomes
+    /// `submitted` if it started tasks, else `unknown` if an entry is unknown, else `rejected`.
+    core::result<core::batch> record_batch_outcome(std::string_view batch_id,
+                                                   const batch_outcome& outcome);
+    /// The outcome of a submitting batch was lost: `unknown` (never re-sent).
+    core::result<core::batch> mark_batch_unknown(std::string_view batch_id,
+                                                 std::string_view message);
+    /// Starts tracking a requestId submitted elsewhere (`pending`, no batch). conflict if tracked.
+    core::result<core::task> adopt_task(const adopt_spec& spec);
+    /// Applies one poll's findings; returns the state after. conflict for an illegal transition
+    /// (e.g. any change to a terminal task).
+    core::result<core::task_state> update_task(const core::task_key& key, const task_update& u);
+    /// Stops tracking: `cancelled`. conflict if already terminal.
+    core::result<core::task> cancel_task(const core::task_key& key);
+    /// Cancels every live task of a submitted batch (which then becomes `done`). conflict while
+    /// the batch is still `submitting`, or if it is already terminal.
+    core::result<core::batch> cancel_batch(std::string_view batch_id);
+
+    // ---- queries (never fail on unknown ids: nullopt = "never seen or forgotten")
+
+    std::optional<core::batch> get_batch(std::string_view batch_id) const;
+    std::optional<core::task> get_task(const core::task_key& key) const;
+    std::optional<core::task_state> task_state_of(const core::task_key& key) const;
+    std::optional<core::batch> find_batch_by_token(std::string_view client_token) const;
+    /// invalid error for a malformed page_token; otherwise a page in creation order.
+    core::result<page<core::task>> list_tasks(const task_filter& f, const page_request& p) const;
+    core::result<page<core::batch>> list_batches(const batch_filter& f,
+                                                 const page_request& p) const;
+    /// Calls fn(key, state, deadline) for every live task: the pending ones, then the running
+    /// ones, each in creation order. (The poller's start-up after a restore.)
+    void for_each_live_task(const std::function<void(const core::task_key&, core::task_state,
+                                                     core::sys_time)>& fn) const;
+
+    core::task_counts task_counts() const { return task_counts_; }
+    std::array<std::uint32_t, core::batch_state_count> batch_counts() const {
+        return batch_counts_;
+    }
+    std::size_t task_count() const { return task_total_; }
+    std::size_t batch_count() const { return batch_total_; }
+
+    /// The newest change's sequence number (0 before any change).
+    std::uint64_t seq() const { return seq_; }
+    /// Changes with seq > since (at most max), with explicit gap reporting (change_log.hpp).
+    change_page changes_since(std::uint64_t since, std::size_t max) const {
+        return log_.since(since, max);
+    }
+
+    // ---- watchers (one-shot; the handle unregisters on destruction)
+
+    /// Calls cb once the task is terminal (now, before returning, if it already is).
+    /// not_found if the task is not tracked.
+    core::result<watch_handle> watch_task_terminal(const core::task_key& key,
+                                                   watch_table::callback cb);
+    /// Same for a batch (done, rejected or unknown).
+    core::result<watch_handle> watch_batch_terminal(std::string_view batch_id,
+                                                    watch_table::callback cb);
+    /// Calls cb once seq() > after_seq (now if already so).
+    watch_handle watch_changes(std::uint64_t after_seq, watch_table::callback cb);
+
+    /// Registered, not yet fired watchers (tests and status).
+    std::size_t watcher_count() const { return watches_->size(); }
+
+    // ---- retention (the daemon arms one timer at next_expiry() and calls expire())
+
+    /// Forgets finished units whose TTL passed at `now`, then the oldest finished ones while over
+    /// a maximum count. Each eviction is a change (batch_expired / task_expired). Returns how
+    /// many tasks and batches were forgotten.
+    std::size_t expire(core::sys_time now);
+    /// When expire() next has work: the oldest finished unit's expiry, or its finish time (in
+    /// the past: "now") while over a maximum count; nullopt if nothing is finished. It can move
+    /// earlier after a change (something finished), so re-arm after changes.
+    std::optional<core::sys_time> next_expiry() const;
+    void set_retention(const retention_policy& r) { options_.retention = r; }
+    /// How many times evicted records' holes were compacted away (status, tests).
+    std::size_t compactions() const { return compactions_; }
+
+    // ---- journal hook (issue 7)
+
+    /// Receives every change (nullptr to detach). Must outlive the store or be detached first.
+    void set_observer(store_observer* o) { observer_ = o; }
+    /// Start-up replay: inserts or replaces an object exactly as given (state, seqs, times),
+    /// without validating transitions, notifying or logging changes. A task naming a batch needs
+    /// the batch restored first. invalid for malformed objects. Call finish_restore() after the
+    /// last one and before any other use.
+    core::result<void> restore_batch(const core::batch& b);
+    core::result<void> restore_task(const core::task& t);
+    /// Replays an expiry: the object (and, for a batch, its tasks) is forgotten. `seq` is the
+    /// expiry change's sequence number. Unknown objects are ignored (already forgotten).
+    void restore_expired_batch(std::string_view batch_id, std::uint64_t seq);
+    void restore_expired_task(const core::task_key& key, std::uint64_t seq);
+    void finish_restore();
+
+  private:
+    using callbacks = std::vector<watch_table::callback>;
+
+    // lookups (positions into tasks_ / batches_)
+    std::uint64_t task_hash(std::uint32_t service, std::string_view request_id) const;
+    std::optional<std::uint32_t> find_task(std::uint32_t service, std::string_view rid) const;
+    std::optional<std::uint32_t> find_task(const core::task_key& key) const;
+    std::optional<std::uint32_t> find_batch(std::string_view batch_id) const;
+    template <class Rec>
+    static std::uint32_t first_after(const std::vector<Rec>& recs, std::uint64_t created_seq);
+
+    // views
+    core::task task_view(std::uint32_t pos) const;
+    core::batch batch_view(std::uint32_t pos) const;
+    std::string task_subject(std::uint32_t pos) const;
+
+    // changes
+    void insert_task(detail::task_rec&& rec);
+    std::uint32_t insert_batch(detail::batch_rec&& rec);
+    void set_task_state(std::uint32_t pos, core::task_state to, bool replay = false);
+    void set_batch_state(std::uint32_t pos, core::batch_state to, bool replay = false);
+    void maybe_finish_batch(std::uint32_t pos);
+    void emit_task(std::uint32_t pos, change_kind kind);
+    void emit_batch(std::uint32_t pos, change_kind kind);
+    void run_callbacks();
+    void add_outcome_tasks(std::uint32_t bpos, const batch_outcome& o);
+
+    // retention and compaction
+    template <class Rec>
+    static std::optional<std::uint32_t> by_created_seq(const std::vector<Rec>& recs,
+                                                       std::uint64_t seq);
+    bool unit_alive(const detail::finished_unit& u) const;
+    std::size_t evict_unit(const detail::finished_unit& u);
+    void evict_task(std::uint32_t pos);
+    std::size_t evict_batch(std::uint32_t pos);
+    void rebuild_finished();
+    detail::batch_rec batch_record(const core::batch& b);
+    detail::task_rec task_record(const core::task& t, std::uint32_t batch);
+    void compact();
+    void index_task(std::uint32_t pos);
+    void index_batch(std::uint32_t pos);
+
+    const core::clock& clock_;
+    store_options options_;
+    core::logger logger_;
+    core::batch_id_generator ids_;
+    std::uint64_t seq_ = 0;
+    change_log log_;
+    store_observer* observer_ = nullptr;
+    std::shared_ptr<watch_table> watches_;
+    callbacks due_;  // callbacks satisfied by the current mutation, run at its end
+
+    interner services_;
+    interner actions_;
+    interner regions_;
+    label_sets labels_;
+
+    std::vector<detail::task_rec> tasks_;  // creation order; evicted ones stay until compact()
+    std::vector<detail::batch_rec> batches_;
+    key_table task_keys_;
+    std::unordered_map<std::uint64_t, std::uint32_t> batch_ids_;
+    std::unordered_map<std::string, std::uint64_t> tokens_;  // client_token → batch id
+    posting_lists task_by_service_;
+    posting_lists task_by_action_;
+    posting_lists task_by_label_;
+    state_bits task_states_{core::task_state_count};
+    posting_lists batch_by_service_;
+    posting_lists batch_by_action_;
+    posting_lists batch_by_label_;
+    state_bits batch_states_{core::batch_state_count};
+
+    std::deque<detail::finished_unit> finished_;  // oldest finished first
+    bool restoring_ = false;
+    std::size_t compactions_ = 0;
+    std::size_t finished_tasks_ = 0;
+    std::size_t finished_batches_ = 0;
+    std::size_t task_total_ = 0;
+    std::size_t batch_total_ = 0;
+    core::task_counts task_counts_{};
+    std::array<std::uint32_t, core::batch_state_count> batch_counts_{};
+};
+
+}  // namespace taskpoller::store

@@ -1,0 +1,133 @@
+// Start-up replay from a journal (issue 7): restore_* insert or replace records as given; the
+// indexes are rebuilt once, by finish_restore().
+#include "store/store.hpp"
+
+#include <fmt/format.h>
+
+namespace taskpoller::store {
+
+using detail::no_batch;
+using detail::to_ns;
+
+detail::batch_rec store::batch_record(const core::batch& b) {
+    detail::batch_rec r;
+    r.id = *core::parse_batch_id(b.id);
+    r.created_seq = b.created_seq;
+    r.updated_seq = std::max(b.updated_seq, b.created_seq);
+    r.message = b.message;
+    r.client_token = b.client_token;
+    for (const auto& e : b.entries) {
+        bool accepted = e.outcome == core::entry_outcome::accepted;
+        r.entries.push_back(
+            {e.resource_id, e.message, accepted ? e.request_id : std::string{}, e.code, e.outcome});
+    }
+    r.created_at = to_ns(b.created_at);
+    r.finished_at = to_ns(b.finished_at);
+    r.service = services_.intern(b.service);
+    r.action = actions_.intern(b.action);
+    r.region = regions_.intern(b.region);
+    r.labelset = labels_.intern(b.labels);
+    r.code = b.code;
+    r.state = b.state;
+    return r;
+}
+
+detail::task_rec store::task_record(const core::task& t, std::uint32_t batch) {
+    detail::task_rec r;
+    r.request_id = t.request_id;
+    for (const auto& res : t.resources) {
+        if (!r.resources.empty()) r.resources += '\n';
+        r.resources += res;
+    }
+    r.last_status = t.last_status;
+    r.last_error = t.last_error;
+    r.created_at = to_ns(t.created_at);
+    r.finished_at = to_ns(t.finished_at);
+    r.deadline = to_ns(t.deadline);
+    r.created_seq = t.created_seq;
+    r.updated_seq = std::max(t.updated_seq, t.created_seq);
+    r.service = services_.intern(t.service);
+    r.action = actions_.intern(t.action);
+    r.labelset = labels_.intern(t.labels);
+    r.batch = batch;
+    r.polls = t.polls;
+    r.state = t.state;
+    return r;
+}
+
+core::result<void> store::restore_batch(const core::batch& b) {
+    auto id = core::parse_batch_id(b.id);
+    if (!id) return core::error{fmt::format("restored batch has a malformed id \"{}\"", b.id)};
+    if (b.created_seq == 0) return core::error{fmt::format("restored batch {} has no seq", b.id)};
+    if (auto r = core::validate_service_name(b.service); !r) return r.error();
+    if (auto r = core::validate_labels(b.labels); !r) return r.error();
+    restoring_ = true;
+    auto rec = batch_record(b);
+    seq_ = std::max(seq_, rec.updated_seq);
+    if (auto it = batch_ids_.find(*id); it != batch_ids_.end()) {
+        auto& old = batches_[it->second];
+        rec.tasks = std::move(old.tasks);
+        old = std::move(rec);
+        return {};
+    }
+    batch_ids_[*id] = static_cast<std::uint32_t>(batches_.size());
+    batches_.push_back(std::move(rec));
+    return {};
+}
+
+core::result<void> store::restore_task(const core::task& t) {
+    if (auto r = core::validate_service_name(t.service); !r) return r.error();
+    if (auto r = core::validate_request_id(t.request_id); !r) return r.error();
+    if (auto r = core::validate_labels(t.labels); !r) return r.error();
+    auto subject = core::format_task_key(t.service, t.request_id);
+    if (t.created_seq == 0) return core::error{fmt::format("restored task {} has no seq", subject)};
+    std::uint32_t batch = no_batch;
+    if (!t.batch_id.empty()) {
+        auto pos = find_batch(t.batch_id);
+        if (!pos) {
+            return core::error{
+                fmt::format("restored task {} names unknown batch {}", subject, t.batch_id)};
+        }
+        batch = *pos;
+    }
+    restoring_ = true;
+    auto rec = task_record(t, batch);
+    seq_ = std::max(seq_, rec.updated_seq);
+    if (auto pos = find_task(rec.service, rec.request_id)) {
+        tasks_[*pos] = std::move(rec);
+        return {};
+    }
+    auto pos = static_cast<std::uint32_t>(tasks_.size());
+    task_keys_.insert(task_hash(rec.service, rec.request_id), pos);
+    tasks_.push_back(std::move(rec));
+    return {};
+}
+
+void store::restore_expired_task(const core::task_key& key, std::uint64_t seq) {
+    restoring_ = true;
+    seq_ = std::max(seq_, seq);
+    auto pos = find_task(key);
+    if (!pos) return;
+    auto& t = tasks_[*pos];
+    task_keys_.erase(task_hash(t.service, t.request_id),
+                     [&](std::uint32_t p) { return p == *pos; });
+    t.alive = false;
+}
+
+void store::restore_expired_batch(std::string_view batch_id, std::uint64_t seq) {
+    restoring_ = true;
+    seq_ = std::max(seq_, seq);
+    auto pos = find_batch(batch_id);
+    if (!pos) return;
+    batch_ids_.erase(batches_[*pos].id);
+    batches_[*pos].alive = false;  // compact() drops its terminal tasks with it
+}
+
+void store::finish_restore() {
+    if (!restoring_) return;
+    compact();
+    log_.skip_to(seq_);
+    restoring_ = false;
+}
+
+}  // namespace taskpoller::store

@@ -1,0 +1,230 @@
+// Task mutations and watcher registration.
+#include <fmt/format.h>
+
+#include <unordered_map>
+
+#include "store/store.hpp"
+
+namespace taskpoller::store {
+
+using detail::no_batch;
+using detail::to_ns;
+
+namespace {
+
+core::error not_found(std::string msg) {
+    return {std::move(msg), core::error_kind::not_found};
+}
+core::error conflict(std::string msg) {
+    return {std::move(msg), core::error_kind::conflict};
+}
+
+constexpr std::size_t max_status = 256;
+constexpr std::size_t max_error = 1024;
+
+// Bounded copies: a misbehaving cloud answer must not grow a task without bound.
+std::string bounded(std::string_view s, std::size_t max) {
+    return std::string(s.substr(0, max));
+}
+
+}  // namespace
+
+void store::insert_task(detail::task_rec&& rec) {
+    auto pos = static_cast<std::uint32_t>(tasks_.size());
+    tasks_.push_back(std::move(rec));
+    index_task(pos);
+}
+
+void store::index_task(std::uint32_t pos) {
+    auto& t = tasks_[pos];
+    task_keys_.insert(task_hash(t.service, t.request_id), pos);
+    task_by_service_.add(t.service, pos);
+    task_by_action_.add(t.action, pos);
+    for (auto l : labels_.labels_of(t.labelset)) task_by_label_.add(l, pos);
+    auto s = static_cast<std::size_t>(t.state);
+    task_states_.set(s, pos);
+    ++task_counts_[s];
+    ++task_total_;
+    if (t.batch != no_batch) {
+        batches_[t.batch].tasks.push_back(pos);
+        ++batches_[t.batch].counts[s];
+    }
+}
+
+void store::set_task_state(std::uint32_t pos, core::task_state to, bool replay) {
+    auto& t = tasks_[pos];
+    auto from = static_cast<std::size_t>(t.state);
+    auto next = static_cast<std::size_t>(to);
+    if (from == next) return;
+    task_states_.clear(from, pos);
+    task_states_.set(next, pos);
+    --task_counts_[from];
+    ++task_counts_[next];
+    if (t.batch != no_batch) {
+        --batches_[t.batch].counts[from];
+        ++batches_[t.batch].counts[next];
+    }
+    t.state = to;
+    if (!core::is_terminal(to) || replay) return;
+    t.finished_at = to_ns(clock_.system_now());
+    if (t.batch == no_batch) {
+        finished_.push_back({t.finished_at, t.created_seq, false});
+        ++finished_tasks_;
+    }
+    watches_->take_object(t.created_seq, due_);
+}
+
+void store::add_outcome_tasks(std::uint32_t bpos, const batch_outcome& o) {
+    // Group first so each task_created change carries all of the task's resources.
+    std::vector<std::pair<std::string_view, std::string>> groups;
+    std::unordered_map<std::string_view, std::size_t> index;
+    for (const auto& e : o.entries) {
+        if (e.outcome != core::entry_outcome::accepted) continue;
+        auto [it, fresh] = index.emplace(e.request_id, groups.size());
+        if (fresh) {
+            groups.emplace_back(e.request_id, e.resource_id);
+        } else {
+            groups[it->second].second.append(1, '\n').append(e.resource_id);
+        }
+    }
+    const auto& b = batches_[bpos];
+    auto now = to_ns(clock_.system_now());
+    for (auto& [rid, resources] : groups) {
+        if (find_task(b.service, rid)) {
+            logger_.warn("batch {}: request id {} is already tracked; not tracking it twice",
+                         core::format_batch_id(b.id), rid);
+            continue;
+        }
+        detail::task_rec t;
+        t.request_id = std::string(rid);
+        t.resources = std::move(resources);
+        t.created_at = now;
+        t.deadline = to_ns(o.deadline);
+        t.created_seq = seq_ + 1;
+        t.service = b.service;
+        t.action = b.action;
+        t.labelset = b.labelset;
+        t.batch = bpos;
+        insert_task(std::move(t));
+        emit_task(static_cast<std::uint32_t>(tasks_.size() - 1), change_kind::task_created);
+    }
+}
+
+core::result<core::task> store::adopt_task(const adopt_spec& spec) {
+    if (auto r = core::validate_service_name(spec.service); !r) return r.error();
+    if (auto r = core::validate_request_id(spec.request_id); !r) return r.error();
+    if (spec.action.empty() || spec.action.size() > 64) {
+        return core::error{"action must be 1 to 64 characters"};
+    }
+    if (auto r = core::validate_labels(spec.labels); !r) return r.error();
+    if (spec.resources.size() > 100) return core::error{"at most 100 resources per task"};
+    std::string resources;
+    for (const auto& r : spec.resources) {
+        if (r.empty() || r.size() > 128 || r.find_first_of("\n\r\t") != std::string::npos) {
+            return core::error{
+                "resource ids must be 1 to 128 characters without control characters"};
+        }
+        if (!resources.empty()) resources += '\n';
+        resources += r;
+    }
+    auto svc = services_.intern(spec.service);
+    if (find_task(svc, spec.request_id)) {
+        return conflict(fmt::format("task {} is already tracked",
+                                    core::format_task_key(spec.service, spec.request_id)));
+    }
+    detail::task_rec t;
+    t.request_id = spec.request_id;
+    t.resources = std::move(resources);
+    t.created_at = to_ns(clock_.system_now());
+    t.deadline = to_ns(spec.deadline);
+    t.created_seq = seq_ + 1;
+    t.service = svc;
+    t.action = actions_.intern(spec.action);
+    t.labelset = labels_.intern(spec.labels);
+    insert_task(std::move(t));
+    auto pos = static_cast<std::uint32_t>(tasks_.size() - 1);
+    emit_task(pos, change_kind::task_created);
+    run_callbacks();
+    return task_view(pos);
+}
+
+core::result<core::task_state> store::update_task(const core::task_key& key, const task_update& u) {
+    auto pos = find_task(key);
+    if (!pos) return not_found(fmt::format("no task {}", core::format_task_key(key)));
+    auto& t = tasks_[*pos];
+    if (core::is_terminal(t.state)) {
+        return conflict(fmt::format("task {} is already {}", core::format_task_key(key),
+                                    core::to_string(t.state)));
+    }
+    if (u.state && !core::can_transition(t.state, *u.state)) {
+        return conflict(fmt::format("task {}: {} cannot become {}", core::format_task_key(key),
+                                    core::to_string(t.state), core::to_string(*u.state)));
+    }
+    bool changed = u.state && *u.state != t.state;
+    if (u.last_status && t.last_status != u.last_status->substr(0, max_status)) {
+        t.last_status = bounded(*u.last_status, max_status);
+        changed = true;
+    }
+    if (u.last_error && t.last_error != u.last_error->substr(0, max_error)) {
+        t.last_error = bounded(*u.last_error, max_error);
+        changed = true;
+    }
+    if (u.count_poll) ++t.polls;
+    // A poll that saw nothing new is not a change: the event stream stays quiet.
+    if (!changed) return t.state;
+    if (u.state) set_task_state(*pos, *u.state);
+    emit_task(*pos, change_kind::task_changed);
+    auto batch = tasks_[*pos].batch;
+    if (batch != no_batch) maybe_finish_batch(batch);
+    run_callbacks();
+    return tasks_[*pos].state;
+}
+
+core::result<core::task> store::cancel_task(const core::task_key& key) {
+    auto pos = find_task(key);
+    if (!pos) return not_found(fmt::format("no task {}", core::format_task_key(key)));
+    if (core::is_terminal(tasks_[*pos].state)) {
+        return conflict(fmt::format("task {} is already {}", core::format_task_key(key),
+                                    core::to_string(tasks_[*pos].state)));
+    }
+    set_task_state(*pos, core::task_state::cancelled);
+    emit_task(*pos, change_kind::task_changed);
+    if (tasks_[*pos].batch != no_batch) maybe_finish_batch(tasks_[*pos].batch);
+    run_callbacks();
+    return task_view(*pos);
+}
+
+core::result<watch_handle> store::watch_task_terminal(const core::task_key& key,
+                                                      watch_table::callback cb) {
+    auto pos = find_task(key);
+    if (!pos) return not_found(fmt::format("no task {}", core::format_task_key(key)));
+    if (core::is_terminal(tasks_[*pos].state)) {
+        cb();
+        return watch_handle{};
+    }
+    auto id = watches_->add_object(tasks_[*pos].created_seq, std::move(cb));
+    return watch_handle{watches_, id};
+}
+
+core::result<watch_handle> store::watch_batch_terminal(std::string_view batch_id,
+                                                       watch_table::callback cb) {
+    auto pos = find_batch(batch_id);
+    if (!pos) return not_found(fmt::format("no batch {}", batch_id));
+    if (core::is_terminal(batches_[*pos].state)) {
+        cb();
+        return watch_handle{};
+    }
+    auto id = watches_->add_object(batches_[*pos].created_seq, std::move(cb));
+    return watch_handle{watches_, id};
+}
+
+watch_handle store::watch_changes(std::uint64_t after_seq, watch_table::callback cb) {
+    if (seq_ > after_seq) {
+        cb();
+        return watch_handle{};
+    }
+    auto id = watches_->add_changes(after_seq, std::move(cb));
+    return watch_handle{watches_, id};
+}
+
+}  // namespace taskpoller::store
