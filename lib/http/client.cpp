@@ -47,6 +47,7 @@ bool is_informational(unsigned status) {
 
 // How far a request got; decides the failure class when an exception cuts it short.
 struct progress {
+    failure_stage stage = failure_stage::invalid_request;
     bool write_started = false;
     std::size_t bytes_written = 0;
 };
@@ -106,7 +107,7 @@ asio::awaitable<send_result> client::impl::send(std::shared_ptr<impl> self, requ
         // (and with it the connection) was released while unwinding.
         bool sent = p.write_started && p.bytes_written > 0;
         result = error{sent ? failure_class::outcome_unknown : failure_class::not_sent,
-                       sent ? failure_stage::read : failure_stage::pool_wait,
+                       p.stage,
                        false,
                        true,
                        e.code(),
@@ -121,10 +122,12 @@ asio::awaitable<send_result> client::impl::attempt(const request& req, progress&
     if (!msg) co_return msg.error();
     const auto deadline = steady_clock::now() + req.timeout.value_or(options_.request_timeout);
     detail::origin where{req.scheme, req.host, effective_port(req)};
+    p.stage = failure_stage::pool_wait;
     auto acquired = co_await pool_.async_acquire(where, req.reuse_connection, deadline);
     if (!acquired) co_return acquired.error();
     detail::lease lease = std::move(*acquired);
     if (!lease.reused()) {
+        p.stage = failure_stage::connect;
         if (auto failed = co_await open(lease.conn(), deadline)) co_return *failed;
     }
     co_return co_await exchange(lease, *msg, deadline, p);
@@ -170,8 +173,10 @@ asio::awaitable<send_result> client::impl::exchange(detail::lease& lease,
                                                     progress& p) {
     detail::connection& conn = lease.conn();
     p.write_started = true;
+    p.stage = failure_stage::write;
     auto [write_ec, written] = co_await conn.async_write(msg, deadline);
     p.bytes_written = written;
+    p.stage = failure_stage::read;
     if (write_ec) {
         // Zero bytes accepted means no part of the request left this process (for TLS: not one
         // complete record), so the server cannot have acted on it.
