@@ -1,5 +1,6 @@
 #include "control/access.hpp"
 
+#include <fmt/format.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/socket.h>
@@ -7,7 +8,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fmt/format.h>
 
 namespace taskpoller::control {
 

@@ -23,9 +23,9 @@ struct peer_credentials {
 };
 
 struct access_policy {
-    uid_t daemon_uid = 0;              ///< the daemon's own (effective) uid
-    std::vector<uid_t> admin_uids;     ///< may mutate
-    std::vector<gid_t> admin_gids;     ///< members (primary or supplementary) may mutate
+    uid_t daemon_uid = 0;           ///< the daemon's own (effective) uid
+    std::vector<uid_t> admin_uids;  ///< may mutate
+    std::vector<gid_t> admin_gids;  ///< members (primary or supplementary) may mutate
 };
 
 /// Returns the peer's groups (primary and supplementary), or nullopt when unknown.

@@ -45,7 +45,7 @@ struct response {
 
 /// Server facilities a handler may use; implemented by the server, fakeable in tests.
 class server_services {
-public:
+  public:
     virtual ~server_services() = default;
     /// True once shutdown began; long waits should then return what they have.
     virtual bool shutting_down() const = 0;
@@ -60,15 +60,15 @@ public:
 using path_params = query_params;
 
 struct request_context {
-    std::string method;         ///< "GET", "POST", ...
-    std::string path;           ///< raw path, without the query
-    std::string route;          ///< the matched pattern, e.g. "/v1/batches/{id}"
-    path_params params;         ///< decoded `{param}` segments
-    query_params query;         ///< decoded query string
-    std::string body;           ///< the request body (already size-checked)
+    std::string method;  ///< "GET", "POST", ...
+    std::string path;    ///< raw path, without the query
+    std::string route;   ///< the matched pattern, e.g. "/v1/batches/{id}"
+    path_params params;  ///< decoded `{param}` segments
+    query_params query;  ///< decoded query string
+    std::string body;    ///< the request body (already size-checked)
     std::vector<header_field> headers;
     std::optional<peer_credentials> peer;  ///< nullopt only for reads when creds were unreadable
-    bool mutation = false;      ///< the route changes state (peer passed the access check)
+    bool mutation = false;  ///< the route changes state (peer passed the access check)
     server_services* services = nullptr;
     core::logger log;
 

@@ -12,14 +12,21 @@ namespace json = boost::json;
 
 std::string_view json_kind_name(const json::value& v) noexcept {
     switch (v.kind()) {
-        case json::kind::string: return "string";
+        case json::kind::string:
+            return "string";
         case json::kind::int64:
-        case json::kind::uint64: return "integer";
-        case json::kind::double_: return "number";
-        case json::kind::bool_: return "boolean";
-        case json::kind::object: return "object";
-        case json::kind::array: return "array";
-        case json::kind::null: return "null";
+        case json::kind::uint64:
+            return "integer";
+        case json::kind::double_:
+            return "number";
+        case json::kind::bool_:
+            return "boolean";
+        case json::kind::object:
+            return "object";
+        case json::kind::array:
+            return "array";
+        case json::kind::null:
+            return "null";
     }
     return "unknown";
 }
@@ -28,26 +35,40 @@ namespace {
 
 bool has_kind(const json::value& v, json_kind k) {
     switch (k) {
-        case json_kind::string: return v.is_string();
-        case json_kind::integer: return v.is_int64() || v.is_uint64();
-        case json_kind::number: return v.is_number();
-        case json_kind::boolean: return v.is_bool();
-        case json_kind::object: return v.is_object();
-        case json_kind::array: return v.is_array();
-        case json_kind::any: return true;
+        case json_kind::string:
+            return v.is_string();
+        case json_kind::integer:
+            return v.is_int64() || v.is_uint64();
+        case json_kind::number:
+            return v.is_number();
+        case json_kind::boolean:
+            return v.is_bool();
+        case json_kind::object:
+            return v.is_object();
+        case json_kind::array:
+            return v.is_array();
+        case json_kind::any:
+            return true;
     }
     return false;
 }
 
 std::string_view kind_text(json_kind k) {
     switch (k) {
-        case json_kind::string: return "a string";
-        case json_kind::integer: return "an integer";
-        case json_kind::number: return "a number";
-        case json_kind::boolean: return "a boolean";
-        case json_kind::object: return "an object";
-        case json_kind::array: return "an array";
-        case json_kind::any: return "any value";
+        case json_kind::string:
+            return "a string";
+        case json_kind::integer:
+            return "an integer";
+        case json_kind::number:
+            return "a number";
+        case json_kind::boolean:
+            return "a boolean";
+        case json_kind::object:
+            return "an object";
+        case json_kind::array:
+            return "an array";
+        case json_kind::any:
+            return "any value";
     }
     return "?";
 }
@@ -96,10 +117,11 @@ expected<json::object> parse_json_object(std::string_view body,
     json::parse_options opts;  // strict defaults: no comments, no trailing commas, UTF-8 checked
     opts.max_depth = 32;
     json::value v = json::parse(body, ec, {}, opts);
-    if (ec) return invalid_json(fmt::format("the request body is not valid JSON: {}", ec.message()));
+    if (ec)
+        return invalid_json(fmt::format("the request body is not valid JSON: {}", ec.message()));
     if (!v.is_object())
-        return invalid_json(fmt::format("the request body must be a JSON object, got {}",
-                                        json_kind_name(v)));
+        return invalid_json(
+            fmt::format("the request body must be a JSON object, got {}", json_kind_name(v)));
     auto checked = check_fields(v.as_object(), fields);
     if (!checked) return checked.error();
     return std::move(v.as_object());

@@ -12,7 +12,7 @@
 namespace taskpoller::control {
 
 class line_stream {
-public:
+  public:
     enum class end_reason {
         none,           ///< still open
         finished,       ///< the producer called finish(); queued lines are still delivered
@@ -54,7 +54,7 @@ public:
     /// The JSON line to write after the last queued line, or empty for none.
     std::string final_line() const;
 
-private:
+  private:
     void wake() {
         if (waker_) waker_();
     }

@@ -67,8 +67,8 @@ metric_family<counter>& metrics_registry::add_counter(std::string name, std::str
 metric_family<gauge>& metrics_registry::add_gauge(std::string name, std::string help,
                                                   std::vector<std::string> labels) {
     check_new_name(name, labels);
-    auto f = std::make_unique<metric_family<gauge>>(std::move(name), std::move(help),
-                                                    std::move(labels));
+    auto f =
+        std::make_unique<metric_family<gauge>>(std::move(name), std::move(help), std::move(labels));
     auto& ref = *f;
     families_.push_back(std::make_unique<entry>(entry{std::move(f)}));
     return ref;
@@ -78,7 +78,8 @@ metric_family<histogram>& metrics_registry::add_histogram(std::string name, std:
                                                           std::vector<std::string> labels,
                                                           std::vector<double> buckets) {
     check_new_name(name, labels);
-    if (buckets.empty() || !std::ranges::all_of(buckets, [](double b) { return std::isfinite(b); }) ||
+    if (buckets.empty() ||
+        !std::ranges::all_of(buckets, [](double b) { return std::isfinite(b); }) ||
         std::ranges::adjacent_find(buckets, std::greater_equal<>()) != buckets.end())
         throw std::invalid_argument("metric " + name + ": buckets must be finite and ascending");
     auto f = std::make_unique<metric_family<histogram>>(std::move(name), std::move(help),
@@ -91,10 +92,14 @@ metric_family<histogram>& metrics_registry::add_histogram(std::string name, std:
 std::string escape_label_value(std::string_view v) {
     std::string out;
     for (char c : v) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
@@ -102,9 +107,12 @@ std::string escape_label_value(std::string_view v) {
 std::string escape_help(std::string_view v) {
     std::string out;
     for (char c : v) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
@@ -155,10 +163,10 @@ void render(std::string& out, const metric_family<histogram>& f) {
         unsigned long long cumulative = 0;
         for (std::size_t i = 0; i < h->bounds().size(); ++i) {
             cumulative += h->bucket_counts()[i];
-            out += fmt::format("{}_bucket{} {}\n", f.name(),
-                               label_text(f.label_names(), labels, "le",
-                                          format_sample(h->bounds()[i])),
-                               cumulative);
+            out += fmt::format(
+                "{}_bucket{} {}\n", f.name(),
+                label_text(f.label_names(), labels, "le", format_sample(h->bounds()[i])),
+                cumulative);
         }
         out += fmt::format("{}_bucket{} {}\n", f.name(),
                            label_text(f.label_names(), labels, "le", "+Inf"), h->count());
@@ -174,7 +182,8 @@ void render(std::string& out, const metric_family<histogram>& f) {
 std::string metrics_registry::render() {
     for (const auto& c : collectors_) c();
     std::string out;
-    for (const auto& e : families_) std::visit([&](const auto& f) { control::render(out, *f); }, e->family);
+    for (const auto& e : families_)
+        std::visit([&](const auto& f) { control::render(out, *f); }, e->family);
     return out;
 }
 

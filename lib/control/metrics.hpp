@@ -17,30 +17,30 @@ namespace taskpoller::control {
 using label_values = std::vector<std::string>;
 
 class counter {
-public:
+  public:
     /// Adds `d`; negative or non-finite increments are ignored (counters never go down).
     void inc(double d = 1);
     /// Mirrors an external monotonic total (e.g. CPU seconds from /proc) at collection time.
     void set(double total) { value_ = total; }
     double value() const noexcept { return value_; }
 
-private:
+  private:
     double value_ = 0;
 };
 
 class gauge {
-public:
+  public:
     void set(double v) noexcept { value_ = v; }
     void inc(double d = 1) noexcept { value_ += d; }
     void dec(double d = 1) noexcept { value_ -= d; }
     double value() const noexcept { return value_; }
 
-private:
+  private:
     double value_ = 0;
 };
 
 class histogram {
-public:
+  public:
     /// `bounds` must be sorted ascending; +Inf is implicit.
     explicit histogram(const std::vector<double>* bounds)
         : bounds_(bounds), counts_(bounds->size(), 0) {}
@@ -52,7 +52,7 @@ public:
     unsigned long long count() const noexcept { return count_; }
     double sum() const noexcept { return sum_; }
 
-private:
+  private:
     const std::vector<double>* bounds_;
     std::vector<unsigned long long> counts_;
     unsigned long long count_ = 0;
@@ -64,7 +64,7 @@ enum class metric_type { counter, gauge, histogram };
 /// One metric name with its label names; series are created (at zero) on first `with()`.
 template <class Metric>
 class metric_family {
-public:
+  public:
     metric_family(std::string name, std::string help, std::vector<std::string> labels,
                   std::vector<double> buckets = {})
         : name_(std::move(name)),
@@ -89,7 +89,7 @@ public:
         return series_;
     }
 
-private:
+  private:
     void check_arity(std::size_t n) const {
         if (n != labels_.size())
             throw std::invalid_argument("metric " + name_ + ": wrong number of label values");
@@ -109,7 +109,7 @@ private:
 };
 
 class metrics_registry {
-public:
+  public:
     /// Registers a family. Throws std::invalid_argument on an invalid metric or label name, a
     /// duplicate name, or (histograms) unsorted/non-finite/empty buckets — start-up bugs.
     metric_family<counter>& add_counter(std::string name, std::string help,
@@ -126,13 +126,13 @@ public:
     /// The whole registry in text format, families in registration order.
     std::string render();
 
-private:
+  private:
     struct entry;
     void check_new_name(const std::string& name, const std::vector<std::string>& labels) const;
     std::vector<std::unique_ptr<entry>> families_;
     std::vector<std::function<void()>> collectors_;
 
-public:
+  public:
     metrics_registry();
     ~metrics_registry();
     metrics_registry(const metrics_registry&) = delete;

@@ -56,8 +56,8 @@ std::optional<double> open_fds() {
 }  // namespace
 
 void add_process_metrics(metrics_registry& r) {
-    auto& rss = r.add_gauge("process_resident_memory_bytes", "Resident memory size in bytes.")
-                    .with();
+    auto& rss =
+        r.add_gauge("process_resident_memory_bytes", "Resident memory size in bytes.").with();
     auto& fds = r.add_gauge("process_open_fds", "Number of open file descriptors.").with();
     auto& cpu =
         r.add_counter("process_cpu_seconds_total", "Total user and system CPU time in seconds.")

@@ -46,7 +46,8 @@ expected<std::string> percent_decode(std::string_view in, bool plus_as_space) {
             if (hi < 0 || lo < 0)
                 return bad_request(fmt::format("invalid percent-escape in '{}'", in));
             char decoded = static_cast<char>(hi * 16 + lo);
-            if (decoded == '\0') return bad_request(fmt::format("'%00' is not allowed in '{}'", in));
+            if (decoded == '\0')
+                return bad_request(fmt::format("'%00' is not allowed in '{}'", in));
             out.push_back(decoded);
             i += 2;
         }
@@ -119,8 +120,8 @@ expected<std::chrono::milliseconds> parse_duration(std::string_view text, std::s
 }
 
 expected<std::optional<std::chrono::milliseconds>> query_duration(const query_params& q,
-                                                                   std::string_view name,
-                                                                   std::chrono::milliseconds max) {
+                                                                  std::string_view name,
+                                                                  std::chrono::milliseconds max) {
     auto raw = q.get(name);
     if (!raw) return std::optional<std::chrono::milliseconds>{};
     auto d = parse_duration(*raw, name);

@@ -15,7 +15,7 @@ namespace taskpoller::control {
 
 /// Decoded `name=value` pairs of a query string, in order; a name may repeat.
 class query_params {
-public:
+  public:
     query_params() = default;
     explicit query_params(std::vector<std::pair<std::string, std::string>> items)
         : items_(std::move(items)) {}
@@ -26,7 +26,7 @@ public:
     std::vector<std::string_view> all(std::string_view name) const;
     const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
 
-private:
+  private:
     std::vector<std::pair<std::string, std::string>> items_;
 };
 
@@ -45,12 +45,12 @@ std::pair<std::string_view, std::string_view> split_target(std::string_view targ
 /// (`500ms`, `30s`, `1m30s`); a bare `0` is zero. Fails with a message saying what is accepted;
 /// `what` names the parameter in that message. Values beyond ~100 years are rejected.
 expected<std::chrono::milliseconds> parse_duration(std::string_view text,
-                                                    std::string_view what = "duration");
+                                                   std::string_view what = "duration");
 
 /// Reads an optional `?name=<duration>` and caps it at `max` (long-poll waits are bounded by
 /// the server, not the client). Absent → nullopt; malformed → 400.
 expected<std::optional<std::chrono::milliseconds>> query_duration(const query_params& q,
-                                                                   std::string_view name,
-                                                                   std::chrono::milliseconds max);
+                                                                  std::string_view name,
+                                                                  std::chrono::milliseconds max);
 
 }  // namespace taskpoller::control

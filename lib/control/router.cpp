@@ -53,9 +53,9 @@ router& router::add(std::string method, std::string pattern, handler fn, access_
     for (auto seg : split_path(pattern)) {
         bool open = seg.find('{') != std::string_view::npos;
         bool close = seg.find('}') != std::string_view::npos;
-        if ((open || close) && (!is_param(seg) || seg.size() == 2 ||
-                                seg.substr(1, seg.size() - 2).find_first_of("{}/") !=
-                                    std::string_view::npos))
+        if ((open || close) &&
+            (!is_param(seg) || seg.size() == 2 ||
+             seg.substr(1, seg.size() - 2).find_first_of("{}/") != std::string_view::npos))
             throw std::invalid_argument("malformed parameter segment in route: " + pattern);
         r.segments.emplace_back(seg);
     }
@@ -105,8 +105,9 @@ router::match_result router::match(std::string_view method, std::string_view pat
                 res.allowed.emplace_back("HEAD");
             std::ranges::sort(res.allowed);
             res.kind = outcome::method_not_allowed;
-            res.error = method_not_allowed(fmt::format("method {} is not allowed on '{}' (allowed: {})",
-                                                       method, path, allow_header(res.allowed)));
+            res.error =
+                method_not_allowed(fmt::format("method {} is not allowed on '{}' (allowed: {})",
+                                               method, path, allow_header(res.allowed)));
         }
         return res;
     }

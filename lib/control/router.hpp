@@ -24,7 +24,7 @@ struct route {
 };
 
 class router {
-public:
+  public:
     /// Adds a route. Throws std::invalid_argument (a start-up bug) on a pattern that does not
     /// start with '/', an empty or malformed `{}` segment, or a duplicate (method, pattern).
     router& add(std::string method, std::string pattern, handler fn,
@@ -45,7 +45,7 @@ public:
 
     const std::vector<route>& routes() const noexcept { return routes_; }
 
-private:
+  private:
     std::vector<route> routes_;
 };
 

@@ -60,9 +60,9 @@ asio::awaitable<void> server_state::accept_loop() {
             continue;
         }
         auto& slot_owner = *c;
-        asio::co_spawn(ioc, run_session(c),
-                       asio::bind_cancellation_slot(slot_owner.cancel.slot(),
-                                                    [c](std::exception_ptr) {}));
+        asio::co_spawn(
+            ioc, run_session(c),
+            asio::bind_cancellation_slot(slot_owner.cancel.slot(), [c](std::exception_ptr) {}));
     }
     accepting = false;
     check_done();
@@ -133,8 +133,8 @@ core::result<void> server::open() {
     if (fd >= 0) {
         if (auto r = detail::check_listening_unix_fd(fd); !r) return r.error();
     } else {
-        auto r = detail::open_unix_listener(s.opts.socket_path, s.opts.socket_mode,
-                                            s.opts.socket_group);
+        auto r =
+            detail::open_unix_listener(s.opts.socket_path, s.opts.socket_mode, s.opts.socket_group);
         if (!r) return r.error();
         fd = *r;
         s.created_socket = true;
@@ -167,7 +167,11 @@ void server::shutdown(std::chrono::milliseconds grace, std::function<void()> don
     s.begin_shutdown(grace);
 }
 
-std::size_t server::connection_count() const noexcept { return state_->connections.size(); }
-bool server::shutting_down() const noexcept { return state_->stopping; }
+std::size_t server::connection_count() const noexcept {
+    return state_->connections.size();
+}
+bool server::shutting_down() const noexcept {
+    return state_->stopping;
+}
 
 }  // namespace taskpoller::control

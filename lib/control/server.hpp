@@ -35,12 +35,12 @@ struct server_options {
     unsigned socket_mode = 0660;  ///< applied to a socket the server creates
     std::string socket_group;     ///< group name or gid for a created socket; empty: unchanged
 
-    std::size_t header_limit = 16 * 1024;   ///< request line + headers, bytes → 431
-    std::size_t body_limit = 1024 * 1024;   ///< request body, bytes → 413
+    std::size_t header_limit = 16 * 1024;               ///< request line + headers, bytes → 431
+    std::size_t body_limit = 1024 * 1024;               ///< request body, bytes → 413
     std::chrono::milliseconds request_timeout{10'000};  ///< first byte → whole request read
     std::chrono::milliseconds idle_timeout{60'000};     ///< keep-alive wait for the next request
     std::chrono::milliseconds write_timeout{30'000};    ///< each response write (and stream chunk)
-    std::size_t max_connections = 1024;     ///< beyond: 429 and close
+    std::size_t max_connections = 1024;                 ///< beyond: 429 and close
     std::size_t max_waiters = 256;          ///< long-polls + streams (handlers enforce via 429)
     std::size_t stream_max_lines = 10'000;  ///< per-stream queue bound (slow reader cut-off)
     std::size_t stream_max_bytes = 8 * 1024 * 1024;
@@ -53,7 +53,7 @@ struct server_options {
 };
 
 class server {
-public:
+  public:
     /// Nothing happens until open() and start(). `ioc` must outlive the server and run on one
     /// thread; every member function must be called on that thread (or before it runs).
     server(boost::asio::io_context& ioc, router routes, server_options options, core::logger log);
@@ -76,7 +76,7 @@ public:
     std::size_t connection_count() const noexcept;
     bool shutting_down() const noexcept;
 
-private:
+  private:
     std::shared_ptr<detail::server_state> state_;
 };
 

@@ -9,7 +9,7 @@ namespace {
 // Bounded label values: unknown methods are counted as "other".
 std::string_view method_label(std::string_view m) {
     static constexpr std::array<std::string_view, 7> known = {"GET",    "HEAD",  "POST",   "PUT",
-                                                               "DELETE", "PATCH", "OPTIONS"};
+                                                              "DELETE", "PATCH", "OPTIONS"};
     for (auto k : known)
         if (k == m) return k;
     return "other";
@@ -24,8 +24,9 @@ void server_state::register_metrics() {
                                     {"method", "route", "code"});
     request_seconds = &m.add_histogram(
         "taskpoller_control_request_duration_seconds",
-        "Control API request latency (header read to response written), by route pattern.",
-        {"route"}, {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
+        "Control API request latency (header read to response ready), by route pattern.",
+        {"route"},
+        {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
     for (const auto& r : routes.routes()) request_seconds->with({r.pattern});
     request_seconds->with({"unmatched"});
     open_connections =
@@ -44,7 +45,8 @@ void server_state::register_metrics() {
 void server_state::record(std::string_view method, std::string_view route, unsigned status,
                           std::chrono::steady_clock::duration took) {
     if (!requests_total) return;
-    requests_total->with({std::string(method_label(method)), std::string(route), std::to_string(status)})
+    requests_total
+        ->with({std::string(method_label(method)), std::string(route), std::to_string(status)})
         .inc();
     request_seconds->with({std::string(route)})
         .observe(std::chrono::duration<double>(took).count());

@@ -45,10 +45,11 @@ bool is_json_media_type(std::string_view ct) {
 }
 
 // The error (or nothing) for a request whose header has been read, before the body is read.
-std::optional<response> check_before_body(connection& c, const parser_type& p,
-                                          request_context& ctx,
+std::optional<response> check_before_body(connection& c, const parser_type& p, request_context& ctx,
                                           const router::match_result& m) {
     auto& s = *c.server;
+    // A request that arrives once shutdown has begun is refused rather than started.
+    if (s.stopping) return response::error(shutting_down());
     if (m.kind != router::outcome::found) {
         auto r = response::error(m.error);
         if (m.kind == router::outcome::method_not_allowed)
@@ -56,19 +57,21 @@ std::optional<response> check_before_body(connection& c, const parser_type& p,
         return r;
     }
     auto decision = decide_access(s.opts.access, c.peer, m.matched->mutation, s.opts.groups);
+    if (decision != access_decision::allow)
+        s.log.warn("control: denied {} {} to {}", ctx.method, ctx.path, ctx.peer_text());
     if (decision == access_decision::deny_no_credentials)
         return response::error(forbidden("the peer's credentials could not be read"));
     if (decision == access_decision::deny_not_admin)
-        return response::error(forbidden(fmt::format(
-            "{} {} changes state and needs an admin peer; uid {} is not one", ctx.method,
-            ctx.path, c.peer ? c.peer->uid : 0)));
+        return response::error(
+            forbidden(fmt::format("{} {} changes state and needs an admin peer; uid {} is not one",
+                                  ctx.method, ctx.path, c.peer ? c.peer->uid : 0)));
     const bool has_body = p.chunked() || p.content_length().value_or(0) > 0;
     if (has_body && !is_json_media_type(ctx.header("Content-Type")))
         return response::error(unsupported_media_type(
             "request bodies must be JSON: send Content-Type: application/json"));
     if (p.content_length() && *p.content_length() > s.opts.body_limit)
-        return response::error(payload_too_large(
-            fmt::format("the request body exceeds {} bytes", s.opts.body_limit)));
+        return response::error(
+            payload_too_large(fmt::format("the request body exceeds {} bytes", s.opts.body_limit)));
     return std::nullopt;
 }
 
@@ -78,7 +81,8 @@ request_context make_context(connection& c, const parser_type& p) {
     ctx.method = std::string(req.method_string());
     auto [path, query] = split_target(req.target());
     ctx.path = std::string(path);
-    for (const auto& f : req) ctx.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    for (const auto& f : req)
+        ctx.headers.push_back({std::string(f.name_string()), std::string(f.value())});
     ctx.peer = c.peer;
     ctx.services = c.server.get();
     ctx.log = c.server->log;
@@ -155,7 +159,8 @@ asio::awaitable<std::pair<response, bool>> handle(connection& c, parser_type& p,
     auto [path, query] = split_target(p.get().target());
     auto m = s.routes.match(ctx.method, path);
     if (m.matched) ctx.route = m.matched->pattern;
-    if (auto early = check_before_body(c, p, ctx, m)) co_return std::pair{std::move(*early), p.is_done()};
+    if (auto early = check_before_body(c, p, ctx, m))
+        co_return std::pair{std::move(*early), p.is_done()};
     auto q = parse_query(query);
     if (!q) co_return std::pair{response::error(q.error()), p.is_done()};
     ctx.query = std::move(*q);
@@ -189,8 +194,8 @@ asio::awaitable<bool> serve_one(connection& c) {
     if (ec) {
         auto r = read_error_response(ec, s.opts);
         if (r) {
-            co_await write_response(c, *r, false, false);
             s.record("other", "unmatched", r->status, clock_type::now() - start);
+            co_await write_response(c, *r, false, false);
         }
         co_return false;
     }
@@ -200,12 +205,13 @@ asio::awaitable<bool> serve_one(connection& c) {
     const unsigned status = res.status;
     const bool keep = may_continue && p.get().keep_alive() && !s.stopping;
     const bool streamed = res.stream != nullptr;
-    bool kept = co_await write_response(c, res, keep, head);
+    // Recorded before writing, so a client that has its answer also sees it counted.
     s.record(ctx.method, ctx.route.empty() ? "unmatched" : ctx.route, status,
              clock_type::now() - start);
     if (ctx.mutation)
         s.log.info("control: {} {} -> {} by {}{}", ctx.method, ctx.path, status, ctx.peer_text(),
                    streamed ? " (stream)" : "");
+    bool kept = co_await write_response(c, res, keep, head);
     c.state = connection::phase::idle;
     co_return kept;
 }
@@ -239,8 +245,8 @@ asio::awaitable<void> run_reject(std::shared_ptr<connection> c) {
     c->stream.expires_after(std::min(s.opts.request_timeout, std::chrono::milliseconds(2000)));
     auto [ec, n] = co_await http::async_read_header(c->stream, c->buffer, p, use_tuple);
     if (!ec) {
-        auto r = response::error(too_many_requests(fmt::format(
-            "too many connections (limit {}); retry later", s.opts.max_connections)));
+        auto r = response::error(too_many_requests(
+            fmt::format("too many connections (limit {}); retry later", s.opts.max_connections)));
         co_await write_response(*c, r, false, false);
     }
     beast::error_code ignored;

@@ -25,7 +25,8 @@ namespace {
 asio::awaitable<void> watch_peer(std::shared_ptr<connection> c, std::shared_ptr<line_stream> feed) {
     std::array<char, 512> discard{};
     while (!feed->ended()) {
-        auto [ec, n] = co_await c->stream.socket().async_read_some(asio::buffer(discard), use_tuple);
+        auto [ec, n] =
+            co_await c->stream.socket().async_read_some(asio::buffer(discard), use_tuple);
         if (ec) break;
     }
     feed->end(line_stream::end_reason::client_closed);

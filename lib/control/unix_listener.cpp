@@ -1,5 +1,6 @@
 // Creating (or checking) the control socket. Start-up code: plain POSIX calls, clear messages.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -7,7 +8,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "control/server_state.hpp"
 
@@ -53,7 +53,8 @@ core::result<void> remove_stale(const std::string& path, const sockaddr_un& addr
         return core::error{
             fmt::format("control socket {}: another process is listening on it", path)};
     if (errno != ECONNREFUSED) return sys_error("cannot probe existing socket", path);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("cannot remove stale socket", path);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return sys_error("cannot remove stale socket", path);
     return {};
 }
 
@@ -98,8 +99,8 @@ core::result<void> check_listening_unix_fd(int fd) {
     len = sizeof(int);
     ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
     if (domain != AF_UNIX || type != SOCK_STREAM || !listening)
-        return core::error{fmt::format(
-            "control socket {}: must be a listening AF_UNIX stream socket", what)};
+        return core::error{
+            fmt::format("control socket {}: must be a listening AF_UNIX stream socket", what)};
     return {};
 }
 

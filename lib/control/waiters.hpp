@@ -13,7 +13,7 @@ class waiter_limit;
 /// One admitted waiter; releases its place when destroyed. Move-only. Must not outlive the
 /// waiter_limit that issued it.
 class waiter_slot {
-public:
+  public:
     waiter_slot(waiter_slot&& o) noexcept : owner_(std::exchange(o.owner_, nullptr)) {}
     waiter_slot& operator=(waiter_slot&& o) noexcept {
         if (this != &o) {
@@ -24,7 +24,7 @@ public:
     }
     ~waiter_slot() { release(); }
 
-private:
+  private:
     friend class waiter_limit;
     explicit waiter_slot(waiter_limit* owner) : owner_(owner) {}
     void release() noexcept;
@@ -32,7 +32,7 @@ private:
 };
 
 class waiter_limit {
-public:
+  public:
     explicit waiter_limit(std::size_t max) : max_(max) {}
     waiter_limit(const waiter_limit&) = delete;
     waiter_limit& operator=(const waiter_limit&) = delete;
@@ -46,7 +46,7 @@ public:
     std::size_t active() const noexcept { return active_; }
     std::size_t max() const noexcept { return max_; }
 
-private:
+  private:
     friend class waiter_slot;
     std::size_t max_;
     std::size_t active_ = 0;

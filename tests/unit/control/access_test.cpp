@@ -22,7 +22,9 @@ group_lookup groups_of(std::vector<gid_t> g, int* calls = nullptr) {
     };
 }
 
-peer_credentials peer(uid_t u, gid_t g) { return {u, g, 1234}; }
+peer_credentials peer(uid_t u, gid_t g) {
+    return {u, g, 1234};
+}
 
 TEST(Access, ReadsAreOpenToEveryone) {
     EXPECT_EQ(decide_access(policy(), peer(4242, 4242), false, groups_of({})),
@@ -60,7 +62,9 @@ TEST(Access, OthersAreDenied) {
     EXPECT_EQ(decide_access(policy(), peer(4242, 4242), true, groups_of({4242, 27})),
               access_decision::deny_not_admin);
     // A lookup that cannot say denies too.
-    group_lookup unknown = [](const peer_credentials&) { return std::optional<std::vector<gid_t>>{}; };
+    group_lookup unknown = [](const peer_credentials&) {
+        return std::optional<std::vector<gid_t>>{};
+    };
     EXPECT_EQ(decide_access(policy(), peer(4242, 4242), true, unknown),
               access_decision::deny_not_admin);
     access_policy no_groups = policy();

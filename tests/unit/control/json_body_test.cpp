@@ -22,8 +22,8 @@ TEST(JsonBody, AcceptsValidObject) {
 }
 
 TEST(JsonBody, MalformedIsInvalidJson) {
-    for (auto bad : {"", "  ", "{", "{\"service\":}", "{\"a\":1,}", "/*c*/{}", "{} {}",
-                     "{\"a\":\"\xff\"}"}) {
+    for (auto bad :
+         {"", "  ", "{", "{\"service\":}", "{\"a\":1,}", "/*c*/{}", "{} {}", "{\"a\":\"\xff\"}"}) {
         auto o = parse_json_object(bad, batch_fields);
         ASSERT_FALSE(o) << bad;
         EXPECT_EQ(o.error().status, 400u);
@@ -38,8 +38,8 @@ TEST(JsonBody, NonObjectIsInvalidJson) {
 }
 
 TEST(JsonBody, UnknownFieldsAreAllNamed) {
-    auto o = parse_json_object(R"({"service":"a","action":"b","sevice":1,"extra":2})",
-                               batch_fields);
+    auto o =
+        parse_json_object(R"({"service":"a","action":"b","sevice":1,"extra":2})", batch_fields);
     ASSERT_FALSE(o);
     EXPECT_EQ(o.error().code, "bad_request");
     EXPECT_NE(o.error().message.find("unknown fields 'sevice', 'extra'"), std::string::npos)
@@ -64,8 +64,8 @@ TEST(JsonBody, MissingRequiredIsNamed) {
 }
 
 TEST(JsonBody, NestedObjectsUsePrefix) {
-    constexpr std::array<field_spec, 2> poll{{{"timeout", json_kind::string},
-                                              {"interval", json_kind::string}}};
+    constexpr std::array<field_spec, 2> poll{
+        {{"timeout", json_kind::string}, {"interval", json_kind::string}}};
     boost::json::object o{{"timeout", 5}, {"x", 1}};
     auto r = check_fields(o, poll, "poll.");
     ASSERT_FALSE(r);

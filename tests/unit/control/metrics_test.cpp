@@ -27,7 +27,8 @@ TEST(Metrics, GaugeWithoutLabels) {
     g.set(1.5);
     g.inc();
     g.dec(0.25);
-    EXPECT_EQ(r.render(), "# HELP taskpoller_up Up.\n# TYPE taskpoller_up gauge\ntaskpoller_up 2.25\n");
+    EXPECT_EQ(r.render(),
+              "# HELP taskpoller_up Up.\n# TYPE taskpoller_up gauge\ntaskpoller_up 2.25\n");
 }
 
 TEST(Metrics, HistogramIsCumulative) {

@@ -81,7 +81,8 @@ TEST(Server, JsonBodyErrors) {
 TEST(Server, WrongContentTypeIs415) {
     test_server s(make_test_routes());
     client c(s.path);
-    auto r = c.request(http::verb::post, "/v1/items", "name=n", "application/x-www-form-urlencoded");
+    auto r =
+        c.request(http::verb::post, "/v1/items", "name=n", "application/x-www-form-urlencoded");
     EXPECT_EQ(r.result_int(), 415);
     EXPECT_EQ(error_code_of(r), "unsupported_media_type");
     client c2(s.path);
@@ -123,11 +124,15 @@ TEST(Server, MetricsCountRequests) {
     c.request(http::verb::get, "/ping");
     c.request(http::verb::get, "/nope");
     std::string text = s.on_io([&] { return s.metrics.render(); });
-    EXPECT_NE(text.find("taskpoller_control_requests_total{method=\"GET\",route=\"/ping\",code=\"200\"} 2"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find(
+            "taskpoller_control_requests_total{method=\"GET\",route=\"/ping\",code=\"200\"} 2"),
+        std::string::npos)
         << text;
-    EXPECT_NE(text.find("taskpoller_control_requests_total{method=\"GET\",route=\"unmatched\",code=\"404\"} 1"),
-              std::string::npos);
+    EXPECT_NE(
+        text.find(
+            "taskpoller_control_requests_total{method=\"GET\",route=\"unmatched\",code=\"404\"} 1"),
+        std::string::npos);
     EXPECT_NE(text.find("taskpoller_control_request_duration_seconds_count{route=\"/ping\"} 2"),
               std::string::npos);
     // Zero-initialised for every route.
@@ -142,9 +147,10 @@ TEST(Server, RealCurlOverUnixSocket) {
     std::string base = "curl -sS --max-time 10 --unix-socket " + s.path + " -w '\\n%{http_code}' ";
     EXPECT_EQ(run_command(base + "'http://localhost/v1/items/42?x=y'"),
               "{\"id\":\"42\",\"x\":\"y\"}\n\n200");
-    EXPECT_EQ(run_command(base + "-X POST -H 'Content-Type: application/json' -d '{\"name\":\"c\"}' "
-                                 "http://localhost/v1/items"),
-              "{\"name\":\"c\",\"uid\":0}\n\n201");
+    EXPECT_EQ(
+        run_command(base + "-X POST -H 'Content-Type: application/json' -d '{\"name\":\"c\"}' "
+                           "http://localhost/v1/items"),
+        "{\"name\":\"c\",\"uid\":0}\n\n201");
     std::string nf = run_command(base + "http://localhost/missing");
     EXPECT_TRUE(nf.ends_with("404")) << nf;
     EXPECT_NE(nf.find("{\"error\":{\"code\":\"not_found\""), std::string::npos);

@@ -37,10 +37,12 @@ struct log_capture {
     std::mutex m;
     std::vector<std::string> lines;
     core::logger logger() {
-        return core::logger([this](core::log_level, std::string_view s) {
-            std::lock_guard g(m);
-            lines.emplace_back(s);
-        }, core::log_level::debug);
+        return core::logger(
+            [this](core::log_level, std::string_view s) {
+                std::lock_guard g(m);
+                lines.emplace_back(s);
+            },
+            core::log_level::debug);
     }
     bool contains(std::string_view needle) {
         std::lock_guard g(m);
@@ -51,7 +53,7 @@ struct log_capture {
 };
 
 class temp_dir {
-public:
+  public:
     temp_dir() {
         char tmpl[] = "/tmp/tpctl-XXXXXX";
         path_ = ::mkdtemp(tmpl);
@@ -63,14 +65,15 @@ public:
     }
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 
 class test_server {
-public:
+  public:
     test_server(router routes, server_options opts = {}) {
-        if (opts.socket_path.empty() && opts.listen_fd < 0) opts.socket_path = dir.path() + "/control.sock";
+        if (opts.socket_path.empty() && opts.listen_fd < 0)
+            opts.socket_path = dir.path() + "/control.sock";
         path = opts.socket_path;
         opts.metrics = &metrics;
         srv = std::make_unique<server>(ioc, std::move(routes), std::move(opts), logs.logger());
@@ -89,7 +92,8 @@ public:
         stopped = true;
         auto done = std::make_shared<std::promise<void>>();
         auto fut = done->get_future();
-        asio::post(ioc, [this, grace, done] { srv->shutdown(grace, [done] { done->set_value(); }); });
+        asio::post(ioc,
+                   [this, grace, done] { srv->shutdown(grace, [done] { done->set_value(); }); });
         return fut.wait_for(20s) == std::future_status::ready;
     }
     /// Runs `f` on the io thread and returns its result.
@@ -113,7 +117,7 @@ public:
 
 /// A blocking HTTP/1.1 client on one connection (keep-alive across requests).
 class client {
-public:
+  public:
     explicit client(const std::string& path) : sock(ioc) {
         sock.connect(asio::local::stream_protocol::endpoint(path));
         timeval tv{20, 0};

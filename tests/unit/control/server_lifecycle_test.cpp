@@ -1,11 +1,10 @@
 // Streaming, graceful shutdown, socket creation/adoption and the peer-credential policy.
-#include <gtest/gtest.h>
 #include <fcntl.h>
 #include <grp.h>
-
-#include <cstring>
+#include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <cstring>
 
 #include "server_fixture.hpp"
 #include "test_routes.hpp"
@@ -73,6 +72,24 @@ TEST(Shutdown, InFlightRequestFinishes) {
     EXPECT_FALSE(r.keep_alive());  // Connection: close during shutdown
     EXPECT_EQ(idle.read_to_eof(), "");
     EXPECT_FALSE(std::filesystem::exists(s.path));  // socket file removed; nobody can connect
+}
+
+TEST(Shutdown, RequestArrivingDuringShutdownIs503) {
+    test_server s(make_test_routes());
+    client busy(s.path), late(s.path);
+    http::request<http::string_body> req{http::verb::get, "/slow?for=800ms", 11};
+    req.set(http::field::host, "x");
+    http::write(busy.sock, req);
+    late.send_raw("GET /ping HTTP/1.1\r\n");  // started, not finished: not an idle connection
+    std::this_thread::sleep_for(100ms);
+    auto stopped = std::async(std::launch::async, [&] { return s.stop(5s); });
+    std::this_thread::sleep_for(200ms);
+    late.send_raw("Host: x\r\n\r\n");
+    auto r = late.read();
+    EXPECT_EQ(r.result_int(), 503);
+    EXPECT_NE(r.body().find("\"shutting_down\""), std::string::npos);
+    EXPECT_EQ(busy.read().result_int(), 200);
+    EXPECT_TRUE(stopped.get());
 }
 
 TEST(Shutdown, GraceExpiryCancelsStuckHandlers) {
@@ -188,7 +205,8 @@ TEST(Access, NobodyCanReadButNotMutate) {
     test_server s(make_test_routes(), o);
     const std::string as_nobody =
         "setpriv --reuid=nobody --regid=nogroup --clear-groups curl -sS --max-time 10 "
-        "-o /dev/null -w '%{http_code}' --unix-socket " + s.path + " ";
+        "-o /dev/null -w '%{http_code}' --unix-socket " +
+        s.path + " ";
     EXPECT_EQ(run_command(as_nobody + "http://localhost/ping"), "200");
     EXPECT_EQ(run_command(as_nobody + "-X POST -H 'Content-Type: application/json' "
                                       "-d '{\"name\":\"x\"}' http://localhost/v1/items"),
@@ -196,7 +214,8 @@ TEST(Access, NobodyCanReadButNotMutate) {
     EXPECT_EQ(run_command(as_nobody + "-X DELETE http://localhost/v1/items/1"), "403");
     std::string body = run_command(
         "setpriv --reuid=nobody --regid=nogroup --clear-groups curl -sS --max-time 10 "
-        "--unix-socket " + s.path + " -X DELETE http://localhost/v1/items/1");
+        "--unix-socket " +
+        s.path + " -X DELETE http://localhost/v1/items/1");
     EXPECT_NE(body.find("\"forbidden\""), std::string::npos) << body;
     EXPECT_NE(body.find("uid 65534"), std::string::npos) << body;
 }
@@ -210,8 +229,8 @@ TEST(Access, AdminGroupMemberMayMutate) {
     o.access.admin_gids = {*resolve_group("nogroup")};
     test_server s(make_test_routes(), o);
     EXPECT_EQ(run_command("setpriv --reuid=nobody --regid=nogroup --clear-groups curl -sS "
-                          "--max-time 10 -o /dev/null -w '%{http_code}' --unix-socket " + s.path +
-                          " -X DELETE http://localhost/v1/items/1"),
+                          "--max-time 10 -o /dev/null -w '%{http_code}' --unix-socket " +
+                          s.path + " -X DELETE http://localhost/v1/items/1"),
               "200");
     EXPECT_TRUE(s.logs.contains("DELETE /v1/items/1 -> 200 by uid=65534"));
 }

@@ -2,9 +2,8 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
-#include <cstring>
-
 #include <boost/json/parse.hpp>
+#include <cstring>
 
 #include "server_fixture.hpp"
 #include "test_routes.hpp"
@@ -41,7 +40,8 @@ bool write_all(int fd, std::string_view s) {
     return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
 }
 
-constexpr std::string_view ping_close = "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+constexpr std::string_view ping_close =
+    "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
 TEST(ServerLimits, HugeBodyIs413) {
     server_options o;
@@ -55,9 +55,10 @@ TEST(ServerLimits, HugeBodyIs413) {
     // Chunked bodies have no Content-Length: the parser's limit catches them while reading.
     client c2(s.path);
     std::string chunk(900, 'a');
-    c2.send_raw("POST /v1/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                "Transfer-Encoding: chunked\r\n\r\n384\r\n" + chunk + "\r\n384\r\n" + chunk +
-                "\r\n0\r\n\r\n");
+    c2.send_raw(
+        "POST /v1/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n384\r\n" +
+        chunk + "\r\n384\r\n" + chunk + "\r\n0\r\n\r\n");
     EXPECT_EQ(c2.read().result_int(), 413);
     client c3(s.path);
     EXPECT_EQ(c3.request(http::verb::get, "/ping").result_int(), 200);
@@ -141,8 +142,9 @@ TEST(ServerLimits, WaiterLimitGives429) {
     req.set(http::field::host, "x");
     http::write(first.sock, req);
     // Wait until the first waiter holds its slot.
-    for (int i = 0; i < 200 && s.on_io([&] { return s.metrics.render(); })
-                                       .find("taskpoller_control_waiters 1") == std::string::npos;
+    for (int i = 0; i < 200 && s.on_io([&] {
+                                    return s.metrics.render();
+                                }).find("taskpoller_control_waiters 1") == std::string::npos;
          ++i)
         std::this_thread::sleep_for(10ms);
     client second(s.path);
@@ -200,14 +202,23 @@ TEST(ServerLimits, ManyMoreConnectionsThanTheLimit) {
         fds.push_back(fd);
     }
     // All connections exist before any request is sent, so the limit really is exceeded.
-    std::this_thread::sleep_for(200ms);
+    const std::string all_refused =
+        "taskpoller_control_connections_rejected_total " + std::to_string(n - 100) + "\n";
+    for (int i = 0; i < 400; ++i) {
+        if (s.on_io([&] { return s.metrics.render(); }).find(all_refused) != std::string::npos)
+            break;
+        std::this_thread::sleep_for(50ms);
+    }
     for (int fd : fds) write_all(fd, ping_close);
     int ok = 0, limited = 0, other = 0;
     for (int fd : fds) {
         std::string out = read_all(fd);
-        if (out.starts_with("HTTP/1.1 200")) ++ok;
-        else if (out.starts_with("HTTP/1.1 429")) ++limited;
-        else ++other;  // closed unanswered (only when rejections themselves pile up)
+        if (out.starts_with("HTTP/1.1 200"))
+            ++ok;
+        else if (out.starts_with("HTTP/1.1 429"))
+            ++limited;
+        else
+            ++other;  // closed unanswered (only when rejections themselves pile up)
         ::close(fd);
     }
     EXPECT_EQ(ok + limited + other, n);

@@ -44,16 +44,16 @@ inline router make_test_routes() {
         co_return response::json(200, json::value{{"ok", true}});
     });
     r.add("GET", "/v1/items/{id}", [](request_context& ctx) -> awaitable<response> {
-        co_return response::json(200, json::value{{"id", ctx.param("id")},
-                                                   {"x", ctx.query.get("x").value_or("")}});
+        co_return response::json(
+            200, json::value{{"id", ctx.param("id")}, {"x", ctx.query.get("x").value_or("")}});
     });
     r.add("POST", "/v1/items", [](request_context& ctx) -> awaitable<response> {
         static constexpr std::array<field_spec, 2> fields{
             {{"name", json_kind::string, true}, {"count", json_kind::integer}}};
         auto body = parse_json_object(ctx.body, fields);
         if (!body) co_return response::error(body.error());
-        co_return response::json(201, json::value{{"name", body->at("name")},
-                                                   {"uid", ctx.peer ? ctx.peer->uid : 0}});
+        co_return response::json(
+            201, json::value{{"name", body->at("name")}, {"uid", ctx.peer ? ctx.peer->uid : 0}});
     });
     r.add("DELETE", "/v1/items/{id}", [](request_context&) -> awaitable<response> {
         co_return response::json(200, json::value{{"deleted", true}});
@@ -72,7 +72,8 @@ inline router make_test_routes() {
         auto slot = ctx.services->waiters().try_acquire();
         if (!slot) co_return response::error(too_many_requests("too many waiters"));
         using namespace boost::asio::experimental::awaitable_operators;
-        auto which = co_await (ctx.services->async_wait_shutdown() || sleep_for(std::chrono::seconds(20)));
+        auto which =
+            co_await (ctx.services->async_wait_shutdown() || sleep_for(std::chrono::seconds(20)));
         co_return response::json(200, json::value{{"shutdown", which.index() == 0}});
     });
     r.add("GET", "/stream", [](request_context& ctx) -> awaitable<response> {
