@@ -1,0 +1,83 @@
+#pragma once
+// The control API server: HTTP/1.1 with keep-alive over a Unix stream socket, like Docker's API
+// socket (`curl --unix-socket PATH http://localhost/v1/status`). One io_context, one thread,
+// one coroutine per connection. See docs/api.md for the behaviour clients see (errors, limits,
+// access policy).
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "control/access.hpp"
+#include "control/router.hpp"
+#include "core/logger.hpp"
+#include "core/result.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace taskpoller::control {
+
+class metrics_registry;
+namespace detail {
+struct server_state;
+}
+
+struct server_options {
+    /// Where to listen. Ignored when `listen_fd` is set.
+    std::string socket_path;
+    /// An already-listening AF_UNIX stream socket to adopt (systemd socket activation); the
+    /// server takes ownership. -1: bind `socket_path` instead.
+    int listen_fd = -1;
+    unsigned socket_mode = 0660;  ///< applied to a socket the server creates
+    std::string socket_group;     ///< group name or gid for a created socket; empty: unchanged
+
+    std::size_t header_limit = 16 * 1024;               ///< request line + headers, bytes → 431
+    std::size_t body_limit = 1024 * 1024;               ///< request body, bytes → 413
+    std::chrono::milliseconds request_timeout{10'000};  ///< first byte → whole request read
+    std::chrono::milliseconds idle_timeout{60'000};     ///< keep-alive wait for the next request
+    std::chrono::milliseconds write_timeout{30'000};    ///< each response write (and stream chunk)
+    std::size_t max_connections = 1024;                 ///< beyond: 429 and close
+    std::size_t max_waiters = 256;          ///< long-polls + streams (handlers enforce via 429)
+    std::size_t stream_max_lines = 10'000;  ///< per-stream queue bound (slow reader cut-off)
+    std::size_t stream_max_bytes = 8 * 1024 * 1024;
+
+    access_policy access;
+    group_lookup groups = system_group_lookup;
+    /// When set, the server registers and maintains taskpoller_control_* metrics in it. Must
+    /// outlive the server.
+    metrics_registry* metrics = nullptr;
+};
+
+class server {
+  public:
+    /// Nothing happens until open() and start(). `ioc` must outlive the server and run on one
+    /// thread; every member function must be called on that thread (or before it runs).
+    server(boost::asio::io_context& ioc, router routes, server_options options, core::logger log);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Binds `socket_path` (removing a stale socket file nobody answers on; refusing a non-socket
+    /// file or a live socket), applies mode and group, listens; or adopts `listen_fd` after
+    /// checking it is a listening AF_UNIX stream socket. Fails with a start-up message.
+    core::result<void> open();
+    /// Starts accepting connections (after a successful open()).
+    void start();
+    /// Graceful shutdown: stop accepting, close idle connections, end streams cleanly, let
+    /// in-flight requests finish (answered with `Connection: close`); after `grace`, cancel
+    /// what remains. `done` runs on the io thread once every connection is gone. Idempotent;
+    /// the socket file is removed if the server created it.
+    void shutdown(std::chrono::milliseconds grace, std::function<void()> done = {});
+
+    std::size_t connection_count() const noexcept;
+    bool shutting_down() const noexcept;
+
+  private:
+    std::shared_ptr<detail::server_state> state_;
+};
+
+}  // namespace taskpoller::control
