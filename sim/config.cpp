@@ -18,7 +18,7 @@ constexpr std::array<const char*, fault_kind_count> fault_names{
     "truncated_json", "malformed_json", "code_6000", "code_6200", "slow_drip"};
 
 class reader {
-public:
+  public:
     explicit reader(std::string origin) : origin_(std::move(origin)) {}
 
     [[noreturn]] void fail(const YAML::Node& n, const std::string& path,
@@ -70,7 +70,7 @@ public:
         return a.empty() ? b : a + "." + b;
     }
 
-private:
+  private:
     std::string origin_;
 };
 
@@ -110,7 +110,8 @@ std::map<fault_kind, double> read_fault_map(const reader& r, const YAML::Node& n
 }
 
 void read_faults(const reader& r, const YAML::Node& n, fault_config& f) {
-    r.expect_map(n, "faults", {"global", "actions", "latency_delay", "drip_interval", "drip_chunk"});
+    r.expect_map(n, "faults",
+                 {"global", "actions", "latency_delay", "drip_interval", "drip_chunk"});
     if (n["global"])
         for (auto [k, p] : read_fault_map(r, n["global"], "faults.global"))
             f.global[static_cast<std::size_t>(k)] = p;
@@ -121,8 +122,10 @@ void read_faults(const reader& r, const YAML::Node& n, fault_config& f) {
             f.per_action[action] = read_fault_map(r, kv.second, "faults.actions." + action);
         }
     }
-    if (n["latency_delay"]) f.latency_delay = r.duration(n["latency_delay"], "faults.latency_delay");
-    if (n["drip_interval"]) f.drip_interval = r.duration(n["drip_interval"], "faults.drip_interval");
+    if (n["latency_delay"])
+        f.latency_delay = r.duration(n["latency_delay"], "faults.latency_delay");
+    if (n["drip_interval"])
+        f.drip_interval = r.duration(n["drip_interval"], "faults.drip_interval");
     if (n["drip_chunk"]) {
         auto c = r.scalar<long>(n["drip_chunk"], "faults.drip_chunk", "an integer");
         if (c < 1) r.fail(n["drip_chunk"], "faults.drip_chunk", "must be >= 1");
@@ -151,8 +154,9 @@ void read_accounts(const reader& r, const YAML::Node& n, std::vector<account>& o
         r.expect_map(n[i], path, {"secret_id", "secret_key"});
         if (!n[i]["secret_id"] || !n[i]["secret_key"])
             r.fail(n[i], path, "needs secret_id and secret_key");
-        out.push_back({r.scalar<std::string>(n[i]["secret_id"], path + ".secret_id", "a string"),
-                       r.scalar<std::string>(n[i]["secret_key"], path + ".secret_key", "a string")});
+        out.push_back(
+            {r.scalar<std::string>(n[i]["secret_id"], path + ".secret_id", "a string"),
+             r.scalar<std::string>(n[i]["secret_key"], path + ".secret_key", "a string")});
         if (out.back().secret_id.empty() || out.back().secret_key.empty())
             r.fail(n[i], path, "secret_id and secret_key must not be empty");
     }
@@ -174,7 +178,8 @@ void read_root(const reader& r, const YAML::Node& root, config& c) {
     r.expect_map(root, "",
                  {"host_suffix", "accounts", "tls_only", "replay_check", "timestamp_window",
                   "instances", "stale_window", "operations", "rate_limits", "faults", "seed"});
-    if (root["host_suffix"]) c.host_suffix = r.scalar<std::string>(root["host_suffix"], "host_suffix", "a string");
+    if (root["host_suffix"])
+        c.host_suffix = r.scalar<std::string>(root["host_suffix"], "host_suffix", "a string");
     if (root["accounts"]) read_accounts(r, root["accounts"], c.accounts);
     if (root["tls_only"]) c.tls_only = r.scalar<bool>(root["tls_only"], "tls_only", "a boolean");
     if (root["replay_check"])
@@ -203,7 +208,9 @@ void read_root(const reader& r, const YAML::Node& root, config& c) {
 
 }  // namespace
 
-const char* to_string(fault_kind k) noexcept { return fault_names[static_cast<std::size_t>(k)]; }
+const char* to_string(fault_kind k) noexcept {
+    return fault_names[static_cast<std::size_t>(k)];
+}
 
 std::optional<fault_kind> fault_kind_from_string(const std::string& name) noexcept {
     for (std::size_t i = 0; i < fault_kind_count; ++i)
@@ -229,11 +236,16 @@ std::optional<millis> parse_duration(const std::string& text) {
     if (ec != std::errc() || p == text.data() || value < 0) return std::nullopt;
     std::string unit(p, end);
     double ms = 0;
-    if (unit == "ms") ms = value;
-    else if (unit == "s" || unit.empty()) ms = value * 1000;
-    else if (unit == "m") ms = value * 60000;
-    else if (unit == "h") ms = value * 3600000;
-    else return std::nullopt;
+    if (unit == "ms")
+        ms = value;
+    else if (unit == "s" || unit.empty())
+        ms = value * 1000;
+    else if (unit == "m")
+        ms = value * 60000;
+    else if (unit == "h")
+        ms = value * 3600000;
+    else
+        return std::nullopt;
     if (ms > 1e12) return std::nullopt;
     return millis(static_cast<std::int64_t>(ms));
 }

@@ -38,7 +38,9 @@ const cvm_rule* find_rule(std::string_view action) {
 }
 }  // namespace
 
-cvm_service::cvm_service(const config& cfg, stats& st) : cfg_(cfg), stats_(st) { reset(); }
+cvm_service::cvm_service(const config& cfg, stats& st) : cfg_(cfg), stats_(st) {
+    reset();
+}
 
 bool cvm_service::knows(std::string_view action) noexcept {
     return action == "DescribeInstances" || find_rule(action) != nullptr;
@@ -56,9 +58,8 @@ void cvm_service::reset() {
         std::string id = "ins-";
         for (int i = 0; i < 8; ++i) id += alphabet[rng_() % 36];
         if (index_.contains(id)) continue;
-        int status = instances_.size() < static_cast<std::size_t>(cfg_.instances.running)
-                         ? running
-                         : stopped;
+        int status = instances_.size() < static_cast<std::size_t>(cfg_.instances.running) ? running
+                                                                                          : stopped;
         index_.emplace(id, instances_.size());
         instances_.push_back({std::move(id), status, std::nullopt});
     }
@@ -102,9 +103,16 @@ std::string cvm_service::start_operation(instance& in, const cvm_rule& r, std::i
     std::uniform_int_distribution<std::int64_t> dur(oc.duration.min.count(),
                                                     oc.duration.max.count());
     std::bernoulli_distribution fail(oc.failure_probability);
-    operation op{std::string(r.action), std::to_string(next_request_id_++), in.id,
-                 in.status, r.via, r.target, now_ms, now_ms + cfg_.stale_window.count(),
-                 now_ms + dur(rng_), fail(rng_)};
+    operation op{std::string(r.action),
+                 std::to_string(next_request_id_++),
+                 in.id,
+                 in.status,
+                 r.via,
+                 r.target,
+                 now_ms,
+                 now_ms + cfg_.stale_window.count(),
+                 now_ms + dur(rng_),
+                 fail(rng_)};
     in.op = ops_.size();
     ops_.push_back(std::move(op));
     stats_.on_executed(in.id, std::string(r.action));
@@ -138,13 +146,16 @@ json::object cvm_service::handle_batch(const cvm_rule& r, const qcloud::param_li
         if (detail.contains(id)) continue;  // a repeated id runs once
         auto* in = find(id);
         std::optional<std::string> why;
-        if (!in) why = "(InvalidInstanceId.NotFound) instance " + id + " does not exist";
-        else why = refusal(*in, r, now_ms);
+        if (!in)
+            why = "(InvalidInstanceId.NotFound) instance " + id + " does not exist";
+        else
+            why = refusal(*in, r, now_ms);
         if (why) {
             ++failed;
             detail[id] = {{"code", in ? 5100 : 5000}, {"message", *why}};
         } else {
-            detail[id] = {{"code", 0}, {"message", ""}, {"requestId", start_operation(*in, r, now_ms)}};
+            detail[id] = {
+                {"code", 0}, {"message", ""}, {"requestId", start_operation(*in, r, now_ms)}};
         }
     }
     int outer = failed == 0 ? 0 : failed == detail.size() ? 5100 : 5400;
@@ -159,7 +170,8 @@ json::object cvm_service::handle_reset(const qcloud::param_list& params, std::in
     const auto* id = qcloud::find_param(params, "instanceId");
     if (!id || id->empty()) return envelope(4000, "instanceId is required");
     auto* in = find(*id);
-    if (!in) return envelope(5000, "(InvalidInstanceId.NotFound) instance " + *id + " does not exist");
+    if (!in)
+        return envelope(5000, "(InvalidInstanceId.NotFound) instance " + *id + " does not exist");
     if (auto why = refusal(*in, *find_rule("ResetInstances"), now_ms)) return envelope(5100, *why);
     auto request_id = start_operation(*in, *find_rule("ResetInstances"), now_ms);
     auto body = envelope(0);
@@ -183,7 +195,8 @@ json::object cvm_service::handle_describe(const qcloud::param_list& params, std:
             if (auto* in = find(id); in && seen.insert(id).second) matched.push_back(in);
     }
     json::array set;
-    for (auto i = static_cast<std::size_t>(std::min<std::int64_t>(offset, static_cast<std::int64_t>(matched.size())));
+    for (auto i = static_cast<std::size_t>(
+             std::min<std::int64_t>(offset, static_cast<std::int64_t>(matched.size())));
          i < matched.size() && set.size() < static_cast<std::size_t>(limit); ++i) {
         auto* in = matched[i];
         set.push_back(json::object{{"unInstanceId", in->id},

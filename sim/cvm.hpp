@@ -27,7 +27,7 @@ inline constexpr int faulty = 1, running = 2, stopped = 4, rebooting = 7, starti
 struct cvm_rule;
 
 class cvm_service {
-public:
+  public:
     /// Keeps references to `cfg` and `st`, which must outlive it. Creates the configured
     /// instances with ids drawn from an RNG seeded with `cfg.seed`.
     cvm_service(const config& cfg, stats& st);
@@ -56,7 +56,7 @@ public:
     /// Back to the initial instances and RNG state; forgets every operation.
     void reset();
 
-private:
+  private:
     struct operation {
         std::string action, request_id, instance_id;
         int from = 0, via = 0, target = 0;

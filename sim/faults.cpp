@@ -9,8 +9,10 @@ bool is_before_kind(fault_kind k) noexcept {
         case fault_kind::http_503:
         case fault_kind::close_before:
         case fault_kind::code_6000:
-        case fault_kind::code_6200: return true;
-        default: return false;
+        case fault_kind::code_6200:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -33,9 +35,12 @@ fault_plan fault_injector::decide(const std::string& action) {
         bool hit = p[i] >= 1.0 || u(rng_) < p[i];
         if (!hit) continue;
         auto k = static_cast<fault_kind>(i);
-        if (k == fault_kind::latency) plan.latency = true;
-        else if (is_before_kind(k) && !plan.before) plan.before = k;
-        else if (!is_before_kind(k) && !plan.after) plan.after = k;
+        if (k == fault_kind::latency)
+            plan.latency = true;
+        else if (is_before_kind(k) && !plan.before)
+            plan.before = k;
+        else if (!is_before_kind(k) && !plan.after)
+            plan.after = k;
     }
     return plan;
 }

@@ -24,7 +24,7 @@ struct fault_plan {
 bool is_before_kind(fault_kind k) noexcept;
 
 class fault_injector {
-public:
+  public:
     fault_injector(fault_config cfg, std::uint64_t seed);
 
     /// Rolls every kind whose probability for `action` is non-zero, in enum order; the first
@@ -36,7 +36,7 @@ public:
 
     const fault_config& settings() const noexcept { return cfg_; }
 
-private:
+  private:
     fault_config cfg_;
     std::uint64_t seed_;
     std::mt19937_64 rng_;

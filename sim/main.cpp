@@ -1,4 +1,7 @@
 // taskpoller-sim: a Tencent Cloud API 2.0 simulator for tests, demos and benchmarks.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -6,8 +9,6 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "sim/config.hpp"
 #include "sim/server.hpp"
@@ -20,8 +21,8 @@ using namespace taskpoller;
 core::logger make_logger(const std::string& level) {
     auto sink = spdlog::stderr_color_mt("sim");
     sink->set_level(spdlog::level::trace);
-    auto lvl = level == "debug"  ? core::log_level::debug
-               : level == "warn" ? core::log_level::warn
+    auto lvl = level == "debug"   ? core::log_level::debug
+               : level == "warn"  ? core::log_level::warn
                : level == "error" ? core::log_level::error
                                   : core::log_level::info;
     return core::logger(
@@ -56,13 +57,16 @@ listen_addr parse_listen(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"taskpoller-sim: a faithful Tencent Cloud API 2.0 simulator (see docs/simulator.md)"};
-    std::string listen = "127.0.0.1:0", port_file, config_file, tls_cert, tls_key, log_level = "info";
+    CLI::App app{
+        "taskpoller-sim: a faithful Tencent Cloud API 2.0 simulator (see docs/simulator.md)"};
+    std::string listen = "127.0.0.1:0", port_file, config_file, tls_cert, tls_key,
+                log_level = "info";
     std::optional<std::uint64_t> seed;
     bool no_replay = false, no_rate_limit = false;
     app.add_option("--listen", listen, "ADDRESS:PORT to listen on; port 0 picks a free port")
         ->capture_default_str();
-    app.add_option("--port-file", port_file, "write the bound port (decimal, newline) to this file");
+    app.add_option("--port-file", port_file,
+                   "write the bound port (decimal, newline) to this file");
     app.add_option("--config", config_file, "YAML configuration (docs/simulator.md)");
     app.add_option("--seed", seed, "seed for every random choice (overrides the config's seed)");
     app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS instead of HTTP");
@@ -90,13 +94,6 @@ int main(int argc, char** argv) {
         sim::simulator simulator(std::move(cfg), sim::system_now_ms, log);
         sim::server_options opts{addr.host, addr.port, tls_cert, tls_key};
         sim::server srv(io, simulator, opts, log);
-        if (!port_file.empty()) {
-            std::ofstream f(port_file + ".tmp");
-            f << srv.port() << "\n";
-            f.close();
-            if (!f || std::rename((port_file + ".tmp").c_str(), port_file.c_str()) != 0)
-                throw std::runtime_error("cannot write --port-file " + port_file);
-        }
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {
             if (ec) return;
@@ -104,7 +101,15 @@ int main(int argc, char** argv) {
             srv.stop();
         });
         srv.start();
+        // The line comes first, so whoever sees the port file can also read the line.
         std::cout << "listening on " << addr.host << ":" << srv.port() << std::endl;
+        if (!port_file.empty()) {
+            std::ofstream f(port_file + ".tmp");
+            f << srv.port() << "\n";
+            f.close();
+            if (!f || std::rename((port_file + ".tmp").c_str(), port_file.c_str()) != 0)
+                throw std::runtime_error("cannot write --port-file " + port_file);
+        }
         log.info("serving {} on {}:{} (seed {})", tls_cert.empty() ? "HTTP" : "HTTPS", addr.host,
                  srv.port(), simulator.settings().seed);
         io.run();

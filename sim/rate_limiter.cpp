@@ -14,7 +14,8 @@ bool rate_limiter::try_acquire(std::string_view secret_id, std::string_view acti
     auto [it, fresh] = buckets_.try_emplace(std::move(key), bucket{burst, now_ms});
     auto& b = it->second;
     if (!fresh && now_ms > b.last_ms) {
-        b.tokens = std::min(burst, b.tokens + rate * static_cast<double>(now_ms - b.last_ms) / 1000.0);
+        b.tokens =
+            std::min(burst, b.tokens + rate * static_cast<double>(now_ms - b.last_ms) / 1000.0);
         b.last_ms = now_ms;
     }
     if (b.tokens < 1.0) return false;

@@ -9,7 +9,7 @@
 namespace taskpoller::sim {
 
 class rate_limiter {
-public:
+  public:
     /// Takes one token from the bucket of (secret_id, action), which refills at `rate` tokens
     /// per second up to a burst of max(1, rate) tokens and starts full. `rate` <= 0 means
     /// unlimited. `now_ms` must not go backwards (a backwards step refills nothing).
@@ -19,7 +19,7 @@ public:
 
     void clear() { buckets_.clear(); }
 
-private:
+  private:
     struct bucket {
         double tokens = 0;
         std::int64_t last_ms = 0;

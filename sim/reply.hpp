@@ -19,6 +19,8 @@ const char* code_desc(int code) noexcept;
 boost::json::object envelope(int code, std::string message = {});
 
 /// envelope(e.code, e.message).
-inline boost::json::object error_body(const api_error& e) { return envelope(e.code, e.message); }
+inline boost::json::object error_body(const api_error& e) {
+    return envelope(e.code, e.message);
+}
 
 }  // namespace taskpoller::sim

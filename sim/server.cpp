@@ -80,8 +80,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
         acceptor_.open(ep.protocol());
         acceptor_.set_option(asio::socket_base::reuse_address(true));
         acceptor_.bind(ep, ec);
-        if (ec) throw std::runtime_error("cannot bind " + opts_.address + ":" +
-                                         std::to_string(opts_.port) + ": " + ec.message());
+        if (ec)
+            throw std::runtime_error("cannot bind " + opts_.address + ":" +
+                                     std::to_string(opts_.port) + ": " + ec.message());
         acceptor_.listen(asio::socket_base::max_listen_connections);
         port_ = acceptor_.local_endpoint().port();
         if (opts_.tls_cert.empty()) return;
@@ -119,7 +120,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
                 session_guard g{this, sessions_.insert(sessions_.end(),
                                                        {&beast::get_lowest_layer(stream), &timer})};
                 stream.next_layer().expires_after(opts_.idle_timeout);
-                auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+                auto [ec] =
+                    co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
                 if (!ec) co_await serve(stream, *g.it, true);
             } else {
                 beast::tcp_stream stream(std::move(sock));
@@ -148,8 +150,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
             if (ec) co_return;
             h.busy = true;
             auto& req = parser.get();
-            auto out = sim_.handle({req.method_string(), req.target(), req[http::field::host],
-                                    req.body(), tls});
+            auto out = sim_.handle(
+                {req.method_string(), req.target(), req[http::field::host], req.body(), tls});
             if (out.delay.count() > 0) {
                 h.timer->expires_after(out.delay);
                 co_await h.timer->async_wait(use_tuple);
@@ -188,8 +190,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
         const auto chunk = sim_.settings().faults.drip_chunk;
         for (std::size_t off = 0; off < raw.size(); off += chunk) {
             auto len = std::min(chunk, raw.size() - off);
-            auto [ec, n] = co_await asio::async_write(stream, asio::buffer(raw.data() + off, len),
-                                                      use_tuple);
+            auto [ec, n] =
+                co_await asio::async_write(stream, asio::buffer(raw.data() + off, len), use_tuple);
             if (ec) co_return false;
             h.timer->expires_after(sim_.settings().faults.drip_interval);
             co_await h.timer->async_wait(use_tuple);
@@ -232,10 +234,16 @@ server::server(asio::io_context& io, simulator& sim, server_options opts, core::
 
 server::~server() = default;
 
-std::uint16_t server::port() const noexcept { return impl_->port_; }
+std::uint16_t server::port() const noexcept {
+    return impl_->port_;
+}
 
-void server::start() { asio::co_spawn(impl_->io_, impl_->accept_loop(), asio::detached); }
+void server::start() {
+    asio::co_spawn(impl_->io_, impl_->accept_loop(), asio::detached);
+}
 
-void server::stop() { impl_->stop(); }
+void server::stop() {
+    impl_->stop();
+}
 
 }  // namespace taskpoller::sim

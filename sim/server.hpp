@@ -18,17 +18,17 @@ namespace taskpoller::sim {
 
 struct server_options {
     std::string address = "127.0.0.1";
-    std::uint16_t port = 0;    ///< 0 binds a free port
-    std::string tls_cert;      ///< PEM certificate chain; empty serves plain HTTP
-    std::string tls_key;       ///< PEM private key
+    std::uint16_t port = 0;  ///< 0 binds a free port
+    std::string tls_cert;    ///< PEM certificate chain; empty serves plain HTTP
+    std::string tls_key;     ///< PEM private key
     std::size_t body_limit = 1 << 20;
-    std::chrono::milliseconds idle_timeout{60000};    ///< keep-alive and read timeout
+    std::chrono::milliseconds idle_timeout{60000};  ///< keep-alive and read timeout
     std::chrono::milliseconds write_timeout{30000};
-    std::chrono::milliseconds shutdown_grace{5000};   ///< in-flight requests get this long
+    std::chrono::milliseconds shutdown_grace{5000};  ///< in-flight requests get this long
 };
 
 class server {
-public:
+  public:
     /// Binds and listens at once (so port() is known), loading the TLS files if given. Throws
     /// std::runtime_error on a bad address, a busy port or unreadable TLS files (start-up
     /// errors). `io` and `sim` must outlive the server.
@@ -46,7 +46,7 @@ public:
     /// session has ended. Idempotent.
     void stop();
 
-private:
+  private:
     struct impl;
     std::shared_ptr<impl> impl_;
 };

@@ -28,7 +28,7 @@ http_out text_answer(unsigned status, std::string text) {
 }
 
 http_out html_error(unsigned status) {
-    const char* reason = status == 500 ? "Internal Server Error"
+    const char* reason = status == 500   ? "Internal Server Error"
                          : status == 502 ? "Bad Gateway"
                                          : "Service Unavailable";
     http_out out;
@@ -46,10 +46,14 @@ int code_of(const json::object& body) {
 
 http_out before_fault(fault_kind k) {
     switch (k) {
-        case fault_kind::http_500: return html_error(500);
-        case fault_kind::http_502: return html_error(502);
-        case fault_kind::http_503: return html_error(503);
-        case fault_kind::code_6000: return json_answer(envelope(6000, "internal error (simulated)"));
+        case fault_kind::http_500:
+            return html_error(500);
+        case fault_kind::http_502:
+            return html_error(502);
+        case fault_kind::http_503:
+            return html_error(503);
+        case fault_kind::code_6000:
+            return json_answer(envelope(6000, "internal error (simulated)"));
         case fault_kind::code_6200:
             return json_answer(envelope(6200, "service temporarily unavailable (simulated)"));
         default: {
@@ -106,8 +110,7 @@ http_out simulator::handle(const http_in& in) {
     auto query = q == std::string_view::npos ? std::string_view{} : in.target.substr(q + 1);
     if (path.starts_with("/_sim/")) return handle_control(in, path);
     if (path != qcloud::api_path) return text_answer(404, "not found\n");
-    if (in.method != "GET" && in.method != "POST")
-        return text_answer(405, "method not allowed\n");
+    if (in.method != "GET" && in.method != "POST") return text_answer(405, "method not allowed\n");
     return handle_api(in, query);
 }
 
@@ -115,7 +118,8 @@ http_out simulator::handle_api(const http_in& in, std::string_view query) {
     auto params = qcloud::form_decode(in.method == "GET" ? query : in.body);
     if (!params) {
         stats_.on_request("(malformed)", now_());
-        return json_answer(envelope(4000, "malformed parameter encoding: " + params.error().message));
+        return json_answer(
+            envelope(4000, "malformed parameter encoding: " + params.error().message));
     }
     const auto* action_param = qcloud::find_param(*params, "Action");
     std::string action = action_param ? *action_param : std::string();
@@ -137,8 +141,10 @@ http_out simulator::handle_api(const http_in& in, std::string_view query) {
     bool executed = false;
     auto service = service_from_host(in.host, cfg_.host_suffix);
     auto body = run_checked(in, service, action, *params, stats_key, executed);
-    if (executed) stats_.on_accepted(stats_key);
-    else stats_.on_refused(stats_key, code_of(body));
+    if (executed)
+        stats_.on_accepted(stats_key);
+    else
+        stats_.on_refused(stats_key, code_of(body));
     auto out = json_answer(body);
     out.delay = delay;
     if (plan.after) apply_after_fault(out, *plan.after, stats_key);
@@ -156,7 +162,8 @@ json::object simulator::run_checked(const http_in& in, const std::string& servic
         log_.debug("{}: refused {}: {}", stats_key, e->code, e->message);
         return error_body(*e);
     }
-    bool known = service == "cvm" ? cvm_service::knows(action) : task_service::knows(service, action);
+    bool known =
+        service == "cvm" ? cvm_service::knows(action) : task_service::knows(service, action);
     if (!known) return envelope(4000, "unknown action " + action + " for service " + service);
     const auto& secret_id = *qcloud::find_param(params, "SecretId");
     if (!limiter_.try_acquire(secret_id, action, cfg_.rate_for(action), now))
@@ -170,10 +177,18 @@ void simulator::apply_after_fault(http_out& out, fault_kind k, const std::string
     stats_.on_fault(stats_key, k);
     log_.debug("{}: injected {}", stats_key, to_string(k));
     switch (k) {
-        case fault_kind::close_after: out.how = http_out::delivery::close_after; break;
-        case fault_kind::slow_drip: out.how = http_out::delivery::slow_drip; break;
-        case fault_kind::truncated_json: out.body.resize(out.body.size() / 2); break;
-        default: out.body = "<!DOCTYPE html><p>upstream answered garbage"; break;
+        case fault_kind::close_after:
+            out.how = http_out::delivery::close_after;
+            break;
+        case fault_kind::slow_drip:
+            out.how = http_out::delivery::slow_drip;
+            break;
+        case fault_kind::truncated_json:
+            out.body.resize(out.body.size() / 2);
+            break;
+        default:
+            out.body = "<!DOCTYPE html><p>upstream answered garbage";
+            break;
     }
 }
 

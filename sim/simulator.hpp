@@ -49,7 +49,7 @@ struct http_out {
 };
 
 class simulator {
-public:
+  public:
     simulator(config cfg, now_fn now, core::logger log = {});
     simulator(const simulator&) = delete;
     simulator& operator=(const simulator&) = delete;
@@ -67,7 +67,7 @@ public:
     cvm_service& cvm() noexcept { return cvm_; }
     task_service& tasks() noexcept { return tasks_; }
 
-private:
+  private:
     http_out handle_api(const http_in& in, std::string_view query);
     http_out handle_control(const http_in& in, std::string_view path);
     boost::json::object run_checked(const http_in& in, const std::string& service,

@@ -10,7 +10,8 @@ void stats::on_request(const std::string& action, std::int64_t now_ms) {
     while (!a.last_second.empty() && a.last_second.front() <= now_ms - 1000)
         a.last_second.pop_front();
     a.last_second.push_back(now_ms);
-    a.max_rate_1s = std::max<std::int64_t>(a.max_rate_1s, static_cast<std::int64_t>(a.last_second.size()));
+    a.max_rate_1s =
+        std::max<std::int64_t>(a.max_rate_1s, static_cast<std::int64_t>(a.last_second.size()));
 }
 
 void stats::on_refused(const std::string& action, int code) {
@@ -37,13 +38,11 @@ boost::json::object stats::to_json() const {
         boost::json::object refused, faults;
         for (auto [code, n] : a.refused) refused[std::to_string(code)] = n;
         for (const auto& [kind, n] : a.faults) faults[kind] = n;
-        actions[name] = {{"requests", a.requests},
-                         {"accepted", a.accepted},
-                         {"throttled", a.throttled},
-                         {"signature_failures", a.signature_failures},
-                         {"refused", std::move(refused)},
-                         {"faults", std::move(faults)},
-                         {"max_rate_1s", a.max_rate_1s}};
+        actions[name] = {
+            {"requests", a.requests},        {"accepted", a.accepted},
+            {"throttled", a.throttled},      {"signature_failures", a.signature_failures},
+            {"refused", std::move(refused)}, {"faults", std::move(faults)},
+            {"max_rate_1s", a.max_rate_1s}};
     }
     boost::json::object resources;
     for (const auto& [id, per] : resources_) {

@@ -12,7 +12,7 @@
 namespace taskpoller::sim {
 
 class stats {
-public:
+  public:
     /// Counts a request for `action` at `now_ms` (non-decreasing) and updates the highest number
     /// of requests seen within any 1-second window.
     void on_request(const std::string& action, std::int64_t now_ms);
@@ -33,7 +33,7 @@ public:
     boost::json::object to_json() const;
     void clear();
 
-private:
+  private:
     struct per_action {
         std::int64_t requests = 0, accepted = 0, throttled = 0, signature_failures = 0;
         std::int64_t max_rate_1s = 0;

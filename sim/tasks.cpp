@@ -65,15 +65,16 @@ std::vector<std::string> bm_resources(const qcloud::param_list& params) {
     std::vector<std::string> out;
     for (const auto& p : params) {
         if (p.name.empty() || !std::islower(static_cast<unsigned char>(p.name[0]))) continue;
-        if (p.name.ends_with("Id") && p.name.find('.') == std::string::npos)
-            out.push_back(p.value);
+        if (p.name.ends_with("Id") && p.name.find('.') == std::string::npos) out.push_back(p.value);
     }
     return out;
 }
 
 }  // namespace
 
-task_service::task_service(const config& cfg, stats& st) : cfg_(cfg), stats_(st) { reset(); }
+task_service::task_service(const config& cfg, stats& st) : cfg_(cfg), stats_(st) {
+    reset();
+}
 
 bool task_service::serves(std::string_view service) noexcept {
     return find_service(service) != nullptr;
@@ -119,8 +120,8 @@ json::object task_service::create(const std::string& service, const std::string&
     std::bernoulli_distribution fail(oc.failure_probability);
     auto id = next_id_++;
     for (const auto& r : resources) stats_.on_executed(r, action);
-    tasks_.emplace(id, task{service, action, std::move(resources), now_ms, now_ms + dur(rng_),
-                            fail(rng_)});
+    tasks_.emplace(
+        id, task{service, action, std::move(resources), now_ms, now_ms + dur(rng_), fail(rng_)});
     order_.push_back(id);
     auto body = envelope(0);
     body["requestId"] = id;
@@ -161,7 +162,9 @@ json::array task_service::tasks_json(std::int64_t now_ms) const {
                                    {"request_id", std::to_string(id)},
                                    {"action", t.action},
                                    {"resources", std::move(resources)},
-                                   {"state", s == 2 ? "running" : s == 1 ? "failed" : "succeeded"},
+                                   {"state", s == 2   ? "running"
+                                             : s == 1 ? "failed"
+                                                      : "succeeded"},
                                    {"started_at_ms", t.start_ms},
                                    {"done_at_ms", t.done_ms}});
     }

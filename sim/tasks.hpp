@@ -22,7 +22,7 @@ namespace taskpoller::sim {
 inline constexpr int unknown_request_id_code = 5000;
 
 class task_service {
-public:
+  public:
     /// Keeps references to `cfg` and `st`, which must outlive it.
     task_service(const config& cfg, stats& st);
 
@@ -46,7 +46,7 @@ public:
 
     void reset();
 
-private:
+  private:
     struct task {
         std::string service, action;
         std::vector<std::string> resources;

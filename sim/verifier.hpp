@@ -20,7 +20,7 @@ namespace taskpoller::sim {
 /// Remembers (SecretId, Timestamp, Nonce) triples until their Timestamp leaves the window, so a
 /// replayed request is recognised. Memory is bounded by the request rate times the window.
 class replay_window {
-public:
+  public:
     explicit replay_window(std::int64_t window_seconds) : window_(window_seconds) {}
 
     /// Records the triple; returns false if it was already recorded (a replay).
@@ -29,7 +29,7 @@ public:
     void clear();
     std::size_t size() const noexcept { return seen_.size(); }
 
-private:
+  private:
     void expire(std::int64_t now_s);
 
     std::int64_t window_;
@@ -39,11 +39,11 @@ private:
 };
 
 /// The names every request must carry.
-inline constexpr std::string_view required_common_params[] = {"Action",   "Region",   "Timestamp",
-                                                               "Nonce",    "SecretId", "Signature"};
+inline constexpr std::string_view required_common_params[] = {"Action", "Region",   "Timestamp",
+                                                              "Nonce",  "SecretId", "Signature"};
 
 class verifier {
-public:
+  public:
     /// Keeps a reference to nothing: accounts and windows are copied from `cfg`.
     explicit verifier(const config& cfg);
 
@@ -57,7 +57,7 @@ public:
     /// Forgets every remembered Nonce.
     void clear() { replay_.clear(); }
 
-private:
+  private:
     std::optional<api_error> check_signature(std::string_view method, std::string_view host,
                                              const qcloud::param_list& params,
                                              const std::string& secret_key) const;

@@ -14,8 +14,8 @@ TEST(RateLimiter, BurstThenRefillAtTheRate) {
     const std::int64_t t0 = 1'000'000;
     for (int i = 0; i < 20; ++i) EXPECT_TRUE(rl.try_acquire("id", "A", 20, t0)) << i;
     EXPECT_FALSE(rl.try_acquire("id", "A", 20, t0));
-    EXPECT_TRUE(rl.try_acquire("id", "B", 20, t0));      // per action
-    EXPECT_TRUE(rl.try_acquire("other", "A", 20, t0));   // per SecretId
+    EXPECT_TRUE(rl.try_acquire("id", "B", 20, t0));     // per action
+    EXPECT_TRUE(rl.try_acquire("other", "A", 20, t0));  // per SecretId
     EXPECT_FALSE(rl.try_acquire("id", "A", 20, t0 + 49));
     EXPECT_TRUE(rl.try_acquire("id", "A", 20, t0 + 50));  // one token per 50 ms
     EXPECT_FALSE(rl.try_acquire("id", "A", 20, t0 + 50));
@@ -117,18 +117,31 @@ TEST_P(SimulatorFault, EachKindShapesTheAnswerAndExecutesOnlyWhenItShould) {
     cfg.faults.per_action["DeleteLoadBalancers"][GetParam().kind] = 1.0;
     fixture f(cfg);
     auto out = f.send(f.sign("lb", "DeleteLoadBalancers", {{"loadBalancerIds.0", "lb-f"}}));
-    EXPECT_EQ(f.sim.counters().executed("lb-f", "DeleteLoadBalancers"), GetParam().executes ? 1 : 0);
+    EXPECT_EQ(f.sim.counters().executed("lb-f", "DeleteLoadBalancers"),
+              GetParam().executes ? 1 : 0);
     auto body = out.body;
     switch (GetParam().kind) {
-        case fault_kind::http_500: EXPECT_EQ(out.status, 500u); break;
-        case fault_kind::http_502: EXPECT_EQ(out.status, 502u); break;
-        case fault_kind::http_503: EXPECT_EQ(out.status, 503u); break;
+        case fault_kind::http_500:
+            EXPECT_EQ(out.status, 500u);
+            break;
+        case fault_kind::http_502:
+            EXPECT_EQ(out.status, 502u);
+            break;
+        case fault_kind::http_503:
+            EXPECT_EQ(out.status, 503u);
+            break;
         case fault_kind::close_before:
             EXPECT_EQ(out.how, http_out::delivery::close_before);
             break;
-        case fault_kind::close_after: EXPECT_EQ(out.how, http_out::delivery::close_after); break;
-        case fault_kind::slow_drip: EXPECT_EQ(out.how, http_out::delivery::slow_drip); break;
-        case fault_kind::latency: EXPECT_EQ(out.delay, cfg.faults.latency_delay); break;
+        case fault_kind::close_after:
+            EXPECT_EQ(out.how, http_out::delivery::close_after);
+            break;
+        case fault_kind::slow_drip:
+            EXPECT_EQ(out.how, http_out::delivery::slow_drip);
+            break;
+        case fault_kind::latency:
+            EXPECT_EQ(out.delay, cfg.faults.latency_delay);
+            break;
         case fault_kind::code_6000:
             EXPECT_EQ(code(boost::json::parse(body).as_object()), 6000);
             break;
@@ -147,17 +160,19 @@ TEST_P(SimulatorFault, EachKindShapesTheAnswerAndExecutesOnlyWhenItShould) {
     EXPECT_EQ(faults.at(to_string(GetParam().kind)).as_int64(), 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllKinds, SimulatorFault,
-    ::testing::Values(FaultCase{fault_kind::latency, true}, FaultCase{fault_kind::http_500, false},
-                      FaultCase{fault_kind::http_502, false}, FaultCase{fault_kind::http_503, false},
-                      FaultCase{fault_kind::close_before, false},
-                      FaultCase{fault_kind::close_after, true},
-                      FaultCase{fault_kind::truncated_json, true},
-                      FaultCase{fault_kind::malformed_json, true},
-                      FaultCase{fault_kind::code_6000, false},
-                      FaultCase{fault_kind::code_6200, false}, FaultCase{fault_kind::slow_drip, true}),
-    [](const auto& info) { return std::string(to_string(info.param.kind)); });
+INSTANTIATE_TEST_SUITE_P(AllKinds, SimulatorFault,
+                         ::testing::Values(FaultCase{fault_kind::latency, true},
+                                           FaultCase{fault_kind::http_500, false},
+                                           FaultCase{fault_kind::http_502, false},
+                                           FaultCase{fault_kind::http_503, false},
+                                           FaultCase{fault_kind::close_before, false},
+                                           FaultCase{fault_kind::close_after, true},
+                                           FaultCase{fault_kind::truncated_json, true},
+                                           FaultCase{fault_kind::malformed_json, true},
+                                           FaultCase{fault_kind::code_6000, false},
+                                           FaultCase{fault_kind::code_6200, false},
+                                           FaultCase{fault_kind::slow_drip, true}),
+                         [](const auto& info) { return std::string(to_string(info.param.kind)); });
 
 }  // namespace
 }  // namespace taskpoller::sim

@@ -24,7 +24,8 @@ struct fixture {
     std::uint64_t next_nonce = 1000;
     simulator sim;
 
-    explicit fixture(config cfg = quiet_config()) : sim(std::move(cfg), [this] { return now_ms; }) {}
+    explicit fixture(config cfg = quiet_config())
+        : sim(std::move(cfg), [this] { return now_ms; }) {}
 
     /// Defaults with fixed 1 s durations, no stale window and no failures.
     static config quiet_config() {
@@ -41,8 +42,9 @@ struct fixture {
                                 qcloud::param_list params = {},
                                 qcloud::http_method m = qcloud::http_method::post,
                                 const qcloud::credentials& creds = example_creds) {
-        qcloud::request_spec spec{service + ".api.qcloud.com", m, action, "ap-guangzhou",
-                                  std::move(params), qcloud::signature_method::hmac_sha256};
+        qcloud::request_spec spec{
+            service + ".api.qcloud.com",          m, action, "ap-guangzhou", std::move(params),
+            qcloud::signature_method::hmac_sha256};
         auto r = qcloud::build_request(
             creds, spec, [this] { return now_ms / 1000; }, [this] { return next_nonce++; });
         EXPECT_TRUE(r.has_value());
@@ -63,6 +65,8 @@ struct fixture {
     }
 };
 
-inline std::int64_t code(const boost::json::object& o) { return o.at("code").as_int64(); }
+inline std::int64_t code(const boost::json::object& o) {
+    return o.at("code").as_int64();
+}
 
 }  // namespace taskpoller::sim::testing

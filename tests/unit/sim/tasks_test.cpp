@@ -75,8 +75,9 @@ TEST(Tasks, BareMetalServicesHaveTheSameShapeAndSeparateIds) {
     auto id = bmlb.at("requestId").as_int64();
     EXPECT_EQ(task_status(f, "bmlb", "DescribeBmLoadBalancersTaskResult", id), 2);
     // Another service does not know this requestId.
-    EXPECT_EQ(code(f.call("lb", "DescribeLoadBalancersTaskResult", {{"requestId", std::to_string(id)}})),
-              unknown_request_id_code);
+    EXPECT_EQ(
+        code(f.call("lb", "DescribeLoadBalancersTaskResult", {{"requestId", std::to_string(id)}})),
+        unknown_request_id_code);
     auto eip = f.call("bmeip", "EipBmBindRs", {{"eipId", "eip-1"}, {"instanceId", "cpm-1"}});
     ASSERT_EQ(code(eip), 0);
     f.advance(1000);

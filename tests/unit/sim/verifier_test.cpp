@@ -33,7 +33,9 @@ TEST(Verifier, AcceptsOfficialVectors) {
     // O2 reuses O1's Timestamp and Nonce: the same verifier sees a replay.
     EXPECT_EQ(v.verify("GET", "cvm.api.qcloud.com", o2, 1465185768)->code, 4500);
     EXPECT_FALSE(verifier(cfg).verify("GET", "cvm.api.qcloud.com", o2, 1465185768));
-    qcloud::param_list o5{{"Action", "DescribeInstances"}, {"Nonce", "345122"}, {"Region", "gz"},
+    qcloud::param_list o5{{"Action", "DescribeInstances"},
+                          {"Nonce", "345122"},
+                          {"Region", "gz"},
                           {"SecretId", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA"},
                           {"Timestamp", "1408704141"},
                           {"Signature", "HgIYOPcx5lN6gz8JsCFBNAWp2oQ="}};
@@ -42,7 +44,8 @@ TEST(Verifier, AcceptsOfficialVectors) {
 
 TEST(Verifier, AcceptsVectorO4FromTheWire) {
     auto params = qcloud::form_decode(
-        "Action=DescribeInstances&Nonce=11886&Region=gz&SecretId=AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA"
+        "Action=DescribeInstances&Nonce=11886&Region=gz&SecretId="
+        "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA"
         "&Signature=NSI3UqqD99b%2FUJb4tbG%2FxZpRW64%3D&Timestamp=1465185768"
         "&instanceIds.0=ins-09dx96dg&limit=20&offset=0");
     ASSERT_TRUE(params);
@@ -67,12 +70,12 @@ TEST(Verifier, AppliesUnderscoreToDotRule) {
     // A client that signs `instanceIds.0` but sends `instanceIds_0` still verifies.
     config cfg;
     verifier v(cfg);
-    qcloud::param_list p{{"Action", "DescribeInstances"}, {"Nonce", "7"}, {"Region", "gz"},
-                         {"SecretId", cfg.accounts[0].secret_id}, {"Timestamp", "100"},
-                         {"instanceIds.0", "ins-1"}};
-    auto sig = qcloud::compute_signature(cfg.accounts[0].secret_key,
-                                         qcloud::signature_method::hmac_sha1,
-                                         qcloud::canonical_string("POST", "cvm.x", "/v2/index.php", p));
+    qcloud::param_list p{
+        {"Action", "DescribeInstances"},         {"Nonce", "7"},       {"Region", "gz"},
+        {"SecretId", cfg.accounts[0].secret_id}, {"Timestamp", "100"}, {"instanceIds.0", "ins-1"}};
+    auto sig =
+        qcloud::compute_signature(cfg.accounts[0].secret_key, qcloud::signature_method::hmac_sha1,
+                                  qcloud::canonical_string("POST", "cvm.x", "/v2/index.php", p));
     p[5].name = "instanceIds_0";
     p.push_back({"Signature", sig});
     EXPECT_FALSE(v.verify("POST", "cvm.x", p, 100));
