@@ -15,12 +15,12 @@ std::optional<std::int64_t> parse_decimal(std::string_view s) noexcept {
 }
 
 bool replay_window::remember(std::string_view secret_id, std::int64_t timestamp,
-                             std::uint64_t nonce, std::int64_t now_s) {
+                             std::string_view nonce, std::int64_t now_s) {
     expire(now_s);
     std::string key;
     key.reserve(secret_id.size() + 42);
     key.append(secret_id).append(1, '\0').append(std::to_string(timestamp)).append(1, '\0');
-    key.append(std::to_string(nonce));
+    key.append(nonce);
     if (!seen_.insert(key).second) return false;
     // A timestamp older than now - window is refused anyway, so the triple can go then.
     expiry_.emplace(timestamp + window_ + 1, std::move(key));
@@ -55,8 +55,11 @@ std::optional<api_error> verifier::verify(std::string_view method, std::string_v
     }
     auto timestamp = parse_decimal(*qcloud::find_param(params, "Timestamp"));
     if (!timestamp) return api_error{4000, "Timestamp must be unix seconds"};
-    auto nonce = parse_decimal(*qcloud::find_param(params, "Nonce"));
-    if (!nonce || *nonce == 0) return api_error{4000, "Nonce must be a positive integer"};
+    // SDKs send nonces of up to 20 digits (beyond int64): check the form, compare as text.
+    const auto& nonce = *qcloud::find_param(params, "Nonce");
+    bool digits = nonce.size() <= 20 && nonce.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || nonce.find_first_not_of('0') == std::string::npos)
+        return api_error{4000, "Nonce must be a positive integer"};
 
     const auto& secret_id = *qcloud::find_param(params, "SecretId");
     auto key = keys_.find(secret_id);
@@ -68,7 +71,7 @@ std::optional<api_error> verifier::verify(std::string_view method, std::string_v
     if (skew > window_s_ || skew < -window_s_)
         return api_error{4500, "Timestamp is outside the allowed window of " +
                                    std::to_string(window_s_) + " seconds"};
-    if (!replay_.remember(secret_id, *timestamp, static_cast<std::uint64_t>(*nonce), now_s))
+    if (!replay_.remember(secret_id, *timestamp, nonce, now_s))
         return api_error{4500, "Nonce was already used with this Timestamp (replay)"};
     return std::nullopt;
 }

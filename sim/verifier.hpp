@@ -24,7 +24,7 @@ class replay_window {
     explicit replay_window(std::int64_t window_seconds) : window_(window_seconds) {}
 
     /// Records the triple; returns false if it was already recorded (a replay).
-    bool remember(std::string_view secret_id, std::int64_t timestamp, std::uint64_t nonce,
+    bool remember(std::string_view secret_id, std::int64_t timestamp, std::string_view nonce,
                   std::int64_t now_s);
     void clear();
     std::size_t size() const noexcept { return seen_.size(); }

@@ -97,3 +97,27 @@ TEST(Config, RateLimitsCanBeDisabled) {
 
 }  // namespace
 }  // namespace taskpoller::sim
+
+namespace taskpoller::sim {
+namespace {
+
+TEST(Config, TheExampleFileLoadsWithTheDocumentedDefaults) {
+    auto c = load_config(SIM_EXAMPLE_CONFIG);
+    config defaults;
+    EXPECT_EQ(c.accounts.at(0).secret_id, defaults.accounts.at(0).secret_id);
+    EXPECT_EQ(c.timestamp_window, defaults.timestamp_window);
+    EXPECT_EQ(c.stale_window, defaults.stale_window);
+    EXPECT_EQ(c.rate_for("X"), defaults.rate_for("X"));
+    EXPECT_EQ(c.default_operation.duration.min, defaults.default_operation.duration.min);
+    EXPECT_EQ(c.default_operation.duration.max, defaults.default_operation.duration.max);
+    EXPECT_EQ(c.faults.latency_delay, defaults.faults.latency_delay);
+    EXPECT_EQ(c.faults.drip_chunk, defaults.faults.drip_chunk);
+    EXPECT_EQ(c.operation("StopInstances").duration.max.count(), 5000);
+}
+
+TEST(Config, MissingFileIsAStartupError) {
+    EXPECT_THROW(load_config("/nonexistent/sim.yaml"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace taskpoller::sim

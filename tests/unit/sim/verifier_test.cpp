@@ -42,6 +42,26 @@ TEST(Verifier, AcceptsOfficialVectors) {
     EXPECT_FALSE(v.verify("GET", "cvm.api.qcloud.com", o5, 1408704141));
 }
 
+TEST(Verifier, AcceptsThePythonSdkVectors) {
+    config cfg;
+    cfg.accounts = {{"secretIdFoo", "secretKeyBar"}};
+    struct vec {
+        const char* method;
+        const char* sig_method;
+        const char* signature;
+    };
+    for (auto v : {vec{"POST", "HmacSHA1", "p3n+pxBqF5JGZtDSxoVn5tGngf0="},
+                   vec{"GET", "HmacSHA1", "5HAq1BOKNLEE2/uauWnp6Zv9Z3c="},
+                   vec{"POST", "HmacSHA256", "B2T37FRSP6Fk0/q/cdfrTE0p3zX5ooB/2BPWZUFpsj4="}}) {
+        qcloud::param_list p{{"Action", "DescribeInstances"},   {"Nonce", "1290303896666895346"},
+                             {"Region", "ap-guangzhou"},        {"SecretId", "secretIdFoo"},
+                             {"SignatureMethod", v.sig_method}, {"Timestamp", "1512393162"},
+                             {"Version", "2017-03-12"},         {"Signature", v.signature}};
+        EXPECT_FALSE(verifier(cfg).verify(v.method, "cvm.api.qcloud.com", p, 1512393162))
+            << v.method << " " << v.sig_method;
+    }
+}
+
 TEST(Verifier, AcceptsVectorO4FromTheWire) {
     auto params = qcloud::form_decode(
         "Action=DescribeInstances&Nonce=11886&Region=gz&SecretId="
@@ -121,12 +141,12 @@ TEST(Verifier, ReplayCheckCanBeDisabled) {
 
 TEST(ReplayWindow, ForgetsTriplesOnceTheirTimestampIsOutsideTheWindow) {
     replay_window w(300);
-    EXPECT_TRUE(w.remember("id", 1000, 5, 1000));
-    EXPECT_FALSE(w.remember("id", 1000, 5, 1200));
-    EXPECT_TRUE(w.remember("other", 1000, 5, 1200));
-    EXPECT_TRUE(w.remember("id", 1001, 5, 1200));
+    EXPECT_TRUE(w.remember("id", 1000, "5", 1000));
+    EXPECT_FALSE(w.remember("id", 1000, "5", 1200));
+    EXPECT_TRUE(w.remember("other", 1000, "5", 1200));
+    EXPECT_TRUE(w.remember("id", 1001, "5", 1200));
     EXPECT_EQ(w.size(), 3u);
-    EXPECT_TRUE(w.remember("id", 1400, 6, 1400));  // expires the 1000/1001 entries
+    EXPECT_TRUE(w.remember("id", 1400, "6", 1400));  // expires the 1000/1001 entries
     EXPECT_EQ(w.size(), 1u);
 }
 
@@ -181,6 +201,23 @@ TEST(Simulator, HostPortIsIgnoredAndSuffixIsConfigurable) {
     EXPECT_EQ(service_from_host("cvm.api.qcloud.com", "example.test"), "");
     EXPECT_EQ(service_from_host("api.qcloud.com", "api.qcloud.com"), "");
     EXPECT_EQ(service_from_host("lb.sim.local", "sim.local"), "lb");
+}
+
+}  // namespace
+}  // namespace taskpoller::sim
+
+namespace taskpoller::sim {
+namespace {
+
+TEST(Verifier, NonceMustBeAPositiveDecimalOfAtMost20Digits) {
+    config cfg;
+    for (const char* bad : {"0", "000", "-5", "12a", "123456789012345678901"}) {
+        qcloud::param_list p{{"Action", "A"},   {"Nonce", bad},       {"Region", "gz"},
+                             {"SecretId", "x"}, {"Timestamp", "100"}, {"Signature", "s"}};
+        auto e = verifier(cfg).verify("GET", "cvm.api.qcloud.com", p, 100);
+        ASSERT_TRUE(e) << bad;
+        EXPECT_EQ(e->code, 4000) << bad;
+    }
 }
 
 }  // namespace
