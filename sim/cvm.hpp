@@ -1,0 +1,91 @@
+#pragma once
+// Simulated CVM instances and their state machines (qcloud-v2.md §3-4). Time is passed in by the
+// caller (unix milliseconds) and transitions are evaluated lazily when state is read, so tests
+// drive it with a fake clock. I/O-free.
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "qcloud/params.hpp"
+#include "sim/config.hpp"
+#include "sim/stats.hpp"
+
+namespace taskpoller::sim {
+
+namespace cvm_status {
+inline constexpr int faulty = 1, running = 2, stopped = 4, rebooting = 7, starting = 8,
+                     stopping = 9, resetting_password = 10, reinstalling = 14;
+}
+
+struct cvm_rule;
+
+class cvm_service {
+  public:
+    /// Keeps references to `cfg` and `st`, which must outlive it. Creates the configured
+    /// instances with ids drawn from an RNG seeded with `cfg.seed`.
+    cvm_service(const config& cfg, stats& st);
+
+    /// Whether `action` is a CVM action this simulator implements.
+    static bool knows(std::string_view action) noexcept;
+
+    /// Runs an authenticated CVM request and returns the answer body. Never throws on bad input:
+    /// bad parameters give code 4000, an unknown id 5000, a refused instance 5100 (alone) or its
+    /// own detail entry (batch).
+    boost::json::object handle(const std::string& action, const qcloud::param_list& params,
+                               std::int64_t now_ms);
+
+    /// Ground truth: [{id, status, shown_status, operation?}].
+    boost::json::array instances_json(std::int64_t now_ms);
+    /// Every accepted operation: [{service:"cvm", request_id, action, resources, state, ...}].
+    boost::json::array tasks_json(std::int64_t now_ms);
+
+    /// Instance ids in creation order.
+    std::vector<std::string> ids() const;
+    /// The state DescribeInstances shows now (stale window applied); nullopt if unknown id.
+    std::optional<int> shown_status(const std::string& id, std::int64_t now_ms);
+    /// The real state now.
+    std::optional<int> true_status(const std::string& id, std::int64_t now_ms);
+
+    /// Back to the initial instances and RNG state; forgets every operation.
+    void reset();
+
+  private:
+    struct operation {
+        std::string action, request_id, instance_id;
+        int from = 0, via = 0, target = 0;
+        std::int64_t start_ms = 0, stale_until_ms = 0, done_ms = 0;
+        bool fails = false;
+    };
+    struct instance {
+        std::string id;
+        int status = 0;
+        std::optional<std::size_t> op;  // index into ops_ while transitional
+    };
+
+    instance* find(const std::string& id);
+    void settle(instance& in, std::int64_t now_ms);
+    int shown(instance& in, std::int64_t now_ms);
+    std::optional<std::string> refusal(instance& in, const cvm_rule& r, std::int64_t now_ms);
+    std::string start_operation(instance& in, const cvm_rule& r, std::int64_t now_ms);
+    boost::json::object handle_batch(const cvm_rule& r, const qcloud::param_list& params,
+                                     std::int64_t now_ms);
+    boost::json::object handle_reset(const qcloud::param_list& params, std::int64_t now_ms);
+    boost::json::object handle_describe(const qcloud::param_list& params, std::int64_t now_ms);
+
+    const config& cfg_;
+    stats& stats_;
+    std::mt19937_64 rng_;
+    std::uint64_t next_request_id_ = 0;
+    std::vector<instance> instances_;
+    std::unordered_map<std::string, std::size_t> index_;
+    std::vector<operation> ops_;
+};
+
+}  // namespace taskpoller::sim

@@ -1,0 +1,214 @@
+#include "sim/simulator.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include "qcloud/encoding.hpp"
+#include "qcloud/signer.hpp"
+#include "sim/reply.hpp"
+
+namespace taskpoller::sim {
+
+namespace json = boost::json;
+
+namespace {
+
+http_out json_answer(const json::object& body, unsigned status = 200) {
+    http_out out;
+    out.status = status;
+    out.body = json::serialize(body);
+    return out;
+}
+
+http_out text_answer(unsigned status, std::string text) {
+    http_out out;
+    out.status = status;
+    out.content_type = "text/plain";
+    out.body = std::move(text);
+    return out;
+}
+
+http_out html_error(unsigned status) {
+    const char* reason = status == 500   ? "Internal Server Error"
+                         : status == 502 ? "Bad Gateway"
+                                         : "Service Unavailable";
+    http_out out;
+    out.status = status;
+    out.content_type = "text/html";
+    out.body = "<html><head><title>" + std::to_string(status) + " " + reason +
+               "</title></head><body><h1>" + reason + "</h1></body></html>\n";
+    return out;
+}
+
+int code_of(const json::object& body) {
+    const auto* c = body.if_contains("code");
+    return c && c->is_int64() ? static_cast<int>(c->as_int64()) : 0;
+}
+
+http_out before_fault(fault_kind k) {
+    switch (k) {
+        case fault_kind::http_500:
+            return html_error(500);
+        case fault_kind::http_502:
+            return html_error(502);
+        case fault_kind::http_503:
+            return html_error(503);
+        case fault_kind::code_6000:
+            return json_answer(envelope(6000, "internal error (simulated)"));
+        case fault_kind::code_6200:
+            return json_answer(envelope(6200, "service temporarily unavailable (simulated)"));
+        default: {
+            http_out out;
+            out.how = http_out::delivery::close_before;
+            return out;
+        }
+    }
+}
+
+}  // namespace
+
+std::int64_t system_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string_view strip_port(std::string_view host) noexcept {
+    auto colon = host.rfind(':');
+    if (colon == std::string_view::npos || host.find(']') != std::string_view::npos) return host;
+    return host.substr(0, colon);
+}
+
+std::string service_from_host(std::string_view host, std::string_view suffix) {
+    host = strip_port(host);
+    if (host.size() <= suffix.size() + 1 || !host.ends_with(suffix) ||
+        host[host.size() - suffix.size() - 1] != '.')
+        return {};
+    return std::string(host.substr(0, host.size() - suffix.size() - 1));
+}
+
+simulator::simulator(config cfg, now_fn now, core::logger log)
+    : cfg_(std::move(cfg)),
+      now_(std::move(now)),
+      log_(std::move(log)),
+      verifier_(cfg_),
+      faults_(cfg_.faults, cfg_.seed),
+      cvm_(cfg_, stats_),
+      tasks_(cfg_, stats_) {}
+
+void simulator::reset() {
+    stats_.clear();
+    verifier_.clear();
+    limiter_.clear();
+    faults_.reseed();
+    cvm_.reset();
+    tasks_.reset();
+}
+
+http_out simulator::handle(const http_in& in) {
+    auto q = in.target.find('?');
+    auto path = in.target.substr(0, q);
+    auto query = q == std::string_view::npos ? std::string_view{} : in.target.substr(q + 1);
+    if (path.starts_with("/_sim/")) return handle_control(in, path);
+    if (path != qcloud::api_path) return text_answer(404, "not found\n");
+    if (in.method != "GET" && in.method != "POST") return text_answer(405, "method not allowed\n");
+    return handle_api(in, query);
+}
+
+http_out simulator::handle_api(const http_in& in, std::string_view query) {
+    auto params = qcloud::form_decode(in.method == "GET" ? query : in.body);
+    if (!params) {
+        stats_.on_request("(malformed)", now_());
+        return json_answer(
+            envelope(4000, "malformed parameter encoding: " + params.error().message));
+    }
+    const auto* action_param = qcloud::find_param(*params, "Action");
+    std::string action = action_param ? *action_param : std::string();
+    bool known = cvm_service::knows(action) || task_service::knows("lb", action) ||
+                 task_service::knows("bmlb", action) || task_service::knows("bmeip", action);
+    const std::string stats_key = known ? action : action.empty() ? "(none)" : "(unknown)";
+    stats_.on_request(stats_key, now_());
+
+    auto plan = faults_.decide(action);
+    if (plan.latency) stats_.on_fault(stats_key, fault_kind::latency);
+    auto delay = plan.latency ? cfg_.faults.latency_delay : std::chrono::milliseconds(0);
+    if (plan.before) {
+        stats_.on_fault(stats_key, *plan.before);
+        log_.debug("{}: injected {}", stats_key, to_string(*plan.before));
+        auto out = before_fault(*plan.before);
+        out.delay = delay;
+        return out;
+    }
+    bool executed = false;
+    auto service = service_from_host(in.host, cfg_.host_suffix);
+    auto body = run_checked(in, service, action, *params, stats_key, executed);
+    if (executed)
+        stats_.on_accepted(stats_key);
+    else
+        stats_.on_refused(stats_key, code_of(body));
+    auto out = json_answer(body);
+    out.delay = delay;
+    if (plan.after) apply_after_fault(out, *plan.after, stats_key);
+    return out;
+}
+
+json::object simulator::run_checked(const http_in& in, const std::string& service,
+                                    const std::string& action, const qcloud::param_list& params,
+                                    const std::string& stats_key, bool& executed) {
+    if (cfg_.tls_only && !in.tls) return envelope(4600, "HTTPS is required");
+    if (service.empty() || (service != "cvm" && !task_service::serves(service)))
+        return envelope(6100, "no API 2.0 service at host " + std::string(strip_port(in.host)));
+    auto now = now_();
+    if (auto e = verifier_.verify(in.method, strip_port(in.host), params, now / 1000)) {
+        log_.debug("{}: refused {}: {}", stats_key, e->code, e->message);
+        return error_body(*e);
+    }
+    bool known =
+        service == "cvm" ? cvm_service::knows(action) : task_service::knows(service, action);
+    if (!known) return envelope(4000, "unknown action " + action + " for service " + service);
+    const auto& secret_id = *qcloud::find_param(params, "SecretId");
+    if (!limiter_.try_acquire(secret_id, action, cfg_.rate_for(action), now))
+        return envelope(4400, "too many requests for " + action);
+    executed = true;
+    return service == "cvm" ? cvm_.handle(action, params, now)
+                            : tasks_.handle(service, action, params, now);
+}
+
+void simulator::apply_after_fault(http_out& out, fault_kind k, const std::string& stats_key) {
+    stats_.on_fault(stats_key, k);
+    log_.debug("{}: injected {}", stats_key, to_string(k));
+    switch (k) {
+        case fault_kind::close_after:
+            out.how = http_out::delivery::close_after;
+            break;
+        case fault_kind::slow_drip:
+            out.how = http_out::delivery::slow_drip;
+            break;
+        case fault_kind::truncated_json:
+            out.body.resize(out.body.size() / 2);
+            break;
+        default:
+            out.body = "<!DOCTYPE html><p>upstream answered garbage";
+            break;
+    }
+}
+
+http_out simulator::handle_control(const http_in& in, std::string_view path) {
+    auto now = now_();
+    const bool get = in.method == "GET";
+    if (path == "/_sim/reset") {
+        if (in.method != "POST") return text_answer(405, "use POST\n");
+        reset();
+        log_.info("state reset");
+        return json_answer({{"reset", true}});
+    }
+    if (path != "/_sim/stats" && path != "/_sim/tasks" && path != "/_sim/instances")
+        return text_answer(404, "not found\n");
+    if (!get) return text_answer(405, "use GET\n");
+    if (path == "/_sim/stats") return json_answer(stats_.to_json());
+    if (path == "/_sim/instances") return json_answer({{"instances", cvm_.instances_json(now)}});
+    auto all = cvm_.tasks_json(now);
+    for (auto& t : tasks_.tasks_json(now)) all.push_back(std::move(t));
+    return json_answer({{"tasks", std::move(all)}});
+}
+
+}  // namespace taskpoller::sim

@@ -1,0 +1,131 @@
+#include "support/sim_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace taskpoller::testing {
+
+namespace {
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(TASKPOLLER_SIM_PATH));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (o >= 0) ::dup2(o, 1);
+        if (e >= 0) ::dup2(e, 2);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    return pid;
+}
+
+// Waits for `pid` up to `timeout_ms`; returns the raw wait status or -1.
+int wait_for(pid_t pid, int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        int status = 0;
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid) return status;
+        if (r < 0 || std::chrono::steady_clock::now() > deadline) return -1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+}  // namespace
+
+temp_dir::temp_dir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "taskpoller-sim-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
+std::string temp_dir::write(const std::string& name, const std::string& text) const {
+    auto p = path_ + "/" + name;
+    std::ofstream(p) << text;
+    return p;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+sim_process::sim_process(const std::string& config_yaml, std::vector<std::string> extra_args) {
+    std::vector<std::string> args{
+        "--listen", "127.0.0.1:0", "--port-file", dir_.path() + "/port", "--log-level", "warn"};
+    if (!config_yaml.empty()) {
+        args.push_back("--config");
+        args.push_back(dir_.write("sim.yaml", config_yaml));
+    }
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    pid_ = spawn(args, dir_.path() + "/stdout", dir_.path() + "/stderr");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto text = read_file(dir_.path() + "/port");
+        if (!text.empty() && text.back() == '\n') {
+            port_ = static_cast<std::uint16_t>(std::stoi(text));
+            return;
+        }
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            throw std::runtime_error("taskpoller-sim exited at start-up: " + stderr_text());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    throw std::runtime_error("taskpoller-sim did not write its port file");
+}
+
+sim_process::~sim_process() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+}
+
+int sim_process::stop(int sig, int timeout_ms) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, sig);
+    int status = wait_for(pid_, timeout_ms);
+    if (status == -1) return -1;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int run_sim(const std::vector<std::string>& args, std::string& output) {
+    temp_dir dir;
+    pid_t pid = spawn(args, dir.path() + "/out", dir.path() + "/out");
+    int status = wait_for(pid, 10000);
+    if (status == -1) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        return -1;
+    }
+    output = read_file(dir.path() + "/out");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace taskpoller::testing
