@@ -1,0 +1,96 @@
+#include "engine/api_client.hpp"
+
+#include <boost/asio/this_coro.hpp>
+#include <fmt/format.h>
+
+#include "engine/registry.hpp"
+#include "http/client.hpp"
+
+namespace taskpoller::engine {
+namespace asio = boost::asio;
+
+void latency_histogram::observe(std::chrono::nanoseconds d) {
+    double s = std::chrono::duration<double>(d).count();
+    std::size_t i = 0;
+    while (i < latency_buckets.size() && s > latency_buckets[i]) ++i;
+    ++counts[i];
+    sum_seconds += s;
+    ++total;
+}
+
+std::string_view to_string(call_outcome::kind k) noexcept {
+    switch (k) {
+        case call_outcome::kind::answered: return "answered";
+        case call_outcome::kind::not_sent: return "not_sent";
+        case call_outcome::kind::outcome_unknown: return "outcome_unknown";
+    }
+    return "outcome_unknown";
+}
+
+api_client::api_client(http::client& http, const registry& reg, qcloud::credentials creds,
+                       api_settings settings, core::logger log)
+    : http_(http),
+      registry_(reg),
+      creds_(std::move(creds)),
+      settings_(settings),
+      log_(std::move(log)),
+      nonce_(qcloud::random_nonce_source()) {}
+
+asio::awaitable<call_outcome> api_client::async_call(std::string_view service,
+                                                     std::string_view action,
+                                                     std::string_view region,
+                                                     const qcloud::param_list& params,
+                                                     bool fresh_connection) {
+    std::string svc(service), act(action);
+    qcloud::request_spec spec;
+    spec.host = registry_.host(service);
+    if (spec.host.empty()) {
+        co_return call_outcome{call_outcome::kind::not_sent, {}, "unknown service " + svc, 0};
+    }
+    spec.method = settings_.method;
+    spec.action = act;
+    spec.region = std::string(region);
+    spec.params = params;
+    spec.signature = settings_.signature;
+    auto signed_req = qcloud::build_request(creds_, spec, qcloud::system_unix_seconds, nonce_);
+    if (!signed_req) {
+        stats_.count(svc, act, "not_sent");
+        co_return call_outcome{call_outcome::kind::not_sent, {}, signed_req.error().message, 0};
+    }
+
+    http::request req;
+    req.scheme = settings_.https ? http::scheme::https : http::scheme::http;
+    req.host = spec.host;
+    req.port = settings_.port;
+    req.method = settings_.method == qcloud::http_method::post ? http::method::post
+                                                               : http::method::get;
+    req.target = std::move(signed_req->target);
+    req.body = std::move(signed_req->body);
+    if (req.method == http::method::post) req.content_type = "application/x-www-form-urlencoded";
+    req.timeout = settings_.timeout;
+    req.reuse_connection = !fresh_connection;
+
+    auto started = std::chrono::steady_clock::now();
+    auto result = co_await http_.async_send(std::move(req));
+    stats_.latency[{svc, act}].observe(std::chrono::steady_clock::now() - started);
+
+    if (!result) {
+        const auto& e = result.error();
+        bool unsent = e.not_sent();
+        stats_.count(svc, act, unsent ? "not_sent" : "outcome_unknown");
+        log_.debug("{} {}: {} ({})", svc, act, e.message, unsent ? "not sent" : "outcome unknown");
+        co_return call_outcome{unsent ? call_outcome::kind::not_sent
+                                      : call_outcome::kind::outcome_unknown,
+                               {}, e.message, 0};
+    }
+    if (result->status != 200) {
+        stats_.count(svc, act, "http_error");
+        co_return call_outcome{call_outcome::kind::outcome_unknown, {},
+                               fmt::format("HTTP {} {} from {}", result->status, result->reason,
+                                           spec.host),
+                               result->status};
+    }
+    co_return call_outcome{call_outcome::kind::answered, std::move(result->body), {}, 200};
+}
+
+}  // namespace taskpoller::engine

@@ -1,0 +1,216 @@
+#include "engine/poller.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "engine/api_client.hpp"
+#include "engine/poll_state.hpp"
+#include "engine/rate_limiter.hpp"
+#include "engine/registry.hpp"
+#include "qcloud/response.hpp"
+#include "store/store.hpp"
+
+namespace taskpoller::engine {
+namespace asio = boost::asio;
+using detail::live_task;
+using detail::call_failure;
+using detail::poll_state;
+
+struct poller::impl : std::enable_shared_from_this<impl>, poll_state {
+    impl(asio::any_io_executor ex, store::store& st, const registry& reg, api_client& api,
+         rate_limiter& limiter, const core::clock& clock, poller_options o, core::logger log)
+        : poll_state(st, reg, limiter, clock, std::move(o), std::move(log)),
+          executor(ex),
+          api(api),
+          timer(ex) {}
+
+    asio::any_io_executor executor;
+    api_client& api;
+    asio::steady_timer timer;
+    core::steady_time armed = core::steady_time::max();
+    bool started = false;
+    bool stopping = false;
+    std::size_t inflight = 0;
+    std::vector<scheduler::due_task> due;
+    std::vector<asio::steady_timer*> token_waits;  // waits stop() must cut short
+
+    asio::awaitable<void> run();
+    void dispatch(core::steady_time now);
+    void wake_if_earlier();
+    asio::awaitable<bool> wait_for_token(rate_limiter::bucket_id bucket);
+    asio::awaitable<void> poll_task_result(std::uint32_t h, std::uint32_t gen);
+    asio::awaitable<void> poll_cvm(std::string region, std::vector<std::uint32_t> handles,
+                                   std::vector<std::uint32_t> gens);
+    void finished_one();
+};
+
+asio::awaitable<void> poller::impl::run() {
+    auto self = shared_from_this();
+    while (!stopping) {
+        auto now = clock.steady_now();
+        if (inflight < options.max_inflight) {
+            due.clear();
+            sched.pop_due(now, options.max_inflight - inflight, due);
+            if (!due.empty()) {
+                dispatch(now);
+                continue;
+            }
+        }
+        auto next = inflight < options.max_inflight ? sched.next_due() : std::nullopt;
+        armed = next ? *next : core::steady_time::max();
+        timer.expires_at(armed);
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        armed = core::steady_time::max();
+    }
+}
+
+void poller::impl::wake_if_earlier() {
+    if (!started || stopping) return;
+    auto next = sched.next_due();
+    if (next && *next < armed) timer.cancel();
+}
+
+void poller::impl::finished_one() {
+    --inflight;
+    if (stopping) return;
+    // A free slot matters only if the loop is parked because every slot was taken.
+    if (inflight + 1 == options.max_inflight) {
+        timer.cancel();
+    } else {
+        wake_if_earlier();
+    }
+}
+
+void poller::impl::dispatch(core::steady_time now) {
+    std::map<std::uint16_t, std::vector<std::uint32_t>> cvm_by_region;
+    for (const auto& d : due) {
+        live_task* t = find(d.handle);
+        if (t == nullptr) continue;
+        if (d.why == scheduler::due_task::reason::deadline) {
+            expire(d.handle);
+            continue;
+        }
+        if (t->cvm) {
+            cvm_by_region[t->region].push_back(d.handle);
+            continue;
+        }
+        ++inflight;
+        asio::co_spawn(executor, poll_task_result(d.handle, t->gen), asio::detached);
+    }
+    for (auto& [region, handles] : cvm_by_region) {
+        for (auto& group : group_cvm(handles)) {
+            std::vector<std::uint32_t> gens;
+            for (auto h : group) gens.push_back(tasks[h].gen);
+            ++inflight;
+            asio::co_spawn(executor, poll_cvm(regions.name(region), std::move(group), std::move(gens)),
+                           asio::detached);
+        }
+    }
+    (void)now;
+}
+
+asio::awaitable<bool> poller::impl::wait_for_token(rate_limiter::bucket_id bucket) {
+    // Take the token just before sending: a reservation made far ahead would keep its time
+    // even after a 4400 halves the rate (engine/rate_limiter.hpp).
+    while (!stopping) {
+        auto now = clock.steady_now();
+        if (limiter.available(bucket, now) > 0) {
+            limiter.acquire(bucket, now);
+            co_return true;
+        }
+        asio::steady_timer wait(executor, limiter.next_ready(bucket, now));
+        token_waits.push_back(&wait);
+        boost::system::error_code ec;
+        co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        std::erase(token_waits, &wait);
+    }
+    co_return false;
+}
+
+asio::awaitable<void> poller::impl::poll_task_result(std::uint32_t h, std::uint32_t gen) {
+    auto self = shared_from_this();
+    const auto* svc = registry_.find_service(services.name(tasks[h].service));
+    std::string service = svc->name, action = svc->result_action, region = regions.name(tasks[h].region);
+    qcloud::param_list params{{svc->result_param, request_id_of(h)}};
+    auto bucket = tasks[h].bucket;
+    if (co_await wait_for_token(bucket)) {
+        auto out = co_await api.async_call(service, action, region, params, false);
+        if (!stopping && alive(h, gen)) apply_task_result(h, out, api.mutable_stats());
+    }
+    finished_one();
+}
+
+asio::awaitable<void> poller::impl::poll_cvm(std::string region, std::vector<std::uint32_t> handles,
+                                             std::vector<std::uint32_t> gens) {
+    auto self = shared_from_this();
+    auto ids = pending_instances(handles);
+    auto bucket = tasks[handles.front()].bucket;
+    const std::string& action = registry_.find_service("cvm")->result_action;
+    std::vector<qcloud::instance_state> seen;
+    std::optional<call_failure> failure;
+    for (std::size_t off = 0; off < ids.size() && !failure; off += options.cvm_batch) {
+        if (!co_await wait_for_token(bucket)) break;
+        qcloud::param_list params;
+        std::size_t end = std::min(ids.size(), off + options.cvm_batch);
+        for (std::size_t i = off; i < end; ++i) {
+            params.push_back({fmt::format("instanceIds.{}", i - off), ids[i]});
+        }
+        params.push_back({"offset", "0"});
+        params.push_back({"limit", std::to_string(end - off)});
+        auto out = co_await api.async_call("cvm", action, region, params, false);
+        if (stopping) break;
+        failure = read_instances(out, seen, api.mutable_stats(), action);
+    }
+    if (!stopping) {
+        for (std::size_t i = 0; i < handles.size(); ++i) {
+            if (!alive(handles[i], gens[i])) continue;
+            if (failure) {
+                apply_failure(handles[i], *failure);
+            } else {
+                apply_cvm(handles[i], seen);
+            }
+        }
+    }
+    finished_one();
+}
+
+poller::poller(asio::any_io_executor ex, store::store& st, const registry& reg, api_client& api,
+               rate_limiter& limiter, const core::clock& clock, poller_options options,
+               core::logger log)
+    : impl_(std::make_shared<impl>(ex, st, reg, api, limiter, clock, std::move(options),
+                                   std::move(log))) {}
+
+poller::~poller() { stop(); }
+
+core::result<void> poller::track(const track_request& r) {
+    auto res = impl_->add(r);
+    if (res) impl_->wake_if_earlier();
+    return res;
+}
+
+bool poller::untrack(const core::task_key& key) { return impl_->remove_key(key); }
+bool poller::is_tracked(const core::task_key& key) const { return impl_->handle_of(key).has_value(); }
+
+void poller::start() {
+    if (impl_->started) return;
+    impl_->started = true;
+    asio::co_spawn(impl_->executor, impl_->run(), asio::detached);
+}
+
+void poller::stop() {
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+    impl_->timer.cancel();
+    for (auto* t : impl_->token_waits) t->cancel();
+}
+
+std::size_t poller::tracked() const noexcept { return impl_->sched.size(); }
+std::size_t poller::inflight() const noexcept { return impl_->inflight; }
+const scheduler& poller::schedule() const noexcept { return impl_->sched; }
+
+}  // namespace taskpoller::engine

@@ -1,0 +1,298 @@
+#include "engine/tracker.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include <random>
+#include <set>
+#include <stdexcept>
+
+#include "engine/submission_rules.hpp"
+#include "qcloud/error_codes.hpp"
+#include "qcloud/response.hpp"
+#include "store/store.hpp"
+
+namespace taskpoller::engine {
+namespace asio = boost::asio;
+
+struct tracker::attempt_result {
+    enum class kind { batch, async, rejected, throttled, resign, not_sent, unknown };
+    kind what = kind::not_sent;
+    qcloud::batch_result batch;
+    std::string request_id;
+    int code = 0;
+    std::string message;
+};
+
+namespace {
+
+random_source backoff_rng() {
+    auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
+    return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
+}
+
+core::sys_time to_sys(const core::clock& c, core::steady_time t) {
+    return c.system_now() + std::chrono::duration_cast<core::sys_time::duration>(t - c.steady_now());
+}
+
+}  // namespace
+
+tracker::tracker(asio::any_io_executor ex, store::store& st, const core::clock& clock,
+                 http::client& http, qcloud::credentials creds, tracker_config config,
+                 core::logger log)
+    : executor_(ex),
+      store_(st),
+      clock_(clock),
+      config_(std::move(config)),
+      log_(log),
+      limiter_(config_.limits),
+      api_(http, config_.services, std::move(creds), config_.api, log),
+      poller_(ex, st, config_.services, api_, limiter_, clock, config_.polling, log) {
+    if (config_.submit.max_attempts == 0) throw std::invalid_argument("submit.max_attempts is 0");
+}
+
+tracker::~tracker() { stop(); }
+
+void tracker::start() { poller_.start(); }
+
+void tracker::stop() {
+    stopping_ = true;
+    poller_.stop();
+}
+
+std::size_t tracker::inflight() const noexcept { return poller_.inflight() + submitting_; }
+
+asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s) {
+    auto action = config_.services.find_action(s.service, s.action);
+    if (!action) co_return action.error();
+    auto params = qcloud::flatten_params(s.params);
+    if (!params) co_return params.error();
+    if (s.region.empty()) s.region = config_.default_region;
+    if (s.region.empty()) {
+        co_return core::error{"no region: give \"region\" or configure cloud.region"};
+    }
+    auto resources = resources_of(config_.services, s.service, **action, *params);
+    if (!resources) co_return resources.error();
+    auto timeout = s.timeout.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(
+        config_.polling.schedule.poll.timeout));
+
+    std::string fp;
+    if (!s.client_token.empty()) {
+        fp = fingerprint(s.service, s.action, s.region, *params);
+        if (auto existing = store_.find_batch_by_token(s.client_token)) {
+            auto it = fingerprints_.find(s.client_token);
+            bool same = it != fingerprints_.end()
+                            ? it->second == fp
+                            : existing->service == s.service && existing->action == s.action &&
+                                  existing->region == s.region;
+            if (!same) {
+                ++submit_stats_.outcomes["conflict"];
+                co_return core::error{fmt::format("client_token \"{}\" was already used for a "
+                                                  "different submission (batch {})",
+                                                  s.client_token, existing->id),
+                                      core::error_kind::conflict};
+            }
+            ++submit_stats_.outcomes["deduplicated"];
+            co_return submit_result{std::move(*existing), true};
+        }
+    }
+    auto batch = store_.create_batch({s.service, s.action, s.region, s.labels, s.client_token});
+    if (!batch) co_return batch.error();
+    if (!fp.empty()) fingerprints_[s.client_token] = fp;
+
+    ++submitting_;
+    auto rng = backoff_rng();
+    attempt_result r;
+    for (std::uint32_t attempt = 0; attempt < config_.submit.max_attempts; ++attempt) {
+        r = co_await send_once(*batch, **action, *params, *resources);
+        bool again = r.what == attempt_result::kind::not_sent ||
+                     r.what == attempt_result::kind::throttled ||
+                     (r.what == attempt_result::kind::resign && attempt == 0);
+        if (!again || stopping_ || attempt + 1 == config_.submit.max_attempts) break;
+        log_.info("batch {}: {} ({}); sending again", batch->id, r.message,
+                  r.what == attempt_result::kind::not_sent ? "provably not sent" : "not executed");
+        if (r.what != attempt_result::kind::resign) {
+            asio::steady_timer wait(executor_, backoff_delay(config_.submit.backoff, attempt, rng));
+            boost::system::error_code ec;
+            co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+    }
+    auto recorded = record_answer(*batch, **action, r, *resources, timeout);
+    --submitting_;
+    if (!recorded) co_return recorded.error();
+    ++submit_stats_.outcomes[std::string(core::to_string(recorded->state))];
+    co_return submit_result{std::move(*recorded), false};
+}
+
+asio::awaitable<tracker::attempt_result> tracker::send_once(const core::batch& b,
+                                                            const action_profile& a,
+                                                            const qcloud::param_list& params,
+                                                            const std::vector<std::string>& resources) {
+    using k = attempt_result::kind;
+    auto now = clock_.steady_now();
+    action_key key{b.service, b.action};
+    std::size_t buckets = limiter_.size();
+    auto bucket = limiter_.bucket(key, now);
+    if (limiter_.size() != buckets) {
+        limiter_.configure(key, config_.services.rate_limit(b.service, b.action, config_.limits.default_rate), now);
+    }
+    auto grant = limiter_.acquire(bucket, now);
+    if (!grant.immediate && grant.ready_at > now) {
+        asio::steady_timer wait(executor_, grant.ready_at);
+        boost::system::error_code ec;
+        co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    auto out = co_await api_.async_call(b.service, b.action, b.region, params, true);
+    auto& stats = api_.mutable_stats();
+    if (out.what == call_outcome::kind::not_sent) co_return attempt_result{k::not_sent, {}, {}, 0, out.error};
+    if (out.what == call_outcome::kind::outcome_unknown) co_return attempt_result{k::unknown, {}, {}, 0, out.error};
+
+    attempt_result r;
+    std::optional<qcloud::response_error> err;
+    if (a.response == response_kind::batch) {
+        auto parsed = qcloud::parse_batch(out.body, resources);
+        if (parsed) r = attempt_result{k::batch, std::move(*parsed), {}, 0, {}};
+        else err = parsed.error();
+    } else {
+        auto parsed = qcloud::parse_async(out.body);
+        if (parsed) r = attempt_result{k::async, {}, std::move(*parsed), 0, {}};
+        else err = parsed.error();
+    }
+    if (!err) {
+        stats.count(b.service, b.action, "ok");
+        co_return r;
+    }
+    if (err->what == qcloud::response_error::kind::malformed) {
+        stats.count(b.service, b.action, "malformed");
+        co_return attempt_result{k::unknown, {}, {}, 0, "the answer could not be understood: " + err->message};
+    }
+    std::string message = fmt::format("code {}: {}", err->code,
+                                      err->message.empty() ? std::string(qcloud::describe(err->code)) : err->message);
+    switch (qcloud::classify(err->code)) {
+        case qcloud::error_class::throttled:
+            stats.count(b.service, b.action, "throttled");
+            ++stats.throttled_total;
+            limiter_.on_throttled(key, clock_.steady_now());
+            co_return attempt_result{k::throttled, {}, {}, err->code, message};
+        case qcloud::error_class::resign_once:
+            stats.count(b.service, b.action, "api_error");
+            co_return attempt_result{k::resign, {}, {}, err->code, message};
+        default:
+            stats.count(b.service, b.action, "api_error");
+            co_return attempt_result{k::rejected, {}, {}, err->code, message};
+    }
+}
+
+core::result<core::batch> tracker::record_answer(const core::batch& b, const action_profile& a,
+                                                 const attempt_result& r,
+                                                 const std::vector<std::string>& resources,
+                                                 std::chrono::milliseconds timeout) {
+    using k = attempt_result::kind;
+    (void)a;
+    if (r.what == k::unknown) {
+        log_.warn("batch {} ({} {}): outcome unknown, not re-sent: {}", b.id, b.service, b.action, r.message);
+        return store_.mark_batch_unknown(b.id, r.message);
+    }
+    store::batch_outcome o;
+    o.deadline = to_sys(clock_, clock_.steady_now() + timeout);
+    if (r.what == k::batch) {
+        o.code = r.batch.code;
+        o.message = r.batch.message;
+        for (const auto& e : r.batch.entries) o.entries.push_back(entry_of(e));
+    } else if (r.what == k::async) {
+        for (const auto& res : call_resources(resources)) {
+            o.entries.push_back({res, core::entry_outcome::accepted, 0, {}, r.request_id, {}});
+        }
+    } else {
+        o.code = r.what == k::not_sent ? -1 : r.code;
+        o.message = r.what == k::not_sent ? "not sent: " + r.message : r.message;
+        for (const auto& res : call_resources(resources)) {
+            o.entries.push_back({res, core::entry_outcome::rejected, o.code, o.message, {}, {}});
+        }
+    }
+    auto recorded = store_.record_batch_outcome(b.id, o);
+    if (!recorded) return recorded;
+    if (recorded->state == core::batch_state::submitted) track_batch_tasks(*recorded, timeout);
+    log_.info("batch {} ({} {}, {} resources): {}{}", b.id, b.service, b.action, o.entries.size(),
+              core::to_string(recorded->state),
+              o.code != 0 ? fmt::format(" (code {}: {})", o.code, o.message) : std::string());
+    return recorded;
+}
+
+void tracker::track_batch_tasks(const core::batch& b, std::chrono::milliseconds timeout) {
+    std::set<std::string> done;
+    auto now = clock_.steady_now();
+    for (const auto& e : b.entries) {
+        if (e.outcome != core::entry_outcome::accepted || !done.insert(e.request_id).second) continue;
+        core::task_key key{b.service, e.request_id};
+        auto t = store_.get_task(key);
+        if (!t || core::is_terminal(t->state) || poller_.is_tracked(key)) continue;
+        auto res = poller_.track({key, b.action, b.region, t->resources, now, now + timeout});
+        if (!res) log_.error("{}: cannot poll: {}", core::format_task_key(key), res.error().message);
+    }
+}
+
+core::result<core::task> tracker::adopt(const adoption& a) {
+    const service_profile* svc = config_.services.find_service(a.key.service);
+    if (svc == nullptr) return core::error{"unknown service " + a.key.service};
+    if (svc->resolver == resolver_kind::instance_state) {
+        auto action = config_.services.find_action(a.key.service, a.action);
+        if (!action) return action.error();
+        if (a.resources.empty()) return core::error{"tracking a " + svc->name + " task needs its instance ids (\"resources\")"};
+    }
+    std::string region = a.region.empty() ? config_.default_region : a.region;
+    if (region.empty()) return core::error{"no region: give \"region\" or configure cloud.region"};
+    if (poller_.is_tracked(a.key)) return core::error{core::format_task_key(a.key) + " is already tracked", core::error_kind::conflict};
+    auto timeout = a.timeout.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(
+        config_.polling.schedule.poll.timeout));
+    auto now = clock_.steady_now();
+    auto t = store_.adopt_task({a.key.service, a.key.request_id, a.action, a.resources, a.labels,
+                                to_sys(clock_, now + timeout)});
+    if (!t) return t;
+    auto res = poller_.track({a.key, a.action, region, a.resources, now, now + timeout});
+    if (!res) {
+        (void)store_.cancel_task(a.key);
+        return res.error();
+    }
+    return t;
+}
+
+core::result<core::task> tracker::cancel_task(const core::task_key& key) {
+    auto t = store_.cancel_task(key);
+    if (t) poller_.untrack(key);
+    return t;
+}
+
+core::result<core::batch> tracker::cancel_batch(std::string_view batch_id) {
+    auto b = store_.cancel_batch(batch_id);
+    if (!b) return b;
+    for (const auto& e : b->entries) {
+        if (!e.request_id.empty()) poller_.untrack({b->service, e.request_id});
+    }
+    return b;
+}
+
+std::size_t tracker::resume_live_tasks() {
+    std::size_t n = 0;
+    auto now_steady = clock_.steady_now();
+    auto now_sys = clock_.system_now();
+    store_.for_each_live_task([&](const core::task_key& key, core::task_state, core::sys_time deadline) {
+        auto t = store_.get_task(key);
+        if (!t) return;
+        std::string region = config_.default_region;
+        if (!t->batch_id.empty()) {
+            if (auto b = store_.get_batch(t->batch_id)) region = b->region;
+        }
+        auto to_steady = [&](core::sys_time s) {
+            return now_steady + std::chrono::duration_cast<core::steady_time::duration>(s - now_sys);
+        };
+        auto dl = deadline == core::sys_time{} ? now_steady + config_.polling.schedule.poll.timeout : to_steady(deadline);
+        if (poller_.track({key, t->action, region, t->resources, to_steady(t->created_at), dl})) ++n;
+    });
+    return n;
+}
+
+}  // namespace taskpoller::engine

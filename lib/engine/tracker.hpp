@@ -1,0 +1,145 @@
+#pragma once
+// The engine's front door: submits batches, adopts requestIds submitted elsewhere, cancels, and
+// keeps every live task polled (engine/poller.hpp). The control API and the daemon talk to this.
+//
+// Submission, step by step (DESIGN.md data flow, qcloud-v2.md §5):
+//   validate against the registry → flatten params → client_token check → record the batch as
+//   `submitting` in the store (the intent; the journal persists it before anything is sent) →
+//   wait for the action's rate-limit token → sign and send once, on a fresh connection → parse →
+//   record entries and tasks, start polling.
+// It is sent again only when provably not sent (connect/DNS/TLS failure before the first byte)
+// or answered 4400 (after backoff; the action's rate is halved) or 4500/4200 (re-signed, once).
+// An answer that is lost or unreadable makes the batch `unknown`; it is never re-sent.
+//
+// Threading and lifetime: the io_context's thread only. The store, clock and HTTP client must
+// outlive the tracker; stop() then run the io_context until inflight() is 0 before destroying.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/logger.hpp"
+#include "core/result.hpp"
+#include "core/types.hpp"
+#include "engine/api_client.hpp"
+#include "engine/poller.hpp"
+#include "engine/rate_limiter.hpp"
+#include "engine/registry.hpp"
+#include "engine/stats.hpp"
+
+namespace taskpoller::http {
+class client;
+}
+namespace taskpoller::store {
+class store;
+}
+
+namespace taskpoller::engine {
+
+struct submit_options {
+    std::uint32_t max_attempts = 4;  ///< sends allowed for provably-unsent / throttled answers
+    backoff_policy backoff{};        ///< between those attempts
+};
+
+struct tracker_config {
+    registry services;
+    rate_limiter_options limits;
+    api_settings api;
+    std::string default_region;
+    poller_options polling;
+    submit_options submit;
+};
+
+/// One submission (POST /v1/batches).
+struct submission {
+    std::string service;
+    std::string action;
+    std::string region;  ///< empty: the configured default
+    boost::json::object params;
+    std::string client_token;
+    core::labels labels;
+    std::optional<std::chrono::milliseconds> timeout;  ///< polling deadline; default from config
+};
+
+struct submit_result {
+    core::batch batch;
+    bool existing = false;  ///< client_token repeated: nothing was sent
+};
+
+/// Tracking a requestId submitted elsewhere (POST /v1/tasks).
+struct adoption {
+    core::task_key key;
+    std::string action;                  ///< required for cvm (its completion rule)
+    std::vector<std::string> resources;  ///< required for cvm (the instance ids)
+    std::string region;
+    core::labels labels;
+    std::optional<std::chrono::milliseconds> timeout;
+};
+
+class tracker {
+public:
+    /// Throws std::invalid_argument on an unusable configuration (a start-up error).
+    tracker(boost::asio::any_io_executor ex, store::store& st, const core::clock& clock,
+            http::client& http, qcloud::credentials creds, tracker_config config,
+            core::logger log);
+    ~tracker();
+    tracker(const tracker&) = delete;
+    tracker& operator=(const tracker&) = delete;
+
+    /// Errors: invalid (bad service/action/params/region, kind invalid), conflict (client_token
+    /// reused for other content). A batch the cloud rejected, or whose outcome is unknown, is a
+    /// successful result: the batch says what happened.
+    boost::asio::awaitable<core::result<submit_result>> async_submit(submission s);
+
+    /// Starts tracking an existing requestId. conflict if it is already tracked.
+    core::result<core::task> adopt(const adoption& a);
+    /// Stops tracking a task (cancelled). not_found / conflict (already terminal).
+    core::result<core::task> cancel_task(const core::task_key& key);
+    /// Cancels every live task of a batch.
+    core::result<core::batch> cancel_batch(std::string_view batch_id);
+
+    /// Resumes polling every live task in the store (after a journal replay).
+    std::size_t resume_live_tasks();
+
+    void start();
+    void stop();
+    std::size_t inflight() const noexcept;
+
+    const registry& services() const noexcept { return config_.services; }
+    rate_limiter& limiter() noexcept { return limiter_; }
+    const api_stats& api() const noexcept { return api_.stats(); }
+    const submit_stats& submissions() const noexcept { return submit_stats_; }
+    const poller& polls() const noexcept { return poller_; }
+
+private:
+    struct attempt_result;
+    boost::asio::awaitable<attempt_result> send_once(const core::batch& b, const action_profile& a,
+                                                     const qcloud::param_list& params,
+                                                     const std::vector<std::string>& resources);
+    core::result<core::batch> record_answer(const core::batch& b, const action_profile& a,
+                                            const attempt_result& r,
+                                            const std::vector<std::string>& resources,
+                                            std::chrono::milliseconds timeout);
+    void track_batch_tasks(const core::batch& b, std::chrono::milliseconds timeout);
+
+    boost::asio::any_io_executor executor_;
+    store::store& store_;
+    const core::clock& clock_;
+    tracker_config config_;
+    core::logger log_;
+    rate_limiter limiter_;
+    api_client api_;
+    poller poller_;
+    submit_stats submit_stats_;
+    std::size_t submitting_ = 0;
+    bool stopping_ = false;
+    std::unordered_map<std::string, std::string> fingerprints_;  // client_token → content hash
+};
+
+}  // namespace taskpoller::engine
