@@ -295,4 +295,20 @@ std::size_t tracker::resume_live_tasks() {
     return n;
 }
 
+void tracker::reconfigure(tracker_config config, qcloud::credentials creds) {
+    auto now = clock_.steady_now();
+    // Assign into the existing registry: the poller and the API client hold references to it.
+    config_.services = std::move(config.services);
+    config_.api = config.api;
+    config_.default_region = std::move(config.default_region);
+    config_.submit = config.submit;
+    config_.limits.default_rate = config.limits.default_rate;
+    api_.set_settings(config_.api);
+    api_.set_credentials(std::move(creds));
+    for (const auto& [key, stats] : limiter_.all_stats(now)) {
+        double rate = config_.services.rate_limit(key.service, key.action, config_.limits.default_rate);
+        if (rate != stats.configured_rate) limiter_.configure(key, rate, now);
+    }
+}
+
 }  // namespace taskpoller::engine

@@ -111,6 +111,12 @@ public:
     void stop();
     std::size_t inflight() const noexcept;
 
+    /// Configuration reload: new registry overrides, rates, API settings, default region and
+    /// credentials for calls from now on. Live tasks keep their completion rules and schedule;
+    /// polling.* and submit settings apply to tasks tracked from now on. Never fails (the new
+    /// configuration was validated by building it).
+    void reconfigure(tracker_config config, qcloud::credentials creds);
+
     const registry& services() const noexcept { return config_.services; }
     rate_limiter& limiter() noexcept { return limiter_; }
     const api_stats& api() const noexcept { return api_.stats(); }

@@ -163,3 +163,25 @@ TEST(signer, credentials_expose_the_key_only_for_signing) {
     EXPECT_EQ(c.token(), "tok");
     EXPECT_EQ(c.secret_key_for_signing(), "key");
 }
+
+// compute_signature keeps keyed contexts per thread; many keys and methods interleaved must still
+// give each one's own answer (the cache evicts beyond 8 keys).
+TEST(signer, many_keys_interleaved_match_fresh_results) {
+    auto params = o1_params("HmacSHA1");
+    auto expected_sha1 = sign(example_key, tq::signature_method::hmac_sha1, "GET", params);
+    auto expected_sha256 = sign(example_key, tq::signature_method::hmac_sha256, "GET", params);
+    std::vector<std::string> first;
+    for (int round = 0; round < 3; ++round) {
+        for (int k = 0; k < 20; ++k) {
+            auto s = tq::compute_signature(fmt::format("key-{}", k), tq::signature_method::hmac_sha256,
+                                           "payload");
+            if (round == 0) first.push_back(s);
+            else EXPECT_EQ(s, first[static_cast<std::size_t>(k)]) << k;
+            EXPECT_EQ(sign(example_key, tq::signature_method::hmac_sha1, "GET", params), expected_sha1);
+        }
+    }
+    EXPECT_EQ(expected_sha1, "nPVnY6njQmwQ8ciqbPl5Qe+Oru4=");
+    EXPECT_EQ(sign(example_key, tq::signature_method::hmac_sha256, "GET", params), expected_sha256);
+    EXPECT_EQ(tq::compute_signature("", tq::signature_method::hmac_sha1, ""),
+              "+9sdGxiqbAgyS31ktx+3Y3BpDh0=");  // RFC 2104 HMAC-SHA1 of "" with an empty key
+}
