@@ -1,0 +1,159 @@
+// The taskpoller_* metrics of the engine and the store, refreshed at collection time from the
+// engine's own counters (engine/stats.hpp) and the store's counts.
+#include <fmt/format.h>
+
+#include <memory>
+#include <set>
+
+#include "control/api.hpp"
+#include "control/metrics.hpp"
+#include "core/states.hpp"
+#include "engine/stats.hpp"
+#include "engine/tracker.hpp"
+#include "store/store.hpp"
+
+namespace taskpoller::control {
+
+namespace {
+
+constexpr const char* api_outcomes[] = {"ok",       "api_error",       "throttled", "malformed",
+                                        "not_sent", "outcome_unknown", "http_error"};
+constexpr const char* submit_outcomes[] = {"submitted",    "rejected", "unknown",
+                                           "deduplicated", "conflict", "invalid"};
+constexpr const char* latency_name = "taskpoller_api_call_duration_seconds";
+
+using action_pair = std::pair<std::string, std::string>;
+
+// Every (service, action) the registry knows, the poll API included.
+std::set<action_pair> known_actions(const engine::registry& reg) {
+    std::set<action_pair> out;
+    for (const auto& name : reg.service_names()) {
+        const auto* svc = reg.find_service(name);
+        if (svc == nullptr) continue;
+        if (!svc->result_action.empty()) out.emplace(name, svc->result_action);
+        for (const auto& [action, profile] : svc->actions) out.emplace(name, action);
+    }
+    return out;
+}
+
+struct api_families {
+    metric_family<gauge>* tasks;
+    metric_family<gauge>* batches;
+    metric_family<counter>* calls;
+    counter* throttled;
+    metric_family<gauge>* rate;
+    metric_family<gauge>* configured_rate;
+    metric_family<counter>* submissions;
+    gauge* subscribers;
+    gauge* tracked;
+    gauge* inflight;
+    gauge* events_seq;
+};
+
+void collect(api_context& ctx, const api_families& f) {
+    const auto tc = ctx.store.task_counts();
+    for (std::size_t i = 0; i < core::task_state_count; ++i)
+        f.tasks->with({std::string(core::to_string(static_cast<core::task_state>(i)))}).set(tc[i]);
+    const auto bc = ctx.store.batch_counts();
+    for (std::size_t i = 0; i < core::batch_state_count; ++i)
+        f.batches->with({std::string(core::to_string(static_cast<core::batch_state>(i)))})
+            .set(bc[i]);
+    const auto& api = ctx.tracker.api();
+    for (const auto& [key, n] : api.calls)
+        f.calls->with({std::get<0>(key), std::get<1>(key), std::get<2>(key)})
+            .set(static_cast<double>(n));
+    f.throttled->set(static_cast<double>(api.throttled_total));
+    for (const auto& [key, st] : ctx.tracker.limiter().all_stats(ctx.clock.steady_now())) {
+        f.rate->with({key.service, key.action}).set(st.rate);
+        f.configured_rate->with({key.service, key.action}).set(st.configured_rate);
+    }
+    for (const auto& [outcome, n] : ctx.tracker.submissions().outcomes)
+        f.submissions->with({outcome}).set(static_cast<double>(n));
+    f.subscribers->set(static_cast<double>(ctx.events_subscribers));
+    f.tracked->set(static_cast<double>(ctx.tracker.polls().tracked()));
+    f.inflight->set(static_cast<double>(ctx.tracker.polls().inflight()));
+    f.events_seq->set(static_cast<double>(ctx.store.seq()));
+}
+
+void render_latency_series(std::string& out, const action_pair& key,
+                           const engine::latency_histogram& h) {
+    const auto labels = fmt::format("service=\"{}\",action=\"{}\"", escape_label_value(key.first),
+                                    escape_label_value(key.second));
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < engine::latency_buckets.size(); ++i) {
+        cumulative += h.counts[i];
+        out += fmt::format("{}_bucket{{{},le=\"{}\"}} {}\n", latency_name, labels,
+                           format_sample(engine::latency_buckets[i]), cumulative);
+    }
+    out += fmt::format("{}_bucket{{{},le=\"+Inf\"}} {}\n", latency_name, labels, h.total);
+    out += fmt::format("{}_sum{{{}}} {}\n", latency_name, labels, format_sample(h.sum_seconds));
+    out += fmt::format("{}_count{{{}}} {}\n", latency_name, labels, h.total);
+}
+
+}  // namespace
+
+void register_api_metrics(api_context& ctx, bool process_metrics) {
+    auto& m = ctx.metrics;
+    auto f = std::make_shared<api_families>();
+    f->tasks = &m.add_gauge("taskpoller_tasks", "Tasks in the store by state.", {"state"});
+    f->batches = &m.add_gauge("taskpoller_batches", "Batches in the store by state.", {"state"});
+    f->calls = &m.add_counter("taskpoller_api_calls_total",
+                              "Cloud API calls by service, action and outcome.",
+                              {"service", "action", "outcome"});
+    f->throttled = &m.add_counter("taskpoller_api_throttled_total",
+                                  "Cloud API calls answered 4400 (rate limited).")
+                        .with();
+    f->rate = &m.add_gauge("taskpoller_rate_limit_rate",
+                           "Current (possibly reduced) request rate per action, requests/s.",
+                           {"service", "action"});
+    f->configured_rate =
+        &m.add_gauge("taskpoller_rate_limit_configured_rate",
+                     "Configured request rate per action, requests/s.", {"service", "action"});
+    f->submissions = &m.add_counter("taskpoller_submissions_total", "Batch submissions by outcome.",
+                                    {"outcome"});
+    f->subscribers =
+        &m.add_gauge("taskpoller_events_subscribers", "Open GET /v1/events streams.").with();
+    f->tracked = &m.add_gauge("taskpoller_polling_tracked_tasks", "Tasks being polled.").with();
+    f->inflight = &m.add_gauge("taskpoller_polling_inflight", "Poll calls in flight.").with();
+    f->events_seq =
+        &m.add_gauge("taskpoller_events_seq", "The newest change sequence number.").with();
+    m.add_gauge("taskpoller_build_info", "Build information (always 1).", {"version"})
+        .with({ctx.version})
+        .set(1);
+    ctx.reload_successful = &m.add_gauge("taskpoller_config_last_reload_successful",
+                                         "Whether the last configuration reload succeeded.")
+                                 .with();
+    ctx.reload_successful->set(1);
+
+    for (std::size_t i = 0; i < core::task_state_count; ++i)
+        f->tasks->with({std::string(core::to_string(static_cast<core::task_state>(i)))});
+    for (std::size_t i = 0; i < core::batch_state_count; ++i)
+        f->batches->with({std::string(core::to_string(static_cast<core::batch_state>(i)))});
+    for (const auto& [service, action] : known_actions(ctx.tracker.services()))
+        for (const char* o : api_outcomes) f->calls->with({service, action, o});
+    for (const char* o : submit_outcomes) f->submissions->with({o});
+
+    if (process_metrics) add_process_metrics(m);
+    m.on_collect([&ctx, f] { collect(ctx, *f); });
+}
+
+void set_reload_successful(api_context& ctx, bool ok) {
+    if (ctx.reload_successful != nullptr) ctx.reload_successful->set(ok ? 1 : 0);
+}
+
+std::string render_metrics(api_context& ctx) {
+    std::string out = ctx.metrics.render();
+    const auto& latency = ctx.tracker.api().latency;
+    out += fmt::format("# HELP {} Cloud API call latency by service and action.\n", latency_name);
+    out += fmt::format("# TYPE {} histogram\n", latency_name);
+    const engine::latency_histogram zero{};
+    auto keys = known_actions(ctx.tracker.services());
+    for (const auto& [key, h] : latency) keys.insert(key);
+    for (const auto& key : keys) {
+        auto it = latency.find(key);
+        render_latency_series(out, key, it == latency.end() ? zero : it->second);
+    }
+    return out;
+}
+
+}  // namespace taskpoller::control

@@ -1,0 +1,155 @@
+#include "control/views.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <ctime>
+
+#include "core/states.hpp"
+#include "store/change_log.hpp"
+#include "store/store.hpp"
+
+namespace taskpoller::control {
+
+namespace json = boost::json;
+
+namespace {
+
+json::value time_or_null(core::sys_time t) {
+    if (t == core::sys_time{}) return nullptr;
+    return json::value(format_time(t));
+}
+
+json::value string_or_null(const std::string& s) {
+    if (s.empty()) return nullptr;
+    return json::value(s);
+}
+
+json::object labels_view(const core::labels& l) {
+    json::object o;
+    for (const auto& [k, v] : l) o[k] = v;
+    return o;
+}
+
+std::string_view entry_state(const core::entry& e) {
+    switch (e.outcome) {
+        case core::entry_outcome::accepted:
+            return e.state ? core::to_string(*e.state) : std::string_view("unknown");
+        case core::entry_outcome::rejected:
+            return "rejected";
+        case core::entry_outcome::unknown:
+            break;
+    }
+    return "unknown";
+}
+
+json::object counts_view(const core::batch& b) {
+    json::object c;
+    for (std::size_t i = 0; i < core::task_state_count; ++i)
+        c[core::to_string(static_cast<core::task_state>(i))] = b.counts[i];
+    std::uint64_t rejected = 0, unknown = 0;
+    for (const auto& e : b.entries) {
+        if (e.outcome == core::entry_outcome::rejected) ++rejected;
+        if (e.outcome == core::entry_outcome::unknown) ++unknown;
+    }
+    c["rejected"] = rejected;
+    c["unknown"] = unknown;
+    return c;
+}
+
+}  // namespace
+
+std::string format_time(core::sys_time t) {
+    using namespace std::chrono;
+    const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+    std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    long frac = static_cast<long>(ms % 1000);
+    if (frac < 0) {
+        frac += 1000;
+        --secs;
+    }
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+json::object task_view(const core::task& t) {
+    json::object o;
+    o["service"] = t.service;
+    o["request_id"] = t.request_id;
+    o["key"] = core::format_task_key(t.service, t.request_id);
+    o["state"] = core::to_string(t.state);
+    o["action"] = t.action;
+    o["batch_id"] = string_or_null(t.batch_id);
+    json::array res;
+    for (const auto& r : t.resources) res.emplace_back(r);
+    o["resources"] = std::move(res);
+    o["labels"] = labels_view(t.labels);
+    o["last_status"] = string_or_null(t.last_status);
+    o["last_error"] = string_or_null(t.last_error);
+    o["polls"] = t.polls;
+    o["created_at"] = format_time(t.created_at);
+    o["finished_at"] = time_or_null(t.finished_at);
+    o["deadline"] = time_or_null(t.deadline);
+    o["updated_seq"] = t.updated_seq;
+    return o;
+}
+
+json::object batch_view(const core::batch& b) {
+    json::object o;
+    o["id"] = b.id;
+    o["state"] = core::to_string(b.state);
+    o["service"] = b.service;
+    o["action"] = b.action;
+    o["region"] = b.region;
+    o["code"] = b.code;
+    o["message"] = b.message;
+    o["created_at"] = format_time(b.created_at);
+    o["finished_at"] = time_or_null(b.finished_at);
+    o["labels"] = labels_view(b.labels);
+    o["client_token"] = string_or_null(b.client_token);
+    o["counts"] = counts_view(b);
+    json::array entries;
+    for (const auto& e : b.entries) {
+        entries.emplace_back(json::object{{"resource_id", e.resource_id},
+                                          {"code", e.code},
+                                          {"message", e.message},
+                                          {"request_id", string_or_null(e.request_id)},
+                                          {"state", entry_state(e)}});
+    }
+    o["entries"] = std::move(entries);
+    o["updated_seq"] = b.updated_seq;
+    return o;
+}
+
+std::string change_line(const store::store& s, const store::change& c) {
+    using store::change_kind;
+    const bool is_task = c.kind == change_kind::task_created ||
+                         c.kind == change_kind::task_changed || c.kind == change_kind::task_expired;
+    std::string_view what = "changed";
+    if (c.kind == change_kind::task_created || c.kind == change_kind::batch_created)
+        what = "created";
+    if (c.kind == change_kind::task_expired || c.kind == change_kind::batch_expired)
+        what = "expired";
+    json::object o;
+    o["seq"] = c.seq;
+    o["type"] = is_task ? "task" : "batch";
+    o["change"] = what;
+    o["state"] = c.state;
+    o["key"] = c.subject;
+    if (what != "expired") {
+        if (is_task) {
+            auto key = core::parse_task_key(c.subject);
+            if (key)
+                if (auto t = s.get_task(*key)) o["task"] = task_view(*t);
+        } else if (auto b = s.get_batch(c.subject)) {
+            o["batch"] = batch_view(*b);
+        }
+    }
+    return json::serialize(o);
+}
+
+}  // namespace taskpoller::control
