@@ -73,6 +73,24 @@ std::optional<core::result<engine::submit_result>> engine_harness::submit(
     return out;
 }
 
+std::vector<std::optional<core::result<engine::submit_result>>> engine_harness::submit_all(
+    std::vector<engine::submission> subs, std::chrono::milliseconds limit) {
+    auto out = std::make_shared<std::vector<std::optional<core::result<engine::submit_result>>>>(
+        subs.size());
+    std::size_t done = 0;
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+        asio::co_spawn(
+            io_, tracker_->async_submit(std::move(subs[i])),
+            [out, i, &done](std::exception_ptr e, core::result<engine::submit_result> r) {
+                if (e) std::rethrow_exception(e);
+                (*out)[i].emplace(std::move(r));
+                ++done;
+            });
+    }
+    run_until([&] { return done == out->size(); }, limit);
+    return *out;
+}
+
 bool engine_harness::run_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
     auto until = std::chrono::steady_clock::now() + limit;
     while (!done()) {
@@ -135,8 +153,43 @@ std::int64_t engine_harness::sim_executions(const std::string& resource,
     return n ? n->to_number<std::int64_t>() : 0;
 }
 
-std::string expected_state(const std::string& sim_state) {
-    return sim_state;
+engine::submission delete_lb(const std::string& lb, std::string client_token) {
+    engine::submission s;
+    s.service = "lb";
+    s.action = "DeleteLoadBalancers";
+    s.params = json::object{{"loadBalancerIds", json::array{json::value(lb)}}};
+    s.client_token = std::move(client_token);
+    return s;
+}
+
+std::size_t expect_tasks_match_truth(engine_harness& h) {
+    auto truth = h.sim_task_states();
+    store::task_filter f;
+    store::page_request p;
+    p.limit = 1000;
+    std::size_t compared = 0;
+    for (;;) {
+        auto page = h.st().list_tasks(f, p);
+        if (!page) {
+            ADD_FAILURE() << page.error().message;
+            return compared;
+        }
+        for (const auto& t : page->items) {
+            EXPECT_TRUE(core::is_terminal(t.state)) << t.request_id;
+            auto it = truth.find(t.request_id);
+            if (it == truth.end()) {
+                ADD_FAILURE() << t.service << "/" << t.request_id << " unknown to the simulator";
+                continue;
+            }
+            EXPECT_EQ(core::to_string(t.state), it->second)
+                << t.service << "/" << t.request_id << " last_status=" << t.last_status
+                << " last_error=" << t.last_error;
+            ++compared;
+        }
+        if (page->next_page_token.empty()) break;
+        p.page_token = page->next_page_token;
+    }
+    return compared;
 }
 
 }  // namespace taskpoller::testing

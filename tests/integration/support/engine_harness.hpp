@@ -43,6 +43,11 @@ class engine_harness {
     /// Runs the io_context until the submission finished (or `limit` passed: nullopt).
     std::optional<core::result<engine::submit_result>> submit(
         engine::submission s, std::chrono::milliseconds limit = std::chrono::seconds(30));
+    /// Submits all at once (concurrently) and runs until every one finished or `limit` passed.
+    /// Unfinished submissions are nullopt.
+    std::vector<std::optional<core::result<engine::submit_result>>> submit_all(
+        std::vector<engine::submission> subs,
+        std::chrono::milliseconds limit = std::chrono::seconds(60));
     /// Runs the io_context until `done()` holds or `limit` passed; returns done().
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit);
     /// Runs until no task in the store is pending or running.
@@ -77,7 +82,11 @@ class engine_harness {
     std::unique_ptr<engine::tracker> tracker_;
 };
 
-/// "the sim's terminal state" as a store task state name ("succeeded" / "failed").
-std::string expected_state(const std::string& sim_state);
+/// A DeleteLoadBalancers submission for load balancer `lb` (one task-result task).
+engine::submission delete_lb(const std::string& lb, std::string client_token = {});
+
+/// Expects every task in the store to be terminal and, where the simulator knows its
+/// requestId, in the simulator's state. Returns how many tasks were compared.
+std::size_t expect_tasks_match_truth(engine_harness& h);
 
 }  // namespace taskpoller::testing
