@@ -192,11 +192,16 @@ core::result<core::batch> tracker::record_answer(const core::batch& b, const act
                                                  std::chrono::milliseconds timeout) {
     using k = attempt_result::kind;
     (void)a;
+    store::batch_outcome o;
     if (r.what == k::unknown) {
         log_.warn("batch {} ({} {}): outcome unknown, not re-sent: {}", b.id, b.service, b.action, r.message);
-        return store_.mark_batch_unknown(b.id, r.message);
+        // One `unknown` entry per resource, so the batch says which resources may have changed.
+        o.message = "outcome unknown: " + r.message;
+        for (const auto& res : call_resources(resources)) {
+            o.entries.push_back({res, core::entry_outcome::unknown, 0, o.message, {}, {}});
+        }
+        return store_.record_batch_outcome(b.id, o);
     }
-    store::batch_outcome o;
     o.deadline = to_sys(clock_, clock_.steady_now() + timeout);
     if (r.what == k::batch) {
         o.code = r.batch.code;
