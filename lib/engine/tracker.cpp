@@ -254,10 +254,12 @@ core::result<core::task> tracker::adopt(const adoption& a) {
     auto timeout = a.timeout.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(
         config_.polling.schedule.poll.timeout));
     auto now = clock_.steady_now();
-    auto t = store_.adopt_task({a.key.service, a.key.request_id, a.action, a.resources, a.labels,
+    // The store requires an action; a task-result task may be adopted without knowing it.
+    std::string action = a.action.empty() ? std::string("(adopted)") : a.action;
+    auto t = store_.adopt_task({a.key.service, a.key.request_id, action, a.resources, a.labels,
                                 to_sys(clock_, now + timeout)});
     if (!t) return t;
-    auto res = poller_.track({a.key, a.action, region, a.resources, now, now + timeout});
+    auto res = poller_.track({a.key, action, region, a.resources, now, now + timeout});
     if (!res) {
         (void)store_.cancel_task(a.key);
         return res.error();
