@@ -93,6 +93,8 @@ core::result<void> poll_state::add(const track_request& r) {
     t.profile = sched.profile({svc->name, r.action.empty() ? "(adopted)" : r.action});
     t.bucket = poll_bucket(svc->name, svc->result_action);
     t.cvm = std::move(cvm);
+    t.polling = false;
+    if (t.cvm) cvm_live_.insert(h);
     sched.add(h, t.profile, r.submitted, clock.steady_now(), r.deadline);
     return {};
 }
@@ -133,6 +135,8 @@ void poll_state::release(std::uint32_t h) {
     index_.erase(*t.key);
     t.key = nullptr;
     t.cvm.reset();
+    t.polling = false;
+    cvm_live_.erase(h);
     free_.push_back(h);
 }
 
@@ -265,6 +269,23 @@ std::vector<std::vector<std::uint32_t>> poll_state::group_cvm(const std::vector<
         count += n;
     }
     return groups;
+}
+
+std::size_t poll_state::add_riders(std::vector<std::uint32_t>& group, std::uint16_t region) const {
+    std::size_t count = 0;
+    for (auto h : group) count += tasks[h].cvm->pending_instances().size();
+    std::size_t added = 0;
+    for (auto h : cvm_live_) {
+        if (count >= options.cvm_batch) break;
+        const live_task& t = tasks[h];
+        if (t.polling || t.region != region) continue;
+        std::size_t n = t.cvm->pending_instances().size();
+        if (count + n > options.cvm_batch) continue;
+        group.push_back(h);
+        count += n;
+        ++added;
+    }
+    return added;
 }
 
 std::vector<std::string> poll_state::pending_instances(const std::vector<std::uint32_t>& hs) const {

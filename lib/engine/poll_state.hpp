@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -48,6 +49,7 @@ struct live_task {
     std::uint16_t service = 0;
     std::uint16_t region = 0;
     rate_limiter::bucket_id bucket = 0;
+    bool polling = false;                 ///< CVM: part of a DescribeInstances call in flight
     std::unique_ptr<cvm_task_state> cvm;  ///< instance-state tasks only
 };
 
@@ -76,6 +78,11 @@ public:
     /// Splits CVM tasks into groups of at most options.cvm_batch pending instances (a task with
     /// more gets a group of its own).
     std::vector<std::vector<std::uint32_t>> group_cvm(const std::vector<std::uint32_t>& hs) const;
+    /// Fills `group` (due CVM tasks of `region`) up to options.cvm_batch pending instances with
+    /// other live CVM tasks of that region that are not yet due and not already in a call, so
+    /// one DescribeInstances serves every task it can: with jittered due times, tasks otherwise
+    /// come due one by one and each would cost a call of its own. Returns how many were added.
+    std::size_t add_riders(std::vector<std::uint32_t>& group, std::uint16_t region) const;
     /// The distinct pending instances of `hs`, in order.
     std::vector<std::string> pending_instances(const std::vector<std::uint32_t>& hs) const;
 
@@ -109,6 +116,7 @@ private:
     rate_limiter::bucket_id poll_bucket(const std::string& service, const std::string& action);
 
     std::vector<std::uint32_t> free_;
+    std::unordered_set<std::uint32_t> cvm_live_;  // handles of live CVM tasks (riders' pool)
     std::unordered_map<std::string, std::uint32_t> index_;
 };
 

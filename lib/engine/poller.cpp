@@ -96,6 +96,8 @@ void poller::impl::dispatch(core::steady_time now) {
             continue;
         }
         if (t->cvm) {
+            // Already riding along in a call in flight: its answer reschedules it.
+            if (t->polling) continue;
             cvm_by_region[t->region].push_back(d.handle);
             continue;
         }
@@ -103,9 +105,14 @@ void poller::impl::dispatch(core::steady_time now) {
         asio::co_spawn(executor, poll_task_result(d.handle, t->gen), asio::detached);
     }
     for (auto& [region, handles] : cvm_by_region) {
+        for (auto h : handles) tasks[h].polling = true;  // due: never someone else's rider
         for (auto& group : group_cvm(handles)) {
+            add_riders(group, region);
             std::vector<std::uint32_t> gens;
-            for (auto h : group) gens.push_back(tasks[h].gen);
+            for (auto h : group) {
+                tasks[h].polling = true;
+                gens.push_back(tasks[h].gen);
+            }
             ++inflight;
             asio::co_spawn(executor, poll_cvm(regions.name(region), std::move(group), std::move(gens)),
                            asio::detached);
@@ -169,6 +176,9 @@ asio::awaitable<void> poller::impl::poll_cvm(std::string region, std::vector<std
     if (!stopping) {
         for (std::size_t i = 0; i < handles.size(); ++i) {
             if (!alive(handles[i], gens[i])) continue;
+            tasks[handles[i]].polling = false;
+            // Riders get the failure too: one of them may have come due (and been skipped)
+            // meanwhile, and only an answer gives it a due time again.
             if (failure) {
                 apply_failure(handles[i], *failure);
             } else {

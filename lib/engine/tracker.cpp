@@ -192,11 +192,16 @@ core::result<core::batch> tracker::record_answer(const core::batch& b, const act
                                                  std::chrono::milliseconds timeout) {
     using k = attempt_result::kind;
     (void)a;
+    store::batch_outcome o;
     if (r.what == k::unknown) {
         log_.warn("batch {} ({} {}): outcome unknown, not re-sent: {}", b.id, b.service, b.action, r.message);
-        return store_.mark_batch_unknown(b.id, r.message);
+        // One `unknown` entry per resource, so the batch says which resources may have changed.
+        o.message = "outcome unknown: " + r.message;
+        for (const auto& res : call_resources(resources)) {
+            o.entries.push_back({res, core::entry_outcome::unknown, 0, o.message, {}, {}});
+        }
+        return store_.record_batch_outcome(b.id, o);
     }
-    store::batch_outcome o;
     o.deadline = to_sys(clock_, clock_.steady_now() + timeout);
     if (r.what == k::batch) {
         o.code = r.batch.code;
@@ -249,10 +254,12 @@ core::result<core::task> tracker::adopt(const adoption& a) {
     auto timeout = a.timeout.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(
         config_.polling.schedule.poll.timeout));
     auto now = clock_.steady_now();
-    auto t = store_.adopt_task({a.key.service, a.key.request_id, a.action, a.resources, a.labels,
+    // The store requires an action; a task-result task may be adopted without knowing it.
+    std::string action = a.action.empty() ? std::string("(adopted)") : a.action;
+    auto t = store_.adopt_task({a.key.service, a.key.request_id, action, a.resources, a.labels,
                                 to_sys(clock_, now + timeout)});
     if (!t) return t;
-    auto res = poller_.track({a.key, a.action, region, a.resources, now, now + timeout});
+    auto res = poller_.track({a.key, action, region, a.resources, now, now + timeout});
     if (!res) {
         (void)store_.cancel_task(a.key);
         return res.error();

@@ -1,0 +1,111 @@
+// The engine against an unreliable simulator: every fault kind at once, and a submission whose
+// answer is lost after the action ran.
+#include <gtest/gtest.h>
+
+#include <iostream>
+
+#include "support/api.hpp"
+#include "support/engine_harness.hpp"
+
+namespace taskpoller::testing {
+namespace {
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+// 11 kinds at 2 % each: about 20 % of all requests (submissions and polls) get a fault.
+const char* faults_yaml = R"(instances: {running: 20, stopped: 0}
+stale_window: 200ms
+operations:
+  default: {duration: {min: 300ms, max: 1200ms}, failure_probability: 0.1}
+faults:
+  latency_delay: 100ms
+  drip_interval: 10ms
+  drip_chunk: 64
+  global: {latency: 0.02, http_500: 0.02, http_502: 0.02, http_503: 0.02, close_before: 0.02,
+           code_6000: 0.02, code_6200: 0.02, close_after: 0.02, truncated_json: 0.02,
+           malformed_json: 0.02, slow_drip: 0.02}
+)";
+
+TEST(EngineFaults, EveryTaskEndsInItsTrueStateAndNothingRunsTwice) {
+    engine_setup setup;
+    setup.sim_yaml = faults_yaml;
+    setup.sim_args = {"--no-rate-limit"};
+    engine_harness h(setup);
+    auto instances = h.sim_instances(2);
+    ASSERT_EQ(instances.size(), 20u);
+
+    constexpr int lb_count = 150;
+    std::vector<engine::submission> subs;
+    for (int i = 0; i < lb_count; ++i) subs.push_back(delete_lb("lb-f" + std::to_string(i)));
+    for (int b = 0; b < 2; ++b) {
+        json::array ids;
+        for (int i = 0; i < 10; ++i) ids.emplace_back(instances[b * 10 + i]);
+        engine::submission s;
+        s.service = "cvm";
+        s.action = "StopInstances";
+        s.params = json::object{{"instanceIds", std::move(ids)}};
+        subs.push_back(std::move(s));
+    }
+    auto results = h.submit_all(std::move(subs), 60s);
+    std::map<core::batch_state, int> by_state;
+    std::vector<core::batch> batches;
+    for (const auto& r : results) {
+        ASSERT_TRUE(r.has_value()) << "a submission did not finish";
+        ASSERT_TRUE(*r) << r->error().message;
+        ++by_state[(*r)->batch.state];
+        batches.push_back((*r)->batch);
+    }
+    ASSERT_TRUE(h.run_until_all_terminal(90s)) << h.live_tasks() << " tasks still live";
+    auto compared = expect_tasks_match_truth(h);
+
+    // Executions per resource: a submitted batch ran exactly once, a rejected one (6000/6200
+    // answered: not executed) never, an unknown one at most once. Never twice.
+    auto resources = h.sim_stats().at("resources").as_object();
+    auto ran = [&](const std::string& id, const std::string& action) -> std::int64_t {
+        const auto* r = resources.if_contains(id);
+        if (r == nullptr) return 0;
+        const auto* n = r->as_object().if_contains(action);
+        return n ? n->to_number<std::int64_t>() : 0;
+    };
+    for (const auto& b : batches) {
+        for (const auto& e : b.entries) {
+            auto n = ran(e.resource_id, b.action);
+            EXPECT_LE(n, 1) << e.resource_id << " ran twice";
+            if (b.state == core::batch_state::submitted) {
+                EXPECT_EQ(n, 1) << e.resource_id;
+            }
+            if (b.state == core::batch_state::rejected) {
+                EXPECT_EQ(n, 0) << e.resource_id << ": " << b.message;
+            }
+        }
+    }
+    auto faults = h.sim_stats().at("actions").at("DescribeLoadBalancersTaskResult").at("faults");
+    std::cout << "[figures] faults: " << batches.size()
+              << " submissions: " << by_state[core::batch_state::submitted] << " submitted, "
+              << by_state[core::batch_state::rejected] << " rejected, "
+              << by_state[core::batch_state::unknown] << " unknown; " << compared
+              << " tasks matched the simulator; poll faults " << json::serialize(faults) << "\n";
+    EXPECT_GT(by_state[core::batch_state::submitted], lb_count / 2);
+    EXPECT_EQ(compared, h.st().task_count());
+    EXPECT_GT(faults.as_object().size(), 5u) << "too few fault kinds hit the polls";
+}
+
+TEST(EngineFaults, AnswerLostAfterExecutionMakesTheBatchUnknownAndIsNeverResent) {
+    engine_setup setup;
+    setup.sim_yaml = "faults: {actions: {DeleteLoadBalancers: {close_after: 1.0}}}\n";
+    engine_harness h(setup);
+    auto r = h.submit(delete_lb("lb-lost"));
+    ASSERT_TRUE(r.has_value());
+    ASSERT_TRUE(*r) << r->error().message;
+    const auto& b = (*r)->batch;
+    EXPECT_EQ(b.state, core::batch_state::unknown);
+    ASSERT_EQ(b.entries.size(), 1u);
+    EXPECT_EQ(b.entries[0].outcome, core::entry_outcome::unknown);
+    EXPECT_EQ(h.st().task_count(), 0u);
+    EXPECT_EQ(h.sim_requests("DeleteLoadBalancers"), 1) << "the submission was sent again";
+    EXPECT_EQ(h.sim_executions("lb-lost", "DeleteLoadBalancers"), 1);
+    EXPECT_EQ(h.tracker().submissions().outcomes.at("unknown"), 1u);
+}
+
+}  // namespace
+}  // namespace taskpoller::testing

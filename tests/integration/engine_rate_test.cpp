@@ -1,0 +1,99 @@
+// The engine against the simulator's rate limit: many CLB tasks polled with
+// DescribeLoadBalancersTaskResult. The simulator limits polls to `sim_rate`/s (scaled up from
+// the API's 20/s so the test takes seconds; the ratios are what matter).
+#include <gtest/gtest.h>
+
+#include <iostream>
+
+#include "support/engine_harness.hpp"
+
+namespace taskpoller::testing {
+namespace {
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr int sim_rate = 100;
+constexpr int task_count = 400;
+const std::string poll_action = "DescribeLoadBalancersTaskResult";
+
+std::string rate_yaml() {
+    return "operations:\n  default: {duration: {min: 300ms, max: 1500ms}, failure_probability: "
+           "0.1}\nrate_limits: {default: " +
+           std::to_string(sim_rate) + ", actions: {DeleteLoadBalancers: 0}}\n";
+}
+
+engine_setup rate_setup(double poll_rate) {
+    engine_setup s;
+    s.sim_yaml = rate_yaml();
+    s.tune = [poll_rate](engine::tracker_config& c) {
+        engine::service_override o;
+        o.name = "lb";
+        o.actions["DeleteLoadBalancers"].rate_limit = 10'000;  // submissions are not under test
+        o.actions[poll_action].rate_limit = poll_rate;
+        ASSERT_TRUE(c.services.apply(o));
+        c.polling.max_inflight = 256;
+    };
+    return s;
+}
+
+struct run_figures {
+    std::int64_t throttled = 0;
+    std::int64_t polls = 0;
+    double wall_s = 0;
+    engine::bucket_stats bucket;
+};
+
+run_figures run_tasks(engine_harness& h) {
+    std::vector<engine::submission> subs;
+    for (int i = 0; i < task_count; ++i) subs.push_back(delete_lb("lb-rate" + std::to_string(i)));
+    auto started = std::chrono::steady_clock::now();
+    auto results = h.submit_all(std::move(subs), 60s);
+    for (const auto& r : results) {
+        if (!r) {
+            ADD_FAILURE() << "a submission did not finish";
+            continue;
+        }
+        EXPECT_TRUE(*r) << r->error().message;
+        if (*r) {
+            EXPECT_EQ((*r)->batch.state, core::batch_state::submitted) << (*r)->batch.message;
+        }
+    }
+    EXPECT_TRUE(h.run_until_all_terminal(90s)) << h.live_tasks() << " tasks still live";
+    run_figures f;
+    f.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_EQ(expect_tasks_match_truth(h), static_cast<std::size_t>(task_count));
+    auto stats = h.sim_stats();
+    const auto& a = stats.at("actions").at(poll_action).as_object();
+    f.throttled = a.at("throttled").to_number<std::int64_t>();
+    f.polls = a.at("requests").to_number<std::int64_t>();
+    for (auto& [key, b] : h.tracker().limiter().all_stats(std::chrono::steady_clock::now())) {
+        if (key.service == "lb" && key.action == poll_action) f.bucket = b;
+    }
+    std::cout << "[figures] " << task_count << " lb tasks: " << f.polls << " polls ("
+              << static_cast<double>(f.polls) / task_count << "/task), " << f.throttled
+              << " answered 4400, sim max_rate_1s " << a.at("max_rate_1s") << ", daemon rate now "
+              << f.bucket.rate << "/" << f.bucket.configured_rate << " (halved "
+              << f.bucket.throttled << "x), wall " << f.wall_s << " s\n";
+    return f;
+}
+
+TEST(EngineRate, MatchingRateGetsNo4400) {
+    engine_harness h(rate_setup(sim_rate * 0.9));
+    auto f = run_tasks(h);
+    EXPECT_EQ(f.throttled, 0);
+    EXPECT_EQ(f.bucket.throttled, 0u);
+    EXPECT_EQ(h.tracker().api().throttled_total, 0u);
+}
+
+TEST(EngineRate, TooFastAdaptsAndStillFinishesEveryTask) {
+    engine_harness h(rate_setup(sim_rate * 3.0));
+    auto f = run_tasks(h);
+    EXPECT_GT(f.throttled, 0) << "the daemon never exceeded the simulator's limit";
+    EXPECT_GT(f.bucket.throttled, 0u);
+    EXPECT_LT(f.bucket.rate, f.bucket.configured_rate);
+    // AIMD keeps the 4400s a small share of the polls (without it, about 2/3 would be refused).
+    EXPECT_LT(f.throttled * 3, f.polls);
+}
+
+}  // namespace
+}  // namespace taskpoller::testing
