@@ -60,11 +60,11 @@ install(FILES "${PROJECT_SOURCE_DIR}/config/taskpoller.yaml"
         DESTINATION "${TASKPOLLER_CONFDIR}" COMPONENT taskpoller)
 
 # Documentation and man pages.
-file(GLOB _tp_docs "${PROJECT_SOURCE_DIR}/docs/*.md")
+file(GLOB _tp_docs CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/docs/*.md")
 install(FILES "${PROJECT_SOURCE_DIR}/README.md" ${_tp_docs}
         DESTINATION "${CMAKE_INSTALL_DOCDIR}" COMPONENT taskpoller)
 foreach(section 1 5 8)
-  file(GLOB _tp_man "${PROJECT_SOURCE_DIR}/docs/man/*.${section}")
+  file(GLOB _tp_man CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/docs/man/*.${section}")
   if(_tp_man)
     install(FILES ${_tp_man} DESTINATION "${CMAKE_INSTALL_MANDIR}/man${section}" COMPONENT taskpoller)
   endif()
