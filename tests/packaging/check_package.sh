@@ -125,6 +125,14 @@ run_deb() {
         depends_covers "$daemon_bin" "$depends"
     fi
     ok "metadata and Depends"
+    # The Depends resolve on this system (a simulation: nothing is installed).
+    if command -v apt-get >/dev/null; then
+        if timeout 120 apt-get install -s "$deb" >"$tmp/apt.log" 2>&1 && grep -q '^Inst taskpoller ' "$tmp/apt.log"; then
+            ok "apt-get install -s resolves the package"
+        else
+            tail -20 "$tmp/apt.log"; fail "apt-get install -s $deb failed"
+        fi
+    fi
 
     # Control area: conffile and maintainer scripts.
     dpkg-deb -e "$deb" "$ctl"
