@@ -37,13 +37,15 @@ if(TASKPOLLER_INSTALL_SIM AND TARGET taskpoller-sim)
   install(TARGETS taskpoller-sim RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT taskpoller)
 endif()
 
-# systemd units name /usr/bin/taskpollerd and /usr/bin/taskpollerctl. For another prefix the copies
-# installed point at the real binary directory; for /usr they are byte-identical to systemd/.
+# systemd units name /usr/bin/taskpollerd, /usr/bin/taskpollerctl and files in /etc/taskpoller. For
+# another prefix the installed copies point at the real bin and configuration directories; for
+# /usr they are byte-identical to systemd/.
 set(_tp_units taskpollerd.service taskpollerd.socket taskpollerd@.service taskpollerd@.socket)
 foreach(unit ${_tp_units})
   set(src "${PROJECT_SOURCE_DIR}/systemd/${unit}")
   file(READ "${src}" text)
   string(REPLACE "/usr/bin/" "${CMAKE_INSTALL_FULL_BINDIR}/" text "${text}")
+  string(REPLACE "/etc/taskpoller/" "${TASKPOLLER_CONFDIR}/" text "${text}")
   file(GENERATE OUTPUT "${PROJECT_BINARY_DIR}/systemd/${unit}" CONTENT "${text}")
   set_property(DIRECTORY "${PROJECT_SOURCE_DIR}" APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${src}")
   install(FILES "${PROJECT_BINARY_DIR}/systemd/${unit}"

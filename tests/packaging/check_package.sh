@@ -4,6 +4,8 @@
 # install: DESTDIR install of the build tree; every expected file, nothing else, right modes.
 # deb:     cpack -G DEB into a temp dir; metadata, Depends, conffiles, maintainer scripts, contents;
 #          the extracted binaries run (--help, --check-config on the shipped example config).
+# prefix:  a fresh configure with -DCMAKE_INSTALL_PREFIX=/opt/tp: units point at /opt/tp/bin and
+#          /etc/opt/tp/taskpoller; a fresh default configure gets prefix /usr.
 # man:     every man page renders without groff warnings; taskpollerd(8) names every option and
 #          taskpoller.yaml(5) every key of docs/configuration.md.
 # DAEMON_BIN is "none" while the taskpollerd target does not exist: its checks are then left out
@@ -238,8 +240,31 @@ run_man() {
     fi
 }
 
+run_prefix() {
+    local b="$tmp/b" unit
+    cmake -S "$src" -B "$b" -G Ninja -DTASKPOLLER_BUILD_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/opt/tp \
+        >"$tmp/cfg.log" 2>&1 || { cat "$tmp/cfg.log"; fail "configure with /opt/tp failed"; return; }
+    unit="$b/systemd/taskpollerd.service"
+    grep -qx 'ExecStart=/opt/tp/bin/taskpollerd --config /etc/opt/tp/taskpoller/taskpoller.yaml' "$unit" ||
+        fail "ExecStart not rewritten: $(grep ExecStart= "$unit")"
+    grep -qx 'ExecReload=/opt/tp/bin/taskpollerctl -s /run/taskpoller/taskpoller.sock reload' "$unit" ||
+        fail "ExecReload not rewritten"
+    grep -qx 'LoadCredential=secret_key:/etc/opt/tp/taskpoller/%i.secret_key' "$b/systemd/taskpollerd@.service" ||
+        fail "LoadCredential not rewritten in the template"
+    ! grep -q '/usr/bin/\|/etc/taskpoller/' "$b"/systemd/* || fail "a unit still names /usr/bin or /etc/taskpoller"
+    ok "units follow -DCMAKE_INSTALL_PREFIX=/opt/tp"
+    rm -rf "$b"
+    cmake -S "$src" -B "$b" -G Ninja -DTASKPOLLER_BUILD_TESTS=OFF >"$tmp/cfg.log" 2>&1 ||
+        { cat "$tmp/cfg.log"; fail "default configure failed"; return; }
+    grep -qx 'CMAKE_INSTALL_PREFIX:PATH=/usr' "$b/CMakeCache.txt" || fail "default prefix is not /usr"
+    cmp -s "$src/systemd/taskpollerd.service" "$b/systemd/taskpollerd.service" ||
+        fail "with prefix /usr the unit differs from systemd/taskpollerd.service"
+    ok "default prefix /usr, units unchanged"
+}
+
 case $mode in
     install) run_install ;;
+    prefix) run_prefix ;;
     deb) run_deb ;;
     man) run_man ;;
     *) echo "unknown mode $mode"; exit 2 ;;
