@@ -1,0 +1,37 @@
+# CPack: one Debian package, "taskpoller" (issue 6). Build it with
+#   cmake --build build && cpack --config build/CPackConfig.cmake -G DEB
+# Included from the top-level CMakeLists.txt after cmake/Install.cmake.
+set(CPACK_PACKAGE_NAME "taskpoller")
+set(CPACK_PACKAGE_VENDOR "taskpoller")
+set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Tencent Cloud API 2.0 async task tracker (daemon and CLI)")
+set(CPACK_PACKAGE_DESCRIPTION
+    "taskpollerd submits batch asynchronous operations to Tencent Cloud API 2.0, records every
+requestId, polls each task until it finishes and serves the results over a local Unix socket
+(HTTP/1.1 + JSON). taskpollerctl is its command-line client. The package ships hardened systemd
+units (socket activation, watchdog, credentials), sysusers.d/tmpfiles.d snippets, an example
+configuration and the man pages taskpollerd(8), taskpollerctl(1) and taskpoller.yaml(5).")
+set(CPACK_PACKAGE_CONTACT "taskpoller maintainers <taskpoller@localhost>")
+set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
+set(CPACK_STRIP_FILES ON)
+set(CPACK_GENERATOR "DEB")
+# Only the package generator; no source tarball of the work tree.
+set(CPACK_SOURCE_GENERATOR "")
+
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)   # taskpoller_<version>_<arch>.deb
+set(CPACK_DEBIAN_PACKAGE_SECTION "admin")
+set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
+# Runtime libraries are derived from the binaries by dpkg-shlibdeps (libboost-json, libspdlog,
+# libfmt, libyaml-cpp, libssl3, libsystemd0, libstdc++6, libc6 on Debian 12).
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# The units and the maintainer scripts' sysusers/tmpfiles calls need systemd; the binaries do not.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    "${CMAKE_CURRENT_LIST_DIR}/debian/conffiles"
+    "${CMAKE_CURRENT_LIST_DIR}/debian/postinst"
+    "${CMAKE_CURRENT_LIST_DIR}/debian/prerm"
+    "${CMAKE_CURRENT_LIST_DIR}/debian/postrm")
+# Scripts 0755, conffiles 0644, whatever the modes in the source tree.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+
+include(CPack)
