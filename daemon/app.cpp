@@ -1,0 +1,225 @@
+#include "daemon/app.hpp"
+
+// GCC 12 reports a false -Wmismatched-new-delete for coroutine frames whose promise type has a
+// sized operator delete (Asio's awaitable); see GCC bug 109224.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include "config/json.hpp"
+#include "config/loader.hpp"
+#include "config/reload.hpp"
+#include "control/api.hpp"
+#include "control/metrics.hpp"
+#include "control/router.hpp"
+#include "control/server.hpp"
+#include "daemon/notifier.hpp"
+#include "daemon/settings.hpp"
+#include "daemon/signals.hpp"
+#include "engine/tracker.hpp"
+#include "http/client.hpp"
+#include "store/store.hpp"
+
+namespace taskpoller::daemon {
+namespace asio = boost::asio;
+
+namespace {
+constexpr auto shutdown_grace = std::chrono::seconds(10);
+constexpr auto housekeeping_period = std::chrono::seconds(2);
+}  // namespace
+
+struct app::impl {
+    impl(asio::io_context& io, std::filesystem::path path,
+         std::shared_ptr<const config::daemon_config> cfg, logging& lg, std::optional<int> fd)
+        : io(io),
+          logs(lg),
+          log(lg.get()),
+          config_path(std::move(path)),
+          config(std::move(cfg)),
+          listen_fd(fd),
+          store(clock, store_settings(*config), log),
+          http(io.get_executor(), log, http_options(*config)),
+          notify(io, log, notify_environment::from_process()),
+          housekeeping(io) {
+        auto settings = tracker_settings(*config);
+        if (!settings) throw std::invalid_argument(settings.error().message);
+        tracker = std::make_unique<engine::tracker>(io.get_executor(), store, clock, http,
+                                                    credentials_of(*config), std::move(*settings),
+                                                    log);
+    }
+
+    asio::io_context& io;
+    core::real_clock clock;
+    logging& logs;
+    core::logger log;
+    std::filesystem::path config_path;
+    std::shared_ptr<const config::daemon_config> config;
+    std::optional<int> listen_fd;
+    store::store store;
+    http::client http;
+    std::unique_ptr<engine::tracker> tracker;
+    control::metrics_registry metrics;
+    std::unique_ptr<control::api_context> api;
+    std::unique_ptr<control::server> server;
+    notifier notify;
+    std::unique_ptr<signal_handler> signals;
+    asio::steady_timer housekeeping;
+    bool stopping = false;
+    bool reloading = false;
+    core::sys_time started_at = clock.system_now();
+
+    std::string status_line() const {
+        auto c = store.task_counts();
+        auto n = [&](core::task_state s) { return c[static_cast<std::size_t>(s)]; };
+        return fmt::format("tracking {} live tasks ({} running); {} succeeded, {} failed",
+                           n(core::task_state::pending) + n(core::task_state::running),
+                           n(core::task_state::running), n(core::task_state::succeeded),
+                           n(core::task_state::failed));
+    }
+
+    void arm_housekeeping() {
+        housekeeping.expires_after(housekeeping_period);
+        housekeeping.async_wait([this](boost::system::error_code ec) {
+            if (ec || stopping) return;
+            store.expire(clock.system_now());
+            notify.status(status_line());
+            arm_housekeeping();
+        });
+    }
+
+    void maybe_finish_shutdown() {
+        if (tracker->inflight() == 0) {
+            signals->cancel();
+            return;
+        }
+        // Polls end quickly once the HTTP client is shut down; look again shortly.
+        housekeeping.expires_after(std::chrono::milliseconds(50));
+        housekeeping.async_wait([this](boost::system::error_code) { maybe_finish_shutdown(); });
+    }
+};
+
+app::app(asio::io_context& io, std::filesystem::path config_path,
+         std::shared_ptr<const config::daemon_config> config, logging& logs,
+         std::optional<int> listen_fd)
+    : impl_(std::make_unique<impl>(io, std::move(config_path), std::move(config), logs,
+                                   listen_fd)) {}
+
+app::~app() = default;
+
+core::result<void> app::start() {
+    auto& m = *impl_;
+    auto options = server_settings(*m.config, m.listen_fd.value_or(-1));
+    if (!options) return options.error();
+    options->metrics = &m.metrics;
+
+    m.api = std::make_unique<control::api_context>(control::api_context{
+        .store = m.store,
+        .tracker = *m.tracker,
+        .metrics = m.metrics,
+        .clock = m.clock,
+        .version = "0.1.0",
+        .started_at = m.started_at,
+        .config_view = [this] { return boost::json::value(config::to_json(*impl_->config)); },
+        .reload = [this]() -> asio::awaitable<control::reload_outcome> {
+            auto r = co_await reload();
+            control::reload_outcome out;
+            out.ok = r.applied;
+            out.restart_required = r.restart_required;
+            out.message = r.applied ? "configuration reloaded"
+                                    : "the new configuration is invalid; the previous one stays";
+            out.details = r.errors;
+            co_return out;
+        },
+        .journal_status = [] { return boost::json::object{{"enabled", false}}; },
+        .max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(m.config->control.max_wait)});
+    control::register_api_metrics(*m.api);
+    control::router routes;
+    control::add_api_routes(routes, *m.api);
+
+    m.server = std::make_unique<control::server>(m.io, std::move(routes), std::move(*options), m.log);
+    if (auto r = m.server->open(); !r) return r.error();
+    m.server->start();
+    m.tracker->start();
+    m.signals = std::make_unique<signal_handler>(
+        m.io,
+        signal_callbacks{[this] {
+                             asio::co_spawn(impl_->io, reload(), asio::detached);
+                         },
+                         [this](int) { shutdown(); }},
+        m.log);
+    m.arm_housekeeping();
+    m.log.info("taskpollerd 0.1.0 serving on {} (region {}, {} {})",
+               m.listen_fd ? std::string("the socket-activated descriptor") : m.config->control.socket,
+               m.config->cloud.region, config::to_string(m.config->cloud.scheme),
+               m.config->cloud.host_suffix);
+    m.notify.ready(m.status_line());
+    return {};
+}
+
+asio::awaitable<reload_report> app::reload() {
+    auto& m = *impl_;
+    reload_report report;
+    if (m.stopping || m.reloading) {
+        report.errors.push_back(m.stopping ? "shutting down" : "a reload is already running");
+        co_return report;
+    }
+    m.reloading = true;
+    m.notify.reloading();
+    auto loaded = config::load_file(m.config_path, config::process_environment());
+    for (const auto& e : loaded.errors) report.errors.push_back(e.to_string());
+    std::optional<engine::tracker_config> settings;
+    if (loaded.ok()) {
+        auto effective = std::make_shared<config::daemon_config>(
+            config::apply_reloadable(*m.config, *loaded.config));
+        auto t = tracker_settings(*effective);
+        if (!t) {
+            report.errors.push_back(t.error().message);
+        } else {
+            report.restart_required = config::diff_requires_restart(*m.config, *loaded.config);
+            if (boost::json::serialize(config::to_json(*m.config).as_object().at("polling")) !=
+                boost::json::serialize(config::to_json(*effective).as_object().at("polling"))) {
+                report.restart_required.push_back("polling (applies to tasks tracked from now on)");
+            }
+            m.tracker->reconfigure(std::move(*t), credentials_of(*effective));
+            m.logs.apply(log_settings(*effective));
+            m.store.set_retention(store_settings(*effective).retention);
+            m.config = std::move(effective);
+            report.applied = true;
+        }
+    }
+    if (report.applied) {
+        m.log.info("configuration reloaded from {}", m.config_path.string());
+        for (const auto& k : report.restart_required) {
+            m.log.warn("reload: {} changed; it takes effect after a restart", k);
+        }
+    } else {
+        m.log.error("reload refused, the previous configuration stays in force:");
+        for (const auto& e : report.errors) m.log.error("  {}", e);
+    }
+    m.reloading = false;
+    if (m.api) control::set_reload_successful(*m.api, report.applied);
+    m.notify.reloaded(m.status_line());
+    co_return report;
+}
+
+void app::shutdown() {
+    auto& m = *impl_;
+    if (m.stopping) return;
+    m.stopping = true;
+    m.log.info("shutting down: finishing requests in flight (up to {} s)", shutdown_grace.count());
+    m.notify.stopping();
+    m.housekeeping.cancel();
+    m.server->shutdown(shutdown_grace, [this] {
+        auto& mm = *impl_;
+        mm.tracker->stop();
+        mm.http.shutdown();
+        mm.maybe_finish_shutdown();
+    });
+}
+
+}  // namespace taskpoller::daemon

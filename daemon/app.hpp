@@ -1,0 +1,57 @@
+#pragma once
+// taskpollerd itself: the modules wired together on one io_context, with the process behaviour
+// of issue 6 (notify, signals, reload, graceful shutdown). main.cpp parses arguments, loads the
+// configuration and runs one app.
+//
+// Lifetime: construct, start(), io_context::run(); run() returns once a shutdown has drained.
+
+#include <boost/asio/awaitable.hpp>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/result.hpp"
+#include "daemon/logging.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace taskpoller::daemon {
+
+/// What a reload did (SIGHUP and POST /v1/reload share it).
+struct reload_report {
+    bool applied = false;
+    std::vector<std::string> errors;            ///< "file:line:col: key: message"
+    std::vector<std::string> restart_required;  ///< changed keys that wait for a restart
+};
+
+class app {
+public:
+    app(boost::asio::io_context& io, std::filesystem::path config_path,
+        std::shared_ptr<const config::daemon_config> config, logging& logs,
+        std::optional<int> listen_fd);
+    ~app();
+    app(const app&) = delete;
+    app& operator=(const app&) = delete;
+
+    /// Opens the control socket, starts polling, tells systemd READY=1. An error is a start-up
+    /// failure (exit 1).
+    core::result<void> start();
+
+    /// Validates and applies the configuration file again; the old one stays on any error.
+    boost::asio::awaitable<reload_report> reload();
+
+    /// Graceful shutdown (first SIGTERM/SIGINT): stop accepting, STOPPING=1, let requests and
+    /// waits finish within the grace period, stop polling, let io_context::run() return.
+    void shutdown();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace taskpoller::daemon
