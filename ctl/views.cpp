@@ -62,6 +62,8 @@ std::string field(const json::value& obj, std::string_view key) {
     const auto* v = as_obj(obj).if_contains(key);
     if (v == nullptr || v->is_null()) return "-";
     if (v->is_string()) return std::string(v->get_string());
+    // Boost.JSON serialises 20.0 as "2E1"; people read "20" (or "0.5").
+    if (v->is_double()) return fmt::format("{:g}", v->get_double());
     return json::serialize(*v);
 }
 

@@ -99,3 +99,10 @@ TEST(Views, MissingAndMistypedFieldsNeverCrash) {
 
 }  // namespace
 }  // namespace taskpoller::ctl
+
+TEST(CtlViews, DoublesPrintAsPeopleWriteThem) {
+    auto doc = boost::json::parse(R"({"rate":20.0,"half":0.5,"n":3})");
+    EXPECT_EQ(taskpoller::ctl::field(doc, "rate"), "20");
+    EXPECT_EQ(taskpoller::ctl::field(doc, "half"), "0.5");
+    EXPECT_EQ(taskpoller::ctl::field(doc, "n"), "3");
+}
