@@ -51,6 +51,9 @@ expected<engine::adoption> adoption_of(std::string_view body) {
     if (auto ok = core::validate_request_id(a.key.request_id); !ok)
         return invalid_argument(ok.error().message);
     a.action = str(*obj, "action");
+    // The store needs an action for every task; outside cvm (whose completion rule depends on
+    // it, so the engine requires it) the client may not know it.
+    if (a.action.empty()) a.action = "unknown";
     a.region = str(*obj, "region");
     if (auto it = obj->find("resources"); it != obj->end()) {
         std::size_t i = 0;

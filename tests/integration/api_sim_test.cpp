@@ -1,0 +1,82 @@
+// The control API end to end: a real submission through the engine to taskpoller-sim, followed
+// by long-polls and the events stream until the tasks finish.
+#include <gtest/gtest.h>
+
+#include "../unit/control/api_fixture.hpp"
+#include "support/sim_process.hpp"
+
+namespace taskpoller::control::test {
+namespace {
+
+using verb = http::verb;
+
+const char* sim_config = R"(
+operations:
+  default:
+    duration: 300ms
+    failure_probability: 0
+stale_window: 0s
+)";
+
+api_env_options with_sim(const taskpoller::testing::sim_process& sim) {
+    api_env_options o;
+    o.cloud = "127.0.0.1:" + std::to_string(sim.port());
+    o.start_tracker = true;
+    o.max_wait = 30s;
+    return o;
+}
+
+TEST(ApiSim, SubmissionIsPolledToSuccessAndLongPollsWake) {
+    taskpoller::testing::sim_process sim(sim_config);
+    api_env env(with_sim(sim));
+    auto r = call(env.path, verb::post, "/v1/batches",
+                  R"({"service":"lb","action":"RegisterInstancesWithLoadBalancer",)"
+                  R"("params":{"loadBalancerId":"lb-it","backends":[{"instanceId":"ins-1"}]},)"
+                  R"("labels":{"suite":"api"},"poll":{"timeout":"30s"}})");
+    ASSERT_EQ(r.status, 202u) << r.body << "\n" << sim.stderr_text();
+    const auto& b = r.doc.as_object();
+    ASSERT_EQ(b.at("state").as_string(), "submitted") << r.body;
+    const std::string id(b.at("id").as_string());
+    const auto& entry = b.at("entries").as_array().at(0).as_object();
+    ASSERT_TRUE(entry.at("request_id").is_string()) << r.body;
+    const std::string rid(entry.at("request_id").as_string());
+
+    auto task = call(env.path, verb::get, "/v1/tasks/lb/" + rid + "?wait=20s");
+    ASSERT_EQ(task.status, 200u) << task.body;
+    EXPECT_EQ(task.doc.as_object().at("state").as_string(), "succeeded") << task.body;
+    EXPECT_GE(task.doc.as_object().at("polls").as_int64(), 1);
+
+    auto done = call(env.path, verb::get, "/v1/batches/" + id + "?wait=20s");
+    ASSERT_EQ(done.status, 200u);
+    EXPECT_EQ(done.doc.as_object().at("state").as_string(), "done") << done.body;
+    EXPECT_EQ(done.doc.as_object().at("counts").as_object().at("succeeded").as_int64(), 1);
+
+    // The whole history is on the events stream, in order, ending with the success.
+    const std::string out = run_command("curl -sN --max-time 1 --unix-socket " + env.path +
+                                        " 'http://localhost/v1/events?since=0'");
+    EXPECT_NE(out.find("\"state\":\"succeeded\""), std::string::npos) << out;
+    EXPECT_NE(out.find("\"seq\":1,"), std::string::npos) << out;
+
+    auto m = call(env.path, verb::get, "/metrics").body;
+    EXPECT_NE(m.find("taskpoller_api_calls_total{service=\"lb\",action="
+                     "\"RegisterInstancesWithLoadBalancer\",outcome=\"ok\"} 1\n"),
+              std::string::npos)
+        << m;
+    EXPECT_NE(m.find("taskpoller_submissions_total{outcome=\"submitted\"} 1\n"), std::string::npos);
+}
+
+TEST(ApiSim, AdoptedRequestIdIsPolledAndCancellable) {
+    taskpoller::testing::sim_process sim(sim_config);
+    api_env env(with_sim(sim));
+    // A requestId the simulator never issued: polling finds it is not there.
+    auto r = call(env.path, verb::post, "/v1/tasks", R"({"service":"lb","request_id":"99999"})");
+    ASSERT_EQ(r.status, 201u) << r.body;
+    auto t = call(env.path, verb::get, "/v1/tasks/lb/99999?wait=20s");
+    ASSERT_EQ(t.status, 200u);
+    const std::string state(t.doc.as_object().at("state").as_string());
+    EXPECT_TRUE(core::is_terminal(*core::parse_task_state(state))) << t.body;
+    EXPECT_EQ(call(env.path, verb::delete_, "/v1/tasks/lb/99999").status, 409u);
+}
+
+}  // namespace
+}  // namespace taskpoller::control::test
