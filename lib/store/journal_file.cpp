@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,35 +51,44 @@ core::result<void> write_all(int fd, std::string_view bytes, const std::string& 
     return {};
 }
 
-core::result<std::string> read_all(int fd, const std::string& path) {
-    std::string out;
-    auto end = ::lseek(fd, 0, SEEK_END);
-    if (end < 0) return os_error("lseek", path, errno);
-    out.resize(static_cast<std::size_t>(end));
-    std::size_t got = 0;
-    while (got < out.size()) {
-        auto n = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(got));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return os_error("read", path, errno);
-        }
-        if (n == 0) break;  // shrank meanwhile: keep what was read
-        got += static_cast<std::size_t>(n);
-    }
-    out.resize(got);
-    return core::ok(std::move(out));
+core::result<mapped_file> mapped_file::map(int fd, const std::string& path) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return os_error("fstat", path, errno);
+    mapped_file m;
+    if (st.st_size == 0) return m;
+    auto size = static_cast<std::size_t>(st.st_size);
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) return os_error("mmap", path, errno);
+    ::madvise(p, size, MADV_SEQUENTIAL);
+    m.data_ = p;
+    m.size_ = size;
+    return m;
 }
 
-core::result<std::optional<std::string>> read_file(const std::string& path) {
+core::result<std::optional<mapped_file>> mapped_file::map(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT) return std::optional<std::string>{};
+        if (errno == ENOENT) return std::optional<mapped_file>{};
         return os_error("open", path, errno);
     }
-    auto r = read_all(fd, path);
+    auto m = map(fd, path);
     ::close(fd);
-    if (!r) return r.error();
-    return std::optional<std::string>{std::move(*r)};
+    if (!m) return m.error();
+    return std::optional<mapped_file>{std::move(*m)};
+}
+
+mapped_file& mapped_file::operator=(mapped_file&& o) noexcept {
+    if (this != &o) {
+        if (data_ != nullptr) ::munmap(data_, size_);
+        data_ = o.data_;
+        size_ = o.size_;
+        o.data_ = nullptr;
+    }
+    return *this;
+}
+
+mapped_file::~mapped_file() {
+    if (data_ != nullptr) ::munmap(data_, size_);
 }
 
 core::result<void> sync_parent_dir(const std::string& path) {

@@ -166,11 +166,12 @@ core::result<replay_stats> journal::replay(store& s) {
     replay_stats st;
     loader l{s, options_, st};
     auto snapshot_path = path_ + ".snapshot";
-    auto snap = jf::read_file(snapshot_path);
+    auto snap = jf::mapped_file::map(snapshot_path);
     if (!snap) return snap.error();
     if (*snap) {
-        if (auto r = jf::check_header(**snap, "TPSN", snapshot_path); !r) return r.error();
-        if (auto r = l.load(**snap, snapshot_path, false); !r) return r.error();
+        auto data = (*snap)->data();
+        if (auto r = jf::check_header(data, "TPSN", snapshot_path); !r) return r.error();
+        if (auto r = l.load(data, snapshot_path, false); !r) return r.error();
         if (!l.snapshot_seq) {
             if (!options_.recover) {
                 return core::error{fmt::format(
@@ -182,12 +183,15 @@ core::result<replay_stats> journal::replay(store& s) {
             ++st.skipped_records;
         }
     }
-    auto log = jf::read_all(fd_, path_);
+    snap->reset();
+    auto log = jf::mapped_file::map(fd_, path_);
     if (!log) return log.error();
-    if (auto r = jf::check_header(*log, "TPJL", path_); !r) return r.error();
-    auto end = l.load(*log, path_, true);
+    auto log_size = log->data().size();
+    if (auto r = jf::check_header(log->data(), "TPJL", path_); !r) return r.error();
+    auto end = l.load(log->data(), path_, true);
     if (!end) return end.error();
-    if (*end < log->size()) {
+    *log = jf::mapped_file{};
+    if (*end < log_size) {
         if (::ftruncate(fd_, static_cast<off_t>(*end)) != 0 || ::fdatasync(fd_) != 0) {
             return jf::os_error("truncate", path_, errno);
         }
