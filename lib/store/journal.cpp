@@ -108,7 +108,7 @@ void journal::append(std::string_view bytes) {
     if (auto r = jf::write_all(fd_, bytes, path_); !r) return fail(r.error().message);
     ++counters_.records;
     counters_.log_bytes += bytes.size();
-    if (options_.mode == durability::strict) {
+    if (options_.mode == durability::strict && group_depth_ == 0) {
         (void)sync_log();
     } else {
         dirty_ = true;
@@ -133,6 +133,10 @@ void journal::on_task_change(const change& c, const core::task& t) {
         append_task_record(buf_, t);
     }
     append(buf_);
+}
+
+journal::sync_group::~sync_group() {
+    if (--j_->group_depth_ == 0 && j_->options_.mode == durability::strict) (void)j_->flush();
 }
 
 core::result<void> journal::flush() {

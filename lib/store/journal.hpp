@@ -89,6 +89,21 @@ class journal final : public store_observer {
     /// Syncs pending writes (no-op if none). An error also marks the journal failed.
     core::result<void> flush();
 
+    /// Strict mode, for a mutation that makes many changes (an outcome creating N tasks): while
+    /// the returned guard lives, records are written but not synced; its destruction syncs once.
+    /// Acknowledge the client only after the guard is gone. Nests; no-op in relaxed mode.
+    class sync_group {
+      public:
+        explicit sync_group(journal& j) : j_(&j) { ++j.group_depth_; }
+        ~sync_group();
+        sync_group(const sync_group&) = delete;
+        sync_group& operator=(const sync_group&) = delete;
+
+      private:
+        journal* j_;
+    };
+    sync_group group_syncs() { return sync_group{*this}; }
+
     /// Whether the log has outgrown options.compact_at_bytes.
     bool compaction_due() const noexcept;
     /// compact() if due. Call from the daemon's timer, never from inside a store callback.
@@ -119,6 +134,7 @@ class journal final : public store_observer {
     int fd_ = -1;
     store* store_ = nullptr;
     bool dirty_ = false;
+    int group_depth_ = 0;
     std::string failed_;  // first I/O error; empty while healthy
     std::string buf_;     // reused encoding buffer
     journal_counters counters_;

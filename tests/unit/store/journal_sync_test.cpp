@@ -32,6 +32,33 @@ TEST(journal_sync, strict_syncs_once_per_change_before_the_mutation_returns) {
     EXPECT_EQ(syncs, 4);
 }
 
+TEST(journal_sync, a_sync_group_makes_one_strict_sync_for_a_whole_outcome) {
+    temp_dir dir;
+    core::manual_clock clock;
+    int syncs = 0;
+    store s{clock, seeded_options()};
+    auto j = journal::open(dir.file("j"), counting_options(syncs, durability::strict));
+    ASSERT_TRUE((*j)->replay(s));
+    auto b = s.create_batch({"lb", "A", "", {}, ""});
+    EXPECT_EQ(syncs, 1);  // the intent alone, before sending
+    batch_outcome o;
+    for (int i = 0; i < 10; ++i)
+        o.entries.push_back(accepted("r" + std::to_string(i), std::to_string(i)));
+    {
+        auto g = (*j)->group_syncs();
+        {
+            auto inner = (*j)->group_syncs();
+            s.record_batch_outcome(b->id, o);
+        }
+        EXPECT_EQ(syncs, 1);  // nested guard gone, outer still open
+        EXPECT_TRUE((*j)->sync_due());
+    }
+    EXPECT_EQ(syncs, 2);
+    EXPECT_FALSE((*j)->sync_due());
+    s.adopt_task({"lb", "x", "A", {}, {}, {}});
+    EXPECT_EQ(syncs, 3);  // back to one per change
+}
+
 TEST(journal_sync, relaxed_groups_syncs_until_flush) {
     temp_dir dir;
     core::manual_clock clock;
