@@ -1,0 +1,143 @@
+#pragma once
+// The store's journal (issue 7, docs/durability.md): every store change is appended to a log file
+// as a checksummed record; a snapshot of the live contents replaces the log when it grows too
+// large; start-up replays snapshot + log into an empty store.
+//
+// Files, for path P: P (the log), P.snapshot, and P.snapshot.tmp while a snapshot is written.
+//
+// Ordering: the tracker creates a batch in `submitting` state before it sends the request. That
+// change reaches on_batch_change() synchronously, so the intent is in the log (and, in strict
+// mode, on disk) before the request leaves; a restart that finds the intent without an outcome
+// marks the batch `unknown` instead of sending it again.
+//
+// Single-threaded like the store; synchronous file I/O (write(2), fdatasync). The daemon drives
+// the relaxed-mode sync and compaction from its own timer (flush(), compact_if_due()).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/logger.hpp"
+#include "core/result.hpp"
+#include "store/observer.hpp"
+
+namespace taskpoller::store {
+
+class store;
+
+enum class durability {
+    strict,   ///< each change is fdatasync'ed before the mutation returns
+    relaxed,  ///< changes are written at once; flush() (every sync_interval) makes them durable
+};
+
+struct journal_options {
+    durability mode = durability::strict;
+    /// How often the daemon should call flush() in relaxed mode (the most a power loss can lose).
+    std::chrono::milliseconds sync_interval{5};
+    /// compact_if_due() writes a snapshot and starts a new log once the log is this large.
+    std::uint64_t compact_at_bytes = 64u << 20;
+    /// Skip corrupt records in the middle of the log or snapshot instead of refusing to start.
+    bool recover = false;
+    /// fdatasync(2) replacement (tests count calls); returns 0 or -1 with errno set.
+    std::function<int(int fd)> sync;
+    core::logger log;
+};
+
+struct replay_stats {
+    std::size_t snapshot_records = 0;   ///< batch/task records loaded from the snapshot
+    std::size_t log_records = 0;        ///< records applied from the log
+    std::size_t stale_records = 0;      ///< log records older than the snapshot (skipped)
+    std::size_t skipped_records = 0;    ///< corrupt regions skipped (recover only)
+    std::uint64_t truncated_bytes = 0;  ///< torn tail removed from the log
+    std::size_t marked_unknown = 0;     ///< `submitting` batches turned `unknown`
+    std::size_t batches = 0;            ///< in the store after replay
+    std::size_t tasks = 0;
+};
+
+struct journal_counters {
+    std::uint64_t records = 0;  ///< records appended since open
+    std::uint64_t syncs = 0;    ///< fdatasync calls on the log
+    std::uint64_t compactions = 0;
+    std::uint64_t log_bytes = 0;  ///< current log size
+};
+
+class journal final : public store_observer {
+  public:
+    /// Opens (creating if absent, with its directory entry synced) the log at `path`. Fails with
+    /// a message naming the file if it cannot be opened or is not a journal (wrong magic or a
+    /// newer format version). Nothing is read beyond the header until replay().
+    static core::result<std::unique_ptr<journal>> open(std::string path, journal_options options);
+    ~journal() override;
+    journal(const journal&) = delete;
+    journal& operator=(const journal&) = delete;
+
+    /// Loads the snapshot then the log into `s`, which must be empty, through restore_* and
+    /// finish_restore(); truncates a torn tail (warning); refuses corruption in the middle
+    /// (error naming the file and offset) unless options.recover. Then attaches itself as the
+    /// store's observer and marks every batch still `submitting` as `unknown` (journaled). After a
+    /// recovered replay, compacts at once so the damaged log is gone. Call once, before any
+    /// other store use. The journal must be destroyed (or detach()ed) before the store.
+    core::result<replay_stats> replay(store& s);
+    /// Stops observing the store (no-op if not attached).
+    void detach();
+
+    /// Relaxed mode: whether writes are waiting for a sync.
+    bool sync_due() const noexcept { return dirty_; }
+    std::chrono::milliseconds sync_interval() const noexcept { return options_.sync_interval; }
+    /// Syncs pending writes (no-op if none). An error also marks the journal failed.
+    core::result<void> flush();
+
+    /// Strict mode, for a mutation that makes many changes (an outcome creating N tasks): while
+    /// the returned guard lives, records are written but not synced; its destruction syncs once.
+    /// Acknowledge the client only after the guard is gone. Nests; no-op in relaxed mode.
+    class sync_group {
+      public:
+        explicit sync_group(journal& j) : j_(&j) { ++j.group_depth_; }
+        ~sync_group();
+        sync_group(const sync_group&) = delete;
+        sync_group& operator=(const sync_group&) = delete;
+
+      private:
+        journal* j_;
+    };
+    sync_group group_syncs() { return sync_group{*this}; }
+
+    /// Whether the log has outgrown options.compact_at_bytes.
+    bool compaction_due() const noexcept;
+    /// compact() if due. Call from the daemon's timer, never from inside a store callback.
+    core::result<void> compact_if_due();
+    /// Writes a snapshot of the attached store (temp file, fsync, rename, fsync directory) and
+    /// starts a new empty log. On failure the old log stays in use (and the error is returned).
+    core::result<void> compact();
+
+    /// Empty while healthy; otherwise the first I/O error. Once failed, the journal writes
+    /// nothing more: the daemon must stop acknowledging submissions (changes are not durable).
+    core::result<void> health() const;
+    const journal_counters& counters() const noexcept { return counters_; }
+    const std::string& path() const noexcept { return path_; }
+
+    void on_batch_change(const change& c, const core::batch& b) override;
+    void on_task_change(const change& c, const core::task& t) override;
+
+  private:
+    journal(std::string path, journal_options options, int fd, std::uint64_t size);
+    void append(std::string_view bytes);
+    core::result<void> sync_log();
+    void fail(std::string message);
+    core::result<void> write_snapshot(const std::string& tmp);
+    core::result<void> restart_log();
+
+    std::string path_;
+    journal_options options_;
+    int fd_ = -1;
+    store* store_ = nullptr;
+    bool dirty_ = false;
+    int group_depth_ = 0;
+    std::string failed_;  // first I/O error; empty while healthy
+    std::string buf_;     // reused encoding buffer
+    journal_counters counters_;
+};
+
+}  // namespace taskpoller::store

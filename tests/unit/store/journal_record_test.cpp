@@ -1,0 +1,181 @@
+// Journal records: CRC-32C, encoding round trips, corruption detection.
+#include "store/journal_record.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "helpers.hpp"
+#include "store/crc32c.hpp"
+
+namespace core = taskpoller::core;
+using namespace taskpoller::store;
+using namespace std::chrono_literals;
+
+namespace {
+
+core::batch sample_batch() {
+    core::batch b;
+    b.id = "b-0123456789ab";
+    b.state = core::batch_state::submitted;
+    b.service = "lb";
+    b.action = "DeleteLoadBalancers";
+    b.region = "ap-guangzhou";
+    b.code = -5100;
+    b.message = "partly \xe4\xb8\xad \n\0 done";
+    b.created_at = core::sys_time{1767225600123456789ns};
+    b.finished_at = core::sys_time{1767225700000000001ns};
+    b.labels = {{"env", "prod"}, {"team", ""}};
+    b.client_token = "tok-1";
+    b.entries = {{"lb-1", core::entry_outcome::accepted, 0, "", "L1", std::nullopt},
+                 {"lb-2", core::entry_outcome::rejected, 4001, "nope", "", std::nullopt},
+                 {"lb-3", core::entry_outcome::unknown, -1, "timeout", "", std::nullopt}};
+    b.created_seq = 7;
+    b.updated_seq = 12;
+    return b;
+}
+
+core::task sample_task() {
+    core::task t;
+    t.service = "cvm";
+    t.request_id = "req-42";
+    t.state = core::task_state::timed_out;
+    t.action = "StopInstances";
+    t.batch_id = "b-0123456789ab";
+    t.resources = {"ins-1", "ins-2", ""};
+    t.last_status = "RUNNING";
+    t.last_error = "HTTP 503";
+    t.polls = 99;
+    t.created_at = core::sys_time{1767225600000000000ns};
+    t.finished_at = core::sys_time{1767225800000000000ns};
+    t.deadline = core::sys_time{1767225900000000000ns};
+    t.labels = {{"k", "v"}};
+    t.created_seq = 8;
+    t.updated_seq = 30;
+    return t;
+}
+
+journal_frame only_frame(const std::string& bytes) {
+    auto f = read_journal_frame(bytes, 0);
+    EXPECT_EQ(f.status, frame_status::ok);
+    EXPECT_EQ(f.size, bytes.size());
+    return f;
+}
+
+TEST(journal_crc32c, matches_the_standard_check_value_in_both_paths) {
+    EXPECT_EQ(crc32c("123456789"), 0xE3069283u);
+    EXPECT_EQ(crc32c_software("123456789"), 0xE3069283u);
+    EXPECT_EQ(crc32c(""), 0u);
+    std::string data(1000, '\0');
+    std::mt19937 rng{1};
+    for (auto& c : data) c = static_cast<char>(rng());
+    for (std::size_t n : {0u, 1u, 7u, 8u, 9u, 63u, 1000u}) {
+        auto v = std::string_view{data}.substr(0, n);
+        EXPECT_EQ(crc32c(v), crc32c_software(v)) << n;
+        EXPECT_EQ(crc32c(v.substr(n / 2), crc32c(v.substr(0, n / 2))), crc32c(v)) << n;
+    }
+}
+
+TEST(journal_record, batch_round_trip) {
+    auto b = sample_batch();
+    std::string out;
+    append_batch_record(out, b);
+    auto f = only_frame(out);
+    EXPECT_EQ(f.type, journal_record_type::batch);
+    auto back = decode_batch_record(f.payload);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(*back, b);
+}
+
+TEST(journal_record, task_round_trip_and_records_concatenate) {
+    auto t = sample_task();
+    std::string out;
+    append_task_record(out, t);
+    auto first = out.size();
+    append_task_expired_record(out, t.key(), 31);
+    append_batch_expired_record(out, "b-0123456789ab", 32);
+    append_snapshot_end_record(out, 33, 2);
+
+    auto f = read_journal_frame(out, 0);
+    ASSERT_EQ(f.status, frame_status::ok);
+    EXPECT_EQ(*decode_task_record(f.payload), t);
+    f = read_journal_frame(out, first);
+    ASSERT_EQ(f.type, journal_record_type::task_expired);
+    auto te = decode_task_expired_record(f.payload);
+    EXPECT_EQ(te->key, t.key());
+    EXPECT_EQ(te->seq, 31u);
+    auto off = first + f.size;
+    f = read_journal_frame(out, off);
+    ASSERT_EQ(f.type, journal_record_type::batch_expired);
+    EXPECT_EQ(decode_batch_expired_record(f.payload)->batch_id, "b-0123456789ab");
+    EXPECT_EQ(decode_batch_expired_record(f.payload)->seq, 32u);
+    off += f.size;
+    f = read_journal_frame(out, off);
+    ASSERT_EQ(f.type, journal_record_type::snapshot_end);
+    EXPECT_EQ(decode_snapshot_end_record(f.payload)->seq, 33u);
+    EXPECT_EQ(decode_snapshot_end_record(f.payload)->records, 2u);
+    EXPECT_EQ(off + f.size, out.size());
+    EXPECT_EQ(read_journal_frame(out, out.size()).status, frame_status::incomplete);
+}
+
+TEST(journal_record, every_flipped_bit_is_detected) {
+    std::string rec;
+    append_batch_record(rec, sample_batch());
+    for (std::size_t i = 0; i < rec.size(); ++i) {
+        for (int bit = 0; bit < 8; ++bit) {
+            auto bad = rec;
+            bad[i] = static_cast<char>(bad[i] ^ (1 << bit));
+            EXPECT_NE(read_journal_frame(bad, 0).status, frame_status::ok)
+                << "byte " << i << " bit " << bit;
+        }
+    }
+}
+
+TEST(journal_record, every_truncation_is_incomplete) {
+    std::string rec;
+    append_task_record(rec, sample_task());
+    for (std::size_t n = 0; n < rec.size(); ++n) {
+        EXPECT_EQ(read_journal_frame(std::string_view{rec}.substr(0, n), 0).status,
+                  frame_status::incomplete)
+            << n;
+    }
+}
+
+TEST(journal_record, malformed_payloads_are_refused_not_crashed_on) {
+    std::string rec;
+    append_task_record(rec, sample_task());
+    auto payload = std::string_view{rec}.substr(journal_header_size);
+    for (std::size_t n = 0; n < payload.size(); ++n) {
+        EXPECT_FALSE(decode_task_record(payload.substr(0, n))) << n;
+    }
+    std::string longer(payload);
+    longer.push_back('x');
+    EXPECT_FALSE(decode_task_record(longer));
+
+    std::string newer(payload);
+    newer[0] = static_cast<char>(journal_payload_version + 1);
+    auto r = decode_task_record(newer);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("format version"), std::string::npos);
+
+    auto t = sample_task();
+    t.state = static_cast<core::task_state>(200);
+    std::string bad_state;
+    append_task_record(bad_state, t);
+    EXPECT_FALSE(decode_task_record(std::string_view{bad_state}.substr(journal_header_size)));
+
+    // A huge element count must not make the decoder allocate or read past the end.
+    std::string b;
+    append_batch_record(b, sample_batch());
+    auto bp = std::string(std::string_view{b}.substr(journal_header_size));
+    for (std::size_t i = 1; i + 4 <= bp.size(); ++i) {
+        auto m = bp;
+        m.replace(i, 4, "\xff\xff\xff\x7f");
+        auto d = decode_batch_record(m);
+        if (d) {
+            EXPECT_NE(*d, sample_batch());
+        }
+    }
+}
+
+}  // namespace
