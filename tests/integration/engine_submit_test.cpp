@@ -177,6 +177,43 @@ TEST(EngineSubmit, ThrottledSubmissionsAreSentAgainAndRunOnce) {
     EXPECT_EQ(expect_tasks_match_truth(h), 8u);
 }
 
+// A task cancelled while its poll is in flight (dispatched, answer not yet applied) must not be
+// touched by that poll's answer, and its slot must not be confused with another task's.
+void cancel_between_dispatch_and_poll(engine_harness& h, engine::submission s) {
+    auto r = h.submit(std::move(s));
+    ASSERT_TRUE(r && *r) << (r ? r->error().message : "timeout");
+    ASSERT_EQ((*r)->batch.state, core::batch_state::submitted) << (*r)->batch.message;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    // Step the io_context one handler at a time until a poll is dispatched.
+    while (h.tracker().polls().inflight() == 0 && std::chrono::steady_clock::now() < deadline) {
+        h.io().run_one_for(50ms);
+    }
+    ASSERT_GT(h.tracker().polls().inflight(), 0u);
+    for (const auto& e : (*r)->batch.entries) {
+        if (e.outcome == core::entry_outcome::accepted) {
+            EXPECT_TRUE(h.tracker().cancel_task({(*r)->batch.service, e.request_id}));
+        }
+    }
+    ASSERT_TRUE(h.run_until([&] { return h.tracker().inflight() == 0; }, 10s));
+    EXPECT_EQ(h.live_tasks(), 0u);
+    EXPECT_EQ(h.tracker().polls().tracked(), 0u);
+}
+
+TEST(EngineSubmit, CancelWhilePollInFlightIsSafe) {
+    auto setup = quick();
+    setup.tune = [](engine::tracker_config& c) {
+        c.polling.schedule.poll.initial_delay = 0ms;  // due at once: dispatched on next wake
+        c.polling.schedule.poll.jitter = engine::jitter_mode::none;
+    };
+    engine_harness h(setup);
+    cancel_between_dispatch_and_poll(h, slow_deregister("lb-race"));
+    engine::submission cvm;
+    cvm.service = "cvm";
+    cvm.action = "StopInstances";
+    cvm.params = json::object{{"instanceIds", json::array{json::value(h.sim_instances(2).at(0))}}};
+    cancel_between_dispatch_and_poll(h, std::move(cvm));
+}
+
 struct test_pki {
     temp_dir dir;
     std::string ca, cert, key;
