@@ -152,13 +152,13 @@ TEST(EngineSubmit, DeadlineMakesATaskTimedOutWithItsLastStatus) {
 
 TEST(EngineSubmit, ThrottledSubmissionsAreSentAgainAndRunOnce) {
     auto setup = quick();
-    setup.sim_yaml += "rate_limits: {default: 20, actions: {DeleteLoadBalancers: 2}}\n";
+    setup.sim_yaml += "rate_limits: {default: 20, actions: {DeleteLoadBalancers: 4}}\n";
     setup.tune = [](engine::tracker_config& c) {
         engine::service_override o;
         o.name = "lb";
-        o.actions["DeleteLoadBalancers"].rate_limit = 100;  // far above the simulator's 2/s
+        o.actions["DeleteLoadBalancers"].rate_limit = 100;  // far above the simulator's 4/s
         ASSERT_TRUE(c.services.apply(o));
-        c.submit.max_attempts = 10;
+        c.submit.max_attempts = 40;  // full-jitter retries may lose the race often
     };
     engine_harness h(setup);
     std::vector<engine::submission> subs;
