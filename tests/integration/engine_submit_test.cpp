@@ -113,6 +113,107 @@ TEST(EngineSubmit, CancelStopsPolling) {
     EXPECT_FALSE(h.tracker().cancel_task(key));  // already terminal
 }
 
+engine::submission slow_deregister(const std::string& lb) {
+    engine::submission s;
+    s.service = "lb";
+    s.action = "DeregisterInstancesFromLoadBalancer";  // 60 s in this simulator
+    s.params = json::object{{"loadBalancerId", lb},
+                            {"backends", json::array{json::object{{"instanceId", "ins-x"}}}}};
+    return s;
+}
+
+TEST(EngineSubmit, CancelBatchStopsEveryTaskOfIt) {
+    engine_harness h(quick());
+    auto r = h.submit(slow_deregister("lb-cb"));
+    ASSERT_TRUE(r && *r) << (r ? r->error().message : "timeout");
+    auto c = h.tracker().cancel_batch((*r)->batch.id);
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->state, core::batch_state::done);
+    EXPECT_EQ(h.tracker().polls().tracked(), 0u);
+    EXPECT_EQ(h.live_tasks(), 0u);
+    EXPECT_FALSE(h.tracker().cancel_batch((*r)->batch.id));  // already done
+}
+
+TEST(EngineSubmit, DeadlineMakesATaskTimedOutWithItsLastStatus) {
+    engine_harness h(quick());
+    auto s = slow_deregister("lb-slow");
+    s.timeout = 1500ms;
+    auto r = h.submit(std::move(s));
+    ASSERT_TRUE(r && *r) << (r ? r->error().message : "timeout");
+    core::task_key key{"lb", (*r)->batch.entries.at(0).request_id};
+    ASSERT_TRUE(h.run_until_all_terminal(20s));
+    auto t = h.st().get_task(key);
+    EXPECT_EQ(t->state, core::task_state::timed_out);
+    EXPECT_EQ(t->last_status, "running");
+    EXPECT_GE(t->polls, 1u);
+    EXPECT_NE(t->last_error.find("deadline"), std::string::npos) << t->last_error;
+    EXPECT_EQ(h.sim_task_states()[key.request_id], "running");  // the cloud is still at it
+}
+
+TEST(EngineSubmit, ThrottledSubmissionsAreSentAgainAndRunOnce) {
+    auto setup = quick();
+    setup.sim_yaml += "rate_limits: {default: 20, actions: {DeleteLoadBalancers: 4}}\n";
+    setup.tune = [](engine::tracker_config& c) {
+        engine::service_override o;
+        o.name = "lb";
+        o.actions["DeleteLoadBalancers"].rate_limit = 100;  // far above the simulator's 4/s
+        ASSERT_TRUE(c.services.apply(o));
+        c.submit.max_attempts = 40;  // full-jitter retries may lose the race often
+    };
+    engine_harness h(setup);
+    std::vector<engine::submission> subs;
+    for (int i = 0; i < 8; ++i) subs.push_back(delete_lb("lb-thr" + std::to_string(i)));
+    auto results = h.submit_all(std::move(subs), 60s);
+    for (int i = 0; i < 8; ++i) {
+        ASSERT_TRUE(results[i] && *results[i]);
+        EXPECT_EQ((*results[i])->batch.state, core::batch_state::submitted)
+            << (*results[i])->batch.message;
+        EXPECT_EQ(h.sim_executions("lb-thr" + std::to_string(i), "DeleteLoadBalancers"), 1);
+    }
+    auto stats = h.sim_stats().at("actions").at("DeleteLoadBalancers").as_object();
+    EXPECT_GT(stats.at("throttled").to_number<std::int64_t>(), 0);
+    EXPECT_GT(h.tracker().api().throttled_total, 0u);
+    ASSERT_TRUE(h.run_until_all_terminal(30s));
+    EXPECT_EQ(expect_tasks_match_truth(h), 8u);
+}
+
+// A task cancelled while its poll is in flight (dispatched, answer not yet applied) must not be
+// touched by that poll's answer, and its slot must not be confused with another task's.
+void cancel_between_dispatch_and_poll(engine_harness& h, engine::submission s) {
+    auto r = h.submit(std::move(s));
+    ASSERT_TRUE(r && *r) << (r ? r->error().message : "timeout");
+    ASSERT_EQ((*r)->batch.state, core::batch_state::submitted) << (*r)->batch.message;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    // Step the io_context one handler at a time until a poll is dispatched.
+    while (h.tracker().polls().inflight() == 0 && std::chrono::steady_clock::now() < deadline) {
+        h.io().run_one_for(50ms);
+    }
+    ASSERT_GT(h.tracker().polls().inflight(), 0u);
+    for (const auto& e : (*r)->batch.entries) {
+        if (e.outcome == core::entry_outcome::accepted) {
+            EXPECT_TRUE(h.tracker().cancel_task({(*r)->batch.service, e.request_id}));
+        }
+    }
+    ASSERT_TRUE(h.run_until([&] { return h.tracker().inflight() == 0; }, 10s));
+    EXPECT_EQ(h.live_tasks(), 0u);
+    EXPECT_EQ(h.tracker().polls().tracked(), 0u);
+}
+
+TEST(EngineSubmit, CancelWhilePollInFlightIsSafe) {
+    auto setup = quick();
+    setup.tune = [](engine::tracker_config& c) {
+        c.polling.schedule.poll.initial_delay = 0ms;  // due at once: dispatched on next wake
+        c.polling.schedule.poll.jitter = engine::jitter_mode::none;
+    };
+    engine_harness h(setup);
+    cancel_between_dispatch_and_poll(h, slow_deregister("lb-race"));
+    engine::submission cvm;
+    cvm.service = "cvm";
+    cvm.action = "StopInstances";
+    cvm.params = json::object{{"instanceIds", json::array{json::value(h.sim_instances(2).at(0))}}};
+    cancel_between_dispatch_and_poll(h, std::move(cvm));
+}
+
 struct test_pki {
     temp_dir dir;
     std::string ca, cert, key;
