@@ -24,6 +24,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 # Runtime libraries are derived from the binaries by dpkg-shlibdeps (libboost-json, libspdlog,
 # libfmt, libyaml-cpp, libssl3, libsystemd0, libstdc++6, libc6 on Debian 12).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# dpkg-shlibdeps has been seen to leave libspdlog out for taskpollerd here; name it explicitly
+# (CPack joins this list with the derived one).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libspdlog1.10")
 # The units and the maintainer scripts' sysusers/tmpfiles calls need systemd; the binaries do not.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -98,7 +98,10 @@ TEST(EngineCvm, BatchOf200WithInvalidEntriesMatchesGroundTruth) {
     // instances), plus slack for retries. Polling per instance would need at least 180 calls.
     const auto rounds = static_cast<std::int64_t>(wall / 200ms) + 1;
     EXPECT_GT(calls, 0);
-    EXPECT_LE(calls, 2 * rounds + 6);
+    // Calls per poll round: jitter and a loaded machine can split a round in two or three, so the
+    // bound is three calls per round; polling per instance would need at least 180 calls, which
+    // the two structural bounds below also rule out.
+    EXPECT_LE(calls, 3 * rounds + 12);
     EXPECT_LT(calls * 4, static_cast<std::int64_t>(accepted));
     EXPECT_LE(calls * 10, static_cast<std::int64_t>(total_polls));
     // Nothing ran twice.
