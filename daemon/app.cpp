@@ -23,6 +23,7 @@
 #include "daemon/signals.hpp"
 #include "engine/tracker.hpp"
 #include "http/client.hpp"
+#include "store/journal.hpp"
 #include "store/store.hpp"
 
 namespace taskpoller::daemon {
@@ -35,17 +36,20 @@ constexpr auto housekeeping_period = std::chrono::seconds(2);
 
 struct app::impl {
     impl(asio::io_context& io, std::filesystem::path path,
-         std::shared_ptr<const config::daemon_config> cfg, logging& lg, std::optional<int> fd)
+         std::shared_ptr<const config::daemon_config> cfg, logging& lg, std::optional<int> fd,
+         bool recover_journal)
         : io(io),
           logs(lg),
           log(lg.get()),
           config_path(std::move(path)),
           config(std::move(cfg)),
           listen_fd(fd),
+          recover(recover_journal),
           store(clock, store_settings(*config), log),
           http(io.get_executor(), log, http_options(*config)),
           notify(io, log, notify_environment::from_process()),
-          housekeeping(io) {
+          housekeeping(io),
+          journal_sync(io) {
         auto settings = tracker_settings(*config);
         if (!settings) throw std::invalid_argument(settings.error().message);
         tracker = std::make_unique<engine::tracker>(io.get_executor(), store, clock, http,
@@ -60,7 +64,10 @@ struct app::impl {
     std::filesystem::path config_path;
     std::shared_ptr<const config::daemon_config> config;
     std::optional<int> listen_fd;
+    bool recover = false;
     store::store store;
+    // Declared after the store: destroyed (and detached) before it.
+    std::unique_ptr<store::journal> journal;
     http::client http;
     std::unique_ptr<engine::tracker> tracker;
     control::metrics_registry metrics;
@@ -69,6 +76,8 @@ struct app::impl {
     notifier notify;
     std::unique_ptr<signal_handler> signals;
     asio::steady_timer housekeeping;
+    asio::steady_timer journal_sync;
+    bool journal_sync_armed = false;
     bool stopping = false;
     bool reloading = false;
     core::sys_time started_at = clock.system_now();
@@ -87,13 +96,90 @@ struct app::impl {
         housekeeping.async_wait([this](boost::system::error_code ec) {
             if (ec || stopping) return;
             store.expire(clock.system_now());
+            journal_housekeeping();
             notify.status(status_line());
             arm_housekeeping();
         });
     }
 
+    // Opens and replays the journal, then resumes polling what was live. No journal path: the
+    // store stays memory-only.
+    core::result<void> open_journal() {
+        const auto& path = config->store.journal;
+        if (path.empty()) {
+            log.info("no store.journal configured: tasks are kept in memory only");
+            return {};
+        }
+        auto options = journal_settings(*config, recover);
+        options.log = log;
+        options.on_dirty = [this] { arm_journal_sync(); };
+        auto opened = store::journal::open(path, std::move(options));
+        if (!opened) return opened.error();
+        journal = std::move(*opened);
+        auto started = std::chrono::steady_clock::now();
+        auto stats = journal->replay(store);
+        if (!stats) return stats.error();
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - started);
+        auto resumed = tracker->resume_live_tasks();
+        log.info("journal {} ({}): {} batches and {} tasks restored in {} ms ({} from the "
+                 "snapshot, {} log records); {} live tasks resume polling{}{}",
+                 path, config::to_string(config->store.durability), stats->batches, stats->tasks,
+                 ms.count(), stats->snapshot_records, stats->log_records, resumed,
+                 stats->marked_unknown ? fmt::format("; {} interrupted submissions marked "
+                                                     "unknown (never re-sent)",
+                                                     stats->marked_unknown)
+                                       : std::string(),
+                 stats->truncated_bytes
+                     ? fmt::format("; {} bytes of torn tail removed", stats->truncated_bytes)
+                     : std::string());
+        return {};
+    }
+
+    // One-shot: a write left the journal waiting for a sync. At most sync_interval later the
+    // pending records are synced (relaxed mode; strict mode's poll results).
+    void arm_journal_sync() {
+        if (journal_sync_armed || !journal) return;
+        journal_sync_armed = true;
+        journal_sync.expires_after(journal->sync_interval());
+        journal_sync.async_wait([this](boost::system::error_code ec) {
+            journal_sync_armed = false;
+            if (ec || !journal) return;
+            if (auto r = journal->flush(); !r) log.error("journal: {}", r.error().message);
+        });
+    }
+
+    boost::json::object journal_status() const {
+        if (!journal) return boost::json::object{{"enabled", false}};
+        const auto& c = journal->counters();
+        auto h = journal->health();
+        return boost::json::object{
+            {"enabled", true},
+            {"path", journal->path()},
+            {"durability", config::to_string(config->store.durability)},
+            {"healthy", bool(h)},
+            {"error", h ? boost::json::value(nullptr) : boost::json::value(h.error().message)},
+            {"records", c.records},
+            {"syncs", c.syncs},
+            {"compactions", c.compactions},
+            {"log_bytes", c.log_bytes}};
+    }
+
+    void journal_housekeeping() {
+        if (!journal) return;
+        if (auto r = journal->compact_if_due(); !r) log.error("journal compaction: {}", r.error().message);
+    }
+
+    // Shutdown: everything written is synced before the process exits.
+    void close_journal() {
+        if (!journal) return;
+        if (auto r = journal->flush(); !r) log.error("journal: {}", r.error().message);
+        journal_sync.cancel();
+    }
+
     void maybe_finish_shutdown() {
         if (tracker->inflight() == 0) {
+            close_journal();
             signals->cancel();
             return;
         }
@@ -105,9 +191,9 @@ struct app::impl {
 
 app::app(asio::io_context& io, std::filesystem::path config_path,
          std::shared_ptr<const config::daemon_config> config, logging& logs,
-         std::optional<int> listen_fd)
+         std::optional<int> listen_fd, bool recover)
     : impl_(std::make_unique<impl>(io, std::move(config_path), std::move(config), logs,
-                                   listen_fd)) {}
+                                   listen_fd, recover)) {}
 
 app::~app() = default;
 
@@ -115,6 +201,7 @@ core::result<void> app::start() {
     auto& m = *impl_;
     auto options = server_settings(*m.config, m.listen_fd.value_or(-1));
     if (!options) return options.error();
+    if (auto r = m.open_journal(); !r) return r.error();
     options->metrics = &m.metrics;
 
     m.api = std::make_unique<control::api_context>(control::api_context{
@@ -135,7 +222,7 @@ core::result<void> app::start() {
             out.details = r.errors;
             co_return out;
         },
-        .journal_status = [] { return boost::json::object{{"enabled", false}}; },
+        .journal_status = [this] { return impl_->journal_status(); },
         .max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(m.config->control.max_wait)});
     control::register_api_metrics(*m.api);
     control::router routes;

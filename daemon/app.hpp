@@ -31,15 +31,17 @@ struct reload_report {
 
 class app {
 public:
+    /// `recover` (--recover): replay a damaged journal, skipping the damage, instead of refusing.
     app(boost::asio::io_context& io, std::filesystem::path config_path,
         std::shared_ptr<const config::daemon_config> config, logging& logs,
-        std::optional<int> listen_fd);
+        std::optional<int> listen_fd, bool recover = false);
     ~app();
     app(const app&) = delete;
     app& operator=(const app&) = delete;
 
-    /// Opens the control socket, starts polling, tells systemd READY=1. An error is a start-up
-    /// failure (exit 1).
+    /// Replays the journal (store.journal) and resumes its live tasks, opens the control socket,
+    /// starts polling, tells systemd READY=1. An error is a start-up failure (exit 1): an
+    /// unreadable or damaged journal (without --recover) is one.
     core::result<void> start();
 
     /// Validates and applies the configuration file again; the old one stays on any error.

@@ -29,10 +29,14 @@ int main(int argc, char** argv) {
                  "taskpollerd"};
     std::string config_path = default_config;
     bool check = false;
+    bool recover = false;
     cli.add_option("-c,--config", config_path, "Configuration file (YAML)")
         ->capture_default_str();
     cli.add_flag("-t,--check-config", check,
                  "Validate the configuration fully, print every error, exit 0 (valid) or 1");
+    cli.add_flag("--recover", recover,
+                 "Start even if the journal is damaged in the middle: skip the damaged records "
+                 "(what they held is lost), then compact");
     cli.set_version_flag("--version", "taskpollerd 0.1.0");
     CLI11_PARSE(cli, argc, argv);
 
@@ -65,7 +69,7 @@ int main(int argc, char** argv) {
     logs.install_as_default();
     boost::asio::io_context io;
     try {
-        tp::daemon::app daemon(io, config_path, loaded.config, logs, *activation);
+        tp::daemon::app daemon(io, config_path, loaded.config, logs, *activation, recover);
         if (auto r = daemon.start(); !r) {
             logs.get().error("not started: {}", r.error().message);
             return 1;

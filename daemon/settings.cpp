@@ -94,6 +94,15 @@ store::store_options store_settings(const config::daemon_config& c) {
     return o;
 }
 
+store::journal_options journal_settings(const config::daemon_config& c, bool recover) {
+    store::journal_options o;
+    o.mode = c.store.durability == config::durability_kind::relaxed ? store::durability::relaxed
+                                                                    : store::durability::strict;
+    o.compact_at_bytes = c.store.snapshot_size;
+    o.recover = recover;
+    return o;
+}
+
 log_options log_settings(const config::daemon_config& c) {
     log_options o;
     o.level = static_cast<core::log_level>(static_cast<int>(c.logging.level));

@@ -9,6 +9,7 @@
 #include "engine/tracker.hpp"
 #include "http/client.hpp"
 #include "qcloud/signer.hpp"
+#include "store/journal.hpp"
 #include "store/types.hpp"
 
 namespace taskpoller::daemon {
@@ -20,6 +21,10 @@ http::client_options http_options(const config::daemon_config& c);
 core::result<engine::tracker_config> tracker_settings(const config::daemon_config& c);
 
 store::store_options store_settings(const config::daemon_config& c);
+
+/// The journal's options (mode, compaction size); `recover` is --recover. The caller adds the
+/// logger and the on_dirty hook.
+store::journal_options journal_settings(const config::daemon_config& c, bool recover);
 
 log_options log_settings(const config::daemon_config& c);
 

@@ -31,6 +31,8 @@ api_error from_core(const core::error& e) {
             return not_found(e.message);
         case core::error_kind::conflict:
             return conflict(e.message);
+        case core::error_kind::unavailable:
+            return unavailable(e.message);
         case core::error_kind::invalid:
             break;
     }

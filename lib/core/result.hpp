@@ -12,7 +12,8 @@ namespace taskpoller::core {
 
 /// What kind of expected failure an error is, so callers (e.g. the control API) can choose an
 /// honest status without parsing messages. Defaults to `invalid`.
-enum class error_kind { invalid, not_found, conflict };
+/// unavailable: the daemon cannot do it safely right now (e.g. the journal failed); retry later.
+enum class error_kind { invalid, not_found, conflict, unavailable };
 
 /// An expected failure, with a message fit to show to the user (never contains a secret).
 struct error {

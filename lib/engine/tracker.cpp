@@ -102,6 +102,19 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
     auto batch = store_.create_batch({s.service, s.action, s.region, s.labels, s.client_token});
     if (!batch) co_return batch.error();
     if (!fp.empty()) fingerprints_[s.client_token] = fp;
+    if (auto d = store_.durability(); !d) {
+        // The intent could not be made durable: sending now could lose the outcome in a crash
+        // and leave nothing saying the request left. Record it as not sent and say why.
+        store::batch_outcome o;
+        o.code = -1;
+        o.message = "not sent: " + d.error().message;
+        for (const auto& res : call_resources(*resources)) {
+            o.entries.push_back({res, core::entry_outcome::rejected, o.code, o.message, {}, {}});
+        }
+        (void)store_.record_batch_outcome(batch->id, o);
+        ++submit_stats_.outcomes["not_durable"];
+        co_return d.error();
+    }
 
     ++submitting_;
     auto rng = backoff_rng();

@@ -108,11 +108,14 @@ void journal::append(std::string_view bytes) {
     if (auto r = jf::write_all(fd_, bytes, path_); !r) return fail(r.error().message);
     ++counters_.records;
     counters_.log_bytes += bytes.size();
-    if (options_.mode == durability::strict && group_depth_ == 0) {
-        (void)sync_log();
-    } else {
+    if (!dirty_) {
         dirty_ = true;
+        if (options_.on_dirty) options_.on_dirty();
     }
+}
+
+void journal::on_commit() {
+    if (options_.mode == durability::strict && group_depth_ == 0) (void)flush();
 }
 
 void journal::on_batch_change(const change& c, const core::batch& b) {

@@ -28,8 +28,11 @@ namespace taskpoller::store {
 class store;
 
 enum class durability {
-    strict,   ///< each change is fdatasync'ed before the mutation returns
-    relaxed,  ///< changes are written at once; flush() (every sync_interval) makes them durable
+    /// A mutation a client is answered about (a submission's intent, its outcome, an adoption, a
+    /// cancellation) is fdatasync'ed before it returns (store_observer::on_commit). Poll results
+    /// and expiries are written at once and synced by the next flush(), like `relaxed`.
+    strict,
+    relaxed,  ///< every change is written at once; flush() (every sync_interval) syncs it
 };
 
 struct journal_options {
@@ -42,6 +45,9 @@ struct journal_options {
     bool recover = false;
     /// fdatasync(2) replacement (tests count calls); returns 0 or -1 with errno set.
     std::function<int(int fd)> sync;
+    /// Called when a write leaves the log waiting for a sync (sync_due() turns true): the daemon
+    /// arms a one-shot timer of sync_interval that calls flush(), so an idle daemon never wakes.
+    std::function<void()> on_dirty;
     core::logger log;
 };
 
@@ -83,15 +89,16 @@ class journal final : public store_observer {
     /// Stops observing the store (no-op if not attached).
     void detach();
 
-    /// Relaxed mode: whether writes are waiting for a sync.
+    /// Whether writes are waiting for a sync (relaxed mode, or strict mode's poll results).
     bool sync_due() const noexcept { return dirty_; }
     std::chrono::milliseconds sync_interval() const noexcept { return options_.sync_interval; }
     /// Syncs pending writes (no-op if none). An error also marks the journal failed.
     core::result<void> flush();
 
-    /// Strict mode, for a mutation that makes many changes (an outcome creating N tasks): while
-    /// the returned guard lives, records are written but not synced; its destruction syncs once.
-    /// Acknowledge the client only after the guard is gone. Nests; no-op in relaxed mode.
+    /// Strict mode, for several mutations acknowledged together: while the returned guard lives,
+    /// commits do not sync; its destruction syncs once. Acknowledge the client only after the
+    /// guard is gone. Nests; no-op in relaxed mode. (One mutation, e.g. an outcome creating N
+    /// tasks, already syncs once, at its commit.)
     class sync_group {
       public:
         explicit sync_group(journal& j) : j_(&j) { ++j.group_depth_; }
@@ -114,12 +121,14 @@ class journal final : public store_observer {
 
     /// Empty while healthy; otherwise the first I/O error. Once failed, the journal writes
     /// nothing more: the daemon must stop acknowledging submissions (changes are not durable).
-    core::result<void> health() const;
+    core::result<void> health() const override;
     const journal_counters& counters() const noexcept { return counters_; }
     const std::string& path() const noexcept { return path_; }
 
     void on_batch_change(const change& c, const core::batch& b) override;
     void on_task_change(const change& c, const core::task& t) override;
+    /// Strict mode, outside a sync_group: flush() now.
+    void on_commit() override;
 
   private:
     journal(std::string path, journal_options options, int fd, std::uint64_t size);

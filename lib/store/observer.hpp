@@ -4,6 +4,7 @@
 // store::restore_*(): *_created / *_changed → restore_batch/restore_task, *_expired →
 // restore_expired_*, then finish_restore().
 
+#include "core/result.hpp"
 #include "core/types.hpp"
 #include "store/change_log.hpp"
 
@@ -17,6 +18,15 @@ class store_observer {
     virtual void on_batch_change(const change& c, const core::batch& b) = 0;
     /// Same for tasks.
     virtual void on_task_change(const change& c, const core::task& t) = 0;
+    /// At the end of every mutation a client is answered about (create_batch,
+    /// record_batch_outcome, mark_batch_unknown, adopt_task, cancel_task, cancel_batch), after
+    /// its changes and before any watcher runs: the point where `strict` makes them durable.
+    /// Poll results (update_task) and expiries have no commit: losing the last few of them in a
+    /// crash costs a poll, not a submission.
+    virtual void on_commit() {}
+    /// Whether changes are still being recorded durably. The store refuses new submissions and
+    /// adoptions while this fails (error_kind::unavailable).
+    virtual core::result<void> health() const { return {}; }
 };
 
 }  // namespace taskpoller::store

@@ -156,6 +156,19 @@ void store::emit_batch(std::uint32_t pos, change_kind kind) {
     log_.push(std::move(c));
 }
 
+core::result<void> store::durability() const {
+    if (observer_ == nullptr) return {};
+    auto h = observer_->health();
+    if (h) return h;
+    return core::error{"changes are not being recorded durably: " + h.error().message,
+                       core::error_kind::unavailable};
+}
+
+void store::commit_and_run_callbacks() {
+    if (observer_) observer_->on_commit();
+    run_callbacks();
+}
+
 void store::run_callbacks() {
     watches_->take_changes(seq_, due_);
     // Callbacks may call the store (even register new watches); run a private copy.
@@ -165,6 +178,7 @@ void store::run_callbacks() {
 }
 
 core::result<core::batch> store::create_batch(const batch_spec& spec) {
+    if (auto d = durability(); !d) return d.error();
     if (auto r = core::validate_service_name(spec.service); !r) return r.error();
     if (auto r = validate_name("action", spec.action, true); !r) return r.error();
     if (auto r = validate_name("region", spec.region, false); !r) return r.error();
@@ -189,7 +203,7 @@ core::result<core::batch> store::create_batch(const batch_spec& spec) {
     r.labelset = labels_.intern(spec.labels);
     auto pos = insert_batch(std::move(r));
     emit_batch(pos, change_kind::batch_created);
-    run_callbacks();
+    commit_and_run_callbacks();
     return batch_view(pos);
 }
 
@@ -272,7 +286,7 @@ core::result<core::batch> store::record_batch_outcome(std::string_view batch_id,
     emit_batch(*pos, change_kind::batch_changed);
     add_outcome_tasks(*pos, outcome);
     maybe_finish_batch(*pos);  // every accepted request_id may have been tracked already
-    run_callbacks();
+    commit_and_run_callbacks();
     return batch_view(*pos);
 }
 
@@ -287,7 +301,7 @@ core::result<core::batch> store::mark_batch_unknown(std::string_view batch_id,
     batches_[*pos].message = std::string(message);
     set_batch_state(*pos, core::batch_state::unknown);
     emit_batch(*pos, change_kind::batch_changed);
-    run_callbacks();
+    commit_and_run_callbacks();
     return batch_view(*pos);
 }
 
@@ -305,7 +319,7 @@ core::result<core::batch> store::cancel_batch(std::string_view batch_id) {
         emit_task(tp, change_kind::task_changed);
     }
     maybe_finish_batch(*pos);
-    run_callbacks();
+    commit_and_run_callbacks();
     return batch_view(*pos);
 }
 

@@ -128,6 +128,9 @@ class store {
 
     /// Receives every change (nullptr to detach). Must outlive the store or be detached first.
     void set_observer(store_observer* o) { observer_ = o; }
+    /// The observer's health(): fails (error_kind::unavailable) once changes are no longer
+    /// recorded durably. create_batch and adopt_task refuse to start anything new then.
+    core::result<void> durability() const;
     /// Start-up replay: inserts or replaces an object exactly as given (state, seqs, times),
     /// without validating transitions, notifying or logging changes. A task naming a batch needs
     /// the batch restored first. invalid for malformed objects. Call finish_restore() after the
@@ -165,6 +168,8 @@ class store {
     void emit_task(std::uint32_t pos, change_kind kind);
     void emit_batch(std::uint32_t pos, change_kind kind);
     void run_callbacks();
+    /// End of a client-acknowledged mutation: the observer's on_commit(), then run_callbacks().
+    void commit_and_run_callbacks();
     void add_outcome_tasks(std::uint32_t bpos, const batch_outcome& o);
 
     // retention and compaction

@@ -127,6 +127,7 @@ core::result<core::task> store::adopt_task(const adopt_spec& spec) {
         if (!resources.empty()) resources += '\n';
         resources += r;
     }
+    if (auto d = durability(); !d) return d.error();
     auto svc = services_.intern(spec.service);
     if (find_task(svc, spec.request_id)) {
         return conflict(fmt::format("task {} is already tracked",
@@ -144,7 +145,7 @@ core::result<core::task> store::adopt_task(const adopt_spec& spec) {
     insert_task(std::move(t));
     auto pos = static_cast<std::uint32_t>(tasks_.size() - 1);
     emit_task(pos, change_kind::task_created);
-    run_callbacks();
+    commit_and_run_callbacks();
     return task_view(pos);
 }
 
@@ -190,7 +191,7 @@ core::result<core::task> store::cancel_task(const core::task_key& key) {
     set_task_state(*pos, core::task_state::cancelled);
     emit_task(*pos, change_kind::task_changed);
     if (tasks_[*pos].batch != no_batch) maybe_finish_batch(tasks_[*pos].batch);
-    run_callbacks();
+    commit_and_run_callbacks();
     return task_view(*pos);
 }
 

@@ -26,7 +26,8 @@ socket=$work/taskpoller.sock
 export TASKPOLLER_SOCKET=$socket
 
 start_sim() {  # start_sim [yaml]
-    printf '%s\n' "${1:-instances: {running: 8, stopped: 2}}" "operations: {default: {duration: {min: 300ms, max: 900ms}}}" \
+    local instances='instances: {running: 8, stopped: 2}'
+    printf '%s\n' "${1:-$instances}" "operations: {default: {duration: {min: 300ms, max: 900ms}}}" \
         "stale_window: 200ms" "seed: 3" >"$work/sim.yaml"
     "$sim_bin" --listen 127.0.0.1:0 --port-file "$work/sim.port" --config "$work/sim.yaml" \
         --log-level warn >/dev/null &

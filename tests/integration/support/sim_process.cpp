@@ -15,11 +15,10 @@
 
 namespace taskpoller::testing {
 
-namespace {
-
-pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+pid_t spawn_program(const std::string& program, const std::vector<std::string>& args,
+                    const std::string& out, const std::string& err) {
     std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(TASKPOLLER_SIM_PATH));
+    argv.push_back(const_cast<char*>(program.c_str()));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     pid_t pid = ::fork();
@@ -35,8 +34,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& out, const 
     return pid;
 }
 
-// Waits for `pid` up to `timeout_ms`; returns the raw wait status or -1.
-int wait_for(pid_t pid, int timeout_ms) {
+int wait_for_exit(pid_t pid, int timeout_ms) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
         int status = 0;
@@ -46,6 +44,14 @@ int wait_for(pid_t pid, int timeout_ms) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
 }
+
+namespace {
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+    return spawn_program(TASKPOLLER_SIM_PATH, args, out, err);
+}
+
+int wait_for(pid_t pid, int timeout_ms) { return wait_for_exit(pid, timeout_ms); }
 
 }  // namespace
 

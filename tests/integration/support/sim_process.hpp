@@ -28,6 +28,14 @@ class temp_dir {
 /// Reads a whole file; empty if it cannot be read.
 std::string read_file(const std::string& path);
 
+/// Starts `program` with `args`, stdout and stderr appended to the files `out` and `err`.
+/// Throws std::runtime_error if fork fails; an exec failure is exit status 127.
+pid_t spawn_program(const std::string& program, const std::vector<std::string>& args,
+                    const std::string& out, const std::string& err);
+/// Waits up to `timeout_ms` for `pid` to exit; returns the raw wait status, or -1 (still
+/// running, or not our child).
+int wait_for_exit(pid_t pid, int timeout_ms);
+
 class sim_process {
   public:
     /// Starts the simulator with `config_yaml` (if not empty) and `extra_args`, and waits up to
