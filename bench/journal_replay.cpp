@@ -1,5 +1,5 @@
 // The journal's start-up replay of one million tasks (100,000 batches of 10) from a snapshot plus
-// a log, and the per-change cost of strict (fdatasync per change) vs relaxed (a sync every 5 ms)
+// a log, and the per-change cost of strict (fdatasync per commit) vs relaxed (a sync every 5 ms)
 // durability on the disk holding DIR.
 //   usage: journal_replay [DIR] [tasks] [build|replay]   (DIR defaults to the current directory;
 //          a third argument runs one phase only and keeps DIR/journal-bench*, for profiling)
@@ -112,8 +112,9 @@ void replay(const std::string& path) {
                 s.batch_count(), s.task_count(), secs, cpu_now() - c0);
 }
 
-// µs per change and per submission (1 batch of 10 tasks = 12 changes).
-void cost(const std::string& path, st::durability mode, int submissions, bool grouped = false) {
+// µs per change and per submission (1 batch of 10 tasks = 12 changes). strict syncs each
+// commit: the intent, then the outcome with its tasks (2 fdatasyncs per submission).
+void cost(const std::string& path, st::durability mode, int submissions) {
     core::real_clock clock;
     st::store s{clock};
     auto j = open_journal(path, s, mode);
@@ -121,22 +122,7 @@ void cost(const std::string& path, st::durability mode, int submissions, bool gr
     auto t0 = steady::now();
     auto last_sync = t0;
     for (int i = 0; i < submissions; ++i) {
-        if (grouped) {  // what the tracker can do: sync the intent, then the outcome once
-            auto b = s.create_batch({"cvm", "StopInstances", "", {}, ""});
-            st::batch_outcome o;
-            for (int k = 0; k < 10; ++k, ++rid) {
-                o.entries.push_back({"ins-" + std::to_string(rid),
-                                     core::entry_outcome::accepted,
-                                     0,
-                                     "",
-                                     "req-" + std::to_string(rid),
-                                     {}});
-            }
-            auto g = j->group_syncs();
-            if (!s.record_batch_outcome(b->id, o)) std::exit(1);
-        } else {
-            submit(s, rid, 10);
-        }
+        submit(s, rid, 10);
         if (mode == st::durability::relaxed && steady::now() - last_sync >= j->sync_interval()) {
             (void)j->flush();  // what the daemon's timer does
             last_sync = steady::now();
@@ -145,12 +131,9 @@ void cost(const std::string& path, st::durability mode, int submissions, bool gr
     (void)j->flush();
     double us = since(t0) * 1e6;
     auto changes = static_cast<double>(s.seq());
-    std::printf("%-12s %7.1f us/change  %8.1f us/submission of 10  (%lu fdatasyncs, %.0f changes)\n",
-                grouped                          ? "strict+group"
-                : mode == st::durability::strict ? "strict"
-                                                 : "relaxed",
-                us / changes, us / submissions, static_cast<unsigned long>(j->counters().syncs),
-                changes);
+    std::printf("%-8s %7.1f us/change  %8.1f us/submission of 10  (%lu fdatasyncs, %.0f changes)\n",
+                mode == st::durability::strict ? "strict" : "relaxed", us / changes,
+                us / submissions, static_cast<unsigned long>(j->counters().syncs), changes);
 }
 
 }  // namespace
@@ -166,9 +149,7 @@ int main(int argc, char** argv) {
     std::filesystem::remove(base);
     std::filesystem::remove(base + ".snapshot");
     cost(base + "-strict", st::durability::strict, 300);
-    cost(base + "-grouped", st::durability::strict, 300, true);
     cost(base + "-relaxed", st::durability::relaxed, 3000);
     std::filesystem::remove(base + "-strict");
-    std::filesystem::remove(base + "-grouped");
     std::filesystem::remove(base + "-relaxed");
 }

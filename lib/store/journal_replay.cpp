@@ -28,6 +28,28 @@ std::size_t next_valid(std::string_view data, std::size_t from) {
     return npos;
 }
 
+struct record_counts {
+    std::size_t batches = 0;
+    std::size_t tasks = 0;
+};
+
+// Counts batch and task records by their frame headers alone (no CRC, no decoding): capacity
+// hints, so the store's vectors and key table do not grow (and copy) a million records at a time.
+void count_records(std::string_view data, record_counts& c) {
+    std::size_t pos = jf::header_size;
+    while (pos + journal_header_size <= data.size()) {
+        std::uint32_t len = 0;
+        for (int i = 0; i < 4; ++i) {
+            len |= std::uint32_t{static_cast<unsigned char>(data[pos + i])} << (8 * i);
+        }
+        auto type = static_cast<journal_record_type>(data[pos + 8]);
+        if (len == 0 || len > journal_max_payload) return;
+        if (type == journal_record_type::batch) ++c.batches;
+        if (type == journal_record_type::task) ++c.tasks;
+        pos += journal_header_size + len;
+    }
+}
+
 class loader {
   public:
     loader(store& s, const journal_options& o, replay_stats& st) : s_(s), o_(o), st_(st) {}
@@ -59,7 +81,7 @@ core::result<void> loader::apply(const journal_frame& f, bool is_log) {
             auto b = decode_batch_record(f.payload);
             if (!b) return b.error();
             if (stale(b->updated_seq, is_log)) return {};
-            if (auto r = s_.restore_batch(*b); !r) return r;
+            if (auto r = s_.restore_batch(std::move(*b), !is_log); !r) return r;
             ++snapshot_records_;
             count(is_log);
             return {};
@@ -68,7 +90,7 @@ core::result<void> loader::apply(const journal_frame& f, bool is_log) {
             auto t = decode_task_record(f.payload);
             if (!t) return t.error();
             if (stale(t->updated_seq, is_log)) return {};
-            if (auto r = s_.restore_task(*t); !r) return r;
+            if (auto r = s_.restore_task(std::move(*t), !is_log); !r) return r;
             ++snapshot_records_;
             count(is_log);
             return {};
@@ -168,6 +190,12 @@ core::result<replay_stats> journal::replay(store& s) {
     auto snapshot_path = path_ + ".snapshot";
     auto snap = jf::mapped_file::map(snapshot_path);
     if (!snap) return snap.error();
+    auto log = jf::mapped_file::map(fd_, path_);
+    if (!log) return log.error();
+    record_counts hint;
+    if (*snap) count_records((*snap)->data(), hint);
+    count_records(log->data(), hint);
+    s.reserve_for_restore(hint.batches, hint.tasks);
     if (*snap) {
         auto data = (*snap)->data();
         if (auto r = jf::check_header(data, "TPSN", snapshot_path); !r) return r.error();
@@ -184,8 +212,6 @@ core::result<replay_stats> journal::replay(store& s) {
         }
     }
     snap->reset();
-    auto log = jf::mapped_file::map(fd_, path_);
-    if (!log) return log.error();
     auto log_size = log->data().size();
     if (auto r = jf::check_header(log->data(), "TPJL", path_); !r) return r.error();
     auto end = l.load(log->data(), path_, true);

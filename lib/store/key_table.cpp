@@ -19,9 +19,17 @@ void key_table::place(std::uint32_t hash, std::uint32_t pos) {
     slots_[i].used = 1;
 }
 
-void key_table::grow() {
+void key_table::reserve(std::size_t n) {
+    std::size_t want = slots_.empty() ? 16 : slots_.size();
+    while (n * 2 > want) want *= 2;
+    if (want != slots_.size()) rehash(want);
+}
+
+void key_table::grow() { rehash(slots_.empty() ? 16 : slots_.size() * 2); }
+
+void key_table::rehash(std::size_t slots) {
     std::vector<slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 16 : old.size() * 2, slot{});
+    slots_.assign(slots, slot{});
     for (const auto& s : old) {
         if (s.used) place(s.hash, s.pos);
     }

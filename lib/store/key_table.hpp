@@ -39,6 +39,9 @@ class key_table {
         return false;
     }
 
+    /// Room for `n` positions without growing.
+    void reserve(std::size_t n);
+
     void clear() {
         slots_.clear();
         size_ = 0;
@@ -55,6 +58,7 @@ class key_table {
     static std::uint32_t fold(std::uint64_t h) { return static_cast<std::uint32_t>(h ^ (h >> 32)); }
     std::size_t mask() const { return slots_.size() - 1; }
     void grow();
+    void rehash(std::size_t slots);  // a power of two
     void place(std::uint32_t hash, std::uint32_t pos);
     void erase_at(std::size_t i);
 

@@ -214,9 +214,9 @@ std::uint32_t store::insert_batch(detail::batch_rec&& rec) {
     return pos;
 }
 
-void store::index_batch(std::uint32_t pos) {
+void store::index_batch(std::uint32_t pos, bool keys) {
     auto& b = batches_[pos];
-    batch_ids_[b.id] = pos;
+    if (keys) batch_ids_[b.id] = pos;
     if (!b.client_token.empty()) tokens_[b.client_token] = b.id;
     batch_by_service_.add(b.service, pos);
     batch_by_action_.add(b.action, pos);

@@ -135,13 +135,19 @@ class store {
     /// without validating transitions, notifying or logging changes. A task naming a batch needs
     /// the batch restored first. invalid for malformed objects. Call finish_restore() after the
     /// last one and before any other use.
-    core::result<void> restore_batch(const core::batch& b);
-    core::result<void> restore_task(const core::task& t);
+    /// `fresh`: the caller knows the object is not in the store yet (a snapshot holds each object
+    /// once), so the lookup for an older version is skipped.
+    /// Taken by value: a replay moves each decoded object in (its strings are not copied).
+    core::result<void> restore_batch(core::batch b, bool fresh = false);
+    core::result<void> restore_task(core::task t, bool fresh = false);
     /// Replays an expiry: the object (and, for a batch, its tasks) is forgotten. `seq` is the
     /// expiry change's sequence number. Unknown objects are ignored (already forgotten).
     void restore_expired_batch(std::string_view batch_id, std::uint64_t seq);
     void restore_expired_task(const core::task_key& key, std::uint64_t seq);
     void finish_restore();
+    /// Capacity for a replay of about this many batches and tasks (an upper bound is fine: the
+    /// surplus is released by finish_restore's compaction only if records moved).
+    void reserve_for_restore(std::size_t batches, std::size_t tasks);
 
   private:
     using callbacks = std::vector<watch_table::callback>;
@@ -181,11 +187,13 @@ class store {
     void evict_task(std::uint32_t pos);
     std::size_t evict_batch(std::uint32_t pos);
     void rebuild_finished();
-    detail::batch_rec batch_record(const core::batch& b);
-    detail::task_rec task_record(const core::task& t, std::uint32_t batch);
+    detail::batch_rec batch_record(core::batch&& b);
+    detail::task_rec task_record(core::task&& t, std::uint32_t batch);
     void compact();
-    void index_task(std::uint32_t pos);
-    void index_batch(std::uint32_t pos);
+    /// compact()'s slow path: drops dead records and restores creation order (indexes stale).
+    void drop_dead_records();
+    void index_task(std::uint32_t pos, bool keys = true);  // keys: also the key table
+    void index_batch(std::uint32_t pos, bool keys = true);  // keys: also batch_ids_
 
     const core::clock& clock_;
     store_options options_;

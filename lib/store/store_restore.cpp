@@ -9,17 +9,19 @@ namespace taskpoller::store {
 using detail::no_batch;
 using detail::to_ns;
 
-detail::batch_rec store::batch_record(const core::batch& b) {
+detail::batch_rec store::batch_record(core::batch&& b) {
     detail::batch_rec r;
     r.id = *core::parse_batch_id(b.id);
     r.created_seq = b.created_seq;
     r.updated_seq = std::max(b.updated_seq, b.created_seq);
-    r.message = b.message;
-    r.client_token = b.client_token;
-    for (const auto& e : b.entries) {
+    r.message = std::move(b.message);
+    r.client_token = std::move(b.client_token);
+    r.entries.reserve(b.entries.size());
+    for (auto& e : b.entries) {
         bool accepted = e.outcome == core::entry_outcome::accepted;
-        r.entries.push_back(
-            {e.resource_id, e.message, accepted ? e.request_id : std::string{}, e.code, e.outcome});
+        r.entries.push_back({std::move(e.resource_id), std::move(e.message),
+                             accepted ? std::move(e.request_id) : std::string{}, e.code,
+                             e.outcome});
     }
     r.created_at = to_ns(b.created_at);
     r.finished_at = to_ns(b.finished_at);
@@ -32,15 +34,15 @@ detail::batch_rec store::batch_record(const core::batch& b) {
     return r;
 }
 
-detail::task_rec store::task_record(const core::task& t, std::uint32_t batch) {
+detail::task_rec store::task_record(core::task&& t, std::uint32_t batch) {
     detail::task_rec r;
-    r.request_id = t.request_id;
+    r.request_id = std::move(t.request_id);
     for (const auto& res : t.resources) {
         if (!r.resources.empty()) r.resources += '\n';
         r.resources += res;
     }
-    r.last_status = t.last_status;
-    r.last_error = t.last_error;
+    r.last_status = std::move(t.last_status);
+    r.last_error = std::move(t.last_error);
     r.created_at = to_ns(t.created_at);
     r.finished_at = to_ns(t.finished_at);
     r.deadline = to_ns(t.deadline);
@@ -55,16 +57,16 @@ detail::task_rec store::task_record(const core::task& t, std::uint32_t batch) {
     return r;
 }
 
-core::result<void> store::restore_batch(const core::batch& b) {
+core::result<void> store::restore_batch(core::batch b, bool fresh) {
     auto id = core::parse_batch_id(b.id);
     if (!id) return core::error{fmt::format("restored batch has a malformed id \"{}\"", b.id)};
     if (b.created_seq == 0) return core::error{fmt::format("restored batch {} has no seq", b.id)};
     if (auto r = core::validate_service_name(b.service); !r) return r.error();
     if (auto r = core::validate_labels(b.labels); !r) return r.error();
     restoring_ = true;
-    auto rec = batch_record(b);
+    auto rec = batch_record(std::move(b));
     seq_ = std::max(seq_, rec.updated_seq);
-    if (auto it = batch_ids_.find(*id); it != batch_ids_.end()) {
+    if (auto it = fresh ? batch_ids_.end() : batch_ids_.find(*id); it != batch_ids_.end()) {
         auto& old = batches_[it->second];
         rec.tasks = std::move(old.tasks);
         old = std::move(rec);
@@ -75,25 +77,27 @@ core::result<void> store::restore_batch(const core::batch& b) {
     return {};
 }
 
-core::result<void> store::restore_task(const core::task& t) {
+core::result<void> store::restore_task(core::task t, bool fresh) {
     if (auto r = core::validate_service_name(t.service); !r) return r.error();
     if (auto r = core::validate_request_id(t.request_id); !r) return r.error();
     if (auto r = core::validate_labels(t.labels); !r) return r.error();
-    auto subject = core::format_task_key(t.service, t.request_id);
-    if (t.created_seq == 0) return core::error{fmt::format("restored task {} has no seq", subject)};
+    auto subject = [&] { return core::format_task_key(t.service, t.request_id); };
+    if (t.created_seq == 0) {
+        return core::error{fmt::format("restored task {} has no seq", subject())};
+    }
     std::uint32_t batch = no_batch;
     if (!t.batch_id.empty()) {
         auto pos = find_batch(t.batch_id);
         if (!pos) {
             return core::error{
-                fmt::format("restored task {} names unknown batch {}", subject, t.batch_id)};
+                fmt::format("restored task {} names unknown batch {}", subject(), t.batch_id)};
         }
         batch = *pos;
     }
     restoring_ = true;
-    auto rec = task_record(t, batch);
+    auto rec = task_record(std::move(t), batch);
     seq_ = std::max(seq_, rec.updated_seq);
-    if (auto pos = find_task(rec.service, rec.request_id)) {
+    if (auto pos = fresh ? std::nullopt : find_task(rec.service, rec.request_id)) {
         tasks_[*pos] = std::move(rec);
         return {};
     }
@@ -121,6 +125,13 @@ void store::restore_expired_batch(std::string_view batch_id, std::uint64_t seq) 
     if (!pos) return;
     batch_ids_.erase(batches_[*pos].id);
     batches_[*pos].alive = false;  // compact() drops its terminal tasks with it
+}
+
+void store::reserve_for_restore(std::size_t batches, std::size_t tasks) {
+    batches_.reserve(batches);
+    tasks_.reserve(tasks);
+    batch_ids_.reserve(batches);
+    task_keys_.reserve(tasks);
 }
 
 void store::finish_restore() {

@@ -115,8 +115,54 @@ std::size_t store::evict_batch(std::uint32_t pos) {
     return evicted;
 }
 
+namespace {
+
+// Every record alive and in creation order: compact() has nothing to move (the usual case after
+// a replay: snapshot and log are both written in creation order).
+template <class Rec>
+bool in_order_and_alive(const std::vector<Rec>& recs) {
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+        if (!recs[i].alive || (i > 0 && recs[i - 1].created_seq >= recs[i].created_seq)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
 void store::compact() {
     ++compactions_;
+    // Nothing dead and nothing out of order: positions stay, so the key tables stay valid.
+    bool keep_keys = in_order_and_alive(batches_) && in_order_and_alive(tasks_);
+    if (keep_keys) {
+        for (auto& b : batches_) {
+            b.tasks.clear();
+            b.counts = {};
+        }
+    } else {
+        drop_dead_records();
+        task_keys_.clear();
+        batch_ids_.clear();
+        task_keys_.reserve(tasks_.size());
+        batch_ids_.reserve(batches_.size());
+    }
+    tokens_.clear();
+    for (auto* p : {&task_by_service_, &task_by_action_, &task_by_label_, &batch_by_service_,
+                    &batch_by_action_, &batch_by_label_}) {
+        p->clear();
+    }
+    task_states_.clear_all();
+    batch_states_.clear_all();
+    task_counts_ = {};
+    batch_counts_ = {};
+    task_total_ = batch_total_ = 0;
+    for (std::uint32_t i = 0; i < batches_.size(); ++i) index_batch(i, !keep_keys);
+    for (std::uint32_t i = 0; i < tasks_.size(); ++i) index_task(i, !keep_keys);
+    rebuild_finished();
+}
+
+void store::drop_dead_records() {
     auto order = [](const auto& recs) {
         std::vector<std::uint32_t> idx;
         for (std::uint32_t i = 0; i < recs.size(); ++i) {
@@ -147,23 +193,8 @@ void store::compact() {
         nt.push_back(std::move(t));
         nt.back().batch = batch;  // a live task whose batch is gone is kept, unattached
     }
-    task_keys_.clear();
-    batch_ids_.clear();
-    tokens_.clear();
-    for (auto* p : {&task_by_service_, &task_by_action_, &task_by_label_, &batch_by_service_,
-                    &batch_by_action_, &batch_by_label_}) {
-        p->clear();
-    }
-    task_states_.clear_all();
-    batch_states_.clear_all();
-    task_counts_ = {};
-    batch_counts_ = {};
-    task_total_ = batch_total_ = 0;
     batches_ = std::move(nb);
     tasks_ = std::move(nt);
-    for (std::uint32_t i = 0; i < batches_.size(); ++i) index_batch(i);
-    for (std::uint32_t i = 0; i < tasks_.size(); ++i) index_task(i);
-    rebuild_finished();
 }
 
 void store::rebuild_finished() {

@@ -35,9 +35,9 @@ void store::insert_task(detail::task_rec&& rec) {
     index_task(pos);
 }
 
-void store::index_task(std::uint32_t pos) {
+void store::index_task(std::uint32_t pos, bool keys) {
     auto& t = tasks_[pos];
-    task_keys_.insert(task_hash(t.service, t.request_id), pos);
+    if (keys) task_keys_.insert(task_hash(t.service, t.request_id), pos);
     task_by_service_.add(t.service, pos);
     task_by_action_.add(t.action, pos);
     for (auto l : labels_.labels_of(t.labelset)) task_by_label_.add(l, pos);
