@@ -11,9 +11,8 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -115,47 +114,20 @@ class test_server {
     bool stopped = false;
 };
 
-/// A blocking HTTP/1.1 client on one connection (keep-alive across requests).
+/// A blocking HTTP/1.1 client on one connection (keep-alive across requests). Defined in
+/// server_fixture.cpp so Beast's read/write are compiled once, not in every test file.
 class client {
   public:
-    explicit client(const std::string& path) : sock(ioc) {
-        sock.connect(asio::local::stream_protocol::endpoint(path));
-        timeval tv{20, 0};
-        ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    }
+    explicit client(const std::string& path);
     http::response<http::string_body> request(http::verb method, std::string target,
                                               std::string body = {},
-                                              std::string content_type = "application/json") {
-        http::request<http::string_body> req{method, target, 11};
-        req.set(http::field::host, "localhost");
-        if (!body.empty() || method == http::verb::post) {
-            if (!content_type.empty()) req.set(http::field::content_type, content_type);
-            req.body() = std::move(body);
-            req.prepare_payload();
-        }
-        http::write(sock, req);
-        return read();
-    }
-    http::response<http::string_body> read() {
-        http::response_parser<http::string_body> p;
-        p.body_limit(64 * 1024 * 1024);
-        if (head_next) p.skip(true);
-        http::read(sock, buffer, p);
-        return p.release();
-    }
-    void send_raw(std::string_view bytes) { asio::write(sock, asio::buffer(bytes)); }
+                                              std::string content_type = "application/json");
+    http::response<http::string_body> read();
+    /// Sends a request as given (no response read).
+    void write(const http::request<http::string_body>& req);
+    void send_raw(std::string_view bytes);
     /// Reads until the server closes; returns everything read (empty if it closed silently).
-    std::string read_to_eof() {
-        std::string out(static_cast<const char*>(buffer.data().data()), buffer.size());
-        buffer.consume(buffer.size());
-        char tmp[4096];
-        while (true) {
-            ssize_t n = ::read(sock.native_handle(), tmp, sizeof tmp);
-            if (n <= 0) break;
-            out.append(tmp, static_cast<std::size_t>(n));
-        }
-        return out;
-    }
+    std::string read_to_eof();
 
     asio::io_context ioc;
     asio::local::stream_protocol::socket sock;

@@ -44,7 +44,7 @@ TEST(Stream, SlowReaderIsCutOffWithAFinalLine) {
     client c(s.path);
     http::request<http::string_body> req{http::verb::get, "/stream?n=20000&size=1000", 11};
     req.set(http::field::host, "x");
-    http::write(c.sock, req);
+    c.write(req);
     std::this_thread::sleep_for(1s);  // read nothing while the producer runs ahead
     auto r = c.read();                // the response still ends cleanly (terminating chunk)
     auto lines = lines_of(r.body());
@@ -61,7 +61,7 @@ TEST(Shutdown, InFlightRequestFinishes) {
     client c(s.path);
     http::request<http::string_body> req{http::verb::get, "/slow?for=500ms", 11};
     req.set(http::field::host, "x");
-    http::write(c.sock, req);
+    c.write(req);
     std::this_thread::sleep_for(100ms);
     client idle(s.path);  // an idle keep-alive connection is closed at once
     auto start = std::chrono::steady_clock::now();
@@ -79,7 +79,7 @@ TEST(Shutdown, RequestArrivingDuringShutdownIs503) {
     client busy(s.path), late(s.path);
     http::request<http::string_body> req{http::verb::get, "/slow?for=800ms", 11};
     req.set(http::field::host, "x");
-    http::write(busy.sock, req);
+    busy.write(req);
     late.send_raw("GET /ping HTTP/1.1\r\n");  // started, not finished: not an idle connection
     std::this_thread::sleep_for(100ms);
     auto stopped = std::async(std::launch::async, [&] { return s.stop(5s); });
@@ -97,7 +97,7 @@ TEST(Shutdown, GraceExpiryCancelsStuckHandlers) {
     client c(s.path);
     http::request<http::string_body> req{http::verb::get, "/slow?for=60s", 11};
     req.set(http::field::host, "x");
-    http::write(c.sock, req);
+    c.write(req);
     std::this_thread::sleep_for(100ms);
     auto start = std::chrono::steady_clock::now();
     ASSERT_TRUE(s.stop(300ms));
@@ -112,10 +112,10 @@ TEST(Shutdown, WakesLongWaitersAndEndsStreamsCleanly) {
     client waiter(s.path), streamer(s.path);
     http::request<http::string_body> w{http::verb::get, "/wait", 11};
     w.set(http::field::host, "x");
-    http::write(waiter.sock, w);
+    waiter.write(w);
     http::request<http::string_body> st{http::verb::get, "/stream?n=3&forever", 11};
     st.set(http::field::host, "x");
-    http::write(streamer.sock, st);
+    streamer.write(st);
     std::this_thread::sleep_for(200ms);
     ASSERT_TRUE(s.stop(5s));
     auto wr = waiter.read();

@@ -140,7 +140,7 @@ TEST(ServerLimits, WaiterLimitGives429) {
     client first(s.path);
     http::request<http::string_body> req{http::verb::get, "/wait", 11};
     req.set(http::field::host, "x");
-    http::write(first.sock, req);
+    first.write(req);
     // Wait until the first waiter holds its slot.
     for (int i = 0; i < 200 && s.on_io([&] {
                                     return s.metrics.render();
