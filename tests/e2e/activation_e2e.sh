@@ -23,9 +23,10 @@ activate() {
         args+=("$1"); shift
     done
     shift
-    # systemd-socket-activate passes only PATH, TERM, HOME, USER and -E variables on.
+    # systemd-socket-activate passes only PATH, TERM, HOME, USER and -E variables on (an unset
+    # one as empty), so the sanitizer settings of the ASan run must be named too.
     systemd-socket-activate "${args[@]}" -E TASKPOLLER_SECRET_ID -E TASKPOLLER_SECRET_KEY \
-        -E NOTIFY_SOCKET "$daemon_bin" --config "$work/taskpoller.yaml" >>"$work/daemon.log" 2>&1 &
+        -E NOTIFY_SOCKET -E ASAN_OPTIONS -E UBSAN_OPTIONS "$daemon_bin" --config "$work/taskpoller.yaml" >>"$work/daemon.log" 2>&1 &
     daemon_pid=$!
     local p
     for p in "${paths[@]}"; do

@@ -136,7 +136,7 @@ took=$(($(now_ms) - t0))
 ((took < grace_ms)) || fail "daemon took $took ms to exit, beyond the $grace_ms ms grace period"
 log=$(cat "$work/daemon.log")
 expect_not_contains "$log" "grace period over" "daemon log (nothing had to be cut off)"
-expect_contains "$log" "stopped" "daemon log"
+grep -Eq 'info +stopped$' "$work/daemon.log" || fail "daemon log: no final 'stopped' line"
 grep -n . "$work/notify.log" | grep -q 'STOPPING=1' || fail "no STOPPING=1 datagram"
 [[ $(grep -n '^READY=1' "$work/notify.log" | head -n 1 | cut -d: -f1) -lt $(grep -n '^STOPPING=1' "$work/notify.log" | cut -d: -f1) ]] ||
     fail "STOPPING=1 not after READY=1: $(cat "$work/notify.log")"
