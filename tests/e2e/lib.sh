@@ -9,7 +9,9 @@ cleanup() {
     local rc=$? p
     [[ -n "$daemon_pid" ]] && kill -KILL "$daemon_pid" 2>/dev/null
     [[ -n "$sim_pid" ]] && kill -KILL "$sim_pid" 2>/dev/null
-    for p in "${bg_pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    for p in "${bg_pids[@]}"; do  # a background job's own children first (curl in a { } &)
+        kill -KILL $(cat "/proc/$p/task/$p/children" 2>/dev/null) "$p" 2>/dev/null || true
+    done
     if ((rc != 0)) && [[ -f "$work/daemon.log" ]]; then
         echo "---- daemon log (last 40 lines)"; tail -n 40 "$work/daemon.log"
     fi

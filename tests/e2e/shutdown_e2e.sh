@@ -178,4 +178,6 @@ took=$(($(now_ms) - t0))
 ((exit_rc == 143)) || fail "second SIGTERM: exit $exit_rc, expected 143"
 expect_contains "$(cat "$work/daemon.log")" "SIGTERM again: exiting immediately" "daemon log"
 exec 7>&-
+wait_for_file "$work/held.rc" 20
+(($(cat "$work/held.rc") != 0)) || fail "the held request completed normally: $(cat "$work/held.code")"
 pass "second SIGTERM during the grace period: exit 143 after $took ms"
