@@ -36,7 +36,8 @@ bool on_event(const context& ctx, const watch_args& a, watch_state& st, std::str
         *ctx.err << fmt::format("taskpollerctl: the daemon ended the stream: {} ({}){}\n",
                                 sanitize(field(*e, "message")), sanitize(field(*e, "code")),
                                 resume);
-        st.cut_off = true;
+        // Shutting down is a clean end (docs/ctl.md: exit 0); a cut-off (slow reader) is not.
+        st.cut_off = field(*e, "code") != "shutting_down";
         return false;
     }
     if (!ctx.json) *ctx.out << render_event(v, ctx.colour) << '\n' << std::flush;

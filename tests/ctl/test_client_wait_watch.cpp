@@ -239,6 +239,18 @@ TEST(CtlWatch, ReadableLinesGapAndSlowReader) {
               "(slow_reader); resume with --since 43\n");
 }
 
+TEST(CtlWatch, ShuttingDownIsACleanEndWithTheResumePoint) {
+    const std::string bye =
+        R"({"error":{"code":"shutting_down","message":"the daemon is shutting down"}})"
+        "\n";
+    fake_daemon d([&](const recorded_request&) { return stream_of({task_event + bye}); });
+    const auto r = run_ctl(with_socket(d, {"watch"}));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err,
+              "taskpollerctl: the daemon ended the stream: the daemon is shutting down "
+              "(shutting_down); resume with --since 42\n");
+}
+
 TEST(CtlWatch, JsonPassesLinesThroughAndCleanEndExitsZero) {
     fake_daemon d([&](const recorded_request&) { return stream_of({task_event, batch_event}); });
     const auto r = run_ctl(with_socket(d, {"--json", "watch"}));
