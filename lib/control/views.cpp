@@ -84,6 +84,7 @@ json::object task_view(const core::task& t) {
     o["state"] = core::to_string(t.state);
     o["action"] = t.action;
     o["batch_id"] = string_or_null(t.batch_id);
+    o["region"] = string_or_null(t.region);
     json::array res;
     for (const auto& r : t.resources) res.emplace_back(r);
     o["resources"] = std::move(res);

@@ -59,6 +59,7 @@ struct task {
     std::string action;
     std::string batch_id;                ///< empty for adopted tasks
     std::vector<std::string> resources;  ///< CVM instance ids; else empty or the resource id
+    std::string region;                  ///< polled there: its batch's, or the adoption's
     std::string last_status;             ///< short, as last observed from the cloud
     std::string last_error;              ///< why the latest poll failed, if it did
     std::uint32_t polls = 0;

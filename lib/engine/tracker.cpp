@@ -270,7 +270,7 @@ core::result<core::task> tracker::adopt(const adoption& a) {
     // The store requires an action; a task-result task may be adopted without knowing it.
     std::string action = a.action.empty() ? std::string("(adopted)") : a.action;
     auto t = store_.adopt_task({a.key.service, a.key.request_id, action, a.resources, a.labels,
-                                to_sys(clock_, now + timeout)});
+                                to_sys(clock_, now + timeout), region});
     if (!t) return t;
     auto res = poller_.track({a.key, action, region, a.resources, now, now + timeout});
     if (!res) {
@@ -302,10 +302,8 @@ std::size_t tracker::resume_live_tasks() {
     store_.for_each_live_task([&](const core::task_key& key, core::task_state, core::sys_time deadline) {
         auto t = store_.get_task(key);
         if (!t) return;
-        std::string region = config_.default_region;
-        if (!t->batch_id.empty()) {
-            if (auto b = store_.get_batch(t->batch_id)) region = b->region;
-        }
+        // The batch's region, or the adoption's; the default only for tasks recorded without one.
+        std::string region = t->region.empty() ? config_.default_region : t->region;
         auto to_steady = [&](core::sys_time s) {
             return now_steady + std::chrono::duration_cast<core::steady_time::duration>(s - now_sys);
         };

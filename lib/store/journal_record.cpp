@@ -173,6 +173,7 @@ void append_task_record(std::string& out, const core::task& t) {
         w.labels(t.labels);
         w.u64(t.created_seq);
         w.u64(t.updated_seq);
+        w.str(t.region);  // added after format 1's first records: optional when decoding
     });
 }
 
@@ -284,6 +285,7 @@ core::result<core::task> decode_task_record(std::string_view payload) {
     t.labels = r.labels();
     t.created_seq = r.u64();
     t.updated_seq = r.u64();
+    if (r.ok() && !r.done()) t.region = r.str();
     if (!r.done() || state >= core::task_state_count) return malformed("task");
     t.state = static_cast<core::task_state>(state);
     return t;

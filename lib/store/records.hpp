@@ -38,6 +38,7 @@ struct task_rec {
     std::uint32_t labelset = 0;
     std::uint32_t batch = no_batch;  // position in batches_
     std::uint32_t polls = 0;
+    std::uint32_t region = 0;  // interned; an adopted task's own (a batch task uses its batch's)
     core::task_state state = core::task_state::pending;
     bool alive = true;
 };

@@ -95,6 +95,7 @@ core::task store::task_view(std::uint32_t pos) const {
     t.state = r.state;
     t.action = actions_.str(r.action);
     if (r.batch != no_batch) t.batch_id = core::format_batch_id(batches_[r.batch].id);
+    t.region = regions_.str(r.batch != no_batch ? batches_[r.batch].region : r.region);
     for (std::size_t b = 0; b < r.resources.size();) {
         auto e = r.resources.find('\n', b);
         if (e == std::string::npos) e = r.resources.size();

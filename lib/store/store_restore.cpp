@@ -52,6 +52,7 @@ detail::task_rec store::task_record(core::task&& t, std::uint32_t batch) {
     r.action = actions_.intern(t.action);
     r.labelset = labels_.intern(t.labels);
     r.batch = batch;
+    if (batch == no_batch) r.region = regions_.intern(t.region);
     r.polls = t.polls;
     r.state = t.state;
     return r;

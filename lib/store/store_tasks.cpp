@@ -142,6 +142,7 @@ core::result<core::task> store::adopt_task(const adopt_spec& spec) {
     t.service = svc;
     t.action = actions_.intern(spec.action);
     t.labelset = labels_.intern(spec.labels);
+    t.region = regions_.intern(spec.region);
     insert_task(std::move(t));
     auto pos = static_cast<std::uint32_t>(tasks_.size() - 1);
     emit_task(pos, change_kind::task_created);

@@ -51,6 +51,7 @@ struct adopt_spec {
     std::vector<std::string> resources{};
     core::labels labels{};
     core::sys_time deadline{};
+    std::string region{};  ///< where it is polled (kept so a restart polls the same region)
 };
 
 /// What one poll learned. Unset fields keep their value.

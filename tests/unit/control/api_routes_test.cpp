@@ -255,12 +255,13 @@ TEST(ApiRoutes, DeleteBatchCancelsLiveTasks) {
 TEST(ApiRoutes, AdoptCreatesThenReturnsExisting) {
     api_env env;
     const std::string body = R"({"service":"lb","request_id":"777","action":"DeleteLoadBalancers",)"
-                             R"("labels":{"who":"me"},"poll":{"timeout":"10m"}})";
+                             R"("labels":{"who":"me"},"region":"ap-beijing","poll":{"timeout":"10m"}})";
     auto r = call(env.path, verb::post, "/v1/tasks", body);
     ASSERT_EQ(r.status, 201u) << r.body;
     EXPECT_EQ(r.doc.as_object().at("key").as_string(), "lb/777");
     EXPECT_EQ(r.doc.as_object().at("state").as_string(), "pending");
     EXPECT_TRUE(r.doc.as_object().at("batch_id").is_null());
+    EXPECT_EQ(r.doc.as_object().at("region").as_string(), "ap-beijing");
     EXPECT_EQ(r.doc.as_object().at("labels").as_object().at("who").as_string(), "me");
     EXPECT_FALSE(r.doc.as_object().at("deadline").is_null());
     auto again = call(env.path, verb::post, "/v1/tasks", body);

@@ -52,6 +52,7 @@ core::task sample_task() {
     t.labels = {{"k", "v"}};
     t.created_seq = 8;
     t.updated_seq = 30;
+    t.region = "ap-guangzhou";
     return t;
 }
 
@@ -145,9 +146,16 @@ TEST(journal_record, malformed_payloads_are_refused_not_crashed_on) {
     std::string rec;
     append_task_record(rec, sample_task());
     auto payload = std::string_view{rec}.substr(journal_header_size);
+    // A record written before tasks carried their region ends just before it: still read.
+    const std::size_t without_region = payload.size() - 4 - sample_task().region.size();
     for (std::size_t n = 0; n < payload.size(); ++n) {
+        if (n == without_region) continue;
         EXPECT_FALSE(decode_task_record(payload.substr(0, n))) << n;
     }
+    auto old = decode_task_record(payload.substr(0, without_region));
+    ASSERT_TRUE(old);
+    EXPECT_EQ(old->region, "");
+    EXPECT_EQ(old->updated_seq, 30u);
     std::string longer(payload);
     longer.push_back('x');
     EXPECT_FALSE(decode_task_record(longer));

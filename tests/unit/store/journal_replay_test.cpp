@@ -71,7 +71,7 @@ void build_history(store& s, core::manual_clock& clock) {
     set_state(s, "bmlb", "A2", task_state::not_found);
     clock.advance(2h);
     s.expire(clock.system_now());
-    s.adopt_task({"bmlb", "A1", "CreateL7", {}, {}, {}});
+    s.adopt_task({"bmlb", "A1", "CreateL7", {}, {}, {}, "ap-chengdu"});
     set_state(s, "cvm", "r1", task_state::succeeded);
 }
 
@@ -91,6 +91,9 @@ TEST_F(journal_replay, replay_rebuilds_an_identical_store_and_tokens_still_dedup
     EXPECT_EQ(st->marked_unknown, 0u);
     EXPECT_EQ(st->truncated_bytes, 0u);
     expect_same_store(original, copy);
+    // Where each live task is polled survives: an adoption's own region, a batch's.
+    EXPECT_EQ(copy.get_task({"bmlb", "A1"})->region, "ap-chengdu");
+    EXPECT_EQ(copy.get_task({"lb", "L1"})->region, "ap-shanghai");
     auto tok = copy.find_batch_by_token("token-2");
     ASSERT_TRUE(tok);
     EXPECT_EQ(tok->id, original.find_batch_by_token("token-2")->id);
