@@ -119,6 +119,9 @@ TEST(robustness, integer_overflow_is_out_of_range) {
 }  // namespace
 }  // namespace taskpoller::config
 
+namespace taskpoller::config {
+namespace {
+
 // Found by the config_loader fuzz target: YAML::LoadAll (yaml-cpp 0.7) never returns on this
 // input, allocating empty documents until memory runs out; the loader must end with an error.
 TEST(robustness, stray_comma_document_ends_in_an_error_not_a_hang) {
@@ -139,3 +142,6 @@ TEST(robustness, second_document_is_reported_at_its_root) {
     EXPECT_EQ(r.errors[0].line, 4);
     EXPECT_EQ(r.errors[0].column, 3);
 }
+
+}  // namespace
+}  // namespace taskpoller::config
