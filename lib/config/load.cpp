@@ -2,12 +2,16 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include "config/sections.hpp"
 
@@ -151,16 +155,61 @@ void read_logging(map_reader& root, logging_config& out) {
 
 namespace {
 
+// Remembers where the root node of each document starts; ignores everything else.
+class root_marks final : public YAML::EventHandler {
+  public:
+    std::vector<YAML::Mark> roots;
+
+    void OnDocumentStart(const YAML::Mark&) override { depth_ = 0; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
+        node(m);
+    }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        node(m);
+        ++depth_;
+    }
+    void OnSequenceEnd() override { --depth_; }
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+        node(m);
+        ++depth_;
+    }
+    void OnMapEnd() override { --depth_; }
+
+  private:
+    void node(const YAML::Mark& m) {
+        if (depth_ == 0) roots.push_back(m);
+    }
+    int depth_ = 0;
+};
+
+// Where a second document's root is, if the text has one. Reads at most two documents: yaml-cpp
+// 0.7's YAML::LoadAll loops forever, allocating, on some malformed input ("\n,\n": it keeps
+// returning empty documents; jbeder/yaml-cpp#1319), so it must not be used on a file we read.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    root_marks marks;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(marks); ++i) {
+    }
+    if (marks.roots.size() < 2) return std::nullopt;
+    return marks.roots[1];
+}
+
 // Parses the text into one document; false (with the error recorded) when it is not YAML.
 bool parse_document(load_context& ctx, std::string_view text, YAML::Node& doc) {
     try {
-        auto docs = YAML::LoadAll(std::string(text));
-        if (docs.size() > 1) {
-            ctx.error(docs[1].Mark(), "",
-                      "the file holds more than one YAML document; expected one");
+        const std::string copy(text);
+        doc = YAML::Load(copy);
+        if (auto second = second_document(copy)) {
+            ctx.error(*second, "", "the file holds more than one YAML document; expected one");
             return false;
         }
-        if (!docs.empty()) doc = docs.front();
         return true;
     } catch (const YAML::Exception& e) {
         ctx.error(e.mark, "", fmt::format("invalid YAML: {}", e.msg));

@@ -4,6 +4,7 @@
 
 #include <boost/system/result.hpp>
 #include <string>
+#include <string_view>
 
 namespace taskpoller::control {
 
@@ -37,7 +38,13 @@ api_error internal_error();                             // 500 internal, generic
 api_error unavailable(std::string message);             // 503 unavailable
 api_error shutting_down();                              // 503 shutting_down
 
-/// Serialises `e` as the JSON error document (no trailing newline).
+/// Serialises `e` as the JSON error document (no trailing newline). Messages often echo request
+/// bytes (a path, a query name), which need not be UTF-8: invalid sequences are replaced by
+/// U+FFFD so the document is always valid JSON.
 std::string to_json(const api_error& e);
+
+/// `text` with each byte that does not start a valid UTF-8 sequence (RFC 3629: no overlongs, no
+/// surrogates, nothing above U+10FFFF) replaced by U+FFFD; valid text is returned unchanged.
+std::string valid_utf8(std::string_view text);
 
 }  // namespace taskpoller::control

@@ -118,3 +118,30 @@ TEST(robustness, integer_overflow_is_out_of_range) {
 
 }  // namespace
 }  // namespace taskpoller::config
+
+namespace taskpoller::config {
+namespace {
+
+// Found by the config_loader fuzz target: YAML::LoadAll (yaml-cpp 0.7) never returns on this
+// input, allocating empty documents until memory runs out; the loader must end with an error.
+TEST(robustness, stray_comma_document_ends_in_an_error_not_a_hang) {
+    auto env = env_with_secrets();
+    for (const char* text : {"\n,\n", ",", "cloud: {region: gz}\n,\n"}) {
+        load_result r;
+        ASSERT_NO_THROW(r = load_string(text, "comma.yaml", env)) << text;
+        EXPECT_FALSE(r.ok()) << text;
+        ASSERT_FALSE(r.errors.empty());
+        EXPECT_GE(r.errors[0].line, 1);
+    }
+}
+
+TEST(robustness, second_document_is_reported_at_its_root) {
+    auto env = env_with_secrets();
+    auto r = load_string("cloud: {region: gz}\n---\n# note\n  [1, 2]\n", "t.yaml", env);
+    ASSERT_EQ(r.errors.size(), 1u) << r.error_text();
+    EXPECT_EQ(r.errors[0].line, 4);
+    EXPECT_EQ(r.errors[0].column, 3);
+}
+
+}  // namespace
+}  // namespace taskpoller::config
