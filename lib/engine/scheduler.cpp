@@ -117,15 +117,21 @@ std::int64_t scheduler::next_poll_due(const record& r, std::int64_t now) {
     return now + static_delay(r);
 }
 
+std::int64_t scheduler::shared_due(std::int64_t due, std::int64_t from, std::uint32_t share) const {
+    if (share <= 1 || due <= from) return due;
+    const std::int64_t gap = (due - from) / static_cast<std::int64_t>(share);
+    return std::min(due, from + std::max(gap, ticks(opt_.poll.interval)));
+}
+
 bool scheduler::add(task_handle h, profile_id p, time_point submitted, time_point now,
-                    std::optional<time_point> deadline) {
+                    std::optional<time_point> deadline, std::uint32_t share) {
     if (p >= profiles_.size() || tasks_.contains(h)) return false;
     record r{};
     r.submitted = ticks(submitted);
     r.deadline = deadline ? ticks(*deadline) : ticks(submitted + opt_.poll.timeout);
     r.profile = p;
     record& stored = tasks_.emplace(h, r).first->second;
-    push(h, stored, first_due(stored, ticks(now)));
+    push(h, stored, shared_due(first_due(stored, ticks(now)), stored.submitted, share));
     return true;
 }
 
@@ -182,7 +188,7 @@ std::size_t scheduler::pop_due(time_point now, std::size_t max, std::vector<due_
     return n;
 }
 
-bool scheduler::on_running(task_handle h, time_point now) {
+bool scheduler::on_running(task_handle h, time_point now, std::uint32_t share) {
     record* r = find(h);
     if (!r) return false;
     bump(r->polls);
@@ -191,8 +197,14 @@ bool scheduler::on_running(task_handle h, time_point now) {
     const auto age_ms = std::chrono::duration_cast<milliseconds>(now - at(r->submitted)).count();
     r->last_running_ms = static_cast<std::uint32_t>(
         std::clamp<std::int64_t>(age_ms, 0, std::numeric_limits<std::uint32_t>::max()));
-    push(h, *r, next_poll_due(*r, ticks(now)));
+    push(h, *r, shared_due(next_poll_due(*r, ticks(now)), ticks(now), share));
     return true;
+}
+
+std::optional<time_point> scheduler::last_seen(task_handle h) const {
+    auto it = tasks_.find(h);
+    if (it == tasks_.end()) return std::nullopt;
+    return at(it->second.submitted) + milliseconds(it->second.last_running_ms);
 }
 
 bool scheduler::on_retry(task_handle h, time_point now) {
