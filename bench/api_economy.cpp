@@ -28,6 +28,7 @@
 //   usage: api_economy [--cvm N] [--clb N] [--cvm-duration MIN:MAX] [--clb-duration MIN:MAX]
 //                      [--stale-window D] [--time-scale F] [--submit-rate R]
 //                      [--baseline-interval D] [--seed N] [--timeout D] [--config FILE]
+//                      [--daemon-log FILE]
 // Durations: 500ms, 10s, 2m. --time-scale F divides the operation durations and the stale window
 // (not the daemon's policy, not the baseline interval) for a quick run.
 #include <unistd.h>
@@ -96,6 +97,7 @@ struct options {
     std::uint64_t seed = 1;
     ms timeout = 15min;
     std::string config = TASKPOLLER_SOURCE_DIR "/config/taskpoller.yaml";
+    std::string daemon_log;  // where to keep the daemon's log (it is in a temporary directory)
 };
 
 std::optional<ms> parse_duration(const std::string& s) {
@@ -146,6 +148,7 @@ options parse_args(int argc, char** argv) {
         else if (a == "--seed") o.seed = std::strtoull(v.c_str(), nullptr, 10);
         else if (a == "--timeout") o.timeout = dur(a, v);
         else if (a == "--config") o.config = v;
+        else if (a == "--daemon-log") o.daemon_log = v;
         else usage("unknown option " + a);
     }
     if (o.cvm < 0 || o.clb < 0 || o.cvm + o.clb == 0) usage("--cvm/--clb: need some tasks");
@@ -551,15 +554,18 @@ int run(const options& o) {
         throw std::runtime_error("task counts differ: daemon " + std::to_string(daemon_tasks.size()) +
                                  ", baseline " + std::to_string(base.results.size()) + ", expected " +
                                  std::to_string(expected));
-    auto fd = figures(daemon_tasks, sim_truth(ctl_d), "daemon");
-    auto fb = figures(base.results, sim_truth(ctl_b), "baseline");
+    // Fresh connections: the simulators close connections left idle through the run.
+    tt::http_client end_d(sim_d.port()), end_b(sim_b.port());
+    auto fd = figures(daemon_tasks, sim_truth(end_d), "daemon");
+    auto fb = figures(base.results, sim_truth(end_b), "baseline");
     const std::map<std::string, std::string> poll_action{{"cvm", "DescribeInstances"},
                                                          {"lb", "DescribeLoadBalancersTaskResult"}};
     for (const auto& [service, action] : poll_action) {
-        fd[service].calls = sim_requests(ctl_d, action);
-        fb[service].calls = sim_requests(ctl_b, action);
+        fd[service].calls = sim_requests(end_d, action);
+        fb[service].calls = sim_requests(end_b, action);
     }
     if (daemon.stop(SIGTERM) != 0) std::fprintf(stderr, "api_economy: the daemon did not exit cleanly\n");
+    if (!o.daemon_log.empty()) std::ofstream(o.daemon_log) << tt::read_file(dir.path() + "/daemon.log");
 
     struct kind_row {
         const char* name;

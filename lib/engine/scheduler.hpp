@@ -20,9 +20,11 @@
 //
 // Shared calls: a CVM DescribeInstances call asks about up to 100 instances for the price of one,
 // so the poller passes how many tasks share a call (`share`, 1 for task-result tasks). The gap to
-// the next poll is then the policy's gap divided by `share`, but never below `interval` (nor
-// later than the policy's own due time): per task, the calls cost no more than its own schedule
-// alone would, and the answers come `share` times as often (docs/polling.md).
+// the next poll is then the policy's gap (without jitter: sharing spreads the polls already)
+// divided by `share`, but never below `interval`, rounded to the nearest multiple of `interval`
+// so that the tasks sharing calls come due together: per task, the calls cost no more than its
+// own schedule alone would, and the answers come up to `share` times as often
+// (docs/polling.md). The first poll is never later than the policy's own.
 //
 // Memory: a 32-byte record in a hash map plus a 16-byte heap entry per task; measured ~100 bytes
 // per tracked task including allocator and container slack (tests/unit/engine/memory_test.cpp).
@@ -152,7 +154,7 @@ class scheduler {
     };
 
     void push(task_handle h, record& r, std::int64_t due);
-    std::int64_t next_poll_due(const record& r, std::int64_t now);
+    std::int64_t next_poll_due(const record& r, std::int64_t now, std::uint32_t share = 1);
     std::int64_t static_delay(const record& r) const;
     const std::vector<duration>* ready_ladder(profile_state& p);
     std::optional<std::int64_t> learned_due(profile_state& p, const record& r, std::int64_t now);

@@ -292,7 +292,7 @@ TEST(scheduler, shared_calls_divide_the_gap_down_to_the_interval) {
     }
 }
 
-TEST(scheduler, a_share_of_one_keeps_the_own_schedule_and_a_share_never_delays) {
+TEST(scheduler, a_share_of_one_keeps_the_own_schedule_and_a_share_polls_as_often_or_more) {
     scheduler solo(static_options(), {}), shared(static_options(), {});
     const auto p1 = solo.profile({"cvm", "StopInstances"});
     const auto p2 = shared.profile({"cvm", "StopInstances"});
@@ -334,6 +334,64 @@ TEST(scheduler, shared_learned_ladder_polls_every_interval) {
     s.on_running(2, t0 + 2s, 100);
     ASSERT_EQ(pop(s, t0 + 3s).size(), 1u);
     EXPECT_EQ(*s.next_due(), t0 + first_rung);  // the solo one: the first rung
+}
+
+TEST(scheduler, shared_polls_come_due_on_a_grid_of_the_interval) {
+    scheduler s(static_options(), {});  // interval 1 s; t0 is a whole number of seconds
+    const auto p = s.profile({"cvm", "StopInstances"});
+    for (std::uint32_t h = 1; h <= 3; ++h) ASSERT_TRUE(s.add(h, p, t0, t0, std::nullopt, 50));
+    pop(s, t0 + 1s);
+    // Answers arrive at different moments; the next polls land on whole seconds, together.
+    s.on_running(1, t0 + 1100ms, 50);
+    s.on_running(2, t0 + 1400ms, 50);
+    s.on_running(3, t0 + 1300ms, 50);
+    // 1.1 + 1 → 2, 1.4 + 1 → 2, 1.3 + 1 → 2 (the nearest whole second).
+    EXPECT_EQ(*s.next_due(), t0 + 2s);
+    EXPECT_TRUE(pop(s, t0 + 1999ms).empty());
+    EXPECT_EQ(pop(s, t0 + 2s).size(), 3u);
+    // An answer late in the step rounds up, but stays at least half an interval away.
+    s.on_running(1, t0 + 2600ms, 50);
+    EXPECT_EQ(*s.next_due(), t0 + 4s);
+}
+
+TEST(scheduler, shared_polls_are_never_closer_than_the_interval) {
+    scheduler_options o = static_options();
+    o.learning.enabled = true;
+    scheduler s(o, {});
+    const auto p = s.profile({"cvm", "StopInstances"});
+    for (std::uint32_t h = 100; h < 140; ++h) {  // every sample 10 s: rungs 100 ms apart
+        s.add(h, p, t0, t0);
+        s.complete(h, t0 + 20s);
+    }
+    ASSERT_TRUE(s.add(1, p, t0, t0));
+    ASSERT_TRUE(s.add(2, p, t0, t0, std::nullopt, 100));
+    pop(s, t0 + 9s);
+    s.on_running(1, t0 + 9900ms);
+    s.on_running(2, t0 + 9900ms, 100);
+    auto due = pop(s, t0 + 10500ms);
+    ASSERT_EQ(due.size(), 1u);  // the solo task's next rung
+    EXPECT_EQ(due[0].handle, 1u);
+    EXPECT_EQ(*s.next_due(), t0 + 11s);  // the shared one: 9.9 s + 1 s, on the whole second
+}
+
+TEST(scheduler, jitter_does_not_set_the_pace_of_shared_polls) {
+    // A full-jitter draw may be ~0; divided among the tasks of a call it must not make them all
+    // poll at once again: shared polls use the undrawn step.
+    for (unsigned seed = 1; seed <= 50; ++seed) {
+        scheduler s(static_options(jitter_mode::full), seeded(seed));
+        const auto p = s.profile({"cvm", "StopInstances"});
+        ASSERT_TRUE(s.add(1, p, t0, t0, std::nullopt, 100));
+        time_point now = t0 + 1s;
+        pop(s, now);
+        for (int i = 0; i < 10; ++i) {
+            s.on_running(1, now, 100);
+            auto due = s.next_due();
+            ASSERT_TRUE(due.has_value());
+            EXPECT_EQ(*due - now, 1s) << "seed " << seed << " poll " << i;
+            now = *due;
+            pop(s, now);
+        }
+    }
 }
 
 TEST(scheduler, last_seen_is_the_submission_then_the_last_running_answer) {
