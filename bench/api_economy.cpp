@@ -28,7 +28,10 @@
 //   usage: api_economy [--cvm N] [--clb N] [--cvm-duration MIN:MAX] [--clb-duration MIN:MAX]
 //                      [--stale-window D] [--time-scale F] [--submit-rate R]
 //                      [--baseline-interval D] [--seed N] [--timeout D] [--config FILE]
-//                      [--daemon-log FILE]
+//                      [--daemon-log FILE] [--daemon-rate-limit R]
+// --daemon-rate-limit R sets every rate limit in the daemon's configuration (rate_limit.default,
+// burst, services.*.rate_limit, services.*.actions.*.rate_limit) to R: a diagnosis run showing
+// what the polling policy asks for when the shipped limits do not hold it back.
 // Durations: 500ms, 10s, 2m. --time-scale F divides the operation durations and the stale window
 // (not the daemon's policy, not the baseline interval) for a quick run.
 #include <unistd.h>
@@ -98,6 +101,7 @@ struct options {
     ms timeout = 15min;
     std::string config = TASKPOLLER_SOURCE_DIR "/config/taskpoller.yaml";
     std::string daemon_log;  // where to keep the daemon's log (it is in a temporary directory)
+    double daemon_rate = 0;  // > 0: every rate limit of the daemon's configuration set to this
 };
 
 std::optional<ms> parse_duration(const std::string& s) {
@@ -149,6 +153,7 @@ options parse_args(int argc, char** argv) {
         else if (a == "--timeout") o.timeout = dur(a, v);
         else if (a == "--config") o.config = v;
         else if (a == "--daemon-log") o.daemon_log = v;
+        else if (a == "--daemon-rate-limit") o.daemon_rate = std::atof(v.c_str());
         else usage("unknown option " + a);
     }
     if (o.cvm < 0 || o.clb < 0 || o.cvm + o.clb == 0) usage("--cvm/--clb: need some tasks");
@@ -208,6 +213,15 @@ std::string daemon_yaml(const options& o, const tt::temp_dir& dir, std::uint16_t
     c["control"]["socket"] = socket;
     c["store"]["journal"] = "";
     c["logging"]["level"] = "warn";
+    if (o.daemon_rate > 0) {
+        c["rate_limit"]["default"] = o.daemon_rate;
+        c["rate_limit"]["burst"] = o.daemon_rate;
+        for (auto svc : c["services"]) {
+            if (svc.second["rate_limit"]) svc.second["rate_limit"] = o.daemon_rate;
+            for (auto act : svc.second["actions"])
+                if (act.second["rate_limit"]) act.second["rate_limit"] = o.daemon_rate;
+        }
+    }
     YAML::Emitter e;
     e << c;
     return e.c_str();
@@ -624,14 +638,16 @@ int run(const options& o) {
     std::printf("{\"bench\":\"api_economy\",\"cvm_tasks\":%d,\"clb_tasks\":%d,"
                 "\"cvm_duration_ms\":[%lld,%lld],\"clb_duration_ms\":[%lld,%lld],"
                 "\"stale_window_ms\":%lld,\"submit_rate\":%.1f,\"baseline_interval_ms\":%lld,"
-                "\"seed\":%llu,%s,\"targets_met\":%s}\n",
+                "\"seed\":%llu,\"daemon_rate_limit\":%s,%s,\"targets_met\":%s}\n",
                 o.cvm, o.clb, static_cast<long long>(o.cvm_duration.min.count()),
                 static_cast<long long>(o.cvm_duration.max.count()),
                 static_cast<long long>(o.clb_duration.min.count()),
                 static_cast<long long>(o.clb_duration.max.count()),
                 static_cast<long long>(o.stale_window.count()), o.submit_rate,
                 static_cast<long long>(o.baseline_interval.count()),
-                static_cast<unsigned long long>(o.seed), json_kinds.c_str(), all_met ? "true" : "false");
+                static_cast<unsigned long long>(o.seed),
+                o.daemon_rate > 0 ? std::to_string(o.daemon_rate).c_str() : "\"shipped\"",
+                json_kinds.c_str(), all_met ? "true" : "false");
     return 0;
 }
 
