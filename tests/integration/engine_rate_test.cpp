@@ -133,7 +133,7 @@ TEST(EngineRate, ASaturatedPollActionDoesNotStarveAnother) {
     std::cout << "[figures] CVM tasks done after " << took << " s with " << lb_live
               << " lb tasks still waiting for their polls\n";
     EXPECT_GE(lb_live, 20u) << "the lb backlog was gone: the test proves nothing";
-    EXPECT_LT(took, 8.0) << "CVM polls waited behind the lb backlog";
+    EXPECT_LT(took, 5.0) << "CVM polls waited behind the lb backlog";  // measured: ~2 s; ~10 s before
     ASSERT_TRUE(h.run_until_all_terminal(90s)) << h.live_tasks() << " tasks still live";
 }
 
