@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <random>
 #include <unordered_set>
 
@@ -94,8 +95,12 @@ core::result<void> poll_state::add(const track_request& r) {
     t.bucket = poll_bucket(svc->name, svc->result_action);
     t.cvm = std::move(cvm);
     t.polling = false;
-    if (t.cvm) cvm_live_.insert(h);
-    sched.add(h, t.profile, r.submitted, clock.steady_now(), r.deadline);
+    if (t.cvm) {
+        cvm_live_.insert(h);
+        if (cvm_live_by_region_.size() <= t.region) cvm_live_by_region_.resize(t.region + 1u, 0);
+        ++cvm_live_by_region_[t.region];
+    }
+    sched.add(h, t.profile, r.submitted, clock.steady_now(), r.deadline, share_of(h));
     return {};
 }
 
@@ -134,6 +139,7 @@ void poll_state::release(std::uint32_t h) {
     if (t.key == nullptr) return;
     index_.erase(*t.key);
     t.key = nullptr;
+    if (t.cvm) --cvm_live_by_region_[t.region];
     t.cvm.reset();
     t.polling = false;
     cvm_live_.erase(h);
@@ -147,7 +153,14 @@ void poll_state::mark_running(std::uint32_t h, std::string status) {
     u.last_error = std::string();
     u.count_poll = true;
     if (auto r = store_.update_task(key_of(h), u); !r) log.debug("poll result dropped: {}", r.error().message);
-    sched.on_running(h, clock.steady_now());
+    sched.on_running(h, clock.steady_now(), share_of(h));
+}
+
+std::uint32_t poll_state::share_of(std::uint32_t h) const {
+    const live_task& t = tasks[h];
+    if (!t.cvm || t.region >= cvm_live_by_region_.size()) return 1;
+    return static_cast<std::uint32_t>(std::clamp<std::size_t>(
+        std::min<std::size_t>(cvm_live_by_region_[t.region], options.cvm_batch), 1, options.cvm_batch));
 }
 
 void poll_state::note_error(std::uint32_t h, const std::string& message) {
@@ -274,12 +287,21 @@ std::vector<std::vector<std::uint32_t>> poll_state::group_cvm(const std::vector<
 std::size_t poll_state::add_riders(std::vector<std::uint32_t>& group, std::uint16_t region) const {
     std::size_t count = 0;
     for (auto h : group) count += tasks[h].cvm->pending_instances().size();
-    std::size_t added = 0;
+    if (count >= options.cvm_batch) return 0;
+    // Candidates: idle live CVM tasks of the region, the ones seen longest ago first.
+    std::vector<std::pair<core::steady_time, std::uint32_t>> idle;
     for (auto h : cvm_live_) {
-        if (count >= options.cvm_batch) break;
         const live_task& t = tasks[h];
         if (t.polling || t.region != region) continue;
-        std::size_t n = t.cvm->pending_instances().size();
+        idle.emplace_back(sched.last_seen(h).value_or(core::steady_time::min()), h);
+    }
+    // Each task has at least one pending instance, so at most this many can ride.
+    const std::size_t room = std::min(idle.size(), options.cvm_batch - count);
+    std::partial_sort(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(room), idle.end());
+    std::size_t added = 0;
+    for (const auto& [seen, h] : idle) {
+        if (count >= options.cvm_batch) break;
+        std::size_t n = tasks[h].cvm->pending_instances().size();
         if (count + n > options.cvm_batch) continue;
         group.push_back(h);
         count += n;

@@ -81,8 +81,13 @@ public:
     /// Fills `group` (due CVM tasks of `region`) up to options.cvm_batch pending instances with
     /// other live CVM tasks of that region that are not yet due and not already in a call, so
     /// one DescribeInstances serves every task it can: with jittered due times, tasks otherwise
-    /// come due one by one and each would cost a call of its own. Returns how many were added.
+    /// come due one by one and each would cost a call of its own. The tasks seen longest ago
+    /// ride first (they are the next to come due), so with more live tasks than one call holds
+    /// every task is still seen regularly. Returns how many were added. O(live CVM tasks).
     std::size_t add_riders(std::vector<std::uint32_t>& group, std::uint16_t region) const;
+    /// How many tasks share one poll call with `h`: for a CVM task, the live CVM tasks of its
+    /// region up to options.cvm_batch; 1 for a task-result task (scheduler::on_running).
+    std::uint32_t share_of(std::uint32_t h) const;
     /// The distinct pending instances of `hs`, in order.
     std::vector<std::string> pending_instances(const std::vector<std::uint32_t>& hs) const;
 
@@ -117,6 +122,7 @@ private:
 
     std::vector<std::uint32_t> free_;
     std::unordered_set<std::uint32_t> cvm_live_;  // handles of live CVM tasks (riders' pool)
+    std::vector<std::uint32_t> cvm_live_by_region_;  // live CVM tasks per region id
     std::unordered_map<std::string, std::uint32_t> index_;
 };
 

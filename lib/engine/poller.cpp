@@ -7,6 +7,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include <deque>
+#include <map>
+#include <optional>
+
 #include "engine/api_client.hpp"
 #include "engine/poll_state.hpp"
 #include "engine/rate_limiter.hpp"
@@ -37,12 +41,18 @@ struct poller::impl : std::enable_shared_from_this<impl>, poll_state {
     std::size_t inflight = 0;
     std::vector<scheduler::due_task> due;
     std::vector<asio::steady_timer*> token_waits;  // waits stop() must cut short
+    // Due task-result tasks whose bucket has no token yet, oldest due first, as (handle, gen).
+    // They wait here, not in a coroutine holding an in-flight slot, so one saturated action
+    // cannot take every slot and starve the others (head-of-line blocking).
+    std::map<rate_limiter::bucket_id, std::deque<std::pair<std::uint32_t, std::uint32_t>>> ready;
 
     asio::awaitable<void> run();
     void dispatch(core::steady_time now);
+    void drain(core::steady_time now);
+    std::optional<core::steady_time> next_token(core::steady_time now);
     void wake_if_earlier();
     asio::awaitable<bool> wait_for_token(rate_limiter::bucket_id bucket);
-    asio::awaitable<void> poll_task_result(std::uint32_t h, std::uint32_t gen);
+    asio::awaitable<void> poll_task_result(std::uint32_t h, std::uint32_t gen);  // token taken
     asio::awaitable<void> poll_cvm(std::string region, std::vector<std::uint32_t> handles,
                                    std::vector<std::uint32_t> gens);
     void finished_one();
@@ -52,6 +62,7 @@ asio::awaitable<void> poller::impl::run() {
     auto self = shared_from_this();
     while (!stopping) {
         auto now = clock.steady_now();
+        drain(now);
         if (inflight < options.max_inflight) {
             due.clear();
             sched.pop_due(now, options.max_inflight - inflight, due);
@@ -60,7 +71,11 @@ asio::awaitable<void> poller::impl::run() {
                 continue;
             }
         }
-        auto next = inflight < options.max_inflight ? sched.next_due() : std::nullopt;
+        std::optional<core::steady_time> next;
+        if (inflight < options.max_inflight) {
+            next = sched.next_due();
+            if (auto token = next_token(now); token && (!next || *token < *next)) next = token;
+        }
         armed = next ? *next : core::steady_time::max();
         timer.expires_at(armed);
         boost::system::error_code ec;
@@ -101,9 +116,9 @@ void poller::impl::dispatch(core::steady_time now) {
             cvm_by_region[t->region].push_back(d.handle);
             continue;
         }
-        ++inflight;
-        asio::co_spawn(executor, poll_task_result(d.handle, t->gen), asio::detached);
+        ready[t->bucket].emplace_back(d.handle, t->gen);
     }
+    drain(now);
     for (auto& [region, handles] : cvm_by_region) {
         for (auto h : handles) tasks[h].polling = true;  // due: never someone else's rider
         for (auto& group : group_cvm(handles)) {
@@ -119,6 +134,35 @@ void poller::impl::dispatch(core::steady_time now) {
         }
     }
     (void)now;
+}
+
+void poller::impl::drain(core::steady_time now) {
+    for (auto it = ready.begin(); it != ready.end();) {
+        auto& q = it->second;
+        while (!q.empty() && inflight < options.max_inflight) {
+            auto [h, gen] = q.front();
+            if (!alive(h, gen)) {  // cancelled while waiting
+                q.pop_front();
+                continue;
+            }
+            if (limiter.available(it->first, now) == 0) break;
+            q.pop_front();
+            limiter.acquire(it->first, now);
+            ++inflight;
+            asio::co_spawn(executor, poll_task_result(h, gen), asio::detached);
+        }
+        it = q.empty() ? ready.erase(it) : std::next(it);
+    }
+}
+
+std::optional<core::steady_time> poller::impl::next_token(core::steady_time now) {
+    std::optional<core::steady_time> first;
+    for (const auto& [bucket, q] : ready) {
+        if (q.empty()) continue;
+        auto t = std::max(limiter.next_ready(bucket, now), now + std::chrono::milliseconds(1));
+        if (!first || t < *first) first = t;
+    }
+    return first;
 }
 
 asio::awaitable<bool> poller::impl::wait_for_token(rate_limiter::bucket_id bucket) {
@@ -144,11 +188,8 @@ asio::awaitable<void> poller::impl::poll_task_result(std::uint32_t h, std::uint3
     const auto* svc = registry_.find_service(services.name(tasks[h].service));
     std::string service = svc->name, action = svc->result_action, region = regions.name(tasks[h].region);
     qcloud::param_list params{{svc->result_param, request_id_of(h)}};
-    auto bucket = tasks[h].bucket;
-    if (co_await wait_for_token(bucket)) {
-        auto out = co_await api.async_call(service, action, region, params, false);
-        if (!stopping && alive(h, gen)) apply_task_result(h, out, api.mutable_stats());
-    }
+    auto out = co_await api.async_call(service, action, region, params, false);
+    if (!stopping && alive(h, gen)) apply_task_result(h, out, api.mutable_stats());
     finished_one();
 }
 

@@ -112,20 +112,41 @@ std::int64_t scheduler::first_due(const record& r, std::int64_t now) {
     return r.submitted + ticks(opt_.poll.initial_delay);
 }
 
-std::int64_t scheduler::next_poll_due(const record& r, std::int64_t now) {
-    if (auto d = learned_due(profiles_[r.profile], r, now)) return *d;
+std::int64_t scheduler::next_poll_due(const record& r, std::int64_t now, std::uint32_t share) {
+    if (auto d = learned_due(profiles_[r.profile], r, now)) return shared_due(*d, now, share);
+    if (share > 1) {
+        // Shared calls already spread the polls: divide the step itself, not a jittered draw
+        // (which may be near zero and would then set the pace for every task of the call).
+        const auto& p = opt_.poll;
+        const backoff_policy b{p.interval, p.multiplier, p.max_interval, p.jitter};
+        const std::uint32_t n = r.polls > 0 ? r.polls - 1u : 0u;
+        return shared_due(now + ticks(backoff_ceiling(b, n)), now, share);
+    }
     return now + static_delay(r);
 }
 
+std::int64_t scheduler::shared_due(std::int64_t due, std::int64_t from, std::uint32_t share) const {
+    if (share <= 1) return due;
+    const std::int64_t step = std::max<std::int64_t>(1, ticks(opt_.poll.interval));
+    const std::int64_t gap = std::max<std::int64_t>(0, due - from) / static_cast<std::int64_t>(share);
+    // Never closer than `interval`, and rounded to the nearest multiple of it (steady clock):
+    // tasks that share calls then come due at the same instants, and one sweep of calls
+    // observes them all, instead of calls going out whenever any one of them comes due.
+    std::int64_t shared = from + std::max(gap, step);
+    shared = (shared + step / 2) / step * step;
+    return std::max(shared, from + step / 2);
+}
+
 bool scheduler::add(task_handle h, profile_id p, time_point submitted, time_point now,
-                    std::optional<time_point> deadline) {
+                    std::optional<time_point> deadline, std::uint32_t share) {
     if (p >= profiles_.size() || tasks_.contains(h)) return false;
     record r{};
     r.submitted = ticks(submitted);
     r.deadline = deadline ? ticks(*deadline) : ticks(submitted + opt_.poll.timeout);
     r.profile = p;
     record& stored = tasks_.emplace(h, r).first->second;
-    push(h, stored, first_due(stored, ticks(now)));
+    const std::int64_t first = first_due(stored, ticks(now));
+    push(h, stored, std::min(first, shared_due(first, stored.submitted, share)));
     return true;
 }
 
@@ -182,7 +203,7 @@ std::size_t scheduler::pop_due(time_point now, std::size_t max, std::vector<due_
     return n;
 }
 
-bool scheduler::on_running(task_handle h, time_point now) {
+bool scheduler::on_running(task_handle h, time_point now, std::uint32_t share) {
     record* r = find(h);
     if (!r) return false;
     bump(r->polls);
@@ -191,8 +212,14 @@ bool scheduler::on_running(task_handle h, time_point now) {
     const auto age_ms = std::chrono::duration_cast<milliseconds>(now - at(r->submitted)).count();
     r->last_running_ms = static_cast<std::uint32_t>(
         std::clamp<std::int64_t>(age_ms, 0, std::numeric_limits<std::uint32_t>::max()));
-    push(h, *r, next_poll_due(*r, ticks(now)));
+    push(h, *r, next_poll_due(*r, ticks(now), share));
     return true;
+}
+
+std::optional<time_point> scheduler::last_seen(task_handle h) const {
+    auto it = tasks_.find(h);
+    if (it == tasks_.end()) return std::nullopt;
+    return at(it->second.submitted) + milliseconds(it->second.last_running_ms);
 }
 
 bool scheduler::on_retry(task_handle h, time_point now) {

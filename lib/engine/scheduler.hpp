@@ -18,6 +18,14 @@
 // interval is a fraction of the task's age (clamped to [interval, max_interval]). See
 // docs/polling.md for the reasoning and defaults.
 //
+// Shared calls: a CVM DescribeInstances call asks about up to 100 instances for the price of one,
+// so the poller passes how many tasks share a call (`share`, 1 for task-result tasks). The gap to
+// the next poll is then the policy's gap (without jitter: sharing spreads the polls already)
+// divided by `share`, but never below `interval`, rounded to the nearest multiple of `interval`
+// so that the tasks sharing calls come due together: per task, the calls cost no more than its
+// own schedule alone would, and the answers come up to `share` times as often
+// (docs/polling.md). The first poll is never later than the policy's own.
+//
 // Memory: a 32-byte record in a hash map plus a 16-byte heap entry per task; measured ~100 bytes
 // per tracked task including allocator and container slack (tests/unit/engine/memory_test.cpp).
 
@@ -76,8 +84,9 @@ class scheduler {
 
     /// Starts tracking `h` (submitted at `submitted`, deadline `deadline` or submitted +
     /// policy.timeout). Returns false, changing nothing, if `h` is already tracked or `p` unknown.
+    /// `share`: how many tasks share one poll call (see the top of this file).
     bool add(task_handle h, profile_id p, time_point submitted, time_point now,
-             std::optional<time_point> deadline = std::nullopt);
+             std::optional<time_point> deadline = std::nullopt, std::uint32_t share = 1);
 
     /// Stops tracking (cancelled, or terminal by other means). False if unknown.
     bool remove(task_handle h);
@@ -92,8 +101,9 @@ class scheduler {
     /// number appended.
     std::size_t pop_due(time_point now, std::size_t max, std::vector<due_task>& out);
 
-    /// The poll answered "still running": next poll step. False if `h` is unknown.
-    bool on_running(task_handle h, time_point now);
+    /// The poll answered "still running": next poll step, its gap divided by `share` (tasks
+    /// sharing one poll call; see the top of this file). False if `h` is unknown.
+    bool on_running(task_handle h, time_point now, std::uint32_t share = 1);
     /// Transient request failure: retry after the request-retry backoff.
     bool on_retry(task_handle h, time_point now);
     /// Account-wide final error: retry after the longest request-retry interval.
@@ -106,6 +116,10 @@ class scheduler {
     /// The task is terminal (succeeded or failed) as observed at `now`: forgets it and, when
     /// `learn`, adds its completion time to its profile. Returns the learned sample, if any.
     std::optional<duration> complete(task_handle h, time_point now, bool learn = true);
+
+    /// When `h` was last seen running (its submission if never); nullopt if unknown. The poller
+    /// fills shared CVM calls with the tasks seen longest ago.
+    std::optional<time_point> last_seen(task_handle h) const;
 
     /// The counters retry::decide() needs; zeros for an unknown handle.
     retry_history history(task_handle h) const;
@@ -140,11 +154,12 @@ class scheduler {
     };
 
     void push(task_handle h, record& r, std::int64_t due);
-    std::int64_t next_poll_due(const record& r, std::int64_t now);
+    std::int64_t next_poll_due(const record& r, std::int64_t now, std::uint32_t share = 1);
     std::int64_t static_delay(const record& r) const;
     const std::vector<duration>* ready_ladder(profile_state& p);
     std::optional<std::int64_t> learned_due(profile_state& p, const record& r, std::int64_t now);
     std::int64_t first_due(const record& r, std::int64_t now);
+    std::int64_t shared_due(std::int64_t due, std::int64_t from, std::uint32_t share) const;
     static bool later(const heap_entry& a, const heap_entry& b) noexcept;
     bool live(const heap_entry& e) const;
     void drop_stale_tops();

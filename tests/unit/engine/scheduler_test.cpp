@@ -273,5 +273,140 @@ TEST(scheduler, complete_estimates_the_finishing_time) {
     EXPECT_FALSE(s.next_due().has_value());
 }
 
+// Shared calls (CVM riders): the gap is divided by the number of tasks sharing a call, down to
+// `interval`, never later than the task's own schedule.
+TEST(scheduler, shared_calls_divide_the_gap_down_to_the_interval) {
+    scheduler s(static_options(), {});  // initial 1 s, then 1, 2, 4, 8, 8 s
+    const auto p = s.profile({"cvm", "StopInstances"});
+    ASSERT_TRUE(s.add(1, p, t0, t0, std::nullopt, 4));
+    time_point now = t0;
+    // Own gaps 1, 1, 2, 4, 8, 8 → /4 = .25, .25, .5, 1, 2, 2 → at least interval (1 s).
+    const double gaps[] = {1, 1, 1, 1, 2, 2};
+    for (double g : gaps) {
+        auto due = s.next_due();
+        ASSERT_TRUE(due.has_value());
+        EXPECT_NEAR(seconds(*due - now), g, 1e-9);
+        now = *due;
+        ASSERT_EQ(pop(s, now).size(), 1u);
+        s.on_running(1, now, 4);
+    }
+}
+
+TEST(scheduler, a_share_of_one_keeps_the_own_schedule_and_a_share_polls_as_often_or_more) {
+    scheduler solo(static_options(), {}), shared(static_options(), {});
+    const auto p1 = solo.profile({"cvm", "StopInstances"});
+    const auto p2 = shared.profile({"cvm", "StopInstances"});
+    ASSERT_TRUE(solo.add(1, p1, t0, t0));
+    ASSERT_TRUE(shared.add(1, p2, t0, t0, std::nullopt, 1000));
+    time_point now = t0;
+    for (int i = 0; i < 8; ++i) {
+        auto a = solo.next_due(), b = shared.next_due();
+        ASSERT_TRUE(a && b);
+        EXPECT_LE(*b - now, *a - now);
+        EXPECT_GE(*b - now, std::min<duration>(*a - now, 1s));  // never below the interval
+        now = *a;
+        pop(solo, now);
+        pop(shared, now);
+        solo.on_running(1, now, 1);
+        shared.on_running(1, now, 1000);
+    }
+}
+
+TEST(scheduler, shared_learned_ladder_polls_every_interval) {
+    scheduler_options o = static_options();
+    o.learning.enabled = true;
+    scheduler s(o, {});
+    const auto p = s.profile({"cvm", "StopInstances"});
+    for (std::uint32_t h = 100; h < 140; ++h) {  // learn: about 40 s
+        s.add(h, p, t0, t0);
+        s.complete(h, t0 + 80s);
+    }
+    ASSERT_FALSE(s.learned_ladder(p).empty());
+    const auto first_rung = s.learned_ladder(p).front();
+    ASSERT_GT(first_rung, 20s);
+    ASSERT_TRUE(s.add(1, p, t0, t0));
+    ASSERT_TRUE(s.add(2, p, t0, t0, std::nullopt, 100));
+    EXPECT_EQ(*s.next_due(), t0 + 1s);  // the shared one: interval, not the first rung
+    ASSERT_EQ(pop(s, t0 + 1s).size(), 1u);
+    s.on_running(2, t0 + 1s, 100);
+    EXPECT_EQ(*s.next_due(), t0 + 2s);
+    ASSERT_EQ(pop(s, t0 + 2s).size(), 1u);
+    s.on_running(2, t0 + 2s, 100);
+    ASSERT_EQ(pop(s, t0 + 3s).size(), 1u);
+    EXPECT_EQ(*s.next_due(), t0 + first_rung);  // the solo one: the first rung
+}
+
+TEST(scheduler, shared_polls_come_due_on_a_grid_of_the_interval) {
+    scheduler s(static_options(), {});  // interval 1 s; t0 is a whole number of seconds
+    const auto p = s.profile({"cvm", "StopInstances"});
+    for (std::uint32_t h = 1; h <= 3; ++h) ASSERT_TRUE(s.add(h, p, t0, t0, std::nullopt, 50));
+    pop(s, t0 + 1s);
+    // Answers arrive at different moments; the next polls land on whole seconds, together.
+    s.on_running(1, t0 + 1100ms, 50);
+    s.on_running(2, t0 + 1400ms, 50);
+    s.on_running(3, t0 + 1300ms, 50);
+    // 1.1 + 1 → 2, 1.4 + 1 → 2, 1.3 + 1 → 2 (the nearest whole second).
+    EXPECT_EQ(*s.next_due(), t0 + 2s);
+    EXPECT_TRUE(pop(s, t0 + 1999ms).empty());
+    EXPECT_EQ(pop(s, t0 + 2s).size(), 3u);
+    // An answer late in the step rounds up, but stays at least half an interval away.
+    s.on_running(1, t0 + 2600ms, 50);
+    EXPECT_EQ(*s.next_due(), t0 + 4s);
+}
+
+TEST(scheduler, shared_polls_are_never_closer_than_the_interval) {
+    scheduler_options o = static_options();
+    o.learning.enabled = true;
+    scheduler s(o, {});
+    const auto p = s.profile({"cvm", "StopInstances"});
+    for (std::uint32_t h = 100; h < 140; ++h) {  // every sample 10 s: rungs 100 ms apart
+        s.add(h, p, t0, t0);
+        s.complete(h, t0 + 20s);
+    }
+    ASSERT_TRUE(s.add(1, p, t0, t0));
+    ASSERT_TRUE(s.add(2, p, t0, t0, std::nullopt, 100));
+    pop(s, t0 + 9s);
+    s.on_running(1, t0 + 9900ms);
+    s.on_running(2, t0 + 9900ms, 100);
+    auto due = pop(s, t0 + 10500ms);
+    ASSERT_EQ(due.size(), 1u);  // the solo task's next rung
+    EXPECT_EQ(due[0].handle, 1u);
+    EXPECT_EQ(*s.next_due(), t0 + 11s);  // the shared one: 9.9 s + 1 s, on the whole second
+}
+
+TEST(scheduler, jitter_does_not_set_the_pace_of_shared_polls) {
+    // A full-jitter draw may be ~0; divided among the tasks of a call it must not make them all
+    // poll at once again: shared polls use the undrawn step.
+    for (unsigned seed = 1; seed <= 50; ++seed) {
+        scheduler s(static_options(jitter_mode::full), seeded(seed));
+        const auto p = s.profile({"cvm", "StopInstances"});
+        ASSERT_TRUE(s.add(1, p, t0, t0, std::nullopt, 100));
+        time_point now = t0 + 1s;
+        pop(s, now);
+        for (int i = 0; i < 10; ++i) {
+            s.on_running(1, now, 100);
+            auto due = s.next_due();
+            ASSERT_TRUE(due.has_value());
+            EXPECT_EQ(*due - now, 1s) << "seed " << seed << " poll " << i;
+            now = *due;
+            pop(s, now);
+        }
+    }
+}
+
+TEST(scheduler, last_seen_is_the_submission_then_the_last_running_answer) {
+    scheduler s(static_options(), {});
+    const auto p = s.profile({"cvm", "StopInstances"});
+    EXPECT_FALSE(s.last_seen(1).has_value());
+    ASSERT_TRUE(s.add(1, p, t0, t0 + 5s));
+    EXPECT_EQ(*s.last_seen(1), t0);
+    pop(s, t0 + 6s);
+    s.on_running(1, t0 + 6s);
+    EXPECT_EQ(*s.last_seen(1), t0 + 6s);
+    pop(s, t0 + 7s);
+    s.on_retry(1, t0 + 7s);  // a failed call saw nothing
+    EXPECT_EQ(*s.last_seen(1), t0 + 6s);
+}
+
 }  // namespace
 }  // namespace taskpoller::engine

@@ -1,5 +1,10 @@
 #include "sim/tasks.hpp"
 
+#include <algorithm>
+#include <utility>
+
+#include <boost/json/value_to.hpp>
+
 #include "sim_test_support.hpp"
 
 namespace taskpoller::sim {
@@ -34,6 +39,54 @@ TEST(Tasks, LbActionsReturnAnIntegerRequestIdPolledUntilDone) {
                       {{"loadBalancerIds.0", "lb-1"}, {"loadBalancerIds.1", "lb-2"}});
     ASSERT_EQ(code(del), 0);
     EXPECT_EQ(f.sim.counters().executed("lb-2", "DeleteLoadBalancers"), 1);
+}
+
+// /_sim/tasks says when each operation finished (done_at_ms): the benchmarks measure detection
+// delay from it, so it must be the moment the answers change.
+TEST(Tasks, SimTasksDoneAtIsWhenTheAnswerChanges) {
+    auto cfg = fixture::quiet_config();
+    cfg.operations["RegisterInstancesWithLoadBalancer"] = {{millis(2000), millis(5000)}, 0.0};
+    cfg.operations["StopInstances"] = {{millis(3000), millis(9000)}, 0.0};
+    fixture f(cfg);
+    auto get = [&](const std::string& target) {
+        auto out = f.sim.handle({"GET", target, "127.0.0.1", "", false});
+        EXPECT_EQ(out.status, 200u);
+        return boost::json::parse(out.body).as_object();
+    };
+    const auto started = f.now_ms;
+    auto lb = f.call("lb", "RegisterInstancesWithLoadBalancer",
+                     {{"loadBalancerId", "lb-abc"}, {"backends.0.instanceId", "ins-1"}})
+                  .at("requestId")
+                  .as_int64();
+    auto instance = boost::json::value_to<std::string>(
+        get("/_sim/instances").at("instances").as_array().at(0).as_object().at("id"));
+    ASSERT_EQ(code(f.call("cvm", "StopInstances", {{"instanceIds.0", instance}})), 0);
+    auto tasks = get("/_sim/tasks").at("tasks").as_array();
+    ASSERT_EQ(tasks.size(), 2u);
+    for (const auto& v : tasks) {
+        const auto& t = v.as_object();
+        const auto service = boost::json::value_to<std::string>(t.at("service"));
+        const auto done = t.at("done_at_ms").as_int64();
+        EXPECT_EQ(t.at("started_at_ms").as_int64(), started) << service;
+        const auto [lo, hi] = service == "lb" ? std::pair{2000, 5000} : std::pair{3000, 9000};
+        EXPECT_GE(done - started, lo) << service;
+        EXPECT_LE(done - started, hi) << service;
+        EXPECT_EQ(t.at("state").as_string(), "running") << service;
+    }
+    // Earliest first: time only moves forward (the CVM state settles for good).
+    std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) {
+        return a.as_object().at("done_at_ms").as_int64() < b.as_object().at("done_at_ms").as_int64();
+    });
+    for (const auto& v : tasks) {
+        const auto& t = v.as_object();
+        const auto service = boost::json::value_to<std::string>(t.at("service"));
+        f.now_ms = t.at("done_at_ms").as_int64() - 1;
+        if (service == "lb") EXPECT_EQ(task_status(f, "lb", "DescribeLoadBalancersTaskResult", lb), 2);
+        else EXPECT_EQ(get("/_sim/instances").at("instances").as_array().at(0).as_object().at("status").as_int64(), 9);
+        f.now_ms += 1;
+        if (service == "lb") EXPECT_EQ(task_status(f, "lb", "DescribeLoadBalancersTaskResult", lb), 0);
+        else EXPECT_EQ(get("/_sim/instances").at("instances").as_array().at(0).as_object().at("status").as_int64(), 4);
+    }
 }
 
 TEST(Tasks, FailureProbabilityOneEndsWithStatus1) {

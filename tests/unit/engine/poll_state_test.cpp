@@ -1,0 +1,131 @@
+// The poller's I/O-free half: which CVM tasks ride along in a shared DescribeInstances call, and
+// how many tasks the scheduler is told share a call.
+#include "engine/poll_state.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "core/clock.hpp"
+#include "engine/registry.hpp"
+#include "store/store.hpp"
+
+namespace taskpoller::engine::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct fixture {
+    core::manual_clock clock;
+    store::store st{clock};
+    registry reg;
+    rate_limiter limiter;
+    poll_state ps{st, reg, limiter, clock, options(), core::logger{}};
+
+    static poller_options options() {
+        poller_options o;
+        o.schedule.poll = {1s, 1s, 2.0, 8s, jitter_mode::none, 1h};
+        o.schedule.learning.enabled = false;
+        return o;
+    }
+
+    std::uint32_t add_cvm(int n, const std::string& region = "ap-guangzhou") {
+        track_request r;
+        r.key = {"cvm", std::to_string(1000 + n)};
+        r.action = "StopInstances";
+        r.region = region;
+        r.resources = {"ins-" + std::to_string(n)};
+        r.submitted = clock.steady_now();
+        r.deadline = r.submitted + 1h;
+        EXPECT_TRUE(ps.add(r));
+        return *ps.handle_of(r.key);
+    }
+    std::uint32_t add_lb(int n) {
+        track_request r;
+        r.key = {"lb", std::to_string(5000 + n)};
+        r.action = "RegisterInstancesWithLoadBalancer";
+        r.region = "ap-guangzhou";
+        r.submitted = clock.steady_now();
+        r.deadline = r.submitted + 1h;
+        EXPECT_TRUE(ps.add(r));
+        return *ps.handle_of(r.key);
+    }
+};
+
+TEST(poll_state, riders_are_the_tasks_seen_longest_ago) {
+    fixture f;
+    std::vector<std::uint32_t> hs;
+    for (int i = 0; i < 250; ++i) hs.push_back(f.add_cvm(i));
+    // Tasks 0..199 are seen running one after another, 10 ms apart; 200..249 never.
+    f.clock.advance(5s);
+    for (int i = 0; i < 200; ++i) {
+        f.clock.advance(10ms);
+        ASSERT_TRUE(f.ps.sched.on_running(hs[i], f.clock.steady_now()));
+    }
+    // Task 199 is due and calls; it is in a call, so never its own rider.
+    f.ps.tasks[hs[199]].polling = true;
+    std::vector<std::uint32_t> group{hs[199]};
+    EXPECT_EQ(f.ps.add_riders(group, f.ps.tasks[hs[199]].region), 99u);
+    ASSERT_EQ(group.size(), 100u);
+    std::set<std::uint32_t> got(group.begin() + 1, group.end());
+    std::set<std::uint32_t> want;
+    for (int i = 200; i < 250; ++i) want.insert(hs[i]);  // never seen: first
+    for (int i = 0; i < 49; ++i) want.insert(hs[i]);     // then the earliest seen
+    EXPECT_EQ(got, want);
+}
+
+TEST(poll_state, riders_skip_tasks_in_a_call_and_other_regions) {
+    fixture f;
+    auto a = f.add_cvm(1), b = f.add_cvm(2), c = f.add_cvm(3, "ap-shanghai");
+    auto d = f.add_cvm(4);
+    f.ps.tasks[b].polling = true;  // already riding in another call
+    f.ps.tasks[a].polling = true;
+    std::vector<std::uint32_t> group{a};
+    EXPECT_EQ(f.ps.add_riders(group, f.ps.tasks[a].region), 1u);
+    EXPECT_EQ(group, (std::vector<std::uint32_t>{a, d}));
+    (void)c;
+}
+
+TEST(poll_state, share_counts_live_cvm_tasks_of_the_region_up_to_a_call) {
+    fixture f;
+    auto lb = f.add_lb(1);
+    EXPECT_EQ(f.ps.share_of(lb), 1u);  // task-result polls are one task per call
+    std::vector<std::uint32_t> hs;
+    for (int i = 0; i < 3; ++i) hs.push_back(f.add_cvm(i));
+    auto other = f.add_cvm(999, "ap-shanghai");
+    EXPECT_EQ(f.ps.share_of(hs[0]), 3u);
+    EXPECT_EQ(f.ps.share_of(other), 1u);
+    for (int i = 3; i < 150; ++i) hs.push_back(f.add_cvm(i));
+    EXPECT_EQ(f.ps.share_of(hs[0]), 100u);  // one call holds 100 instances
+    for (int i = 0; i < 148; ++i) ASSERT_TRUE(f.ps.remove_key({"cvm", std::to_string(1000 + i)}));
+    EXPECT_EQ(f.ps.share_of(hs[149]), 2u);
+}
+
+TEST(poll_state, a_shared_cvm_task_is_polled_more_often_than_a_lone_one) {
+    fixture f;
+    auto lone = f.add_cvm(1, "ap-shanghai");
+    std::vector<std::uint32_t> hs;
+    for (int i = 0; i < 100; ++i) hs.push_back(f.add_cvm(10 + i));
+    // Both answer "running" six times: the lone one's gap has grown to max_interval (8 s), the
+    // shared one's is max_interval / 100, i.e. `interval` (1 s).
+    const auto& poll = f.ps.options.schedule.poll;
+    f.clock.advance(poll.initial_delay + poll.max_interval);
+    std::vector<scheduler::due_task> due;
+    f.ps.sched.pop_due(f.clock.steady_now(), 1000, due);
+    ASSERT_EQ(due.size(), 101u);
+    const auto now = f.clock.steady_now();
+    for (int round = 0; round < 6; ++round) {
+        f.ps.sched.on_running(lone, now, f.ps.share_of(lone));
+        f.ps.sched.on_running(hs[0], now, f.ps.share_of(hs[0]));
+    }
+    due.clear();
+    f.clock.advance(poll.interval);
+    f.ps.sched.pop_due(f.clock.steady_now(), 1000, due);
+    ASSERT_EQ(due.size(), 1u);  // the shared task, at the interval; the lone one has backed off
+    EXPECT_EQ(due[0].handle, hs[0]);
+}
+
+}  // namespace
+}  // namespace taskpoller::engine::detail
