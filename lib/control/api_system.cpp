@@ -75,7 +75,7 @@ awaitable<response> reload(api_context& ctx, request_context& rc) {
     set_reload_successful(ctx, r.ok);
     if (!r.ok) {
         json::array details;
-        for (const auto& d : r.details) details.emplace_back(d);
+        for (const auto& d : r.details) details.emplace_back(valid_utf8(d));  // may quote raw key bytes
         json::object err{
             {"code", "invalid_config"},
             {"message", r.message.empty() ? "the configuration is invalid" : r.message},
@@ -83,7 +83,7 @@ awaitable<response> reload(api_context& ctx, request_context& rc) {
         co_return response::json(400, json::object{{"error", std::move(err)}});
     }
     json::array restart;
-    for (const auto& k : r.restart_required) restart.emplace_back(k);
+    for (const auto& k : r.restart_required) restart.emplace_back(valid_utf8(k));
     co_return response::json(
         200, json::object{{"reloaded", true}, {"restart_required", std::move(restart)}});
 }

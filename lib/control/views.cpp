@@ -119,7 +119,11 @@ json::object batch_view(const core::batch& b) {
                                           {"code", e.code},
                                           {"message", e.message},
                                           {"request_id", string_or_null(e.request_id)},
-                                          {"state", entry_state(e)}});
+                                          // until the answer comes, an entry is what
+                                          // the batch is
+                                          {"state", b.state == core::batch_state::submitting
+                                                        ? std::string_view("submitting")
+                                                        : entry_state(e)}});
     }
     o["entries"] = std::move(entries);
     o["updated_seq"] = b.updated_seq;

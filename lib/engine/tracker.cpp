@@ -99,7 +99,8 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
             co_return submit_result{std::move(*existing), true};
         }
     }
-    auto batch = store_.create_batch({s.service, s.action, s.region, s.labels, s.client_token});
+    auto batch = store_.create_batch(
+        {s.service, s.action, s.region, s.labels, s.client_token, call_resources(*resources)});
     if (!batch) co_return batch.error();
     if (!fp.empty()) fingerprints_[s.client_token] = fp;
     if (auto d = store_.durability(); !d) {

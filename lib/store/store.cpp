@@ -185,6 +185,9 @@ core::result<core::batch> store::create_batch(const batch_spec& spec) {
     if (auto r = validate_name("region", spec.region, false); !r) return r.error();
     if (auto r = core::validate_labels(spec.labels); !r) return r.error();
     if (spec.client_token.size() > 128) return core::error{"client_token is longer than 128"};
+    for (const auto& res : spec.resources) {
+        if (auto v = validate_resource(res); !v) return v.error();
+    }
     if (!spec.client_token.empty()) {
         if (auto it = tokens_.find(spec.client_token); it != tokens_.end()) {
             return conflict(fmt::format("client_token is already used by batch {}",
@@ -202,6 +205,10 @@ core::result<core::batch> store::create_batch(const batch_spec& spec) {
     r.action = actions_.intern(spec.action);
     r.region = regions_.intern(spec.region);
     r.labelset = labels_.intern(spec.labels);
+    r.entries.reserve(spec.resources.size());
+    for (const auto& res : spec.resources) {
+        r.entries.push_back({res, {}, {}, 0, core::entry_outcome::unknown});
+    }
     auto pos = insert_batch(std::move(r));
     emit_batch(pos, change_kind::batch_created);
     commit_and_run_callbacks();
@@ -272,6 +279,7 @@ core::result<core::batch> store::record_batch_outcome(std::string_view batch_id,
     b.message = outcome.message;
     bool any_accepted = false;
     bool any_unknown = false;
+    b.entries.clear();  // the resources named at creation: the answer says what became of them
     for (const auto& e : outcome.entries) {
         bool accepted = e.outcome == core::entry_outcome::accepted;
         any_accepted |= accepted;
@@ -300,6 +308,7 @@ core::result<core::batch> store::mark_batch_unknown(std::string_view batch_id,
             fmt::format("batch {} is already {}", batch_id, core::to_string(batches_[*pos].state)));
     }
     batches_[*pos].message = std::string(message);
+    for (auto& e : batches_[*pos].entries) e.message = std::string(message);
     set_batch_state(*pos, core::batch_state::unknown);
     emit_batch(*pos, change_kind::batch_changed);
     commit_and_run_callbacks();

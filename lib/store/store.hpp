@@ -45,14 +45,16 @@ class store {
     // ---- mutations: each validates its input and the state transition, and returns an error
     // (invalid / not_found / conflict) instead of changing anything when they fail.
 
-    /// New batch in `submitting`. conflict if client_token is already used by a retained batch.
+    /// New batch in `submitting`, one entry (outcome unknown) per resource named in the spec.
+    /// conflict if client_token is already used by a retained batch.
     core::result<core::batch> create_batch(const batch_spec& spec);
     /// Records the answer to a submitting batch: creates one `pending` task per distinct
     /// accepted request_id (an already tracked key is linked, not duplicated). The batch becomes
     /// `submitted` if it started tasks, else `unknown` if an entry is unknown, else `rejected`.
     core::result<core::batch> record_batch_outcome(std::string_view batch_id,
                                                    const batch_outcome& outcome);
-    /// The outcome of a submitting batch was lost: `unknown` (never re-sent).
+    /// The outcome of a submitting batch was lost: `unknown` (never re-sent); its entries (the
+    /// resources named at creation) stay unknown, with `message`.
     core::result<core::batch> mark_batch_unknown(std::string_view batch_id,
                                                  std::string_view message);
     /// Starts tracking a requestId submitted elsewhere (`pending`, no batch). conflict if tracked.

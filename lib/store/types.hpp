@@ -32,6 +32,9 @@ struct batch_spec {
     std::string region{};
     core::labels labels{};
     std::string client_token{};  ///< empty = none; else unique among retained batches
+    /// The resources the call names: the batch's entries (outcome unknown, no requestId) until
+    /// the answer replaces them, so a batch whose answer is lost still says what it may touch.
+    std::vector<std::string> resources{};
 };
 
 /// The parsed answer to a submission. Accepted entries sharing a request_id become one task

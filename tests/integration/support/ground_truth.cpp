@@ -224,6 +224,14 @@ ground_truth_report check_against_simulator(const ctl::client_options& client, h
         bool behind = ((a.state == "submitted" || a.state == "done") && state != "done") ||
                       ((a.state == "rejected" || a.state == "unknown") && state != a.state);
         if (behind) violation(a.batch_id + " was acknowledged as " + a.state + " but is " + state);
+        if (state == "unknown") {
+            // A batch whose answer was lost lists exactly the resources the client asked for.
+            std::vector<std::string> named;
+            for (const auto& e : b.at("entries").as_array()) named.push_back(str(e.at("resource_id")));
+            if (named != a.resources) {
+                violation(a.batch_id + " is unknown but does not list the resources its call named");
+            }
+        }
         std::string service = str(b.at("service"));
         for (const auto& e : b.at("entries").as_array()) {
             const auto& entry = e.as_object();

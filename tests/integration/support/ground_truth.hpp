@@ -120,7 +120,7 @@ struct ground_truth_report {
 /// (/_sim/tasks, /_sim/stats):
 ///   - every acknowledged batch is still known, terminal (done, rejected or unknown), and not
 ///     behind the state it was acknowledged with (submitted/done → done; rejected and unknown
-///     stay so);
+///     stay so); an `unknown` batch lists exactly the resources its call named;
 ///   - `all_daemon_objects`: the daemon knows no batch that was not acknowledged, and every task
 ///     it knows belongs to an acknowledged batch;
 ///   - every task is terminal with the simulator's outcome (succeeded/failed) for its requestId;

@@ -62,6 +62,34 @@ TEST(ApiRoutes, GetBatchShowsEntriesCountsAndTasks) {
     EXPECT_EQ(error_code_of(missing), "not_found");
 }
 
+TEST(ApiRoutes, SubmittingAndUnknownBatchesListTheResourcesTheyName) {
+    api_env env;
+    auto id = env.on_io([&] {
+        return env.st.create_batch({"lb", "DeleteLoadBalancers", "ap-guangzhou", {}, "",
+                                    {"lb-1", "lb-2"}})
+            .value()
+            .id;
+    });
+    auto r = call(env.path, verb::get, "/v1/batches/" + id);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.doc.at("state").as_string(), "submitting");
+    const auto& entries = r.doc.at("entries").as_array();
+    ASSERT_EQ(entries.size(), 2u);
+    EXPECT_EQ(entries[1].at("resource_id").as_string(), "lb-2");
+    EXPECT_EQ(entries[1].at("state").as_string(), "submitting");
+    EXPECT_TRUE(entries[1].at("request_id").is_null());
+
+    // The answer was lost (a crash, a reset after sending): the entries say what may have run.
+    env.on_io([&] { return env.st.mark_batch_unknown(id, "connection reset after send").value(); });
+    auto u = call(env.path, verb::get, "/v1/batches/" + id);
+    ASSERT_EQ(u.status, 200u) << u.body;
+    EXPECT_EQ(u.doc.at("state").as_string(), "unknown");
+    for (const auto& e : u.doc.at("entries").as_array()) {
+        EXPECT_EQ(e.at("state").as_string(), "unknown");
+        EXPECT_EQ(e.at("message").as_string(), "connection reset after send");
+    }
+}
+
 TEST(ApiRoutes, ListBatchesFiltersAndPages) {
     api_env env;
     auto a = env.add_batch({"r1"}, {{"team", "a"}});
@@ -390,7 +418,9 @@ TEST(ApiRoutes, ConfigAndReload) {
                 r.restart_required = {"control.socket"};
             else {
                 r.message = "2 errors";
-                r.details = {"a.yaml:3:5: cloud.region: must not be empty", "a.yaml:9:1: x: y"};
+                // A config key is quoted as written: here bytes that are not UTF-8 (fuzzing).
+                r.details = {"a.yaml:3:5: cloud.region: must not be empty",
+                             "a.yaml:9:1: \xff\xfe: unknown key"};
             }
             co_return r;
         };
@@ -406,7 +436,10 @@ TEST(ApiRoutes, ConfigAndReload) {
     auto bad = call(env.path, verb::post, "/v1/reload");
     ASSERT_EQ(bad.status, 400u);
     EXPECT_EQ(error_code_of(bad), "invalid_config");
-    EXPECT_EQ(bad.doc.at("error").at("details").as_array().size(), 2u);
+    ASSERT_EQ(bad.doc.at("error").at("details").as_array().size(), 2u);  // valid JSON
+    std::string quoted(bad.doc.at("error").at("details").as_array()[1].as_string());
+    EXPECT_NE(quoted.find("\xEF\xBF\xBD"), std::string::npos) << quoted;  // U+FFFD
+    EXPECT_NE(quoted.find(": unknown key"), std::string::npos) << quoted;
     auto metrics = call(env.path, verb::get, "/metrics");
     EXPECT_NE(metrics.body.find("taskpoller_config_last_reload_successful 0\n"), std::string::npos);
     EXPECT_TRUE(env.logs.contains("reload requested by uid="));

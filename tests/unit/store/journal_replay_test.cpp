@@ -127,7 +127,8 @@ TEST_F(journal_replay, a_submitting_batch_becomes_unknown_and_is_not_resent) {
     {
         store s{clock, store_opts()};
         auto j = open_into(s);
-        id = s.create_batch({"lb", "A", "", {}, "tok"})->id;  // the intent; then "kill -9"
+        // The intent names its resources; then "kill -9".
+        id = s.create_batch({"lb", "A", "", {}, "tok", {"lb-1", "lb-2"}})->id;
     }
     store s{clock, store_opts()};
     auto j = journal::open(path, options());
@@ -138,6 +139,15 @@ TEST_F(journal_replay, a_submitting_batch_becomes_unknown_and_is_not_resent) {
     ASSERT_TRUE(b);
     EXPECT_EQ(b->state, core::batch_state::unknown);
     EXPECT_EQ(b->message, "the daemon stopped before the outcome was recorded; not re-sent");
+    // The resources the lost call named are still listed: the operator knows what to check.
+    ASSERT_EQ(b->entries.size(), 2u);
+    for (const auto& e : b->entries) {
+        EXPECT_EQ(e.outcome, core::entry_outcome::unknown);
+        EXPECT_EQ(e.request_id, "");
+        EXPECT_EQ(e.message, b->message);
+    }
+    EXPECT_EQ(b->entries[0].resource_id, "lb-1");
+    EXPECT_EQ(b->entries[1].resource_id, "lb-2");
     EXPECT_EQ(s.find_batch_by_token("tok")->id, id);
     EXPECT_TRUE(logs.has(core::log_level::warn, id));
     j->reset();

@@ -66,11 +66,29 @@ TEST_F(store_fixture, outcome_without_tasks_is_rejected_or_unknown) {
     auto b = s.create_batch({"lb", "DeleteLoadBalancers", "", {}, ""});
     o.entries.push_back(core::entry{"lb-2", core::entry_outcome::unknown, 0, "", "", {}});
     EXPECT_EQ(s.record_batch_outcome(b->id, o)->state, core::batch_state::unknown);
-    auto c = s.create_batch({"lb", "DeleteLoadBalancers", "", {}, ""});
+    auto c = s.create_batch({"lb", "DeleteLoadBalancers", "", {}, "", {"lb-3", "lb-4"}});
+    ASSERT_EQ(c->entries.size(), 2u);  // the named resources, outcome not known yet
+    EXPECT_EQ(c->entries[0].resource_id, "lb-3");
+    EXPECT_EQ(c->entries[0].outcome, core::entry_outcome::unknown);
     auto u = s.mark_batch_unknown(c->id, "connection reset after send");
     ASSERT_TRUE(u);
     EXPECT_EQ(u->state, core::batch_state::unknown);
     EXPECT_EQ(u->message, "connection reset after send");
+    ASSERT_EQ(u->entries.size(), 2u);
+    EXPECT_EQ(u->entries[1].resource_id, "lb-4");
+    EXPECT_EQ(u->entries[1].outcome, core::entry_outcome::unknown);
+    EXPECT_EQ(u->entries[1].message, "connection reset after send");
+    // An answer replaces the entries named at creation (no duplicates).
+    auto d = s.create_batch({"lb", "DeleteLoadBalancers", "", {}, "", {"lb-2"}});
+    auto answered = s.record_batch_outcome(d->id, o);
+    ASSERT_TRUE(answered);
+    ASSERT_EQ(answered->entries.size(), 2u);  // o's two entries, not lb-2 a second time
+    EXPECT_EQ(answered->entries[0].resource_id, "lb-1");
+    EXPECT_EQ(answered->entries[1].resource_id, "lb-2");
+    // A malformed resource is refused like any other malformed input.
+    auto bad = s.create_batch({"lb", "DeleteLoadBalancers", "", {}, "", {std::string("x\0y", 3)}});
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().kind, core::error_kind::invalid);
     // Terminal batches take no second outcome.
     auto again = s.record_batch_outcome(c->id, o);
     ASSERT_FALSE(again);
