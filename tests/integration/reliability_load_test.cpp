@@ -524,6 +524,12 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
         std::this_thread::sleep_for(250ms);
     }
     double first_round_s = ms_since(setup_started) / 1000 - setup_s;
+    // How many DescribeInstances calls that first round took (100 instances fit in one call).
+    auto describe_calls = [&] {
+        auto stats = json::parse(sim_http.get("/_sim/stats").body).as_object();
+        const auto* a = stats.at("actions").as_object().if_contains("DescribeInstances");
+        return a ? a->at("requests").to_number<std::int64_t>() : 0;
+    }();
     std::this_thread::sleep_for(1s);
     const pid_t pid = daemon.pid();
     auto fd_before = count_fds(pid);
@@ -623,13 +629,13 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
     std::string req_text;
     for (const auto& [k, n] : st.requests) req_text += (req_text.empty() ? "" : ", ") + k + " " + std::to_string(n);
     std::printf("load: %d clients (%s) for %.1f s while %lld tasks tracked (set up in %.1f s); "
-                "first polls done %.1f s later; %zu requests (%s), %zu failed; immediate requests p50 %.1f ms, p99 %.1f ms "
+                "first polls done %.1f s later (%lld DescribeInstances calls for %d CVM tasks); %zu requests (%s), %zu failed; immediate requests p50 %.1f ms, p99 %.1f ms "
                 "(bound %.0f ms); long-poll overshoot p99 %.1f ms; %zu event lines on %zu streams, "
                 "%zu gaps; daemon CPU %.0f %%; daemon unix sockets %zu before, %zu peak, %zu after; tcp %zu/%zu; other "
                 "fds %zu/%zu; RSS %zu KiB before, %zu after warm-up, %zu peak after warm-up, %zu "
                 "after\n",
                 clients, mix_text.c_str(), run_s, static_cast<long long>(tracked_after), setup_s,
-                first_round_s, total_requests, req_text.c_str(), st.failures, p50, p99, p99_bound_ms, wait_p99,
+                first_round_s, static_cast<long long>(describe_calls), cvm_tasks, total_requests, req_text.c_str(), st.failures, p50, p99, p99_bound_ms, wait_p99,
                 st.event_lines, st.streams_up, st.gaps, daemon_cpu, fd_before.unix_sockets, fd_peak,
                 fd_after.unix_sockets, fd_before.tcp_sockets, fd_after.tcp_sockets, fd_before.other,
                 fd_after.other, rss_before, rss_warm, rss_peak_after_warmup, rss_after);
