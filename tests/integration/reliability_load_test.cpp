@@ -619,7 +619,10 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
     EXPECT_EQ(fd_after.unix_sockets, fd_before.unix_sockets) << "control connections leaked";
     EXPECT_EQ(fd_after.other, fd_before.other) << "descriptors other than sockets leaked";
     // Memory: after the warm-up, growth stays within 10 % + 16 MiB (the writers add tasks).
+    // Not under AddressSanitizer: its quarantine keeps freed memory resident (up to 256 MiB).
+#ifndef TASKPOLLER_SANITIZED
     EXPECT_LE(rss_peak_after_warmup, rss_warm + rss_warm / 10 + 16 * 1024) << "RSS kept growing";
+#endif
     // The CVM and adopted tasks last hours: every one of them is still tracked.
     EXPECT_GE(tracked_after, static_cast<std::int64_t>(cvm_tasks + lb_adopted)) << "tracked tasks were lost";
 

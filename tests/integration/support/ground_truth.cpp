@@ -86,7 +86,11 @@ void daemon_restarter::run() {
                 return;
         }
         std::lock_guard lock(mu_);
-        if (term(rng)) {
+        // With a mix, the first two restarts are one of each (in random order), so even a short
+        // run has both; after that each is drawn.
+        bool mixed = opts_.sigterm_share > 0 && opts_.sigterm_share < 1;
+        bool use_term = mixed && n == 1 ? kills_ > 0 : term(rng);
+        if (use_term) {
             int status = daemon_.stop(SIGTERM);
             ++terms_;
             if (status != 0) {

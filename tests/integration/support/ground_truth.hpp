@@ -58,7 +58,8 @@ submit_outcome submit_until_acknowledged(const ctl::client_options& client, cons
 
 /// Restarts a daemon at random moments on its own thread until stop() or `max_restarts`.
 /// Each restart is a SIGKILL (a crash) or, with probability `sigterm_share`, a SIGTERM that
-/// must end in a clean exit (status 0) within 20 s; then the daemon is started again.
+/// must end in a clean exit (status 0) within 20 s; then the daemon is started again. With a
+/// share strictly between 0 and 1 the first two restarts are one of each.
 class daemon_restarter {
   public:
     struct options {
