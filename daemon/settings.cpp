@@ -123,6 +123,7 @@ core::result<control::server_options> server_settings(const config::daemon_confi
     o.socket_mode = c.control.mode;
     o.socket_group = c.control.group;
     o.max_connections = c.control.max_connections;
+    o.max_waiters = c.control.max_waiters;
     o.body_limit = c.control.max_body;
     o.request_timeout = ms(c.control.request_timeout);
     o.access.daemon_uid = ::geteuid();

@@ -67,10 +67,15 @@ std::map<std::string, builtin_service, std::less<>> default_builtin_services() {
          {resolver_kind::instance_state,
           {"StartInstances", "StopInstances", "RestartInstances", "ResetInstancePassword",
            "ResetInstances"},
-          {}}},
-        {"lb", {resolver_kind::task_result, {}, "DescribeLoadBalancersTaskResult"}},
-        {"bmlb", {resolver_kind::task_result, {}, "DescribeBmLoadBalancersTaskResult"}},
-        {"bmeip", {resolver_kind::task_result, {}, "EipBmQueryTask"}},
+          {},
+          "DescribeInstances"}},
+        {"lb",
+         {resolver_kind::task_result, {}, "DescribeLoadBalancersTaskResult",
+          "DescribeLoadBalancersTaskResult"}},
+        {"bmlb",
+         {resolver_kind::task_result, {}, "DescribeBmLoadBalancersTaskResult",
+          "DescribeBmLoadBalancersTaskResult"}},
+        {"bmeip", {resolver_kind::task_result, {}, "EipBmQueryTask", "EipBmQueryTask"}},
     };
 }
 

@@ -98,6 +98,7 @@ struct control_config {
     std::vector<std::uint32_t> admin_uids;
     std::vector<std::string> admin_groups;
     unsigned max_connections = 64;
+    unsigned max_waiters = 256;  ///< long-polls (`?wait=`) and event streams at once; beyond: 429
     std::uint64_t max_body = 1 << 20;
     duration request_timeout = std::chrono::seconds(30);
     duration max_wait = std::chrono::minutes(10);

@@ -100,6 +100,7 @@ json::object control_json(const control_config& c) {
             {"admin_uids", std::move(uids)},
             {"admin_groups", std::move(groups)},
             {"max_connections", c.max_connections},
+            {"max_waiters", c.max_waiters},
             {"max_body", str(format_size(c.max_body))},
             {"request_timeout", dur(c.request_timeout)},
             {"max_wait", dur(c.max_wait)}};

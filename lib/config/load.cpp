@@ -121,6 +121,7 @@ void read_control(map_reader& root, control_config& out) {
     read_string(m, "group", out.group, string_rule::any);
     read_admin_lists(m, out);
     read_uint(m, "max_connections", out.max_connections, 1u, 65'535u);
+    read_uint(m, "max_waiters", out.max_waiters, 1u, 65'535u);
     read_size(m, "max_body", out.max_body, 1ULL << 10, 1ULL << 30);
     read_duration(m, "request_timeout", out.request_timeout, 1ms, 1h);
     read_duration(m, "max_wait", out.max_wait, 1s, 24h);

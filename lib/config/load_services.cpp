@@ -77,6 +77,12 @@ action_config read_action(map_reader& actions, const std::string& name, const YA
     map_reader m(actions.ctx(), node, actions.child(name), actions.key_mark(name));
     action_config a;
     read_optional_rate(m, a.rate_limit);
+    if (builtin && !builtin->poll_action.empty() && name == builtin->poll_action) {
+        // The poll API (e.g. cvm's DescribeInstances): it has no completion rule of its own;
+        // only its rate can be set, and any other key is reported as unknown.
+        m.finish();
+        return a;
+    }
     read_resolver(m, a.resolver);
     read_result_action(m, a.result_action);
     if (auto node = m.get("target_state")) {

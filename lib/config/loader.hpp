@@ -41,6 +41,10 @@ struct builtin_service {
     std::set<std::string, std::less<>> actions;
     /// For task_result services: the task-result API the engine calls.
     std::string result_action;
+    /// The API the engine polls the service with (the task-result action, or DescribeInstances
+    /// for cvm). An entry under that name in `actions` may set only `rate_limit`: it limits the
+    /// polls (docs/polling.md).
+    std::string poll_action;
 };
 
 /// The built-in profiles of qcloud-v2.md §4: cvm (instance_state, its five async actions), lb,

@@ -40,6 +40,8 @@ const std::vector<restart_setting>& table() {
         setting(
             "control.group", [](auto& c) -> auto& { return c.control.group; }),
         setting(
+            "control.max_waiters", [](auto& c) -> auto& { return c.control.max_waiters; }),
+        setting(
             "store.journal", [](auto& c) -> auto& { return c.store.journal; }),
         setting(
             "store.durability", [](auto& c) -> auto& { return c.store.durability; }),

@@ -28,6 +28,8 @@ class daemon_process {
     /// Sends `sig`, waits up to `timeout_ms`; returns the exit status, or -1.
     int stop(int sig, int timeout_ms = 20000);
     bool running() const noexcept { return pid_ > 0; }
+    /// The running daemon's process id, or -1.
+    pid_t pid() const noexcept { return pid_; }
     const std::string& socket_path() const noexcept { return socket_; }
     /// The last `lines` lines of the daemon's log.
     std::string log_tail(std::size_t lines = 30) const;

@@ -35,7 +35,8 @@ class http_client {
     /// Sends a request built by qcloud::build_request.
     bool send(const qcloud::signed_request& r, http_reply& reply, boost::system::error_code& ec);
 
-    /// Convenience: GET `target`; throws std::runtime_error on a transport error.
+    /// Convenience: GET `target` (sent again on a new connection if the first attempt fails);
+    /// throws std::runtime_error on a transport error.
     http_reply get(const std::string& target);
     /// Convenience: POST with an empty body; throws on a transport error.
     http_reply post(const std::string& target);

@@ -34,6 +34,11 @@ pid_t spawn_program(const std::string& program, const std::vector<std::string>& 
     return pid;
 }
 
+std::string program_path(const char* env, const char* built) {
+    const char* v = std::getenv(env);
+    return v != nullptr && *v != '\0' ? std::string(v) : std::string(built);
+}
+
 int wait_for_exit(pid_t pid, int timeout_ms) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
@@ -48,7 +53,7 @@ int wait_for_exit(pid_t pid, int timeout_ms) {
 namespace {
 
 pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-    return spawn_program(TASKPOLLER_SIM_PATH, args, out, err);
+    return spawn_program(program_path("TASKPOLLER_SIM", TASKPOLLER_SIM_PATH), args, out, err);
 }
 
 int wait_for(pid_t pid, int timeout_ms) { return wait_for_exit(pid, timeout_ms); }

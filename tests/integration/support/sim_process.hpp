@@ -32,6 +32,10 @@ std::string read_file(const std::string& path);
 /// Throws std::runtime_error if fork fails; an exec failure is exit status 127.
 pid_t spawn_program(const std::string& program, const std::vector<std::string>& args,
                     const std::string& out, const std::string& err);
+/// The program to run: environment variable `env` if set (a copy of the binaries, so a long run
+/// is not affected by a rebuild), else the `built` path of this build tree.
+std::string program_path(const char* env, const char* built);
+
 /// Waits up to `timeout_ms` for `pid` to exit; returns the raw wait status, or -1 (still
 /// running, or not our child).
 int wait_for_exit(pid_t pid, int timeout_ms);

@@ -46,6 +46,7 @@ TEST(example_config, documents_every_default_it_shows) {
     EXPECT_EQ(c.cloud.max_connections_per_host, defaults.cloud.max_connections_per_host);
     EXPECT_EQ(c.control.mode, defaults.control.mode);
     EXPECT_EQ(c.control.max_connections, defaults.control.max_connections);
+    EXPECT_EQ(c.control.max_waiters, defaults.control.max_waiters);
     EXPECT_EQ(c.control.max_body, defaults.control.max_body);
     EXPECT_EQ(c.control.request_timeout, defaults.control.request_timeout);
     EXPECT_EQ(c.control.max_wait, defaults.control.max_wait);

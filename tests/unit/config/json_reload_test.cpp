@@ -92,12 +92,13 @@ TEST(diff_requires_restart, names_only_restart_settings) {
 
     auto restart = load_ok(
         "cloud: {region: gz, max_connections_per_host: 2}\n"
-        "control: {socket: /tmp/other.sock, mode: \"0600\", group: adm}\n"
+        "control: {socket: /tmp/other.sock, mode: \"0600\", group: adm, max_waiters: 9}\n"
         "store: {journal: /tmp/j, durability: relaxed}\n");
     ASSERT_TRUE(restart);
     EXPECT_EQ(diff_requires_restart(*a, *restart),
               (std::vector<std::string>{"cloud.max_connections_per_host", "control.socket",
-                                        "control.mode", "control.group", "store.journal",
+                                        "control.mode", "control.group",
+                                        "control.max_waiters", "store.journal",
                                         "store.durability"}));
 }
 
@@ -111,7 +112,7 @@ TEST(apply_reloadable, keeps_restart_settings_and_takes_the_rest) {
     EXPECT_EQ(applied.cloud.region, "sh");
     EXPECT_EQ(applied.polling.interval, 1s);
     EXPECT_TRUE(diff_requires_restart(*a, applied).empty());
-    EXPECT_EQ(restart_settings().size(), 9u);
+    EXPECT_EQ(restart_settings().size(), 10u);
 }
 
 TEST(diff_requires_restart, credential_rotation_applies_on_reload) {

@@ -66,6 +66,7 @@ control:
   admin_uids: [0, 1000]
   admin_groups: [wheel, adm]
   max_connections: 32
+  max_waiters: 1500
   max_body: 2MiB
   request_timeout: 10s
   max_wait: 15m
@@ -137,6 +138,7 @@ logging:
     EXPECT_EQ(c.control.admin_uids, (std::vector<std::uint32_t>{0, 1000}));
     EXPECT_EQ(c.control.admin_groups, (std::vector<std::string>{"wheel", "adm"}));
     EXPECT_EQ(c.control.max_connections, 32u);
+    EXPECT_EQ(c.control.max_waiters, 1500u);
     EXPECT_EQ(c.control.max_body, 2u << 20);
     EXPECT_EQ(c.control.request_timeout, 10s);
     EXPECT_EQ(c.control.max_wait, 15min);

@@ -61,6 +61,27 @@ TEST(services, instance_state_actions_need_a_target_unless_builtin) {
         "action (did you mean \"StopInstances\"?); set target_state (and transitional_state)");
 }
 
+// docs/polling.md: an entry named after a service's poll API limits the polls. For cvm that API
+// is DescribeInstances, which has no completion rule: it was refused as "no built-in completion
+// rule for this action" (found by the load test, which limits CVM polls this way).
+TEST(services, the_poll_api_takes_only_a_rate_limit) {
+    auto r = load(
+        "  cvm: {actions: {DescribeInstances: {rate_limit: 50}}}\n"
+        "  lb: {actions: {DescribeLoadBalancersTaskResult: {rate_limit: 7}}}\n");
+    ASSERT_TRUE(r.ok()) << r.error_text();
+    EXPECT_EQ(r.config->services.at("cvm").actions.at("DescribeInstances").rate_limit, 50.0);
+    EXPECT_EQ(r.config->services.at("lb").actions.at("DescribeLoadBalancersTaskResult").rate_limit,
+              7.0);
+
+    auto bad = load("  cvm: {actions: {DescribeInstances: {rate_limit: 5, target_state: 2}}}\n");
+    ASSERT_FALSE(bad.ok());
+    ASSERT_EQ(bad.errors.size(), 1u) << bad.error_text();
+    EXPECT_EQ(bad.errors[0].path, "services.cvm.actions.DescribeInstances.target_state");
+    EXPECT_NE(bad.errors[0].message.find("unknown key; expected one of: rate_limit"),
+              std::string::npos)
+        << bad.error_text();
+}
+
 TEST(services, target_state_only_for_instance_state) {
     auto r = load("  lb:\n    actions:\n      DeleteLoadBalancers: {target_state: 2}\n");
     EXPECT_TRUE(
@@ -102,7 +123,7 @@ TEST(services, names_and_values_are_checked) {
 TEST(services, builtin_table_is_injectable) {
     load_options options;
     options.builtin_services.emplace(
-        "redis", builtin_service{resolver_kind::task_result, {}, "DescribeTaskInfo"});
+        "redis", builtin_service{resolver_kind::task_result, {}, "DescribeTaskInfo", "DescribeTaskInfo"});
     auto r = load("  redis:\n    actions:\n      UpgradeInstance: {}\n", options);
     ASSERT_TRUE(r.ok()) << r.error_text();
     EXPECT_TRUE(r.config->services.at("redis").builtin);
