@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -172,7 +173,8 @@ void run_wrk(const options& o, const temp_dir& dir, std::uint16_t port, const st
     auto cpu1 = cpu_micros(sim_pid);
     auto text = read_file(out_path);
     if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        throw std::runtime_error("wrk failed:\n" + text);
+        throw std::runtime_error("wrk (" + o.wrk + ") failed, wait status " + std::to_string(status) +
+                                 ":\n" + text);
     }
     std::smatch m;
     static const std::regex rps(R"(Requests/sec:\s+([0-9.]+))");
@@ -286,6 +288,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (!o.no_wrk && o.wrk.empty()) o.wrk = find_on_path("wrk");
+    if (!o.no_wrk && !o.wrk.empty() && ::access(o.wrk.c_str(), X_OK) != 0) {
+        std::cerr << "poll_throughput: " << o.wrk << " is not an executable file\n";
+        return 2;
+    }
     if (!o.no_wrk && o.wrk.empty()) {
         std::cerr << "poll_throughput: wrk is not installed (Debian: apt-get install wrk); "
                      "pass --wrk PATH, or --no-wrk to measure the daemon alone\n";
