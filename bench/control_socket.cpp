@@ -82,24 +82,6 @@ std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port, const opt
            "logging: {level: warn}\n";
 }
 
-// Runs `n` coroutines made by `make(i)` to completion; rethrows the first failure.
-template <class Make>
-asio::awaitable<void> run_all(std::size_t n, Make make) {
-    auto ex = co_await asio::this_coro::executor;
-    std::size_t left = n;
-    std::exception_ptr failure;
-    asio::steady_timer done(ex, asio::steady_timer::time_point::max());
-    for (std::size_t i = 0; i < n; ++i) {
-        asio::co_spawn(ex, make(i), [&](std::exception_ptr e) {
-            if (e && !failure) failure = e;
-            if (--left == 0) done.cancel();
-        });
-    }
-    boost::system::error_code ec;
-    co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (failure) std::rethrow_exception(failure);
-}
-
 // A: one connection issuing GETs until `until`.
 asio::awaitable<void> getter(const std::string& socket, const std::vector<std::string>& ids,
                              std::size_t first, std::size_t stride, steady::time_point until,
@@ -121,17 +103,25 @@ asio::awaitable<json::object> status(connection& ctl) {
     co_return json::parse(co_await get_ok(ctl, "/v1/status")).as_object();
 }
 
+// Shared by the subscribers, the producer and the run: subscribers may outlive a failed run
+// (their streams end when the daemon is killed), so they hold it by shared_ptr.
 struct fanout_state {
+    explicit fanout_state(const asio::any_io_executor& ex)
+        : subs_done(ex, asio::steady_timer::time_point::max()) {}
     std::unordered_map<std::string, std::size_t> index;  // task key -> change number
     std::vector<steady::time_point> sent;                // when each DELETE was sent
     std::vector<double> delays_ms;
     steady::time_point last_delivery{};
     std::size_t delivered = 0, duplicates = 0, other_lines = 0, bad_lines = 0;
     std::size_t finished = 0;  // subscribers that have seen every change
+    std::size_t subs_left = 0;  // subscriber coroutines still running
+    std::exception_ptr sub_failure;
+    asio::steady_timer subs_done;  // cancelled when subs_left reaches 0
 };
 
 // B: one subscriber; returns once it has seen every change (or the stream ends).
-asio::awaitable<void> subscriber(const std::string& socket, fanout_state& st) {
+asio::awaitable<void> subscriber(std::string socket, std::shared_ptr<fanout_state> state) {
+    fanout_state& st = *state;
     connection c(co_await asio::this_coro::executor, unix_endpoint(socket));
     std::vector<bool> seen(st.sent.size(), false);
     std::size_t count = 0;
@@ -231,17 +221,16 @@ asio::awaitable<figures> run(const options& o) {
     // B: fan-out of M cancellations to S subscribers.
     {
         std::size_t m = std::min(o.changes, ids.size());
-        fanout_state st;
+        auto state = std::make_shared<fanout_state>(ex);
+        fanout_state& st = *state;
         st.sent.resize(m);
         for (std::size_t i = 0; i < m; ++i) st.index.emplace("lb/" + ids[i], i);
         st.delays_ms.reserve(m * o.subscribers);
-        std::size_t subs_left = o.subscribers;
-        std::exception_ptr sub_failure;
-        asio::steady_timer subs_done(ex, asio::steady_timer::time_point::max());
+        st.subs_left = o.subscribers;
         for (std::size_t i = 0; i < o.subscribers; ++i) {
-            asio::co_spawn(ex, subscriber(socket, st), [&](std::exception_ptr e) {
-                if (e && !sub_failure) sub_failure = e;
-                if (--subs_left == 0) subs_done.cancel();
+            asio::co_spawn(ex, subscriber(socket, state), [state](std::exception_ptr e) {
+                if (e && !state->sub_failure) state->sub_failure = e;
+                if (--state->subs_left == 0) state->subs_done.cancel();
             });
         }
         // Every stream must be registered before the first change.
@@ -249,7 +238,7 @@ asio::awaitable<figures> run(const options& o) {
         for (;;) {
             auto s = co_await status(ctl);
             if (s.at("events").at("subscribers").to_number<std::size_t>() >= o.subscribers) break;
-            if (sub_failure) std::rethrow_exception(sub_failure);
+            if (st.sub_failure) std::rethrow_exception(st.sub_failure);
             if (steady::now() > ready_by) throw std::runtime_error("the subscribers did not all connect");
             co_await sleep_for(std::chrono::milliseconds(10));
         }
@@ -259,16 +248,16 @@ asio::awaitable<figures> run(const options& o) {
         f.produce_s = seconds(steady::now() - t0);
         // Wait for every delivery, at most 10 s after the last change.
         asio::steady_timer limit(ex, std::chrono::seconds(10));
-        limit.async_wait([&](boost::system::error_code ec) {
-            if (!ec) subs_done.cancel();
+        limit.async_wait([state](boost::system::error_code ec) {
+            if (!ec) state->subs_done.cancel();
         });
-        if (subs_left > 0) {
+        if (st.subs_left > 0) {
             boost::system::error_code ec;
-            co_await subs_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            co_await st.subs_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         }
         limit.cancel();
         f.daemon_cpu_s_fanout = static_cast<double>(cpu_micros(daemon.proc->pid()) - cpu0) / 1e6;
-        if (sub_failure) std::rethrow_exception(sub_failure);
+        if (st.sub_failure) std::rethrow_exception(st.sub_failure);
         if (st.bad_lines) throw std::runtime_error("a subscriber received a line that is not a JSON object");
         f.expected = m * o.subscribers;
         f.delivered = st.delivered;
@@ -278,11 +267,14 @@ asio::awaitable<figures> run(const options& o) {
         f.delay_p50_ms = percentile(st.delays_ms, 50);
         f.delay_p99_ms = percentile(st.delays_ms, 99);
         f.delay_max_ms = st.delays_ms.empty() ? 0 : st.delays_ms.back();
-        if (subs_left > 0) {
-            // Streams still open (deliveries missing): stop the daemon, which ends them.
+        if (st.subs_left > 0) {
+            // Streams still open (deliveries missing): stopping the daemon ends them.
             daemon.proc->stop(SIGTERM, std::chrono::seconds(20));
+            st.subs_done.expires_at(asio::steady_timer::time_point::max());
             boost::system::error_code ec;
-            co_await subs_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (st.subs_left > 0) {
+                co_await st.subs_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            }
         }
     }
     co_return f;

@@ -276,31 +276,13 @@ asio::awaitable<void> adopt_worker(const std::string& socket, std::size_t& next,
     }
 }
 
-// Runs `n` copies of a worker to completion; rethrows the first failure.
-template <class Make>
-asio::awaitable<void> run_all(std::size_t n, Make make) {
-    auto ex = co_await asio::this_coro::executor;
-    std::size_t left = n;
-    std::exception_ptr failure;
-    asio::steady_timer done(ex, asio::steady_timer::time_point::max());
-    for (std::size_t i = 0; i < n; ++i) {
-        asio::co_spawn(ex, make(), [&](std::exception_ptr e) {
-            if (e && !failure) failure = e;
-            if (--left == 0) done.cancel();
-        });
-    }
-    boost::system::error_code ec;
-    co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
-    if (failure) std::rethrow_exception(failure);
-}
-
 }  // namespace
 
 asio::awaitable<std::vector<std::string>> create_clb_tasks(std::uint16_t sim_port, std::size_t count,
                                                            std::size_t parallel) {
     std::vector<std::string> ids(count);
     std::size_t next = 0;
-    co_await run_all(parallel, [&] { return create_worker(sim_port, next, count, ids); });
+    co_await run_all(parallel, [&](std::size_t) { return create_worker(sim_port, next, count, ids); });
     co_return ids;
 }
 
@@ -308,7 +290,7 @@ asio::awaitable<void> adopt_clb_tasks(const std::string& socket,
                                       const std::vector<std::string>& request_ids,
                                       std::size_t parallel) {
     std::size_t next = 0;
-    co_await run_all(parallel, [&] { return adopt_worker(socket, next, request_ids); });
+    co_await run_all(parallel, [&](std::size_t) { return adopt_worker(socket, next, request_ids); });
 }
 
 }  // namespace taskpoller::bench

@@ -6,6 +6,12 @@
 #include <sys/types.h>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <exception>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -108,6 +114,28 @@ boost::asio::awaitable<void> adopt_clb_tasks(const std::string& socket,
 
 /// GET `target` on `c`; throws unless the status is 200. Returns the body.
 boost::asio::awaitable<std::string> get_ok(connection& c, const std::string& target);
+
+/// Runs the `n` coroutines `make(0)` ... `make(n - 1)` on the current executor to completion;
+/// then rethrows the first failure, if any.
+template <class Make>
+boost::asio::awaitable<void> run_all(std::size_t n, Make make) {
+    namespace asio = boost::asio;
+    auto ex = co_await asio::this_coro::executor;
+    std::size_t left = n;
+    std::exception_ptr failure;
+    asio::steady_timer done(ex, asio::steady_timer::time_point::max());
+    for (std::size_t i = 0; i < n; ++i) {
+        asio::co_spawn(ex, make(i), [&](std::exception_ptr e) {
+            if (e && !failure) failure = e;
+            if (--left == 0) done.cancel();
+        });
+    }
+    if (left > 0) {
+        boost::system::error_code ec;
+        co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (failure) std::rethrow_exception(failure);
+}
 
 /// Sleeps on the current coroutine's executor.
 boost::asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration d);
