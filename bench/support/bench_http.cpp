@@ -1,3 +1,9 @@
+// GCC 12 reports a false -Wmismatched-new-delete for coroutine frames whose promise type has a
+// sized operator delete (Asio's awaitable); see GCC bug 109224.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 #include "support/bench_http.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
