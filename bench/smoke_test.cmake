@@ -1,0 +1,37 @@
+# ctest driver for a benchmark's smoke run: runs PROGRAM with ARGS (a ;-list), fails if it exits
+# non-zero or if its output does not end with exactly one JSON line of the form
+# {"bench":"<BENCH>",...} holding every key of KEYS (a ;-list) with a non-null value, and, for
+# each NAME=VALUE of EQUALS, the value VALUE under NAME.
+#   cmake -DPROGRAM=... -DARGS=... -DBENCH=... -DKEYS=... [-DEQUALS=...] -P smoke_test.cmake
+execute_process(COMMAND ${PROGRAM} ${ARGS}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}")
+if(NOT rc STREQUAL "0")
+  message(FATAL_ERROR "${PROGRAM} exited with ${rc}:\n${err}")
+endif()
+string(REGEX MATCHALL "(^|\n)\\{[^\n]*" json_lines "${out}")
+list(LENGTH json_lines n)
+if(NOT n EQUAL 1)
+  message(FATAL_ERROR "expected exactly one JSON line in the output, found ${n}")
+endif()
+string(STRIP "${json_lines}" line)
+string(JSON bench ERROR_VARIABLE json_error GET "${line}" bench)
+if(json_error)
+  message(FATAL_ERROR "the JSON line is not valid or has no \"bench\": ${json_error}\n${line}")
+endif()
+if(NOT bench STREQUAL BENCH)
+  message(FATAL_ERROR "the JSON line is for bench \"${bench}\", expected \"${BENCH}\"")
+endif()
+foreach(key IN LISTS KEYS)
+  string(JSON type ERROR_VARIABLE json_error TYPE "${line}" ${key})
+  if(json_error OR type STREQUAL "NULL")
+    message(FATAL_ERROR "the JSON line has no value for \"${key}\": ${line}")
+  endif()
+endforeach()
+foreach(pair IN LISTS EQUALS)
+  string(REGEX MATCH "^([^=]+)=(.*)$" ignored "${pair}")
+  string(JSON value ERROR_VARIABLE json_error GET "${line}" ${CMAKE_MATCH_1})
+  if(json_error OR NOT value STREQUAL CMAKE_MATCH_2)
+    message(FATAL_ERROR "\"${CMAKE_MATCH_1}\" is \"${value}\", expected \"${CMAKE_MATCH_2}\"")
+  endif()
+endforeach()
