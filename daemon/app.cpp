@@ -264,9 +264,10 @@ asio::awaitable<reload_report> app::reload() {
         auto effective = std::make_shared<config::daemon_config>(
             config::apply_reloadable(*m.config, *loaded.config));
         auto t = tracker_settings(*effective);
-        if (!t) {
-            report.errors.push_back(t.error().message);
-        } else {
+        auto server_options = server_settings(*effective, m.listen_fd.value_or(-1));
+        if (!t) report.errors.push_back(t.error().message);
+        if (!server_options) report.errors.push_back(server_options.error().message);
+        if (t && server_options) {
             report.restart_required = config::diff_requires_restart(*m.config, *loaded.config);
             if (boost::json::serialize(config::to_json(*m.config).as_object().at("polling")) !=
                 boost::json::serialize(config::to_json(*effective).as_object().at("polling"))) {
@@ -275,6 +276,11 @@ asio::awaitable<reload_report> app::reload() {
             m.tracker->reconfigure(std::move(*t), credentials_of(*effective));
             m.logs.apply(log_settings(*effective));
             m.store.set_retention(store_settings(*effective).retention);
+            if (m.server) m.server->reconfigure(*server_options);
+            if (m.api) {
+                m.api->max_wait =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(effective->control.max_wait);
+            }
             m.config = std::move(effective);
             report.applied = true;
         }

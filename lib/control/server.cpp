@@ -167,6 +167,14 @@ void server::shutdown(std::chrono::milliseconds grace, std::function<void()> don
     s.begin_shutdown(grace);
 }
 
+void server::reconfigure(const server_options& o) {
+    auto& s = state_->opts;
+    s.access = o.access;
+    s.max_connections = o.max_connections;
+    s.body_limit = o.body_limit;
+    s.request_timeout = o.request_timeout;
+}
+
 std::size_t server::connection_count() const noexcept {
     return state_->connections.size();
 }

@@ -73,6 +73,13 @@ class server {
     /// the socket file is removed if the server created it.
     void shutdown(std::chrono::milliseconds grace, std::function<void()> done = {});
 
+    /// Takes the settings a configuration reload may change from `o`: access policy,
+    /// max_connections, body_limit, request_timeout. Connections already open keep the limits
+    /// of the request they are reading; the next request (and the next connection) sees the new
+    /// ones. The socket, its mode and group, max_waiters and the timeouts of writes, idle
+    /// keep-alive and streams stay as they were started (docs/configuration.md: restart).
+    void reconfigure(const server_options& o);
+
     std::size_t connection_count() const noexcept;
     bool shutting_down() const noexcept;
 

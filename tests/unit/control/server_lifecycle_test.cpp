@@ -235,5 +235,34 @@ TEST(Access, AdminGroupMemberMayMutate) {
     EXPECT_TRUE(s.logs.contains("DELETE /v1/items/1 -> 200 by uid=65534"));
 }
 
+TEST(Access, ReconfigureAppliesPolicyAndLimitsToTheNextRequest) {
+    if (run_command("command -v setpriv").empty() || run_command("command -v curl").empty())
+        GTEST_FAIL() << "setpriv and curl are required for this test";
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to nobody";
+    server_options o;
+    o.socket_mode = 0666;
+    test_server s(make_test_routes(), o);
+    const std::string delete_as_nobody =
+        "setpriv --reuid=nobody --regid=nogroup --clear-groups curl -sS --max-time 10 "
+        "-o /dev/null -w '%{http_code}' --unix-socket " +
+        s.path + " -X DELETE http://localhost/v1/items/1";
+    EXPECT_EQ(run_command(delete_as_nobody), "403");
+    client before(s.path);
+    EXPECT_NE(before.request(http::verb::post, "/v1/items", std::string(5000, ' ')).result_int(),
+              413);
+
+    server_options reloaded = o;
+    reloaded.access.admin_uids = {65534};  // nobody
+    reloaded.body_limit = 1000;
+    s.on_io([&] {
+        s.srv->reconfigure(reloaded);
+        return 0;
+    });
+    EXPECT_EQ(run_command(delete_as_nobody), "200");
+    client after(s.path);
+    EXPECT_EQ(after.request(http::verb::post, "/v1/items", std::string(5000, ' ')).result_int(),
+              413);
+}
+
 }  // namespace
 }  // namespace taskpoller::control::test
