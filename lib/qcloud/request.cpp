@@ -43,6 +43,15 @@ std::int64_t system_unix_seconds() {
 
 core::result<signed_request> build_request(const credentials& creds, const request_spec& spec,
                                            const clock_fn& clock, const nonce_fn& nonce) {
+    std::vector<param_view> params;
+    params.reserve(spec.params.size());
+    for (const auto& p : spec.params) params.push_back({p.name, p.value});
+    request_view view{spec.host, spec.method, spec.action, spec.region, params, spec.signature};
+    return build_request(creds, view, clock, nonce);
+}
+
+core::result<signed_request> build_request(const credentials& creds, const request_view& spec,
+                                           const clock_fn& clock, const nonce_fn& nonce) {
     if (spec.host.empty()) return core::error{"request has no host"};
     if (spec.action.empty()) return core::error{"request has no action"};
     for (const auto& p : spec.params) {
@@ -53,7 +62,7 @@ core::result<signed_request> build_request(const credentials& creds, const reque
     }
     signed_request out;
     out.method = spec.method;
-    out.host = spec.host;
+    out.host = std::string(spec.host);
     out.timestamp = clock();
     out.nonce = nonce();
     if (out.nonce == 0) return core::error{"nonce source returned 0; a Nonce must be positive"};
@@ -74,7 +83,7 @@ core::result<signed_request> build_request(const credentials& creds, const reque
     all.push_back({"SecretId", creds.secret_id()});
     all.push_back({"SignatureMethod", to_string(spec.signature)});
     if (!creds.token().empty()) all.push_back({"Token", creds.token()});
-    for (const auto& p : spec.params) all.push_back({p.name, p.value});
+    all.insert(all.end(), spec.params.begin(), spec.params.end());
 
     std::string to_sign;
     sorted.assign(all.begin(), all.end());
