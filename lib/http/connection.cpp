@@ -149,20 +149,20 @@ asio::awaitable<error_code> connection::async_handshake(bool verify,
     co_return hs_ec;
 }
 
-asio::awaitable<std::pair<error_code, std::size_t>> connection::async_write(
+asio::awaitable<std::tuple<error_code, std::size_t>> connection::async_write(
     std::string_view wire, steady_clock::time_point deadline) {
     tcp().expires_at(deadline);
-    auto [ec, n] = co_await std::visit(
+    return std::visit(
         [&](auto& s) { return asio::async_write(s, asio::buffer(wire), use_tuple); }, stream_);
-    co_return std::pair{ec, n};
 }
 
-asio::awaitable<error_code> connection::async_read(beast_parser& parser) {
-    auto [ec, n] = co_await std::visit(
+asio::awaitable<std::tuple<error_code, std::size_t>> connection::async_read(beast_parser& parser) {
+    return std::visit(
         [&](auto& s) { return beast::http::async_read(s, buffer_, parser, use_tuple); }, stream_);
-    (void)n;
-    if (!ec) tcp().expires_never();
-    co_return ec;
+}
+
+void connection::read_done() noexcept {
+    tcp().expires_never();
 }
 
 bool connection::still_usable(bool peek) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <variant>
 
@@ -54,13 +55,19 @@ class connection {
     boost::asio::awaitable<boost::system::error_code> async_handshake(
         bool verify, steady_clock::time_point deadline);
 
-    /// Writes the whole request before `deadline`; returns the error and the bytes the stream
-    /// accepted (0 on failure means none reached the kernel).
-    boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> async_write(
+    /// Writes the whole request before `deadline`; yields the error and the bytes the stream
+    /// accepted (0 on failure means none reached the kernel). Not a coroutine of its own: the
+    /// operation starts when the result is awaited, which must be at once.
+    boost::asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> async_write(
         std::string_view wire, steady_clock::time_point deadline);
 
-    /// Reads one response into `parser` before the deadline set by async_write.
-    boost::asio::awaitable<boost::system::error_code> async_read(beast_parser& parser);
+    /// Reads one response into `parser` before the deadline set by async_write (then call
+    /// read_done()). Started when awaited, like async_write.
+    boost::asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> async_read(
+        beast_parser& parser);
+
+    /// Clears the deadline after a complete response, so an idle connection has none.
+    void read_done() noexcept;
 
     /// True when an idle connection can carry another request: open, nothing buffered, and
     /// (when `peek`) a non-blocking peek finds neither EOF, an error nor unexpected bytes from the

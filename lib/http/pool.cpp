@@ -139,6 +139,17 @@ asio::awaitable<boost::system::result<lease, error>> pool::async_acquire(
     }
 }
 
+std::optional<lease> pool::try_acquire(const origin& where, bool allow_reuse,
+                                       bool retry_if_stale) {
+    if (shut_down_) return std::nullopt;
+    host_entry& host = hosts_[where];
+    if (allow_reuse && !host.idle.empty()) {
+        if (lease l = take_idle(host, retry_if_stale); l.reused()) return l;
+    }
+    if (host.open < options_.max_connections_per_host) return open_new(host, where);
+    return std::nullopt;  // at the cap: async_acquire waits (the entry has connections)
+}
+
 lease pool::take_idle(host_entry& host, bool retry_if_stale) {
     // The peek costs a system call per request; a request that is sent again when the reused
     // connection turns out closed can skip it on a connection idle only briefly (the usual case

@@ -11,6 +11,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,10 @@ class pool {
     boost::asio::awaitable<boost::system::result<lease, error>> async_acquire(
         const origin& where, bool allow_reuse, bool retry_if_stale,
         steady_clock::time_point deadline);
+
+    /// async_acquire's answer when no waiting is needed (the usual case), without a coroutine:
+    /// nullopt means call async_acquire (the origin is at the cap, or the pool is shut down).
+    std::optional<lease> try_acquire(const origin& where, bool allow_reuse, bool retry_if_stale);
 
     /// Closes idle and busy connections (busy operations then fail), wakes every waiter with an
     /// error, and refuses later acquisitions. Idempotent.
