@@ -8,6 +8,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cctype>
+#include <iterator>
 
 namespace taskpoller::http::detail {
 namespace beast = boost::beast;
@@ -100,6 +101,7 @@ response take_response(beast_parser& parser, bool reused) {
     response out;
     out.status = msg.result_int();
     out.reason = std::string(msg.reason());
+    out.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& field : msg)
         out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     out.body = std::move(msg.body());
