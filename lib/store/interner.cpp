@@ -24,6 +24,8 @@ label_sets::label_sets() {
 
 std::uint32_t label_sets::intern(const core::labels& l) {
     if (l.empty()) return 0;
+    // The tasks of a batch (and a replay's consecutive records) share one set: skip the work.
+    if (last_set_ != 0 && l == last_) return last_set_;
     std::vector<std::uint32_t> ids;
     ids.reserve(l.size());
     std::string pair;
@@ -35,6 +37,8 @@ std::uint32_t label_sets::intern(const core::labels& l) {
     std::string key(reinterpret_cast<const char*>(ids.data()), ids.size() * sizeof(ids[0]));
     auto set = canonical_.intern(key);
     if (set == sets_.size()) sets_.push_back(std::move(ids));
+    last_ = l;
+    last_set_ = set;
     return set;
 }
 

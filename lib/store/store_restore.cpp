@@ -94,12 +94,19 @@ core::result<void> store::restore_task(core::task t, bool fresh) {
     }
     std::uint32_t batch = no_batch;
     if (!t.batch_id.empty()) {
-        auto pos = find_batch(t.batch_id);
-        if (!pos) {
-            return core::error{
-                fmt::format("restored task {} names unknown batch {}", subject(), t.batch_id)};
+        // A batch's tasks follow it in a journal: remember the last batch looked up.
+        if (restore_batch_pos_ != no_batch && t.batch_id == restore_batch_key_) {
+            batch = restore_batch_pos_;
+        } else {
+            auto pos = find_batch(t.batch_id);
+            if (!pos) {
+                return core::error{
+                    fmt::format("restored task {} names unknown batch {}", subject(), t.batch_id)};
+            }
+            batch = *pos;
+            restore_batch_key_ = t.batch_id;
+            restore_batch_pos_ = batch;
         }
-        batch = *pos;
     }
     restoring_ = true;
     auto rec = task_record(std::move(t), batch);
@@ -130,6 +137,7 @@ void store::restore_expired_batch(std::string_view batch_id, std::uint64_t seq) 
     seq_ = std::max(seq_, seq);
     auto pos = find_batch(batch_id);
     if (!pos) return;
+    if (*pos == restore_batch_pos_) restore_batch_pos_ = detail::no_batch;
     batch_ids_.erase(batches_[*pos].id);
     batches_[*pos].alive = false;  // compact() drops its terminal tasks with it
 }
@@ -143,6 +151,7 @@ void store::reserve_for_restore(std::size_t batches, std::size_t tasks) {
 
 void store::finish_restore() {
     if (!restoring_) return;
+    restore_batch_pos_ = detail::no_batch;  // compaction may move batches
     compact();
     log_.skip_to(seq_);
     restoring_ = false;
