@@ -5,11 +5,13 @@
 namespace taskpoller::store {
 
 std::uint32_t interner::intern(std::string_view s) {
-    if (auto it = ids_.find(s); it != ids_.end()) return it->second;
+    // Consecutive calls mostly repeat a name (a batch's tasks, a replay's records).
+    if (last_ != no_id && *strings_[last_] == s) return last_;
+    if (auto it = ids_.find(s); it != ids_.end()) return last_ = it->second;
     auto id = static_cast<std::uint32_t>(strings_.size());
     auto [it, inserted] = ids_.emplace(std::string(s), id);
     strings_.push_back(&it->first);  // node-based map: the key's address is stable
-    return id;
+    return last_ = id;
 }
 
 std::uint32_t interner::find(std::string_view s) const {

@@ -34,6 +34,7 @@ class interner {
         }
     };
     std::vector<const std::string*> strings_;
+    std::uint32_t last_ = no_id;  // the last id intern() returned
     std::unordered_map<std::string, std::uint32_t, hash, std::equal_to<>> ids_;
 };
 
