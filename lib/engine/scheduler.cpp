@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::uint8_t queued_flag = 1;
 constexpr std::uint8_t resign_flag = 2;
+constexpr std::uint8_t tracked_flag = 4;  // the slot holds a tracked task
 
 std::int64_t ticks(time_point t) noexcept {
     return t.time_since_epoch().count();
@@ -50,13 +51,25 @@ scheduler::profile_id scheduler::profile(const action_key& key) {
 }
 
 scheduler::record* scheduler::find(task_handle h) {
-    auto it = tasks_.find(h);
-    return it == tasks_.end() ? nullptr : &it->second;
+    return h < tasks_.size() && (tasks_[h].flags & tracked_flag) ? &tasks_[h] : nullptr;
+}
+
+const scheduler::record* scheduler::find(task_handle h) const {
+    return h < tasks_.size() && (tasks_[h].flags & tracked_flag) ? &tasks_[h] : nullptr;
+}
+
+bool scheduler::contains(task_handle h) const {
+    return find(h) != nullptr;
+}
+
+void scheduler::forget(record& r) {
+    r = record{};  // flags 0: not tracked
+    --size_;
 }
 
 bool scheduler::live(const heap_entry& e) const {
-    auto it = tasks_.find(e.handle);
-    return it != tasks_.end() && it->second.gen == e.gen && (it->second.flags & queued_flag);
+    const record* r = find(e.handle);
+    return r && r->gen == e.gen && (r->flags & queued_flag);
 }
 
 void scheduler::push(task_handle h, record& r, std::int64_t due) {
@@ -139,22 +152,25 @@ std::int64_t scheduler::shared_due(std::int64_t due, std::int64_t from, std::uin
 
 bool scheduler::add(task_handle h, profile_id p, time_point submitted, time_point now,
                     std::optional<time_point> deadline, std::uint32_t share) {
-    if (p >= profiles_.size() || tasks_.contains(h)) return false;
-    record r{};
-    r.submitted = ticks(submitted);
-    r.deadline = deadline ? ticks(*deadline) : ticks(submitted + opt_.poll.timeout);
-    r.profile = p;
-    record& stored = tasks_.emplace(h, r).first->second;
+    if (p >= profiles_.size() || contains(h)) return false;
+    if (h >= tasks_.size()) tasks_.resize(std::size_t{h} + 1);  // geometric growth
+    record& stored = tasks_[h];
+    stored = record{};
+    stored.submitted = ticks(submitted);
+    stored.deadline = deadline ? ticks(*deadline) : ticks(submitted + opt_.poll.timeout);
+    stored.profile = p;
+    stored.flags = tracked_flag;
+    ++size_;
     const std::int64_t first = first_due(stored, ticks(now));
     push(h, stored, std::min(first, shared_due(first, stored.submitted, share)));
     return true;
 }
 
 bool scheduler::remove(task_handle h) {
-    auto it = tasks_.find(h);
-    if (it == tasks_.end()) return false;
-    if (it->second.flags & queued_flag) ++stale_;
-    tasks_.erase(it);
+    record* r = find(h);
+    if (!r) return false;
+    if (r->flags & queued_flag) ++stale_;
+    forget(*r);
     compact();
     return true;
 }
@@ -169,7 +185,7 @@ void scheduler::drop_stale_tops() {
 
 // Lazy deletion leaves dead entries in the heap; rebuild once they outnumber the live ones.
 void scheduler::compact() {
-    if (stale_ < 1024 || stale_ < tasks_.size()) return;
+    if (stale_ < 1024 || stale_ < size_) return;
     std::erase_if(heap_, [this](const heap_entry& e) { return !live(e); });
     std::make_heap(heap_.begin(), heap_.end(), later);
     stale_ = 0;
@@ -190,11 +206,11 @@ std::size_t scheduler::pop_due(time_point now, std::size_t max, std::vector<due_
         const heap_entry e = heap_.front();
         std::pop_heap(heap_.begin(), heap_.end(), later);
         heap_.pop_back();
-        auto it = tasks_.find(e.handle);
-        it->second.flags &= static_cast<std::uint8_t>(~queued_flag);
-        if (t >= it->second.deadline) {
+        record& r = tasks_[e.handle];  // live (drop_stale_tops): tracked
+        r.flags &= static_cast<std::uint8_t>(~queued_flag);
+        if (t >= r.deadline) {
             out.push_back({e.handle, due_task::reason::deadline});
-            tasks_.erase(it);
+            forget(r);
         } else {
             out.push_back({e.handle, due_task::reason::poll});
         }
@@ -217,9 +233,9 @@ bool scheduler::on_running(task_handle h, time_point now, std::uint32_t share) {
 }
 
 std::optional<time_point> scheduler::last_seen(task_handle h) const {
-    auto it = tasks_.find(h);
-    if (it == tasks_.end()) return std::nullopt;
-    return at(it->second.submitted) + milliseconds(it->second.last_running_ms);
+    const record* r = find(h);
+    if (!r) return std::nullopt;
+    return at(r->submitted) + milliseconds(r->last_running_ms);
 }
 
 bool scheduler::on_retry(task_handle h, time_point now) {
@@ -260,11 +276,11 @@ std::uint32_t scheduler::on_missing(task_handle h, time_point now) {
 }
 
 std::optional<duration> scheduler::complete(task_handle h, time_point now, bool learn) {
-    auto it = tasks_.find(h);
-    if (it == tasks_.end()) return std::nullopt;
-    const record r = it->second;
+    record* found = find(h);
+    if (!found) return std::nullopt;
+    const record r = *found;
     if (r.flags & queued_flag) ++stale_;
-    tasks_.erase(it);
+    forget(*found);
     compact();
     if (!learn) return std::nullopt;
     // The task finished somewhere between the last "running" answer and now: take the
@@ -280,9 +296,9 @@ std::optional<duration> scheduler::complete(task_handle h, time_point now, bool 
 }
 
 retry_history scheduler::history(task_handle h) const {
-    auto it = tasks_.find(h);
-    if (it == tasks_.end()) return {};
-    return {it->second.missing, (it->second.flags & resign_flag) != 0};
+    const record* r = find(h);
+    if (!r) return {};
+    return {r->missing, (r->flags & resign_flag) != 0};
 }
 
 }  // namespace taskpoller::engine

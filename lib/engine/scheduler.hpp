@@ -26,8 +26,9 @@
 // own schedule alone would, and the answers come up to `share` times as often
 // (docs/polling.md). The first poll is never later than the policy's own.
 //
-// Memory: a 32-byte record in a hash map plus a 16-byte heap entry per task; measured ~100 bytes
-// per tracked task including allocator and container slack (tests/unit/engine/memory_test.cpp).
+// Memory: a 32-byte record in a vector indexed by the handle (handles must be small dense
+// integers: the vector is as long as the largest handle) plus a 16-byte heap entry per task;
+// measured in tests/unit/engine/memory_test.cpp.
 
 #include <cstdint>
 #include <optional>
@@ -90,8 +91,8 @@ class scheduler {
 
     /// Stops tracking (cancelled, or terminal by other means). False if unknown.
     bool remove(task_handle h);
-    bool contains(task_handle h) const { return tasks_.contains(h); }
-    std::size_t size() const noexcept { return tasks_.size(); }
+    bool contains(task_handle h) const;
+    std::size_t size() const noexcept { return size_; }
 
     /// The earliest due time of any queued task, or nullopt when none is queued.
     std::optional<time_point> next_due();
@@ -139,7 +140,7 @@ class scheduler {
         std::uint8_t polls = 0;    // "running" answers (saturating)
         std::uint8_t retries = 0;  // consecutive request failures (saturating)
         std::uint8_t missing = 0;  // consecutive "no such task" (saturating)
-        std::uint8_t flags = 0;    // queued, last_resign
+        std::uint8_t flags = 0;    // tracked, queued, last_resign
     };
     struct heap_entry {
         std::int64_t due;
@@ -165,10 +166,15 @@ class scheduler {
     void drop_stale_tops();
     void compact();
     record* find(task_handle h);
+    const record* find(task_handle h) const;
+    void forget(record& r);  // stops tracking r's task
 
     scheduler_options opt_;
     random_source rng_;
-    std::unordered_map<task_handle, record> tasks_;
+    // Indexed by handle: handles are small dense integers (the poller's slot numbers, reused
+    // after release), so a vector costs 32 bytes a slot against a hash map's ~80 per task.
+    std::vector<record> tasks_;
+    std::size_t size_ = 0;  // tracked tasks
     std::vector<heap_entry> heap_;
     std::size_t stale_ = 0;
     std::uint32_t next_gen_ = 0;

@@ -5,11 +5,13 @@
 namespace taskpoller::store {
 
 std::uint32_t interner::intern(std::string_view s) {
-    if (auto it = ids_.find(s); it != ids_.end()) return it->second;
+    // Consecutive calls mostly repeat a name (a batch's tasks, a replay's records).
+    if (last_ != no_id && *strings_[last_] == s) return last_;
+    if (auto it = ids_.find(s); it != ids_.end()) return last_ = it->second;
     auto id = static_cast<std::uint32_t>(strings_.size());
     auto [it, inserted] = ids_.emplace(std::string(s), id);
     strings_.push_back(&it->first);  // node-based map: the key's address is stable
-    return id;
+    return last_ = id;
 }
 
 std::uint32_t interner::find(std::string_view s) const {
@@ -24,6 +26,8 @@ label_sets::label_sets() {
 
 std::uint32_t label_sets::intern(const core::labels& l) {
     if (l.empty()) return 0;
+    // The tasks of a batch (and a replay's consecutive records) share one set: skip the work.
+    if (last_set_ != 0 && l == last_) return last_set_;
     std::vector<std::uint32_t> ids;
     ids.reserve(l.size());
     std::string pair;
@@ -35,6 +39,8 @@ std::uint32_t label_sets::intern(const core::labels& l) {
     std::string key(reinterpret_cast<const char*>(ids.data()), ids.size() * sizeof(ids[0]));
     auto set = canonical_.intern(key);
     if (set == sets_.size()) sets_.push_back(std::move(ids));
+    last_ = l;
+    last_set_ = set;
     return set;
 }
 

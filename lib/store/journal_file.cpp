@@ -57,7 +57,9 @@ core::result<mapped_file> mapped_file::map(int fd, const std::string& path) {
     mapped_file m;
     if (st.st_size == 0) return m;
     auto size = static_cast<std::size_t>(st.st_size);
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    // MAP_POPULATE: one call maps every page, instead of a page fault per few pages while the
+    // replay reads the file front to back (≈ 0.1 s for a 1M-task journal).
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     if (p == MAP_FAILED) return os_error("mmap", path, errno);
     ::madvise(p, size, MADV_SEQUENTIAL);
     m.data_ = p;

@@ -1,5 +1,5 @@
 #pragma once
-// The store's compact internal records (private to lib/store). About 190 bytes a task plus its
+// The store's compact internal records (private to lib/store). About 136 bytes a task plus its
 // index entries; strings that repeat (service, action, region, labels) are small ids.
 
 #include <array>
@@ -9,6 +9,7 @@
 
 #include "core/states.hpp"
 #include "core/types.hpp"
+#include "store/compact_string.hpp"
 
 namespace taskpoller::store::detail {
 
@@ -24,10 +25,10 @@ inline core::sys_time from_ns(std::int64_t ns) {
 }
 
 struct task_rec {
-    std::string request_id;
-    std::string resources;  // joined with '\n' (resource ids never contain one)
-    std::string last_status;
-    std::string last_error;
+    compact_string request_id;
+    compact_string resources;  // joined with '\n' (resource ids never contain one)
+    compact_string last_status;
+    compact_string last_error;
     std::int64_t created_at = 0;
     std::int64_t finished_at = 0;
     std::int64_t deadline = 0;
@@ -44,9 +45,9 @@ struct task_rec {
 };
 
 struct entry_rec {
-    std::string resource_id;
-    std::string message;
-    std::string request_id;
+    compact_string resource_id;
+    compact_string message;
+    compact_string request_id;
     std::int32_t code = 0;
     core::entry_outcome outcome = core::entry_outcome::unknown;
 };
@@ -55,8 +56,8 @@ struct batch_rec {
     std::uint64_t id = 0;
     std::uint64_t created_seq = 0;
     std::uint64_t updated_seq = 0;
-    std::string message;
-    std::string client_token;
+    compact_string message;
+    compact_string client_token;
     std::vector<entry_rec> entries;
     std::vector<std::uint32_t> tasks;  // positions in tasks_, in creation order
     core::task_counts counts{};

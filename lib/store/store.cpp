@@ -96,10 +96,11 @@ core::task store::task_view(std::uint32_t pos) const {
     t.action = actions_.str(r.action);
     if (r.batch != no_batch) t.batch_id = core::format_batch_id(batches_[r.batch].id);
     t.region = regions_.str(r.batch != no_batch ? batches_[r.batch].region : r.region);
-    for (std::size_t b = 0; b < r.resources.size();) {
-        auto e = r.resources.find('\n', b);
-        if (e == std::string::npos) e = r.resources.size();
-        t.resources.emplace_back(r.resources, b, e - b);
+    const std::string_view resources = r.resources;
+    for (std::size_t b = 0; b < resources.size();) {
+        auto e = resources.find('\n', b);
+        if (e == std::string_view::npos) e = resources.size();
+        t.resources.emplace_back(resources.substr(b, e - b));
         b = e + 1;
     }
     t.last_status = r.last_status;
@@ -130,7 +131,8 @@ core::batch store::batch_view(std::uint32_t pos) const {
     b.client_token = r.client_token;
     b.entries.reserve(r.entries.size());
     for (const auto& e : r.entries) {
-        core::entry out{e.resource_id, e.outcome, e.code, e.message, e.request_id, std::nullopt};
+        core::entry out{e.resource_id.str(), e.outcome,         e.code,
+                        e.message.str(),     e.request_id.str(), std::nullopt};
         if (e.outcome == core::entry_outcome::accepted) {
             if (auto tp = find_task(r.service, e.request_id)) out.state = tasks_[*tp].state;
         }
@@ -225,7 +227,7 @@ std::uint32_t store::insert_batch(detail::batch_rec&& rec) {
 void store::index_batch(std::uint32_t pos, bool keys) {
     auto& b = batches_[pos];
     if (keys) batch_ids_[b.id] = pos;
-    if (!b.client_token.empty()) tokens_[b.client_token] = b.id;
+    if (!b.client_token.empty()) tokens_[b.client_token.str()] = b.id;
     batch_by_service_.add(b.service, pos);
     batch_by_action_.add(b.action, pos);
     for (auto l : labels_.labels_of(b.labelset)) batch_by_label_.add(l, pos);
@@ -285,7 +287,8 @@ core::result<core::batch> store::record_batch_outcome(std::string_view batch_id,
         any_accepted |= accepted;
         any_unknown |= e.outcome == core::entry_outcome::unknown;
         b.entries.push_back(
-            {e.resource_id, e.message, accepted ? e.request_id : std::string{}, e.code, e.outcome});
+            {e.resource_id, e.message,
+             accepted ? std::string_view(e.request_id) : std::string_view{}, e.code, e.outcome});
     }
     b.entries.shrink_to_fit();
     auto to = any_accepted  ? core::batch_state::submitted
@@ -307,8 +310,8 @@ core::result<core::batch> store::mark_batch_unknown(std::string_view batch_id,
         return conflict(
             fmt::format("batch {} is already {}", batch_id, core::to_string(batches_[*pos].state)));
     }
-    batches_[*pos].message = std::string(message);
-    for (auto& e : batches_[*pos].entries) e.message = std::string(message);
+    batches_[*pos].message = message;
+    for (auto& e : batches_[*pos].entries) e.message = message;
     set_batch_state(*pos, core::batch_state::unknown);
     emit_batch(*pos, change_kind::batch_changed);
     commit_and_run_callbacks();

@@ -228,6 +228,8 @@ class store {
 
     std::deque<detail::finished_unit> finished_;  // oldest finished first
     bool restoring_ = false;
+    std::string restore_batch_key_;  // restore_task's last batch lookup (id → position)
+    std::uint32_t restore_batch_pos_ = detail::no_batch;
     std::size_t compactions_ = 0;
     std::size_t finished_tasks_ = 0;
     std::size_t finished_batches_ = 0;

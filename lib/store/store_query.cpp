@@ -191,7 +191,7 @@ void store::for_each_live_task(
         for (auto pos = task_states_.next(static_cast<std::size_t>(s), 0, end); pos < end;
              pos = task_states_.next(static_cast<std::size_t>(s), pos + 1, end)) {
             const auto& t = tasks_[pos];
-            fn(core::task_key{services_.str(t.service), t.request_id}, t.state,
+            fn(core::task_key{services_.str(t.service), t.request_id.str()}, t.state,
                detail::from_ns(t.deadline));
         }
     }

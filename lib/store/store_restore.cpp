@@ -14,14 +14,14 @@ detail::batch_rec store::batch_record(core::batch&& b) {
     r.id = *core::parse_batch_id(b.id);
     r.created_seq = b.created_seq;
     r.updated_seq = std::max(b.updated_seq, b.created_seq);
-    r.message = std::move(b.message);
-    r.client_token = std::move(b.client_token);
+    r.message = b.message;
+    r.client_token = b.client_token;
     r.entries.reserve(b.entries.size());
     for (auto& e : b.entries) {
         bool accepted = e.outcome == core::entry_outcome::accepted;
-        r.entries.push_back({std::move(e.resource_id), std::move(e.message),
-                             accepted ? std::move(e.request_id) : std::string{}, e.code,
-                             e.outcome});
+        r.entries.push_back({e.resource_id, e.message,
+                             accepted ? std::string_view(e.request_id) : std::string_view{},
+                             e.code, e.outcome});
     }
     r.created_at = to_ns(b.created_at);
     r.finished_at = to_ns(b.finished_at);
@@ -36,13 +36,19 @@ detail::batch_rec store::batch_record(core::batch&& b) {
 
 detail::task_rec store::task_record(core::task&& t, std::uint32_t batch) {
     detail::task_rec r;
-    r.request_id = std::move(t.request_id);
-    for (const auto& res : t.resources) {
-        if (!r.resources.empty()) r.resources += '\n';
-        r.resources += res;
+    r.request_id = t.request_id;
+    if (t.resources.size() == 1) {
+        r.resources = t.resources.front();
+    } else {
+        std::string joined;
+        for (const auto& res : t.resources) {
+            if (!joined.empty()) joined += '\n';
+            joined += res;
+        }
+        r.resources = joined;
     }
-    r.last_status = std::move(t.last_status);
-    r.last_error = std::move(t.last_error);
+    r.last_status = t.last_status;
+    r.last_error = t.last_error;
     r.created_at = to_ns(t.created_at);
     r.finished_at = to_ns(t.finished_at);
     r.deadline = to_ns(t.deadline);
@@ -88,12 +94,19 @@ core::result<void> store::restore_task(core::task t, bool fresh) {
     }
     std::uint32_t batch = no_batch;
     if (!t.batch_id.empty()) {
-        auto pos = find_batch(t.batch_id);
-        if (!pos) {
-            return core::error{
-                fmt::format("restored task {} names unknown batch {}", subject(), t.batch_id)};
+        // A batch's tasks follow it in a journal: remember the last batch looked up.
+        if (restore_batch_pos_ != no_batch && t.batch_id == restore_batch_key_) {
+            batch = restore_batch_pos_;
+        } else {
+            auto pos = find_batch(t.batch_id);
+            if (!pos) {
+                return core::error{
+                    fmt::format("restored task {} names unknown batch {}", subject(), t.batch_id)};
+            }
+            batch = *pos;
+            restore_batch_key_ = t.batch_id;
+            restore_batch_pos_ = batch;
         }
-        batch = *pos;
     }
     restoring_ = true;
     auto rec = task_record(std::move(t), batch);
@@ -124,6 +137,7 @@ void store::restore_expired_batch(std::string_view batch_id, std::uint64_t seq) 
     seq_ = std::max(seq_, seq);
     auto pos = find_batch(batch_id);
     if (!pos) return;
+    if (*pos == restore_batch_pos_) restore_batch_pos_ = detail::no_batch;
     batch_ids_.erase(batches_[*pos].id);
     batches_[*pos].alive = false;  // compact() drops its terminal tasks with it
 }
@@ -137,6 +151,7 @@ void store::reserve_for_restore(std::size_t batches, std::size_t tasks) {
 
 void store::finish_restore() {
     if (!restoring_) return;
+    restore_batch_pos_ = detail::no_batch;  // compaction may move batches
     compact();
     log_.skip_to(seq_);
     restoring_ = false;

@@ -96,7 +96,7 @@ void store::add_outcome_tasks(std::uint32_t bpos, const batch_outcome& o) {
             continue;
         }
         detail::task_rec t;
-        t.request_id = std::string(rid);
+        t.request_id = rid;
         t.resources = std::move(resources);
         t.created_at = now;
         t.deadline = to_ns(o.deadline);
@@ -163,11 +163,11 @@ core::result<core::task_state> store::update_task(const core::task_key& key, con
                                     core::to_string(t.state), core::to_string(*u.state)));
     }
     bool changed = u.state && *u.state != t.state;
-    if (u.last_status && t.last_status != u.last_status->substr(0, max_status)) {
+    if (u.last_status && t.last_status != std::string_view(*u.last_status).substr(0, max_status)) {
         t.last_status = bounded(*u.last_status, max_status);
         changed = true;
     }
-    if (u.last_error && t.last_error != u.last_error->substr(0, max_error)) {
+    if (u.last_error && t.last_error != std::string_view(*u.last_error).substr(0, max_error)) {
         t.last_error = bounded(*u.last_error, max_error);
         changed = true;
     }

@@ -34,6 +34,49 @@ std::vector<due_task> pop(scheduler& s, time_point now, std::size_t max = 1000) 
     return out;
 }
 
+// Records live in a vector indexed by handle: a freed slot must come back clean when the poller
+// reuses the handle, and a stale heap entry of the old task must never surface for the new one.
+TEST(scheduler, reused_handles_start_fresh) {
+    scheduler s(static_options(), {});
+    const auto p = s.profile({"lb", "DeleteLoadBalancers"});
+    for (std::uint32_t h = 0; h < 10; ++h) ASSERT_TRUE(s.add(h, p, t0, t0));
+    EXPECT_EQ(s.size(), 10u);
+    EXPECT_FALSE(s.add(3, p, t0, t0));  // already tracked
+    EXPECT_EQ(s.on_missing(4, t0), 1u);
+    EXPECT_TRUE(s.on_resign_retry(4, t0));
+    EXPECT_TRUE(s.remove(4));
+    EXPECT_FALSE(s.contains(4));
+    EXPECT_FALSE(s.remove(4));
+    EXPECT_EQ(s.history(4).consecutive_missing, 0u);
+    EXPECT_FALSE(s.last_seen(4).has_value());
+    EXPECT_TRUE(s.complete(5, t0 + 500ms, false) == std::nullopt);
+    EXPECT_FALSE(s.contains(5));
+    EXPECT_EQ(s.size(), 8u);
+    // Reused, submitted later: due 1 s after its own submission, with a clean history.
+    ASSERT_TRUE(s.add(4, p, t0 + 10s, t0 + 10s));
+    EXPECT_EQ(s.history(4).consecutive_missing, 0u);
+    EXPECT_FALSE(s.history(4).last_was_resign);
+    EXPECT_EQ(s.last_seen(4), t0 + 10s);
+    auto first = pop(s, t0 + 1s);
+    std::set<std::uint32_t> seen;
+    for (auto d : first) {
+        EXPECT_EQ(d.why, due_task::reason::poll);
+        EXPECT_TRUE(seen.insert(d.handle).second) << "handle " << d.handle << " twice";
+    }
+    EXPECT_EQ(seen, (std::set<std::uint32_t>{0, 1, 2, 3, 6, 7, 8, 9}));
+    auto later = pop(s, t0 + 11s);
+    std::set<std::uint32_t> later_handles;
+    for (auto d : later) later_handles.insert(d.handle);
+    EXPECT_TRUE(later_handles.contains(4));
+    EXPECT_FALSE(later_handles.contains(5));
+    // A handle far beyond the others grows the table; the ones below stay untracked.
+    ASSERT_TRUE(s.add(1000, p, t0, t0));
+    EXPECT_TRUE(s.contains(1000));
+    EXPECT_FALSE(s.contains(999));
+    EXPECT_FALSE(s.remove(500));
+    EXPECT_EQ(s.size(), 10u);
+}
+
 TEST(scheduler, static_backoff_sequence_without_jitter) {
     scheduler s(static_options(), {});
     const auto p = s.profile({"lb", "DeleteLoadBalancers"});

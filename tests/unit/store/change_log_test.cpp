@@ -105,8 +105,9 @@ TEST(key_table, insert_find_erase_under_churn) {
         }
     }
     EXPECT_EQ(t.size(), model.size());
-    for (auto [pos, h] : model) {
-        auto found = t.find(h, [&](std::uint32_t p) { return p == pos; });
+    for (const auto& entry : model) {
+        const auto pos = entry.first;
+        auto found = t.find(entry.second, [&](std::uint32_t p) { return p == pos; });
         ASSERT_TRUE(found);
         EXPECT_EQ(*found, pos);
     }

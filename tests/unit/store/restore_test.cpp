@@ -203,3 +203,61 @@ TEST(restore, restored_live_tasks_resume_and_ids_do_not_collide) {
 }
 
 }  // namespace
+
+// restore_task remembers the last batch it looked up and label_sets the last set: an expired
+// batch must not be found through that memory, and alternating label sets keep their own ids.
+TEST(restore, remembered_batch_and_labels_do_not_outlive_an_expiry) {
+    core::manual_clock clock;
+    store s{clock, seeded_options()};
+    core::batch b;
+    b.id = "b-000000000001";
+    b.service = "lb";
+    b.action = "DeleteLoadBalancers";
+    b.state = core::batch_state::done;
+    b.created_seq = 1;
+    b.labels = {{"owner", "a"}};
+    ASSERT_TRUE(s.restore_batch(b));
+    core::task t;
+    t.service = "lb";
+    t.action = "DeleteLoadBalancers";
+    t.request_id = "1";
+    t.resources = {"lb-1"};
+    t.created_seq = 2;
+    t.batch_id = b.id;
+    t.labels = {{"owner", "a"}};
+    t.state = task_state::succeeded;  // a batch expires once finished, its tasks with it
+    ASSERT_TRUE(s.restore_task(t));
+    t.request_id = "2";
+    t.created_seq = 3;
+    t.labels = {{"owner", "b"}};
+    ASSERT_TRUE(s.restore_task(t));
+    t.request_id = "3";
+    t.created_seq = 4;
+    t.labels = {{"owner", "a"}};
+    ASSERT_TRUE(s.restore_task(t));
+    s.restore_expired_batch(b.id, 5);
+    t.request_id = "4";
+    t.created_seq = 6;
+    t.state = task_state::pending;
+    auto r = s.restore_task(t);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("unknown batch"), std::string::npos);
+    // A new batch at another position is found, not the remembered one.
+    b.id = "b-000000000002";
+    b.state = core::batch_state::submitted;
+    b.created_seq = 7;
+    ASSERT_TRUE(s.restore_batch(b));
+    t.batch_id = b.id;
+    t.created_seq = 8;
+    ASSERT_TRUE(s.restore_task(t));
+    s.finish_restore();
+    auto got = s.get_task({"lb", "4"});
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->batch_id, "b-000000000002");
+    EXPECT_EQ(got->labels, (core::labels{{"owner", "a"}}));
+    EXPECT_FALSE(s.get_task({"lb", "1"}));  // forgotten with its batch
+    auto a = s.list_tasks({.labels = {{"owner", "a"}}}, {});
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->items.size(), 1u);
+    EXPECT_EQ(a->items[0].request_id, "4");
+}

@@ -145,7 +145,7 @@ TEST(watch_lifetime, handle_outliving_store_is_safe) {
     {
         store s{clock, seeded_options()};
         submit(s, "lb", "A", {"1"});
-        h = std::move(*s.watch_task_terminal({"lb", "1"}, [] {}));
+        h = *s.watch_task_terminal({"lb", "1"}, [] {});
         EXPECT_TRUE(h.pending());
     }
     EXPECT_FALSE(h.pending());
