@@ -41,26 +41,40 @@ asio::awaitable<call_outcome> api_client::async_call(std::string_view service,
                                                      std::string_view region,
                                                      const qcloud::param_list& params,
                                                      bool fresh_connection) {
-    std::string svc(service), act(action);
-    qcloud::request_spec spec;
-    spec.host = registry_.host(service);
-    if (spec.host.empty()) {
-        co_return call_outcome{call_outcome::kind::not_sent, {}, "unknown service " + svc, 0};
+    std::vector<qcloud::param_view> views;
+    views.reserve(params.size());
+    for (const auto& p : params) views.push_back({p.name, p.value});
+    co_return co_await async_call(service, action, region, views, fresh_connection);
+}
+
+asio::awaitable<call_outcome> api_client::async_call(std::string_view service,
+                                                     std::string_view action,
+                                                     std::string_view region,
+                                                     std::span<const qcloud::param_view> params,
+                                                     bool fresh_connection) {
+    std::string host = registry_.host(service);
+    if (host.empty()) {
+        co_return call_outcome{call_outcome::kind::not_sent, {},
+                               "unknown service " + std::string(service), 0};
     }
-    spec.method = settings_.method;
-    spec.action = act;
-    spec.region = std::string(region);
-    spec.params = params;
-    spec.signature = settings_.signature;
+    qcloud::request_view spec{host, settings_.method, action, region, params, settings_.signature};
     auto signed_req = qcloud::build_request(creds_, spec, qcloud::system_unix_seconds, nonce_);
     if (!signed_req) {
-        stats_.count(svc, act, "not_sent");
+        stats_.count(service, action, "not_sent");
         co_return call_outcome{call_outcome::kind::not_sent, {}, signed_req.error().message, 0};
     }
+    // The latency entry's key names the service and action from here on: the caller's views
+    // need not outlive the first suspension, and map nodes stay put.
+    auto entry = stats_.latency.find(std::pair{service, action});
+    if (entry == stats_.latency.end())
+        entry = stats_.latency.emplace(std::pair<std::string, std::string>{service, action},
+                                       latency_histogram{}).first;
+    const std::string& svc = entry->first.first;
+    const std::string& act = entry->first.second;
 
     http::request req;
     req.scheme = settings_.https ? http::scheme::https : http::scheme::http;
-    req.host = spec.host;
+    req.host = std::move(host);
     req.port = settings_.port;
     req.method = settings_.method == qcloud::http_method::post ? http::method::post
                                                                : http::method::get;
@@ -69,10 +83,11 @@ asio::awaitable<call_outcome> api_client::async_call(std::string_view service,
     if (req.method == http::method::post) req.content_type = "application/x-www-form-urlencoded";
     req.timeout = settings_.timeout;
     req.reuse_connection = !fresh_connection;
+    req.retry_if_stale = !fresh_connection;  // only idempotent polls reuse connections
 
     auto started = std::chrono::steady_clock::now();
     auto result = co_await http_.async_send(std::move(req));
-    stats_.latency[{svc, act}].observe(std::chrono::steady_clock::now() - started);
+    entry->second.observe(std::chrono::steady_clock::now() - started);
 
     if (!result) {
         const auto& e = result.error();
@@ -87,7 +102,7 @@ asio::awaitable<call_outcome> api_client::async_call(std::string_view service,
         stats_.count(svc, act, "http_error");
         co_return call_outcome{call_outcome::kind::outcome_unknown, {},
                                fmt::format("HTTP {} {} from {}", result->status, result->reason,
-                                           spec.host),
+                                           registry_.host(svc)),
                                result->status};
     }
     co_return call_outcome{call_outcome::kind::answered, std::move(result->body), {}, 200};

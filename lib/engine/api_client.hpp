@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -57,13 +58,23 @@ public:
 
     /// Signs and sends `action` with `params` to `service`'s host. `fresh_connection` opens a
     /// new connection instead of reusing an idle one (for submissions, so a stale keep-alive
-    /// connection cannot make the outcome unknown). Never throws for network or server trouble:
-    /// everything is an outcome. An unknown service or a parameter named like a common one is
-    /// reported as not_sent.
+    /// connection cannot make the outcome unknown). A call with `fresh_connection` false must be
+    /// idempotent (the polls' Describe* reads): if the idle connection it reuses turns out closed
+    /// by the server, it is sent once more on a fresh connection (http::request::retry_if_stale).
+    /// Never throws for network or server trouble: everything is an outcome. An unknown service
+    /// or a parameter named like a common one is reported as not_sent.
     boost::asio::awaitable<call_outcome> async_call(std::string_view service,
                                                     std::string_view action,
                                                     std::string_view region,
                                                     const qcloud::param_list& params,
+                                                    bool fresh_connection);
+
+    /// The same with the parameters by reference. The views (service, action, region, params)
+    /// are read only until the request is signed, before the first suspension.
+    boost::asio::awaitable<call_outcome> async_call(std::string_view service,
+                                                    std::string_view action,
+                                                    std::string_view region,
+                                                    std::span<const qcloud::param_view> params,
                                                     bool fresh_connection);
 
     /// Replaces the credentials (configuration reload); calls already signed are unaffected.

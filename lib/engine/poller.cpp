@@ -186,9 +186,11 @@ asio::awaitable<bool> poller::impl::wait_for_token(rate_limiter::bucket_id bucke
 asio::awaitable<void> poller::impl::poll_task_result(std::uint32_t h, std::uint32_t gen) {
     auto self = shared_from_this();
     const auto* svc = registry_.find_service(services.name(tasks[h].service));
-    std::string service = svc->name, action = svc->result_action, region = regions.name(tasks[h].region);
-    qcloud::param_list params{{svc->result_param, request_id_of(h)}};
-    auto out = co_await api.async_call(service, action, region, params, false);
+    const std::string id = request_id_of(h);
+    // By reference: async_call reads these only until it has signed the request.
+    const qcloud::param_view param{svc->result_param, id};
+    auto out = co_await api.async_call(svc->name, svc->result_action, regions.name(tasks[h].region),
+                                       std::span(&param, 1), false);
     if (!stopping && alive(h, gen)) apply_task_result(h, out, api.mutable_stats());
     finished_one();
 }

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <utility>
 
 namespace taskpoller::engine {
 
@@ -22,16 +24,37 @@ struct latency_histogram {
     void observe(std::chrono::nanoseconds d);
 };
 
+/// Orders tuples (or pairs) of strings as their string_views, so that a map keyed by strings can
+/// be searched with views: counting a call allocates nothing once its key exists.
+struct string_tuple_less {
+    using is_transparent = void;
+    template <class... S>
+    static auto views(const std::tuple<S...>& t) {
+        return std::apply(
+            [](const S&... s) { return std::tuple{std::string_view(s)...}; }, t);
+    }
+    template <class A, class B>
+    static auto views(const std::pair<A, B>& p) {
+        return std::pair<std::string_view, std::string_view>{p.first, p.second};
+    }
+    template <class L, class R>
+    bool operator()(const L& l, const R& r) const {
+        return views(l) < views(r);
+    }
+};
+
 /// Calls by (service, action, outcome); outcome is "ok", "api_error", "throttled", "malformed",
 /// "not_sent", "outcome_unknown" or "http_error".
 struct api_stats {
     using key = std::tuple<std::string, std::string, std::string>;
-    std::map<key, std::uint64_t> calls;
-    std::map<std::pair<std::string, std::string>, latency_histogram> latency;
+    std::map<key, std::uint64_t, string_tuple_less> calls;
+    std::map<std::pair<std::string, std::string>, latency_histogram, string_tuple_less> latency;
     std::uint64_t throttled_total = 0;
 
-    void count(const std::string& service, const std::string& action, const char* outcome) {
-        ++calls[{service, action, outcome}];
+    void count(std::string_view service, std::string_view action, std::string_view outcome) {
+        auto it = calls.find(std::tuple{service, action, outcome});
+        if (it == calls.end()) it = calls.emplace(key{service, action, outcome}, 0).first;
+        ++it->second;
     }
 };
 

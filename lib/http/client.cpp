@@ -1,9 +1,17 @@
+// GCC 12 reports a false -Wmismatched-new-delete when it inlines an Asio awaitable frame (the
+// use_awaitable operations awaited in attempt()); the frame's operator new/delete pair is Asio's
+// own (GCC bug 109224).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 #include "http/client.hpp"
 
 #include <algorithm>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/system/system_error.hpp>
 #include <optional>
 #include <stdexcept>
@@ -50,6 +58,9 @@ struct progress {
     failure_stage stage = failure_stage::invalid_request;
     bool write_started = false;
     std::size_t bytes_written = 0;
+    /// Failed on a reused connection before any byte of a response arrived, not by a timeout or
+    /// cancellation: the server had most likely closed the idle connection.
+    bool stale = false;
 };
 
 }  // namespace
@@ -78,11 +89,11 @@ class client::impl {
     }
 
   private:
-    asio::awaitable<send_result> attempt(const request& req, progress& p);
+    asio::awaitable<send_result> attempt(const request& req, const detail::outgoing& msg,
+                                         steady_clock::time_point deadline, bool allow_reuse,
+                                         progress& p);
     asio::awaitable<std::optional<error>> open(detail::connection& conn,
                                                steady_clock::time_point deadline);
-    asio::awaitable<send_result> exchange(detail::lease& l, detail::beast_request& msg,
-                                          steady_clock::time_point deadline, progress& p);
     error failure(failure_class kind, failure_stage stage, const error_code& ec, bool timed_out,
                   std::string what) const;
     void count(const send_result& r, const request& req);
@@ -101,7 +112,22 @@ asio::awaitable<send_result> client::impl::send(std::shared_ptr<impl> self, requ
     progress p;
     send_result result = error{};
     try {
-        result = co_await self->attempt(req, p);
+        auto msg = detail::build_message(req, self->options_);
+        if (!msg) {
+            result = msg.error();
+        } else {
+            const auto deadline =
+                steady_clock::now() + req.timeout.value_or(self->options_.request_timeout);
+            result = co_await self->attempt(req, *msg, deadline, req.reuse_connection, p);
+            if (!result && p.stale && req.retry_if_stale && !self->pool_.is_shut_down()) {
+                ++self->counters_.stale_retried;
+                self->log_.debug("http: {} {}://{}: {}; sending it again on a fresh connection",
+                                 to_string(req.method), to_string(req.scheme), req.host,
+                                 result.error().message);
+                p = progress{};
+                result = co_await self->attempt(req, *msg, deadline, false, p);
+            }
+        }
     } catch (const boost::system::system_error& e) {
         // Asio throws at a co_await once the caller's coroutine has been cancelled; the lease
         // (and with it the connection) was released while unwinding.
@@ -117,20 +143,66 @@ asio::awaitable<send_result> client::impl::send(std::shared_ptr<impl> self, requ
     co_return result;
 }
 
-asio::awaitable<send_result> client::impl::attempt(const request& req, progress& p) {
-    auto msg = detail::build_message(req, options_);
-    if (!msg) co_return msg.error();
-    const auto deadline = steady_clock::now() + req.timeout.value_or(options_.request_timeout);
+asio::awaitable<send_result> client::impl::attempt(const request& req,
+                                                   const detail::outgoing& msg,
+                                                   steady_clock::time_point deadline,
+                                                   bool allow_reuse, progress& p) {
     detail::origin where{req.scheme, req.host, effective_port(req)};
     p.stage = failure_stage::pool_wait;
-    auto acquired = co_await pool_.async_acquire(where, req.reuse_connection, deadline);
-    if (!acquired) co_return acquired.error();
-    detail::lease lease = std::move(*acquired);
+    detail::lease lease;
+    if (auto ready = pool_.try_acquire(where, allow_reuse, req.retry_if_stale)) {
+        lease = std::move(*ready);
+    } else {
+        auto acquired =
+            co_await pool_.async_acquire(where, allow_reuse, req.retry_if_stale, deadline);
+        if (!acquired) co_return acquired.error();
+        lease = std::move(*acquired);
+    }
+    detail::connection& conn = lease.conn();
     if (!lease.reused()) {
         p.stage = failure_stage::connect;
-        if (auto failed = co_await open(lease.conn(), deadline)) co_return *failed;
+        if (auto failed = co_await open(conn, deadline)) co_return *failed;
     }
-    co_return co_await exchange(lease, *msg, deadline, p);
+
+    // The exchange, in this coroutine (one frame fewer per request).
+    p.write_started = true;
+    p.stage = failure_stage::write;
+    auto [write_ec, written] = co_await conn.async_write(msg.wire, deadline);
+    p.bytes_written = written;
+    p.stage = failure_stage::read;
+    if (write_ec) {
+        p.stale = lease.reused() && write_ec != beast::error::timeout &&
+                  write_ec != asio::error::operation_aborted;
+        // Zero bytes accepted means no part of the request left this process (for TLS: not one
+        // complete record), so the server cannot have acted on it.
+        auto kind = written == 0 ? failure_class::not_sent : failure_class::outcome_unknown;
+        co_return failure(kind, failure_stage::write, write_ec, write_ec == beast::error::timeout,
+                          "writing the request failed after " + std::to_string(written) +
+                              " bytes: " + write_ec.message());
+    }
+    std::optional<detail::beast_parser> parser;
+    bool answered = false;  // a response (an informational one) came before
+    do {
+        parser.emplace();
+        parser->body_limit(options_.body_limit);
+        parser->header_limit(static_cast<std::uint32_t>(options_.header_limit));
+        parser->skip(msg.head);
+        auto [ec, ignored] = co_await conn.async_read(*parser);
+        if (ec) {
+            p.stale = lease.reused() && !answered && !parser->got_some() &&
+                      (ec == beast::http::error::end_of_stream ||
+                       ec == asio::error::connection_reset || ec == asio::error::eof);
+            co_return failure(failure_class::outcome_unknown, failure_stage::read, ec,
+                              ec == beast::error::timeout,
+                              detail::describe_read_failure(ec, options_));
+        }
+        answered = true;
+    } while (is_informational(parser->get().result_int()));
+    conn.read_done();
+    bool keep_alive = parser->get().keep_alive() && !parser->need_eof();
+    response out = detail::take_response(*parser, lease.reused());
+    if (keep_alive) lease.keep();
+    co_return out;
 }
 
 asio::awaitable<std::optional<error>> client::impl::open(detail::connection& conn,
@@ -165,41 +237,6 @@ asio::awaitable<std::optional<error>> client::impl::open(detail::connection& con
                         : "certificate verification failed: " + why;
     co_return failure(failure_class::not_sent, failure_stage::tls_handshake, ec, timed_out,
                       "TLS handshake with " + where.host + " (via " + via + ") failed: " + why);
-}
-
-asio::awaitable<send_result> client::impl::exchange(detail::lease& lease,
-                                                    detail::beast_request& msg,
-                                                    steady_clock::time_point deadline,
-                                                    progress& p) {
-    detail::connection& conn = lease.conn();
-    p.write_started = true;
-    p.stage = failure_stage::write;
-    auto [write_ec, written] = co_await conn.async_write(msg, deadline);
-    p.bytes_written = written;
-    p.stage = failure_stage::read;
-    if (write_ec) {
-        // Zero bytes accepted means no part of the request left this process (for TLS: not one
-        // complete record), so the server cannot have acted on it.
-        auto kind = written == 0 ? failure_class::not_sent : failure_class::outcome_unknown;
-        co_return failure(kind, failure_stage::write, write_ec, write_ec == beast::error::timeout,
-                          "writing the request failed after " + std::to_string(written) +
-                              " bytes: " + write_ec.message());
-    }
-    std::optional<detail::beast_parser> parser;
-    do {
-        parser.emplace();
-        parser->body_limit(options_.body_limit);
-        parser->header_limit(static_cast<std::uint32_t>(options_.header_limit));
-        parser->skip(msg.method() == beast::http::verb::head);
-        if (error_code ec = co_await conn.async_read(*parser))
-            co_return failure(failure_class::outcome_unknown, failure_stage::read, ec,
-                              ec == beast::error::timeout,
-                              detail::describe_read_failure(ec, options_));
-    } while (is_informational(parser->get().result_int()));
-    bool keep_alive = parser->get().keep_alive() && !parser->need_eof();
-    response out = detail::take_response(*parser, lease.reused());
-    if (keep_alive) lease.keep();
-    co_return out;
 }
 
 error client::impl::failure(failure_class kind, failure_stage stage, const error_code& ec,

@@ -15,6 +15,12 @@
 // then fails as outcome_unknown. Keep client_options::idle_timeout below the server's keep-alive
 // timeout to make this rare, and set request::reuse_connection = false for requests that must
 // never be ambiguous for this reason (non-idempotent submissions).
+//
+// Idempotent requests (request::retry_if_stale) close that window instead: if the reused
+// connection fails before any byte of a response arrives (the write fails, or the server closes
+// or resets it), the request is sent once more on a fresh connection within the same deadline.
+// Such a request skips the peek (a system call per request) on connections idle for less than
+// client_options::stale_check_after, the common case under load.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -41,6 +47,9 @@ struct client_options {
     std::chrono::milliseconds request_timeout{30000};
     /// An idle keep-alive connection is closed after this long without use.
     std::chrono::milliseconds idle_timeout{15000};
+    /// An idle connection reused by a retry_if_stale request is peeked at only when it has been
+    /// idle at least this long (0: always); requests without retry_if_stale always peek.
+    std::chrono::milliseconds stale_check_after{1000};
     /// Connections per origin, in use and idle together; further requests wait (bounded by their
     /// timeout) for one to become free.
     std::size_t max_connections_per_host = 8;
@@ -73,7 +82,9 @@ struct client_stats {
     std::uint64_t requests = 0;            ///< async_send calls
     std::uint64_t connections_opened = 0;  ///< TCP (and TLS) connections established
     std::uint64_t connections_reused = 0;  ///< requests sent over a pooled idle connection
+    std::uint64_t stale_checks = 0;        ///< peeks at idle connections before reuse
     std::uint64_t stale_discarded = 0;     ///< idle connections found closed by the server
+    std::uint64_t stale_retried = 0;       ///< retry_if_stale requests sent again (fresh connection)
     std::uint64_t idle_expired = 0;        ///< idle connections closed by idle_timeout
     std::uint64_t failed_not_sent = 0;
     std::uint64_t failed_outcome_unknown = 0;

@@ -11,7 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
 #include <cerrno>
 #include <memory>
 
@@ -149,27 +149,28 @@ asio::awaitable<error_code> connection::async_handshake(bool verify,
     co_return hs_ec;
 }
 
-asio::awaitable<std::pair<error_code, std::size_t>> connection::async_write(
-    beast_request& req, steady_clock::time_point deadline) {
+asio::awaitable<std::tuple<error_code, std::size_t>> connection::async_write(
+    std::string_view wire, steady_clock::time_point deadline) {
     tcp().expires_at(deadline);
-    auto [ec, n] = co_await std::visit(
-        [&](auto& s) { return beast::http::async_write(s, req, use_tuple); }, stream_);
-    co_return std::pair{ec, n};
+    return std::visit(
+        [&](auto& s) { return asio::async_write(s, asio::buffer(wire), use_tuple); }, stream_);
 }
 
-asio::awaitable<error_code> connection::async_read(beast_parser& parser) {
-    auto [ec, n] = co_await std::visit(
+asio::awaitable<std::tuple<error_code, std::size_t>> connection::async_read(beast_parser& parser) {
+    return std::visit(
         [&](auto& s) { return beast::http::async_read(s, buffer_, parser, use_tuple); }, stream_);
-    (void)n;
-    if (!ec) tcp().expires_never();
-    co_return ec;
 }
 
-bool connection::still_usable() {
+void connection::read_done() noexcept {
+    tcp().expires_never();
+}
+
+bool connection::still_usable(bool peek) {
     auto& socket = tcp().socket();
     if (!socket.is_open() || buffer_.size() != 0) return false;
     if (auto* tls = std::get_if<1>(&stream_); tls && SSL_pending(tls->native_handle()) > 0)
         return false;
+    if (!peek) return true;
     char byte = 0;
     ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);

@@ -14,6 +14,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <utility>
 #include <variant>
 
@@ -23,7 +25,6 @@
 namespace taskpoller::http::detail {
 
 using steady_clock = std::chrono::steady_clock;
-using beast_request = boost::beast::http::request<boost::beast::http::string_body>;
 using beast_parser = boost::beast::http::response_parser<boost::beast::http::string_body>;
 
 /// What a pool is keyed by: the request's real scheme, host and port.
@@ -32,8 +33,10 @@ struct origin {
     std::string host;
     std::uint16_t port = 0;
 
-    /// "https://host:port": the pool key and the name in stats and messages.
+    /// "https://host:port": the name in stats and messages.
     std::string key() const;
+    /// The pool's order (scheme, host, port); compares without building key().
+    friend auto operator<=>(const origin& a, const origin& b) = default;
 };
 
 class connection {
@@ -52,17 +55,24 @@ class connection {
     boost::asio::awaitable<boost::system::error_code> async_handshake(
         bool verify, steady_clock::time_point deadline);
 
-    /// Writes the whole request before `deadline`; returns the error and the bytes the stream
-    /// accepted (0 on failure means none reached the kernel).
-    boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> async_write(
-        beast_request& req, steady_clock::time_point deadline);
+    /// Writes the whole request before `deadline`; yields the error and the bytes the stream
+    /// accepted (0 on failure means none reached the kernel). Not a coroutine of its own: the
+    /// operation starts when the result is awaited, which must be at once.
+    boost::asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> async_write(
+        std::string_view wire, steady_clock::time_point deadline);
 
-    /// Reads one response into `parser` before the deadline set by async_write.
-    boost::asio::awaitable<boost::system::error_code> async_read(beast_parser& parser);
+    /// Reads one response into `parser` before the deadline set by async_write (then call
+    /// read_done()). Started when awaited, like async_write.
+    boost::asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> async_read(
+        beast_parser& parser);
 
-    /// True when an idle connection can carry another request: open, nothing buffered, and a
-    /// non-blocking peek finds neither EOF, an error nor unexpected bytes from the server.
-    bool still_usable();
+    /// Clears the deadline after a complete response, so an idle connection has none.
+    void read_done() noexcept;
+
+    /// True when an idle connection can carry another request: open, nothing buffered, and
+    /// (when `peek`) a non-blocking peek finds neither EOF, an error nor unexpected bytes from the
+    /// server. Without `peek` only the checks that need no system call are made.
+    bool still_usable(bool peek);
 
     /// Closes the socket without a TLS close_notify: pending operations complete with an error.
     void close() noexcept;
@@ -73,6 +83,7 @@ class connection {
     const origin& where() const noexcept { return origin_; }
     std::uint64_t id() const noexcept { return id_; }
     steady_clock::time_point idle_since;
+    std::size_t busy_slot = 0;  ///< the pool's index of this connection while it is leased
 
   private:
     using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;

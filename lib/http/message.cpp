@@ -7,8 +7,8 @@
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/verb.hpp>
 #include <cctype>
+#include <iterator>
 
 namespace taskpoller::http::detail {
 namespace beast = boost::beast;
@@ -49,55 +49,51 @@ bool is_managed(std::string_view name) {
     });
 }
 
-bhttp::verb to_verb(method m) {
-    switch (m) {
-        case method::get:
-            return bhttp::verb::get;
-        case method::head:
-            return bhttp::verb::head;
-        case method::post:
-            return bhttp::verb::post;
-        case method::put:
-            return bhttp::verb::put;
-        case method::patch:
-            return bhttp::verb::patch;
-        case method::del:
-            return bhttp::verb::delete_;
-    }
-    return bhttp::verb::get;
-}
-
-std::string host_header(const request& req) {
-    bool v6 = req.host.find(':') != std::string::npos;
-    std::string host = v6 ? "[" + req.host + "]" : req.host;
-    std::uint16_t default_port = req.scheme == scheme::https ? 443 : 80;
-    if (req.port != 0 && req.port != default_port) host += ":" + std::to_string(req.port);
-    return host;
+bool is_named(std::string_view name, std::string_view lower) {
+    return name.size() == lower.size() && ::strncasecmp(name.data(), lower.data(), name.size()) == 0;
 }
 
 }  // namespace
 
-boost::system::result<beast_request, error> build_message(const request& req,
-                                                          const client_options& options) {
+boost::system::result<outgoing, error> build_message(const request& req,
+                                                     const client_options& options) {
     if (req.host.empty() || !is_printable(req.host) || req.host.find('/') != std::string::npos)
         return invalid("host '" + req.host + "' is empty or not a host name");
     if (req.target.empty() || req.target.front() != '/' || !is_printable(req.target))
         return invalid("target must start with '/' and contain no spaces or control characters");
     if (!is_clean(req.content_type)) return invalid("content type contains CR, LF or NUL");
-    beast_request msg{to_verb(req.method), req.target, 11};
-    msg.set(bhttp::field::host, host_header(req));
-    if (!options.user_agent.empty()) msg.set(bhttp::field::user_agent, options.user_agent);
+    std::size_t size = 64 + req.target.size() + req.host.size() + options.user_agent.size() +
+                       req.content_type.size() + req.body.size();
     for (const auto& [name, value] : req.headers) {
         if (!is_token(name)) return invalid("header name '" + name + "' is not a token");
         if (is_managed(name)) return invalid("header '" + name + "' is set by the client");
         if (!is_clean(value)) return invalid("header '" + name + "' contains CR, LF or NUL");
-        msg.insert(name, value);
+        size += name.size() + value.size() + 4;
     }
-    if (!req.content_type.empty()) msg.set(bhttp::field::content_type, req.content_type);
-    msg.body() = req.body;
-    msg.keep_alive(true);
-    msg.prepare_payload();
-    return msg;
+
+    outgoing out;
+    out.head = req.method == method::head;
+    std::string& w = out.wire;
+    w.reserve(size);
+    w.append(to_string(req.method)).append(" ").append(req.target).append(" HTTP/1.1\r\nHost: ");
+    bool v6 = req.host.find(':') != std::string::npos;
+    if (v6) w.push_back('[');
+    w.append(req.host);
+    if (v6) w.push_back(']');
+    std::uint16_t default_port = req.scheme == scheme::https ? 443 : 80;
+    if (req.port != 0 && req.port != default_port) w.append(":").append(std::to_string(req.port));
+    w.append("\r\n");
+    if (!options.user_agent.empty()) w.append("User-Agent: ").append(options.user_agent).append("\r\n");
+    for (const auto& [name, value] : req.headers) {
+        // content_type replaces a Content-Type among the extra headers.
+        if (!req.content_type.empty() && is_named(name, "content-type")) continue;
+        w.append(name).append(": ").append(value).append("\r\n");
+    }
+    if (!req.content_type.empty()) w.append("Content-Type: ").append(req.content_type).append("\r\n");
+    if (!req.body.empty() || req.method == method::post || req.method == method::put)
+        w.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
+    w.append("\r\n").append(req.body);
+    return out;
 }
 
 response take_response(beast_parser& parser, bool reused) {
@@ -105,6 +101,7 @@ response take_response(beast_parser& parser, bool reused) {
     response out;
     out.status = msg.result_int();
     out.reason = std::string(msg.reason());
+    out.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& field : msg)
         out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     out.body = std::move(msg.body());

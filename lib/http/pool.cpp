@@ -83,16 +83,16 @@ pool::~pool() {
 }
 
 asio::awaitable<boost::system::result<lease, error>> pool::async_acquire(
-    const origin& where, bool allow_reuse, steady_clock::time_point deadline) {
-    const std::string key = where.key();
+    const origin& where, bool allow_reuse, bool retry_if_stale,
+    steady_clock::time_point deadline) {
     for (bool requeue = false;; requeue = true) {
         if (shut_down_)
             co_return error{
                 failure_class::not_sent,        failure_stage::pool_wait,      false, true,
                 asio::error::operation_aborted, "the HTTP client is shut down"};
-        host_entry& host = hosts_[key];
+        host_entry& host = hosts_[where];
         if (allow_reuse && !host.idle.empty()) {
-            if (lease l = take_idle(host, where); l.reused()) co_return l;
+            if (lease l = take_idle(host, retry_if_stale); l.reused()) co_return l;
         }
         if (host.open < options_.max_connections_per_host) co_return open_new(host, where);
         if (!host.idle.empty()) {  // at the cap with idle connections this request may not reuse
@@ -108,7 +108,7 @@ asio::awaitable<boost::system::result<lease, error>> pool::async_acquire(
             requeue ? host.waiters.push_front(&w) : host.waiters.push_back(&w);
             // Unregisters even if the frame is destroyed while suspended (io_context teardown).
             scope_exit unregister{[&] {
-                if (auto it = hosts_.find(key); it != hosts_.end())
+                if (auto it = hosts_.find(where); it != hosts_.end())
                     std::erase(it->second.waiters, &w);
             }};
             auto [ec] = co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -116,46 +116,74 @@ asio::awaitable<boost::system::result<lease, error>> pool::async_acquire(
             if (w.notified) continue;
             // Deliberately no co_await from here on: the caller may have been cancelled.
             if (ec) {
-                wake_one(key);
-                forget_if_unused(key);
+                wake_one(where);
+                forget_if_unused(where);
                 co_return error{failure_class::not_sent,
                                 failure_stage::pool_wait,
                                 false,
                                 true,
                                 ec,
-                                "cancelled while waiting for a free connection to " + key};
+                                "cancelled while waiting for a free connection to " + where.key()};
             }
         }
-        wake_one(key);
-        forget_if_unused(key);
+        wake_one(where);
+        forget_if_unused(where);
         co_return error{failure_class::not_sent,
                         failure_stage::pool_wait,
                         true,
                         false,
                         asio::error::timed_out,
-                        "timed out waiting for a free connection to " + key +
+                        "timed out waiting for a free connection to " + where.key() +
                             " (max_connections_per_host=" +
                             std::to_string(options_.max_connections_per_host) + ")"};
     }
 }
 
-lease pool::take_idle(host_entry& host, const origin& where) {
+std::optional<lease> pool::try_acquire(const origin& where, bool allow_reuse,
+                                       bool retry_if_stale) {
+    if (shut_down_) return std::nullopt;
+    host_entry& host = hosts_[where];
+    if (allow_reuse && !host.idle.empty()) {
+        if (lease l = take_idle(host, retry_if_stale); l.reused()) return l;
+    }
+    if (host.open < options_.max_connections_per_host) return open_new(host, where);
+    return std::nullopt;  // at the cap: async_acquire waits (the entry has connections)
+}
+
+lease pool::take_idle(host_entry& host, bool retry_if_stale) {
+    // The peek costs a system call per request; a request that is sent again when the reused
+    // connection turns out closed can skip it on a connection idle only briefly (the usual case
+    // under load), where a server-side close is unlikely and is then caught by that retry.
+    const auto now = retry_if_stale ? steady_clock::now() : steady_clock::time_point{};
     while (!host.idle.empty()) {
         std::unique_ptr<connection> conn = std::move(host.idle.back());
         host.idle.pop_back();
-        if (conn->still_usable()) {
+        bool peek = !retry_if_stale || now - conn->idle_since >= options_.stale_check_after;
+        if (peek) ++counters_.stale_checks;
+        if (conn->still_usable(peek)) {
             ++counters_.connections_reused;
-            busy_.insert(conn.get());
-            log_.debug("http: reusing connection #{} to {}", conn->id(), where.key());
+            mark_busy(conn.get());
             return lease(this, std::move(conn), true);
         }
         ++counters_.stale_discarded;
         --host.open;
         log_.debug("http: discarding connection #{} to {}: closed by the server while idle",
-                   conn->id(), where.key());
+                   conn->id(), conn->where().key());
         conn->close();
     }
     return lease();
+}
+
+void pool::mark_busy(connection* conn) {
+    conn->busy_slot = busy_.size();
+    busy_.push_back(conn);
+}
+
+void pool::unmark_busy(connection* conn) noexcept {
+    connection* last = busy_.back();
+    busy_[conn->busy_slot] = last;
+    last->busy_slot = conn->busy_slot;
+    busy_.pop_back();
 }
 
 lease pool::open_new(host_entry& host, const origin& where) {
@@ -163,15 +191,16 @@ lease pool::open_new(host_entry& host, const origin& where) {
     asio::ssl::context* tls = where.scheme == scheme::https ? tls_ : nullptr;
     std::size_t read_limit = options_.header_limit + options_.body_limit + 64 * 1024;
     auto conn = std::make_unique<connection>(executor_, tls, where, read_limit, next_id_++);
-    busy_.insert(conn.get());
+    mark_busy(conn.get());
     return lease(this, std::move(conn), false);
 }
 
 void pool::give_back(std::unique_ptr<connection> conn, bool keep_alive) noexcept {
-    busy_.erase(conn.get());
-    const std::string key = conn->where().key();
-    auto it = hosts_.find(key);
+    unmark_busy(conn.get());
+    // The entry's own key: `conn` may be closed and destroyed below.
+    auto it = hosts_.find(conn->where());
     if (it == hosts_.end()) return;  // unreachable: a leased connection keeps its entry open
+    const origin& where = it->first;
     host_entry& host = it->second;
     if (keep_alive && !shut_down_) {
         conn->idle_since = steady_clock::now();
@@ -179,14 +208,15 @@ void pool::give_back(std::unique_ptr<connection> conn, bool keep_alive) noexcept
         arm_idle_timer();
     } else {
         conn->close();
+        conn.reset();
         --host.open;
     }
-    wake_one(key);
-    forget_if_unused(key);
+    wake_one(where);
+    forget_if_unused(where);  // last use of `where`: it may erase the entry
 }
 
-void pool::wake_one(const std::string& key) noexcept {
-    auto it = hosts_.find(key);
+void pool::wake_one(const origin& where) noexcept {
+    auto it = hosts_.find(where);
     if (it == hosts_.end()) return;
     host_entry& host = it->second;
     if (host.open >= options_.max_connections_per_host && host.idle.empty()) return;
@@ -199,8 +229,8 @@ void pool::wake_one(const std::string& key) noexcept {
     }
 }
 
-void pool::forget_if_unused(const std::string& key) noexcept {
-    auto it = hosts_.find(key);
+void pool::forget_if_unused(const origin& where) noexcept {
+    auto it = hosts_.find(where);
     if (it != hosts_.end() && it->second.open == 0 && it->second.waiters.empty()) hosts_.erase(it);
 }
 
@@ -225,11 +255,11 @@ void pool::arm_idle_timer() {
 
 void pool::expire_idle() {
     const auto now = steady_clock::now();
-    std::vector<std::string> touched;
+    std::vector<origin> touched;
     for (auto& [key, host] : hosts_) {
         while (!host.idle.empty() && host.idle.front()->idle_since + options_.idle_timeout <= now) {
             log_.debug("http: closing connection #{} to {}: idle for {} ms",
-                       host.idle.front()->id(), key, options_.idle_timeout.count());
+                       host.idle.front()->id(), key.key(), options_.idle_timeout.count());
             host.idle.front()->close();
             host.idle.erase(host.idle.begin());
             --host.open;
@@ -262,7 +292,7 @@ void pool::shutdown() {
 std::vector<host_stats> pool::stats() const {
     std::vector<host_stats> out;
     for (const auto& [key, host] : hosts_)
-        out.push_back(host_stats{key, host.open, host.idle.size(), host.waiters.size()});
+        out.push_back(host_stats{key.key(), host.open, host.idle.size(), host.waiters.size()});
     return out;
 }
 

@@ -11,7 +11,7 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,9 +55,16 @@ class pool {
 
     /// A live idle connection for `where` (when `allow_reuse`), or a new unconnected one if the
     /// origin is under the cap; otherwise waits until `deadline` for one to be freed. Fails
-    /// not_sent at stage pool_wait on timeout, cancellation or shutdown.
+    /// not_sent at stage pool_wait on timeout, cancellation or shutdown. `retry_if_stale`: the
+    /// caller sends again on a fresh connection if the reused one turns out closed, so an idle
+    /// connection younger than client_options::stale_check_after is not peeked at.
     boost::asio::awaitable<boost::system::result<lease, error>> async_acquire(
-        const origin& where, bool allow_reuse, steady_clock::time_point deadline);
+        const origin& where, bool allow_reuse, bool retry_if_stale,
+        steady_clock::time_point deadline);
+
+    /// async_acquire's answer when no waiting is needed (the usual case), without a coroutine:
+    /// nullopt means call async_acquire (the origin is at the cap, or the pool is shut down).
+    std::optional<lease> try_acquire(const origin& where, bool allow_reuse, bool retry_if_stale);
 
     /// Closes idle and busy connections (busy operations then fail), wakes every waiter with an
     /// error, and refuses later acquisitions. Idempotent.
@@ -76,10 +83,12 @@ class pool {
     };
 
     void give_back(std::unique_ptr<connection> conn, bool keep_alive) noexcept;
-    lease take_idle(host_entry& host, const origin& where);
+    lease take_idle(host_entry& host, bool retry_if_stale);
     lease open_new(host_entry& host, const origin& where);
-    void wake_one(const std::string& key) noexcept;
-    void forget_if_unused(const std::string& key) noexcept;
+    void mark_busy(connection* conn);
+    void unmark_busy(connection* conn) noexcept;
+    void wake_one(const origin& where) noexcept;
+    void forget_if_unused(const origin& where) noexcept;
     void arm_idle_timer();
     void expire_idle();
 
@@ -88,8 +97,8 @@ class pool {
     boost::asio::ssl::context* tls_;
     core::logger log_;
     client_stats& counters_;
-    std::map<std::string, host_entry> hosts_;
-    std::set<connection*> busy_;
+    std::map<origin, host_entry> hosts_;
+    std::vector<connection*> busy_;  // connection::busy_slot is the index
     boost::asio::steady_timer idle_timer_;
     bool idle_timer_armed_ = false;
     bool shut_down_ = false;

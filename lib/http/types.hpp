@@ -44,6 +44,10 @@ struct request {
     /// for non-idempotent requests where a stale keep-alive connection must not turn a harmless
     /// failure into outcome_unknown (see client.hpp, "Stale connections").
     bool reuse_connection = true;
+    /// The request is idempotent: if it went over a reused keep-alive connection that fails
+    /// before any byte of a response arrives (the server had closed it), send it once more on a
+    /// fresh connection, within the same timeout. See client.hpp, "Stale connections".
+    bool retry_if_stale = false;
 };
 
 struct response {

@@ -19,30 +19,47 @@ int hex_value(char c) noexcept {
 
 }  // namespace
 
-std::string percent_encode(std::string_view raw) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(raw.size() + raw.size() / 2);
+std::size_t percent_encoded_size(std::string_view raw) noexcept {
+    std::size_t n = raw.size();
     for (char ch : raw) {
-        auto c = static_cast<unsigned char>(ch);
-        if (is_unreserved(c)) {
-            out.push_back(ch);
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 0x0F]);
-        }
+        if (!is_unreserved(static_cast<unsigned char>(ch))) n += 2;
     }
+    return n;
+}
+
+void append_percent_encoded(std::string& out, std::string_view raw) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    // Unreserved runs are copied in one piece; the common parameter values are all unreserved.
+    std::size_t i = 0;
+    while (i < raw.size()) {
+        std::size_t run = i;
+        while (run < raw.size() && is_unreserved(static_cast<unsigned char>(raw[run]))) ++run;
+        out.append(raw.data() + i, run - i);
+        if (run == raw.size()) break;
+        auto c = static_cast<unsigned char>(raw[run]);
+        const char escaped[3] = {'%', hex[c >> 4], hex[c & 0x0F]};
+        out.append(escaped, 3);
+        i = run + 1;
+    }
+}
+
+std::string percent_encode(std::string_view raw) {
+    std::string out;
+    out.reserve(percent_encoded_size(raw));
+    append_percent_encoded(out, raw);
     return out;
 }
 
 std::string form_encode(const param_list& params) {
+    std::size_t size = 0;
+    for (const auto& p : params) size += percent_encoded_size(p.name) + percent_encoded_size(p.value) + 2;
     std::string out;
+    out.reserve(size);
     for (const auto& p : params) {
         if (!out.empty()) out.push_back('&');
-        out += percent_encode(p.name);
+        append_percent_encoded(out, p.name);
         out.push_back('=');
-        out += percent_encode(p.value);
+        append_percent_encoded(out, p.value);
     }
     return out;
 }

@@ -13,6 +13,12 @@ namespace taskpoller::qcloud {
 /// Encodes every byte outside the RFC 3986 unreserved set; space becomes %20.
 std::string percent_encode(std::string_view raw);
 
+/// percent_encode(raw) appended to `out` (no temporary string).
+void append_percent_encoded(std::string& out, std::string_view raw);
+
+/// The length percent_encode(raw) would have.
+std::size_t percent_encoded_size(std::string_view raw) noexcept;
+
 /// Joins `name=value` pairs with `&`, names and values percent-encoded. Used for a POST body
 /// and for a GET query string alike.
 std::string form_encode(const param_list& params);

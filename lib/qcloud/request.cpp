@@ -1,6 +1,8 @@
 #include "qcloud/request.hpp"
 
 #include <array>
+#include <charconv>
+#include <vector>
 #include <fmt/format.h>
 #include <random>
 
@@ -41,6 +43,15 @@ std::int64_t system_unix_seconds() {
 
 core::result<signed_request> build_request(const credentials& creds, const request_spec& spec,
                                            const clock_fn& clock, const nonce_fn& nonce) {
+    std::vector<param_view> params;
+    params.reserve(spec.params.size());
+    for (const auto& p : spec.params) params.push_back({p.name, p.value});
+    request_view view{spec.host, spec.method, spec.action, spec.region, params, spec.signature};
+    return build_request(creds, view, clock, nonce);
+}
+
+core::result<signed_request> build_request(const credentials& creds, const request_view& spec,
+                                           const clock_fn& clock, const nonce_fn& nonce) {
     if (spec.host.empty()) return core::error{"request has no host"};
     if (spec.action.empty()) return core::error{"request has no action"};
     for (const auto& p : spec.params) {
@@ -51,31 +62,59 @@ core::result<signed_request> build_request(const credentials& creds, const reque
     }
     signed_request out;
     out.method = spec.method;
-    out.host = spec.host;
+    out.host = std::string(spec.host);
     out.timestamp = clock();
     out.nonce = nonce();
     if (out.nonce == 0) return core::error{"nonce source returned 0; a Nonce must be positive"};
 
-    param_list all;
-    all.reserve(spec.params.size() + 8);
+    // The parameters by reference, in the order they are sent; signing sorts a copy of the
+    // views, so nothing but the string to sign and the encoded form is allocated.
+    char timestamp[24], nonce_text[24];
+    auto ts_end = std::to_chars(timestamp, timestamp + sizeof timestamp, out.timestamp).ptr;
+    auto nonce_end = std::to_chars(nonce_text, nonce_text + sizeof nonce_text, out.nonce).ptr;
+    // Per-thread scratch vectors keep their capacity from call to call (build_request does not
+    // call itself; the views never outlive this call).
+    thread_local std::vector<param_view> all, sorted;
+    all.clear();
     all.push_back({"Action", spec.action});
     if (!spec.region.empty()) all.push_back({"Region", spec.region});
-    all.push_back({"Timestamp", std::to_string(out.timestamp)});
-    all.push_back({"Nonce", std::to_string(out.nonce)});
+    all.push_back({"Timestamp", std::string_view(timestamp, ts_end - timestamp)});
+    all.push_back({"Nonce", std::string_view(nonce_text, nonce_end - nonce_text)});
     all.push_back({"SecretId", creds.secret_id()});
-    all.push_back({"SignatureMethod", std::string(to_string(spec.signature))});
+    all.push_back({"SignatureMethod", to_string(spec.signature)});
     if (!creds.token().empty()) all.push_back({"Token", creds.token()});
     all.insert(all.end(), spec.params.begin(), spec.params.end());
 
-    std::string to_sign = canonical_string(to_string(spec.method), spec.host, api_path, all);
-    all.push_back({"Signature", compute_signature(creds.secret_key_for_signing(), spec.signature,
-                                                  to_sign)});
-    std::string encoded = form_encode(all);
-    if (spec.method == http_method::post) {
+    std::string to_sign;
+    sorted.assign(all.begin(), all.end());
+    append_canonical_string(to_sign, to_string(spec.method), spec.host, api_path, sorted);
+    char signature[max_signature_size];
+    std::size_t signature_size =
+        compute_signature_into(signature, creds.secret_key_for_signing(), spec.signature, to_sign);
+    all.push_back({"Signature", std::string_view(signature, signature_size)});
+
+    std::size_t size = 0;
+    for (const auto& p : all) size += percent_encoded_size(p.name) + percent_encoded_size(p.value) + 2;
+    std::string encoded;
+    if (spec.method == http_method::get) {
+        encoded.reserve(api_path.size() + 1 + size);
+        encoded.append(api_path).push_back('?');
+    } else {
+        encoded.reserve(size);
         out.target = std::string(api_path);
+    }
+    bool first = true;
+    for (const auto& p : all) {
+        if (!first) encoded.push_back('&');
+        first = false;
+        append_percent_encoded(encoded, p.name);
+        encoded.push_back('=');
+        append_percent_encoded(encoded, p.value);
+    }
+    if (spec.method == http_method::post) {
         out.body = std::move(encoded);
     } else {
-        out.target = fmt::format("{}?{}", api_path, encoded);
+        out.target = std::move(encoded);
     }
     return out;
 }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 
 #include "core/result.hpp"
@@ -22,6 +23,16 @@ struct request_spec {
     std::string action;  ///< e.g. "StopInstances"
     std::string region;  ///< e.g. "ap-guangzhou"; empty sends no Region parameter
     param_list params;   ///< action parameters; common parameter names are refused
+    signature_method signature = signature_method::hmac_sha256;
+};
+
+/// request_spec by reference: what build_request reads, without copies of the caller's strings.
+struct request_view {
+    std::string_view host;
+    http_method method = http_method::post;
+    std::string_view action;
+    std::string_view region;
+    std::span<const param_view> params;
     signature_method signature = signature_method::hmac_sha256;
 };
 
@@ -51,6 +62,10 @@ std::int64_t system_unix_seconds();
 /// is a new request. Fails if an action parameter uses a common parameter's name, if the host or
 /// action is empty, or if the nonce source returns 0.
 core::result<signed_request> build_request(const credentials& creds, const request_spec& spec,
+                                           const clock_fn& clock, const nonce_fn& nonce);
+
+/// The same from a request_view.
+core::result<signed_request> build_request(const credentials& creds, const request_view& spec,
                                            const clock_fn& clock, const nonce_fn& nonce);
 
 }  // namespace taskpoller::qcloud

@@ -1,5 +1,6 @@
 #include "qcloud/response.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -90,9 +91,17 @@ struct parsed {
     envelope env;
 };
 
-response_result<parsed> parse_body(std::string_view body) {
+// Where a response's JSON tree lives while it is read: a buffer on the caller's stack, so that a
+// typical answer (a poll's is ~100 bytes) costs no heap allocation; larger ones spill to the heap.
+struct json_arena {
+    unsigned char buffer[4096];
+    json::monotonic_resource resource{buffer, sizeof buffer};
+};
+
+// `arena` must outlive the returned tree.
+response_result<parsed> parse_body(std::string_view body, json_arena& arena) {
     boost::system::error_code ec;
-    json::value root = json::parse(body, ec);
+    json::value root = json::parse(body, ec, &arena.resource);
     if (ec) return malformed(fmt::format("response is not valid JSON: {}", ec.message()));
     if (!root.is_object()) return malformed("response is not a JSON object");
     const auto& o = root.get_object();
@@ -122,13 +131,15 @@ response_error api_error(const envelope& env) {
 }  // namespace
 
 response_result<envelope> parse_envelope(std::string_view body) {
-    auto p = parse_body(body);
+    json_arena arena;
+    auto p = parse_body(body, arena);
     if (!p) return p.error();
     return std::move(p->env);
 }
 
 response_result<std::string> parse_async(std::string_view body) {
-    auto p = parse_body(body);
+    json_arena arena;
+    auto p = parse_body(body, arena);
     if (!p) return p.error();
     if (p->env.code != code::success) return api_error(p->env);
     auto id = request_id_of(p->root.get_object());
@@ -184,7 +195,8 @@ response_result<const json::object*> detail_of(const json::object& root) {
 
 response_result<batch_result> parse_batch(std::string_view body,
                                           std::span<const std::string> requested) {
-    auto p = parse_body(body);
+    json_arena arena;
+    auto p = parse_body(body, arena);
     if (!p) return p.error();
     const envelope& env = p->env;
     if (env.code != code::success && env.code != code::operation_failed &&
@@ -222,7 +234,8 @@ response_result<batch_result> parse_batch(std::string_view body,
 }
 
 response_result<task_status> parse_task_result(std::string_view body) {
-    auto p = parse_body(body);
+    json_arena arena;
+    auto p = parse_body(body, arena);
     if (!p) return p.error();
     if (p->env.code != code::success) return api_error(p->env);
     const json::value* data = p->root.get_object().if_contains("data");
@@ -239,7 +252,8 @@ response_result<task_status> parse_task_result(std::string_view body) {
 }
 
 response_result<instances_page> parse_describe_instances(std::string_view body) {
-    auto p = parse_body(body);
+    json_arena arena;
+    auto p = parse_body(body, arena);
     if (!p) return p.error();
     if (p->env.code != code::success) return api_error(p->env);
     const auto& root = p->root.get_object();

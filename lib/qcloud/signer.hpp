@@ -1,6 +1,8 @@
 #pragma once
 // API 2.0 request signing (qcloud-v2.md §2): canonical string, HMAC-SHA1/SHA256, base64.
 
+#include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -47,6 +49,23 @@ std::string canonical_string(std::string_view method, std::string_view host,
 /// base64(HMAC(key, string_to_sign)), the value of the Signature parameter.
 std::string compute_signature(std::string_view secret_key, signature_method m,
                               std::string_view string_to_sign);
+
+/// A parameter by reference, for building a request without copying its strings.
+struct param_view {
+    std::string_view name;
+    std::string_view value;
+};
+
+/// canonical_string() appended to `out`. Sorts `params` in place (stably, by rewritten name).
+void append_canonical_string(std::string& out, std::string_view method, std::string_view host,
+                             std::string_view path, std::span<param_view> params);
+
+/// The longest signature compute_signature can return: base64 of a SHA-256 HMAC.
+inline constexpr std::size_t max_signature_size = 44;
+
+/// compute_signature() written to `out` (at least max_signature_size bytes); returns its length.
+std::size_t compute_signature_into(char* out, std::string_view secret_key, signature_method m,
+                                   std::string_view string_to_sign);
 
 /// Compares two signatures in time that depends only on their lengths.
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;

@@ -198,6 +198,100 @@ TEST(HttpClient, IdleConnectionClosedByServerIsNotReused) {
     });
 }
 
+// An idempotent request skips the peek on a briefly idle connection; when the server had closed
+// that connection, the request goes out again on a fresh one and the caller sees no failure.
+TEST(HttpClient, StaleConnectionIsRetriedForIdempotentRequests) {
+    run_async([](asio::io_context& ioc) -> asio::awaitable<void> {
+        test_server server(ioc, [](const received_request&) {
+            server_reply r;
+            r.what = server_reply::kind::respond_then_close;  // looks keep-alive, then closes
+            return r;
+        });
+        auto opts = loopback_options();
+        opts.stale_check_after = 10s;  // every reuse below skips the peek
+        client c(ioc.get_executor(), {}, opts);
+        for (int i = 0; i < 3; ++i) {
+            request r = get_request(server.port());
+            r.retry_if_stale = true;
+            auto got = co_await c.async_send(r);
+            CO_ASSERT_OK(got);
+            EXPECT_EQ(got->status, 200u);
+            EXPECT_FALSE(got->connection_reused);  // answered on the fresh connection
+            co_await sleep_for(50ms);              // let the FIN arrive
+        }
+        EXPECT_EQ(server.accepted(), 3u);
+        EXPECT_EQ(server.requests().size(), 3u);  // the stale connection delivered nothing
+        EXPECT_EQ(c.stats().stale_checks, 0u);
+        EXPECT_EQ(c.stats().stale_retried, 2u);
+        EXPECT_EQ(c.stats().failed_outcome_unknown, 0u);
+        EXPECT_EQ(c.stats().failed_not_sent, 0u);
+    });
+}
+
+// Requests that may not be sent twice keep the peek whatever the idle time.
+TEST(HttpClient, RequestsWithoutRetryAlwaysPeek) {
+    run_async([](asio::io_context& ioc) -> asio::awaitable<void> {
+        test_server server(ioc, [](const received_request&) {
+            server_reply r;
+            r.what = server_reply::kind::respond_then_close;
+            return r;
+        });
+        auto opts = loopback_options();
+        opts.stale_check_after = 10s;
+        client c(ioc.get_executor(), {}, opts);
+        for (int i = 0; i < 3; ++i) {
+            CO_ASSERT_OK(co_await c.async_send(get_request(server.port())));
+            co_await sleep_for(50ms);
+        }
+        EXPECT_EQ(c.stats().stale_checks, 2u);
+        EXPECT_EQ(c.stats().stale_discarded, 2u);
+        EXPECT_EQ(c.stats().stale_retried, 0u);
+        EXPECT_EQ(c.stats().failed_outcome_unknown, 0u);
+    });
+}
+
+// A connection idle longer than stale_check_after is peeked at even for an idempotent request.
+TEST(HttpClient, LongIdleConnectionIsPeekedBeforeReuse) {
+    run_async([](asio::io_context& ioc) -> asio::awaitable<void> {
+        test_server server(ioc, [](const received_request&) {
+            server_reply r;
+            r.what = server_reply::kind::respond_then_close;
+            return r;
+        });
+        auto opts = loopback_options();
+        opts.stale_check_after = 20ms;
+        client c(ioc.get_executor(), {}, opts);
+        for (int i = 0; i < 2; ++i) {
+            request r = get_request(server.port());
+            r.retry_if_stale = true;
+            CO_ASSERT_OK(co_await c.async_send(r));
+            co_await sleep_for(100ms);
+        }
+        EXPECT_EQ(c.stats().stale_checks, 1u);
+        EXPECT_EQ(c.stats().stale_discarded, 1u);
+        EXPECT_EQ(c.stats().stale_retried, 0u);
+    });
+}
+
+// Busy keep-alive reuse by idempotent requests still works (no peek, no retry, one connection).
+TEST(HttpClient, IdempotentRequestsReuseWithoutPeeking) {
+    run_async([](asio::io_context& ioc) -> asio::awaitable<void> {
+        test_server server(ioc, echo);
+        client c(ioc.get_executor(), {}, loopback_options());
+        for (int i = 0; i < 5; ++i) {
+            request r = get_request(server.port());
+            r.retry_if_stale = true;
+            auto got = co_await c.async_send(r);
+            CO_ASSERT_OK(got);
+            EXPECT_EQ(got->connection_reused, i > 0);
+        }
+        EXPECT_EQ(server.accepted(), 1u);
+        EXPECT_EQ(c.stats().connections_reused, 4u);
+        EXPECT_EQ(c.stats().stale_checks, 0u);
+        EXPECT_EQ(c.stats().stale_retried, 0u);
+    });
+}
+
 TEST(HttpClient, InvalidRequestsAreRefusedBeforeSending) {
     run_async([](asio::io_context& ioc) -> asio::awaitable<void> {
         test_server server(ioc, echo);

@@ -132,6 +132,44 @@ TEST(HttpClientFailure, ServerClosingAfterReadingIsOutcomeUnknown) {
     });
 }
 
+// The stale-connection retry is for reused connections only: a fresh connection that ends
+// without an answer is the server's doing, not a leftover keep-alive, and is not sent again.
+TEST(HttpClientFailure, FreshConnectionClosedWithoutAnswerIsNotRetried) {
+    run_async([](asio::io_context& ioc) -> asio::awaitable<void> {
+        test_server server(ioc, [](auto&) { return reply_of(server_reply::kind::close_silently); });
+        client c(ioc.get_executor(), {}, loopback_options());
+        request r = get_request(server.port());
+        r.retry_if_stale = true;
+        auto got = co_await c.async_send(r);
+        expect_failure(got, failure_class::outcome_unknown, failure_stage::read);
+        EXPECT_EQ(server.requests().size(), 1u);
+        EXPECT_EQ(c.stats().stale_retried, 0u);
+    });
+}
+
+// A reused connection that ends without an answer is retried once, not again and again.
+TEST(HttpClientFailure, StaleRetryHappensOnlyOnce) {
+    run_async([](asio::io_context& ioc) -> asio::awaitable<void> {
+        int seen = 0;
+        test_server server(ioc, [&seen](auto&) {
+            return reply_of(++seen == 1 ? server_reply::kind::respond
+                                        : server_reply::kind::close_silently);
+        });
+        auto opts = loopback_options();
+        opts.stale_check_after = 10s;
+        client c(ioc.get_executor(), {}, opts);
+        request r = get_request(server.port());
+        r.retry_if_stale = true;
+        CO_ASSERT_OK(co_await c.async_send(r));
+        auto got = co_await c.async_send(r);
+        expect_failure(got, failure_class::outcome_unknown, failure_stage::read);
+        EXPECT_EQ(server.requests().size(), 3u);  // first answer, the reused try, one retry
+        EXPECT_EQ(server.accepted(), 2u);
+        EXPECT_EQ(c.stats().stale_retried, 1u);
+        EXPECT_EQ(c.stats().failed_outcome_unknown, 1u);
+    });
+}
+
 TEST(HttpClientFailure, NoAnswerTimesOutAsOutcomeUnknown) {
     run_async([](asio::io_context& ioc) -> asio::awaitable<void> {
         test_server server(ioc, [](auto&) { return reply_of(server_reply::kind::never_answer); });
