@@ -241,6 +241,15 @@ core::result<replay_stats> journal::replay(store& s) {
         if (s.mark_batch_unknown(id, unknown_message)) ++st.marked_unknown;
         options_.log.warn("batch {} was being submitted when the daemon stopped: now unknown", id);
     }
+    // A kill between a batch's outcome record and its tasks' records leaves the batch
+    // `submitted` without (some of) them; its entries still name their requestIds.
+    st.lost_tasks_tracked = s.track_lost_outcome_tasks();
+    if (st.lost_tasks_tracked > 0) {
+        options_.log.warn(
+            "{}: {} tasks of recorded batch outcomes had no record (the daemon stopped while "
+            "writing them); tracking them again",
+            path_, st.lost_tasks_tracked);
+    }
     if (st.skipped_records > 0) {
         if (auto r = compact(); !r) return r.error();
     }

@@ -318,6 +318,41 @@ core::result<core::batch> store::mark_batch_unknown(std::string_view batch_id,
     return batch_view(*pos);
 }
 
+std::size_t store::track_lost_outcome_tasks() {
+    std::size_t created = 0;
+    for (std::uint32_t bpos = 0; bpos < batches_.size(); ++bpos) {
+        const auto& b = batches_[bpos];
+        if (!b.alive || b.state != core::batch_state::submitted) continue;
+        batch_outcome lost;
+        for (const auto& e : b.entries) {
+            if (e.outcome != core::entry_outcome::accepted) continue;
+            if (find_task(b.service, e.request_id.view())) continue;
+            core::entry entry;
+            entry.resource_id = e.resource_id.view();
+            entry.outcome = e.outcome;
+            entry.request_id = e.request_id.view();
+            lost.entries.push_back(std::move(entry));
+        }
+        if (lost.entries.empty()) continue;
+        for (auto t : b.tasks) {
+            if (tasks_[t].deadline != 0) {
+                lost.deadline = detail::from_ns(tasks_[t].deadline);
+                break;
+            }
+        }
+        auto before = tasks_.size();
+        add_outcome_tasks(bpos, lost);
+        auto n = tasks_.size() - before;
+        created += n;
+        logger_.warn(
+            "batch {}: {} of its tasks were not in the journal (the daemon stopped while recording "
+            "its outcome); tracking them again from the batch's entries",
+            core::format_batch_id(batches_[bpos].id), n);
+    }
+    if (created > 0) commit_and_run_callbacks();
+    return created;
+}
+
 core::result<core::batch> store::cancel_batch(std::string_view batch_id) {
     auto pos = find_batch(batch_id);
     if (!pos) return not_found(fmt::format("no batch {}", batch_id));

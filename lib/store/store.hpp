@@ -57,6 +57,11 @@ class store {
     /// resources named at creation) stay unknown, with `message`.
     core::result<core::batch> mark_batch_unknown(std::string_view batch_id,
                                                  std::string_view message);
+    /// Start-up repair after a replay: a `submitted` batch whose outcome reached the journal
+    /// without all of its tasks (the daemon was killed between those records) gets the missing
+    /// ones back from its accepted entries, `pending`, with the deadline of a sibling task (none
+    /// if no sibling survived). Returns how many tasks it created; each is a normal change.
+    std::size_t track_lost_outcome_tasks();
     /// Starts tracking a requestId submitted elsewhere (`pending`, no batch). conflict if tracked.
     core::result<core::task> adopt_task(const adopt_spec& spec);
     /// Applies one poll's findings; returns the state after. conflict for an illegal transition

@@ -261,3 +261,84 @@ TEST(restore, remembered_batch_and_labels_do_not_outlive_an_expiry) {
     ASSERT_EQ(a->items.size(), 1u);
     EXPECT_EQ(a->items[0].request_id, "4");
 }
+
+// A kill between a batch's outcome record and its tasks' records: the replayed batch is
+// `submitted` without (some of) its tasks; they are tracked again from its entries.
+TEST(restore, tasks_lost_after_an_outcome_are_tracked_again_from_the_batch) {
+    core::manual_clock clock;
+    store original{clock, seeded_options()};
+    recorder rec;
+    original.set_observer(&rec);
+    auto b = original.create_batch({"cvm", "StopInstances", "ap-guangzhou", {{"env", "prod"}}, ""});
+    ASSERT_TRUE(b);
+    batch_outcome o;
+    o.entries = {accepted("ins-1", "R1"), accepted("ins-2", "R2"), accepted("ins-3", "R2"),
+                 rejected("ins-4", 5100, "wrong state")};
+    o.deadline = clock.system_now() + 10min;
+    ASSERT_TRUE(original.record_batch_outcome(b->id, o));
+    // The log as a kill after the outcome and the first task record left it.
+    std::vector<recorder::event> cut;
+    int tasks_kept = 0;
+    for (const auto& e : rec.events) {
+        if (e.c.kind == change_kind::task_created && tasks_kept++ >= 1) continue;
+        cut.push_back(e);
+    }
+    ASSERT_EQ(tasks_kept, 2);  // R1 and R2 (ins-2 + ins-3) were created; R2's record is cut
+
+    store copy{clock, seeded_options()};
+    replay(cut, copy);
+    ASSERT_TRUE(copy.get_task({"cvm", "R1"}));
+    ASSERT_FALSE(copy.get_task({"cvm", "R2"}));
+    recorder journaled;
+    copy.set_observer(&journaled);
+    EXPECT_EQ(copy.track_lost_outcome_tasks(), 1u);
+    auto r2 = copy.get_task({"cvm", "R2"});
+    ASSERT_TRUE(r2);
+    EXPECT_EQ(r2->state, task_state::pending);
+    EXPECT_EQ(r2->batch_id, b->id);
+    EXPECT_EQ(r2->resources, (std::vector<std::string>{"ins-2", "ins-3"}));
+    EXPECT_EQ(r2->labels, (core::labels{{"env", "prod"}}));
+    EXPECT_EQ(r2->region, "ap-guangzhou");
+    EXPECT_EQ(r2->deadline, o.deadline);  // the surviving sibling's
+    EXPECT_GT(r2->created_seq, copy.get_task({"cvm", "R1"})->created_seq);
+    // The new task is a normal change, so the journal records it.
+    ASSERT_EQ(journaled.events.size(), 1u);
+    EXPECT_EQ(journaled.events[0].c.kind, change_kind::task_created);
+    // Nothing more to do, and the batch finishes when both tasks do.
+    EXPECT_EQ(copy.track_lost_outcome_tasks(), 0u);
+    set_state(copy, "cvm", "R1", task_state::succeeded);
+    set_state(copy, "cvm", "R2", task_state::succeeded);
+    EXPECT_EQ(copy.get_batch(b->id)->state, core::batch_state::done);
+}
+
+// Without a surviving sibling the recreated task has no deadline; rejected entries and
+// batches that are not `submitted` are left alone.
+TEST(restore, lost_outcome_tasks_without_a_sibling_have_no_deadline) {
+    core::manual_clock clock;
+    store original{clock, seeded_options()};
+    recorder rec;
+    original.set_observer(&rec);
+    auto b = original.create_batch({"lb", "RegisterInstancesWithLoadBalancer", "", {}, "tok"});
+    batch_outcome o;
+    o.entries = {accepted("lb-1", "77")};
+    o.deadline = clock.system_now() + 10min;
+    ASSERT_TRUE(original.record_batch_outcome(b->id, o));
+    auto rejected_batch = original.create_batch({"lb", "X", "", {}, ""});
+    batch_outcome no;
+    no.code = 4000;
+    no.entries = {rejected("lb-2", 4000, "bad")};
+    ASSERT_TRUE(original.record_batch_outcome(rejected_batch->id, no));
+    std::vector<recorder::event> cut;
+    for (const auto& e : rec.events) {
+        if (e.c.kind != change_kind::task_created) cut.push_back(e);
+    }
+    store copy{clock, seeded_options()};
+    replay(cut, copy);
+    EXPECT_EQ(copy.track_lost_outcome_tasks(), 1u);
+    auto t = copy.get_task({"lb", "77"});
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->deadline, core::sys_time{});
+    EXPECT_EQ(t->batch_id, b->id);
+    EXPECT_EQ(copy.task_count(), 1u);
+    EXPECT_EQ(copy.get_batch(rejected_batch->id)->state, core::batch_state::rejected);
+}
