@@ -7,6 +7,8 @@
 #include <span>
 #include <vector>
 
+#include "store/huge_pages.hpp"
+
 namespace taskpoller::store {
 
 /// For each small id (service, action, label...), the positions of the records that have it.
@@ -23,7 +25,7 @@ class posting_lists {
     void clear() { lists_.clear(); }
 
   private:
-    std::vector<std::vector<std::uint32_t>> lists_;
+    std::vector<huge_vector<std::uint32_t>> lists_;  // a service's list reaches megabytes
 };
 
 /// One bit per position per state: "which tasks are running" without touching the records.

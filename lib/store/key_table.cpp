@@ -28,7 +28,7 @@ void key_table::reserve(std::size_t n) {
 void key_table::grow() { rehash(slots_.empty() ? 16 : slots_.size() * 2); }
 
 void key_table::rehash(std::size_t slots) {
-    std::vector<slot> old = std::move(slots_);
+    huge_vector<slot> old = std::move(slots_);
     slots_.assign(slots, slot{});
     for (const auto& s : old) {
         if (s.used) place(s.hash, s.pos);

@@ -7,6 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include "store/huge_pages.hpp"
+
 namespace taskpoller::store {
 
 class key_table {
@@ -62,7 +64,7 @@ class key_table {
     void place(std::uint32_t hash, std::uint32_t pos);
     void erase_at(std::size_t i);
 
-    std::vector<slot> slots_;
+    huge_vector<slot> slots_;
     std::size_t size_ = 0;
 };
 

@@ -26,6 +26,7 @@
 #include "store/change_log.hpp"
 #include "store/indexes.hpp"
 #include "store/interner.hpp"
+#include "store/huge_pages.hpp"
 #include "store/key_table.hpp"
 #include "store/observer.hpp"
 #include "store/records.hpp"
@@ -165,7 +166,7 @@ class store {
     std::optional<std::uint32_t> find_task(const core::task_key& key) const;
     std::optional<std::uint32_t> find_batch(std::string_view batch_id) const;
     template <class Rec>
-    static std::uint32_t first_after(const std::vector<Rec>& recs, std::uint64_t created_seq);
+    static std::uint32_t first_after(const huge_vector<Rec>& recs, std::uint64_t created_seq);
 
     // views
     core::task task_view(std::uint32_t pos) const;
@@ -187,7 +188,7 @@ class store {
 
     // retention and compaction
     template <class Rec>
-    static std::optional<std::uint32_t> by_created_seq(const std::vector<Rec>& recs,
+    static std::optional<std::uint32_t> by_created_seq(const huge_vector<Rec>& recs,
                                                        std::uint64_t seq);
     bool unit_alive(const detail::finished_unit& u) const;
     std::size_t evict_unit(const detail::finished_unit& u);
@@ -217,8 +218,8 @@ class store {
     interner regions_;
     label_sets labels_;
 
-    std::vector<detail::task_rec> tasks_;  // creation order; evicted ones stay until compact()
-    std::vector<detail::batch_rec> batches_;
+    huge_vector<detail::task_rec> tasks_;  // creation order; evicted ones stay until compact()
+    huge_vector<detail::batch_rec> batches_;
     key_table task_keys_;
     std::unordered_map<std::uint64_t, std::uint32_t> batch_ids_;
     std::unordered_map<std::string, std::uint64_t> tokens_;  // client_token → batch id

@@ -58,7 +58,7 @@ page<T> paginate(char kind, std::uint32_t start, std::uint32_t end, std::size_t 
 }  // namespace
 
 template <class Rec>
-std::uint32_t store::first_after(const std::vector<Rec>& recs, std::uint64_t created_seq) {
+std::uint32_t store::first_after(const huge_vector<Rec>& recs, std::uint64_t created_seq) {
     auto it = std::upper_bound(recs.begin(), recs.end(), created_seq,
                                [](std::uint64_t seq, const Rec& r) { return seq < r.created_seq; });
     return static_cast<std::uint32_t>(it - recs.begin());

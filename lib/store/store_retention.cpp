@@ -13,7 +13,7 @@ using detail::no_batch;
 using detail::to_ns;
 
 template <class Rec>
-std::optional<std::uint32_t> store::by_created_seq(const std::vector<Rec>& recs,
+std::optional<std::uint32_t> store::by_created_seq(const huge_vector<Rec>& recs,
                                                    std::uint64_t seq) {
     auto it = std::lower_bound(recs.begin(), recs.end(), seq,
                                [](const Rec& r, std::uint64_t s) { return r.created_seq < s; });
@@ -120,7 +120,7 @@ namespace {
 // Every record alive and in creation order: compact() has nothing to move (the usual case after
 // a replay: snapshot and log are both written in creation order).
 template <class Rec>
-bool in_order_and_alive(const std::vector<Rec>& recs) {
+bool in_order_and_alive(const huge_vector<Rec>& recs) {
     for (std::size_t i = 0; i < recs.size(); ++i) {
         if (!recs[i].alive || (i > 0 && recs[i - 1].created_seq >= recs[i].created_seq)) {
             return false;
@@ -176,7 +176,7 @@ void store::drop_dead_records() {
     auto border = order(batches_);
     auto torder = order(tasks_);
     std::vector<std::uint32_t> bmap(batches_.size(), no_batch);
-    std::vector<detail::batch_rec> nb;
+    huge_vector<detail::batch_rec> nb;
     nb.reserve(border.size());
     for (auto p : border) {
         bmap[p] = static_cast<std::uint32_t>(nb.size());
@@ -184,7 +184,7 @@ void store::drop_dead_records() {
         nb.back().tasks.clear();
         nb.back().counts = {};
     }
-    std::vector<detail::task_rec> nt;
+    huge_vector<detail::task_rec> nt;
     nt.reserve(torder.size());
     for (auto p : torder) {
         auto& t = tasks_[p];
