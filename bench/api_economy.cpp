@@ -2,8 +2,9 @@
 // late it notices that a task finished, against a baseline poller that asks about each resource
 // every 5 s on its own (what tccli's waiter and per-resource SDK loops do).
 //
-// Two simulators with the same seed and configuration (rate limits and faults off, operation
-// durations spread uniformly over realistic ranges):
+// Two simulators with the same seed and configuration (faults off, the poll actions limited to
+// --cloud-rate-limit requests/s each as the real API limits them, operation durations spread
+// uniformly over realistic ranges):
 //   - the real daemon (build/daemon/taskpollerd, a child process) polls simulator A. Its
 //     configuration is config/taskpoller.yaml as shipped, with only what a test bench must
 //     change: credentials, plain HTTP to the simulator, a temporary socket, no journal, log level;
@@ -28,10 +29,16 @@
 //   usage: api_economy [--cvm N] [--clb N] [--cvm-duration MIN:MAX] [--clb-duration MIN:MAX]
 //                      [--stale-window D] [--time-scale F] [--submit-rate R]
 //                      [--baseline-interval D] [--seed N] [--timeout D] [--config FILE]
-//                      [--daemon-log FILE] [--daemon-rate-limit R]
+//                      [--daemon-log FILE] [--daemon-rate-limit R] [--cloud-rate-limit R]
 // --daemon-rate-limit R sets every rate limit in the daemon's configuration (rate_limit.default,
 // burst, services.*.rate_limit, services.*.actions.*.rate_limit) to R: a diagnosis run showing
 // what the polling policy asks for when the shipped limits do not hold it back.
+// --cloud-rate-limit R makes both simulators enforce R requests/s per action on the two poll
+// actions (DescribeInstances, DescribeLoadBalancersTaskResult), as the real API does (20/s is
+// its usual per-action limit); a refused request (code 4400) is still a call and tells its
+// caller nothing, so the baseline tries again one interval later. Submissions stay unlimited,
+// so the workload is the same. Default 20 (the simulator's own default, config/sim.yaml); 0: no
+// limit at the simulators (the baseline may then poll faster than the real API would allow).
 // Durations: 500ms, 10s, 2m. --time-scale F divides the operation durations and the stale window
 // (not the daemon's policy, not the baseline interval) for a quick run.
 #include <unistd.h>
@@ -102,6 +109,7 @@ struct options {
     std::string config = TASKPOLLER_SOURCE_DIR "/config/taskpoller.yaml";
     std::string daemon_log;  // where to keep the daemon's log (it is in a temporary directory)
     double daemon_rate = 0;  // > 0: every rate limit of the daemon's configuration set to this
+    double cloud_rate = 20;  // > 0: the simulators limit the poll actions to this per second
 };
 
 std::optional<ms> parse_duration(const std::string& s) {
@@ -154,11 +162,13 @@ options parse_args(int argc, char** argv) {
         else if (a == "--config") o.config = v;
         else if (a == "--daemon-log") o.daemon_log = v;
         else if (a == "--daemon-rate-limit") o.daemon_rate = std::atof(v.c_str());
+        else if (a == "--cloud-rate-limit") o.cloud_rate = std::atof(v.c_str());
         else usage("unknown option " + a);
     }
     if (o.cvm < 0 || o.clb < 0 || o.cvm + o.clb == 0) usage("--cvm/--clb: need some tasks");
     if (o.time_scale <= 0 || o.submit_rate <= 0) usage("--time-scale and --submit-rate must be > 0");
     if (o.baseline_interval <= 0ms) usage("--baseline-interval must be > 0");
+    if (o.cloud_rate < 0) usage("--cloud-rate-limit must be >= 0");
     auto scale = [&](ms d) {
         return ms(static_cast<std::int64_t>(std::llround(static_cast<double>(d.count()) / o.time_scale)));
     };
@@ -193,8 +203,12 @@ std::string sim_yaml(const options& o) {
            "  StopInstances:\n"
            "    duration: {min: " + ms_yaml(o.cvm_duration.min) + ", max: " + ms_yaml(o.cvm_duration.max) + "}\n"
            "  RegisterInstancesWithLoadBalancer:\n"
-           "    duration: {min: " + ms_yaml(o.clb_duration.min) + ", max: " + ms_yaml(o.clb_duration.max) + "}\n"
-           "rate_limits: {enabled: false}\n"
+           "    duration: {min: " + ms_yaml(o.clb_duration.min) + ", max: " + ms_yaml(o.clb_duration.max) + "}\n" +
+           (o.cloud_rate > 0
+                ? "rate_limits: {enabled: true, default: 0, actions: {DescribeInstances: " +
+                      std::to_string(o.cloud_rate) + ", DescribeLoadBalancersTaskResult: " +
+                      std::to_string(o.cloud_rate) + "}}\n"
+                : std::string("rate_limits: {enabled: false}\n")) +
            "seed: " + std::to_string(o.seed) + "\n";
 }
 
@@ -284,6 +298,7 @@ struct task_result {
 struct side_figures {
     std::size_t tasks = 0;
     std::int64_t calls = 0;
+    std::int64_t throttled = 0;  // of those calls, refused by the cloud's rate limit (4400)
     double p50 = 0, p95 = 0, max = 0;  // seconds
 };
 
@@ -311,10 +326,12 @@ std::map<std::string, truth> sim_truth(tt::http_client& c) {
     return out;
 }
 
-std::int64_t sim_requests(tt::http_client& c, const std::string& action) {
+// `field` of /_sim/stats for `action`: "requests" (every call), "throttled" (refused with 4400).
+std::int64_t sim_requests(tt::http_client& c, const std::string& action,
+                          const char* field = "requests") {
     auto v = json::parse(c.get("/_sim/stats").body);
     const auto* a = v.at("actions").as_object().if_contains(action);
-    return a ? a->at("requests").to_number<std::int64_t>() : 0;
+    return a ? a->at(field).to_number<std::int64_t>() : 0;
 }
 
 // Joins one side's terminal tasks with the simulator's truth; throws if anything disagrees.
@@ -577,6 +594,8 @@ int run(const options& o) {
     for (const auto& [service, action] : poll_action) {
         fd[service].calls = sim_requests(end_d, action);
         fb[service].calls = sim_requests(end_b, action);
+        fd[service].throttled = sim_requests(end_d, action, "throttled");
+        fb[service].throttled = sim_requests(end_b, action, "throttled");
     }
     if (daemon.stop(SIGTERM) != 0) std::fprintf(stderr, "api_economy: the daemon did not exit cleanly\n");
     if (!o.daemon_log.empty()) std::ofstream(o.daemon_log) << tt::read_file(dir.path() + "/daemon.log");
@@ -589,12 +608,16 @@ int run(const options& o) {
     const kind_row kinds[] = {{"cvm", "cvm", 10.0}, {"clb", "lb", 2.0}};
     std::printf("api_economy: %d CVM instances (StopInstances, %s), %d CLB tasks "
                 "(RegisterInstancesWithLoadBalancer, %s), stale window %.1fs, %.0f calls/s "
-                "submitted, baseline every %.1fs; daemon %.0fs, baseline %.0fs wall\n",
+                "submitted, baseline every %.1fs, cloud poll limit %s; daemon %.0fs, baseline %.0fs "
+                "wall\n",
                 o.cvm, fmt_range(o.cvm_duration).c_str(), o.clb, fmt_range(o.clb_duration).c_str(),
                 static_cast<double>(o.stale_window.count()) / 1000.0, o.submit_rate,
-                static_cast<double>(o.baseline_interval.count()) / 1000.0, wall_d, wall_b);
-    std::printf("%-5s %-9s %6s %7s %10s %9s %9s %9s\n", "kind", "side", "tasks", "calls",
-                "calls/task", "p50 delay", "p95 delay", "max delay");
+                static_cast<double>(o.baseline_interval.count()) / 1000.0,
+                o.cloud_rate > 0 ? (std::to_string(static_cast<int>(o.cloud_rate)) + "/s").c_str()
+                                 : "none",
+                wall_d, wall_b);
+    std::printf("%-5s %-9s %6s %7s %9s %10s %9s %9s %9s\n", "kind", "side", "tasks", "calls",
+                "throttled", "calls/task", "p50 delay", "p95 delay", "max delay");
     std::string json_kinds;
     bool all_met = true;
     for (const auto& k : kinds) {
@@ -606,25 +629,27 @@ int run(const options& o) {
         };
         using row = std::pair<const char*, const side_figures*>;
         for (auto [side, f] : {row{"daemon", &d}, row{"baseline", &b}}) {
-            std::printf("%-5s %-9s %6zu %7lld %10.3f %8.2fs %8.2fs %8.2fs\n", k.name, side, f->tasks,
-                        static_cast<long long>(f->calls), per(*f), f->p50, f->p95, f->max);
+            std::printf("%-5s %-9s %6zu %7lld %9lld %10.3f %8.2fs %8.2fs %8.2fs\n", k.name, side,
+                        f->tasks, static_cast<long long>(f->calls),
+                        static_cast<long long>(f->throttled), per(*f), f->p50, f->p95, f->max);
         }
         double ratio = d.calls > 0 ? static_cast<double>(b.calls) / static_cast<double>(d.calls) : 0.0;
         bool calls_ok = ratio >= k.target;
         bool delay_ok = d.p95 <= b.p95;
         all_met = all_met && calls_ok && delay_ok;
-        std::printf("%-5s %-9s %6s %7s %9.1fx %8.2fx %8.2fx   target: >= %.0fx fewer calls %s, "
+        std::printf("%-5s %-9s %6s %7s %9s %9.1fx %8.2fx %8.2fx   target: >= %.0fx fewer calls %s, "
                     "p95 <= baseline %s\n",
-                    k.name, "ratio", "", "", ratio, b.p50 > 0 ? d.p50 / b.p50 : 0.0,
+                    k.name, "ratio", "", "", "", ratio, b.p50 > 0 ? d.p50 / b.p50 : 0.0,
                     b.p95 > 0 ? d.p95 / b.p95 : 0.0, k.target, calls_ok ? "met" : "NOT MET",
                     delay_ok ? "met" : "NOT MET");
         char buf[512];
         auto side_json = [&](const side_figures& f) {
-            char s[200];
+            char s[256];
             std::snprintf(s, sizeof s,
-                          "{\"tasks\":%zu,\"calls\":%lld,\"calls_per_task\":%.3f,\"p50_delay_s\":%.3f,"
-                          "\"p95_delay_s\":%.3f,\"max_delay_s\":%.3f}",
-                          f.tasks, static_cast<long long>(f.calls), per(f), f.p50, f.p95, f.max);
+                          "{\"tasks\":%zu,\"calls\":%lld,\"throttled\":%lld,\"calls_per_task\":%.3f,"
+                          "\"p50_delay_s\":%.3f,\"p95_delay_s\":%.3f,\"max_delay_s\":%.3f}",
+                          f.tasks, static_cast<long long>(f.calls),
+                          static_cast<long long>(f.throttled), per(f), f.p50, f.p95, f.max);
             return std::string(s);
         };
         std::snprintf(buf, sizeof buf,
@@ -638,7 +663,7 @@ int run(const options& o) {
     std::printf("{\"bench\":\"api_economy\",\"cvm_tasks\":%d,\"clb_tasks\":%d,"
                 "\"cvm_duration_ms\":[%lld,%lld],\"clb_duration_ms\":[%lld,%lld],"
                 "\"stale_window_ms\":%lld,\"submit_rate\":%.1f,\"baseline_interval_ms\":%lld,"
-                "\"seed\":%llu,\"daemon_rate_limit\":%s,%s,\"targets_met\":%s}\n",
+                "\"seed\":%llu,\"daemon_rate_limit\":%s,\"cloud_rate_limit\":%.1f,%s,\"targets_met\":%s}\n",
                 o.cvm, o.clb, static_cast<long long>(o.cvm_duration.min.count()),
                 static_cast<long long>(o.cvm_duration.max.count()),
                 static_cast<long long>(o.clb_duration.min.count()),
@@ -647,6 +672,7 @@ int run(const options& o) {
                 static_cast<long long>(o.baseline_interval.count()),
                 static_cast<unsigned long long>(o.seed),
                 o.daemon_rate > 0 ? std::to_string(o.daemon_rate).c_str() : "\"shipped\"",
+                o.cloud_rate,
                 json_kinds.c_str(), all_met ? "true" : "false");
     return 0;
 }
