@@ -12,6 +12,13 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
+// Answers as keep-alive, then closes the connection anyway (a server-side idle timeout).
+server_reply keep_alive_then_close(const received_request&) {
+    server_reply r;
+    r.what = server_reply::kind::respond_then_close;
+    return r;
+}
+
 server_reply echo(const received_request& r) {
     server_reply reply;
     reply.body = r.method + " " + r.target + " " + r.content_type + " " + r.body;
@@ -181,11 +188,7 @@ TEST(HttpClient, IdleConnectionsExpire) {
 
 TEST(HttpClient, IdleConnectionClosedByServerIsNotReused) {
     run_async([](asio::io_context& ioc) -> asio::awaitable<void> {
-        test_server server(ioc, [](const received_request&) {
-            server_reply r;
-            r.what = server_reply::kind::respond_then_close;  // looks keep-alive, then closes
-            return r;
-        });
+        test_server server(ioc, keep_alive_then_close);
         client c(ioc.get_executor(), {}, loopback_options());
         for (int i = 0; i < 3; ++i) {
             CO_ASSERT_OK(co_await c.async_send(get_request(server.port())));
@@ -202,11 +205,7 @@ TEST(HttpClient, IdleConnectionClosedByServerIsNotReused) {
 // that connection, the request goes out again on a fresh one and the caller sees no failure.
 TEST(HttpClient, StaleConnectionIsRetriedForIdempotentRequests) {
     run_async([](asio::io_context& ioc) -> asio::awaitable<void> {
-        test_server server(ioc, [](const received_request&) {
-            server_reply r;
-            r.what = server_reply::kind::respond_then_close;  // looks keep-alive, then closes
-            return r;
-        });
+        test_server server(ioc, keep_alive_then_close);
         auto opts = loopback_options();
         opts.stale_check_after = 10s;  // every reuse below skips the peek
         client c(ioc.get_executor(), {}, opts);
@@ -231,11 +230,7 @@ TEST(HttpClient, StaleConnectionIsRetriedForIdempotentRequests) {
 // Requests that may not be sent twice keep the peek whatever the idle time.
 TEST(HttpClient, RequestsWithoutRetryAlwaysPeek) {
     run_async([](asio::io_context& ioc) -> asio::awaitable<void> {
-        test_server server(ioc, [](const received_request&) {
-            server_reply r;
-            r.what = server_reply::kind::respond_then_close;
-            return r;
-        });
+        test_server server(ioc, keep_alive_then_close);
         auto opts = loopback_options();
         opts.stale_check_after = 10s;
         client c(ioc.get_executor(), {}, opts);
@@ -253,11 +248,7 @@ TEST(HttpClient, RequestsWithoutRetryAlwaysPeek) {
 // A connection idle longer than stale_check_after is peeked at even for an idempotent request.
 TEST(HttpClient, LongIdleConnectionIsPeekedBeforeReuse) {
     run_async([](asio::io_context& ioc) -> asio::awaitable<void> {
-        test_server server(ioc, [](const received_request&) {
-            server_reply r;
-            r.what = server_reply::kind::respond_then_close;
-            return r;
-        });
+        test_server server(ioc, keep_alive_then_close);
         auto opts = loopback_options();
         opts.stale_check_after = 20ms;
         client c(ioc.get_executor(), {}, opts);
