@@ -86,15 +86,12 @@ asio::awaitable<boost::system::result<lease, error>> pool::async_acquire(
     const origin& where, bool allow_reuse, bool retry_if_stale,
     steady_clock::time_point deadline) {
     for (bool requeue = false;; requeue = true) {
+        if (auto ready = try_acquire(where, allow_reuse, retry_if_stale)) co_return std::move(*ready);
         if (shut_down_)
             co_return error{
                 failure_class::not_sent,        failure_stage::pool_wait,      false, true,
                 asio::error::operation_aborted, "the HTTP client is shut down"};
-        host_entry& host = hosts_[where];
-        if (allow_reuse && !host.idle.empty()) {
-            if (lease l = take_idle(host, retry_if_stale); l.reused()) co_return l;
-        }
-        if (host.open < options_.max_connections_per_host) co_return open_new(host, where);
+        host_entry& host = hosts_[where];  // at the cap (try_acquire created the entry)
         if (!host.idle.empty()) {  // at the cap with idle connections this request may not reuse
             host.idle.front()->close();
             host.idle.erase(host.idle.begin());
