@@ -41,16 +41,15 @@ bool is_printable(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
 }
 
+bool is_named(std::string_view name, std::string_view lower) {
+    return name.size() == lower.size() && ::strncasecmp(name.data(), lower.data(), name.size()) == 0;
+}
+
 bool is_managed(std::string_view name) {
     static constexpr std::array<std::string_view, 4> managed = {"host", "content-length",
                                                                 "transfer-encoding", "connection"};
-    return std::any_of(managed.begin(), managed.end(), [&](std::string_view m) {
-        return m.size() == name.size() && ::strncasecmp(m.data(), name.data(), m.size()) == 0;
-    });
-}
-
-bool is_named(std::string_view name, std::string_view lower) {
-    return name.size() == lower.size() && ::strncasecmp(name.data(), lower.data(), name.size()) == 0;
+    return std::any_of(managed.begin(), managed.end(),
+                       [&](std::string_view m) { return is_named(name, m); });
 }
 
 }  // namespace
