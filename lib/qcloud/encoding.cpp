@@ -51,16 +51,8 @@ std::string percent_encode(std::string_view raw) {
 }
 
 std::string form_encode(const param_list& params) {
-    std::size_t size = 0;
-    for (const auto& p : params) size += percent_encoded_size(p.name) + percent_encoded_size(p.value) + 2;
     std::string out;
-    out.reserve(size);
-    for (const auto& p : params) {
-        if (!out.empty()) out.push_back('&');
-        append_percent_encoded(out, p.name);
-        out.push_back('=');
-        append_percent_encoded(out, p.value);
-    }
+    append_form_encoded(out, params);
     return out;
 }
 

@@ -19,6 +19,22 @@ void append_percent_encoded(std::string& out, std::string_view raw);
 /// The length percent_encode(raw) would have.
 std::size_t percent_encoded_size(std::string_view raw) noexcept;
 
+/// Appends form_encode(params) to `out`, for any range of {name, value} (param, param_view).
+template <class Params>
+void append_form_encoded(std::string& out, const Params& params) {
+    std::size_t size = 0;
+    for (const auto& p : params) size += percent_encoded_size(p.name) + percent_encoded_size(p.value) + 2;
+    out.reserve(out.size() + size);
+    bool first = true;
+    for (const auto& p : params) {
+        if (!first) out.push_back('&');
+        first = false;
+        append_percent_encoded(out, p.name);
+        out.push_back('=');
+        append_percent_encoded(out, p.value);
+    }
+}
+
 /// Joins `name=value` pairs with `&`, names and values percent-encoded. Used for a POST body
 /// and for a GET query string alike.
 std::string form_encode(const param_list& params);

@@ -93,24 +93,13 @@ core::result<signed_request> build_request(const credentials& creds, const reque
         compute_signature_into(signature, creds.secret_key_for_signing(), spec.signature, to_sign);
     all.push_back({"Signature", std::string_view(signature, signature_size)});
 
-    std::size_t size = 0;
-    for (const auto& p : all) size += percent_encoded_size(p.name) + percent_encoded_size(p.value) + 2;
     std::string encoded;
     if (spec.method == http_method::get) {
-        encoded.reserve(api_path.size() + 1 + size);
         encoded.append(api_path).push_back('?');
     } else {
-        encoded.reserve(size);
         out.target = std::string(api_path);
     }
-    bool first = true;
-    for (const auto& p : all) {
-        if (!first) encoded.push_back('&');
-        first = false;
-        append_percent_encoded(encoded, p.name);
-        encoded.push_back('=');
-        append_percent_encoded(encoded, p.value);
-    }
+    append_form_encoded(encoded, all);
     if (spec.method == http_method::post) {
         out.body = std::move(encoded);
     } else {
