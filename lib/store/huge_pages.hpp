@@ -1,5 +1,6 @@
 #pragma once
-// An allocator for the store's largest arrays (task and batch records, the task key table).
+// An allocator for the store's largest arrays (task and batch records, the task key table, the
+// posting lists).
 // A block of at least huge_page_threshold bytes is mapped on its own, aligned to 2 MiB and marked
 // MADV_HUGEPAGE, so that under the kernel's default transparent-huge-page mode ("madvise", as on
 // Debian) it is backed by huge pages: one page fault per 2 MiB instead of one per 4 KiB while a
