@@ -41,6 +41,7 @@
 // limit at the simulators (the baseline may then poll faster than the real API would allow).
 // Durations: 500ms, 10s, 2m. --time-scale F divides the operation durations and the stale window
 // (not the daemon's policy, not the baseline interval) for a quick run.
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -54,6 +55,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -62,8 +64,6 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <csignal>
-#include <sys/stat.h>
 #include <thread>
 #include <vector>
 
@@ -149,28 +149,45 @@ options parse_args(int argc, char** argv) {
         std::string a = argv[i];
         if (i + 1 >= argc) usage("missing value for " + a);
         std::string v = argv[++i];
-        if (a == "--cvm") o.cvm = std::atoi(v.c_str());
-        else if (a == "--clb") o.clb = std::atoi(v.c_str());
-        else if (a == "--cvm-duration") o.cvm_duration = rng(a, v);
-        else if (a == "--clb-duration") o.clb_duration = rng(a, v);
-        else if (a == "--stale-window") o.stale_window = dur(a, v);
-        else if (a == "--time-scale") o.time_scale = std::atof(v.c_str());
-        else if (a == "--submit-rate") o.submit_rate = std::atof(v.c_str());
-        else if (a == "--baseline-interval") o.baseline_interval = dur(a, v);
-        else if (a == "--seed") o.seed = std::strtoull(v.c_str(), nullptr, 10);
-        else if (a == "--timeout") o.timeout = dur(a, v);
-        else if (a == "--config") o.config = v;
-        else if (a == "--daemon-log") o.daemon_log = v;
-        else if (a == "--daemon-rate-limit") o.daemon_rate = std::atof(v.c_str());
-        else if (a == "--cloud-rate-limit") o.cloud_rate = std::atof(v.c_str());
-        else usage("unknown option " + a);
+        if (a == "--cvm")
+            o.cvm = std::atoi(v.c_str());
+        else if (a == "--clb")
+            o.clb = std::atoi(v.c_str());
+        else if (a == "--cvm-duration")
+            o.cvm_duration = rng(a, v);
+        else if (a == "--clb-duration")
+            o.clb_duration = rng(a, v);
+        else if (a == "--stale-window")
+            o.stale_window = dur(a, v);
+        else if (a == "--time-scale")
+            o.time_scale = std::atof(v.c_str());
+        else if (a == "--submit-rate")
+            o.submit_rate = std::atof(v.c_str());
+        else if (a == "--baseline-interval")
+            o.baseline_interval = dur(a, v);
+        else if (a == "--seed")
+            o.seed = std::strtoull(v.c_str(), nullptr, 10);
+        else if (a == "--timeout")
+            o.timeout = dur(a, v);
+        else if (a == "--config")
+            o.config = v;
+        else if (a == "--daemon-log")
+            o.daemon_log = v;
+        else if (a == "--daemon-rate-limit")
+            o.daemon_rate = std::atof(v.c_str());
+        else if (a == "--cloud-rate-limit")
+            o.cloud_rate = std::atof(v.c_str());
+        else
+            usage("unknown option " + a);
     }
     if (o.cvm < 0 || o.clb < 0 || o.cvm + o.clb == 0) usage("--cvm/--clb: need some tasks");
-    if (o.time_scale <= 0 || o.submit_rate <= 0) usage("--time-scale and --submit-rate must be > 0");
+    if (o.time_scale <= 0 || o.submit_rate <= 0)
+        usage("--time-scale and --submit-rate must be > 0");
     if (o.baseline_interval <= 0ms) usage("--baseline-interval must be > 0");
     if (o.cloud_rate < 0) usage("--cloud-rate-limit must be >= 0");
     auto scale = [&](ms d) {
-        return ms(static_cast<std::int64_t>(std::llround(static_cast<double>(d.count()) / o.time_scale)));
+        return ms(
+            static_cast<std::int64_t>(std::llround(static_cast<double>(d.count()) / o.time_scale)));
     };
     o.cvm_duration = {scale(o.cvm_duration.min), scale(o.cvm_duration.max)};
     o.clb_duration = {scale(o.clb_duration.min), scale(o.clb_duration.max)};
@@ -179,7 +196,8 @@ options parse_args(int argc, char** argv) {
 }
 
 std::int64_t now_unix_ms() {
-    return std::chrono::duration_cast<ms>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<ms>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 // "2026-11-27T23:15:20.123Z" → unix ms.
@@ -194,20 +212,25 @@ std::optional<std::int64_t> parse_rfc3339_ms(const std::string& s) {
     return static_cast<std::int64_t>(timegm(&tm)) * 1000 + millis;
 }
 
-std::string ms_yaml(ms d) { return std::to_string(d.count()) + "ms"; }
+std::string ms_yaml(ms d) {
+    return std::to_string(d.count()) + "ms";
+}
 
 std::string sim_yaml(const options& o) {
     return "instances: {running: " + std::to_string(o.cvm) + ", stopped: 0}\n" +
            "stale_window: " + ms_yaml(o.stale_window) + "\n" +
            "operations:\n"
            "  StopInstances:\n"
-           "    duration: {min: " + ms_yaml(o.cvm_duration.min) + ", max: " + ms_yaml(o.cvm_duration.max) + "}\n"
+           "    duration: {min: " +
+           ms_yaml(o.cvm_duration.min) + ", max: " + ms_yaml(o.cvm_duration.max) +
+           "}\n"
            "  RegisterInstancesWithLoadBalancer:\n"
-           "    duration: {min: " + ms_yaml(o.clb_duration.min) + ", max: " + ms_yaml(o.clb_duration.max) + "}\n" +
+           "    duration: {min: " +
+           ms_yaml(o.clb_duration.min) + ", max: " + ms_yaml(o.clb_duration.max) + "}\n" +
            (o.cloud_rate > 0
                 ? "rate_limits: {enabled: true, default: 0, actions: {DescribeInstances: " +
-                      std::to_string(o.cloud_rate) + ", DescribeLoadBalancersTaskResult: " +
-                      std::to_string(o.cloud_rate) + "}}\n"
+                      std::to_string(o.cloud_rate) +
+                      ", DescribeLoadBalancersTaskResult: " + std::to_string(o.cloud_rate) + "}}\n"
                 : std::string("rate_limits: {enabled: false}\n")) +
            "seed: " + std::to_string(o.seed) + "\n";
 }
@@ -259,8 +282,10 @@ std::vector<call> workload(const options& o, const std::vector<std::string>& ids
     for (int i = 0; i < o.clb; ++i) {
         char lb[16];
         std::snprintf(lb, sizeof lb, "lb-%08x", 0x1a2b0000u + static_cast<unsigned>(i));
-        calls.push_back({"lb", "RegisterInstancesWithLoadBalancer",
-                         {ids.empty() ? std::string("ins-00000000") : ids[i % ids.size()]}, lb});
+        calls.push_back({"lb",
+                         "RegisterInstancesWithLoadBalancer",
+                         {ids.empty() ? std::string("ins-00000000") : ids[i % ids.size()]},
+                         lb});
     }
     return calls;
 }
@@ -271,8 +296,9 @@ json::object params_json(const call& c) {
         for (const auto& id : c.instances) a.push_back(json::value(id));
         return {{"instanceIds", std::move(a)}};
     }
-    return {{"loadBalancerId", c.lb},
-            {"backends", json::array{json::object{{"instanceId", c.instances[0]}, {"weight", 10}}}}};
+    return {
+        {"loadBalancerId", c.lb},
+        {"backends", json::array{json::object{{"instanceId", c.instances[0]}, {"weight", 10}}}}};
 }
 
 qcloud::param_list params_form(const call& c) {
@@ -298,7 +324,7 @@ struct task_result {
 struct side_figures {
     std::size_t tasks = 0;
     std::int64_t calls = 0;
-    std::int64_t throttled = 0;  // of those calls, refused by the cloud's rate limit (4400)
+    std::int64_t throttled = 0;        // of those calls, refused by the cloud's rate limit (4400)
     double p50 = 0, p95 = 0, max = 0;  // seconds
 };
 
@@ -321,7 +347,8 @@ std::map<std::string, truth> sim_truth(tt::http_client& c) {
         const auto& o = t.as_object();
         auto key = json::value_to<std::string>(o.at("service")) + "/" +
                    json::value_to<std::string>(o.at("request_id"));
-        out[key] = {json::value_to<std::string>(o.at("state")), o.at("done_at_ms").to_number<std::int64_t>()};
+        out[key] = {json::value_to<std::string>(o.at("state")),
+                    o.at("done_at_ms").to_number<std::int64_t>()};
     }
     return out;
 }
@@ -342,11 +369,13 @@ std::map<std::string, side_figures> figures(const std::vector<task_result>& resu
     for (const auto& r : results) {
         auto it = sim.find(r.service + "/" + r.request_id);
         if (it == sim.end())
-            throw std::runtime_error(side + ": " + r.service + "/" + r.request_id + " unknown to the simulator");
+            throw std::runtime_error(side + ": " + r.service + "/" + r.request_id +
+                                     " unknown to the simulator");
         if (it->second.state != r.state)
-            throw std::runtime_error(side + ": " + r.service + "/" + r.request_id + " is " + r.state +
-                                     ", the simulator says " + it->second.state);
-        delays[r.service].push_back(static_cast<double>(r.terminal_ms - it->second.done_ms) / 1000.0);
+            throw std::runtime_error(side + ": " + r.service + "/" + r.request_id + " is " +
+                                     r.state + ", the simulator says " + it->second.state);
+        delays[r.service].push_back(static_cast<double>(r.terminal_ms - it->second.done_ms) /
+                                    1000.0);
     }
     std::map<std::string, side_figures> out;
     for (auto& [service, d] : delays) {
@@ -381,8 +410,9 @@ json::value control(const std::string& socket, const char* method, const std::st
 void daemon_submit(const std::string& socket, const std::vector<call>& calls,
                    std::chrono::steady_clock::time_point t0, double rate) {
     for (std::size_t i = 0; i < calls.size(); ++i) {
-        std::this_thread::sleep_until(t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                               std::chrono::duration<double>(static_cast<double>(i) / rate)));
+        std::this_thread::sleep_until(
+            t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(static_cast<double>(i) / rate)));
         json::object body{{"service", calls[i].service},
                           {"action", calls[i].action},
                           {"params", params_json(calls[i])}};
@@ -393,19 +423,22 @@ void daemon_submit(const std::string& socket, const std::vector<call>& calls,
     }
 }
 
-std::vector<task_result> daemon_results(const std::string& socket, std::chrono::steady_clock::time_point until) {
+std::vector<task_result> daemon_results(const std::string& socket,
+                                        std::chrono::steady_clock::time_point until) {
     for (;;) {
         auto s = control(socket, "GET", "/v1/status").as_object();
         const auto& t = s.at("tasks").as_object();
         if (t.at("pending").to_number<int>() + t.at("running").to_number<int>() == 0) break;
         if (std::chrono::steady_clock::now() > until)
-            throw std::runtime_error("daemon: tasks still live at the timeout: " + json::serialize(t));
+            throw std::runtime_error("daemon: tasks still live at the timeout: " +
+                                     json::serialize(t));
         std::this_thread::sleep_for(200ms);
     }
     std::vector<task_result> out;
     std::string token;
     do {
-        auto page = control(socket, "GET", "/v1/tasks?limit=1000" + (token.empty() ? "" : "&page_token=" + token))
+        auto page = control(socket, "GET",
+                            "/v1/tasks?limit=1000" + (token.empty() ? "" : "&page_token=" + token))
                         .as_object();
         for (const auto& v : page.at("tasks").as_array()) {
             const auto& t = v.as_object();
@@ -463,7 +496,8 @@ struct baseline {
     }
 
     void done(std::string service, std::string request_id, std::string state) {
-        results.push_back({std::move(service), std::move(request_id), std::move(state), now_unix_ms()});
+        results.push_back(
+            {std::move(service), std::move(request_id), std::move(state), now_unix_ms()});
         --live;
     }
 
@@ -571,9 +605,11 @@ int run(const options& o) {
            std::chrono::steady_clock::now() < until) {
         io.run_one_for(100ms);
     }
-    const auto wall_b = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto wall_b =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     daemon_side.join();
-    const auto wall_d = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto wall_d =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!base.error.empty()) throw std::runtime_error(base.error);
     if (base.live > 0 || base.submitted_calls < calls.size())
         throw std::runtime_error("baseline: tasks still live at the timeout");
@@ -582,9 +618,9 @@ int run(const options& o) {
 
     const std::size_t expected = static_cast<std::size_t>(o.cvm + o.clb);
     if (daemon_tasks.size() != expected || base.results.size() != expected)
-        throw std::runtime_error("task counts differ: daemon " + std::to_string(daemon_tasks.size()) +
-                                 ", baseline " + std::to_string(base.results.size()) + ", expected " +
-                                 std::to_string(expected));
+        throw std::runtime_error(
+            "task counts differ: daemon " + std::to_string(daemon_tasks.size()) + ", baseline " +
+            std::to_string(base.results.size()) + ", expected " + std::to_string(expected));
     // Fresh connections: the simulators close connections left idle through the run.
     tt::http_client end_d(sim_d.port()), end_b(sim_b.port());
     auto fd = figures(daemon_tasks, sim_truth(end_d), "daemon");
@@ -597,8 +633,10 @@ int run(const options& o) {
         fd[service].throttled = sim_requests(end_d, action, "throttled");
         fb[service].throttled = sim_requests(end_b, action, "throttled");
     }
-    if (daemon.stop(SIGTERM) != 0) std::fprintf(stderr, "api_economy: the daemon did not exit cleanly\n");
-    if (!o.daemon_log.empty()) std::ofstream(o.daemon_log) << tt::read_file(dir.path() + "/daemon.log");
+    if (daemon.stop(SIGTERM) != 0)
+        std::fprintf(stderr, "api_economy: the daemon did not exit cleanly\n");
+    if (!o.daemon_log.empty())
+        std::ofstream(o.daemon_log) << tt::read_file(dir.path() + "/daemon.log");
 
     struct kind_row {
         const char* name;
@@ -606,16 +644,16 @@ int run(const options& o) {
         double target;
     };
     const kind_row kinds[] = {{"cvm", "cvm", 10.0}, {"clb", "lb", 2.0}};
-    std::printf("api_economy: %d CVM instances (StopInstances, %s), %d CLB tasks "
-                "(RegisterInstancesWithLoadBalancer, %s), stale window %.1fs, %.0f calls/s "
-                "submitted, baseline every %.1fs, cloud poll limit %s; daemon %.0fs, baseline %.0fs "
-                "wall\n",
-                o.cvm, fmt_range(o.cvm_duration).c_str(), o.clb, fmt_range(o.clb_duration).c_str(),
-                static_cast<double>(o.stale_window.count()) / 1000.0, o.submit_rate,
-                static_cast<double>(o.baseline_interval.count()) / 1000.0,
-                o.cloud_rate > 0 ? (std::to_string(static_cast<int>(o.cloud_rate)) + "/s").c_str()
-                                 : "none",
-                wall_d, wall_b);
+    std::printf(
+        "api_economy: %d CVM instances (StopInstances, %s), %d CLB tasks "
+        "(RegisterInstancesWithLoadBalancer, %s), stale window %.1fs, %.0f calls/s "
+        "submitted, baseline every %.1fs, cloud poll limit %s; daemon %.0fs, baseline %.0fs "
+        "wall\n",
+        o.cvm, fmt_range(o.cvm_duration).c_str(), o.clb, fmt_range(o.clb_duration).c_str(),
+        static_cast<double>(o.stale_window.count()) / 1000.0, o.submit_rate,
+        static_cast<double>(o.baseline_interval.count()) / 1000.0,
+        o.cloud_rate > 0 ? (std::to_string(static_cast<int>(o.cloud_rate)) + "/s").c_str() : "none",
+        wall_d, wall_b);
     std::printf("%-5s %-9s %6s %7s %9s %10s %9s %9s %9s\n", "kind", "side", "tasks", "calls",
                 "throttled", "calls/task", "p50 delay", "p95 delay", "max delay");
     std::string json_kinds;
@@ -633,23 +671,26 @@ int run(const options& o) {
                         f->tasks, static_cast<long long>(f->calls),
                         static_cast<long long>(f->throttled), per(*f), f->p50, f->p95, f->max);
         }
-        double ratio = d.calls > 0 ? static_cast<double>(b.calls) / static_cast<double>(d.calls) : 0.0;
+        double ratio =
+            d.calls > 0 ? static_cast<double>(b.calls) / static_cast<double>(d.calls) : 0.0;
         bool calls_ok = ratio >= k.target;
         bool delay_ok = d.p95 <= b.p95;
         all_met = all_met && calls_ok && delay_ok;
-        std::printf("%-5s %-9s %6s %7s %9s %9.1fx %8.2fx %8.2fx   target: >= %.0fx fewer calls %s, "
-                    "p95 <= baseline %s\n",
-                    k.name, "ratio", "", "", "", ratio, b.p50 > 0 ? d.p50 / b.p50 : 0.0,
-                    b.p95 > 0 ? d.p95 / b.p95 : 0.0, k.target, calls_ok ? "met" : "NOT MET",
-                    delay_ok ? "met" : "NOT MET");
+        std::printf(
+            "%-5s %-9s %6s %7s %9s %9.1fx %8.2fx %8.2fx   target: >= %.0fx fewer calls %s, "
+            "p95 <= baseline %s\n",
+            k.name, "ratio", "", "", "", ratio, b.p50 > 0 ? d.p50 / b.p50 : 0.0,
+            b.p95 > 0 ? d.p95 / b.p95 : 0.0, k.target, calls_ok ? "met" : "NOT MET",
+            delay_ok ? "met" : "NOT MET");
         char buf[512];
         auto side_json = [&](const side_figures& f) {
             char s[256];
-            std::snprintf(s, sizeof s,
-                          "{\"tasks\":%zu,\"calls\":%lld,\"throttled\":%lld,\"calls_per_task\":%.3f,"
-                          "\"p50_delay_s\":%.3f,\"p95_delay_s\":%.3f,\"max_delay_s\":%.3f}",
-                          f.tasks, static_cast<long long>(f.calls),
-                          static_cast<long long>(f.throttled), per(f), f.p50, f.p95, f.max);
+            std::snprintf(
+                s, sizeof s,
+                "{\"tasks\":%zu,\"calls\":%lld,\"throttled\":%lld,\"calls_per_task\":%.3f,"
+                "\"p50_delay_s\":%.3f,\"p95_delay_s\":%.3f,\"max_delay_s\":%.3f}",
+                f.tasks, static_cast<long long>(f.calls), static_cast<long long>(f.throttled),
+                per(f), f.p50, f.p95, f.max);
             return std::string(s);
         };
         std::snprintf(buf, sizeof buf,
@@ -660,20 +701,20 @@ int run(const options& o) {
                       delay_ok ? "true" : "false");
         json_kinds += (json_kinds.empty() ? "" : ",") + std::string(buf);
     }
-    std::printf("{\"bench\":\"api_economy\",\"cvm_tasks\":%d,\"clb_tasks\":%d,"
-                "\"cvm_duration_ms\":[%lld,%lld],\"clb_duration_ms\":[%lld,%lld],"
-                "\"stale_window_ms\":%lld,\"submit_rate\":%.1f,\"baseline_interval_ms\":%lld,"
-                "\"seed\":%llu,\"daemon_rate_limit\":%s,\"cloud_rate_limit\":%.1f,%s,\"targets_met\":%s}\n",
-                o.cvm, o.clb, static_cast<long long>(o.cvm_duration.min.count()),
-                static_cast<long long>(o.cvm_duration.max.count()),
-                static_cast<long long>(o.clb_duration.min.count()),
-                static_cast<long long>(o.clb_duration.max.count()),
-                static_cast<long long>(o.stale_window.count()), o.submit_rate,
-                static_cast<long long>(o.baseline_interval.count()),
-                static_cast<unsigned long long>(o.seed),
-                o.daemon_rate > 0 ? std::to_string(o.daemon_rate).c_str() : "\"shipped\"",
-                o.cloud_rate,
-                json_kinds.c_str(), all_met ? "true" : "false");
+    std::printf(
+        "{\"bench\":\"api_economy\",\"cvm_tasks\":%d,\"clb_tasks\":%d,"
+        "\"cvm_duration_ms\":[%lld,%lld],\"clb_duration_ms\":[%lld,%lld],"
+        "\"stale_window_ms\":%lld,\"submit_rate\":%.1f,\"baseline_interval_ms\":%lld,"
+        "\"seed\":%llu,\"daemon_rate_limit\":%s,\"cloud_rate_limit\":%.1f,%s,\"targets_met\":%s}\n",
+        o.cvm, o.clb, static_cast<long long>(o.cvm_duration.min.count()),
+        static_cast<long long>(o.cvm_duration.max.count()),
+        static_cast<long long>(o.clb_duration.min.count()),
+        static_cast<long long>(o.clb_duration.max.count()),
+        static_cast<long long>(o.stale_window.count()), o.submit_rate,
+        static_cast<long long>(o.baseline_interval.count()),
+        static_cast<unsigned long long>(o.seed),
+        o.daemon_rate > 0 ? std::to_string(o.daemon_rate).c_str() : "\"shipped\"", o.cloud_rate,
+        json_kinds.c_str(), all_met ? "true" : "false");
     return 0;
 }
 

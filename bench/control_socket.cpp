@@ -16,6 +16,7 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
+#include <fmt/format.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -27,7 +28,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
-#include <fmt/format.h>
 #include <iostream>
 #include <unordered_map>
 
@@ -66,7 +66,9 @@ struct figures {
     double daemon_cpu_s_fanout = 0;
 };
 
-double seconds(steady::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(steady::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 std::string sim_config() {
     return "rate_limits: {enabled: false}\n"
@@ -80,10 +82,14 @@ std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port, const opt
     return "cloud:\n"
            "  region: ap-guangzhou\n"
            "  scheme: http\n"
-           "  connect_to: \"127.0.0.1:" + std::to_string(sim_port) + "\"\n"
+           "  connect_to: \"127.0.0.1:" +
+           std::to_string(sim_port) +
+           "\"\n"
            "polling: {timeout: 3h}\n"
-           "control: {socket: " + dir.path() + "/d.sock, max_connections: " +
-           std::to_string(o.connections + o.subscribers + 16) + "}\n"
+           "control: {socket: " +
+           dir.path() +
+           "/d.sock, max_connections: " + std::to_string(o.connections + o.subscribers + 16) +
+           "}\n"
            "store: {journal: \"\"}\n"
            "logging: {level: warn}\n";
 }
@@ -98,9 +104,11 @@ asio::awaitable<void> getter(const std::string& socket, const std::vector<std::s
         target = "/v1/tasks/lb/" + ids[i % ids.size()];
         auto t0 = steady::now();
         auto r = co_await c.request(http::verb::get, target);
-        latencies_us.push_back(std::chrono::duration<double, std::micro>(steady::now() - t0).count());
+        latencies_us.push_back(
+            std::chrono::duration<double, std::micro>(steady::now() - t0).count());
         if (r.status != 200) {
-            throw std::runtime_error("GET " + target + ": HTTP " + std::to_string(r.status) + ": " + r.body);
+            throw std::runtime_error("GET " + target + ": HTTP " + std::to_string(r.status) + ": " +
+                                     r.body);
         }
     }
 }
@@ -119,7 +127,7 @@ struct fanout_state {
     std::vector<double> delays_ms;
     steady::time_point last_delivery{};
     std::size_t delivered = 0, duplicates = 0, other_lines = 0, bad_lines = 0;
-    std::size_t finished = 0;  // subscribers that have seen every change
+    std::size_t finished = 0;   // subscribers that have seen every change
     std::size_t subs_left = 0;  // subscriber coroutines still running
     std::exception_ptr sub_failure;
     asio::steady_timer subs_done;  // cancelled when subs_left reaches 0
@@ -161,11 +169,14 @@ asio::awaitable<void> subscriber(std::string socket, std::shared_ptr<fanout_stat
         ++count;
         ++st.delivered;
         st.last_delivery = std::max(st.last_delivery, now);
-        st.delays_ms.push_back(std::chrono::duration<double, std::milli>(now - st.sent[it->second]).count());
+        st.delays_ms.push_back(
+            std::chrono::duration<double, std::milli>(now - st.sent[it->second]).count());
         return count < seen.size();
     };
     auto code = co_await c.stream_lines("/v1/events", on_line, &error_body);
-    if (code != 200) throw std::runtime_error("GET /v1/events: HTTP " + std::to_string(code) + ": " + error_body);
+    if (code != 200)
+        throw std::runtime_error("GET /v1/events: HTTP " + std::to_string(code) + ": " +
+                                 error_body);
     if (count == seen.size()) ++st.finished;
 }
 
@@ -182,7 +193,8 @@ asio::awaitable<void> producer(const std::string& socket, const std::vector<std:
         st.sent[i] = steady::now();
         auto r = co_await c.request(http::verb::delete_, "/v1/tasks/lb/" + ids[i]);
         if (r.status != 200) {
-            throw std::runtime_error("DELETE lb/" + ids[i] + ": HTTP " + std::to_string(r.status) + ": " + r.body);
+            throw std::runtime_error("DELETE lb/" + ids[i] + ": HTTP " + std::to_string(r.status) +
+                                     ": " + r.body);
         }
     }
 }
@@ -199,8 +211,11 @@ asio::awaitable<figures> run(const options& o) {
     connection ctl(ex, unix_endpoint(socket));
     auto st0 = co_await status(ctl);
     const auto& counts = st0.at("tasks").as_object();
-    if (counts.at("pending").to_number<std::size_t>() + counts.at("running").to_number<std::size_t>() != o.tasks) {
-        throw std::runtime_error("the daemon does not track every task: " + json::serialize(counts));
+    if (counts.at("pending").to_number<std::size_t>() +
+            counts.at("running").to_number<std::size_t>() !=
+        o.tasks) {
+        throw std::runtime_error("the daemon does not track every task: " +
+                                 json::serialize(counts));
     }
 
     // A: GET /v1/tasks/{service}/{request_id} over C connections.
@@ -208,7 +223,8 @@ asio::awaitable<figures> run(const options& o) {
         std::vector<std::vector<double>> per(o.connections);
         auto cpu0 = cpu_micros(daemon.proc->pid());
         auto t0 = steady::now();
-        auto until = t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.duration));
+        auto until = t0 + std::chrono::duration_cast<steady::duration>(
+                              std::chrono::duration<double>(o.duration));
         co_await run_all(o.connections, [&](std::size_t i) {
             return getter(socket, ids, i, o.connections, until, per[i]);
         });
@@ -218,7 +234,8 @@ asio::awaitable<figures> run(const options& o) {
         for (auto& v : per) all.insert(all.end(), v.begin(), v.end());
         f.requests = all.size();
         f.requests_per_s = static_cast<double>(all.size()) / elapsed;
-        f.daemon_cpu_us_per_request = static_cast<double>(cpu1 - cpu0) / static_cast<double>(std::max<std::size_t>(1, all.size()));
+        f.daemon_cpu_us_per_request = static_cast<double>(cpu1 - cpu0) /
+                                      static_cast<double>(std::max<std::size_t>(1, all.size()));
         f.p50_us = percentile(all, 50);
         f.p99_us = percentile(all, 99);
         f.max_us = all.empty() ? 0 : all.back();
@@ -245,7 +262,8 @@ asio::awaitable<figures> run(const options& o) {
             auto s = co_await status(ctl);
             if (s.at("events").at("subscribers").to_number<std::size_t>() >= o.subscribers) break;
             if (st.sub_failure) std::rethrow_exception(st.sub_failure);
-            if (steady::now() > ready_by) throw std::runtime_error("the subscribers did not all connect");
+            if (steady::now() > ready_by)
+                throw std::runtime_error("the subscribers did not all connect");
             co_await sleep_for(std::chrono::milliseconds(10));
         }
         auto cpu0 = cpu_micros(daemon.proc->pid());
@@ -264,7 +282,8 @@ asio::awaitable<figures> run(const options& o) {
         limit.cancel();
         f.daemon_cpu_s_fanout = static_cast<double>(cpu_micros(daemon.proc->pid()) - cpu0) / 1e6;
         if (st.sub_failure) std::rethrow_exception(st.sub_failure);
-        if (st.bad_lines) throw std::runtime_error("a subscriber received a line that is not a JSON object");
+        if (st.bad_lines)
+            throw std::runtime_error("a subscriber received a line that is not a JSON object");
         f.expected = m * o.subscribers;
         f.delivered = st.delivered;
         f.duplicates = st.duplicates;
@@ -290,14 +309,19 @@ asio::awaitable<figures> run(const options& o) {
 
 int main(int argc, char** argv) {
     options o;
-    CLI::App app{"taskpollerd's control socket: GET latency and event fan-out (issue 8, benchmark 4)"};
+    CLI::App app{
+        "taskpollerd's control socket: GET latency and event fan-out (issue 8, benchmark 4)"};
     app.add_option("--tasks", o.tasks, "CLB tasks in the daemon's store")->capture_default_str();
-    app.add_option("--connections", o.connections, "concurrent keep-alive connections issuing GETs")->capture_default_str();
+    app.add_option("--connections", o.connections, "concurrent keep-alive connections issuing GETs")
+        ->capture_default_str();
     app.add_option("--duration", o.duration, "seconds of GETs")->capture_default_str();
     app.add_option("--subscribers", o.subscribers, "GET /v1/events streams")->capture_default_str();
-    app.add_option("--changes", o.changes, "tasks cancelled while the subscribers listen")->capture_default_str();
-    app.add_option("--change-rate", o.change_rate, "cancellations per second (0: back to back)")->capture_default_str();
-    app.add_option("--loaders", o.loaders, "parallel connections used to create and adopt tasks")->capture_default_str();
+    app.add_option("--changes", o.changes, "tasks cancelled while the subscribers listen")
+        ->capture_default_str();
+    app.add_option("--change-rate", o.change_rate, "cancellations per second (0: back to back)")
+        ->capture_default_str();
+    app.add_option("--loaders", o.loaders, "parallel connections used to create and adopt tasks")
+        ->capture_default_str();
     app.add_option("--sim", o.sim, "taskpoller-sim binary")->capture_default_str();
     app.add_option("--daemon", o.daemon, "taskpollerd binary")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
@@ -332,16 +356,18 @@ int main(int argc, char** argv) {
     std::printf("  %-28s %12.0f\n", "latency p99 (us)", f.p99_us);
     std::printf("  %-28s %12.0f\n", "latency max (us)", f.max_us);
     std::printf("  %-28s %12.1f\n", "daemon CPU us/request", f.daemon_cpu_us_per_request);
-    std::printf("GET /v1/events: %zu subscribers, %zu cancellations (%s)\n", o.subscribers,
-                std::min(o.changes, o.tasks),
-                o.change_rate > 0 ? fmt::format("{:.0f}/s", o.change_rate).c_str() : "back to back");
+    std::printf(
+        "GET /v1/events: %zu subscribers, %zu cancellations (%s)\n", o.subscribers,
+        std::min(o.changes, o.tasks),
+        o.change_rate > 0 ? fmt::format("{:.0f}/s", o.change_rate).c_str() : "back to back");
     std::printf("  %-28s %12zu\n", "deliveries expected", f.expected);
     std::printf("  %-28s %12zu\n", "delivered", f.delivered);
     std::printf("  %-28s %12zu\n", "missing", missing);
     std::printf("  %-28s %12zu\n", "duplicates", f.duplicates);
     std::printf("  %-28s %12.3f\n", "changes produced in (s)", f.produce_s);
     std::printf("  %-28s %12.3f\n", "all delivered after (s)", f.fanout_s);
-    std::printf("  %-28s %12.0f\n", "deliveries/s", f.fanout_s > 0 ? static_cast<double>(f.delivered) / f.fanout_s : 0.0);
+    std::printf("  %-28s %12.0f\n", "deliveries/s",
+                f.fanout_s > 0 ? static_cast<double>(f.delivered) / f.fanout_s : 0.0);
     std::printf("  %-28s %12.2f\n", "delay p50 (ms)", f.delay_p50_ms);
     std::printf("  %-28s %12.2f\n", "delay p99 (ms)", f.delay_p99_ms);
     std::printf("  %-28s %12.2f\n", "delay max (ms)", f.delay_max_ms);

@@ -21,6 +21,7 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -32,7 +33,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
-#include <fmt/format.h>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -95,14 +95,22 @@ std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port, const opt
     return "cloud:\n"
            "  region: ap-guangzhou\n"
            "  scheme: http\n"
-           "  method: " + o.method + "\n"
-           "  connect_to: \"127.0.0.1:" + std::to_string(sim_port) + "\"\n"
-           "  max_connections_per_host: " + std::to_string(o.connections) + "\n"
+           "  method: " +
+           o.method +
+           "\n"
+           "  connect_to: \"127.0.0.1:" +
+           std::to_string(sim_port) +
+           "\"\n"
+           "  max_connections_per_host: " +
+           std::to_string(o.connections) +
+           "\n"
            // Every task due all the time: the daemon polls as fast as it can, oldest due first.
            "polling: {initial_delay: 0, interval: 10ms, multiplier: 1, max_interval: 10ms, "
            "jitter: none, timeout: 3h}\n"
            "rate_limit: {default: 100000, burst: 100000}\n"
-           "control: {socket: " + dir.path() + "/d.sock, max_connections: 1024}\n"
+           "control: {socket: " +
+           dir.path() +
+           "/d.sock, max_connections: 1024}\n"
            "store: {journal: \"\", max_finished: 1000}\n"
            "logging: {level: warn}\n";
 }
@@ -128,7 +136,8 @@ asio::awaitable<std::pair<std::int64_t, std::int64_t>> daemon_calls(connection& 
         auto close = line.find("} ");
         if (close == std::string::npos) continue;
         std::string labels = line.substr(0, close);
-        if (labels.find(std::string("action=\"") + poll_action + "\"") == std::string::npos) continue;
+        if (labels.find(std::string("action=\"") + poll_action + "\"") == std::string::npos)
+            continue;
         auto n = static_cast<std::int64_t>(std::stod(line.substr(close + 2)));
         all += n;
         if (labels.find("outcome=\"ok\"") == std::string::npos) not_ok += n;
@@ -142,19 +151,23 @@ asio::awaitable<std::int64_t> live_tasks(connection& d) {
     co_return t.at("pending").to_number<std::int64_t>() + t.at("running").to_number<std::int64_t>();
 }
 
-double seconds(steady::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(steady::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 // CPU seconds of this process's reaped children (wrk is the only child reaped while it runs).
 double children_cpu_seconds() {
     rusage u{};
     ::getrusage(RUSAGE_CHILDREN, &u);
-    auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+    auto tv = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+    };
     return tv(u.ru_utime) + tv(u.ru_stime);
 }
 
 // wrk -t1 -cC for the window against one pre-signed poll of `request_id`.
-void run_wrk(const options& o, const temp_dir& dir, std::uint16_t port, const std::string& request_id,
-             figures& f, pid_t sim_pid) {
+void run_wrk(const options& o, const temp_dir& dir, std::uint16_t port,
+             const std::string& request_id, figures& f, pid_t sim_pid) {
     taskpoller::qcloud::credentials creds(sim_secret_id, sim_secret_key);
     taskpoller::qcloud::request_spec spec;
     spec.host = "lb.api.qcloud.com";
@@ -164,7 +177,8 @@ void run_wrk(const options& o, const temp_dir& dir, std::uint16_t port, const st
     spec.region = "ap-guangzhou";
     spec.params = {{"requestId", request_id}};
     auto nonce = taskpoller::qcloud::random_nonce_source();
-    auto req = taskpoller::qcloud::build_request(creds, spec, taskpoller::qcloud::system_unix_seconds, nonce);
+    auto req = taskpoller::qcloud::build_request(creds, spec,
+                                                 taskpoller::qcloud::system_unix_seconds, nonce);
     if (!req) throw std::runtime_error(req.error().message);
     std::string query = spec.method == taskpoller::qcloud::http_method::get
                             ? req->target.substr(req->target.find('?') + 1)
@@ -183,8 +197,8 @@ void run_wrk(const options& o, const temp_dir& dir, std::uint16_t port, const st
     auto cpu1 = cpu_micros(sim_pid);
     auto text = read_file(out_path);
     if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        throw std::runtime_error("wrk (" + o.wrk + ") failed, wait status " + std::to_string(status) +
-                                 ":\n" + text);
+        throw std::runtime_error("wrk (" + o.wrk + ") failed, wait status " +
+                                 std::to_string(status) + ":\n" + text);
     }
     // The number after `label` in wrk's output (e.g. "Requests/sec:  24225.10").
     auto number_after = [&](const std::string& label) -> std::optional<double> {
@@ -210,7 +224,8 @@ void run_wrk(const options& o, const temp_dir& dir, std::uint16_t port, const st
     f.wrk_cpu_share = (children_cpu_seconds() - wrk_cpu0) / elapsed;
     f.sim_cpu_share_wrk = static_cast<double>(cpu1 - cpu0) / 1e6 / elapsed;
     if (f.wrk_requests > 0) {
-        f.sim_cpu_us_per_request_wrk = static_cast<double>(cpu1 - cpu0) / static_cast<double>(f.wrk_requests);
+        f.sim_cpu_us_per_request_wrk =
+            static_cast<double>(cpu1 - cpu0) / static_cast<double>(f.wrk_requests);
     }
 }
 
@@ -235,7 +250,8 @@ asio::awaitable<figures> run(const options& o) {
         throw std::runtime_error("the daemon tracks " + std::to_string(live) + " live tasks, not " +
                                  std::to_string(o.tasks));
     }
-    co_await sleep_for(std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.warmup)));
+    co_await sleep_for(
+        std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.warmup)));
 
     // The window. Samples are taken in the same order at both ends.
     auto [sim_req0, sim_acc0] = co_await sim_requests(sim_http);
@@ -243,7 +259,8 @@ asio::awaitable<figures> run(const options& o) {
     auto dcpu0 = cpu_micros(daemon.proc->pid());
     auto scpu0 = cpu_micros(sim.proc->pid());
     auto w0 = steady::now();
-    co_await sleep_for(std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.window)));
+    co_await sleep_for(
+        std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.window)));
     auto [sim_req1, sim_acc1] = co_await sim_requests(sim_http);
     auto [calls1, not_ok1] = co_await daemon_calls(ctl);
     auto dcpu1 = cpu_micros(daemon.proc->pid());
@@ -253,18 +270,23 @@ asio::awaitable<figures> run(const options& o) {
     f.polls = sim_req1 - sim_req0;
     f.daemon_calls = calls1 - calls0;
     f.daemon_not_ok = not_ok1 - not_ok0;
-    if (f.polls <= 0) throw std::runtime_error("the daemon made no polls in the window:\n" + daemon.proc->log_tail());
+    if (f.polls <= 0)
+        throw std::runtime_error("the daemon made no polls in the window:\n" +
+                                 daemon.proc->log_tail());
     if (sim_acc1 - sim_acc0 != f.polls) {
-        throw std::runtime_error("the simulator refused " + std::to_string(f.polls - (sim_acc1 - sim_acc0)) +
+        throw std::runtime_error("the simulator refused " +
+                                 std::to_string(f.polls - (sim_acc1 - sim_acc0)) +
                                  " polls in the window");
     }
     if (f.daemon_not_ok != 0) {
-        throw std::runtime_error(std::to_string(f.daemon_not_ok) + " polls in the window were not ok");
+        throw std::runtime_error(std::to_string(f.daemon_not_ok) +
+                                 " polls in the window were not ok");
     }
     f.polls_per_s = static_cast<double>(f.polls) / elapsed;
     f.daemon_cpu_us_per_poll = static_cast<double>(dcpu1 - dcpu0) / static_cast<double>(f.polls);
     f.daemon_cpu_share = static_cast<double>(dcpu1 - dcpu0) / 1e6 / elapsed;
-    f.sim_cpu_us_per_request_daemon = static_cast<double>(scpu1 - scpu0) / static_cast<double>(f.polls);
+    f.sim_cpu_us_per_request_daemon =
+        static_cast<double>(scpu1 - scpu0) / static_cast<double>(f.polls);
     f.sim_cpu_share_daemon = static_cast<double>(scpu1 - scpu0) / 1e6 / elapsed;
     if (auto live = co_await live_tasks(ctl); live != static_cast<std::int64_t>(o.tasks)) {
         throw std::runtime_error("tasks finished during the window (" + std::to_string(live) +
@@ -280,7 +302,8 @@ asio::awaitable<figures> run(const options& o) {
     if (!o.no_wrk) {
         run_wrk(o, dir, sim.port, ids.front(), f, sim.proc->pid());
         if (f.wrk_bad != 0) {
-            throw std::runtime_error("wrk got " + std::to_string(f.wrk_bad) + " non-success answers");
+            throw std::runtime_error("wrk got " + std::to_string(f.wrk_bad) +
+                                     " non-success answers");
         }
     }
     co_return f;
@@ -290,12 +313,17 @@ asio::awaitable<figures> run(const options& o) {
 
 int main(int argc, char** argv) {
     options o;
-    CLI::App app{"taskpollerd poll throughput against taskpoller-sim, beside wrk (issue 8, benchmark 1)"};
+    CLI::App app{
+        "taskpollerd poll throughput against taskpoller-sim, beside wrk (issue 8, benchmark 1)"};
     app.add_option("--tasks", o.tasks, "CLB tasks tracked")->capture_default_str();
-    app.add_option("--window", o.window, "measurement window, seconds (daemon, then wrk)")->capture_default_str();
-    app.add_option("--warmup", o.warmup, "seconds of polling before the window")->capture_default_str();
-    app.add_option("--connections", o.connections, "daemon max_connections_per_host = wrk -c")->capture_default_str();
-    app.add_option("--loaders", o.loaders, "parallel connections used to create and adopt tasks")->capture_default_str();
+    app.add_option("--window", o.window, "measurement window, seconds (daemon, then wrk)")
+        ->capture_default_str();
+    app.add_option("--warmup", o.warmup, "seconds of polling before the window")
+        ->capture_default_str();
+    app.add_option("--connections", o.connections, "daemon max_connections_per_host = wrk -c")
+        ->capture_default_str();
+    app.add_option("--loaders", o.loaders, "parallel connections used to create and adopt tasks")
+        ->capture_default_str();
     app.add_option("--method", o.method, "HTTP method of the API calls (daemon and wrk)")
         ->check(CLI::IsMember({"GET", "POST"}))
         ->capture_default_str();
@@ -306,7 +334,8 @@ int main(int argc, char** argv) {
     app.add_flag("--no-wrk", o.no_wrk, "measure the daemon only (no ratio)");
     CLI11_PARSE(app, argc, argv);
     if (o.tasks == 0 || o.window <= 0 || o.connections == 0 || o.loaders == 0) {
-        std::cerr << "poll_throughput: --tasks, --window, --connections and --loaders must be positive\n";
+        std::cerr
+            << "poll_throughput: --tasks, --window, --connections and --loaders must be positive\n";
         return 2;
     }
     if (!o.no_wrk && o.wrk.empty()) o.wrk = find_on_path("wrk");
@@ -348,21 +377,28 @@ int main(int argc, char** argv) {
     std::printf("%-34s %14.2f %14s\n", "client CPU us/request", f.daemon_cpu_us_per_poll, "-");
     std::printf("%-34s %14.2f %14.2f\n", "client CPU share (cores)", f.daemon_cpu_share,
                 f.wrk_cpu_share);
-    std::printf("%-34s %14.2f %14.2f\n", "simulator CPU us/request", f.sim_cpu_us_per_request_daemon,
-                f.sim_cpu_us_per_request_wrk);
+    std::printf("%-34s %14.2f %14.2f\n", "simulator CPU us/request",
+                f.sim_cpu_us_per_request_daemon, f.sim_cpu_us_per_request_wrk);
     std::printf("%-34s %14.2f %14.2f\n", "simulator CPU share (cores)", f.sim_cpu_share_daemon,
                 f.sim_cpu_share_wrk);
-    if (!o.no_wrk) std::printf("ratio daemon/wrk: %.3f (target >= 0.8: %s)\n", ratio, ratio >= 0.8 ? "met" : "NOT met");
+    if (!o.no_wrk)
+        std::printf("ratio daemon/wrk: %.3f (target >= 0.8: %s)\n", ratio,
+                    ratio >= 0.8 ? "met" : "NOT met");
     std::string wrk_fields =
-        o.no_wrk ? std::string(R"("wrk_requests_per_s":null,"ratio":null,"sim_cpu_us_per_request_wrk":null)")
-                 : fmt::format(R"("wrk_requests_per_s":{:.0f},"ratio":{:.3f},"sim_cpu_us_per_request_wrk":{:.2f})",
-                               f.wrk_per_s, ratio, f.sim_cpu_us_per_request_wrk);
-    std::printf("%s\n",
-                fmt::format(R"({{"bench":"poll_throughput","tasks":{},"connections":{},"method":"{}",)"
-                            R"("window_s":{},"daemon_polls":{},"daemon_polls_per_s":{:.0f},)"
-                            R"("daemon_cpu_us_per_poll":{:.2f},"sim_cpu_us_per_request_daemon":{:.2f},{}}})",
-                            o.tasks, o.connections, o.method, o.window, f.polls, f.polls_per_s,
-                            f.daemon_cpu_us_per_poll, f.sim_cpu_us_per_request_daemon, wrk_fields)
-                    .c_str());
+        o.no_wrk
+            ? std::string(
+                  R"("wrk_requests_per_s":null,"ratio":null,"sim_cpu_us_per_request_wrk":null)")
+            : fmt::format(
+                  R"("wrk_requests_per_s":{:.0f},"ratio":{:.3f},"sim_cpu_us_per_request_wrk":{:.2f})",
+                  f.wrk_per_s, ratio, f.sim_cpu_us_per_request_wrk);
+    std::printf(
+        "%s\n",
+        fmt::format(
+            R"({{"bench":"poll_throughput","tasks":{},"connections":{},"method":"{}",)"
+            R"("window_s":{},"daemon_polls":{},"daemon_polls_per_s":{:.0f},)"
+            R"("daemon_cpu_us_per_poll":{:.2f},"sim_cpu_us_per_request_daemon":{:.2f},{}}})",
+            o.tasks, o.connections, o.method, o.window, f.polls, f.polls_per_s,
+            f.daemon_cpu_us_per_poll, f.sim_cpu_us_per_request_daemon, wrk_fields)
+            .c_str());
     return 0;
 }

@@ -36,14 +36,19 @@ int main(int argc, char** argv) {
     const auto deadline = clock.system_now() + std::chrono::hours(1);
     long next_rid = 6'356'081;
     for (long b = 0; b < tasks / per_batch; ++b) {
-        auto batch = s.create_batch({"lb", "DeleteLoadBalancers", "ap-guangzhou",
-                                     {{"owner", "bench"}, {"run", std::to_string(b % 50)}}, ""});
+        auto batch = s.create_batch({"lb",
+                                     "DeleteLoadBalancers",
+                                     "ap-guangzhou",
+                                     {{"owner", "bench"}, {"run", std::to_string(b % 50)}},
+                                     ""});
         st::batch_outcome o;
         o.deadline = deadline;
         for (long i = 0; i < per_batch; ++i) {
             char lb[32];
-            std::snprintf(lb, sizeof lb, "lb-%08lx", static_cast<unsigned long>(next_rid * 7919) & 0xffffffffUL);
-            o.entries.push_back({lb, core::entry_outcome::accepted, 0, "", std::to_string(next_rid++), {}});
+            std::snprintf(lb, sizeof lb, "lb-%08lx",
+                          static_cast<unsigned long>(next_rid * 7919) & 0xffffffffUL);
+            o.entries.push_back(
+                {lb, core::entry_outcome::accepted, 0, "", std::to_string(next_rid++), {}});
         }
         if (!s.record_batch_outcome(batch->id, o)) return 1;
     }

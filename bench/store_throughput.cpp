@@ -29,11 +29,16 @@ int main(int argc, char** argv) {
     auto t0 = steady::now();
     long rid = 0;
     for (long b = 0; b < tasks / 10; ++b) {
-        auto batch = s.create_batch({b % 2 ? "lb" : "cvm", "Act", "", {{"run", std::to_string(b % 7)}}, ""});
+        auto batch =
+            s.create_batch({b % 2 ? "lb" : "cvm", "Act", "", {{"run", std::to_string(b % 7)}}, ""});
         st::batch_outcome o;
         for (int i = 0; i < 10; ++i, ++rid) {
-            o.entries.push_back({"res-" + std::to_string(rid), core::entry_outcome::accepted, 0, "",
-                                 std::to_string(rid), {}});
+            o.entries.push_back({"res-" + std::to_string(rid),
+                                 core::entry_outcome::accepted,
+                                 0,
+                                 "",
+                                 std::to_string(rid),
+                                 {}});
         }
         if (!s.record_batch_outcome(batch->id, o)) return 1;
     }
@@ -75,7 +80,8 @@ int main(int argc, char** argv) {
     listed = 0;
     p = {100, ""};
     for (int i = 0; i < 100; ++i) {
-        auto page = s.list_tasks({.state = core::task_state::succeeded, .labels = {{"run", "3"}}}, p);
+        auto page =
+            s.list_tasks({.state = core::task_state::succeeded, .labels = {{"run", "3"}}}, p);
         listed += static_cast<long>(page->items.size());
     }
     report("first page state+label", 100, t0);

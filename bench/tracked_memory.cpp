@@ -54,8 +54,11 @@ int measure(long tasks, int fd) {
     const auto deadline = clock.system_now() + std::chrono::hours(1);
     long next_rid = 6'356'081;
     for (long b = 0; b < tasks / 10; ++b) {
-        auto batch = s.create_batch({"lb", "DeleteLoadBalancers", "ap-guangzhou",
-                                     {{"owner", "bench"}, {"run", std::to_string(b % 50)}}, ""});
+        auto batch = s.create_batch({"lb",
+                                     "DeleteLoadBalancers",
+                                     "ap-guangzhou",
+                                     {{"owner", "bench"}, {"run", std::to_string(b % 50)}},
+                                     ""});
         st::batch_outcome o;
         o.deadline = deadline;
         for (long i = 0; i < 10; ++i) {
@@ -121,10 +124,11 @@ int main(int argc, char** argv) {
     }
     std::printf("{\"bench\":\"tracked_memory\",\"results\":[");
     for (std::size_t i = 0; i < out.size(); ++i) {
-        std::printf("%s{\"tasks\":%ld,\"store_bytes_per_task\":%.1f,\"poller_bytes_per_task\":%.1f,"
-                    "\"bytes_per_task\":%.1f}",
-                    i ? "," : "", out[i].tasks, out[i].store_bytes, out[i].poller_bytes,
-                    out[i].store_bytes + out[i].poller_bytes);
+        std::printf(
+            "%s{\"tasks\":%ld,\"store_bytes_per_task\":%.1f,\"poller_bytes_per_task\":%.1f,"
+            "\"bytes_per_task\":%.1f}",
+            i ? "," : "", out[i].tasks, out[i].store_bytes, out[i].poller_bytes,
+            out[i].store_bytes + out[i].poller_bytes);
     }
     std::printf("]}\n");
 }

@@ -4,12 +4,13 @@
 // sized operator delete (Asio's awaitable); see GCC bug 109224.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
+#include <fmt/format.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/serialize.hpp>
-#include <fmt/format.h>
 
 #include "config/json.hpp"
 #include "config/loader.hpp"
@@ -52,9 +53,9 @@ struct app::impl {
           journal_sync(io) {
         auto settings = tracker_settings(*config);
         if (!settings) throw std::invalid_argument(settings.error().message);
-        tracker = std::make_unique<engine::tracker>(io.get_executor(), store, clock, http,
-                                                    credentials_of(*config), std::move(*settings),
-                                                    log);
+        tracker =
+            std::make_unique<engine::tracker>(io.get_executor(), store, clock, http,
+                                              credentials_of(*config), std::move(*settings), log);
     }
 
     asio::io_context& io;
@@ -122,17 +123,18 @@ struct app::impl {
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - started);
         auto resumed = tracker->resume_live_tasks();
-        log.info("journal {} ({}): {} batches and {} tasks restored in {} ms ({} from the "
-                 "snapshot, {} log records); {} live tasks resume polling{}{}",
-                 path, config::to_string(config->store.durability), stats->batches, stats->tasks,
-                 ms.count(), stats->snapshot_records, stats->log_records, resumed,
-                 stats->marked_unknown ? fmt::format("; {} interrupted submissions marked "
-                                                     "unknown (never re-sent)",
-                                                     stats->marked_unknown)
-                                       : std::string(),
-                 stats->truncated_bytes
-                     ? fmt::format("; {} bytes of torn tail removed", stats->truncated_bytes)
-                     : std::string());
+        log.info(
+            "journal {} ({}): {} batches and {} tasks restored in {} ms ({} from the "
+            "snapshot, {} log records); {} live tasks resume polling{}{}",
+            path, config::to_string(config->store.durability), stats->batches, stats->tasks,
+            ms.count(), stats->snapshot_records, stats->log_records, resumed,
+            stats->marked_unknown ? fmt::format("; {} interrupted submissions marked "
+                                                "unknown (never re-sent)",
+                                                stats->marked_unknown)
+                                  : std::string(),
+            stats->truncated_bytes
+                ? fmt::format("; {} bytes of torn tail removed", stats->truncated_bytes)
+                : std::string());
         return {};
     }
 
@@ -167,7 +169,8 @@ struct app::impl {
 
     void journal_housekeeping() {
         if (!journal) return;
-        if (auto r = journal->compact_if_due(); !r) log.error("journal compaction: {}", r.error().message);
+        if (auto r = journal->compact_if_due(); !r)
+            log.error("journal compaction: {}", r.error().message);
     }
 
     // Shutdown: everything written is synced before the process exits.
@@ -192,8 +195,8 @@ struct app::impl {
 app::app(asio::io_context& io, std::filesystem::path config_path,
          std::shared_ptr<const config::daemon_config> config, logging& logs,
          std::optional<int> listen_fd, bool recover)
-    : impl_(std::make_unique<impl>(io, std::move(config_path), std::move(config), logs,
-                                   listen_fd, recover)) {}
+    : impl_(std::make_unique<impl>(io, std::move(config_path), std::move(config), logs, listen_fd,
+                                   recover)) {}
 
 app::~app() = default;
 
@@ -223,27 +226,28 @@ core::result<void> app::start() {
             co_return out;
         },
         .journal_status = [this] { return impl_->journal_status(); },
-        .max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(m.config->control.max_wait)});
+        .max_wait =
+            std::chrono::duration_cast<std::chrono::milliseconds>(m.config->control.max_wait)});
     control::register_api_metrics(*m.api);
     control::router routes;
     control::add_api_routes(routes, *m.api);
 
-    m.server = std::make_unique<control::server>(m.io, std::move(routes), std::move(*options), m.log);
+    m.server =
+        std::make_unique<control::server>(m.io, std::move(routes), std::move(*options), m.log);
     if (auto r = m.server->open(); !r) return r.error();
     m.server->start();
     m.tracker->start();
     m.signals = std::make_unique<signal_handler>(
         m.io,
-        signal_callbacks{[this] {
-                             asio::co_spawn(impl_->io, reload(), asio::detached);
-                         },
+        signal_callbacks{[this] { asio::co_spawn(impl_->io, reload(), asio::detached); },
                          [this](int) { shutdown(); }},
         m.log);
     m.arm_housekeeping();
-    m.log.info("taskpollerd 0.1.0 serving on {} (region {}, {} {})",
-               m.listen_fd ? std::string("the socket-activated descriptor") : m.config->control.socket,
-               m.config->cloud.region, config::to_string(m.config->cloud.scheme),
-               m.config->cloud.host_suffix);
+    m.log.info(
+        "taskpollerd 0.1.0 serving on {} (region {}, {} {})",
+        m.listen_fd ? std::string("the socket-activated descriptor") : m.config->control.socket,
+        m.config->cloud.region, config::to_string(m.config->cloud.scheme),
+        m.config->cloud.host_suffix);
     m.notify.ready(m.status_line());
     return {};
 }
@@ -278,8 +282,8 @@ asio::awaitable<reload_report> app::reload() {
             m.store.set_retention(store_settings(*effective).retention);
             if (m.server) m.server->reconfigure(*server_options);
             if (m.api) {
-                m.api->max_wait =
-                    std::chrono::duration_cast<std::chrono::milliseconds>(effective->control.max_wait);
+                m.api->max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    effective->control.max_wait);
             }
             m.config = std::move(effective);
             report.applied = true;

@@ -30,7 +30,7 @@ struct reload_report {
 };
 
 class app {
-public:
+  public:
     /// `recover` (--recover): replay a damaged journal, skipping the damage, instead of refusing.
     app(boost::asio::io_context& io, std::filesystem::path config_path,
         std::shared_ptr<const config::daemon_config> config, logging& logs,
@@ -51,7 +51,7 @@ public:
     /// waits finish within the grace period, stop polling, let io_context::run() return.
     void shutdown();
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

@@ -1,8 +1,8 @@
 // taskpollerd: argument parsing, configuration loading, and the run of one app.
-#include <CLI/CLI.hpp>
-#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <iostream>
 
@@ -30,8 +30,7 @@ int main(int argc, char** argv) {
     std::string config_path = default_config;
     bool check = false;
     bool recover = false;
-    cli.add_option("-c,--config", config_path, "Configuration file (YAML)")
-        ->capture_default_str();
+    cli.add_option("-c,--config", config_path, "Configuration file (YAML)")->capture_default_str();
     cli.add_flag("-t,--check-config", check,
                  "Validate the configuration fully, print every error, exit 0 (valid) or 1");
     cli.add_flag("--recover", recover,

@@ -1,8 +1,7 @@
 #include "daemon/settings.hpp"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "control/access.hpp"
 

@@ -31,8 +31,7 @@ endpoint unix_endpoint(const std::string& path) {
     return endpoint{asio::generic::stream_protocol::endpoint(ep), false, "localhost"};
 }
 
-connection::connection(asio::any_io_executor ex, endpoint ep)
-    : ep_(std::move(ep)), socket_(ex) {}
+connection::connection(asio::any_io_executor ex, endpoint ep) : ep_(std::move(ep)), socket_(ex) {}
 
 void connection::close() {
     boost::system::error_code ignored;

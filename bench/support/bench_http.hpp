@@ -46,9 +46,9 @@ class connection {
     /// GETs `target` and hands each line of a 200 streamed body to `on_line` (without '\n') as it
     /// arrives, until `on_line` returns false or the stream ends. Returns the status; on another
     /// status the body is read whole and returned in `error_body`.
-    boost::asio::awaitable<unsigned> stream_lines(std::string_view target,
-                                                  const std::function<bool(std::string_view)>& on_line,
-                                                  std::string* error_body = nullptr);
+    boost::asio::awaitable<unsigned> stream_lines(
+        std::string_view target, const std::function<bool(std::string_view)>& on_line,
+        std::string* error_body = nullptr);
 
     void close();
 

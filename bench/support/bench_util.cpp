@@ -38,7 +38,8 @@ const char* const sim_secret_id = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA";
 const char* const sim_secret_key = "Gu5t9xGARNpq86cd98joQYCN3Cozk1qA";
 
 temp_dir::temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "taskpoller-bench-XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "taskpoller-bench-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
 }
@@ -137,7 +138,8 @@ void wait_for_file(const std::string& path, std::chrono::milliseconds timeout, c
     while (std::chrono::steady_clock::now() < deadline) {
         std::error_code ec;
         if (std::filesystem::file_size(path, ec) > 0 && !ec) return;
-        if (!proc.running()) throw std::runtime_error(what + " exited at start-up:\n" + proc.log_tail());
+        if (!proc.running())
+            throw std::runtime_error(what + " exited at start-up:\n" + proc.log_tail());
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     throw std::runtime_error(what + " did not start in time:\n" + proc.log_tail());
@@ -147,7 +149,8 @@ std::int64_t cpu_micros(pid_t pid) {
     std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
     // The command name (field 2) may contain spaces; fields after it start past the last ')'.
     auto close = stat.rfind(')');
-    if (close == std::string::npos) throw std::runtime_error("cannot read /proc/" + std::to_string(pid) + "/stat");
+    if (close == std::string::npos)
+        throw std::runtime_error("cannot read /proc/" + std::to_string(pid) + "/stat");
     std::istringstream in(stat.substr(close + 2));
     std::string field;
     long long utime = 0, stime = 0;
@@ -166,8 +169,12 @@ double percentile(std::vector<double>& v, double p) {
     return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
 }
 
-std::string default_sim_path() { return TASKPOLLER_SIM_PATH; }
-std::string default_daemon_path() { return TASKPOLLER_DAEMON_PATH; }
+std::string default_sim_path() {
+    return TASKPOLLER_SIM_PATH;
+}
+std::string default_daemon_path() {
+    return TASKPOLLER_DAEMON_PATH;
+}
 
 std::string find_on_path(const std::string& name) {
     const char* path = std::getenv("PATH");
@@ -234,7 +241,8 @@ asio::awaitable<daemon_instance> start_daemon(const temp_dir& dir, const std::st
 asio::awaitable<std::string> get_ok(connection& c, const std::string& target) {
     auto r = co_await c.request(http::verb::get, target);
     if (r.status != 200) {
-        throw std::runtime_error("GET " + target + ": HTTP " + std::to_string(r.status) + ": " + r.body);
+        throw std::runtime_error("GET " + target + ": HTTP " + std::to_string(r.status) + ": " +
+                                 r.body);
     }
     co_return std::move(r.body);
 }
@@ -284,11 +292,13 @@ asio::awaitable<void> adopt_worker(const std::string& socket, std::size_t& next,
 
 }  // namespace
 
-asio::awaitable<std::vector<std::string>> create_clb_tasks(std::uint16_t sim_port, std::size_t count,
+asio::awaitable<std::vector<std::string>> create_clb_tasks(std::uint16_t sim_port,
+                                                           std::size_t count,
                                                            std::size_t parallel) {
     std::vector<std::string> ids(count);
     std::size_t next = 0;
-    co_await run_all(parallel, [&](std::size_t) { return create_worker(sim_port, next, count, ids); });
+    co_await run_all(parallel,
+                     [&](std::size_t) { return create_worker(sim_port, next, count, ids); });
     co_return ids;
 }
 
@@ -296,7 +306,8 @@ asio::awaitable<void> adopt_clb_tasks(const std::string& socket,
                                       const std::vector<std::string>& request_ids,
                                       std::size_t parallel) {
     std::size_t next = 0;
-    co_await run_all(parallel, [&](std::size_t) { return adopt_worker(socket, next, request_ids); });
+    co_await run_all(parallel,
+                     [&](std::size_t) { return adopt_worker(socket, next, request_ids); });
 }
 
 }  // namespace taskpoller::bench

@@ -75,7 +75,8 @@ awaitable<response> reload(api_context& ctx, request_context& rc) {
     set_reload_successful(ctx, r.ok);
     if (!r.ok) {
         json::array details;
-        for (const auto& d : r.details) details.emplace_back(valid_utf8(d));  // may quote raw key bytes
+        for (const auto& d : r.details)
+            details.emplace_back(valid_utf8(d));  // may quote raw key bytes
         json::object err{
             {"code", "invalid_config"},
             {"message", r.message.empty() ? "the configuration is invalid" : r.message},

@@ -24,8 +24,7 @@ void server_state::register_metrics() {
                                     {"method", "route", "code"});
     request_seconds = &m.add_histogram(
         "taskpoller_control_request_duration_seconds",
-        "Control API request latency (header read to response ready), by route pattern.",
-        {"route"},
+        "Control API request latency (header read to response ready), by route pattern.", {"route"},
         {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
     for (const auto& r : routes.routes()) request_seconds->with({r.pattern});
     request_seconds->with({"unmatched"});

@@ -115,15 +115,15 @@ json::object batch_view(const core::batch& b) {
     o["counts"] = counts_view(b);
     json::array entries;
     for (const auto& e : b.entries) {
-        entries.emplace_back(json::object{{"resource_id", e.resource_id},
-                                          {"code", e.code},
-                                          {"message", e.message},
-                                          {"request_id", string_or_null(e.request_id)},
-                                          // until the answer comes, an entry is what
-                                          // the batch is
-                                          {"state", b.state == core::batch_state::submitting
-                                                        ? std::string_view("submitting")
-                                                        : entry_state(e)}});
+        entries.emplace_back(json::object{
+            {"resource_id", e.resource_id},
+            {"code", e.code},
+            {"message", e.message},
+            {"request_id", string_or_null(e.request_id)},
+            // until the answer comes, an entry is what
+            // the batch is
+            {"state", b.state == core::batch_state::submitting ? std::string_view("submitting")
+                                                               : entry_state(e)}});
     }
     o["entries"] = std::move(entries);
     o["updated_seq"] = b.updated_seq;

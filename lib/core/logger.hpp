@@ -13,7 +13,7 @@ namespace taskpoller::core {
 enum class log_level { trace, debug, info, warn, error };
 
 class logger {
-public:
+  public:
     using sink = std::function<void(log_level, std::string_view)>;
 
     logger() = default;
@@ -44,7 +44,7 @@ public:
         log(log_level::error, f, std::forward<Args>(args)...);
     }
 
-private:
+  private:
     sink sink_;
     log_level min_ = log_level::info;
 };

@@ -1,7 +1,8 @@
 #include "engine/api_client.hpp"
 
-#include <boost/asio/this_coro.hpp>
 #include <fmt/format.h>
+
+#include <boost/asio/this_coro.hpp>
 
 #include "engine/registry.hpp"
 #include "http/client.hpp"
@@ -20,9 +21,12 @@ void latency_histogram::observe(std::chrono::nanoseconds d) {
 
 std::string_view to_string(call_outcome::kind k) noexcept {
     switch (k) {
-        case call_outcome::kind::answered: return "answered";
-        case call_outcome::kind::not_sent: return "not_sent";
-        case call_outcome::kind::outcome_unknown: return "outcome_unknown";
+        case call_outcome::kind::answered:
+            return "answered";
+        case call_outcome::kind::not_sent:
+            return "not_sent";
+        case call_outcome::kind::outcome_unknown:
+            return "outcome_unknown";
     }
     return "outcome_unknown";
 }
@@ -54,8 +58,8 @@ asio::awaitable<call_outcome> api_client::async_call(std::string_view service,
                                                      bool fresh_connection) {
     std::string host = registry_.host(service);
     if (host.empty()) {
-        co_return call_outcome{call_outcome::kind::not_sent, {},
-                               "unknown service " + std::string(service), 0};
+        co_return call_outcome{
+            call_outcome::kind::not_sent, {}, "unknown service " + std::string(service), 0};
     }
     qcloud::request_view spec{host, settings_.method, action, region, params, settings_.signature};
     auto signed_req = qcloud::build_request(creds_, spec, qcloud::system_unix_seconds, nonce_);
@@ -67,8 +71,10 @@ asio::awaitable<call_outcome> api_client::async_call(std::string_view service,
     // need not outlive the first suspension, and map nodes stay put.
     auto entry = stats_.latency.find(std::pair{service, action});
     if (entry == stats_.latency.end())
-        entry = stats_.latency.emplace(std::pair<std::string, std::string>{service, action},
-                                       latency_histogram{}).first;
+        entry =
+            stats_.latency
+                .emplace(std::pair<std::string, std::string>{service, action}, latency_histogram{})
+                .first;
     const std::string& svc = entry->first.first;
     const std::string& act = entry->first.second;
 
@@ -76,8 +82,8 @@ asio::awaitable<call_outcome> api_client::async_call(std::string_view service,
     req.scheme = settings_.https ? http::scheme::https : http::scheme::http;
     req.host = std::move(host);
     req.port = settings_.port;
-    req.method = settings_.method == qcloud::http_method::post ? http::method::post
-                                                               : http::method::get;
+    req.method =
+        settings_.method == qcloud::http_method::post ? http::method::post : http::method::get;
     req.target = std::move(signed_req->target);
     req.body = std::move(signed_req->body);
     if (req.method == http::method::post) req.content_type = "application/x-www-form-urlencoded";
@@ -94,16 +100,19 @@ asio::awaitable<call_outcome> api_client::async_call(std::string_view service,
         bool unsent = e.not_sent();
         stats_.count(svc, act, unsent ? "not_sent" : "outcome_unknown");
         log_.debug("{} {}: {} ({})", svc, act, e.message, unsent ? "not sent" : "outcome unknown");
-        co_return call_outcome{unsent ? call_outcome::kind::not_sent
-                                      : call_outcome::kind::outcome_unknown,
-                               {}, e.message, 0};
+        co_return call_outcome{
+            unsent ? call_outcome::kind::not_sent : call_outcome::kind::outcome_unknown,
+            {},
+            e.message,
+            0};
     }
     if (result->status != 200) {
         stats_.count(svc, act, "http_error");
-        co_return call_outcome{call_outcome::kind::outcome_unknown, {},
-                               fmt::format("HTTP {} {} from {}", result->status, result->reason,
-                                           registry_.host(svc)),
-                               result->status};
+        co_return call_outcome{
+            call_outcome::kind::outcome_unknown,
+            {},
+            fmt::format("HTTP {} {} from {}", result->status, result->reason, registry_.host(svc)),
+            result->status};
     }
     co_return call_outcome{call_outcome::kind::answered, std::move(result->body), {}, 200};
 }

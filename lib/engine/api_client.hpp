@@ -44,15 +44,15 @@ struct call_outcome {
         outcome_unknown,  ///< may have been acted on (also any non-200 HTTP status)
     };
     kind what = kind::not_sent;
-    std::string body;     ///< answered only
-    std::string error;    ///< not_sent / outcome_unknown: what went wrong, for logs and users
+    std::string body;   ///< answered only
+    std::string error;  ///< not_sent / outcome_unknown: what went wrong, for logs and users
     unsigned http_status = 0;
 };
 
 std::string_view to_string(call_outcome::kind k) noexcept;
 
 class api_client {
-public:
+  public:
     api_client(http::client& http, const registry& reg, qcloud::credentials creds,
                api_settings settings, core::logger log);
 
@@ -86,7 +86,7 @@ public:
     /// Lets callers record what the answer meant (e.g. "throttled"), see api_stats.
     api_stats& mutable_stats() noexcept { return stats_; }
 
-private:
+  private:
     http::client& http_;
     const registry& registry_;
     qcloud::credentials creds_;

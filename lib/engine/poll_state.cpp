@@ -74,8 +74,10 @@ core::result<void> poll_state::add(const track_request& r) {
         auto action = registry_.find_action(svc->name, r.action);
         if (!action) return action.error();
         if (!(*action)->cvm) return core::error{r.action + " has no instance-state rule"};
-        if (r.resources.empty()) return core::error{key + ": an instance-state task needs instance ids"};
-        cvm = std::make_unique<cvm_task_state>(*(*action)->cvm, r.resources, r.submitted, options.cvm);
+        if (r.resources.empty())
+            return core::error{key + ": an instance-state task needs instance ids"};
+        cvm = std::make_unique<cvm_task_state>(*(*action)->cvm, r.resources, r.submitted,
+                                               options.cvm);
     }
     std::uint32_t h;
     if (!free_.empty()) {
@@ -132,7 +134,9 @@ core::task_key poll_state::key_of(std::uint32_t h) const {
     return core::task_key{k.substr(0, slash), k.substr(slash + 1)};
 }
 
-std::string poll_state::request_id_of(std::uint32_t h) const { return key_of(h).request_id; }
+std::string poll_state::request_id_of(std::uint32_t h) const {
+    return key_of(h).request_id;
+}
 
 void poll_state::release(std::uint32_t h) {
     live_task& t = tasks[h];
@@ -152,7 +156,8 @@ void poll_state::mark_running(std::uint32_t h, std::string status) {
     u.last_status = std::move(status);
     u.last_error = std::string();
     u.count_poll = true;
-    if (auto r = store_.update_task(key_of(h), u); !r) log.debug("poll result dropped: {}", r.error().message);
+    if (auto r = store_.update_task(key_of(h), u); !r)
+        log.debug("poll result dropped: {}", r.error().message);
     sched.on_running(h, clock.steady_now(), share_of(h));
 }
 
@@ -160,17 +165,20 @@ std::uint32_t poll_state::share_of(std::uint32_t h) const {
     const live_task& t = tasks[h];
     if (!t.cvm || t.region >= cvm_live_by_region_.size()) return 1;
     return static_cast<std::uint32_t>(std::clamp<std::size_t>(
-        std::min<std::size_t>(cvm_live_by_region_[t.region], options.cvm_batch), 1, options.cvm_batch));
+        std::min<std::size_t>(cvm_live_by_region_[t.region], options.cvm_batch), 1,
+        options.cvm_batch));
 }
 
 void poll_state::note_error(std::uint32_t h, const std::string& message) {
     store::task_update u;
     u.last_error = message;
     u.count_poll = true;
-    if (auto r = store_.update_task(key_of(h), u); !r) log.debug("poll error dropped: {}", r.error().message);
+    if (auto r = store_.update_task(key_of(h), u); !r)
+        log.debug("poll error dropped: {}", r.error().message);
 }
 
-void poll_state::finish(std::uint32_t h, core::task_state s, std::string status, std::string error) {
+void poll_state::finish(std::uint32_t h, core::task_state s, std::string status,
+                        std::string error) {
     store::task_update u;
     u.state = s;
     if (!status.empty()) u.last_status = std::move(status);
@@ -178,7 +186,8 @@ void poll_state::finish(std::uint32_t h, core::task_state s, std::string status,
     u.count_poll = true;
     auto key = key_of(h);
     if (auto r = store_.update_task(key, u); !r) {
-        log.warn("{}: could not record {}: {}", *tasks[h].key, core::to_string(s), r.error().message);
+        log.warn("{}: could not record {}: {}", *tasks[h].key, core::to_string(s),
+                 r.error().message);
     }
     bool learn = s == core::task_state::succeeded || s == core::task_state::failed;
     sched.complete(h, clock.steady_now(), learn);
@@ -193,7 +202,8 @@ void poll_state::expire(std::uint32_t h) {
                                previous && !previous->last_error.empty()
                                    ? "; last error: " + previous->last_error
                                    : std::string());
-    if (auto r = store_.update_task(key_of(h), u); !r) log.warn("timeout dropped: {}", r.error().message);
+    if (auto r = store_.update_task(key_of(h), u); !r)
+        log.warn("timeout dropped: {}", r.error().message);
     release(h);
 }
 
@@ -213,17 +223,23 @@ void poll_state::apply_task_result(std::uint32_t h, const call_outcome& out, api
     }
     stats.count(service, action, "ok");
     switch (*r) {
-        case qcloud::task_status::running: mark_running(h, "running"); break;
-        case qcloud::task_status::succeeded: finish(h, core::task_state::succeeded, "succeeded", {}); break;
+        case qcloud::task_status::running:
+            mark_running(h, "running");
+            break;
+        case qcloud::task_status::succeeded:
+            finish(h, core::task_state::succeeded, "succeeded", {});
+            break;
         case qcloud::task_status::failed:
-            finish(h, core::task_state::failed, "failed", "the cloud reports the task failed (status 1)");
+            finish(h, core::task_state::failed, "failed",
+                   "the cloud reports the task failed (status 1)");
             break;
     }
 }
 
 std::optional<call_failure> poll_state::read_instances(const call_outcome& out,
                                                        std::vector<qcloud::instance_state>& seen,
-                                                       api_stats& stats, const std::string& action) {
+                                                       api_stats& stats,
+                                                       const std::string& action) {
     if (out.what != call_outcome::kind::answered) {
         return call_failure{poll_failure::kind::transport, 0, {}, out.error};
     }
@@ -242,18 +258,29 @@ void poll_state::apply_failure(std::uint32_t h, const call_failure& f) {
     auto now = clock.steady_now();
     poll_failure pf{f.what, f.code, f.code_desc};
     switch (decide(pf, sched.history(h), options.retry)) {
-        case retry_action::retry: sched.on_retry(h, now); break;
+        case retry_action::retry:
+            sched.on_retry(h, now);
+            break;
         case retry_action::retry_throttled:
             limiter.on_throttled(tasks[h].bucket, now);
             sched.on_retry(h, now);
             break;
-        case retry_action::retry_resigned: sched.on_resign_retry(h, now); break;
-        case retry_action::count_missing: sched.on_missing(h, now); break;
-        case retry_action::stall: sched.on_stall(h, now); break;
+        case retry_action::retry_resigned:
+            sched.on_resign_retry(h, now);
+            break;
+        case retry_action::count_missing:
+            sched.on_missing(h, now);
+            break;
+        case retry_action::stall:
+            sched.on_stall(h, now);
+            break;
         case retry_action::not_found:
-            finish(h, core::task_state::not_found, {}, "the cloud does not know this task: " + f.message);
+            finish(h, core::task_state::not_found, {},
+                   "the cloud does not know this task: " + f.message);
             return;
-        case retry_action::fail: finish(h, core::task_state::failed, {}, f.message); return;
+        case retry_action::fail:
+            finish(h, core::task_state::failed, {}, f.message);
+            return;
     }
     note_error(h, f.message);
 }
@@ -262,14 +289,23 @@ void poll_state::apply_cvm(std::uint32_t h, std::span<const qcloud::instance_sta
     cvm_task_state& cvm = *tasks[h].cvm;
     auto v = cvm.observe(seen, clock.steady_now());
     switch (v) {
-        case verdict::running: mark_running(h, cvm.last_status()); break;
-        case verdict::succeeded: finish(h, core::task_state::succeeded, cvm.last_status(), {}); break;
-        case verdict::failed: finish(h, core::task_state::failed, cvm.last_status(), cvm.reason()); break;
-        case verdict::not_found: finish(h, core::task_state::not_found, cvm.last_status(), cvm.reason()); break;
+        case verdict::running:
+            mark_running(h, cvm.last_status());
+            break;
+        case verdict::succeeded:
+            finish(h, core::task_state::succeeded, cvm.last_status(), {});
+            break;
+        case verdict::failed:
+            finish(h, core::task_state::failed, cvm.last_status(), cvm.reason());
+            break;
+        case verdict::not_found:
+            finish(h, core::task_state::not_found, cvm.last_status(), cvm.reason());
+            break;
     }
 }
 
-std::vector<std::vector<std::uint32_t>> poll_state::group_cvm(const std::vector<std::uint32_t>& hs) const {
+std::vector<std::vector<std::uint32_t>> poll_state::group_cvm(
+    const std::vector<std::uint32_t>& hs) const {
     std::vector<std::vector<std::uint32_t>> groups;
     std::size_t count = 0;
     for (auto h : hs) {

@@ -33,11 +33,11 @@ namespace taskpoller::engine::detail {
 
 /// Small ids for the few distinct service and region names.
 class name_table {
-public:
+  public:
     std::uint16_t intern(std::string_view name);
     const std::string& name(std::uint16_t id) const { return names_.at(id); }
 
-private:
+  private:
     std::vector<std::string> names_;
 };
 
@@ -62,7 +62,7 @@ struct call_failure {
 };
 
 class poll_state {
-public:
+  public:
     poll_state(store::store& st, const registry& reg, rate_limiter& limiter,
                const core::clock& clock, poller_options options, core::logger log);
 
@@ -100,7 +100,7 @@ public:
     void apply_failure(std::uint32_t h, const call_failure& f);
     void apply_cvm(std::uint32_t h, std::span<const qcloud::instance_state> seen);
 
-public:  // the poller coroutines (poller.cpp) work on these directly
+  public:  // the poller coroutines (poller.cpp) work on these directly
     store::store& store_;
     const registry& registry_;
     rate_limiter& limiter;
@@ -112,7 +112,7 @@ public:  // the poller coroutines (poller.cpp) work on these directly
     name_table regions;
     std::vector<live_task> tasks;
 
-private:
+  private:
     core::task_key key_of(std::uint32_t h) const;
     void mark_running(std::uint32_t h, std::string status);
     void note_error(std::uint32_t h, const std::string& message);
@@ -121,7 +121,7 @@ private:
     rate_limiter::bucket_id poll_bucket(const std::string& service, const std::string& action);
 
     std::vector<std::uint32_t> free_;
-    std::unordered_set<std::uint32_t> cvm_live_;  // handles of live CVM tasks (riders' pool)
+    std::unordered_set<std::uint32_t> cvm_live_;     // handles of live CVM tasks (riders' pool)
     std::vector<std::uint32_t> cvm_live_by_region_;  // live CVM tasks per region id
     std::unordered_map<std::string, std::uint32_t> index_;
 };

@@ -1,12 +1,12 @@
 #include "engine/poller.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-
 #include <deque>
 #include <map>
 #include <optional>
@@ -20,8 +20,8 @@
 
 namespace taskpoller::engine {
 namespace asio = boost::asio;
-using detail::live_task;
 using detail::call_failure;
+using detail::live_task;
 using detail::poll_state;
 
 struct poller::impl : std::enable_shared_from_this<impl>, poll_state {
@@ -129,7 +129,8 @@ void poller::impl::dispatch(core::steady_time now) {
                 gens.push_back(tasks[h].gen);
             }
             ++inflight;
-            asio::co_spawn(executor, poll_cvm(regions.name(region), std::move(group), std::move(gens)),
+            asio::co_spawn(executor,
+                           poll_cvm(regions.name(region), std::move(group), std::move(gens)),
                            asio::detached);
         }
     }
@@ -238,7 +239,9 @@ poller::poller(asio::any_io_executor ex, store::store& st, const registry& reg, 
     : impl_(std::make_shared<impl>(ex, st, reg, api, limiter, clock, std::move(options),
                                    std::move(log))) {}
 
-poller::~poller() { stop(); }
+poller::~poller() {
+    stop();
+}
 
 core::result<void> poller::track(const track_request& r) {
     auto res = impl_->add(r);
@@ -246,8 +249,12 @@ core::result<void> poller::track(const track_request& r) {
     return res;
 }
 
-bool poller::untrack(const core::task_key& key) { return impl_->remove_key(key); }
-bool poller::is_tracked(const core::task_key& key) const { return impl_->handle_of(key).has_value(); }
+bool poller::untrack(const core::task_key& key) {
+    return impl_->remove_key(key);
+}
+bool poller::is_tracked(const core::task_key& key) const {
+    return impl_->handle_of(key).has_value();
+}
 
 void poller::start() {
     if (impl_->started) return;
@@ -262,8 +269,14 @@ void poller::stop() {
     for (auto* t : impl_->token_waits) t->cancel();
 }
 
-std::size_t poller::tracked() const noexcept { return impl_->sched.size(); }
-std::size_t poller::inflight() const noexcept { return impl_->inflight; }
-const scheduler& poller::schedule() const noexcept { return impl_->sched; }
+std::size_t poller::tracked() const noexcept {
+    return impl_->sched.size();
+}
+std::size_t poller::inflight() const noexcept {
+    return impl_->inflight;
+}
+const scheduler& poller::schedule() const noexcept {
+    return impl_->sched;
+}
 
 }  // namespace taskpoller::engine

@@ -43,15 +43,15 @@ struct poller_options {
     scheduler_options schedule;
     retry_options retry;
     cvm_options cvm;
-    std::size_t max_inflight = 64;   ///< poll calls in flight at once (incl. waiting for tokens)
-    std::size_t cvm_batch = 100;     ///< instances per DescribeInstances (API maximum 100)
-    double default_rate = 20.0;      ///< requests/s for a poll action without its own limit
+    std::size_t max_inflight = 64;  ///< poll calls in flight at once (incl. waiting for tokens)
+    std::size_t cvm_batch = 100;    ///< instances per DescribeInstances (API maximum 100)
+    double default_rate = 20.0;     ///< requests/s for a poll action without its own limit
 };
 
 /// What the poller needs to know about a task to poll it.
 struct track_request {
     core::task_key key;
-    std::string action;                  ///< the submitted action (for CVM rules and learning)
+    std::string action;  ///< the submitted action (for CVM rules and learning)
     std::string region;
     std::vector<std::string> resources;  ///< CVM: the instance ids
     core::steady_time submitted{};       ///< steady time of the submission
@@ -59,10 +59,10 @@ struct track_request {
 };
 
 class poller {
-public:
-    poller(boost::asio::any_io_executor ex, store::store& st, const registry& reg,
-           api_client& api, rate_limiter& limiter, const core::clock& clock,
-           poller_options options, core::logger log);
+  public:
+    poller(boost::asio::any_io_executor ex, store::store& st, const registry& reg, api_client& api,
+           rate_limiter& limiter, const core::clock& clock, poller_options options,
+           core::logger log);
     ~poller();
     poller(const poller&) = delete;
     poller& operator=(const poller&) = delete;
@@ -83,7 +83,7 @@ public:
     std::size_t inflight() const noexcept;
     const scheduler& schedule() const noexcept;
 
-private:
+  private:
     struct impl;
     std::shared_ptr<impl> impl_;
 };

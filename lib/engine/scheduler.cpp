@@ -141,7 +141,8 @@ std::int64_t scheduler::next_poll_due(const record& r, std::int64_t now, std::ui
 std::int64_t scheduler::shared_due(std::int64_t due, std::int64_t from, std::uint32_t share) const {
     if (share <= 1) return due;
     const std::int64_t step = std::max<std::int64_t>(1, ticks(opt_.poll.interval));
-    const std::int64_t gap = std::max<std::int64_t>(0, due - from) / static_cast<std::int64_t>(share);
+    const std::int64_t gap =
+        std::max<std::int64_t>(0, due - from) / static_cast<std::int64_t>(share);
     // Never closer than `interval`, and rounded to the nearest multiple of it (steady clock):
     // tasks that share calls then come due at the same instants, and one sweep of calls
     // observes them all, instead of calls going out whenever any one of them comes due.

@@ -30,8 +30,7 @@ struct string_tuple_less {
     using is_transparent = void;
     template <class... S>
     static auto views(const std::tuple<S...>& t) {
-        return std::apply(
-            [](const S&... s) { return std::tuple{std::string_view(s)...}; }, t);
+        return std::apply([](const S&... s) { return std::tuple{std::string_view(s)...}; }, t);
     }
     template <class A, class B>
     static auto views(const std::pair<A, B>& p) {

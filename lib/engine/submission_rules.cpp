@@ -34,9 +34,10 @@ core::result<std::vector<std::string>> resources_of(const registry& reg, std::st
         std::string ids_param = action.cvm ? action.cvm->ids_param : "instanceIds";
         auto ids = values_of(params, ids_param);
         if (ids.empty()) {
-            return core::error{fmt::format("{} needs the instances it acts on: params.{} (an array "
-                                           "of instance ids)",
-                                           action.name, ids_param)};
+            return core::error{
+                fmt::format("{} needs the instances it acts on: params.{} (an array "
+                            "of instance ids)",
+                            action.name, ids_param)};
         }
         return ids;
     }
@@ -62,8 +63,12 @@ core::entry entry_of(const qcloud::batch_entry& e) {
             out.outcome = core::entry_outcome::accepted;
             out.request_id = e.request_id;
             break;
-        case qcloud::batch_entry::status::rejected: out.outcome = core::entry_outcome::rejected; break;
-        case qcloud::batch_entry::status::unknown: out.outcome = core::entry_outcome::unknown; break;
+        case qcloud::batch_entry::status::rejected:
+            out.outcome = core::entry_outcome::rejected;
+            break;
+        case qcloud::batch_entry::status::unknown:
+            out.outcome = core::entry_outcome::unknown;
+            break;
     }
     return out;
 }

@@ -1,11 +1,11 @@
 #include "engine/tracker.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -35,7 +35,8 @@ random_source backoff_rng() {
 }
 
 core::sys_time to_sys(const core::clock& c, core::steady_time t) {
-    return c.system_now() + std::chrono::duration_cast<core::sys_time::duration>(t - c.steady_now());
+    return c.system_now() +
+           std::chrono::duration_cast<core::sys_time::duration>(t - c.steady_now());
 }
 
 }  // namespace
@@ -54,16 +55,22 @@ tracker::tracker(asio::any_io_executor ex, store::store& st, const core::clock& 
     if (config_.submit.max_attempts == 0) throw std::invalid_argument("submit.max_attempts is 0");
 }
 
-tracker::~tracker() { stop(); }
+tracker::~tracker() {
+    stop();
+}
 
-void tracker::start() { poller_.start(); }
+void tracker::start() {
+    poller_.start();
+}
 
 void tracker::stop() {
     stopping_ = true;
     poller_.stop();
 }
 
-std::size_t tracker::inflight() const noexcept { return poller_.inflight() + submitting_; }
+std::size_t tracker::inflight() const noexcept {
+    return poller_.inflight() + submitting_;
+}
 
 asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s) {
     auto action = config_.services.find_action(s.service, s.action);
@@ -141,17 +148,18 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
     co_return submit_result{std::move(*recorded), false};
 }
 
-asio::awaitable<tracker::attempt_result> tracker::send_once(const core::batch& b,
-                                                            const action_profile& a,
-                                                            const qcloud::param_list& params,
-                                                            const std::vector<std::string>& resources) {
+asio::awaitable<tracker::attempt_result> tracker::send_once(
+    const core::batch& b, const action_profile& a, const qcloud::param_list& params,
+    const std::vector<std::string>& resources) {
     using k = attempt_result::kind;
     auto now = clock_.steady_now();
     action_key key{b.service, b.action};
     std::size_t buckets = limiter_.size();
     auto bucket = limiter_.bucket(key, now);
     if (limiter_.size() != buckets) {
-        limiter_.configure(key, config_.services.rate_limit(b.service, b.action, config_.limits.default_rate), now);
+        limiter_.configure(
+            key, config_.services.rate_limit(b.service, b.action, config_.limits.default_rate),
+            now);
     }
     auto grant = limiter_.acquire(bucket, now);
     if (!grant.immediate && grant.ready_at > now) {
@@ -161,19 +169,25 @@ asio::awaitable<tracker::attempt_result> tracker::send_once(const core::batch& b
     }
     auto out = co_await api_.async_call(b.service, b.action, b.region, params, true);
     auto& stats = api_.mutable_stats();
-    if (out.what == call_outcome::kind::not_sent) co_return attempt_result{k::not_sent, {}, {}, 0, out.error};
-    if (out.what == call_outcome::kind::outcome_unknown) co_return attempt_result{k::unknown, {}, {}, 0, out.error};
+    if (out.what == call_outcome::kind::not_sent)
+        co_return attempt_result{k::not_sent, {}, {}, 0, out.error};
+    if (out.what == call_outcome::kind::outcome_unknown)
+        co_return attempt_result{k::unknown, {}, {}, 0, out.error};
 
     attempt_result r;
     std::optional<qcloud::response_error> err;
     if (a.response == response_kind::batch) {
         auto parsed = qcloud::parse_batch(out.body, resources);
-        if (parsed) r = attempt_result{k::batch, std::move(*parsed), {}, 0, {}};
-        else err = parsed.error();
+        if (parsed)
+            r = attempt_result{k::batch, std::move(*parsed), {}, 0, {}};
+        else
+            err = parsed.error();
     } else {
         auto parsed = qcloud::parse_async(out.body);
-        if (parsed) r = attempt_result{k::async, {}, std::move(*parsed), 0, {}};
-        else err = parsed.error();
+        if (parsed)
+            r = attempt_result{k::async, {}, std::move(*parsed), 0, {}};
+        else
+            err = parsed.error();
     }
     if (!err) {
         stats.count(b.service, b.action, "ok");
@@ -181,10 +195,12 @@ asio::awaitable<tracker::attempt_result> tracker::send_once(const core::batch& b
     }
     if (err->what == qcloud::response_error::kind::malformed) {
         stats.count(b.service, b.action, "malformed");
-        co_return attempt_result{k::unknown, {}, {}, 0, "the answer could not be understood: " + err->message};
+        co_return attempt_result{
+            k::unknown, {}, {}, 0, "the answer could not be understood: " + err->message};
     }
-    std::string message = fmt::format("code {}: {}", err->code,
-                                      err->message.empty() ? std::string(qcloud::describe(err->code)) : err->message);
+    std::string message =
+        fmt::format("code {}: {}", err->code,
+                    err->message.empty() ? std::string(qcloud::describe(err->code)) : err->message);
     switch (qcloud::classify(err->code)) {
         case qcloud::error_class::throttled:
             stats.count(b.service, b.action, "throttled");
@@ -208,7 +224,8 @@ core::result<core::batch> tracker::record_answer(const core::batch& b, const act
     (void)a;
     store::batch_outcome o;
     if (r.what == k::unknown) {
-        log_.warn("batch {} ({} {}): outcome unknown, not re-sent: {}", b.id, b.service, b.action, r.message);
+        log_.warn("batch {} ({} {}): outcome unknown, not re-sent: {}", b.id, b.service, b.action,
+                  r.message);
         // One `unknown` entry per resource, so the batch says which resources may have changed.
         o.message = "outcome unknown: " + r.message;
         for (const auto& res : call_resources(resources)) {
@@ -245,12 +262,14 @@ void tracker::track_batch_tasks(const core::batch& b, std::chrono::milliseconds 
     std::set<std::string> done;
     auto now = clock_.steady_now();
     for (const auto& e : b.entries) {
-        if (e.outcome != core::entry_outcome::accepted || !done.insert(e.request_id).second) continue;
+        if (e.outcome != core::entry_outcome::accepted || !done.insert(e.request_id).second)
+            continue;
         core::task_key key{b.service, e.request_id};
         auto t = store_.get_task(key);
         if (!t || core::is_terminal(t->state) || poller_.is_tracked(key)) continue;
         auto res = poller_.track({key, b.action, b.region, t->resources, now, now + timeout});
-        if (!res) log_.error("{}: cannot poll: {}", core::format_task_key(key), res.error().message);
+        if (!res)
+            log_.error("{}: cannot poll: {}", core::format_task_key(key), res.error().message);
     }
 }
 
@@ -260,11 +279,15 @@ core::result<core::task> tracker::adopt(const adoption& a) {
     if (svc->resolver == resolver_kind::instance_state) {
         auto action = config_.services.find_action(a.key.service, a.action);
         if (!action) return action.error();
-        if (a.resources.empty()) return core::error{"tracking a " + svc->name + " task needs its instance ids (\"resources\")"};
+        if (a.resources.empty())
+            return core::error{"tracking a " + svc->name +
+                               " task needs its instance ids (\"resources\")"};
     }
     std::string region = a.region.empty() ? config_.default_region : a.region;
     if (region.empty()) return core::error{"no region: give \"region\" or configure cloud.region"};
-    if (poller_.is_tracked(a.key)) return core::error{core::format_task_key(a.key) + " is already tracked", core::error_kind::conflict};
+    if (poller_.is_tracked(a.key))
+        return core::error{core::format_task_key(a.key) + " is already tracked",
+                           core::error_kind::conflict};
     auto timeout = a.timeout.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(
         config_.polling.schedule.poll.timeout));
     auto now = clock_.steady_now();
@@ -300,16 +323,20 @@ std::size_t tracker::resume_live_tasks() {
     std::size_t n = 0;
     auto now_steady = clock_.steady_now();
     auto now_sys = clock_.system_now();
-    store_.for_each_live_task([&](const core::task_key& key, core::task_state, core::sys_time deadline) {
+    store_.for_each_live_task([&](const core::task_key& key, core::task_state,
+                                  core::sys_time deadline) {
         auto t = store_.get_task(key);
         if (!t) return;
         // The batch's region, or the adoption's; the default only for tasks recorded without one.
         std::string region = t->region.empty() ? config_.default_region : t->region;
         auto to_steady = [&](core::sys_time s) {
-            return now_steady + std::chrono::duration_cast<core::steady_time::duration>(s - now_sys);
+            return now_steady +
+                   std::chrono::duration_cast<core::steady_time::duration>(s - now_sys);
         };
-        auto dl = deadline == core::sys_time{} ? now_steady + config_.polling.schedule.poll.timeout : to_steady(deadline);
-        if (poller_.track({key, t->action, region, t->resources, to_steady(t->created_at), dl})) ++n;
+        auto dl = deadline == core::sys_time{} ? now_steady + config_.polling.schedule.poll.timeout
+                                               : to_steady(deadline);
+        if (poller_.track({key, t->action, region, t->resources, to_steady(t->created_at), dl}))
+            ++n;
     });
     return n;
 }
@@ -325,7 +352,8 @@ void tracker::reconfigure(tracker_config config, qcloud::credentials creds) {
     api_.set_settings(config_.api);
     api_.set_credentials(std::move(creds));
     for (const auto& [key, stats] : limiter_.all_stats(now)) {
-        double rate = config_.services.rate_limit(key.service, key.action, config_.limits.default_rate);
+        double rate =
+            config_.services.rate_limit(key.service, key.action, config_.limits.default_rate);
         if (rate != stats.configured_rate) limiter_.configure(key, rate, now);
     }
 }

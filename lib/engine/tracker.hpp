@@ -83,11 +83,10 @@ struct adoption {
 };
 
 class tracker {
-public:
+  public:
     /// Throws std::invalid_argument on an unusable configuration (a start-up error).
     tracker(boost::asio::any_io_executor ex, store::store& st, const core::clock& clock,
-            http::client& http, qcloud::credentials creds, tracker_config config,
-            core::logger log);
+            http::client& http, qcloud::credentials creds, tracker_config config, core::logger log);
     ~tracker();
     tracker(const tracker&) = delete;
     tracker& operator=(const tracker&) = delete;
@@ -123,7 +122,7 @@ public:
     const submit_stats& submissions() const noexcept { return submit_stats_; }
     const poller& polls() const noexcept { return poller_; }
 
-private:
+  private:
     struct attempt_result;
     boost::asio::awaitable<attempt_result> send_once(const core::batch& b, const action_profile& a,
                                                      const qcloud::param_list& params,

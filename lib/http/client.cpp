@@ -143,8 +143,7 @@ asio::awaitable<send_result> client::impl::send(std::shared_ptr<impl> self, requ
     co_return result;
 }
 
-asio::awaitable<send_result> client::impl::attempt(const request& req,
-                                                   const detail::outgoing& msg,
+asio::awaitable<send_result> client::impl::attempt(const request& req, const detail::outgoing& msg,
                                                    steady_clock::time_point deadline,
                                                    bool allow_reuse, progress& p) {
     detail::origin where{req.scheme, req.host, effective_port(req)};

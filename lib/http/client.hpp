@@ -84,8 +84,8 @@ struct client_stats {
     std::uint64_t connections_reused = 0;  ///< requests sent over a pooled idle connection
     std::uint64_t stale_checks = 0;        ///< peeks at idle connections before reuse
     std::uint64_t stale_discarded = 0;     ///< idle connections found closed by the server
-    std::uint64_t stale_retried = 0;       ///< retry_if_stale requests sent again (fresh connection)
-    std::uint64_t idle_expired = 0;        ///< idle connections closed by idle_timeout
+    std::uint64_t stale_retried = 0;  ///< retry_if_stale requests sent again (fresh connection)
+    std::uint64_t idle_expired = 0;   ///< idle connections closed by idle_timeout
     std::uint64_t failed_not_sent = 0;
     std::uint64_t failed_outcome_unknown = 0;
     std::vector<host_stats> hosts;  ///< origins with open connections or waiters

@@ -9,9 +9,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/asio/write.hpp>
 #include <cerrno>
 #include <memory>
 
@@ -152,8 +152,8 @@ asio::awaitable<error_code> connection::async_handshake(bool verify,
 asio::awaitable<std::tuple<error_code, std::size_t>> connection::async_write(
     std::string_view wire, steady_clock::time_point deadline) {
     tcp().expires_at(deadline);
-    return std::visit(
-        [&](auto& s) { return asio::async_write(s, asio::buffer(wire), use_tuple); }, stream_);
+    return std::visit([&](auto& s) { return asio::async_write(s, asio::buffer(wire), use_tuple); },
+                      stream_);
 }
 
 asio::awaitable<std::tuple<error_code, std::size_t>> connection::async_read(beast_parser& parser) {

@@ -42,7 +42,8 @@ bool is_printable(std::string_view s) {
 }
 
 bool is_named(std::string_view name, std::string_view lower) {
-    return name.size() == lower.size() && ::strncasecmp(name.data(), lower.data(), name.size()) == 0;
+    return name.size() == lower.size() &&
+           ::strncasecmp(name.data(), lower.data(), name.size()) == 0;
 }
 
 bool is_managed(std::string_view name) {
@@ -82,13 +83,15 @@ boost::system::result<outgoing, error> build_message(const request& req,
     std::uint16_t default_port = req.scheme == scheme::https ? 443 : 80;
     if (req.port != 0 && req.port != default_port) w.append(":").append(std::to_string(req.port));
     w.append("\r\n");
-    if (!options.user_agent.empty()) w.append("User-Agent: ").append(options.user_agent).append("\r\n");
+    if (!options.user_agent.empty())
+        w.append("User-Agent: ").append(options.user_agent).append("\r\n");
     for (const auto& [name, value] : req.headers) {
         // content_type replaces a Content-Type among the extra headers.
         if (!req.content_type.empty() && is_named(name, "content-type")) continue;
         w.append(name).append(": ").append(value).append("\r\n");
     }
-    if (!req.content_type.empty()) w.append("Content-Type: ").append(req.content_type).append("\r\n");
+    if (!req.content_type.empty())
+        w.append("Content-Type: ").append(req.content_type).append("\r\n");
     if (!req.body.empty() || req.method == method::post || req.method == method::put)
         w.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
     w.append("\r\n").append(req.body);

@@ -14,7 +14,8 @@ core::result<void> validate_options(const client_options& o) {
         return core::error{"http: tls_handshake_timeout must be positive"};
     if (o.request_timeout <= 0ms) return core::error{"http: request_timeout must be positive"};
     if (o.idle_timeout <= 0ms) return core::error{"http: idle_timeout must be positive"};
-    if (o.stale_check_after < 0ms) return core::error{"http: stale_check_after must not be negative"};
+    if (o.stale_check_after < 0ms)
+        return core::error{"http: stale_check_after must not be negative"};
     if (o.max_connections_per_host == 0)
         return core::error{"http: max_connections_per_host must be at least 1"};
     if (o.body_limit == 0) return core::error{"http: body_limit must be positive"};

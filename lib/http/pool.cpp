@@ -83,10 +83,10 @@ pool::~pool() {
 }
 
 asio::awaitable<boost::system::result<lease, error>> pool::async_acquire(
-    const origin& where, bool allow_reuse, bool retry_if_stale,
-    steady_clock::time_point deadline) {
+    const origin& where, bool allow_reuse, bool retry_if_stale, steady_clock::time_point deadline) {
     for (bool requeue = false;; requeue = true) {
-        if (auto ready = try_acquire(where, allow_reuse, retry_if_stale)) co_return std::move(*ready);
+        if (auto ready = try_acquire(where, allow_reuse, retry_if_stale))
+            co_return std::move(*ready);
         if (shut_down_)
             co_return error{
                 failure_class::not_sent,        failure_stage::pool_wait,      false, true,
@@ -136,8 +136,7 @@ asio::awaitable<boost::system::result<lease, error>> pool::async_acquire(
     }
 }
 
-std::optional<lease> pool::try_acquire(const origin& where, bool allow_reuse,
-                                       bool retry_if_stale) {
+std::optional<lease> pool::try_acquire(const origin& where, bool allow_reuse, bool retry_if_stale) {
     if (shut_down_) return std::nullopt;
     host_entry& host = hosts_[where];
     if (allow_reuse && !host.idle.empty()) {

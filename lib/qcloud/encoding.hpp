@@ -23,7 +23,8 @@ std::size_t percent_encoded_size(std::string_view raw) noexcept;
 template <class Params>
 void append_form_encoded(std::string& out, const Params& params) {
     std::size_t size = 0;
-    for (const auto& p : params) size += percent_encoded_size(p.name) + percent_encoded_size(p.value) + 2;
+    for (const auto& p : params)
+        size += percent_encoded_size(p.name) + percent_encoded_size(p.value) + 2;
     out.reserve(out.size() + size);
     bool first = true;
     for (const auto& p : params) {

@@ -1,9 +1,10 @@
 #include "qcloud/params.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <cmath>
-#include <fmt/format.h>
 #include <optional>
 
 namespace taskpoller::qcloud {
@@ -54,7 +55,8 @@ std::optional<core::error> flatten_into(const json::value& v, const std::string&
             if (obj.empty()) return path_error(path, "empty object would send nothing");
             for (const auto& kv : obj) {
                 if (kv.key().empty()) return path_error(path, "empty member name");
-                if (auto err = flatten_into(kv.value(), fmt::format("{}.{}", path, kv.key()), out)) {
+                if (auto err =
+                        flatten_into(kv.value(), fmt::format("{}.{}", path, kv.key()), out)) {
                     return err;
                 }
             }

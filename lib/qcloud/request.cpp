@@ -1,10 +1,11 @@
 #include "qcloud/request.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <charconv>
-#include <vector>
-#include <fmt/format.h>
 #include <random>
+#include <vector>
 
 #include "qcloud/encoding.hpp"
 

@@ -39,8 +39,8 @@ struct request_view {
 struct signed_request {
     http_method method = http_method::post;
     std::string host;
-    std::string target;        ///< "/v2/index.php" (POST) or "/v2/index.php?<query>" (GET)
-    std::string body;          ///< form-encoded parameters for POST; empty for GET
+    std::string target;  ///< "/v2/index.php" (POST) or "/v2/index.php?<query>" (GET)
+    std::string body;    ///< form-encoded parameters for POST; empty for GET
     std::int64_t timestamp = 0;
     std::uint64_t nonce = 0;
 };

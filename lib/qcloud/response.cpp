@@ -1,11 +1,12 @@
 #include "qcloud/response.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <charconv>
-#include <fmt/format.h>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -220,8 +221,11 @@ response_result<batch_result> parse_batch(std::string_view body,
             // "All failed": a resource the answer does not mention failed with the outer error.
             out.entries.push_back({id, batch_entry::status::rejected, env.code, env.message, {}});
         } else {
-            out.entries.push_back({id, batch_entry::status::unknown, 0,
-                                   "resource missing from the response's detail", {}});
+            out.entries.push_back({id,
+                                   batch_entry::status::unknown,
+                                   0,
+                                   "resource missing from the response's detail",
+                                   {}});
         }
     }
     if (*detail != nullptr) {
@@ -244,10 +248,14 @@ response_result<task_status> parse_task_result(std::string_view body) {
     auto status = s ? small_int_of(*s) : std::optional<int>{};
     if (!status) return malformed("response has no usable \"data.status\"");
     switch (*status) {
-        case 0: return task_status::succeeded;
-        case 1: return task_status::failed;
-        case 2: return task_status::running;
-        default: return malformed(fmt::format("unknown task status {}", *status));
+        case 0:
+            return task_status::succeeded;
+        case 1:
+            return task_status::failed;
+        case 2:
+            return task_status::running;
+        default:
+            return malformed(fmt::format("unknown task status {}", *status));
     }
 }
 

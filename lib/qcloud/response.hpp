@@ -2,13 +2,12 @@
 // Parsers for API 2.0 responses (qcloud-v2.md §3-4). Each takes the raw body and returns a value
 // or a response_error; none throws on bad input, none trusts the input's size or shape.
 
+#include <boost/system/result.hpp>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/system/result.hpp>
 
 namespace taskpoller::qcloud {
 

@@ -1,13 +1,13 @@
 #include "qcloud/signer.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/params.h>
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 #include <stdexcept>
+#include <vector>
 
 namespace taskpoller::qcloud {
 
@@ -21,7 +21,9 @@ signature_method signature_method_from_param(const std::string* value) noexcept 
 }
 
 credentials::credentials(std::string secret_id, std::string secret_key, std::string token)
-    : secret_id_(std::move(secret_id)), secret_key_(std::move(secret_key)), token_(std::move(token)) {}
+    : secret_id_(std::move(secret_id)),
+      secret_key_(std::move(secret_key)),
+      token_(std::move(token)) {}
 
 namespace {
 
@@ -43,7 +45,9 @@ void append_canonical_string(std::string& out, std::string_view method, std::str
     // Names get the `_` -> `.` rule before sorting, because the server sorts the rewritten names.
     // Stable, so repeated names keep their order. A request has a dozen parameters or so:
     // insertion sort, which allocates nothing; long lists (CVM batches) take std::stable_sort.
-    auto less = [](const param_view& a, const param_view& b) { return rewritten_less(a.name, b.name); };
+    auto less = [](const param_view& a, const param_view& b) {
+        return rewritten_less(a.name, b.name);
+    };
     if (params.size() <= 32) {
         for (std::size_t i = 1; i < params.size(); ++i) {
             param_view v = params[i];
@@ -127,7 +131,8 @@ EVP_MAC_CTX* keyed_ctx(std::string_view key, signature_method m) {
     thread_local mac_cache cache;
     for (auto& e : cache.entries) {
         if (e.method == m && e.key == key) {
-            if (EVP_MAC_init(e.ctx, nullptr, 0, nullptr) != 1) throw std::runtime_error("EVP_MAC_init failed");
+            if (EVP_MAC_init(e.ctx, nullptr, 0, nullptr) != 1)
+                throw std::runtime_error("EVP_MAC_init failed");
             return e.ctx;
         }
     }

@@ -23,7 +23,7 @@ signature_method signature_method_from_param(const std::string* value) noexcept;
 /// printed: this type has no operator<< and no fmt formatter, and the accessor that exposes it
 /// is named for its only legitimate use.
 class credentials {
-public:
+  public:
     credentials(std::string secret_id, std::string secret_key, std::string token = {});
 
     const std::string& secret_id() const noexcept { return secret_id_; }
@@ -31,7 +31,7 @@ public:
     /// The SecretKey, for computing an HMAC. Never log or return it to a client.
     std::string_view secret_key_for_signing() const noexcept { return secret_key_; }
 
-private:
+  private:
     std::string secret_id_;
     std::string secret_key_;
     std::string token_;
@@ -43,8 +43,8 @@ inline constexpr std::string_view api_path = "/v2/index.php";
 /// The string to sign: METHOD + host + path + "?" + the parameters (every one but `Signature`)
 /// with `_` replaced by `.` in names, sorted byte-wise by name, joined as raw `name=value` with
 /// `&`. `method` is upper-cased.
-std::string canonical_string(std::string_view method, std::string_view host,
-                             std::string_view path, const param_list& params);
+std::string canonical_string(std::string_view method, std::string_view host, std::string_view path,
+                             const param_list& params);
 
 /// base64(HMAC(key, string_to_sign)), the value of the Signature parameter.
 std::string compute_signature(std::string_view secret_key, signature_method m,

@@ -93,9 +93,7 @@ class compact_string {
   private:
     static constexpr unsigned char heap_tag = 0xff;
     unsigned char tag() const noexcept { return static_cast<unsigned char>(buf_[15]); }
-    void clear_inline() noexcept {
-        std::memset(buf_, 0, sizeof buf_);
-    }
+    void clear_inline() noexcept { std::memset(buf_, 0, sizeof buf_); }
     void assign_new(std::string_view s);  // *this holds nothing
     void release() noexcept;
 

@@ -11,14 +11,16 @@ namespace {
 
 constexpr std::size_t huge_page = std::size_t{2} << 20;
 
-std::size_t mapped_length(std::size_t bytes) { return (bytes + huge_page - 1) & ~(huge_page - 1); }
+std::size_t mapped_length(std::size_t bytes) {
+    return (bytes + huge_page - 1) & ~(huge_page - 1);
+}
 
 }  // namespace
 
 void* allocate_huge(std::size_t bytes, std::size_t align) {
     if (bytes < huge_page_threshold) {
         if (align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) return ::operator new(bytes);
-        return ::operator new(bytes, std::align_val_t{align});
+        return ::operator new (bytes, std::align_val_t{align});
     }
     if (bytes > std::numeric_limits<std::size_t>::max() - 2 * huge_page) throw std::bad_alloc();
     const std::size_t length = mapped_length(bytes);
@@ -44,7 +46,7 @@ void deallocate_huge(void* p, std::size_t bytes, std::size_t align) noexcept {
         if (align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
             ::operator delete(p);
         } else {
-            ::operator delete(p, std::align_val_t{align});
+            ::operator delete (p, std::align_val_t{align});
         }
         return;
     }

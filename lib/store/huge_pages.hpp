@@ -41,7 +41,8 @@ struct huge_page_allocator {
     huge_page_allocator(const huge_page_allocator<U>&) noexcept {}  // NOLINT: rebinding
 
     T* allocate(std::size_t n) {
-        if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
+        if (n > std::numeric_limits<std::size_t>::max() / sizeof(T))
+            throw std::bad_array_new_length();
         return static_cast<T*>(detail::allocate_huge(n * sizeof(T), alignof(T)));
     }
     void deallocate(T* p, std::size_t n) noexcept {

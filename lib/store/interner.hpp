@@ -53,8 +53,8 @@ class label_sets {
     interner pairs_;      // "key=value" (keys cannot contain '=')
     interner canonical_;  // a set's label ids, as a string key
     std::vector<std::vector<std::uint32_t>> sets_;
-    core::labels last_;            // the last set interned (sets are never forgotten)
-    std::uint32_t last_set_ = 0;   // its id; 0 = none
+    core::labels last_;           // the last set interned (sets are never forgotten)
+    std::uint32_t last_set_ = 0;  // its id; 0 = none
 };
 
 }  // namespace taskpoller::store

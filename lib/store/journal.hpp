@@ -52,14 +52,14 @@ struct journal_options {
 };
 
 struct replay_stats {
-    std::size_t snapshot_records = 0;   ///< batch/task records loaded from the snapshot
-    std::size_t log_records = 0;        ///< records applied from the log
-    std::size_t stale_records = 0;      ///< log records older than the snapshot (skipped)
-    std::size_t skipped_records = 0;    ///< corrupt regions skipped (recover only)
-    std::uint64_t truncated_bytes = 0;  ///< torn tail removed from the log
-    std::size_t marked_unknown = 0;     ///< `submitting` batches turned `unknown`
-    std::size_t lost_tasks_tracked = 0; ///< tasks of a recorded outcome recreated from its batch
-    std::size_t batches = 0;            ///< in the store after replay
+    std::size_t snapshot_records = 0;    ///< batch/task records loaded from the snapshot
+    std::size_t log_records = 0;         ///< records applied from the log
+    std::size_t stale_records = 0;       ///< log records older than the snapshot (skipped)
+    std::size_t skipped_records = 0;     ///< corrupt regions skipped (recover only)
+    std::uint64_t truncated_bytes = 0;   ///< torn tail removed from the log
+    std::size_t marked_unknown = 0;      ///< `submitting` batches turned `unknown`
+    std::size_t lost_tasks_tracked = 0;  ///< tasks of a recorded outcome recreated from its batch
+    std::size_t batches = 0;             ///< in the store after replay
     std::size_t tasks = 0;
 };
 

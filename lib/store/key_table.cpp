@@ -25,7 +25,9 @@ void key_table::reserve(std::size_t n) {
     if (want != slots_.size()) rehash(want);
 }
 
-void key_table::grow() { rehash(slots_.empty() ? 16 : slots_.size() * 2); }
+void key_table::grow() {
+    rehash(slots_.empty() ? 16 : slots_.size() * 2);
+}
 
 void key_table::rehash(std::size_t slots) {
     huge_vector<slot> old = std::move(slots_);

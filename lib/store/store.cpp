@@ -131,7 +131,7 @@ core::batch store::batch_view(std::uint32_t pos) const {
     b.client_token = r.client_token;
     b.entries.reserve(r.entries.size());
     for (const auto& e : r.entries) {
-        core::entry out{e.resource_id.str(), e.outcome,         e.code,
+        core::entry out{e.resource_id.str(), e.outcome,          e.code,
                         e.message.str(),     e.request_id.str(), std::nullopt};
         if (e.outcome == core::entry_outcome::accepted) {
             if (auto tp = find_task(r.service, e.request_id)) out.state = tasks_[*tp].state;
@@ -286,9 +286,9 @@ core::result<core::batch> store::record_batch_outcome(std::string_view batch_id,
         bool accepted = e.outcome == core::entry_outcome::accepted;
         any_accepted |= accepted;
         any_unknown |= e.outcome == core::entry_outcome::unknown;
-        b.entries.push_back(
-            {e.resource_id, e.message,
-             accepted ? std::string_view(e.request_id) : std::string_view{}, e.code, e.outcome});
+        b.entries.push_back({e.resource_id, e.message,
+                             accepted ? std::string_view(e.request_id) : std::string_view{}, e.code,
+                             e.outcome});
     }
     b.entries.shrink_to_fit();
     auto to = any_accepted  ? core::batch_state::submitted

@@ -24,9 +24,9 @@
 #include "core/result.hpp"
 #include "core/types.hpp"
 #include "store/change_log.hpp"
+#include "store/huge_pages.hpp"
 #include "store/indexes.hpp"
 #include "store/interner.hpp"
-#include "store/huge_pages.hpp"
 #include "store/key_table.hpp"
 #include "store/observer.hpp"
 #include "store/records.hpp"
@@ -200,7 +200,7 @@ class store {
     void compact();
     /// compact()'s slow path: drops dead records and restores creation order (indexes stale).
     void drop_dead_records();
-    void index_task(std::uint32_t pos, bool keys = true);  // keys: also the key table
+    void index_task(std::uint32_t pos, bool keys = true);   // keys: also the key table
     void index_batch(std::uint32_t pos, bool keys = true);  // keys: also batch_ids_
 
     const core::clock& clock_;

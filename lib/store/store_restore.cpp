@@ -20,8 +20,8 @@ detail::batch_rec store::batch_record(core::batch&& b) {
     for (auto& e : b.entries) {
         bool accepted = e.outcome == core::entry_outcome::accepted;
         r.entries.push_back({e.resource_id, e.message,
-                             accepted ? std::string_view(e.request_id) : std::string_view{},
-                             e.code, e.outcome});
+                             accepted ? std::string_view(e.request_id) : std::string_view{}, e.code,
+                             e.outcome});
     }
     r.created_at = to_ns(b.created_at);
     r.finished_at = to_ns(b.finished_at);

@@ -43,7 +43,7 @@ struct batch_outcome {
     int code = 0;
     std::string message{};
     std::vector<core::entry> entries{};  ///< `state` is ignored
-    core::sys_time deadline{};         ///< for the tasks created; epoch = none
+    core::sys_time deadline{};           ///< for the tasks created; epoch = none
 };
 
 /// Tracking a requestId something else submitted.

@@ -19,11 +19,11 @@
 #include <set>
 #include <thread>
 
+#include "ctl/unix_client.hpp"
 #include "support/daemon_process.hpp"
 #include "support/ground_truth.hpp"
 #include "support/http_client.hpp"
 #include "support/sim_process.hpp"
-#include "ctl/unix_client.hpp"
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -51,13 +51,19 @@ std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port) {
     return "cloud:\n"
            "  region: ap-guangzhou\n"
            "  scheme: http\n"
-           "  connect_to: \"127.0.0.1:" + std::to_string(sim_port) + "\"\n"
+           "  connect_to: \"127.0.0.1:" +
+           std::to_string(sim_port) +
+           "\"\n"
            "polling: {initial_delay: 300ms, interval: 300ms, max_interval: 1s, timeout: 10m, "
            "settle_delay: 300ms}\n"
            "rate_limit: {default: 1000, burst: 1000}\n"
-           "control: {socket: " + dir.path() + "/d.sock, max_connections: 256}\n"
+           "control: {socket: " +
+           dir.path() +
+           "/d.sock, max_connections: 256}\n"
            // Small snapshots: compactions happen during the run, so kills land in them too.
-           "store: {journal: " + dir.path() + "/journal, durability: strict, snapshot_size: 64KiB}\n"
+           "store: {journal: " +
+           dir.path() +
+           "/journal, durability: strict, snapshot_size: 64KiB}\n"
            "logging: {level: info}\n";
 }
 
@@ -93,7 +99,8 @@ std::vector<planned_batch> plan(const std::vector<std::string>& instances, int c
             {"action", "RegisterInstancesWithLoadBalancer"},
             {"params",
              {{"loadBalancerId", lb},
-              {"backends", json::array{json::object{{"instanceId", "ins-backend"}, {"weight", 10}}}}}},
+              {"backends",
+               json::array{json::object{{"instanceId", "ins-backend"}, {"weight", 10}}}}}},
             {"client_token", p.token}});
         out.push_back(std::move(p));
     }
@@ -128,12 +135,13 @@ TEST(durability_crash, sigkill_at_random_moments_loses_nothing_and_sends_nothing
     auto submissions = plan(instances, clb_calls);
     std::mutex mu;  // guards `daemon` between the killer and the final checks
     // Kills at random moments, spread over the submissions and the polling that follows.
-    daemon_restarter killer(daemon, mu,
-                            {.min_pause = 150ms,
-                             .max_pause = 900ms,
-                             .sigterm_share = 0.0,
-                             .max_restarts = kills,
-                             .seed = static_cast<unsigned>(env_int("TASKPOLLER_CRASH_SEED", 1234))});
+    daemon_restarter killer(
+        daemon, mu,
+        {.min_pause = 150ms,
+         .max_pause = 900ms,
+         .sigterm_share = 0.0,
+         .max_restarts = kills,
+         .seed = static_cast<unsigned>(env_int("TASKPOLLER_CRASH_SEED", 1234))});
 
     // The client: submits each planned batch until it is acknowledged (202 new, 200 repeated
     // token), retrying with the same client token across crashes.
@@ -143,7 +151,8 @@ TEST(durability_crash, sigkill_at_random_moments_loses_nothing_and_sends_nothing
     std::vector<acked_batch> acknowledged;
     int transport_retries = 0;
     std::string client_error;
-    auto pace = std::chrono::milliseconds(std::max(1, 8000 / std::max<int>(1, static_cast<int>(submissions.size()))));
+    auto pace = std::chrono::milliseconds(
+        std::max(1, 8000 / std::max<int>(1, static_cast<int>(submissions.size()))));
     for (const auto& p : submissions) {
         auto r = taskpoller::testing::submit_until_acknowledged(client, p, 120s);
         transport_retries += r.retries;
@@ -180,10 +189,10 @@ TEST(durability_crash, sigkill_at_random_moments_loses_nothing_and_sends_nothing
 
     std::lock_guard lock(mu);
     EXPECT_EQ(daemon.stop(SIGTERM), 0) << daemon.log_tail();
-    std::printf("crash test: %d kills, %zu submissions acknowledged (%zu unknown), %zu tasks "
-                "checked against the simulator, %zu resources executed once each, %d client "
-                "retries, %zu violations\n",
-                killer.kills(), acknowledged.size(), report.batch_states["unknown"],
-                report.tasks_checked, report.executed_resources, transport_retries,
-                report.violations.size());
+    std::printf(
+        "crash test: %d kills, %zu submissions acknowledged (%zu unknown), %zu tasks "
+        "checked against the simulator, %zu resources executed once each, %d client "
+        "retries, %zu violations\n",
+        killer.kills(), acknowledged.size(), report.batch_states["unknown"], report.tasks_checked,
+        report.executed_resources, transport_retries, report.violations.size());
 }

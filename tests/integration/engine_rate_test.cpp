@@ -114,7 +114,8 @@ TEST(EngineRate, ASaturatedPollActionDoesNotStarveAnother) {
     json::array ids;
     for (int i = 0; i < 5; ++i) ids.emplace_back(running[i]);
     const auto started = std::chrono::steady_clock::now();
-    auto r = h.submit({.service = "cvm", .action = "StopInstances",
+    auto r = h.submit({.service = "cvm",
+                       .action = "StopInstances",
                        .params = json::object{{"instanceIds", std::move(ids)}}});
     ASSERT_TRUE(r.has_value() && *r);
     std::vector<std::string> cvm_ids;
@@ -128,12 +129,14 @@ TEST(EngineRate, ASaturatedPollActionDoesNotStarveAnother) {
         return true;
     };
     ASSERT_TRUE(h.run_until(cvm_done, 30s));
-    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const auto lb_live = h.live_tasks();
     std::cout << "[figures] CVM tasks done after " << took << " s with " << lb_live
               << " lb tasks still waiting for their polls\n";
     EXPECT_GE(lb_live, 20u) << "the lb backlog was gone: the test proves nothing";
-    EXPECT_LT(took, 5.0) << "CVM polls waited behind the lb backlog";  // measured: ~2 s; ~10 s before
+    EXPECT_LT(took, 5.0)
+        << "CVM polls waited behind the lb backlog";  // measured: ~2 s; ~10 s before
     ASSERT_TRUE(h.run_until_all_terminal(90s)) << h.live_tasks() << " tasks still live";
 }
 

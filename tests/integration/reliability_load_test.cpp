@@ -33,12 +33,12 @@
 #include <sstream>
 #include <thread>
 
+#include "ctl/unix_client.hpp"
 #include "support/api.hpp"
 #include "support/daemon_process.hpp"
 #include "support/ground_truth.hpp"
 #include "support/http_client.hpp"
 #include "support/sim_process.hpp"
-#include "ctl/unix_client.hpp"
 
 namespace taskpoller::testing {
 namespace {
@@ -50,9 +50,11 @@ using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
 #ifdef TASKPOLLER_SANITIZED
-constexpr int default_tasks = 4000, default_clients = 300, default_seconds = 10, default_p99_ms = 30000;
+constexpr int default_tasks = 4000, default_clients = 300, default_seconds = 10,
+              default_p99_ms = 30000;
 #else
-constexpr int default_tasks = 20000, default_clients = 1000, default_seconds = 20, default_p99_ms = 10000;
+constexpr int default_tasks = 20000, default_clients = 1000, default_seconds = 20,
+              default_p99_ms = 10000;
 #endif
 
 // --- the daemon's resources, from /proc ------------------------------------------------------
@@ -83,14 +85,21 @@ fd_counts count_fds(pid_t pid) {
     auto tcp_inodes = socket_inodes("/proc/net/tcp");
     for (const auto& i : socket_inodes("/proc/net/tcp6")) tcp_inodes.insert(i);
     std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    for (const auto& e :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
         ++c.total;
         std::error_code lec;
         auto target = std::filesystem::read_symlink(e.path(), lec).string();
         if (target.rfind("socket:[", 0) == 0) {
             auto inode = target.substr(8, target.size() - 9);
-            if (unix_inodes.count(inode)) { ++c.unix_sockets; continue; }
-            if (tcp_inodes.count(inode)) { ++c.tcp_sockets; continue; }
+            if (unix_inodes.count(inode)) {
+                ++c.unix_sockets;
+                continue;
+            }
+            if (tcp_inodes.count(inode)) {
+                ++c.tcp_sockets;
+                continue;
+            }
         }
         ++c.other;
     }
@@ -126,15 +135,15 @@ struct run_state {
     clock_type::time_point end;
     std::vector<std::string> task_keys;  // "cvm/123"
     std::vector<std::string> batch_ids;
-    std::uint64_t since = 0;             // an event sequence number a little in the past
+    std::uint64_t since = 0;  // an event sequence number a little in the past
     // results
-    std::vector<double> latency_ms;      // immediate requests
-    std::vector<double> overshoot_ms;    // long-polls: answer time minus the wait asked for
+    std::vector<double> latency_ms;    // immediate requests
+    std::vector<double> overshoot_ms;  // long-polls: answer time minus the wait asked for
     std::map<std::string, std::size_t> requests;  // by kind
     std::size_t failures = 0;
     std::vector<std::string> failure_samples;
     std::size_t streams_up = 0, event_lines = 0, gaps = 0, out_of_order = 0;
-    std::vector<stream_type*> streams;   // closed at the end of the run
+    std::vector<stream_type*> streams;  // closed at the end of the run
     std::size_t writer_seq = 0;
 
     void fail(std::string what) {
@@ -153,7 +162,8 @@ struct connection {
 asio::awaitable<bool> ensure_open(connection& c, run_state& st) {
     if (c.open) co_return true;
     c.stream.expires_after(10s);
-    auto [ec] = co_await c.stream.async_connect(asio::local::stream_protocol::endpoint(st.socket), tuple_awaitable);
+    auto [ec] = co_await c.stream.async_connect(asio::local::stream_protocol::endpoint(st.socket),
+                                                tuple_awaitable);
     if (ec) {
         st.fail("connect: " + ec.message());
         co_return false;
@@ -172,8 +182,8 @@ void close(connection& c) {
 
 // One request on the kept-alive connection; the answer, or nullopt after recording a failure.
 asio::awaitable<std::optional<http::response<http::string_body>>> exchange(
-    connection& c, run_state& st, http::verb verb, const std::string& target,
-    std::string body = {}, std::chrono::milliseconds timeout = 30s) {
+    connection& c, run_state& st, http::verb verb, const std::string& target, std::string body = {},
+    std::chrono::milliseconds timeout = 30s) {
     if (!co_await ensure_open(c, st)) co_return std::nullopt;
     http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, "localhost");
@@ -213,8 +223,9 @@ double ms_since(clock_type::time_point t) {
 }
 
 asio::awaitable<void> pause(std::mt19937& rng, int lo_ms, int hi_ms) {
-    asio::steady_timer t(co_await asio::this_coro::executor,
-                         std::chrono::milliseconds(std::uniform_int_distribution<int>(lo_ms, hi_ms)(rng)));
+    asio::steady_timer t(
+        co_await asio::this_coro::executor,
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(lo_ms, hi_ms)(rng)));
     co_await t.async_wait(tuple_awaitable);
 }
 
@@ -232,7 +243,8 @@ asio::awaitable<void> waiter(run_state& st, unsigned seed, bool batches) {
         }
         target += "?wait=" + std::to_string(wait_s) + "s";
         auto started = clock_type::now();
-        auto r = co_await exchange(c, st, http::verb::get, target, {}, std::chrono::seconds(wait_s + 30));
+        auto r = co_await exchange(c, st, http::verb::get, target, {},
+                                   std::chrono::seconds(wait_s + 30));
         ++st.requests[batches ? "wait_batch" : "wait_task"];
         if (!r) continue;
         auto state = std::string(json::parse(r->body()).as_object().at("state").as_string());
@@ -251,7 +263,8 @@ asio::awaitable<void> lister(run_state& st, unsigned seed, bool batches) {
     connection c(co_await asio::this_coro::executor);
     const char* filters[] = {"", "&state=running", "&service=cvm", "&service=lb&state=running"};
     while (clock_type::now() < st.end) {
-        std::string base = batches ? "/v1/batches?limit=50" : std::string("/v1/tasks?limit=100") + filters[rng() % 4];
+        std::string base = batches ? "/v1/batches?limit=50"
+                                   : std::string("/v1/tasks?limit=100") + filters[rng() % 4];
         std::string token;
         for (int page = 0; page < 5 && clock_type::now() < st.end; ++page) {
             std::string target = base + (token.empty() ? "" : "&page_token=" + token);
@@ -282,10 +295,18 @@ asio::awaitable<void> reader(run_state& st, unsigned seed) {
     for (int n = 1; clock_type::now() < st.end; ++n) {
         std::string target;
         switch (rng() % 4) {
-            case 0: target = "/v1/tasks/" + st.task_keys[rng() % st.task_keys.size()]; break;
-            case 1: target = "/v1/batches/" + st.batch_ids[rng() % st.batch_ids.size()]; break;
-            case 2: target = "/v1/status"; break;
-            default: target = "/_ping"; break;
+            case 0:
+                target = "/v1/tasks/" + st.task_keys[rng() % st.task_keys.size()];
+                break;
+            case 1:
+                target = "/v1/batches/" + st.batch_ids[rng() % st.batch_ids.size()];
+                break;
+            case 2:
+                target = "/v1/status";
+                break;
+            default:
+                target = "/_ping";
+                break;
         }
         auto started = clock_type::now();
         auto r = co_await exchange(c, st, http::verb::get, target);
@@ -303,12 +324,13 @@ asio::awaitable<void> writer(run_state& st, unsigned seed) {
     connection c(co_await asio::this_coro::executor);
     while (clock_type::now() < st.end) {
         std::string lb = "lb-load-w" + std::to_string(st.writer_seq++);
-        std::string body = json::serialize(json::object{
-            {"service", "lb"},
-            {"action", "RegisterInstancesWithLoadBalancer"},
-            {"params", {{"loadBalancerId", lb},
-                        {"backends", json::array{json::object{{"instanceId", "ins-backend"}}}}}},
-            {"client_token", lb}});
+        std::string body = json::serialize(
+            json::object{{"service", "lb"},
+                         {"action", "RegisterInstancesWithLoadBalancer"},
+                         {"params",
+                          {{"loadBalancerId", lb},
+                           {"backends", json::array{json::object{{"instanceId", "ins-backend"}}}}}},
+                         {"client_token", lb}});
         auto started = clock_type::now();
         auto r = co_await exchange(c, st, http::verb::post, "/v1/batches", std::move(body));
         ++st.requests["submit"];
@@ -338,7 +360,8 @@ asio::awaitable<void> subscriber(run_state& st, bool replay) {
     parser.body_limit(boost::none);
     auto [hec, hn] = co_await http::async_read_header(c.stream, c.buffer, parser, tuple_awaitable);
     if (hec || parser.get().result_int() != 200) {
-        st.fail(target + ": " + (hec ? hec.message() : "HTTP " + std::to_string(parser.get().result_int())));
+        st.fail(target + ": " +
+                (hec ? hec.message() : "HTTP " + std::to_string(parser.get().result_int())));
         co_return;
     }
     st.latency_ms.push_back(ms_since(started));
@@ -359,12 +382,15 @@ asio::awaitable<void> subscriber(run_state& st, bool replay) {
         auto [ec, n] = co_await http::async_read_some(c.stream, c.buffer, parser, tuple_awaitable);
         if (ec == http::error::need_buffer) ec = {};
         pending.append(chunk, sizeof chunk - parser.get().body().size);
-        for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
+        for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;
+             pending.erase(0, nl + 1)) {
             std::string_view line(pending.data(), nl);
             ++st.event_lines;
             if (line.rfind("{\"seq\":", 0) != 0) {
-                if (line.find("\"gap\"") != std::string_view::npos) ++st.gaps;
-                else st.fail(target + ": unexpected line " + std::string(line.substr(0, 200)));
+                if (line.find("\"gap\"") != std::string_view::npos)
+                    ++st.gaps;
+                else
+                    st.fail(target + ": unexpected line " + std::string(line.substr(0, 200)));
                 continue;
             }
             std::uint64_t seq = std::strtoull(line.data() + 7, nullptr, 10);
@@ -374,7 +400,8 @@ asio::awaitable<void> subscriber(run_state& st, bool replay) {
         if (ec || parser.is_done()) {
             // The end of the run closes the stream; anything before that is a failure.
             if (clock_type::now() < st.end) {
-                st.fail(target + ": the stream ended early: " + (ec ? ec.message() : "end of body"));
+                st.fail(target +
+                        ": the stream ended early: " + (ec ? ec.message() : "end of body"));
             }
             break;
         }
@@ -397,15 +424,18 @@ std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port, int clien
     return "cloud:\n"
            "  region: ap-guangzhou\n"
            "  scheme: http\n"
-           "  connect_to: \"127.0.0.1:" + std::to_string(sim_port) + "\"\n"
+           "  connect_to: \"127.0.0.1:" +
+           std::to_string(sim_port) +
+           "\"\n"
            "  max_connections_per_host: 8\n"
            "polling: {initial_delay: 1s, interval: 2s, max_interval: 30s, timeout: 6h}\n"
            "rate_limit: {default: 5000, burst: 5000}\n"
            "services:\n"
            "  cvm: {actions: {DescribeInstances: {rate_limit: 1000}}}\n"
            "  lb: {actions: {DescribeLoadBalancersTaskResult: {rate_limit: 100}}}\n"
-           "control: {socket: " + dir.path() + "/d.sock, max_connections: " + limit +
-           ", max_waiters: " + limit + ", max_wait: 1m}\n"
+           "control: {socket: " +
+           dir.path() + "/d.sock, max_connections: " + limit + ", max_waiters: " + limit +
+           ", max_wait: 1m}\n"
            "store: {journal: \"\", max_finished: 1000000}\n"
            "logging: {level: warn}\n";
 }
@@ -438,7 +468,8 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
     std::vector<std::string> instances;
     {
         auto doc = json::parse(sim_http.get("/_sim/instances").body);
-        for (const auto& i : doc.as_object().at("instances").as_array()) instances.emplace_back(i.at("id").as_string());
+        for (const auto& i : doc.as_object().at("instances").as_array())
+            instances.emplace_back(i.at("id").as_string());
     }
     ASSERT_EQ(static_cast<int>(instances.size()), cvm_tasks);
 
@@ -468,8 +499,9 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
         bodies.push_back(json::serialize(json::object{
             {"service", "lb"},
             {"action", "RegisterInstancesWithLoadBalancer"},
-            {"params", {{"loadBalancerId", "lb-load" + std::to_string(i)},
-                        {"backends", json::array{json::object{{"instanceId", "ins-backend"}}}}}}}));
+            {"params",
+             {{"loadBalancerId", "lb-load" + std::to_string(i)},
+              {"backends", json::array{json::object{{"instanceId", "ins-backend"}}}}}}}));
     }
     std::mutex setup_mu;
     std::string setup_error;
@@ -485,11 +517,13 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
                     return;
                 }
                 auto b = json::parse(r->body).as_object();
-                if (b.at("state").as_string() != "submitted") setup_error = "not submitted: " + r->body;
+                if (b.at("state").as_string() != "submitted")
+                    setup_error = "not submitted: " + r->body;
                 st.batch_ids.emplace_back(b.at("id").as_string());
                 std::string service(b.at("service").as_string());
                 for (const auto& e : b.at("entries").as_array()) {
-                    st.task_keys.push_back(service + "/" + std::string(e.at("request_id").as_string()));
+                    st.task_keys.push_back(service + "/" +
+                                           std::string(e.at("request_id").as_string()));
                 }
             }
         });
@@ -501,9 +535,10 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
                            {{"loadBalancerIds.0", "lb-adopt" + std::to_string(i)}});
         ASSERT_EQ(code(answer), 0) << json::serialize(answer);
         std::string rid = std::to_string(answer.at("requestId").to_number<std::int64_t>());
-        auto r = ctl::send_request(ctl_opts, "POST", "/v1/tasks",
-                                   json::serialize(json::object{{"service", "lb"}, {"request_id", rid},
-                                                                {"action", "DeleteLoadBalancers"}}));
+        auto r = ctl::send_request(
+            ctl_opts, "POST", "/v1/tasks",
+            json::serialize(json::object{
+                {"service", "lb"}, {"request_id", rid}, {"action", "DeleteLoadBalancers"}}));
         ASSERT_TRUE(r && r->status == 201) << (r ? r->body : r.error().message);
         st.task_keys.push_back("lb/" + rid);
     }
@@ -513,7 +548,9 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
         if (!r || r->status != 200) throw std::runtime_error("GET /v1/status failed");
         return json::parse(r->body).as_object();
     };
-    auto tracked = [&] { return status_doc().at("polling").at("tracked").to_number<std::int64_t>(); };
+    auto tracked = [&] {
+        return status_doc().at("polling").at("tracked").to_number<std::int64_t>();
+    };
     auto tracked_before = tracked();
     // (A few CLB tasks of seconds or minutes may have finished already.)
     ASSERT_GE(tracked_before, static_cast<std::int64_t>(st.task_keys.size()) * 9 / 10);
@@ -521,7 +558,9 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
 
     // Baseline, once every task has been polled once (pending → running): the changes of that
     // first round would otherwise reach every event subscriber at once.
-    auto first_round_deadline = clock_type::now() + std::chrono::seconds(env_int("TASKPOLLER_LOAD_FIRST_ROUND_SECONDS", 120));
+    auto first_round_deadline =
+        clock_type::now() +
+        std::chrono::seconds(env_int("TASKPOLLER_LOAD_FIRST_ROUND_SECONDS", 120));
     while (status_doc().at("tasks").at("pending").to_number<std::int64_t>() > 0) {
         ASSERT_LT(clock_type::now(), first_round_deadline)
             << json::serialize(status_doc()) << "\n"
@@ -561,13 +600,20 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
                 }
             });
         };
-        if (slot < 30) spawn(waiter(st, seed, false), "task waiters");
-        else if (slot < 40) spawn(waiter(st, seed, true), "batch waiters");
-        else if (slot < 60) spawn(lister(st, seed, false), "task listers");
-        else if (slot < 65) spawn(lister(st, seed, true), "batch listers");
-        else if (slot < 85) spawn(subscriber(st, slot % 2 == 0), "event subscribers");
-        else if (slot < 98) spawn(reader(st, seed), "readers");
-        else spawn(writer(st, seed), "writers");
+        if (slot < 30)
+            spawn(waiter(st, seed, false), "task waiters");
+        else if (slot < 40)
+            spawn(waiter(st, seed, true), "batch waiters");
+        else if (slot < 60)
+            spawn(lister(st, seed, false), "task listers");
+        else if (slot < 65)
+            spawn(lister(st, seed, true), "batch listers");
+        else if (slot < 85)
+            spawn(subscriber(st, slot % 2 == 0), "event subscribers");
+        else if (slot < 98)
+            spawn(reader(st, seed), "readers");
+        else
+            spawn(writer(st, seed), "writers");
     }
     // Samples the daemon once a second; at the end, closes the event streams.
     std::size_t fd_peak = 0, rss_warm = 0, rss_peak_after_warmup = 0;
@@ -580,8 +626,10 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
                 co_await t.async_wait(tuple_awaitable);
                 fd_peak = std::max(fd_peak, count_fds(pid).unix_sockets);
                 auto rss = rss_kib(pid);
-                if (clock_type::now() < warmup_end) rss_warm = rss;
-                else rss_peak_after_warmup = std::max(rss_peak_after_warmup, rss);
+                if (clock_type::now() < warmup_end)
+                    rss_warm = rss;
+                else
+                    rss_peak_after_warmup = std::max(rss_peak_after_warmup, rss);
             }
             for (auto* s : std::vector<stream_type*>(st.streams)) {
                 beast::error_code ec;
@@ -602,8 +650,9 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
     do {
         std::this_thread::sleep_for(200ms);
         fd_after = count_fds(pid);
-    } while ((fd_after.unix_sockets != fd_before.unix_sockets || fd_after.other != fd_before.other) &&
-             clock_type::now() < settle_deadline);
+    } while (
+        (fd_after.unix_sockets != fd_before.unix_sockets || fd_after.other != fd_before.other) &&
+        clock_type::now() < settle_deadline);
     auto rss_after = rss_kib(pid);
     auto tracked_after = tracked();
 
@@ -629,24 +678,31 @@ TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
     EXPECT_LE(rss_peak_after_warmup, rss_warm + rss_warm / 10 + 16 * 1024) << "RSS kept growing";
 #endif
     // The CVM and adopted tasks last hours: every one of them is still tracked.
-    EXPECT_GE(tracked_after, static_cast<std::int64_t>(cvm_tasks + lb_adopted)) << "tracked tasks were lost";
+    EXPECT_GE(tracked_after, static_cast<std::int64_t>(cvm_tasks + lb_adopted))
+        << "tracked tasks were lost";
 
     EXPECT_EQ(daemon.stop(SIGTERM), 0) << daemon.log_tail();
     std::string mix_text;
-    for (const auto& [k, n] : mix) mix_text += (mix_text.empty() ? "" : ", ") + std::to_string(n) + " " + k;
+    for (const auto& [k, n] : mix)
+        mix_text += (mix_text.empty() ? "" : ", ") + std::to_string(n) + " " + k;
     std::string req_text;
-    for (const auto& [k, n] : st.requests) req_text += (req_text.empty() ? "" : ", ") + k + " " + std::to_string(n);
-    std::printf("load: %d clients (%s) for %.1f s while %lld tasks tracked (set up in %.1f s); "
-                "first polls done %.1f s later (%lld DescribeInstances calls for %d CVM tasks); %zu requests (%s), %zu failed; immediate requests p50 %.1f ms, p99 %.1f ms "
-                "(bound %.0f ms); long-poll overshoot p99 %.1f ms; %zu event lines on %zu streams, "
-                "%zu gaps; daemon CPU %.0f %%; daemon unix sockets %zu before, %zu peak, %zu after; tcp %zu/%zu; other "
-                "fds %zu/%zu; RSS %zu KiB before, %zu after warm-up, %zu peak after warm-up, %zu "
-                "after\n",
-                clients, mix_text.c_str(), run_s, static_cast<long long>(tracked_after), setup_s,
-                first_round_s, static_cast<long long>(describe_calls), cvm_tasks, total_requests, req_text.c_str(), st.failures, p50, p99, p99_bound_ms, wait_p99,
-                st.event_lines, st.streams_up, st.gaps, daemon_cpu, fd_before.unix_sockets, fd_peak,
-                fd_after.unix_sockets, fd_before.tcp_sockets, fd_after.tcp_sockets, fd_before.other,
-                fd_after.other, rss_before, rss_warm, rss_peak_after_warmup, rss_after);
+    for (const auto& [k, n] : st.requests)
+        req_text += (req_text.empty() ? "" : ", ") + k + " " + std::to_string(n);
+    std::printf(
+        "load: %d clients (%s) for %.1f s while %lld tasks tracked (set up in %.1f s); "
+        "first polls done %.1f s later (%lld DescribeInstances calls for %d CVM tasks); %zu "
+        "requests (%s), %zu failed; immediate requests p50 %.1f ms, p99 %.1f ms "
+        "(bound %.0f ms); long-poll overshoot p99 %.1f ms; %zu event lines on %zu streams, "
+        "%zu gaps; daemon CPU %.0f %%; daemon unix sockets %zu before, %zu peak, %zu after; tcp "
+        "%zu/%zu; other "
+        "fds %zu/%zu; RSS %zu KiB before, %zu after warm-up, %zu peak after warm-up, %zu "
+        "after\n",
+        clients, mix_text.c_str(), run_s, static_cast<long long>(tracked_after), setup_s,
+        first_round_s, static_cast<long long>(describe_calls), cvm_tasks, total_requests,
+        req_text.c_str(), st.failures, p50, p99, p99_bound_ms, wait_p99, st.event_lines,
+        st.streams_up, st.gaps, daemon_cpu, fd_before.unix_sockets, fd_peak, fd_after.unix_sockets,
+        fd_before.tcp_sockets, fd_after.tcp_sockets, fd_before.other, fd_after.other, rss_before,
+        rss_warm, rss_peak_after_warmup, rss_after);
 }
 
 }  // namespace

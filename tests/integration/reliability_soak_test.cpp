@@ -23,11 +23,11 @@
 #include <random>
 #include <thread>
 
+#include "ctl/unix_client.hpp"
 #include "support/daemon_process.hpp"
 #include "support/ground_truth.hpp"
 #include "support/http_client.hpp"
 #include "support/sim_process.hpp"
-#include "ctl/unix_client.hpp"
 
 namespace taskpoller::testing {
 namespace {
@@ -41,8 +41,8 @@ constexpr int default_seconds = 120;
 #endif
 
 // Every fault kind the simulator injects (docs/simulator.md, sim/faults.hpp).
-const char* const fault_kinds[] = {"latency",     "http_500",  "http_502",       "http_503",
-                                   "close_before", "code_6000", "code_6200",      "close_after",
+const char* const fault_kinds[] = {"latency",        "http_500",       "http_502",  "http_503",
+                                   "close_before",   "code_6000",      "code_6200", "close_after",
                                    "truncated_json", "malformed_json", "slow_drip"};
 const char* const submit_actions[] = {"StopInstances", "StartInstances",
                                       "RegisterInstancesWithLoadBalancer",
@@ -59,7 +59,8 @@ std::string kinds_at(double p) {
 
 std::string sim_config(int instances, double submit_p, double poll_p, int seed) {
     std::string actions;
-    for (const char* a : submit_actions) actions += std::string("    ") + a + ": " + kinds_at(submit_p) + "\n";
+    for (const char* a : submit_actions)
+        actions += std::string("    ") + a + ": " + kinds_at(submit_p) + "\n";
     std::string limits;
     for (const char* a : submit_actions) limits += std::string(a) + ": 1, ";
     return "instances: {running: " + std::to_string(instances) +
@@ -67,30 +68,40 @@ std::string sim_config(int instances, double submit_p, double poll_p, int seed) 
            "}\n"
            "stale_window: 300ms\n"
            // Low limits: the daemon is configured for 30/s, so it gets 4400 and must slow down.
-           "rate_limits: {enabled: true, default: 5, actions: {" + limits + "}}\n"
+           "rate_limits: {enabled: true, default: 5, actions: {" +
+           limits +
+           "}}\n"
            "operations: {default: {duration: {min: 500ms, max: 4s}, failure_probability: 0.1}}\n"
            "faults:\n"
            "  latency_delay: 100ms\n"
            "  drip_interval: 10ms\n"
            "  drip_chunk: 64\n"
-           "  global: " + kinds_at(poll_p) + "\n"
-           "  actions:\n" + actions +
-           "seed: " + std::to_string(seed) + "\n";
+           "  global: " +
+           kinds_at(poll_p) +
+           "\n"
+           "  actions:\n" +
+           actions + "seed: " + std::to_string(seed) + "\n";
 }
 
 std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port) {
     return "cloud:\n"
            "  region: ap-guangzhou\n"
            "  scheme: http\n"
-           "  connect_to: \"127.0.0.1:" + std::to_string(sim_port) + "\"\n"
+           "  connect_to: \"127.0.0.1:" +
+           std::to_string(sim_port) +
+           "\"\n"
            "  connect_timeout: 2s\n"
            "  request_timeout: 10s\n"
            "polling: {initial_delay: 300ms, interval: 300ms, max_interval: 2s, timeout: 30m, "
            "settle_delay: 300ms}\n"
            "rate_limit: {default: 30, burst: 30}\n"
-           "control: {socket: " + dir.path() + "/d.sock, max_connections: 256}\n"
+           "control: {socket: " +
+           dir.path() +
+           "/d.sock, max_connections: 256}\n"
            // Small snapshots: compactions happen during the run, so restarts land in them too.
-           "store: {journal: " + dir.path() + "/journal, durability: strict, snapshot_size: 256KiB, "
+           "store: {journal: " +
+           dir.path() +
+           "/journal, durability: strict, snapshot_size: 256KiB, "
            "max_finished: 1000000}\n"
            "logging: {level: info}\n";
 }
@@ -98,7 +109,9 @@ std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port) {
 // Instance ids handed out once each, so every instance is acted on by one call only.
 class instance_pool {
   public:
-    void add(std::string id, bool running) { (running ? running_ : stopped_).push_back(std::move(id)); }
+    void add(std::string id, bool running) {
+        (running ? running_ : stopped_).push_back(std::move(id));
+    }
     std::vector<std::string> take(bool running, std::size_t n) {
         std::lock_guard lock(mu_);
         auto& from = running ? running_ : stopped_;
@@ -126,10 +139,11 @@ planned_batch next_submission(std::mt19937& rng, instance_pool& pool, int client
             json::array arr;
             for (const auto& id : ids) arr.emplace_back(id);
             p.resources = ids;
-            p.body = json::serialize(json::object{{"service", "cvm"},
-                                                  {"action", stop ? "StopInstances" : "StartInstances"},
-                                                  {"params", {{"instanceIds", arr}}},
-                                                  {"client_token", p.token}});
+            p.body =
+                json::serialize(json::object{{"service", "cvm"},
+                                             {"action", stop ? "StopInstances" : "StartInstances"},
+                                             {"params", {{"instanceIds", arr}}},
+                                             {"client_token", p.token}});
             return p;
         }
         kind = 2;  // the pool ran dry: a CLB call instead
@@ -151,7 +165,8 @@ planned_batch next_submission(std::mt19937& rng, instance_pool& pool, int client
     p.resources.push_back(lb);
     p.body = json::serialize(json::object{
         {"service", "lb"},
-        {"action", kind == 2 ? "RegisterInstancesWithLoadBalancer" : "DeregisterInstancesFromLoadBalancer"},
+        {"action",
+         kind == 2 ? "RegisterInstancesWithLoadBalancer" : "DeregisterInstancesFromLoadBalancer"},
         {"params",
          {{"loadBalancerId", lb},
           {"backends", json::array{json::object{{"instanceId", "ins-backend"}, {"weight", 10}}}}}},
@@ -230,13 +245,15 @@ TEST(reliability_fault_soak, faults_throttling_and_restarts_lose_nothing_and_sen
 
     // The faults go on while the daemon finishes polling what it tracks.
     auto drain_started = std::chrono::steady_clock::now();
-    ASSERT_EQ(wait_until_settled(client, std::chrono::seconds(drain_seconds)), "") << daemon.log_tail();
+    ASSERT_EQ(wait_until_settled(client, std::chrono::seconds(drain_seconds)), "")
+        << daemon.log_tail();
     auto drain_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - drain_started)
                         .count();
 
     auto report = check_against_simulator(client, sim_http, acknowledged);
-    for (std::size_t i = 0; i < report.violations.size() && i < 50; ++i) ADD_FAILURE() << report.violations[i];
+    for (std::size_t i = 0; i < report.violations.size() && i < 50; ++i)
+        ADD_FAILURE() << report.violations[i];
     EXPECT_EQ(report.violations.size(), 0u);
 
     // The run exercised what it claims to: every fault kind hit, throttling happened, and
@@ -247,7 +264,8 @@ TEST(reliability_fault_soak, faults_throttling_and_restarts_lose_nothing_and_sen
     for (const auto& [action, s] : stats.at("actions").as_object()) {
         requests += s.at("requests").to_number<std::int64_t>();
         throttled += s.at("throttled").to_number<std::int64_t>();
-        for (const auto& [kind, n] : s.at("faults").as_object()) faults[std::string(kind)] += n.to_number<std::int64_t>();
+        for (const auto& [kind, n] : s.at("faults").as_object())
+            faults[std::string(kind)] += n.to_number<std::int64_t>();
     }
     for (const char* k : fault_kinds) EXPECT_GT(faults[k], 0) << k << " was never injected";
     EXPECT_GT(throttled, 0) << "no request was throttled";
@@ -257,19 +275,21 @@ TEST(reliability_fault_soak, faults_throttling_and_restarts_lose_nothing_and_sen
     std::lock_guard lock(mu);
     EXPECT_EQ(daemon.stop(SIGTERM), 0) << daemon.log_tail();
     std::string fault_text;
-    for (const auto& [k, n] : faults) fault_text += (fault_text.empty() ? "" : ", ") + k + " " + std::to_string(n);
-    std::printf("fault soak: %d s with %d clients (faults per kind: %.3f on submissions, %.3f on "
-                "polls), %zu submissions acknowledged (done %zu, rejected %zu, unknown %zu), %d "
-                "restarts (%d SIGKILL, %d SIGTERM), %d client retries, %lld simulator requests, "
-                "%lld throttled, faults injected: %s; drained in %lld ms; %zu tasks checked "
-                "against the simulator, %zu resources executed (none twice), %zu unknown "
-                "entries, %zu violations\n",
-                seconds, clients, submit_p, poll_p, acknowledged.size(), report.batch_states["done"],
-                report.batch_states["rejected"], report.batch_states["unknown"],
-                restarter.kills() + restarter.terms(), restarter.kills(), restarter.terms(),
-                retries.load(), static_cast<long long>(requests), static_cast<long long>(throttled),
-                fault_text.c_str(), static_cast<long long>(drain_ms), report.tasks_checked,
-                report.executed_resources, report.unknown_entries, report.violations.size());
+    for (const auto& [k, n] : faults)
+        fault_text += (fault_text.empty() ? "" : ", ") + k + " " + std::to_string(n);
+    std::printf(
+        "fault soak: %d s with %d clients (faults per kind: %.3f on submissions, %.3f on "
+        "polls), %zu submissions acknowledged (done %zu, rejected %zu, unknown %zu), %d "
+        "restarts (%d SIGKILL, %d SIGTERM), %d client retries, %lld simulator requests, "
+        "%lld throttled, faults injected: %s; drained in %lld ms; %zu tasks checked "
+        "against the simulator, %zu resources executed (none twice), %zu unknown "
+        "entries, %zu violations\n",
+        seconds, clients, submit_p, poll_p, acknowledged.size(), report.batch_states["done"],
+        report.batch_states["rejected"], report.batch_states["unknown"],
+        restarter.kills() + restarter.terms(), restarter.kills(), restarter.terms(), retries.load(),
+        static_cast<long long>(requests), static_cast<long long>(throttled), fault_text.c_str(),
+        static_cast<long long>(drain_ms), report.tasks_checked, report.executed_resources,
+        report.unknown_entries, report.violations.size());
 }
 
 }  // namespace

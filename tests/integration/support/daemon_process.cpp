@@ -6,8 +6,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "support/sim_process.hpp"
 #include "ctl/unix_client.hpp"
+#include "support/sim_process.hpp"
 
 namespace taskpoller::testing {
 
@@ -26,7 +26,8 @@ void daemon_process::start(std::chrono::milliseconds timeout) {
     if (pid_ > 0) throw std::logic_error("daemon_process::start: already running");
     std::vector<std::string> args{"--config", config_};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-    pid_ = spawn_program(program_path("TASKPOLLER_DAEMON", TASKPOLLER_DAEMON_PATH), args, log_, log_);
+    pid_ =
+        spawn_program(program_path("TASKPOLLER_DAEMON", TASKPOLLER_DAEMON_PATH), args, log_, log_);
     ctl::client_options o;
     o.socket_path = socket_;
     o.timeout = std::chrono::seconds(5);

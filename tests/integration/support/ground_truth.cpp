@@ -54,7 +54,9 @@ submit_outcome submit_until_acknowledged(const ctl::client_options& client, cons
 daemon_restarter::daemon_restarter(daemon_process& daemon, std::mutex& mu, options o)
     : daemon_(daemon), mu_(mu), opts_(o), thread_([this] { run(); }) {}
 
-daemon_restarter::~daemon_restarter() { stop(); }
+daemon_restarter::~daemon_restarter() {
+    stop();
+}
 
 void daemon_restarter::stop() {
     {
@@ -163,7 +165,9 @@ json::object get_json(http_client& sim, const std::string& target) {
     return json::parse(r.body).as_object();
 }
 
-std::string str(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : json::serialize(v); }
+std::string str(const json::value& v) {
+    return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
+}
 
 }  // namespace
 
@@ -231,9 +235,11 @@ ground_truth_report check_against_simulator(const ctl::client_options& client, h
         if (state == "unknown") {
             // A batch whose answer was lost lists exactly the resources the client asked for.
             std::vector<std::string> named;
-            for (const auto& e : b.at("entries").as_array()) named.push_back(str(e.at("resource_id")));
+            for (const auto& e : b.at("entries").as_array())
+                named.push_back(str(e.at("resource_id")));
             if (named != a.resources) {
-                violation(a.batch_id + " is unknown but does not list the resources its call named");
+                violation(a.batch_id +
+                          " is unknown but does not list the resources its call named");
             }
         }
         std::string service = str(b.at("service"));
@@ -263,11 +269,14 @@ ground_truth_report check_against_simulator(const ctl::client_options& client, h
                       std::to_string(acked_ids.size()) + " were acknowledged");
         }
         for (const auto& b : batches) {
-            if (!acked_ids.count(str(b.at("id")))) violation("batch " + str(b.at("id")) + " was never acknowledged");
+            if (!acked_ids.count(str(b.at("id"))))
+                violation("batch " + str(b.at("id")) + " was never acknowledged");
         }
         for (const auto& t : list_all(client, "/v1/tasks", "tasks")) {
             std::string batch = t.at("batch_id").is_null() ? "(adopted)" : str(t.at("batch_id"));
-            if (!acked_ids.count(batch)) violation("task " + str(t.at("key")) + " of " + batch + " belongs to no acknowledged batch");
+            if (!acked_ids.count(batch))
+                violation("task " + str(t.at("key")) + " of " + batch +
+                          " belongs to no acknowledged batch");
             check_task(str(t.at("service")), str(t.at("request_id")), str(t.at("state")), batch);
             ++rep.tasks_checked;
         }

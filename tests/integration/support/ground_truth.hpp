@@ -105,15 +105,16 @@ std::string wait_until_settled(const ctl::client_options& client,
 
 /// Every object of a list route, following next_page_token with pages of `limit`.
 /// `key` is the array's name ("batches", "tasks"). Throws std::runtime_error on a failure.
-std::vector<boost::json::object> list_all(const ctl::client_options& client, const std::string& route,
-                                  const std::string& key, int limit = 1000);
+std::vector<boost::json::object> list_all(const ctl::client_options& client,
+                                          const std::string& route, const std::string& key,
+                                          int limit = 1000);
 
 struct ground_truth_report {
-    std::size_t batches = 0;  ///< acknowledged batches checked
+    std::size_t batches = 0;                          ///< acknowledged batches checked
     std::map<std::string, std::size_t> batch_states;  ///< their final states
-    std::size_t tasks_checked = 0;      ///< tasks compared with the simulator's outcome
-    std::size_t executed_resources = 0; ///< resources the simulator ran an action on
-    std::size_t unknown_entries = 0;    ///< resources of unknown batches
+    std::size_t tasks_checked = 0;       ///< tasks compared with the simulator's outcome
+    std::size_t executed_resources = 0;  ///< resources the simulator ran an action on
+    std::size_t unknown_entries = 0;     ///< resources of unknown batches
     std::vector<std::string> violations;
 };
 

@@ -56,7 +56,9 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& out, const 
     return spawn_program(program_path("TASKPOLLER_SIM", TASKPOLLER_SIM_PATH), args, out, err);
 }
 
-int wait_for(pid_t pid, int timeout_ms) { return wait_for_exit(pid, timeout_ms); }
+int wait_for(pid_t pid, int timeout_ms) {
+    return wait_for_exit(pid, timeout_ms);
+}
 
 }  // namespace
 

@@ -97,9 +97,8 @@ TEST(diff_requires_restart, names_only_restart_settings) {
     ASSERT_TRUE(restart);
     EXPECT_EQ(diff_requires_restart(*a, *restart),
               (std::vector<std::string>{"cloud.max_connections_per_host", "control.socket",
-                                        "control.mode", "control.group",
-                                        "control.max_waiters", "store.journal",
-                                        "store.durability"}));
+                                        "control.mode", "control.group", "control.max_waiters",
+                                        "store.journal", "store.durability"}));
 }
 
 TEST(apply_reloadable, keeps_restart_settings_and_takes_the_rest) {

@@ -123,7 +123,8 @@ TEST(services, names_and_values_are_checked) {
 TEST(services, builtin_table_is_injectable) {
     load_options options;
     options.builtin_services.emplace(
-        "redis", builtin_service{resolver_kind::task_result, {}, "DescribeTaskInfo", "DescribeTaskInfo"});
+        "redis",
+        builtin_service{resolver_kind::task_result, {}, "DescribeTaskInfo", "DescribeTaskInfo"});
     auto r = load("  redis:\n    actions:\n      UpgradeInstance: {}\n", options);
     ASSERT_TRUE(r.ok()) << r.error_text();
     EXPECT_TRUE(r.config->services.at("redis").builtin);

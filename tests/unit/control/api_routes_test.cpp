@@ -65,8 +65,8 @@ TEST(ApiRoutes, GetBatchShowsEntriesCountsAndTasks) {
 TEST(ApiRoutes, SubmittingAndUnknownBatchesListTheResourcesTheyName) {
     api_env env;
     auto id = env.on_io([&] {
-        return env.st.create_batch({"lb", "DeleteLoadBalancers", "ap-guangzhou", {}, "",
-                                    {"lb-1", "lb-2"}})
+        return env.st
+            .create_batch({"lb", "DeleteLoadBalancers", "ap-guangzhou", {}, "", {"lb-1", "lb-2"}})
             .value()
             .id;
     });
@@ -282,8 +282,9 @@ TEST(ApiRoutes, DeleteBatchCancelsLiveTasks) {
 
 TEST(ApiRoutes, AdoptCreatesThenReturnsExisting) {
     api_env env;
-    const std::string body = R"({"service":"lb","request_id":"777","action":"DeleteLoadBalancers",)"
-                             R"("labels":{"who":"me"},"region":"ap-beijing","poll":{"timeout":"10m"}})";
+    const std::string body =
+        R"({"service":"lb","request_id":"777","action":"DeleteLoadBalancers",)"
+        R"("labels":{"who":"me"},"region":"ap-beijing","poll":{"timeout":"10m"}})";
     auto r = call(env.path, verb::post, "/v1/tasks", body);
     ASSERT_EQ(r.status, 201u) << r.body;
     EXPECT_EQ(r.doc.as_object().at("key").as_string(), "lb/777");

@@ -34,9 +34,13 @@ http::response<http::string_body> client::read() {
     return p.release();
 }
 
-void client::write(const http::request<http::string_body>& req) { http::write(sock, req); }
+void client::write(const http::request<http::string_body>& req) {
+    http::write(sock, req);
+}
 
-void client::send_raw(std::string_view bytes) { asio::write(sock, asio::buffer(bytes)); }
+void client::send_raw(std::string_view bytes) {
+    asio::write(sock, asio::buffer(bytes));
+}
 
 std::string client::read_to_eof() {
     std::string out(static_cast<const char*>(buffer.data().data()), buffer.size());

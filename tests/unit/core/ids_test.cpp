@@ -24,9 +24,8 @@ TEST(task_key, format_and_parse) {
 }
 
 TEST(task_key, rejects_malformed) {
-    for (std::string_view bad :
-         {"", "lb", "lb/", "/123", "LB/1", "lb/1/2", "lb/1 2", "l b/1", "lb/\x01",
-          "averyveryveryveryverylongservicename/1"}) {
+    for (std::string_view bad : {"", "lb", "lb/", "/123", "LB/1", "lb/1/2", "lb/1 2", "l b/1",
+                                 "lb/\x01", "averyveryveryveryverylongservicename/1"}) {
         auto r = core::parse_task_key(bad);
         EXPECT_FALSE(r) << bad;
         if (!r) {

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "core/states.hpp"
+
+#include <gtest/gtest.h>
 
 namespace core = taskpoller::core;
 using core::batch_state;
@@ -8,10 +8,9 @@ using core::task_state;
 
 namespace {
 
-constexpr task_state all_tasks[] = {task_state::pending,   task_state::running,
-                                    task_state::succeeded, task_state::failed,
-                                    task_state::timed_out, task_state::not_found,
-                                    task_state::cancelled};
+constexpr task_state all_tasks[] = {
+    task_state::pending,   task_state::running,   task_state::succeeded, task_state::failed,
+    task_state::timed_out, task_state::not_found, task_state::cancelled};
 constexpr batch_state all_batches[] = {batch_state::submitting, batch_state::submitted,
                                        batch_state::done, batch_state::rejected,
                                        batch_state::unknown};

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "qcloud/encoding.hpp"
+
+#include <gtest/gtest.h>
 
 namespace tq = taskpoller::qcloud;
 
@@ -36,8 +36,8 @@ TEST(encoding, decode_rejects_invalid_sequences) {
 }
 
 TEST(encoding, form_round_trip_of_awkward_values) {
-    tq::param_list p = {{"password", "a&b=c+d/e%f g"}, {"name", "服务器"}, {"empty", ""},
-                        {"a.b_c", "~"}};
+    tq::param_list p = {
+        {"password", "a&b=c+d/e%f g"}, {"name", "服务器"}, {"empty", ""}, {"a.b_c", "~"}};
     auto back = tq::form_decode(tq::form_encode(p));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(*back, p);

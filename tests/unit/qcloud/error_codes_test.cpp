@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "qcloud/error_codes.hpp"
+
+#include <gtest/gtest.h>
 
 namespace tq = taskpoller::qcloud;
 using ec = tq::error_class;

@@ -1,7 +1,8 @@
-#include <boost/json/parse.hpp>
+#include "qcloud/params.hpp"
+
 #include <gtest/gtest.h>
 
-#include "qcloud/params.hpp"
+#include <boost/json/parse.hpp>
 
 namespace tq = taskpoller::qcloud;
 namespace json = boost::json;
@@ -15,7 +16,7 @@ taskpoller::core::result<tq::param_list> flatten(std::string_view text) {
 TEST(params, scalars) {
     auto r = flatten(R"({"s":"x y","i":-5,"u":18446744073709551615,"b":true,"f":false,"d":0.5})");
     ASSERT_TRUE(r.has_value()) << r.error().message;
-    tq::param_list expected = {{"s", "x y"}, {"i", "-5"}, {"u", "18446744073709551615"},
+    tq::param_list expected = {{"s", "x y"},  {"i", "-5"},    {"u", "18446744073709551615"},
                                {"b", "true"}, {"f", "false"}, {"d", "0.5"}};
     EXPECT_EQ(*r, expected);
 }
@@ -25,11 +26,10 @@ TEST(params, arrays_and_nested_objects_flatten_with_dots) {
         "backends":[{"instanceId":"ins-a","weight":10},{"instanceId":"ins-b","weight":20}],
         "deep":{"x":{"y":[[1,2],[3]]}}})");
     ASSERT_TRUE(r.has_value()) << r.error().message;
-    tq::param_list expected = {
-        {"loadBalancerId", "lb-1"},      {"backends.0.instanceId", "ins-a"},
-        {"backends.0.weight", "10"},     {"backends.1.instanceId", "ins-b"},
-        {"backends.1.weight", "20"},     {"deep.x.y.0.0", "1"},
-        {"deep.x.y.0.1", "2"},           {"deep.x.y.1.0", "3"}};
+    tq::param_list expected = {{"loadBalancerId", "lb-1"},  {"backends.0.instanceId", "ins-a"},
+                               {"backends.0.weight", "10"}, {"backends.1.instanceId", "ins-b"},
+                               {"backends.1.weight", "20"}, {"deep.x.y.0.0", "1"},
+                               {"deep.x.y.0.1", "2"},       {"deep.x.y.1.0", "3"}};
     EXPECT_EQ(*r, expected);
 }
 

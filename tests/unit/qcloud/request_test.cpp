@@ -1,9 +1,10 @@
+#include "qcloud/request.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
 
 #include "qcloud/encoding.hpp"
-#include "qcloud/request.hpp"
 
 namespace tq = taskpoller::qcloud;
 
@@ -41,8 +42,8 @@ bool server_accepts(const tq::signed_request& req, std::string_view key) {
 }  // namespace
 
 TEST(request, official_o2_through_the_builder) {
-    auto r = tq::build_request(example, o2_spec(), [] { return 1465185768; },
-                               [] { return std::uint64_t{11886}; });
+    auto r = tq::build_request(
+        example, o2_spec(), [] { return 1465185768; }, [] { return std::uint64_t{11886}; });
     ASSERT_TRUE(r.has_value()) << r.error().message;
     EXPECT_TRUE(r->body.empty());
     EXPECT_EQ(r->target.rfind("/v2/index.php?", 0), 0u);
@@ -57,10 +58,11 @@ TEST(request, official_o2_through_the_builder) {
 TEST(request, official_o1_sha256_through_the_builder) {
     auto spec = o2_spec();
     spec.signature = tq::signature_method::hmac_sha256;
-    auto r = tq::build_request(example, spec, [] { return 1465185768; },
-                               [] { return std::uint64_t{11886}; });
+    auto r = tq::build_request(
+        example, spec, [] { return 1465185768; }, [] { return std::uint64_t{11886}; });
     ASSERT_TRUE(r.has_value());
-    EXPECT_NE(r->target.find("Signature=" + tq::percent_encode("0EEm/HtGRr/VJXTAD9tYMth1Bzm3lLHz5RCDv1GdM8s=")),
+    EXPECT_NE(r->target.find("Signature=" +
+                             tq::percent_encode("0EEm/HtGRr/VJXTAD9tYMth1Bzm3lLHz5RCDv1GdM8s=")),
               std::string::npos);
 }
 
@@ -82,7 +84,8 @@ TEST(request, post_puts_everything_in_the_body) {
 
 TEST(request, token_is_sent_and_signed) {
     tq::credentials temp("id", "key", "tok/en");
-    auto r = tq::build_request(temp, o2_spec(), [] { return 1; }, [] { return std::uint64_t{2}; });
+    auto r = tq::build_request(
+        temp, o2_spec(), [] { return 1; }, [] { return std::uint64_t{2}; });
     ASSERT_TRUE(r.has_value());
     EXPECT_NE(r->target.find("Token=tok%2Fen"), std::string::npos);
     EXPECT_TRUE(server_accepts(*r, "key"));
@@ -93,7 +96,8 @@ TEST(request, every_call_is_fresh) {
     auto nonce = tq::random_nonce_source();
     std::set<std::uint64_t> nonces;
     for (int i = 0; i < 200; ++i) {
-        auto r = tq::build_request(example, o2_spec(), [&] { return now++; }, nonce);
+        auto r = tq::build_request(
+            example, o2_spec(), [&] { return now++; }, nonce);
         ASSERT_TRUE(r.has_value());
         EXPECT_GT(r->nonce, 0u);
         EXPECT_EQ(r->timestamp, now - 1);
@@ -105,27 +109,31 @@ TEST(request, every_call_is_fresh) {
 TEST(request, refuses_bad_specs) {
     auto spec = o2_spec();
     spec.params.push_back({"Nonce", "1"});
-    auto r = tq::build_request(example, spec, [] { return 1; }, [] { return std::uint64_t{1}; });
+    auto r = tq::build_request(
+        example, spec, [] { return 1; }, [] { return std::uint64_t{1}; });
     ASSERT_TRUE(r.has_error());
     EXPECT_NE(r.error().message.find("Nonce"), std::string::npos);
 
-    EXPECT_TRUE(tq::build_request(example, o2_spec(), [] { return 1; },
-                                  [] { return std::uint64_t{0}; })
+    EXPECT_TRUE(tq::build_request(
+                    example, o2_spec(), [] { return 1; }, [] { return std::uint64_t{0}; })
                     .has_error());
     spec = o2_spec();
     spec.action.clear();
-    EXPECT_TRUE(tq::build_request(example, spec, [] { return 1; }, [] { return std::uint64_t{1}; })
+    EXPECT_TRUE(tq::build_request(
+                    example, spec, [] { return 1; }, [] { return std::uint64_t{1}; })
                     .has_error());
     spec = o2_spec();
     spec.host.clear();
-    EXPECT_TRUE(tq::build_request(example, spec, [] { return 1; }, [] { return std::uint64_t{1}; })
+    EXPECT_TRUE(tq::build_request(
+                    example, spec, [] { return 1; }, [] { return std::uint64_t{1}; })
                     .has_error());
 }
 
 TEST(request, empty_region_sends_no_region) {
     auto spec = o2_spec();
     spec.region.clear();
-    auto r = tq::build_request(example, spec, [] { return 1; }, [] { return std::uint64_t{1}; });
+    auto r = tq::build_request(
+        example, spec, [] { return 1; }, [] { return std::uint64_t{1}; });
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->target.find("Region="), std::string::npos);
 }

@@ -1,7 +1,7 @@
+#include "qcloud/response.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-
-#include "qcloud/response.hpp"
 
 namespace tq = taskpoller::qcloud;
 using kind = tq::response_error::kind;
@@ -34,15 +34,14 @@ TEST(envelope, symbolic_and_described_throttling_is_4400) {
 
 TEST(envelope, malformed_bodies_are_errors_not_crashes) {
     std::string deep(100000, '[');
-    for (std::string_view body : {std::string_view(""), std::string_view("not json"),
-                                  std::string_view("[1,2]"), std::string_view(R"({"message":"x"})"),
-                                  std::string_view(R"({"code":null})"),
-                                  std::string_view(R"({"code":1.5})"),
-                                  std::string_view(R"({"code":""})"),
-                                  std::string_view(R"({"code":[0]})"),
-                                  std::string_view(R"({"code":99999999999999999999999})"),
-                                  std::string_view(R"({"code":-99999999999})"),
-                                  std::string_view(R"({"code":0)"), std::string_view(deep)}) {
+    for (std::string_view body :
+         {std::string_view(""), std::string_view("not json"), std::string_view("[1,2]"),
+          std::string_view(R"({"message":"x"})"), std::string_view(R"({"code":null})"),
+          std::string_view(R"({"code":1.5})"), std::string_view(R"({"code":""})"),
+          std::string_view(R"({"code":[0]})"),
+          std::string_view(R"({"code":99999999999999999999999})"),
+          std::string_view(R"({"code":-99999999999})"), std::string_view(R"({"code":0)"),
+          std::string_view(deep)}) {
         auto r = tq::parse_envelope(body);
         ASSERT_TRUE(r.has_error()) << body.substr(0, 40);
         EXPECT_EQ(r.error().what, kind::malformed);
@@ -51,7 +50,8 @@ TEST(envelope, malformed_bodies_are_errors_not_crashes) {
 }
 
 TEST(envelope, huge_messages_are_truncated) {
-    auto r = tq::parse_envelope(fmt::format(R"({{"code":1,"message":"{}"}})", std::string(100000, 'm')));
+    auto r =
+        tq::parse_envelope(fmt::format(R"({{"code":1,"message":"{}"}})", std::string(100000, 'm')));
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->message.size(), 1024u);
 }
@@ -71,14 +71,16 @@ TEST(async, integer_and_string_request_ids) {
 }
 
 TEST(async, bad_request_ids_and_api_errors) {
-    for (std::string_view body : {R"({"code":0})", R"({"code":0,"requestId":""})",
-                                  R"({"code":0,"requestId":-1})", R"({"code":0,"requestId":1.5})",
-                                  R"({"code":0,"requestId":"a/b"})", R"({"code":0,"requestId":{}})"}) {
+    for (std::string_view body :
+         {R"({"code":0})", R"({"code":0,"requestId":""})", R"({"code":0,"requestId":-1})",
+          R"({"code":0,"requestId":1.5})", R"({"code":0,"requestId":"a/b"})",
+          R"({"code":0,"requestId":{}})"}) {
         auto r = tq::parse_async(body);
         ASSERT_TRUE(r.has_error()) << body;
         EXPECT_EQ(r.error().what, kind::malformed) << body;
     }
-    auto r = tq::parse_async(R"({"code":4000,"message":"bad loadBalancerId","codeDesc":"InvalidParameter"})");
+    auto r = tq::parse_async(
+        R"({"code":4000,"message":"bad loadBalancerId","codeDesc":"InvalidParameter"})");
     ASSERT_TRUE(r.has_error());
     EXPECT_EQ(r.error().what, kind::api);
     EXPECT_EQ(r.error().code, 4000);
@@ -228,16 +230,16 @@ TEST(task_result, statuses) {
               tq::task_status::succeeded);
     EXPECT_EQ(tq::parse_task_result(R"({"code":0,"data":{"status":"1"}})").value(),
               tq::task_status::failed);
-    EXPECT_EQ(tq::parse_task_result(R"({"code":0,"codeDesc":"Success","data":{"status":2}})").value(),
-              tq::task_status::running);
+    EXPECT_EQ(
+        tq::parse_task_result(R"({"code":0,"codeDesc":"Success","data":{"status":2}})").value(),
+        tq::task_status::running);
 }
 
 TEST(task_result, bad_shapes) {
-    for (std::string_view body : {R"({"code":0})", R"({"code":0,"data":[]})",
-                                  R"({"code":0,"data":{}})", R"({"code":0,"data":{"status":3}})",
-                                  R"({"code":0,"data":{"status":-1}})",
-                                  R"({"code":0,"data":{"status":"x"}})",
-                                  R"({"code":0,"data":{"status":1e300}})"}) {
+    for (std::string_view body :
+         {R"({"code":0})", R"({"code":0,"data":[]})", R"({"code":0,"data":{}})",
+          R"({"code":0,"data":{"status":3}})", R"({"code":0,"data":{"status":-1}})",
+          R"({"code":0,"data":{"status":"x"}})", R"({"code":0,"data":{"status":1e300}})"}) {
         auto r = tq::parse_task_result(body);
         ASSERT_TRUE(r.has_error()) << body;
         EXPECT_EQ(r.error().what, kind::malformed) << body;

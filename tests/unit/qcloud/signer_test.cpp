@@ -1,5 +1,7 @@
 // Official signature vectors (qcloud-v2.md §2) built from parameter maps through the real
 // canonicalisation code, plus our own edge cases.
+#include "qcloud/signer.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -8,7 +10,6 @@
 #include <random>
 
 #include "qcloud/encoding.hpp"
-#include "qcloud/signer.hpp"
 
 namespace tq = taskpoller::qcloud;
 
@@ -30,9 +31,8 @@ tq::param_list o1_params(std::string method) {
 
 std::string sign(std::string_view key, tq::signature_method m, std::string_view method,
                  const tq::param_list& params) {
-    return tq::compute_signature(key, m,
-                                 tq::canonical_string(method, "cvm.api.qcloud.com", tq::api_path,
-                                                      params));
+    return tq::compute_signature(
+        key, m, tq::canonical_string(method, "cvm.api.qcloud.com", tq::api_path, params));
 }
 
 }  // namespace
@@ -56,10 +56,14 @@ TEST(signer, official_o2_sha1) {
 }
 
 TEST(signer, official_o4_lower_camel_after_upper_case) {
-    tq::param_list params = {{"instanceIds.0", "ins-09dx96dg"}, {"offset", "0"},
-                             {"limit", "20"},  {"Action", "DescribeInstances"},
-                             {"Nonce", "11886"}, {"Region", "gz"},
-                             {"SecretId", std::string(example_id)}, {"Timestamp", "1465185768"}};
+    tq::param_list params = {{"instanceIds.0", "ins-09dx96dg"},
+                             {"offset", "0"},
+                             {"limit", "20"},
+                             {"Action", "DescribeInstances"},
+                             {"Nonce", "11886"},
+                             {"Region", "gz"},
+                             {"SecretId", std::string(example_id)},
+                             {"Timestamp", "1465185768"}};
     EXPECT_EQ(tq::canonical_string("get", "cvm.api.qcloud.com", tq::api_path, params),
               "GETcvm.api.qcloud.com/v2/index.php?Action=DescribeInstances&Nonce=11886&Region=gz&"
               "SecretId=AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA&Timestamp=1465185768&instanceIds.0="
@@ -70,8 +74,10 @@ TEST(signer, official_o4_lower_camel_after_upper_case) {
 }
 
 TEST(signer, official_o5) {
-    tq::param_list params = {{"Action", "DescribeInstances"}, {"Nonce", "345122"},
-                             {"Region", "gz"},                {"SecretId", std::string(example_id)},
+    tq::param_list params = {{"Action", "DescribeInstances"},
+                             {"Nonce", "345122"},
+                             {"Region", "gz"},
+                             {"SecretId", std::string(example_id)},
                              {"Timestamp", "1408704141"}};
     EXPECT_EQ(sign(example_key, tq::signature_method::hmac_sha1, "GET", params),
               "HgIYOPcx5lN6gz8JsCFBNAWp2oQ=");
@@ -79,9 +85,12 @@ TEST(signer, official_o5) {
 
 namespace {
 tq::param_list python_sdk_params(std::string method) {
-    return {{"Action", "DescribeInstances"},    {"Nonce", "1290303896666895346"},
-            {"Region", "ap-guangzhou"},         {"SecretId", "secretIdFoo"},
-            {"SignatureMethod", std::move(method)}, {"Timestamp", "1512393162"},
+    return {{"Action", "DescribeInstances"},
+            {"Nonce", "1290303896666895346"},
+            {"Region", "ap-guangzhou"},
+            {"SecretId", "secretIdFoo"},
+            {"SignatureMethod", std::move(method)},
+            {"Timestamp", "1512393162"},
             {"Version", "2017-03-12"}};
 }
 }  // namespace
@@ -90,9 +99,9 @@ TEST(signer, python_sdk_vectors) {
     EXPECT_EQ(sign("secretKeyBar", tq::signature_method::hmac_sha1, "POST",
                    python_sdk_params("HmacSHA1")),
               "p3n+pxBqF5JGZtDSxoVn5tGngf0=");
-    EXPECT_EQ(sign("secretKeyBar", tq::signature_method::hmac_sha1, "GET",
-                   python_sdk_params("HmacSHA1")),
-              "5HAq1BOKNLEE2/uauWnp6Zv9Z3c=");
+    EXPECT_EQ(
+        sign("secretKeyBar", tq::signature_method::hmac_sha1, "GET", python_sdk_params("HmacSHA1")),
+        "5HAq1BOKNLEE2/uauWnp6Zv9Z3c=");
     EXPECT_EQ(sign("secretKeyBar", tq::signature_method::hmac_sha256, "POST",
                    python_sdk_params("HmacSHA256")),
               "B2T37FRSP6Fk0/q/cdfrTE0p3zX5ooB/2BPWZUFpsj4=");
@@ -153,7 +162,9 @@ TEST(signer, constant_time_equal) {
 
 // The secret must not be printable: neither through iostreams nor through fmt.
 template <class T>
-concept ostreamable = requires(std::ostream& os, const T& t) { os << t; };
+concept ostreamable = requires(std::ostream& os, const T& t) {
+    os << t;
+};
 static_assert(!ostreamable<tq::credentials>);
 static_assert(!fmt::is_formattable<tq::credentials>::value);
 
@@ -173,11 +184,14 @@ TEST(signer, many_keys_interleaved_match_fresh_results) {
     std::vector<std::string> first;
     for (int round = 0; round < 3; ++round) {
         for (int k = 0; k < 20; ++k) {
-            auto s = tq::compute_signature(fmt::format("key-{}", k), tq::signature_method::hmac_sha256,
-                                           "payload");
-            if (round == 0) first.push_back(s);
-            else EXPECT_EQ(s, first[static_cast<std::size_t>(k)]) << k;
-            EXPECT_EQ(sign(example_key, tq::signature_method::hmac_sha1, "GET", params), expected_sha1);
+            auto s = tq::compute_signature(fmt::format("key-{}", k),
+                                           tq::signature_method::hmac_sha256, "payload");
+            if (round == 0)
+                first.push_back(s);
+            else
+                EXPECT_EQ(s, first[static_cast<std::size_t>(k)]) << k;
+            EXPECT_EQ(sign(example_key, tq::signature_method::hmac_sha1, "GET", params),
+                      expected_sha1);
         }
     }
     EXPECT_EQ(expected_sha1, "nPVnY6njQmwQ8ciqbPl5Qe+Oru4=");

@@ -1,9 +1,8 @@
 #include "sim/tasks.hpp"
 
 #include <algorithm>
-#include <utility>
-
 #include <boost/json/value_to.hpp>
+#include <utility>
 
 #include "sim_test_support.hpp"
 
@@ -75,17 +74,36 @@ TEST(Tasks, SimTasksDoneAtIsWhenTheAnswerChanges) {
     }
     // Earliest first: time only moves forward (the CVM state settles for good).
     std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) {
-        return a.as_object().at("done_at_ms").as_int64() < b.as_object().at("done_at_ms").as_int64();
+        return a.as_object().at("done_at_ms").as_int64() <
+               b.as_object().at("done_at_ms").as_int64();
     });
     for (const auto& v : tasks) {
         const auto& t = v.as_object();
         const auto service = boost::json::value_to<std::string>(t.at("service"));
         f.now_ms = t.at("done_at_ms").as_int64() - 1;
-        if (service == "lb") EXPECT_EQ(task_status(f, "lb", "DescribeLoadBalancersTaskResult", lb), 2);
-        else EXPECT_EQ(get("/_sim/instances").at("instances").as_array().at(0).as_object().at("status").as_int64(), 9);
+        if (service == "lb")
+            EXPECT_EQ(task_status(f, "lb", "DescribeLoadBalancersTaskResult", lb), 2);
+        else
+            EXPECT_EQ(get("/_sim/instances")
+                          .at("instances")
+                          .as_array()
+                          .at(0)
+                          .as_object()
+                          .at("status")
+                          .as_int64(),
+                      9);
         f.now_ms += 1;
-        if (service == "lb") EXPECT_EQ(task_status(f, "lb", "DescribeLoadBalancersTaskResult", lb), 0);
-        else EXPECT_EQ(get("/_sim/instances").at("instances").as_array().at(0).as_object().at("status").as_int64(), 4);
+        if (service == "lb")
+            EXPECT_EQ(task_status(f, "lb", "DescribeLoadBalancersTaskResult", lb), 0);
+        else
+            EXPECT_EQ(get("/_sim/instances")
+                          .at("instances")
+                          .as_array()
+                          .at(0)
+                          .as_object()
+                          .at("status")
+                          .as_int64(),
+                      4);
     }
 }
 

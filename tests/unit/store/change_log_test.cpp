@@ -1,10 +1,11 @@
+#include "store/change_log.hpp"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <unordered_map>
 
 #include "helpers.hpp"
-#include "store/change_log.hpp"
 #include "store/key_table.hpp"
 
 namespace core = taskpoller::core;
@@ -13,7 +14,9 @@ using namespace taskpoller::store::test;
 
 namespace {
 
-change make(std::uint64_t seq) { return change{seq, change_kind::task_changed, "lb/1", "running"}; }
+change make(std::uint64_t seq) {
+    return change{seq, change_kind::task_changed, "lb/1", "running"};
+}
 
 TEST(change_log, returns_changes_after_since) {
     change_log log(8);
@@ -62,8 +65,8 @@ TEST(store_changes, every_change_is_logged_in_order) {
     std::vector<std::string> got;
     for (std::size_t i = 0; i < p.changes.size(); ++i) {
         EXPECT_EQ(p.changes[i].seq, i + 1);
-        got.push_back(std::string(to_string(p.changes[i].kind)) + " " + p.changes[i].subject +
-                      " " + std::string(p.changes[i].state));
+        got.push_back(std::string(to_string(p.changes[i].kind)) + " " + p.changes[i].subject + " " +
+                      std::string(p.changes[i].state));
     }
     EXPECT_EQ(got, (std::vector<std::string>{
                        "batch_created " + id + " submitting", "batch_changed " + id + " submitted",

@@ -121,7 +121,7 @@ TEST(compact_string, comparisons) {
     EXPECT_TRUE(a == std::string_view("abc"));
     EXPECT_TRUE(a == "abc");
     EXPECT_TRUE(a != b);
-    EXPECT_TRUE(a != std::string("ab"));   // a prefix is not equal
+    EXPECT_TRUE(a != std::string("ab"));  // a prefix is not equal
     EXPECT_TRUE(a != std::string("abcd"));
     EXPECT_LT(a, b);
     EXPECT_LT(l, b);  // longer but smaller: bytes decide ('6' < 'a'), not sizes

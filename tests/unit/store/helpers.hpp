@@ -18,13 +18,15 @@ inline store_options seeded_options() {
 }
 
 inline core::entry accepted(std::string resource, std::string request_id) {
-    return core::entry{std::move(resource), core::entry_outcome::accepted, 0, "", std::move(request_id),
-                       std::nullopt};
+    return core::entry{
+        std::move(resource), core::entry_outcome::accepted, 0, "", std::move(request_id),
+        std::nullopt};
 }
 
 inline core::entry rejected(std::string resource, int code, std::string message) {
-    return core::entry{std::move(resource), core::entry_outcome::rejected, code, std::move(message),
-                       "", std::nullopt};
+    return core::entry{
+        std::move(resource), core::entry_outcome::rejected, code, std::move(message), "",
+        std::nullopt};
 }
 
 /// Creates a batch and records an answer accepting one resource per request id.

@@ -51,7 +51,8 @@ TEST(huge_pages, large_block_is_aligned_and_advised) {
     const auto flags = vm_flags_of(p);
     ASSERT_FALSE(flags.empty()) << "no mapping in /proc/self/smaps contains the block";
     if (thp_available()) {
-        EXPECT_NE(flags.find(" hg"), std::string::npos) << flags;  // VM_HUGEPAGE: MADV_HUGEPAGE took
+        EXPECT_NE(flags.find(" hg"), std::string::npos)
+            << flags;  // VM_HUGEPAGE: MADV_HUGEPAGE took
     }
     a.deallocate(p, n);
     EXPECT_TRUE(vm_flags_of(p).empty() || vm_flags_of(p).find(" hg") == std::string::npos)
@@ -97,7 +98,8 @@ TEST(huge_pages, vector_grows_across_the_threshold_and_keeps_its_contents) {
 
 TEST(huge_pages, impossible_size_throws) {
     huge_page_allocator<std::uint64_t> a;
-    EXPECT_THROW((void)a.allocate(std::numeric_limits<std::size_t>::max() / 4), std::bad_array_new_length);
+    EXPECT_THROW((void)a.allocate(std::numeric_limits<std::size_t>::max() / 4),
+                 std::bad_array_new_length);
     EXPECT_THROW((void)a.allocate(std::numeric_limits<std::size_t>::max() / 8 - 1), std::bad_alloc);
 }
 

@@ -258,7 +258,8 @@ TEST_F(journal_replay, a_cut_inside_an_outcome_never_leaves_a_batch_without_its_
     {
         store s{clock, store_opts()};
         auto j = open_into(s);
-        id = s.create_batch({"cvm", "StopInstances", "ap-guangzhou", {}, "tok", {"i-1", "i-2", "i-3"}})
+        id = s.create_batch(
+                  {"cvm", "StopInstances", "ap-guangzhou", {}, "tok", {"i-1", "i-2", "i-3"}})
                  ->id;
         before = j->counters().log_bytes;
         batch_outcome o;

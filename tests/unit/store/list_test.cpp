@@ -45,7 +45,9 @@ TEST_F(list_fixture, combined_filters) {
     EXPECT_EQ(list({.state = task_state::pending, .service = "lb"}), (strings{"1", "6"}));
     EXPECT_EQ(list({.state = task_state::running, .labels = {{"team", "x"}}}), (strings{"5"}));
     EXPECT_EQ(list({.labels = {{"env", "prod"}, {"team", "x"}}}), (strings{"6"}));
-    EXPECT_EQ(list({.service = "lb", .action = "DeleteLoadBalancers", .batch_id = b1,
+    EXPECT_EQ(list({.service = "lb",
+                    .action = "DeleteLoadBalancers",
+                    .batch_id = b1,
                     .labels = {{"env", "prod"}}}),
               (strings{"1", "2", "3"}));
     EXPECT_EQ(list({.service = "cvm", .batch_id = b1}), strings{});

@@ -22,9 +22,7 @@ struct recorder : store_observer {
     void on_batch_change(const change& c, const core::batch& b) override {
         events.push_back({c, b});
     }
-    void on_task_change(const change& c, const core::task& t) override {
-        events.push_back({c, t});
-    }
+    void on_task_change(const change& c, const core::task& t) override { events.push_back({c, t}); }
 };
 
 void replay(const std::vector<recorder::event>& events, store& into) {
@@ -108,7 +106,7 @@ void build_history(store& s, core::manual_clock& clock) {
     clock.advance(2h);
     s.expire(clock.system_now());  // the unknown batch and the adopted terminal tasks go
     s.adopt_task({"bmlb", "A1", "CreateL7", {}, {}, {}});  // re-tracked after expiry
-    set_state(s, "cvm", "r1", task_state::succeeded);       // b1 done
+    set_state(s, "cvm", "r1", task_state::succeeded);      // b1 done
 }
 
 TEST(restore, replaying_observed_changes_rebuilds_an_identical_store) {
@@ -145,7 +143,8 @@ TEST(restore, snapshot_order_does_not_matter) {
     core::manual_clock clock;
     store original{clock, seeded_options()};
     for (int i = 0; i < 50; ++i) original.adopt_task({"lb", std::to_string(i), "A", {}, {}, {}});
-    for (int i = 0; i < 50; i += 3) set_state(original, "lb", std::to_string(i), task_state::failed);
+    for (int i = 0; i < 50; i += 3)
+        set_state(original, "lb", std::to_string(i), task_state::failed);
     auto tasks = all_tasks(original);
     store copy{clock, seeded_options()};
     for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) ASSERT_TRUE(copy.restore_task(*it));

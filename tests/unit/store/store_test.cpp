@@ -145,7 +145,11 @@ TEST_F(store_fixture, client_token_is_unique) {
 }
 
 TEST_F(store_fixture, adopt_update_cancel) {
-    auto t = s.adopt_task({"cvm", "r-9", "StartInstances", {"ins-a", "ins-b"}, {{"k", "v"}},
+    auto t = s.adopt_task({"cvm",
+                           "r-9",
+                           "StartInstances",
+                           {"ins-a", "ins-b"},
+                           {{"k", "v"}},
                            clock.system_now() + std::chrono::minutes(5)});
     ASSERT_TRUE(t);
     EXPECT_EQ(t->batch_id, "");

@@ -1,4 +1,6 @@
 // The Asio adapter with a real io_context: wake, timeout, cancellation, teardown.
+#include "store/waiters.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -10,7 +12,6 @@
 #include <memory>
 
 #include "helpers.hpp"
-#include "store/waiters.hpp"
 
 namespace asio = boost::asio;
 namespace core = taskpoller::core;
@@ -107,12 +108,12 @@ TEST_F(waiters_fixture, changes_wait_wakes_on_next_change_or_times_out) {
 TEST_F(waiters_fixture, cancellation_unregisters) {
     submit(s, "lb", "A", {"1"});
     asio::cancellation_signal signal;
-    asio::co_spawn(io, async_wait_terminal(s, {"lb", "1"}, 30s),
-                   asio::bind_cancellation_slot(
-                       signal.slot(), [this](std::exception_ptr e, wait_status st) {
-                           if (e) std::rethrow_exception(e);
-                           result = st;
-                       }));
+    asio::co_spawn(
+        io, async_wait_terminal(s, {"lb", "1"}, 30s),
+        asio::bind_cancellation_slot(signal.slot(), [this](std::exception_ptr e, wait_status st) {
+            if (e) std::rethrow_exception(e);
+            result = st;
+        }));
     after(10ms, [&] {
         EXPECT_EQ(s.watcher_count(), 1u);
         signal.emit(asio::cancellation_type::terminal);
