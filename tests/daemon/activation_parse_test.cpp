@@ -11,7 +11,7 @@ std::string error_of(const taskpoller::core::result<std::vector<td::listen_fd>>&
 }
 }  // namespace
 
-TEST(parse_listen_env, not_activated) {
+TEST(ParseListenEnv, not_activated) {
     for (auto [pid, fds] : {std::pair<const char*, const char*>{nullptr, nullptr},
                             {nullptr, "1"},
                             {"42", nullptr},
@@ -22,13 +22,13 @@ TEST(parse_listen_env, not_activated) {
     }
 }
 
-TEST(parse_listen_env, other_process) {
+TEST(ParseListenEnv, other_process) {
     auto r = td::parse_listen_env("41", "2", "a:b", 42);
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->empty()) << "variables inherited from a parent are not ours";
 }
 
-TEST(parse_listen_env, names_and_numbers) {
+TEST(ParseListenEnv, names_and_numbers) {
     auto r = td::parse_listen_env("42", "3", "metrics:control:", 42);
     ASSERT_TRUE(r) << error_of(r);
     ASSERT_EQ(r->size(), 3u);
@@ -40,14 +40,14 @@ TEST(parse_listen_env, names_and_numbers) {
     EXPECT_EQ((*r)[2].name, "");
 }
 
-TEST(parse_listen_env, names_absent) {
+TEST(ParseListenEnv, names_absent) {
     auto r = td::parse_listen_env("42", "1", nullptr, 42);
     ASSERT_TRUE(r);
     ASSERT_EQ(r->size(), 1u);
     EXPECT_EQ((*r)[0].name, "unknown");
 }
 
-TEST(parse_listen_env, errors) {
+TEST(ParseListenEnv, errors) {
     struct bad {
         const char *pid, *fds, *names, *expect;
     };
@@ -62,7 +62,7 @@ TEST(parse_listen_env, errors) {
     }
 }
 
-TEST(select_listen_fd, by_name_or_only_one) {
+TEST(SelectListenFd, by_name_or_only_one) {
     auto none = td::select_listen_fd({}, "control");
     ASSERT_TRUE(none);
     EXPECT_EQ(*none, std::nullopt);
@@ -76,7 +76,7 @@ TEST(select_listen_fd, by_name_or_only_one) {
     EXPECT_EQ(*named, 4);
 }
 
-TEST(select_listen_fd, ambiguous) {
+TEST(SelectListenFd, ambiguous) {
     auto unnamed = td::select_listen_fd({{3, "a"}, {4, "b"}}, "control");
     ASSERT_FALSE(unnamed);
     EXPECT_NE(unnamed.error().message.find("FileDescriptorName=control"), std::string::npos);

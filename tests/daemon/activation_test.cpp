@@ -48,7 +48,7 @@ std::string error_of(const taskpoller::core::result<void>& r) {
 
 }  // namespace
 
-TEST(check_listening_unix_socket, accepts_listening_unix_stream) {
+TEST(CheckListeningUnixSocket, accepts_listening_unix_stream) {
     temp_dir dir;
     fd_guard s{unix_socket(SOCK_STREAM, (dir.path() / "s").string(), true)};
     ASSERT_GE(s.fd, 0);
@@ -56,7 +56,7 @@ TEST(check_listening_unix_socket, accepts_listening_unix_stream) {
     EXPECT_TRUE(r) << error_of(r);
 }
 
-TEST(check_listening_unix_socket, rejects_the_rest) {
+TEST(CheckListeningUnixSocket, rejects_the_rest) {
     temp_dir dir;
     fd_guard bound{unix_socket(SOCK_STREAM, (dir.path() / "b").string(), false)};
     fd_guard dgram{unix_socket(SOCK_DGRAM, (dir.path() / "d").string(), false)};
@@ -85,7 +85,7 @@ TEST(check_listening_unix_socket, rejects_the_rest) {
 
 // The child owns fds 3 and 4 (two listening sockets, "metrics" and "control"), claims them via
 // LISTEN_* and reports through a pipe on a high descriptor.
-TEST(take_activation_socket, picks_named_fd_in_child) {
+TEST(TakeActivationSocket, picks_named_fd_in_child) {
     temp_dir dir;
     int p[2];
     ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
@@ -126,7 +126,7 @@ TEST(take_activation_socket, picks_named_fd_in_child) {
     EXPECT_EQ(report, "fd=4 cloexec=1 fd3_closed=1 env_cleared=1");
 }
 
-TEST(take_activation_socket, not_activated_and_foreign_pid) {
+TEST(TakeActivationSocket, not_activated_and_foreign_pid) {
     {
         daemon_test::scoped_env a("LISTEN_PID", std::nullopt), b("LISTEN_FDS", std::nullopt);
         auto r = td::take_activation_socket();
@@ -188,7 +188,7 @@ probe_run run_probe(const std::vector<std::string>& args, const std::string& con
 
 }  // namespace
 
-TEST(systemd_socket_activate, probe_receives_control_socket) {
+TEST(SystemdSocketActivate, probe_receives_control_socket) {
     temp_dir dir;
     std::string path = (dir.path() / "control.sock").string();
     auto r = run_probe({"-l", path, "--fdname=control"}, path);
@@ -198,7 +198,7 @@ TEST(systemd_socket_activate, probe_receives_control_socket) {
     EXPECT_EQ(WEXITSTATUS(*r.status), 0);
 }
 
-TEST(systemd_socket_activate, picks_control_among_several) {
+TEST(SystemdSocketActivate, picks_control_among_several) {
     temp_dir dir;
     std::string other = (dir.path() / "other.sock").string();
     std::string control = (dir.path() / "control.sock").string();
@@ -208,7 +208,7 @@ TEST(systemd_socket_activate, picks_control_among_several) {
     EXPECT_EQ(WEXITSTATUS(*r.status), 0);
 }
 
-TEST(systemd_socket_activate, several_without_control_name_fails_clearly) {
+TEST(SystemdSocketActivate, several_without_control_name_fails_clearly) {
     temp_dir dir;
     std::string a = (dir.path() / "a.sock").string();
     std::string b = (dir.path() / "b.sock").string();

@@ -14,7 +14,7 @@ namespace {
 constexpr long long t_ms = 1795822162123;
 }  // namespace
 
-TEST(log_format, syslog_priorities) {
+TEST(LogFormat, syslog_priorities) {
     EXPECT_EQ(td::syslog_priority(log_level::error), 3);
     EXPECT_EQ(td::syslog_priority(log_level::warn), 4);
     EXPECT_EQ(td::syslog_priority(log_level::info), 6);
@@ -22,7 +22,7 @@ TEST(log_format, syslog_priorities) {
     EXPECT_EQ(td::syslog_priority(log_level::trace), 7);
 }
 
-TEST(log_format, text_has_iso_timestamp_and_level) {
+TEST(LogFormat, text_has_iso_timestamp_and_level) {
     td::log_options o;
     EXPECT_EQ(td::format_log_line(o, false, log_level::warn, "disk slow", t_ms),
               "2026-11-27T23:29:22.123Z warn  disk slow");
@@ -30,20 +30,20 @@ TEST(log_format, text_has_iso_timestamp_and_level) {
               "1970-01-01T00:00:00.005Z error x");
 }
 
-TEST(log_format, journal_has_priority_prefix_and_no_timestamp) {
+TEST(LogFormat, journal_has_priority_prefix_and_no_timestamp) {
     td::log_options o;
     EXPECT_EQ(td::format_log_line(o, true, log_level::error, "boom", t_ms), "<3>boom");
     EXPECT_EQ(td::format_log_line(o, true, log_level::info, "up", t_ms), "<6>up");
     EXPECT_EQ(td::format_log_line(o, true, log_level::debug, "d", t_ms), "<7>d");
 }
 
-TEST(log_format, text_is_one_line) {
+TEST(LogFormat, text_is_one_line) {
     td::log_options o;
     EXPECT_EQ(td::format_log_line(o, true, log_level::warn, "a\nb\r\tc\\d\x01", t_ms),
               "<4>a\\nb\\r\\tc\\\\d\\x01");
 }
 
-TEST(log_format, json_line) {
+TEST(LogFormat, json_line) {
     td::log_options o;
     o.format = td::log_format::json;
     o.fields = {{"instance", "acct1"}, {"msg", "must not shadow"}};
@@ -55,7 +55,7 @@ TEST(log_format, json_line) {
     EXPECT_EQ(v.size(), 4u);
 }
 
-TEST(log_format, json_under_journal_keeps_prefix) {
+TEST(LogFormat, json_under_journal_keeps_prefix) {
     td::log_options o;
     o.format = td::log_format::json;
     std::string line = td::format_log_line(o, true, log_level::error, "x", t_ms);
@@ -63,13 +63,13 @@ TEST(log_format, json_under_journal_keeps_prefix) {
     EXPECT_NO_THROW(boost::json::parse(line.substr(3)));
 }
 
-TEST(json_escape, control_quotes_backslash) {
+TEST(JsonEscape, control_quotes_backslash) {
     EXPECT_EQ(td::json_escape("a\"b\\c\n\r\t\b\f\x01\x1f\x7f"),
               "a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001f\\u007f");
     EXPECT_EQ(td::json_escape(std::string_view("\0z", 2)), "\\u0000z");
 }
 
-TEST(json_escape, utf8_kept_invalid_replaced) {
+TEST(JsonEscape, utf8_kept_invalid_replaced) {
     EXPECT_EQ(td::json_escape("caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80"),
               "caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80");
     EXPECT_EQ(td::json_escape("\xff"), "\\ufffd");
@@ -83,7 +83,7 @@ TEST(json_escape, utf8_kept_invalid_replaced) {
     EXPECT_NO_THROW(boost::json::parse("\"" + td::json_escape(all) + "\""));
 }
 
-TEST(log_options, parse_names) {
+TEST(LogOptions, parse_names) {
     EXPECT_EQ(td::parse_log_level("debug"), log_level::debug);
     EXPECT_EQ(td::parse_log_level("warning"), log_level::warn);
     EXPECT_EQ(td::parse_log_level("error"), log_level::error);

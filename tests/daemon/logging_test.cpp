@@ -50,7 +50,7 @@ bool matches_shape(std::string_view s, std::string_view shape) {
 
 }  // namespace
 
-TEST(journal_stream_matches, dev_and_inode) {
+TEST(JournalStreamMatches, dev_and_inode) {
     log_file f;
     EXPECT_TRUE(td::journal_stream_matches(f.journal_stream(), f.fd));
     log_file other;
@@ -61,7 +61,7 @@ TEST(journal_stream_matches, dev_and_inode) {
     EXPECT_FALSE(td::journal_stream_matches(f.journal_stream(), 1000)) << "closed fd";
 }
 
-TEST(logging, journald_mode_detected_from_environment) {
+TEST(Logging, journald_mode_detected_from_environment) {
     log_file f;
     daemon_test::scoped_env js("JOURNAL_STREAM", f.journal_stream());
     td::logging l({}, f.fd);
@@ -75,7 +75,7 @@ TEST(logging, journald_mode_detected_from_environment) {
                                                    "<6>serving"}));
 }
 
-TEST(logging, text_mode_when_stream_differs) {
+TEST(Logging, text_mode_when_stream_differs) {
     log_file f, elsewhere;
     daemon_test::scoped_env js("JOURNAL_STREAM", elsewhere.journal_stream());
     td::logging l({}, f.fd);
@@ -86,7 +86,7 @@ TEST(logging, text_mode_when_stream_differs) {
     EXPECT_TRUE(matches_shape(lines[0], "####-##-##T##:##:##.###Z info  two\\nlines")) << lines[0];
 }
 
-TEST(logging, json_mode_with_fields) {
+TEST(Logging, json_mode_with_fields) {
     log_file f;
     td::log_options o;
     o.format = td::log_format::json;
@@ -102,7 +102,7 @@ TEST(logging, json_mode_with_fields) {
     EXPECT_TRUE(v.at("ts").is_string());
 }
 
-TEST(logging, level_change_reaches_existing_loggers) {
+TEST(Logging, level_change_reaches_existing_loggers) {
     log_file f;
     td::logging l({}, f.fd, true);
     auto log = l.get();  // copied before the change, as library objects hold them
@@ -115,7 +115,7 @@ TEST(logging, level_change_reaches_existing_loggers) {
     EXPECT_EQ(f.lines(), (std::vector<std::string>{"<7>d2", "<3>e"}));
 }
 
-TEST(logging, format_change_at_runtime_and_spdlog_access) {
+TEST(Logging, format_change_at_runtime_and_spdlog_access) {
     log_file f;
     td::logging l({}, f.fd, true);
     l.spd()->info("from spdlog");

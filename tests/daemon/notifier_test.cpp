@@ -39,7 +39,7 @@ struct captured_log {
 
 }  // namespace
 
-TEST(notifier, noop_without_notify_socket) {
+TEST(Notifier, noop_without_notify_socket) {
     asio::io_context io;
     td::notifier n(io, {}, td::notify_environment{std::nullopt, "1000", std::nullopt, 1});
     EXPECT_FALSE(n.enabled());
@@ -52,7 +52,7 @@ TEST(notifier, noop_without_notify_socket) {
     EXPECT_EQ(io.run(), 0u) << "no timers, no work";
 }
 
-TEST(notifier, from_process_reads_environment) {
+TEST(Notifier, from_process_reads_environment) {
     daemon_test::scoped_env a("NOTIFY_SOCKET", "/run/x.sock");
     daemon_test::scoped_env b("WATCHDOG_USEC", std::nullopt);
     auto e = td::notify_environment::from_process();
@@ -61,7 +61,7 @@ TEST(notifier, from_process_reads_environment) {
     EXPECT_EQ(e.self_pid, ::getpid());
 }
 
-TEST(notifier, lifecycle_datagrams_on_path_socket) {
+TEST(Notifier, lifecycle_datagrams_on_path_socket) {
     temp_dir dir;
     datagram_receiver rx((dir.path() / "notify.sock").string());
     asio::io_context io;
@@ -91,7 +91,7 @@ TEST(notifier, lifecycle_datagrams_on_path_socket) {
     EXPECT_TRUE(rx.drain().empty()) << "nothing after STOPPING=1 but STATUS";
 }
 
-TEST(notifier, abstract_socket) {
+TEST(Notifier, abstract_socket) {
     datagram_receiver rx("@taskpoller-test-" + std::to_string(::getpid()));
     asio::io_context io;
     td::notifier n(io, {}, env_for(rx.address()));
@@ -99,7 +99,7 @@ TEST(notifier, abstract_socket) {
     EXPECT_EQ(rx.receive(2s), "READY=1");
 }
 
-TEST(notifier, status_rate_limited_then_flushed_by_timer) {
+TEST(Notifier, status_rate_limited_then_flushed_by_timer) {
     temp_dir dir;
     datagram_receiver rx((dir.path() / "n.sock").string());
     asio::io_context io;
@@ -116,7 +116,7 @@ TEST(notifier, status_rate_limited_then_flushed_by_timer) {
     EXPECT_LT(elapsed, 4s);
 }
 
-TEST(notifier, watchdog_cadence_is_half_of_watchdog_usec) {
+TEST(Notifier, watchdog_cadence_is_half_of_watchdog_usec) {
     temp_dir dir;
     datagram_receiver rx((dir.path() / "n.sock").string());
     asio::io_context io;
@@ -139,7 +139,7 @@ TEST(notifier, watchdog_cadence_is_half_of_watchdog_usec) {
     EXPECT_TRUE(rx.drain().empty());
 }
 
-TEST(notifier, stuck_loop_stops_watchdog_pings) {
+TEST(Notifier, stuck_loop_stops_watchdog_pings) {
     temp_dir dir;
     datagram_receiver rx((dir.path() / "n.sock").string());
     std::vector<std::chrono::steady_clock::time_point> arrivals;
@@ -172,7 +172,7 @@ TEST(notifier, stuck_loop_stops_watchdog_pings) {
     EXPECT_GE(after_stall, 1u) << "and resume once it runs again";
 }
 
-TEST(notifier, watchdog_for_another_pid_is_disabled) {
+TEST(Notifier, watchdog_for_another_pid_is_disabled) {
     temp_dir dir;
     datagram_receiver rx((dir.path() / "n.sock").string());
     asio::io_context io;
@@ -182,7 +182,7 @@ TEST(notifier, watchdog_for_another_pid_is_disabled) {
     EXPECT_TRUE(rx.drain().empty());
 }
 
-TEST(notifier, bad_environment_is_logged_not_fatal) {
+TEST(Notifier, bad_environment_is_logged_not_fatal) {
     captured_log log;
     asio::io_context io;
     td::notifier bad_socket(io, log.logger(), env_for("relative"));
@@ -198,7 +198,7 @@ TEST(notifier, bad_environment_is_logged_not_fatal) {
     EXPECT_NE(log.lines.back().find("WATCHDOG_USEC"), std::string::npos);
 }
 
-TEST(notifier, vanished_receiver_logs_once_per_minute) {
+TEST(Notifier, vanished_receiver_logs_once_per_minute) {
     captured_log log;
     temp_dir dir;
     std::string path = (dir.path() / "gone.sock").string();
@@ -211,7 +211,7 @@ TEST(notifier, vanished_receiver_logs_once_per_minute) {
     EXPECT_NE(log.lines[0].find(path), std::string::npos) << log.lines[0];
 }
 
-TEST(notify_socket, full_receiver_never_blocks) {
+TEST(NotifySocket, full_receiver_never_blocks) {
     temp_dir dir;
     datagram_receiver rx((dir.path() / "slow.sock").string());  // never read until the end
     auto s = td::notify_socket::open(rx.address());

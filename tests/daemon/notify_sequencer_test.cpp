@@ -11,19 +11,19 @@ namespace {
 const clock_type::time_point t0 = clock_type::time_point(100s);
 }
 
-TEST(notify_sequencer, ready_once_with_status) {
+TEST(NotifySequencer, ready_once_with_status) {
     td::notify_sequencer s;
     EXPECT_EQ(s.ready("3 tasks live", t0), "READY=1\nSTATUS=3 tasks live");
     EXPECT_EQ(s.state(), td::notify_state::ready);
     EXPECT_EQ(s.ready("again", t0 + 10s), std::nullopt);
 }
 
-TEST(notify_sequencer, ready_without_status) {
+TEST(NotifySequencer, ready_without_status) {
     td::notify_sequencer s;
     EXPECT_EQ(s.ready("", t0), "READY=1");
 }
 
-TEST(notify_sequencer, reload_is_one_datagram_then_ready) {
+TEST(NotifySequencer, reload_is_one_datagram_then_ready) {
     td::notify_sequencer s;
     EXPECT_EQ(s.reloading(5us), std::nullopt) << "no reload before the first READY";
     ASSERT_TRUE(s.ready("", t0));
@@ -36,7 +36,7 @@ TEST(notify_sequencer, reload_is_one_datagram_then_ready) {
     EXPECT_EQ(s.reloading(200us), "RELOADING=1\nMONOTONIC_USEC=200") << "a second reload";
 }
 
-TEST(notify_sequencer, stopping_once_from_any_state) {
+TEST(NotifySequencer, stopping_once_from_any_state) {
     td::notify_sequencer a;
     EXPECT_EQ(a.stopping(), "STOPPING=1");
     EXPECT_EQ(a.stopping(), std::nullopt);
@@ -50,7 +50,7 @@ TEST(notify_sequencer, stopping_once_from_any_state) {
     EXPECT_EQ(b.status("draining 2 requests", t0 + 5s), "STATUS=draining 2 requests");
 }
 
-TEST(notify_sequencer, status_only_on_change) {
+TEST(NotifySequencer, status_only_on_change) {
     td::notify_sequencer s(1000ms);
     EXPECT_EQ(s.status("a", t0), "STATUS=a");
     EXPECT_EQ(s.status("a", t0 + 5s), std::nullopt);
@@ -58,7 +58,7 @@ TEST(notify_sequencer, status_only_on_change) {
     EXPECT_EQ(s.status("b", t0 + 6s), "STATUS=b");
 }
 
-TEST(notify_sequencer, status_rate_limited_newest_wins) {
+TEST(NotifySequencer, status_rate_limited_newest_wins) {
     td::notify_sequencer s(1000ms);
     ASSERT_EQ(s.status("1 live", t0), "STATUS=1 live");
     EXPECT_EQ(s.status("2 live", t0 + 100ms), std::nullopt);
@@ -70,7 +70,7 @@ TEST(notify_sequencer, status_rate_limited_newest_wins) {
     EXPECT_EQ(s.flush_status(t0 + 5s), std::nullopt);
 }
 
-TEST(notify_sequencer, pending_status_dropped_when_back_to_shown_value) {
+TEST(NotifySequencer, pending_status_dropped_when_back_to_shown_value) {
     td::notify_sequencer s(1000ms);
     ASSERT_TRUE(s.status("idle", t0));
     EXPECT_EQ(s.status("busy", t0 + 10ms), std::nullopt);
@@ -79,7 +79,7 @@ TEST(notify_sequencer, pending_status_dropped_when_back_to_shown_value) {
     EXPECT_EQ(s.flush_status(t0 + 2s), std::nullopt);
 }
 
-TEST(notify_sequencer, ready_status_counts_for_rate_limit_and_supersedes_pending) {
+TEST(NotifySequencer, ready_status_counts_for_rate_limit_and_supersedes_pending) {
     td::notify_sequencer s(1000ms);
     ASSERT_TRUE(s.status("starting", t0));
     EXPECT_EQ(s.status("loading journal", t0 + 10ms), std::nullopt);
@@ -89,17 +89,17 @@ TEST(notify_sequencer, ready_status_counts_for_rate_limit_and_supersedes_pending
     EXPECT_EQ(s.status_due(), t0 + 1020ms);
 }
 
-TEST(notify_sequencer, newlines_cannot_inject_assignments) {
+TEST(NotifySequencer, newlines_cannot_inject_assignments) {
     td::notify_sequencer s;
     EXPECT_EQ(s.status("x\nREADY=1\r", t0), "STATUS=x READY=1 ");
     EXPECT_EQ(s.ready("a\nb", t0 + 2s), "READY=1\nSTATUS=a b");
 }
 
-TEST(notify_sequencer, watchdog_datagram) {
+TEST(NotifySequencer, watchdog_datagram) {
     EXPECT_EQ(td::notify_sequencer::watchdog(), "WATCHDOG=1");
 }
 
-TEST(watchdog_interval, half_of_watchdog_usec) {
+TEST(WatchdogInterval, half_of_watchdog_usec) {
     auto r = td::watchdog_interval("30000000", nullptr, 42);
     ASSERT_TRUE(r);
     EXPECT_EQ(*r, std::chrono::microseconds(15'000'000));
@@ -108,7 +108,7 @@ TEST(watchdog_interval, half_of_watchdog_usec) {
     EXPECT_EQ(*r, std::chrono::microseconds(1));
 }
 
-TEST(watchdog_interval, pid_must_match) {
+TEST(WatchdogInterval, pid_must_match) {
     auto mine = td::watchdog_interval("1000000", "42", 42);
     ASSERT_TRUE(mine);
     EXPECT_EQ(*mine, std::chrono::microseconds(500'000));
@@ -117,7 +117,7 @@ TEST(watchdog_interval, pid_must_match) {
     EXPECT_EQ(*other, std::nullopt);
 }
 
-TEST(watchdog_interval, disabled) {
+TEST(WatchdogInterval, disabled) {
     auto unset = td::watchdog_interval(nullptr, "42", 42);
     ASSERT_TRUE(unset);
     EXPECT_EQ(*unset, std::nullopt);
@@ -126,7 +126,7 @@ TEST(watchdog_interval, disabled) {
     EXPECT_EQ(*zero, std::nullopt);
 }
 
-TEST(watchdog_interval, malformed_is_an_error) {
+TEST(WatchdogInterval, malformed_is_an_error) {
     for (const char* bad : {"", "abc", "10s", "-5", "1 ", "99999999999999999999999"}) {
         auto r = td::watchdog_interval(bad, nullptr, 42);
         ASSERT_FALSE(r) << bad;
@@ -137,7 +137,7 @@ TEST(watchdog_interval, malformed_is_an_error) {
     EXPECT_NE(bad_pid.error().message.find("WATCHDOG_PID"), std::string::npos);
 }
 
-TEST(notify_socket, rejects_unsupported_addresses) {
+TEST(NotifySocket, rejects_unsupported_addresses) {
     for (const char* bad : {"", "relative/path", "@", "vsock:2:1234"}) {
         auto r = td::notify_socket::open(bad);
         ASSERT_FALSE(r) << bad;

@@ -16,7 +16,7 @@ namespace td = taskpoller::daemon;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-TEST(signal_handler, sighup_reloads_sigterm_shuts_down) {
+TEST(SignalHandler, sighup_reloads_sigterm_shuts_down) {
     asio::io_context io;
     int reloads = 0;
     std::vector<int> shutdowns;
@@ -39,7 +39,7 @@ TEST(signal_handler, sighup_reloads_sigterm_shuts_down) {
     EXPECT_EQ(reloads, 2) << "no reload once shutdown began";
 }
 
-TEST(signal_handler, sigint_shuts_down_and_cancel_lets_run_return) {
+TEST(SignalHandler, sigint_shuts_down_and_cancel_lets_run_return) {
     asio::io_context io;
     std::vector<int> shutdowns;
     td::signal_handler h(io, {{}, [&](int s) { shutdowns.push_back(s); }}, {});
@@ -53,7 +53,7 @@ TEST(signal_handler, sigint_shuts_down_and_cancel_lets_run_return) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << "nothing left to wait for";
 }
 
-TEST(signal_handler, sigpipe_ignored) {
+TEST(SignalHandler, sigpipe_ignored) {
     asio::io_context io;
     td::signal_handler h(io, {}, {});
     struct sigaction sa {};
@@ -83,7 +83,7 @@ std::optional<int> second_signal_status(int signo) {
 
 }  // namespace
 
-TEST(signal_handler, second_sigterm_exits_immediately_with_143) {
+TEST(SignalHandler, second_sigterm_exits_immediately_with_143) {
     auto st = second_signal_status(SIGTERM);
     ASSERT_TRUE(st);
     ASSERT_TRUE(WIFEXITED(*st)) << "killed by a signal instead of exiting";
@@ -91,7 +91,7 @@ TEST(signal_handler, second_sigterm_exits_immediately_with_143) {
     EXPECT_EQ(td::forced_exit_status(SIGTERM), 143);
 }
 
-TEST(signal_handler, second_sigint_exits_immediately_with_130) {
+TEST(SignalHandler, second_sigint_exits_immediately_with_130) {
     auto st = second_signal_status(SIGINT);
     ASSERT_TRUE(st);
     ASSERT_TRUE(WIFEXITED(*st));

@@ -18,7 +18,7 @@ namespace td = taskpoller::daemon;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-TEST(wiring, reload_and_shutdown_sequence) {
+TEST(Wiring, reload_and_shutdown_sequence) {
     daemon_test::temp_dir dir;
     daemon_test::datagram_receiver rx((dir.path() / "notify.sock").string());
     int log_fd = ::open((dir.path() / "log").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);

@@ -110,7 +110,7 @@ std::vector<planned_batch> plan(const std::vector<std::string>& instances, int c
 
 }  // namespace
 
-TEST(durability_crash, sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice) {
+TEST(DurabilityCrash, sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice) {
     const int tasks = env_int("TASKPOLLER_CRASH_TASKS", 1000);
     const int kills = env_int("TASKPOLLER_CRASH_KILLS", 20);
     const int cvm_tasks = tasks / 2;

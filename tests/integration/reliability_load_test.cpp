@@ -447,7 +447,7 @@ double percentile(std::vector<double> v, double p) {
     return v[i];
 }
 
-TEST(reliability_load, thousand_clients_while_tracking_many_tasks) {
+TEST(ReliabilityLoad, thousand_clients_while_tracking_many_tasks) {
     const int tasks = env_int("TASKPOLLER_LOAD_TASKS", default_tasks);
     const int clients = env_int("TASKPOLLER_LOAD_CLIENTS", default_clients);
     const int seconds = env_int("TASKPOLLER_LOAD_SECONDS", default_seconds);

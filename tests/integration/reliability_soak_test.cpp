@@ -174,7 +174,7 @@ planned_batch next_submission(std::mt19937& rng, instance_pool& pool, int client
     return p;
 }
 
-TEST(reliability_fault_soak, faults_throttling_and_restarts_lose_nothing_and_send_nothing_twice) {
+TEST(ReliabilityFaultSoak, faults_throttling_and_restarts_lose_nothing_and_send_nothing_twice) {
     const int seconds = env_int("TASKPOLLER_SOAK_SECONDS", default_seconds);
     const int clients = env_int("TASKPOLLER_SOAK_CLIENTS", 4);
     const int drain_seconds = env_int("TASKPOLLER_SOAK_DRAIN_SECONDS", 180);

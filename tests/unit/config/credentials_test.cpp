@@ -44,7 +44,7 @@ void expect_no_leak(const load_result& r, std::initializer_list<std::string> sec
     }
 }
 
-struct sources : ::testing::Test {
+struct Sources : ::testing::Test {
     temp_dir dir;
     map_environment env;
     std::string config_with_files() {
@@ -64,7 +64,7 @@ struct sources : ::testing::Test {
     }
 };
 
-TEST_F(sources, configured_files_win_over_everything) {
+TEST_F(Sources, configured_files_win_over_everything) {
     with_credentials_directory();
     with_environment();
     auto r = load_string(config_with_files(), "t.yaml", env);
@@ -79,7 +79,7 @@ TEST_F(sources, configured_files_win_over_everything) {
     EXPECT_EQ(r.warnings[0].message, "using credentials from " + c.source_detail);
 }
 
-TEST_F(sources, credentials_directory_wins_over_environment) {
+TEST_F(Sources, credentials_directory_wins_over_environment) {
     with_credentials_directory();
     with_environment();
     auto r = load_string(base, "t.yaml", env);
@@ -89,7 +89,7 @@ TEST_F(sources, credentials_directory_wins_over_environment) {
     EXPECT_EQ(r.config->credentials.source, credential_source::credentials_directory);
 }
 
-TEST_F(sources, environment_is_the_last_resort) {
+TEST_F(Sources, environment_is_the_last_resort) {
     with_environment();
     env.set("CREDENTIALS_DIRECTORY", (dir.path() / "empty").string());  // holds no secrets
     auto r = load_string(base, "t.yaml", env);
@@ -99,7 +99,7 @@ TEST_F(sources, environment_is_the_last_resort) {
     EXPECT_EQ(r.config->credentials.source, credential_source::environment);
 }
 
-TEST_F(sources, half_a_pair_is_an_error_not_a_fallthrough) {
+TEST_F(Sources, half_a_pair_is_an_error_not_a_fallthrough) {
     with_environment();
     dir.write("creds/secret_id", "dir-id");
     env.set("CREDENTIALS_DIRECTORY", (dir.path() / "creds").string());
@@ -126,7 +126,7 @@ TEST_F(sources, half_a_pair_is_an_error_not_a_fallthrough) {
         << r3.error_text();
 }
 
-TEST_F(sources, missing_credentials_is_an_error_unless_allowed) {
+TEST_F(Sources, missing_credentials_is_an_error_unless_allowed) {
     auto r =
         load_string("logging: {}\ncredentials:\n  signature_method: HmacSHA1\n" + std::string(base),
                     "t.yaml", env);
@@ -147,7 +147,7 @@ TEST_F(sources, missing_credentials_is_an_error_unless_allowed) {
     EXPECT_EQ(r2.warnings[0].message.rfind("no credentials found", 0), 0u);
 }
 
-TEST_F(sources, unreadable_secret_files) {
+TEST_F(Sources, unreadable_secret_files) {
     const auto key = dir.write("cfg/secret_key", "file-key\n");
     auto r =
         load_string(fmt::format("{}credentials:\n  secret_id_file: {}\n  secret_key_file: {}\n",
@@ -173,7 +173,7 @@ TEST_F(sources, unreadable_secret_files) {
     }
 }
 
-TEST_F(sources, malformed_secret_files_are_reported_without_their_contents) {
+TEST_F(Sources, malformed_secret_files_are_reported_without_their_contents) {
     const auto empty = dir.write("empty", "\n\n");
     const auto two = dir.write("two", "line-one-SECRET\nline-two-SECRET\n");
     const auto big = dir.write("big", std::string(5000, 'Z'));
@@ -198,7 +198,7 @@ TEST_F(sources, malformed_secret_files_are_reported_without_their_contents) {
     expect_no_leak(r2, {std::string(100, 'Z')});
 }
 
-TEST_F(sources, world_readable_secret_file_is_warned_about) {
+TEST_F(Sources, world_readable_secret_file_is_warned_about) {
     const auto id = dir.write("id", "the-id", 0644);
     const auto key = dir.write("key", "the-key", 0644);
     auto r = load_string(
@@ -212,7 +212,7 @@ TEST_F(sources, world_readable_secret_file_is_warned_about) {
     EXPECT_EQ(readable, 2);
 }
 
-TEST_F(sources, file_and_inline_for_the_same_secret_is_an_error) {
+TEST_F(Sources, file_and_inline_for_the_same_secret_is_an_error) {
     const auto key = dir.write("key", "the-key");
     auto r = load_string(
         fmt::format("{}credentials:\n  secret_id: i\n  secret_key: k\n  secret_key_file: {}\n",
@@ -225,7 +225,7 @@ TEST_F(sources, file_and_inline_for_the_same_secret_is_an_error) {
         << r.error_text();
 }
 
-TEST_F(sources, inline_secrets_are_warned_and_louder_in_a_readable_file) {
+TEST_F(Sources, inline_secrets_are_warned_and_louder_in_a_readable_file) {
     const std::string text =
         std::string(base) + "credentials:\n  secret_id: AKIDinline\n  secret_key: InlineKeyValue\n";
     const auto private_file = dir.write("private.yaml", text, 0600);
@@ -260,7 +260,7 @@ TEST_F(sources, inline_secrets_are_warned_and_louder_in_a_readable_file) {
                             [](const diagnostic& d) { return d.level == severity::critical; }));
 }
 
-TEST_F(sources, secrets_never_appear_in_errors_or_json) {
+TEST_F(Sources, secrets_never_appear_in_errors_or_json) {
     const std::string id = "AKIDneverPrintMe";
     const std::string key = "KeyNeverPrintMe";
     // A secret written as a key, a secret of the wrong type, and unrelated errors.
@@ -292,7 +292,7 @@ TEST_F(sources, secrets_never_appear_in_errors_or_json) {
     EXPECT_EQ(j.at("source"), "environment");
 }
 
-TEST(secret_string, wipes_and_compares) {
+TEST(SecretString, wipes_and_compares) {
     secret_string a("abc");
     secret_string b("abc");
     secret_string c("abd");

@@ -9,7 +9,7 @@ namespace {
 
 const std::string example = std::string(TASKPOLLER_SOURCE_DIR) + "/config/taskpoller.yaml";
 
-TEST(example_config, loads_without_errors_or_warnings) {
+TEST(ExampleConfig, loads_without_errors_or_warnings) {
     auto env = test::env_with_secrets();
     env.set("RUNTIME_DIRECTORY", "/run/taskpoller");
     env.set("STATE_DIRECTORY", "/var/lib/taskpoller");
@@ -25,7 +25,7 @@ TEST(example_config, loads_without_errors_or_warnings) {
     EXPECT_TRUE(c.services.at("cvm").actions.contains("StopInstances"));
 }
 
-TEST(example_config, documents_every_default_it_shows) {
+TEST(ExampleConfig, documents_every_default_it_shows) {
     // The example spells out defaults; if one drifts from the code, this catches it.
     auto env = test::env_with_secrets();
     auto r = load_file(example, env);

@@ -20,7 +20,7 @@ std::shared_ptr<const daemon_config> load_ok(const std::string& text) {
     return r.config;
 }
 
-TEST(to_json, shows_effective_values_in_file_syntax) {
+TEST(ToJson, shows_effective_values_in_file_syntax) {
     auto c = load_ok(R"(cloud:
   region: gz
   connect_to: {cvm.api.qcloud.com: "127.0.0.1:9000", lb.api.qcloud.com: "[::1]:9001"}
@@ -57,7 +57,7 @@ control: {mode: "0600", max_body: 64KiB}
     EXPECT_EQ(j.at("logging").at("format"), "text");
 }
 
-TEST(to_json, round_trips_through_the_loader) {
+TEST(ToJson, round_trips_through_the_loader) {
     // The JSON view uses the YAML syntax, so (minus credentials and read-only fields) it can be
     // loaded back: proof that every value is printed in a form the loader accepts.
     auto c = load_ok(
@@ -77,7 +77,7 @@ TEST(to_json, round_trips_through_the_loader) {
               boost::json::serialize(to_json(*c).at("polling")));
 }
 
-TEST(diff_requires_restart, names_only_restart_settings) {
+TEST(DiffRequiresRestart, names_only_restart_settings) {
     auto a = load_ok("cloud: {region: gz}\n");
     auto same = load_ok("cloud: {region: gz}\n");
     ASSERT_TRUE(a && same);
@@ -101,7 +101,7 @@ TEST(diff_requires_restart, names_only_restart_settings) {
                                         "store.journal", "store.durability"}));
 }
 
-TEST(apply_reloadable, keeps_restart_settings_and_takes_the_rest) {
+TEST(ApplyReloadable, keeps_restart_settings_and_takes_the_rest) {
     auto a = load_ok("cloud: {region: gz}\n");
     auto b =
         load_ok("cloud: {region: sh}\ncontrol: {socket: /tmp/new.sock}\npolling: {interval: 1s}\n");
@@ -114,7 +114,7 @@ TEST(apply_reloadable, keeps_restart_settings_and_takes_the_rest) {
     EXPECT_EQ(restart_settings().size(), 10u);
 }
 
-TEST(diff_requires_restart, credential_rotation_applies_on_reload) {
+TEST(DiffRequiresRestart, credential_rotation_applies_on_reload) {
     auto env1 = env_with_secrets();
     auto env2 = env_with_secrets();
     env2.set("TASKPOLLER_SECRET_KEY", "rotated-key");

@@ -14,7 +14,7 @@ using test::temp_dir;
 
 constexpr const char* minimal = "cloud:\n  region: ap-guangzhou\n";
 
-TEST(load, complete_file_round_trip) {
+TEST(Load, complete_file_round_trip) {
     temp_dir dir;
     const auto ca = dir.write("ca.pem", "not really a certificate\n", 0644);
     const std::string text = R"(credentials:
@@ -152,7 +152,7 @@ logging:
     EXPECT_EQ(c.logging.format, log_format::json);
 }
 
-TEST(load, minimal_file_gets_documented_defaults) {
+TEST(Load, minimal_file_gets_documented_defaults) {
     auto env = env_with_secrets();
     auto r = load_string(minimal, "min.yaml", env);
     ASSERT_TRUE(r.ok()) << r.error_text();
@@ -172,7 +172,7 @@ TEST(load, minimal_file_gets_documented_defaults) {
     EXPECT_EQ(c.logging.level, log_level::info);
 }
 
-TEST(load, default_paths_follow_systemd_directories) {
+TEST(Load, default_paths_follow_systemd_directories) {
     auto env = env_with_secrets();
     env.set("RUNTIME_DIRECTORY", "/run/taskpoller-a:/run/other");
     env.set("STATE_DIRECTORY", "/var/lib/taskpoller-a/");
@@ -190,7 +190,7 @@ TEST(load, default_paths_follow_systemd_directories) {
     EXPECT_EQ(explicit_r.config->store.journal, "");
 }
 
-TEST(load, relative_systemd_directory_is_ignored) {
+TEST(Load, relative_systemd_directory_is_ignored) {
     auto env = env_with_secrets();
     env.set("RUNTIME_DIRECTORY", "relative/dir");
     auto r = load_string(minimal, "t.yaml", env);
@@ -198,7 +198,7 @@ TEST(load, relative_systemd_directory_is_ignored) {
     EXPECT_EQ(r.config->control.socket, "/run/taskpoller/taskpoller.sock");
 }
 
-TEST(load_errors, unknown_key_with_suggestion) {
+TEST(LoadErrors, unknown_key_with_suggestion) {
     auto env = env_with_secrets();
     auto r = load_string("cloud:\n  region: gz\npolling:\n  intervall: 2s\n", "t.yaml", env);
     ASSERT_FALSE(r.ok());
@@ -208,7 +208,7 @@ TEST(load_errors, unknown_key_with_suggestion) {
     EXPECT_EQ(r.errors.size(), 1u) << r.error_text();
 }
 
-TEST(load_errors, unknown_section_with_suggestion_and_without) {
+TEST(LoadErrors, unknown_section_with_suggestion_and_without) {
     auto env = env_with_secrets();
     auto r = load_string("cloud:\n  region: gz\npollling: {}\nzzz: 1\n", "t.yaml", env);
     ASSERT_FALSE(r.ok());
@@ -220,7 +220,7 @@ TEST(load_errors, unknown_section_with_suggestion_and_without) {
         << far.message;
 }
 
-TEST(load_errors, wrong_type_names_the_expected_type) {
+TEST(LoadErrors, wrong_type_names_the_expected_type) {
     auto env = env_with_secrets();
     auto r = load_string(
         "cloud:\n  region: [gz]\npolling:\n  interval: {a: 1}\n  not_found_checks: three\n",
@@ -238,14 +238,14 @@ TEST(load_errors, wrong_type_names_the_expected_type) {
     EXPECT_EQ(r.errors.size(), 3u) << r.error_text();
 }
 
-TEST(load_errors, section_that_is_not_a_mapping) {
+TEST(LoadErrors, section_that_is_not_a_mapping) {
     auto env = env_with_secrets();
     auto r = load_string("cloud:\n  region: gz\nlogging: debug\n", "t.yaml", env);
     EXPECT_TRUE(has_error(r, "t.yaml:3:10: logging: expected a mapping, got a scalar"))
         << r.error_text();
 }
 
-TEST(load_errors, bad_duration) {
+TEST(LoadErrors, bad_duration) {
     auto env = env_with_secrets();
     auto r =
         load_string("cloud:\n  region: gz\n  connect_timeout: 5 parsecs\n  request_timeout: -3s\n",
@@ -257,7 +257,7 @@ TEST(load_errors, bad_duration) {
     EXPECT_EQ(error_at(r, 4, 20).message, "negative duration \"-3s\" is not allowed");
 }
 
-TEST(load_errors, out_of_range_values) {
+TEST(LoadErrors, out_of_range_values) {
     auto env = env_with_secrets();
     auto r = load_string(R"(cloud:
   region: gz
@@ -281,7 +281,7 @@ control:
     EXPECT_EQ(r.errors.size(), 5u) << r.error_text();
 }
 
-TEST(load_errors, max_interval_below_interval) {
+TEST(LoadErrors, max_interval_below_interval) {
     auto env = env_with_secrets();
     auto r = load_string("cloud: {region: gz}\npolling:\n  interval: 10s\n  max_interval: 5s\n",
                          "t.yaml", env);
@@ -295,7 +295,7 @@ TEST(load_errors, max_interval_below_interval) {
         << r2.error_text();
 }
 
-TEST(load_errors, bad_enum_lists_accepted_values) {
+TEST(LoadErrors, bad_enum_lists_accepted_values) {
     auto env = env_with_secrets();
     auto r = load_string("cloud:\n  region: gz\n  method: PUT\nlogging:\n  level: verbose\n",
                          "t.yaml", env);
@@ -308,7 +308,7 @@ TEST(load_errors, bad_enum_lists_accepted_values) {
         << r.error_text();
 }
 
-TEST(load_errors, malformed_yaml_has_a_position) {
+TEST(LoadErrors, malformed_yaml_has_a_position) {
     auto env = env_with_secrets();
     auto r = load_string("cloud:\n  region: gz\npolling: {interval: 2s\n", "bad.yaml", env);
     ASSERT_FALSE(r.ok());
@@ -328,7 +328,7 @@ TEST(load_errors, malformed_yaml_has_a_position) {
     EXPECT_EQ(tab.errors[0].line, 2) << tab.error_text();
 }
 
-TEST(load_errors, more_than_one_document) {
+TEST(LoadErrors, more_than_one_document) {
     auto env = env_with_secrets();
     auto r = load_string("cloud: {region: gz}\n---\ncloud: {region: sh}\n", "t.yaml", env);
     ASSERT_EQ(r.errors.size(), 1u) << r.error_text();
@@ -336,14 +336,14 @@ TEST(load_errors, more_than_one_document) {
     EXPECT_NE(r.errors[0].message.find("more than one YAML document"), std::string::npos);
 }
 
-TEST(load_errors, duplicate_key) {
+TEST(LoadErrors, duplicate_key) {
     auto env = env_with_secrets();
     auto r = load_string("cloud:\n  region: gz\n  region: sh\n", "t.yaml", env);
     EXPECT_TRUE(has_error(r, "t.yaml:3:3: cloud.region: duplicate key (it is already set above)"))
         << r.error_text();
 }
 
-TEST(load_errors, missing_region_and_empty_file) {
+TEST(LoadErrors, missing_region_and_empty_file) {
     auto env = env_with_secrets();
     auto r = load_string("", "empty.yaml", env);
     ASSERT_FALSE(r.ok());
@@ -356,7 +356,7 @@ TEST(load_errors, missing_region_and_empty_file) {
         << r2.error_text();
 }
 
-TEST(load_errors, null_value_where_a_value_is_needed) {
+TEST(LoadErrors, null_value_where_a_value_is_needed) {
     auto env = env_with_secrets();
     auto r = load_string("cloud:\n  region:\n", "t.yaml", env);
     ASSERT_EQ(r.errors.size(), 1u) << r.error_text();
@@ -365,7 +365,7 @@ TEST(load_errors, null_value_where_a_value_is_needed) {
     EXPECT_EQ(r.errors[0].message, "expected a string, got nothing (null)");
 }
 
-TEST(load_errors, every_error_reported_in_file_order) {
+TEST(LoadErrors, every_error_reported_in_file_order) {
     auto env = env_with_secrets();
     auto r = load_string(R"(logging:
   level: loud
@@ -404,7 +404,7 @@ control:
         r, "multi.yaml:11:12: store.journal: must be an absolute path, got \"relative/path\""));
 }
 
-TEST(load_errors, socket_path_too_long_for_sockaddr_un) {
+TEST(LoadErrors, socket_path_too_long_for_sockaddr_un) {
     auto env = env_with_secrets();
     const std::string path = "/" + std::string(120, 'x');
     auto r = load_string("cloud: {region: gz}\ncontrol:\n  socket: " + path + "\n", "t.yaml", env);
@@ -412,7 +412,7 @@ TEST(load_errors, socket_path_too_long_for_sockaddr_un) {
               "a Unix socket path can be at most 107 bytes, this one is 121");
 }
 
-TEST(load_errors, connect_to_forms) {
+TEST(LoadErrors, connect_to_forms) {
     auto env = env_with_secrets();
     auto ok = load_string("cloud: {region: gz, connect_to: \"localhost:8443\"}\n", "t.yaml", env);
     ASSERT_TRUE(ok.ok()) << ok.error_text();
@@ -427,7 +427,7 @@ TEST(load_errors, connect_to_forms) {
     EXPECT_EQ(error_at(r, 5, 10).message, "expected \"address:port\", got \"nocolon\"");
 }
 
-TEST(load_errors, unreadable_ca_file) {
+TEST(LoadErrors, unreadable_ca_file) {
     auto env = env_with_secrets();
     auto r = load_string("cloud:\n  region: gz\n  ca_file: /nonexistent/ca.pem\n", "t.yaml", env);
     EXPECT_TRUE(
@@ -437,7 +437,7 @@ TEST(load_errors, unreadable_ca_file) {
         << r.error_text();
 }
 
-TEST(load_file, reads_a_file_and_reports_an_unreadable_one) {
+TEST(LoadFile, reads_a_file_and_reports_an_unreadable_one) {
     temp_dir dir;
     auto env = env_with_secrets();
     const auto path = dir.write("t.yaml", "cloud:\n  region: gz\n  bogus: 1\n");

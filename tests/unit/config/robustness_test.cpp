@@ -26,7 +26,7 @@ int count_lines(const std::string& text) {
 // Prefixes of a real file (every 3rd length, to stay fast under sanitizers): each load must end in
 // a configuration or in positioned errors that point inside the text, and must never throw or
 // crash.
-TEST(robustness, truncations_of_the_example_are_handled) {
+TEST(Robustness, truncations_of_the_example_are_handled) {
     const auto text = read_example();
     ASSERT_GT(text.size(), 1000u);
     auto env = env_with_secrets();
@@ -49,7 +49,7 @@ TEST(robustness, truncations_of_the_example_are_handled) {
 }
 
 // Replacing each single byte by a character that breaks YAML or values must not crash either.
-TEST(robustness, single_byte_corruptions_are_handled) {
+TEST(Robustness, single_byte_corruptions_are_handled) {
     const auto text = read_example();
     auto env = env_with_secrets();
     for (std::size_t i = 0; i < text.size(); i += 19) {
@@ -63,7 +63,7 @@ TEST(robustness, single_byte_corruptions_are_handled) {
     }
 }
 
-TEST(robustness, deep_nesting_is_an_error_not_a_crash) {
+TEST(Robustness, deep_nesting_is_an_error_not_a_crash) {
     auto env = env_with_secrets();
     const std::string deep = "cloud: {region: gz}\nlogging: " + std::string(100000, '[') + "\n";
     load_result r;
@@ -71,7 +71,7 @@ TEST(robustness, deep_nesting_is_an_error_not_a_crash) {
     EXPECT_FALSE(r.ok());
 }
 
-TEST(robustness, odd_keys_and_types) {
+TEST(Robustness, odd_keys_and_types) {
     auto env = env_with_secrets();
     auto r = load_string(
         "cloud: {region: gz}\n? [a, b]\n: 1\npolling:\n  jitter: ~\n"
@@ -92,7 +92,7 @@ TEST(robustness, odd_keys_and_types) {
         << r.error_text();
 }
 
-TEST(robustness, booleans_are_true_or_false_only) {
+TEST(Robustness, booleans_are_true_or_false_only) {
     auto env = env_with_secrets();
     auto r = load_string("cloud: {region: gz, insecure_skip_verify: yes}\n", "t.yaml", env);
     EXPECT_TRUE(has_error(
@@ -106,7 +106,7 @@ TEST(robustness, booleans_are_true_or_false_only) {
     }));
 }
 
-TEST(robustness, integer_overflow_is_out_of_range) {
+TEST(Robustness, integer_overflow_is_out_of_range) {
     auto env = env_with_secrets();
     auto r = load_string("cloud: {region: gz}\nstore: {max_finished: 99999999999999999999999}\n",
                          "t.yaml", env);
@@ -124,7 +124,7 @@ namespace {
 
 // Found by the config_loader fuzz target: YAML::LoadAll (yaml-cpp 0.7) never returns on this
 // input, allocating empty documents until memory runs out; the loader must end with an error.
-TEST(robustness, stray_comma_document_ends_in_an_error_not_a_hang) {
+TEST(Robustness, stray_comma_document_ends_in_an_error_not_a_hang) {
     auto env = env_with_secrets();
     for (const char* text : {"\n,\n", ",", "cloud: {region: gz}\n,\n"}) {
         load_result r;
@@ -135,7 +135,7 @@ TEST(robustness, stray_comma_document_ends_in_an_error_not_a_hang) {
     }
 }
 
-TEST(robustness, second_document_is_reported_at_its_root) {
+TEST(Robustness, second_document_is_reported_at_its_root) {
     auto env = env_with_secrets();
     auto r = load_string("cloud: {region: gz}\n---\n# note\n  [1, 2]\n", "t.yaml", env);
     ASSERT_EQ(r.errors.size(), 1u) << r.error_text();

@@ -15,7 +15,7 @@ load_result load(const std::string& services_yaml, const load_options& options =
     return load_string("cloud: {region: gz}\nservices:\n" + services_yaml, "s.yaml", env, options);
 }
 
-TEST(services, builtin_services_need_no_resolver) {
+TEST(Services, builtin_services_need_no_resolver) {
     auto r = load(
         "  cvm: {}\n  lb: {rate_limit: 5}\n  bmlb: {}\n  bmeip:\n    actions:\n      EipBmApply: "
         "{}\n");
@@ -26,7 +26,7 @@ TEST(services, builtin_services_need_no_resolver) {
     EXPECT_TRUE(r.config->services.at("bmeip").actions.contains("EipBmApply"));
 }
 
-TEST(services, unknown_service_needs_a_resolver_and_a_hint_for_typos) {
+TEST(Services, unknown_service_needs_a_resolver_and_a_hint_for_typos) {
     auto r = load("  clb:\n    rate_limit: 3\n  redis: {}\n");
     ASSERT_FALSE(r.ok());
     EXPECT_NE(error_at(r, 3, 3).message.find("unknown service; did you mean \"lb\"?"),
@@ -38,7 +38,7 @@ TEST(services, unknown_service_needs_a_resolver_and_a_hint_for_typos) {
         << redis.message;
 }
 
-TEST(services, unknown_task_result_service_needs_a_result_action) {
+TEST(Services, unknown_task_result_service_needs_a_result_action) {
     auto r = load(
         "  redis:\n    resolver: task_result\n    actions:\n      UpgradeInstance: {}\n"
         "      ModifyInstance: {result_action: DescribeTaskInfo}\n");
@@ -49,7 +49,7 @@ TEST(services, unknown_task_result_service_needs_a_result_action) {
               "result_action (on the action or its service)");
 }
 
-TEST(services, instance_state_actions_need_a_target_unless_builtin) {
+TEST(Services, instance_state_actions_need_a_target_unless_builtin) {
     auto r = load(
         "  cvm:\n    actions:\n      StopInstances: {settle_delay: 5s}\n"
         "      StopInstance: {}\n      ResizeInstanceDisks: {target_state: 2}\n");
@@ -64,7 +64,7 @@ TEST(services, instance_state_actions_need_a_target_unless_builtin) {
 // docs/polling.md: an entry named after a service's poll API limits the polls. For cvm that API
 // is DescribeInstances, which has no completion rule: it was refused as "no built-in completion
 // rule for this action" (found by the load test, which limits CVM polls this way).
-TEST(services, the_poll_api_takes_only_a_rate_limit) {
+TEST(Services, the_poll_api_takes_only_a_rate_limit) {
     auto r = load(
         "  cvm: {actions: {DescribeInstances: {rate_limit: 50}}}\n"
         "  lb: {actions: {DescribeLoadBalancersTaskResult: {rate_limit: 7}}}\n");
@@ -82,7 +82,7 @@ TEST(services, the_poll_api_takes_only_a_rate_limit) {
         << bad.error_text();
 }
 
-TEST(services, target_state_only_for_instance_state) {
+TEST(Services, target_state_only_for_instance_state) {
     auto r = load("  lb:\n    actions:\n      DeleteLoadBalancers: {target_state: 2}\n");
     EXPECT_TRUE(
         has_error(r,
@@ -91,7 +91,7 @@ TEST(services, target_state_only_for_instance_state) {
         << r.error_text();
 }
 
-TEST(services, names_and_values_are_checked) {
+TEST(Services, names_and_values_are_checked) {
     auto r = load(R"(  CVM: {}
   cvm:
     host_prefix: "bad prefix"
@@ -120,7 +120,7 @@ TEST(services, names_and_values_are_checked) {
         << r.error_text();
 }
 
-TEST(services, builtin_table_is_injectable) {
+TEST(Services, builtin_table_is_injectable) {
     load_options options;
     options.builtin_services.emplace(
         "redis",

@@ -7,7 +7,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(parse_duration, accepts_every_unit) {
+TEST(ParseDuration, accepts_every_unit) {
     EXPECT_EQ(parse_duration("500ms").value(), 500ms);
     EXPECT_EQ(parse_duration("2s").value(), 2s);
     EXPECT_EQ(parse_duration("5m").value(), 5min);
@@ -17,14 +17,14 @@ TEST(parse_duration, accepts_every_unit) {
     EXPECT_EQ(parse_duration("0s").value(), 0ms);
 }
 
-TEST(parse_duration, accepts_combinations_largest_first) {
+TEST(ParseDuration, accepts_combinations_largest_first) {
     EXPECT_EQ(parse_duration("1m30s").value(), 90s);
     EXPECT_EQ(parse_duration("1h30m").value(), 90min);
     EXPECT_EQ(parse_duration("2s500ms").value(), 2500ms);
     EXPECT_EQ(parse_duration("1d2h3m4s5ms").value(), 24h + 2h + 3min + 4s + 5ms);
 }
 
-TEST(parse_duration, rejects_bad_input_with_a_clear_message) {
+TEST(ParseDuration, rejects_bad_input_with_a_clear_message) {
     struct bad {
         const char* text;
         const char* fragment;
@@ -52,7 +52,7 @@ TEST(parse_duration, rejects_bad_input_with_a_clear_message) {
     }
 }
 
-TEST(format_duration, round_trips) {
+TEST(FormatDuration, round_trips) {
     for (duration d : std::initializer_list<duration>{0ms, 1ms, 999ms, 1s, 90s, 2500ms, 1h + 1ms,
                                                       48h, 3650 * 24h}) {
         const auto text = format_duration(d);
@@ -65,7 +65,7 @@ TEST(format_duration, round_trips) {
     EXPECT_EQ(format_duration(48h), "48h");
 }
 
-TEST(parse_size, accepts_units) {
+TEST(ParseSize, accepts_units) {
     EXPECT_EQ(parse_size("4096").value(), 4096u);
     EXPECT_EQ(parse_size("100B").value(), 100u);
     EXPECT_EQ(parse_size("64KiB").value(), 64u * 1024);
@@ -75,7 +75,7 @@ TEST(parse_size, accepts_units) {
     EXPECT_EQ(parse_size("5MB").value(), 5'000'000u);
 }
 
-TEST(parse_size, rejects_bad_input) {
+TEST(ParseSize, rejects_bad_input) {
     for (const char* text :
          {"", "-1", "1.5MiB", "8mb", "MiB", "99999999999999999999", "17179869184GiB", "8 MiB"}) {
         EXPECT_FALSE(parse_size(text)) << text;
@@ -83,7 +83,7 @@ TEST(parse_size, rejects_bad_input) {
     EXPECT_NE(parse_size("17179869184GiB").error().message.find("too large"), std::string::npos);
 }
 
-TEST(format_size, uses_the_largest_exact_binary_unit) {
+TEST(FormatSize, uses_the_largest_exact_binary_unit) {
     EXPECT_EQ(format_size(8u << 20), "8MiB");
     EXPECT_EQ(format_size(1536), "1536B");
     EXPECT_EQ(format_size(2048), "2KiB");
@@ -93,7 +93,7 @@ TEST(format_size, uses_the_largest_exact_binary_unit) {
     }
 }
 
-TEST(parse_file_mode, reads_octal) {
+TEST(ParseFileMode, reads_octal) {
     EXPECT_EQ(parse_file_mode("0660").value(), 0660u);
     EXPECT_EQ(parse_file_mode("660").value(), 0660u);
     EXPECT_EQ(parse_file_mode("0").value(), 0u);
@@ -102,7 +102,7 @@ TEST(parse_file_mode, reads_octal) {
     EXPECT_EQ(format_file_mode(0), "0000");
 }
 
-TEST(parse_file_mode, rejects_out_of_range_and_garbage) {
+TEST(ParseFileMode, rejects_out_of_range_and_garbage) {
     EXPECT_NE(parse_file_mode("1777").error().message.find("at most 0777"), std::string::npos);
     EXPECT_NE(parse_file_mode("4755").error().message.find("at most 0777"), std::string::npos);
     for (const char* text : {"", "0888", "rw-rw----", "06600", "0x1ff", "-660"}) {

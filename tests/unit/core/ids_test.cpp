@@ -11,7 +11,7 @@ namespace core = taskpoller::core;
 
 namespace {
 
-TEST(task_key, format_and_parse) {
+TEST(TaskKey, format_and_parse) {
     core::task_key k{"lb", "6356081"};
     EXPECT_EQ(core::format_task_key(k), "lb/6356081");
     auto parsed = core::parse_task_key("lb/6356081");
@@ -23,7 +23,7 @@ TEST(task_key, format_and_parse) {
     EXPECT_EQ(uuid->request_id, "3f2a-99_x.Z");
 }
 
-TEST(task_key, rejects_malformed) {
+TEST(TaskKey, rejects_malformed) {
     for (std::string_view bad : {"", "lb", "lb/", "/123", "LB/1", "lb/1/2", "lb/1 2", "l b/1",
                                  "lb/\x01", "averyveryveryveryverylongservicename/1"}) {
         auto r = core::parse_task_key(bad);
@@ -36,14 +36,14 @@ TEST(task_key, rejects_malformed) {
     EXPECT_TRUE(core::parse_task_key("lb/" + std::string(128, '1')));
 }
 
-TEST(task_key, error_message_is_bounded_and_printable) {
+TEST(TaskKey, error_message_is_bounded_and_printable) {
     auto r = core::parse_task_key(std::string(10000, '\x07'));
     ASSERT_FALSE(r);
     EXPECT_LT(r.error().message.size(), 200u);
     EXPECT_EQ(r.error().message.find('\x07'), std::string::npos);
 }
 
-TEST(batch_id, round_trip_and_shape) {
+TEST(BatchId, round_trip_and_shape) {
     core::batch_id_generator gen(42);
     std::set<std::uint64_t> seen;
     for (int i = 0; i < 1000; ++i) {
@@ -64,12 +64,12 @@ TEST(batch_id, round_trip_and_shape) {
     EXPECT_EQ(core::parse_batch_id("b-00000000000A"), 10u);
 }
 
-TEST(batch_id, seeded_generators_repeat) {
+TEST(BatchId, seeded_generators_repeat) {
     core::batch_id_generator a(7), b(7);
     for (int i = 0; i < 10; ++i) EXPECT_EQ(a.next(), b.next());
 }
 
-TEST(labels, validation) {
+TEST(Labels, validation) {
     EXPECT_TRUE(core::validate_labels({{"team", "infra"}, {"job/id", ""}}));
     EXPECT_FALSE(core::validate_labels({{"", "x"}}));
     EXPECT_FALSE(core::validate_labels({{"a=b", "x"}}));
@@ -80,7 +80,7 @@ TEST(labels, validation) {
     EXPECT_FALSE(core::validate_labels(many));
 }
 
-TEST(labels, parse) {
+TEST(Labels, parse) {
     auto l = core::parse_label("env=prod=1");
     ASSERT_TRUE(l);
     EXPECT_EQ(l->first, "env");
@@ -89,7 +89,7 @@ TEST(labels, parse) {
     EXPECT_FALSE(core::parse_label("=x"));
 }
 
-TEST(manual_clock, advances_both_clocks) {
+TEST(ManualClock, advances_both_clocks) {
     core::manual_clock c;
     auto s0 = c.system_now();
     auto t0 = c.steady_now();

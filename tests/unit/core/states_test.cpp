@@ -15,7 +15,7 @@ constexpr batch_state all_batches[] = {batch_state::submitting, batch_state::sub
                                        batch_state::done, batch_state::rejected,
                                        batch_state::unknown};
 
-TEST(task_state, names_round_trip) {
+TEST(TaskState, names_round_trip) {
     for (auto s : all_tasks) {
         auto parsed = core::parse_task_state(core::to_string(s));
         ASSERT_TRUE(parsed.has_value()) << core::to_string(s);
@@ -27,7 +27,7 @@ TEST(task_state, names_round_trip) {
     EXPECT_FALSE(core::parse_task_state("done"));
 }
 
-TEST(task_state, terminal_states) {
+TEST(TaskState, terminal_states) {
     EXPECT_FALSE(core::is_terminal(task_state::pending));
     EXPECT_FALSE(core::is_terminal(task_state::running));
     for (auto s : {task_state::succeeded, task_state::failed, task_state::timed_out,
@@ -36,7 +36,7 @@ TEST(task_state, terminal_states) {
     }
 }
 
-TEST(task_state, terminal_never_changes) {
+TEST(TaskState, terminal_never_changes) {
     for (auto from : all_tasks) {
         if (!core::is_terminal(from)) continue;
         for (auto to : all_tasks) {
@@ -46,7 +46,7 @@ TEST(task_state, terminal_never_changes) {
     }
 }
 
-TEST(task_state, live_transitions) {
+TEST(TaskState, live_transitions) {
     for (auto to : all_tasks) {
         EXPECT_TRUE(core::can_transition(task_state::pending, to)) << core::to_string(to);
     }
@@ -56,7 +56,7 @@ TEST(task_state, live_transitions) {
     EXPECT_FALSE(core::can_transition(task_state::pending, static_cast<task_state>(42)));
 }
 
-TEST(batch_state, names_and_transitions) {
+TEST(BatchState, names_and_transitions) {
     for (auto s : all_batches) {
         EXPECT_EQ(core::parse_batch_state(core::to_string(s)), s);
     }
@@ -74,7 +74,7 @@ TEST(batch_state, names_and_transitions) {
     EXPECT_FALSE(core::is_terminal(batch_state::submitted));
 }
 
-TEST(entry_outcome, names) {
+TEST(EntryOutcome, names) {
     for (auto o : {core::entry_outcome::accepted, core::entry_outcome::rejected,
                    core::entry_outcome::unknown}) {
         EXPECT_EQ(core::parse_entry_outcome(core::to_string(o)), o);

@@ -32,9 +32,9 @@ void PrintTo(const action_case& c, std::ostream* os) {
     *os << c.action;
 }
 
-class every_action : public ::testing::TestWithParam<action_case> {};
+class EveryAction : public ::testing::TestWithParam<action_case> {};
 
-TEST_P(every_action, old_transitional_target_succeeds_before_the_settle_delay) {
+TEST_P(EveryAction, old_transitional_target_succeeds_before_the_settle_delay) {
     const auto c = GetParam();
     cvm_task_state t(rule_of(c.action), {"ins-1"}, t0);
     EXPECT_EQ(t.observe(page({{"ins-1", c.old_status}}), t0 + 1s), verdict::running);
@@ -43,7 +43,7 @@ TEST_P(every_action, old_transitional_target_succeeds_before_the_settle_delay) {
     EXPECT_EQ(t.reason(), "");
 }
 
-TEST_P(every_action, target_without_transitional_waits_for_the_settle_delay) {
+TEST_P(EveryAction, target_without_transitional_waits_for_the_settle_delay) {
     const auto c = GetParam();
     cvm_task_state t(rule_of(c.action), {"ins-1"}, t0);
     EXPECT_EQ(t.observe(page({{"ins-1", c.target}}), t0 + 1s), verdict::running);
@@ -51,7 +51,7 @@ TEST_P(every_action, target_without_transitional_waits_for_the_settle_delay) {
     EXPECT_EQ(t.observe(page({{"ins-1", c.target}}), t0 + 10s), verdict::succeeded);
 }
 
-TEST_P(every_action, failure_statuses_fail_at_once) {
+TEST_P(EveryAction, failure_statuses_fail_at_once) {
     const auto c = GetParam();
     for (int bad : {-1, 1}) {
         cvm_task_state t(rule_of(c.action), {"ins-1"}, t0);
@@ -61,7 +61,7 @@ TEST_P(every_action, failure_statuses_fail_at_once) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(cvm, every_action,
+INSTANTIATE_TEST_SUITE_P(Cvm, EveryAction,
                          ::testing::Values(action_case{"StartInstances", 4, 8, 2},
                                            action_case{"StopInstances", 2, 9, 4},
                                            action_case{"RestartInstances", 2, 7, 2},
@@ -69,13 +69,13 @@ INSTANTIATE_TEST_SUITE_P(cvm, every_action,
                                            action_case{"ResetInstances", 2, 14, 2}),
                          [](const auto& info) { return std::string(info.param.action); });
 
-TEST(cvm_state, old_non_target_status_is_waited_out_not_failed) {
+TEST(CvmState, old_non_target_status_is_waited_out_not_failed) {
     cvm_task_state t(rule_of("StopInstances"), {"ins-1"}, t0);
     for (int i = 1; i <= 20; ++i)
         EXPECT_EQ(t.observe(page({{"ins-1", 2}}), t0 + i * 5s), verdict::running) << i;
 }
 
-TEST(cvm_state, stable_non_target_after_transitional_fails) {
+TEST(CvmState, stable_non_target_after_transitional_fails) {
     cvm_task_state t(rule_of("StopInstances"), {"ins-1"}, t0);
     EXPECT_EQ(t.observe(page({{"ins-1", 9}}), t0 + 1s), verdict::running);
     EXPECT_EQ(t.observe(page({{"ins-1", 2}}), t0 + 2s), verdict::running);  // once: not stable
@@ -85,7 +85,7 @@ TEST(cvm_state, stable_non_target_after_transitional_fails) {
         << t.reason();
 }
 
-TEST(cvm_state, one_odd_read_between_transitional_states_is_tolerated) {
+TEST(CvmState, one_odd_read_between_transitional_states_is_tolerated) {
     cvm_task_state t(rule_of("StopInstances"), {"ins-1"}, t0);
     t.observe(page({{"ins-1", 9}}), t0 + 1s);
     EXPECT_EQ(t.observe(page({{"ins-1", 2}}), t0 + 2s), verdict::running);
@@ -94,7 +94,7 @@ TEST(cvm_state, one_odd_read_between_transitional_states_is_tolerated) {
     EXPECT_EQ(t.observe(page({{"ins-1", 4}}), t0 + 5s), verdict::succeeded);
 }
 
-TEST(cvm_state, stable_checks_is_configurable) {
+TEST(CvmState, stable_checks_is_configurable) {
     cvm_task_state t(rule_of("StartInstances"), {"ins-1"}, t0, cvm_options{3, 3});
     t.observe(page({{"ins-1", 8}}), t0 + 1s);
     EXPECT_EQ(t.observe(page({{"ins-1", 4}}), t0 + 2s), verdict::running);
@@ -102,14 +102,14 @@ TEST(cvm_state, stable_checks_is_configurable) {
     EXPECT_EQ(t.observe(page({{"ins-1", 4}}), t0 + 4s), verdict::failed);
 }
 
-TEST(cvm_state, other_busy_states_are_not_the_transitional_state) {
+TEST(CvmState, other_busy_states_are_not_the_transitional_state) {
     cvm_task_state t(rule_of("RestartInstances"), {"ins-1"}, t0);
     EXPECT_EQ(t.observe(page({{"ins-1", 19}}), t0 + 1s), verdict::running);  // upgrading
     EXPECT_EQ(t.observe(page({{"ins-1", 2}}), t0 + 2s), verdict::running);   // may be stale
     EXPECT_EQ(t.observe(page({{"ins-1", 2}}), t0 + 11s), verdict::succeeded);
 }
 
-TEST(cvm_state, rule_without_transitional_relies_on_the_settle_delay) {
+TEST(CvmState, rule_without_transitional_relies_on_the_settle_delay) {
     cvm_rule r = rule_of("StopInstances");
     r.transitional = -100;
     r.settle_delay = 30s;
@@ -118,7 +118,7 @@ TEST(cvm_state, rule_without_transitional_relies_on_the_settle_delay) {
     EXPECT_EQ(t.observe(page({{"ins-1", 4}}), t0 + 30s), verdict::succeeded);
 }
 
-TEST(cvm_state, missing_instance_becomes_not_found_after_n_consecutive_checks) {
+TEST(CvmState, missing_instance_becomes_not_found_after_n_consecutive_checks) {
     cvm_task_state t(rule_of("StopInstances"), {"ins-1"}, t0);
     EXPECT_EQ(t.observe({}, t0 + 1s), verdict::running);
     EXPECT_EQ(t.observe({}, t0 + 2s), verdict::running);
@@ -129,7 +129,7 @@ TEST(cvm_state, missing_instance_becomes_not_found_after_n_consecutive_checks) {
     EXPECT_NE(t.reason().find("absent from DescribeInstances 3 times"), std::string::npos);
 }
 
-TEST(cvm_state, multi_instance_task_is_terminal_when_all_are) {
+TEST(CvmState, multi_instance_task_is_terminal_when_all_are) {
     cvm_task_state t(rule_of("StopInstances"), {"a", "b", "c"}, t0);
     EXPECT_EQ(t.observe(page({{"a", 9}, {"b", 9}, {"c", 2}}), t0 + 1s), verdict::running);
     EXPECT_EQ(t.observe(page({{"a", 4}, {"b", 9}, {"c", 9}}), t0 + 2s), verdict::running);
@@ -141,14 +141,14 @@ TEST(cvm_state, multi_instance_task_is_terminal_when_all_are) {
     EXPECT_EQ(t.last_status(), "a=4,b=4,c=4");
 }
 
-TEST(cvm_state, multi_instance_fails_if_any_failed_but_only_when_all_terminal) {
+TEST(CvmState, multi_instance_fails_if_any_failed_but_only_when_all_terminal) {
     cvm_task_state t(rule_of("StartInstances"), {"a", "b"}, t0);
     EXPECT_EQ(t.observe(page({{"a", 1}, {"b", 8}}), t0 + 1s), verdict::running);
     EXPECT_EQ(t.observe(page({{"b", 2}}), t0 + 2s), verdict::failed);
     EXPECT_EQ(t.reason(), "a: status 1 (faulty)");
 }
 
-TEST(cvm_state, not_found_mixtures) {
+TEST(CvmState, not_found_mixtures) {
     cvm_task_state all(rule_of("StartInstances"), {"a", "b"}, t0);
     for (int i = 1; i <= 3; ++i) all.observe({}, t0 + i * 1s);
     EXPECT_EQ(all.state(), verdict::not_found);
@@ -160,7 +160,7 @@ TEST(cvm_state, not_found_mixtures) {
     EXPECT_NE(some.reason().find("b: absent"), std::string::npos) << some.reason();
 }
 
-TEST(cvm_state, observe_one_and_duplicates) {
+TEST(CvmState, observe_one_and_duplicates) {
     cvm_task_state t(rule_of("StopInstances"), {"a", "a", "b"}, t0);
     EXPECT_EQ(t.pending_instances().size(), 2u);
     EXPECT_EQ(t.last_status(), "a=none,b=none");
@@ -173,7 +173,7 @@ TEST(cvm_state, observe_one_and_duplicates) {
     EXPECT_EQ(d.observe(page({{"x", 1}, {"x", 4}}), t0 + 20s), verdict::failed);
 }
 
-TEST(cvm_state, judge_instance_directly) {
+TEST(CvmState, judge_instance_directly) {
     const cvm_rule r = rule_of("RestartInstances");
     instance_progress p;
     EXPECT_EQ(judge_instance(r, {}, p, 7, 1s), verdict::running);

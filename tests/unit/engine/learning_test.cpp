@@ -13,7 +13,7 @@ namespace {
 using namespace std::chrono_literals;
 const time_point t0 = time_point(std::chrono::hours(100));
 
-TEST(duration_histogram, quantiles_are_within_the_bucket_resolution) {
+TEST(DurationHistogram, quantiles_are_within_the_bucket_resolution) {
     duration_histogram h;
     EXPECT_EQ(h.quantile(0.5), duration::zero());
     for (int i = 1; i <= 1000; ++i) h.add(std::chrono::milliseconds(i * 100));  // 0.1 .. 100 s
@@ -25,7 +25,7 @@ TEST(duration_histogram, quantiles_are_within_the_bucket_resolution) {
     EXPECT_EQ(h.observations(), 1000u);
 }
 
-TEST(duration_histogram, extremes_are_clamped_into_range) {
+TEST(DurationHistogram, extremes_are_clamped_into_range) {
     duration_histogram h;
     h.add(-5s);
     h.add(0s);
@@ -35,7 +35,7 @@ TEST(duration_histogram, extremes_are_clamped_into_range) {
     EXPECT_GT(big.quantile(0.5), std::chrono::hours(24 * 8));  // the last bucket: 8.2-9.7 days
 }
 
-TEST(duration_histogram, forgets_old_samples) {
+TEST(DurationHistogram, forgets_old_samples) {
     duration_histogram h(1000);
     for (int i = 0; i < 1000; ++i) h.add(1s);
     for (int i = 0; i < 2000; ++i) h.add(10s);
@@ -50,7 +50,7 @@ scheduler_options base_options(bool learn) {
     return o;
 }
 
-TEST(learning, static_policy_until_enough_samples_then_quantiles) {
+TEST(Learning, static_policy_until_enough_samples_then_quantiles) {
     scheduler s(base_options(true), {});
     const auto p = s.profile({"cvm", "StopInstances"});
     std::uint32_t h = 0;
@@ -71,7 +71,7 @@ TEST(learning, static_policy_until_enough_samples_then_quantiles) {
     EXPECT_NEAR(seconds(*s.next_due() - (t0 + 1h)), 10, 1.2);  // first poll near the learned time
 }
 
-TEST(learning, ladder_steps_through_quantiles_then_a_fraction_of_the_age) {
+TEST(Learning, ladder_steps_through_quantiles_then_a_fraction_of_the_age) {
     scheduler s(base_options(true), {});
     const auto p = s.profile({"lb", "X"});
     // Teach 1..100 s, uniformly.
@@ -144,7 +144,7 @@ run_result simulate(bool learn, double median_s, double sigma, std::size_t tasks
     return {double(wasted) / tasks, latency / tasks, polls};
 }
 
-TEST(learning, slow_action_wastes_far_fewer_polls_than_the_static_policy) {
+TEST(Learning, slow_action_wastes_far_fewer_polls_than_the_static_policy) {
     const auto fixed = simulate(false, 30.0, 0.3, 2000, 500ms, 7);
     const auto learned = simulate(true, 30.0, 0.3, 2000, 500ms, 7);
     std::printf(
@@ -156,7 +156,7 @@ TEST(learning, slow_action_wastes_far_fewer_polls_than_the_static_policy) {
     EXPECT_LT(learned.mean_latency, fixed.mean_latency);
 }
 
-TEST(learning, fast_action_is_seen_sooner_than_the_static_initial_delay_allows) {
+TEST(Learning, fast_action_is_seen_sooner_than_the_static_initial_delay_allows) {
     const auto fixed = simulate(false, 0.3, 0.3, 2000, 100ms, 11);
     const auto learned = simulate(true, 0.3, 0.3, 2000, 100ms, 11);
     std::printf(
@@ -168,7 +168,7 @@ TEST(learning, fast_action_is_seen_sooner_than_the_static_initial_delay_allows) 
     EXPECT_LT(learned.wasted_per_task, 1.5);
 }
 
-TEST(learning, follows_an_action_that_becomes_slower) {
+TEST(Learning, follows_an_action_that_becomes_slower) {
     scheduler s(base_options(true), {});
     const auto p = s.profile({"lb", "X"});
     std::uint32_t h = 0;
@@ -184,7 +184,7 @@ TEST(learning, follows_an_action_that_becomes_slower) {
     EXPECT_NEAR(seconds(s.learned_ladder(p)[1]), 20, 3);
 }
 
-TEST(learning, learned_polls_never_pass_the_deadline) {
+TEST(Learning, learned_polls_never_pass_the_deadline) {
     scheduler s(base_options(true), {});
     const auto p = s.profile({"lb", "X"});
     for (std::uint32_t h = 0; h < 50; ++h) {
@@ -199,7 +199,7 @@ TEST(learning, learned_polls_never_pass_the_deadline) {
     EXPECT_EQ(out[0].why, scheduler::due_task::reason::deadline);
 }
 
-TEST(learning, disabled_learning_keeps_the_static_policy) {
+TEST(Learning, disabled_learning_keeps_the_static_policy) {
     scheduler s(base_options(false), {});
     const auto p = s.profile({"lb", "X"});
     for (std::uint32_t h = 0; h < 100; ++h) {

@@ -41,7 +41,7 @@ namespace {
 using namespace std::chrono_literals;
 const time_point t0 = time_point(std::chrono::hours(100));
 
-TEST(memory, scheduler_bytes_per_tracked_task) {
+TEST(Memory, scheduler_bytes_per_tracked_task) {
     constexpr std::uint32_t n = 100000;
     const long long before = live_bytes.load();
     auto s = std::make_unique<scheduler>(scheduler_options{}, [] { return 0.5; });
@@ -58,7 +58,7 @@ TEST(memory, scheduler_bytes_per_tracked_task) {
     EXPECT_LE(per_task, 128.0);
 }
 
-TEST(memory, cvm_task_state_bytes_for_one_instance) {
+TEST(Memory, cvm_task_state_bytes_for_one_instance) {
     constexpr int n = 10000;
     const long long before = live_bytes.load();
     std::vector<cvm_task_state> v;

@@ -100,7 +100,7 @@ sim_result run(double our_rate, double cloud_rate, std::size_t tasks, unsigned s
     return r;
 }
 
-TEST(poll_loop_sim, matching_rate_is_never_throttled) {
+TEST(PollLoopSim, matching_rate_is_never_throttled) {
     const auto r = run(20, 20, 1000, 3);
     std::printf("matched 20/s: %zu calls, %zu throttled, %.1f s\n", r.calls, r.throttled,
                 seconds(r.makespan));
@@ -109,7 +109,7 @@ TEST(poll_loop_sim, matching_rate_is_never_throttled) {
     EXPECT_EQ(r.throttled, 0u);
 }
 
-TEST(poll_loop_sim, too_fast_adapts_and_still_finishes_everything) {
+TEST(PollLoopSim, too_fast_adapts_and_still_finishes_everything) {
     const auto r = run(60, 20, 1000, 3);
     std::printf("60/s against 20/s: %zu calls, %zu throttled (%.1f%%), %.1f s, final rate %.1f\n",
                 r.calls, r.throttled, 100.0 * r.throttled / r.calls, seconds(r.makespan),

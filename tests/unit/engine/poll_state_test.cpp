@@ -54,7 +54,7 @@ struct fixture {
     }
 };
 
-TEST(poll_state, riders_are_the_tasks_seen_longest_ago) {
+TEST(PollState, riders_are_the_tasks_seen_longest_ago) {
     fixture f;
     std::vector<std::uint32_t> hs;
     for (int i = 0; i < 250; ++i) hs.push_back(f.add_cvm(i));
@@ -76,7 +76,7 @@ TEST(poll_state, riders_are_the_tasks_seen_longest_ago) {
     EXPECT_EQ(got, want);
 }
 
-TEST(poll_state, riders_skip_tasks_in_a_call_and_other_regions) {
+TEST(PollState, riders_skip_tasks_in_a_call_and_other_regions) {
     fixture f;
     auto a = f.add_cvm(1), b = f.add_cvm(2), c = f.add_cvm(3, "ap-shanghai");
     auto d = f.add_cvm(4);
@@ -88,7 +88,7 @@ TEST(poll_state, riders_skip_tasks_in_a_call_and_other_regions) {
     (void)c;
 }
 
-TEST(poll_state, share_counts_live_cvm_tasks_of_the_region_up_to_a_call) {
+TEST(PollState, share_counts_live_cvm_tasks_of_the_region_up_to_a_call) {
     fixture f;
     auto lb = f.add_lb(1);
     EXPECT_EQ(f.ps.share_of(lb), 1u);  // task-result polls are one task per call
@@ -103,7 +103,7 @@ TEST(poll_state, share_counts_live_cvm_tasks_of_the_region_up_to_a_call) {
     EXPECT_EQ(f.ps.share_of(hs[149]), 2u);
 }
 
-TEST(poll_state, a_shared_cvm_task_is_polled_more_often_than_a_lone_one) {
+TEST(PollState, a_shared_cvm_task_is_polled_more_often_than_a_lone_one) {
     fixture f;
     auto lone = f.add_cvm(1, "ap-shanghai");
     std::vector<std::uint32_t> hs;

@@ -18,7 +18,7 @@ rate_limiter_options opts(F f) {
     return o;
 }
 
-TEST(rate_limiter, burst_then_one_token_per_interval) {
+TEST(RateLimiter, burst_then_one_token_per_interval) {
     rate_limiter rl(opts([](rate_limiter_options& o) { o.default_rate = 10; }));
     auto id = rl.bucket(key, t0);
     for (int i = 0; i < 10; ++i) {
@@ -37,7 +37,7 @@ TEST(rate_limiter, burst_then_one_token_per_interval) {
     EXPECT_NEAR(s.tokens, -5, 1e-9);
 }
 
-TEST(rate_limiter, idle_refill_is_capped_at_burst) {
+TEST(RateLimiter, idle_refill_is_capped_at_burst) {
     rate_limiter rl(opts([](rate_limiter_options& o) {
         o.default_rate = 4;
         o.burst_seconds = 2;
@@ -53,7 +53,7 @@ TEST(rate_limiter, idle_refill_is_capped_at_burst) {
     EXPECT_EQ(immediate, 8);
 }
 
-TEST(rate_limiter, waiters_are_served_in_order_and_never_dropped) {
+TEST(RateLimiter, waiters_are_served_in_order_and_never_dropped) {
     rate_limiter rl(opts([](rate_limiter_options& o) { o.default_rate = 20; }));
     auto id = rl.bucket(key, t0);
     time_point prev = t0;
@@ -70,7 +70,7 @@ TEST(rate_limiter, waiters_are_served_in_order_and_never_dropped) {
     EXPECT_NEAR(seconds(prev - t0), 49.0, 0.1);
 }
 
-TEST(rate_limiter, sent_requests_never_exceed_rate_plus_burst) {
+TEST(RateLimiter, sent_requests_never_exceed_rate_plus_burst) {
     rate_limiter rl(opts([](rate_limiter_options& o) { o.default_rate = 20; }));
     auto id = rl.bucket(key, t0);
     std::vector<time_point> sends;
@@ -84,7 +84,7 @@ TEST(rate_limiter, sent_requests_never_exceed_rate_plus_burst) {
     }
 }
 
-TEST(rate_limiter, throttle_halves_down_to_the_floor_with_cooldown) {
+TEST(RateLimiter, throttle_halves_down_to_the_floor_with_cooldown) {
     rate_limiter rl(opts([](rate_limiter_options& o) {
         o.default_rate = 20;
         o.floor_rate = 0.5;
@@ -107,7 +107,7 @@ TEST(rate_limiter, throttle_halves_down_to_the_floor_with_cooldown) {
     EXPECT_EQ(rl.stats(id, t).throttled, 11u);
 }
 
-TEST(rate_limiter, throttling_with_queued_waiters_keeps_their_order) {
+TEST(RateLimiter, throttling_with_queued_waiters_keeps_their_order) {
     rate_limiter rl(opts([](rate_limiter_options& o) { o.default_rate = 20; }));
     auto id = rl.bucket(key, t0);
     std::vector<time_point> ready;
@@ -121,7 +121,7 @@ TEST(rate_limiter, throttling_with_queued_waiters_keeps_their_order) {
     EXPECT_DOUBLE_EQ(rl.stats(id, t0 + 200ms).rate, 10);
 }
 
-TEST(rate_limiter, floor_never_exceeds_the_configured_rate) {
+TEST(RateLimiter, floor_never_exceeds_the_configured_rate) {
     rate_limiter rl(opts([](rate_limiter_options& o) {
         o.floor_rate = 0.5;
         o.recovery_per_second = 0;
@@ -131,7 +131,7 @@ TEST(rate_limiter, floor_never_exceeds_the_configured_rate) {
     EXPECT_DOUBLE_EQ(rl.stats(rl.bucket(key, t0), t0).rate, 0.2);
 }
 
-TEST(rate_limiter, throttle_drops_spare_tokens) {
+TEST(RateLimiter, throttle_drops_spare_tokens) {
     rate_limiter rl(opts([](rate_limiter_options& o) { o.default_rate = 20; }));
     auto id = rl.bucket(key, t0);
     EXPECT_TRUE(rl.acquire(id, t0).immediate);
@@ -141,7 +141,7 @@ TEST(rate_limiter, throttle_drops_spare_tokens) {
     EXPECT_NEAR(seconds(g.ready_at - t0), 0.1, 1e-3);  // one token at the halved rate
 }
 
-TEST(rate_limiter, an_idle_bucket_does_not_recover_and_bursts_at_its_current_rate) {
+TEST(RateLimiter, an_idle_bucket_does_not_recover_and_bursts_at_its_current_rate) {
     rate_limiter rl(opts([](rate_limiter_options& o) {
         o.default_rate = 20;
         o.recovery_per_second = 1;
@@ -157,7 +157,7 @@ TEST(rate_limiter, an_idle_bucket_does_not_recover_and_bursts_at_its_current_rat
     EXPECT_EQ(immediate, 10);
 }
 
-TEST(rate_limiter, a_busy_bucket_recovers_additively_to_the_configured_rate) {
+TEST(RateLimiter, a_busy_bucket_recovers_additively_to_the_configured_rate) {
     rate_limiter rl(opts([](rate_limiter_options& o) {
         o.default_rate = 20;
         o.recovery_per_second = 1;
@@ -184,7 +184,7 @@ TEST(rate_limiter, a_busy_bucket_recovers_additively_to_the_configured_rate) {
     EXPECT_DOUBLE_EQ(rl.stats(id, t).rate, 20);
 }
 
-TEST(rate_limiter, next_ready_takes_nothing_and_refund_returns_a_token) {
+TEST(RateLimiter, next_ready_takes_nothing_and_refund_returns_a_token) {
     rate_limiter rl(opts([](rate_limiter_options& o) {
         o.default_rate = 1;
         o.burst_seconds = 1;
@@ -198,7 +198,7 @@ TEST(rate_limiter, next_ready_takes_nothing_and_refund_returns_a_token) {
     EXPECT_TRUE(rl.acquire(id, t0).immediate);
 }
 
-TEST(rate_limiter, keys_are_independent_and_configurable) {
+TEST(RateLimiter, keys_are_independent_and_configurable) {
     rate_limiter rl(opts([](rate_limiter_options& o) { o.default_rate = 20; }));
     EXPECT_FALSE(rl.configure(key, 0, t0));
     EXPECT_FALSE(rl.configure(key, -1, t0));

@@ -24,7 +24,7 @@ void expect_cvm(const registry& r, std::string_view action, response_kind kind, 
     EXPECT_EQ(a.cvm->settle_delay, std::chrono::seconds(10)) << action;
 }
 
-TEST(registry, builtin_cvm_actions_follow_the_protocol_notes) {
+TEST(Registry, builtin_cvm_actions_follow_the_protocol_notes) {
     registry r;
     const auto* cvm = r.find_service("cvm");
     ASSERT_NE(cvm, nullptr);
@@ -38,7 +38,7 @@ TEST(registry, builtin_cvm_actions_follow_the_protocol_notes) {
     expect_cvm(r, "ResetInstances", response_kind::common_async, 2, 14, "instanceId");
 }
 
-TEST(registry, builtin_task_result_services) {
+TEST(Registry, builtin_task_result_services) {
     registry r;
     struct expected {
         const char* service;
@@ -62,7 +62,7 @@ TEST(registry, builtin_task_result_services) {
     }
 }
 
-TEST(registry, hosts_use_the_configured_suffix) {
+TEST(Registry, hosts_use_the_configured_suffix) {
     registry r;
     EXPECT_EQ(r.host("cvm"), "cvm.api.qcloud.com");
     EXPECT_EQ(r.host("lb"), "lb.api.qcloud.com");
@@ -72,7 +72,7 @@ TEST(registry, hosts_use_the_configured_suffix) {
     EXPECT_EQ(other.host("bmlb"), "bmlb.internal.example");
 }
 
-TEST(registry, unknown_action_is_refused_with_the_known_actions) {
+TEST(Registry, unknown_action_is_refused_with_the_known_actions) {
     registry r;
     auto res = r.find_action("cvm", "TerminateInstances");
     ASSERT_FALSE(res.has_value());
@@ -88,7 +88,7 @@ TEST(registry, unknown_action_is_refused_with_the_known_actions) {
     EXPECT_NE(none.error().message.find("(none)"), std::string::npos) << none.error().message;
 }
 
-TEST(registry, unknown_service_lists_known_services) {
+TEST(Registry, unknown_service_lists_known_services) {
     registry r;
     auto res = r.find_action("cbs", "AttachDisks");
     ASSERT_FALSE(res.has_value());
@@ -97,7 +97,7 @@ TEST(registry, unknown_service_lists_known_services) {
         << res.error().message;
 }
 
-TEST(registry, override_adds_an_lb_action_and_changes_a_cvm_rule) {
+TEST(Registry, override_adds_an_lb_action_and_changes_a_cvm_rule) {
     registry r;
     service_override lb{"lb", {}, {}, {}, {}, {}};
     lb.actions["CreateForwardLBListenerRules"] = {};
@@ -120,7 +120,7 @@ TEST(registry, override_adds_an_lb_action_and_changes_a_cvm_rule) {
     EXPECT_EQ(r.rate_limit("cvm", "StartInstances", 20), 20);
 }
 
-TEST(registry, new_cvm_action_needs_a_target) {
+TEST(Registry, new_cvm_action_needs_a_target) {
     registry r;
     service_override o{"cvm", {}, {}, {}, {}, {}};
     o.actions["TerminateInstances"] = {};
@@ -140,7 +140,7 @@ TEST(registry, new_cvm_action_needs_a_target) {
     EXPECT_EQ(a.response, response_kind::batch);
 }
 
-TEST(registry, rate_limits_fall_back_action_service_default) {
+TEST(Registry, rate_limits_fall_back_action_service_default) {
     registry r;
     service_override o{"lb", {}, {}, {}, 8.0, {}};
     o.actions["DeleteLoadBalancers"].rate_limit = 2;
@@ -208,7 +208,7 @@ std::vector<bad_case> bad_cases() {
     return v;
 }
 
-TEST(registry, bad_overrides_are_refused_and_change_nothing) {
+TEST(Registry, bad_overrides_are_refused_and_change_nothing) {
     for (auto& c : bad_cases()) {
         registry r;
         // A valid change in the same override must not be applied when another part fails.
@@ -224,7 +224,7 @@ TEST(registry, bad_overrides_are_refused_and_change_nothing) {
     }
 }
 
-TEST(registry, new_task_result_service_and_host_prefix) {
+TEST(Registry, new_task_result_service_and_host_prefix) {
     registry r;
     service_override redis{"redis", {}, std::string("DescribeTaskResult"), {}, {}, {}};
     redis.actions["UpgradeInstance"] = {};
@@ -240,7 +240,7 @@ TEST(registry, new_task_result_service_and_host_prefix) {
     EXPECT_FALSE(r.apply(cvm).has_value());
 }
 
-TEST(registry, global_settle_delay_then_per_action_override) {
+TEST(Registry, global_settle_delay_then_per_action_override) {
     registry r;
     EXPECT_FALSE(r.set_settle_delay(milliseconds(-5)).has_value());
     ASSERT_TRUE(r.set_settle_delay(std::chrono::seconds(25)).has_value());
@@ -254,7 +254,7 @@ TEST(registry, global_settle_delay_then_per_action_override) {
     EXPECT_FALSE(r.find_action("lb", "DeleteLoadBalancers").value()->cvm.has_value());
 }
 
-TEST(registry, cvm_status_table) {
+TEST(Registry, cvm_status_table) {
     EXPECT_TRUE(is_known_cvm_status(-1));
     EXPECT_FALSE(is_known_cvm_status(0));
     EXPECT_TRUE(is_known_cvm_status(20));

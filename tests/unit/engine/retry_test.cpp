@@ -11,7 +11,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(backoff, ceiling_grows_geometrically_and_saturates) {
+TEST(Backoff, ceiling_grows_geometrically_and_saturates) {
     const backoff_policy p{500ms, 2.0, 30s, jitter_mode::none};
     const double expected[] = {0.5, 1, 2, 4, 8, 16, 30, 30};
     for (std::uint32_t n = 0; n < std::size(expected); ++n)
@@ -20,13 +20,13 @@ TEST(backoff, ceiling_grows_geometrically_and_saturates) {
     EXPECT_EQ(backoff_delay(p, 3, {}), 4s);      // no jitter: the ceiling
 }
 
-TEST(backoff, degenerate_parameters_stay_sane) {
+TEST(Backoff, degenerate_parameters_stay_sane) {
     EXPECT_EQ(backoff_ceiling({-1s, 2.0, 10s, jitter_mode::none}, 3), 0s);
     EXPECT_EQ(backoff_ceiling({1s, 0.5, 10s, jitter_mode::none}, 3), 1s);  // shrinking → flat
     EXPECT_EQ(backoff_ceiling({1s, std::nan(""), 10s, jitter_mode::none}, 3), 1s);
 }
 
-TEST(backoff, full_jitter_stays_within_zero_and_the_ceiling) {
+TEST(Backoff, full_jitter_stays_within_zero_and_the_ceiling) {
     const backoff_policy p{1s, 2.0, 20s, jitter_mode::full};
     for (unsigned seed = 1; seed <= 50; ++seed) {
         std::mt19937_64 gen(seed);
@@ -50,7 +50,7 @@ retry_action api(int code, retry_history h = {}, std::string_view desc = {},
     return decide({poll_failure::kind::api, code, desc}, h, o);
 }
 
-TEST(retry, transient_failures_are_retried) {
+TEST(Retry, transient_failures_are_retried) {
     EXPECT_EQ(decide({poll_failure::kind::transport, 0, {}}, {}, {}), retry_action::retry);
     EXPECT_EQ(decide({poll_failure::kind::malformed, 0, {}}, {}, {}), retry_action::retry);
     EXPECT_EQ(api(6000), retry_action::retry);
@@ -59,20 +59,20 @@ TEST(retry, transient_failures_are_retried) {
     EXPECT_EQ(api(0), retry_action::retry);   // a "success" the resolver could not use
 }
 
-TEST(retry, throttling_is_reported) {
+TEST(Retry, throttling_is_reported) {
     EXPECT_EQ(api(4400), retry_action::retry_throttled);
     EXPECT_EQ(api(-1, {}, "InvalidRequest.RequestConcurrencyExceeded"),
               retry_action::retry_throttled);
     EXPECT_EQ(api(4000, {}, "InvalidRequest.LimitExceeded"), retry_action::retry_throttled);
 }
 
-TEST(retry, expired_and_replay_are_resigned_once) {
+TEST(Retry, expired_and_replay_are_resigned_once) {
     EXPECT_EQ(api(4200), retry_action::retry_resigned);
     EXPECT_EQ(api(4500), retry_action::retry_resigned);
     EXPECT_EQ(api(4500, {0, true}), retry_action::retry);
 }
 
-TEST(retry, no_such_task_counts_toward_not_found) {
+TEST(Retry, no_such_task_counts_toward_not_found) {
     EXPECT_EQ(api(5000, {0, false}), retry_action::count_missing);
     EXPECT_EQ(api(5000, {1, false}), retry_action::count_missing);
     EXPECT_EQ(api(5000, {2, false}), retry_action::not_found);
@@ -84,13 +84,13 @@ TEST(retry, no_such_task_counts_toward_not_found) {
     EXPECT_EQ(api(5000, {}, {}, o), retry_action::fail);
 }
 
-TEST(retry, account_wide_errors_stall_task_errors_fail) {
+TEST(Retry, account_wide_errors_stall_task_errors_fail) {
     for (int c : {4100, 4101, 4104, 4105, 4110, 4300, 4600, 6100})
         EXPECT_EQ(api(c), retry_action::stall) << c;
     for (int c : {4000, 5100, 5200, 9999}) EXPECT_EQ(api(c), retry_action::fail) << c;
 }
 
-TEST(retry, scheduler_history_drives_not_found_and_resign) {
+TEST(Retry, scheduler_history_drives_not_found_and_resign) {
     scheduler s({}, [] { return 0.5; });
     const auto p = s.profile({"lb", "X"});
     const time_point t0 = time_point(std::chrono::hours(1));
@@ -109,7 +109,7 @@ TEST(retry, scheduler_history_drives_not_found_and_resign) {
     EXPECT_EQ(decide(missing, s.history(1), {}), retry_action::count_missing);
 }
 
-TEST(retry, action_names) {
+TEST(Retry, action_names) {
     EXPECT_EQ(to_string(retry_action::retry_throttled), "retry_throttled");
     EXPECT_EQ(to_string(retry_action::not_found), "not_found");
 }

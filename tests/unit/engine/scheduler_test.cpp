@@ -36,7 +36,7 @@ std::vector<due_task> pop(scheduler& s, time_point now, std::size_t max = 1000) 
 
 // Records live in a vector indexed by handle: a freed slot must come back clean when the poller
 // reuses the handle, and a stale heap entry of the old task must never surface for the new one.
-TEST(scheduler, reused_handles_start_fresh) {
+TEST(Scheduler, reused_handles_start_fresh) {
     scheduler s(static_options(), {});
     const auto p = s.profile({"lb", "DeleteLoadBalancers"});
     for (std::uint32_t h = 0; h < 10; ++h) ASSERT_TRUE(s.add(h, p, t0, t0));
@@ -77,7 +77,7 @@ TEST(scheduler, reused_handles_start_fresh) {
     EXPECT_EQ(s.size(), 10u);
 }
 
-TEST(scheduler, static_backoff_sequence_without_jitter) {
+TEST(Scheduler, static_backoff_sequence_without_jitter) {
     scheduler s(static_options(), {});
     const auto p = s.profile({"lb", "DeleteLoadBalancers"});
     ASSERT_TRUE(s.add(7, p, t0, t0));
@@ -98,7 +98,7 @@ TEST(scheduler, static_backoff_sequence_without_jitter) {
     }
 }
 
-TEST(scheduler, full_jitter_stays_within_bounds_over_many_seeds) {
+TEST(Scheduler, full_jitter_stays_within_bounds_over_many_seeds) {
     for (unsigned seed = 1; seed <= 200; ++seed) {
         scheduler s(static_options(jitter_mode::full), seeded(seed));
         const auto p = s.profile({"lb", "X"});
@@ -121,7 +121,7 @@ TEST(scheduler, full_jitter_stays_within_bounds_over_many_seeds) {
     }
 }
 
-TEST(scheduler, full_jitter_near_zero_still_keeps_the_minimum_gap) {
+TEST(Scheduler, full_jitter_near_zero_still_keeps_the_minimum_gap) {
     scheduler s(static_options(jitter_mode::full), [] { return 0.0; });
     const auto p = s.profile({"lb", "X"});
     s.add(1, p, t0, t0);
@@ -130,7 +130,7 @@ TEST(scheduler, full_jitter_near_zero_still_keeps_the_minimum_gap) {
     EXPECT_EQ(*s.next_due(), t0 + 1100ms);
 }
 
-TEST(scheduler, deadline_hands_the_task_out_once_as_timed_out) {
+TEST(Scheduler, deadline_hands_the_task_out_once_as_timed_out) {
     scheduler s(static_options(), {});
     const auto p = s.profile({"lb", "X"});
     s.add(1, p, t0, t0, t0 + 2500ms);
@@ -151,7 +151,7 @@ TEST(scheduler, deadline_hands_the_task_out_once_as_timed_out) {
     EXPECT_EQ(s.size(), 0u);
 }
 
-TEST(scheduler, default_deadline_is_submission_plus_timeout_and_late_pops_expire) {
+TEST(Scheduler, default_deadline_is_submission_plus_timeout_and_late_pops_expire) {
     auto o = static_options();
     o.poll.timeout = 10s;
     scheduler s(o, {});
@@ -170,7 +170,7 @@ TEST(scheduler, default_deadline_is_submission_plus_timeout_and_late_pops_expire
     EXPECT_EQ(got[0].why, due_task::reason::deadline);
 }
 
-TEST(scheduler, request_retries_use_their_own_backoff_and_keep_the_poll_step) {
+TEST(Scheduler, request_retries_use_their_own_backoff_and_keep_the_poll_step) {
     scheduler s(static_options(), {});
     const auto p = s.profile({"lb", "X"});
     s.add(1, p, t0, t0);
@@ -193,7 +193,7 @@ TEST(scheduler, request_retries_use_their_own_backoff_and_keep_the_poll_step) {
     EXPECT_NEAR(seconds(*s.next_due() - now), 0.5, 1e-9);
 }
 
-TEST(scheduler, stall_resign_and_missing_bookkeeping) {
+TEST(Scheduler, stall_resign_and_missing_bookkeeping) {
     scheduler s(static_options(), {});
     const auto p = s.profile({"lb", "X"});
     s.add(1, p, t0, t0);
@@ -218,7 +218,7 @@ TEST(scheduler, stall_resign_and_missing_bookkeeping) {
     EXPECT_EQ(s.history(99).consecutive_missing, 0u);
 }
 
-TEST(scheduler, remove_and_reuse_of_a_handle) {
+TEST(Scheduler, remove_and_reuse_of_a_handle) {
     scheduler s(static_options(), {});
     const auto p = s.profile({"lb", "X"});
     EXPECT_FALSE(s.add(1, p + 1, t0, t0));  // unknown profile
@@ -239,7 +239,7 @@ TEST(scheduler, remove_and_reuse_of_a_handle) {
     EXPECT_FALSE(s.next_due().has_value());
 }
 
-TEST(scheduler, many_removals_compact_the_heap_without_losing_tasks) {
+TEST(Scheduler, many_removals_compact_the_heap_without_losing_tasks) {
     scheduler s(static_options(), {});
     const auto p = s.profile({"lb", "X"});
     for (std::uint32_t h = 0; h < 20000; ++h) s.add(h, p, t0, t0 + std::chrono::milliseconds(h));
@@ -251,7 +251,7 @@ TEST(scheduler, many_removals_compact_the_heap_without_losing_tasks) {
     for (std::size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].handle, i * 10);
 }
 
-TEST(scheduler, oldest_due_first_with_10k_tasks_nobody_starves) {
+TEST(Scheduler, oldest_due_first_with_10k_tasks_nobody_starves) {
     // 10 000 tasks polled every second but only 5 000 polls/s of capacity: overloaded twice.
     auto o = static_options();
     o.poll = {0s, 1s, 1.0, 1s, jitter_mode::none, 24h};
@@ -277,7 +277,7 @@ TEST(scheduler, oldest_due_first_with_10k_tasks_nobody_starves) {
     EXPECT_LE(*mx - *mn, 1);  // and shared evenly
 }
 
-TEST(scheduler, pops_come_out_in_due_order_then_handle_order) {
+TEST(Scheduler, pops_come_out_in_due_order_then_handle_order) {
     scheduler s(static_options(), {});
     const auto p = s.profile({"lb", "X"});
     std::mt19937 gen(42);
@@ -296,7 +296,7 @@ TEST(scheduler, pops_come_out_in_due_order_then_handle_order) {
     }
 }
 
-TEST(scheduler, complete_estimates_the_finishing_time) {
+TEST(Scheduler, complete_estimates_the_finishing_time) {
     scheduler s(static_options(), {});
     const auto p = s.profile({"lb", "X"});
     s.add(1, p, t0, t0);
@@ -318,7 +318,7 @@ TEST(scheduler, complete_estimates_the_finishing_time) {
 
 // Shared calls (CVM riders): the gap is divided by the number of tasks sharing a call, down to
 // `interval`, never later than the task's own schedule.
-TEST(scheduler, shared_calls_divide_the_gap_down_to_the_interval) {
+TEST(Scheduler, shared_calls_divide_the_gap_down_to_the_interval) {
     scheduler s(static_options(), {});  // initial 1 s, then 1, 2, 4, 8, 8 s
     const auto p = s.profile({"cvm", "StopInstances"});
     ASSERT_TRUE(s.add(1, p, t0, t0, std::nullopt, 4));
@@ -335,7 +335,7 @@ TEST(scheduler, shared_calls_divide_the_gap_down_to_the_interval) {
     }
 }
 
-TEST(scheduler, a_share_of_one_keeps_the_own_schedule_and_a_share_polls_as_often_or_more) {
+TEST(Scheduler, a_share_of_one_keeps_the_own_schedule_and_a_share_polls_as_often_or_more) {
     scheduler solo(static_options(), {}), shared(static_options(), {});
     const auto p1 = solo.profile({"cvm", "StopInstances"});
     const auto p2 = shared.profile({"cvm", "StopInstances"});
@@ -355,7 +355,7 @@ TEST(scheduler, a_share_of_one_keeps_the_own_schedule_and_a_share_polls_as_often
     }
 }
 
-TEST(scheduler, shared_learned_ladder_polls_every_interval) {
+TEST(Scheduler, shared_learned_ladder_polls_every_interval) {
     scheduler_options o = static_options();
     o.learning.enabled = true;
     scheduler s(o, {});
@@ -379,7 +379,7 @@ TEST(scheduler, shared_learned_ladder_polls_every_interval) {
     EXPECT_EQ(*s.next_due(), t0 + first_rung);  // the solo one: the first rung
 }
 
-TEST(scheduler, shared_polls_come_due_on_a_grid_of_the_interval) {
+TEST(Scheduler, shared_polls_come_due_on_a_grid_of_the_interval) {
     scheduler s(static_options(), {});  // interval 1 s; t0 is a whole number of seconds
     const auto p = s.profile({"cvm", "StopInstances"});
     for (std::uint32_t h = 1; h <= 3; ++h) ASSERT_TRUE(s.add(h, p, t0, t0, std::nullopt, 50));
@@ -397,7 +397,7 @@ TEST(scheduler, shared_polls_come_due_on_a_grid_of_the_interval) {
     EXPECT_EQ(*s.next_due(), t0 + 4s);
 }
 
-TEST(scheduler, shared_polls_are_never_closer_than_the_interval) {
+TEST(Scheduler, shared_polls_are_never_closer_than_the_interval) {
     scheduler_options o = static_options();
     o.learning.enabled = true;
     scheduler s(o, {});
@@ -417,7 +417,7 @@ TEST(scheduler, shared_polls_are_never_closer_than_the_interval) {
     EXPECT_EQ(*s.next_due(), t0 + 11s);  // the shared one: 9.9 s + 1 s, on the whole second
 }
 
-TEST(scheduler, jitter_does_not_set_the_pace_of_shared_polls) {
+TEST(Scheduler, jitter_does_not_set_the_pace_of_shared_polls) {
     // A full-jitter draw may be ~0; divided among the tasks of a call it must not make them all
     // poll at once again: shared polls use the undrawn step.
     for (unsigned seed = 1; seed <= 50; ++seed) {
@@ -437,7 +437,7 @@ TEST(scheduler, jitter_does_not_set_the_pace_of_shared_polls) {
     }
 }
 
-TEST(scheduler, last_seen_is_the_submission_then_the_last_running_answer) {
+TEST(Scheduler, last_seen_is_the_submission_then_the_last_running_answer) {
     scheduler s(static_options(), {});
     const auto p = s.profile({"cvm", "StopInstances"});
     EXPECT_FALSE(s.last_seen(1).has_value());

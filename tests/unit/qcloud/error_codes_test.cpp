@@ -5,7 +5,7 @@
 namespace tq = taskpoller::qcloud;
 using ec = tq::error_class;
 
-TEST(error_codes, classification_follows_the_table) {
+TEST(ErrorCodes, classification_follows_the_table) {
     EXPECT_EQ(tq::classify(0), ec::success);
     EXPECT_EQ(tq::classify(5400), ec::partial);
     EXPECT_EQ(tq::classify(4400), ec::throttled);
@@ -19,14 +19,14 @@ TEST(error_codes, classification_follows_the_table) {
     }
 }
 
-TEST(error_codes, throttle_strings) {
+TEST(ErrorCodes, throttle_strings) {
     EXPECT_TRUE(tq::is_throttle_desc("InvalidRequest.RequestConcurrencyExceeded"));
     EXPECT_TRUE(tq::is_throttle_desc("InvalidRequest.LimitExceeded"));
     EXPECT_FALSE(tq::is_throttle_desc("InvalidParameter"));
     EXPECT_FALSE(tq::is_throttle_desc(""));
 }
 
-TEST(error_codes, descriptions) {
+TEST(ErrorCodes, descriptions) {
     EXPECT_EQ(tq::describe(4400), "too many requests (throttled)");
     EXPECT_EQ(tq::describe(777), "unknown error code");
     EXPECT_EQ(tq::to_string(ec::resign_once), "resign_once");

@@ -13,7 +13,7 @@ taskpoller::core::result<tq::param_list> flatten(std::string_view text) {
 }
 }  // namespace
 
-TEST(params, scalars) {
+TEST(Params, scalars) {
     auto r = flatten(R"({"s":"x y","i":-5,"u":18446744073709551615,"b":true,"f":false,"d":0.5})");
     ASSERT_TRUE(r.has_value()) << r.error().message;
     tq::param_list expected = {{"s", "x y"},  {"i", "-5"},    {"u", "18446744073709551615"},
@@ -21,7 +21,7 @@ TEST(params, scalars) {
     EXPECT_EQ(*r, expected);
 }
 
-TEST(params, arrays_and_nested_objects_flatten_with_dots) {
+TEST(Params, arrays_and_nested_objects_flatten_with_dots) {
     auto r = flatten(R"({"loadBalancerId":"lb-1",
         "backends":[{"instanceId":"ins-a","weight":10},{"instanceId":"ins-b","weight":20}],
         "deep":{"x":{"y":[[1,2],[3]]}}})");
@@ -33,7 +33,7 @@ TEST(params, arrays_and_nested_objects_flatten_with_dots) {
     EXPECT_EQ(*r, expected);
 }
 
-TEST(params, doubles_never_use_an_exponent) {
+TEST(Params, doubles_never_use_an_exponent) {
     EXPECT_EQ(tq::format_decimal(1e20), "100000000000000000000");
     EXPECT_EQ(tq::format_decimal(0.1), "0.1");
     EXPECT_EQ(tq::format_decimal(1e-7), "0.0000001");
@@ -44,27 +44,27 @@ TEST(params, doubles_never_use_an_exponent) {
     EXPECT_EQ((*r)[0].value, "1000000000000000000000");
 }
 
-TEST(params, null_is_rejected_with_its_path) {
+TEST(Params, null_is_rejected_with_its_path) {
     auto r = flatten(R"({"backends":[{"instanceId":"a"},{"weight":null}]})");
     ASSERT_TRUE(r.has_error());
     EXPECT_NE(r.error().message.find("backends.1.weight"), std::string::npos) << r.error().message;
     EXPECT_NE(r.error().message.find("null"), std::string::npos);
 }
 
-TEST(params, empty_containers_and_names_are_rejected) {
+TEST(Params, empty_containers_and_names_are_rejected) {
     EXPECT_NE(flatten(R"({"ids":[]})").error().message.find("ids"), std::string::npos);
     EXPECT_NE(flatten(R"({"o":{"a":{}}})").error().message.find("o.a"), std::string::npos);
     EXPECT_TRUE(flatten(R"({"":1})").has_error());
     EXPECT_TRUE(flatten(R"({"o":{"":1}})").has_error());
 }
 
-TEST(params, empty_object_is_no_parameters) {
+TEST(Params, empty_object_is_no_parameters) {
     auto r = flatten("{}");
     ASSERT_TRUE(r.has_value());
     EXPECT_TRUE(r->empty());
 }
 
-TEST(params, find_param) {
+TEST(Params, find_param) {
     tq::param_list p = {{"a", "1"}, {"b", "2"}};
     ASSERT_NE(tq::find_param(p, "b"), nullptr);
     EXPECT_EQ(*tq::find_param(p, "b"), "2");

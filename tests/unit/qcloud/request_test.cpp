@@ -41,7 +41,7 @@ bool server_accepts(const tq::signed_request& req, std::string_view key) {
 
 }  // namespace
 
-TEST(request, official_o2_through_the_builder) {
+TEST(Request, official_o2_through_the_builder) {
     auto r = tq::build_request(
         example, o2_spec(), [] { return 1465185768; }, [] { return std::uint64_t{11886}; });
     ASSERT_TRUE(r.has_value()) << r.error().message;
@@ -55,7 +55,7 @@ TEST(request, official_o2_through_the_builder) {
     EXPECT_FALSE(server_accepts(*r, "wrong-key"));
 }
 
-TEST(request, official_o1_sha256_through_the_builder) {
+TEST(Request, official_o1_sha256_through_the_builder) {
     auto spec = o2_spec();
     spec.signature = tq::signature_method::hmac_sha256;
     auto r = tq::build_request(
@@ -66,7 +66,7 @@ TEST(request, official_o1_sha256_through_the_builder) {
               std::string::npos);
 }
 
-TEST(request, post_puts_everything_in_the_body) {
+TEST(Request, post_puts_everything_in_the_body) {
     auto spec = o2_spec();
     spec.method = tq::http_method::post;
     spec.params = {{"instanceIds.0", "ins-a"}, {"password", "p&ss= w+rd/%"}, {"name", "服务器"}};
@@ -82,7 +82,7 @@ TEST(request, post_puts_everything_in_the_body) {
     EXPECT_FALSE(server_accepts(tampered, "Gu5t9xGARNpq86cd98joQYCN3Cozk1qA"));
 }
 
-TEST(request, token_is_sent_and_signed) {
+TEST(Request, token_is_sent_and_signed) {
     tq::credentials temp("id", "key", "tok/en");
     auto r = tq::build_request(
         temp, o2_spec(), [] { return 1; }, [] { return std::uint64_t{2}; });
@@ -91,7 +91,7 @@ TEST(request, token_is_sent_and_signed) {
     EXPECT_TRUE(server_accepts(*r, "key"));
 }
 
-TEST(request, every_call_is_fresh) {
+TEST(Request, every_call_is_fresh) {
     std::int64_t now = 100;
     auto nonce = tq::random_nonce_source();
     std::set<std::uint64_t> nonces;
@@ -106,7 +106,7 @@ TEST(request, every_call_is_fresh) {
     EXPECT_GT(nonces.size(), 195u);  // 200 draws from 2^31: a repeat is possible but rare
 }
 
-TEST(request, refuses_bad_specs) {
+TEST(Request, refuses_bad_specs) {
     auto spec = o2_spec();
     spec.params.push_back({"Nonce", "1"});
     auto r = tq::build_request(
@@ -129,7 +129,7 @@ TEST(request, refuses_bad_specs) {
                     .has_error());
 }
 
-TEST(request, empty_region_sends_no_region) {
+TEST(Request, empty_region_sends_no_region) {
     auto spec = o2_spec();
     spec.region.clear();
     auto r = tq::build_request(

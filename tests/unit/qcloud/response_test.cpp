@@ -7,7 +7,7 @@ namespace tq = taskpoller::qcloud;
 using kind = tq::response_error::kind;
 using st = tq::batch_entry::status;
 
-TEST(envelope, integer_and_numeric_string_codes) {
+TEST(Envelope, integer_and_numeric_string_codes) {
     auto a = tq::parse_envelope(R"({"code":0,"message":"","codeDesc":"Success"})");
     ASSERT_TRUE(a.has_value());
     EXPECT_EQ(a->code, 0);
@@ -18,7 +18,7 @@ TEST(envelope, integer_and_numeric_string_codes) {
     EXPECT_EQ(b->message, "(100004)projectId不正确");
 }
 
-TEST(envelope, symbolic_and_described_throttling_is_4400) {
+TEST(Envelope, symbolic_and_described_throttling_is_4400) {
     auto a = tq::parse_envelope(R"({"code":"InvalidRequest.LimitExceeded","message":"slow"})");
     ASSERT_TRUE(a.has_value());
     EXPECT_EQ(a->code, 4400);
@@ -32,7 +32,7 @@ TEST(envelope, symbolic_and_described_throttling_is_4400) {
     EXPECT_EQ(tq::parse_envelope(R"({"code":"12a"})")->code, -1);
 }
 
-TEST(envelope, malformed_bodies_are_errors_not_crashes) {
+TEST(Envelope, malformed_bodies_are_errors_not_crashes) {
     std::string deep(100000, '[');
     for (std::string_view body :
          {std::string_view(""), std::string_view("not json"), std::string_view("[1,2]"),
@@ -49,20 +49,20 @@ TEST(envelope, malformed_bodies_are_errors_not_crashes) {
     }
 }
 
-TEST(envelope, huge_messages_are_truncated) {
+TEST(Envelope, huge_messages_are_truncated) {
     auto r =
         tq::parse_envelope(fmt::format(R"({{"code":1,"message":"{}"}})", std::string(100000, 'm')));
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->message.size(), 1024u);
 }
 
-TEST(envelope, duplicate_keys_do_not_crash) {
+TEST(Envelope, duplicate_keys_do_not_crash) {
     auto r = tq::parse_envelope(R"({"code":0,"code":4000})");
     ASSERT_TRUE(r.has_value());
     EXPECT_TRUE(r->code == 0 || r->code == 4000);
 }
 
-TEST(async, integer_and_string_request_ids) {
+TEST(Async, integer_and_string_request_ids) {
     EXPECT_EQ(tq::parse_async(R"({"code":0,"message":"","requestId":1234})").value(), "1234");
     EXPECT_EQ(tq::parse_async(R"({"code":0,"requestId":"1231231231231"})").value(),
               "1231231231231");
@@ -70,7 +70,7 @@ TEST(async, integer_and_string_request_ids) {
               "18446744073709551615");
 }
 
-TEST(async, bad_request_ids_and_api_errors) {
+TEST(Async, bad_request_ids_and_api_errors) {
     for (std::string_view body :
          {R"({"code":0})", R"({"code":0,"requestId":""})", R"({"code":0,"requestId":-1})",
           R"({"code":0,"requestId":1.5})", R"({"code":0,"requestId":"a/b"})",
@@ -92,7 +92,7 @@ namespace {
 const std::vector<std::string> three = {"ins-1", "ins-2", "ins-3"};
 }
 
-TEST(batch, all_succeeded) {
+TEST(Batch, all_succeeded) {
     auto r = tq::parse_batch(R"({"code":0,"message":"","detail":{
         "ins-1":{"code":0,"message":"","requestId":"111"},
         "ins-2":{"code":0,"message":"","requestId":222},
@@ -105,7 +105,7 @@ TEST(batch, all_succeeded) {
     for (const auto& e : r->entries) EXPECT_EQ(e.state, st::accepted);
 }
 
-TEST(batch, partial_success_keeps_each_entry_code) {
+TEST(Batch, partial_success_keeps_each_entry_code) {
     auto r = tq::parse_batch(R"({"code":5400,"message":"partial","detail":{
         "ins-3":{"code":0,"message":"","requestId":"9"},
         "ins-1":{"code":5100,"message":"(10000)instance state wrong"},
@@ -124,7 +124,7 @@ TEST(batch, partial_success_keeps_each_entry_code) {
     EXPECT_EQ(r->entries[2].state, st::accepted);
 }
 
-TEST(batch, all_failed_without_detail_rejects_every_resource) {
+TEST(Batch, all_failed_without_detail_rejects_every_resource) {
     auto r = tq::parse_batch(R"({"code":"5100","message":"all failed"})", three);
     ASSERT_TRUE(r.has_value());
     ASSERT_EQ(r->entries.size(), 3u);
@@ -135,7 +135,7 @@ TEST(batch, all_failed_without_detail_rejects_every_resource) {
     }
 }
 
-TEST(batch, all_failed_with_partial_detail) {
+TEST(Batch, all_failed_with_partial_detail) {
     auto r = tq::parse_batch(
         R"({"code":5100,"message":"all failed","detail":{"ins-2":{"code":5000,"message":"gone"}}})",
         three);
@@ -146,7 +146,7 @@ TEST(batch, all_failed_with_partial_detail) {
     EXPECT_EQ(r->entries[2].state, st::rejected);
 }
 
-TEST(batch, shared_request_ids_are_kept_per_resource) {
+TEST(Batch, shared_request_ids_are_kept_per_resource) {
     auto r = tq::parse_batch(R"({"code":0,"detail":{
         "ins-1":{"code":0,"requestId":"77"},"ins-2":{"code":0,"requestId":"77"},
         "ins-3":{"code":0,"requestId":"78"}}})",
@@ -156,7 +156,7 @@ TEST(batch, shared_request_ids_are_kept_per_resource) {
     EXPECT_NE(r->entries[0].request_id, r->entries[2].request_id);
 }
 
-TEST(batch, missing_and_unexpected_resources) {
+TEST(Batch, missing_and_unexpected_resources) {
     auto r = tq::parse_batch(R"({"code":0,"detail":{
         "ins-1":{"code":0,"requestId":"1"},"ins-9":{"code":0,"requestId":"9"}}})",
                              three);
@@ -169,7 +169,7 @@ TEST(batch, missing_and_unexpected_resources) {
     EXPECT_EQ(r->entries[3].state, st::accepted);
 }
 
-TEST(batch, broken_entries_become_unknown) {
+TEST(Batch, broken_entries_become_unknown) {
     auto r = tq::parse_batch(R"({"code":5400,"detail":{
         "ins-1":"oops","ins-2":{"message":"no code"},"ins-3":{"code":0}}})",
                              three);
@@ -180,7 +180,7 @@ TEST(batch, broken_entries_become_unknown) {
     }
 }
 
-TEST(batch, outer_errors) {
+TEST(Batch, outer_errors) {
     auto a = tq::parse_batch(R"({"code":4100,"message":"signature"})", three);
     ASSERT_TRUE(a.has_error());
     EXPECT_EQ(a.error().what, kind::api);
@@ -195,7 +195,7 @@ TEST(batch, outer_errors) {
     EXPECT_TRUE(d.has_error());
 }
 
-TEST(batch, empty_detail_and_php_empty_array) {
+TEST(Batch, empty_detail_and_php_empty_array) {
     auto a = tq::parse_batch(R"({"code":0,"detail":[]})", three);
     ASSERT_TRUE(a.has_value());
     for (const auto& e : a->entries) EXPECT_EQ(e.state, st::unknown);
@@ -204,7 +204,7 @@ TEST(batch, empty_detail_and_php_empty_array) {
     EXPECT_TRUE(b->entries.empty());
 }
 
-TEST(batch, huge_detail) {
+TEST(Batch, huge_detail) {
     std::string body = R"({"code":0,"detail":{)";
     std::vector<std::string> ids;
     for (int i = 0; i < 20000; ++i) {
@@ -218,14 +218,14 @@ TEST(batch, huge_detail) {
     EXPECT_EQ(r->entries[19999].request_id, "19999");
 }
 
-TEST(batch, duplicate_requested_ids_give_one_entry) {
+TEST(Batch, duplicate_requested_ids_give_one_entry) {
     std::vector<std::string> ids = {"ins-1", "ins-1"};
     auto r = tq::parse_batch(R"({"code":0,"detail":{"ins-1":{"code":0,"requestId":"5"}}})", ids);
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->entries.size(), 1u);
 }
 
-TEST(task_result, statuses) {
+TEST(TaskResult, statuses) {
     EXPECT_EQ(tq::parse_task_result(R"({"code":0,"data":{"status":0}})").value(),
               tq::task_status::succeeded);
     EXPECT_EQ(tq::parse_task_result(R"({"code":0,"data":{"status":"1"}})").value(),
@@ -235,7 +235,7 @@ TEST(task_result, statuses) {
         tq::task_status::running);
 }
 
-TEST(task_result, bad_shapes) {
+TEST(TaskResult, bad_shapes) {
     for (std::string_view body :
          {R"({"code":0})", R"({"code":0,"data":[]})", R"({"code":0,"data":{}})",
           R"({"code":0,"data":{"status":3}})", R"({"code":0,"data":{"status":-1}})",
@@ -250,7 +250,7 @@ TEST(task_result, bad_shapes) {
     EXPECT_EQ(api.error().code, 4000);
 }
 
-TEST(describe_instances, page) {
+TEST(DescribeInstances, page) {
     auto r = tq::parse_describe_instances(R"({"code":0,"totalCount":2,"instanceSet":[
         {"unInstanceId":"ins-1","status":2,"instanceName":"a"},
         {"unInstanceId":"ins-2","status":"9"}]})");
@@ -264,7 +264,7 @@ TEST(describe_instances, page) {
     EXPECT_TRUE(empty->instances.empty());
 }
 
-TEST(describe_instances, bad_shapes) {
+TEST(DescribeInstances, bad_shapes) {
     for (std::string_view body :
          {R"({"code":0})", R"({"code":0,"totalCount":-1,"instanceSet":[]})",
           R"({"code":0,"totalCount":1})", R"({"code":0,"totalCount":1,"instanceSet":{}})",

@@ -37,7 +37,7 @@ std::string sign(std::string_view key, tq::signature_method m, std::string_view 
 
 }  // namespace
 
-TEST(signer, official_o1_sha256) {
+TEST(Signer, official_o1_sha256) {
     auto params = o1_params("HmacSHA256");
     EXPECT_EQ(tq::canonical_string("GET", "cvm.api.qcloud.com", tq::api_path, params),
               "GETcvm.api.qcloud.com/v2/index.php?Action=DescribeInstances&InstanceIds.0=ins-"
@@ -48,14 +48,14 @@ TEST(signer, official_o1_sha256) {
     EXPECT_EQ(sign(example_key, m, "GET", params), "0EEm/HtGRr/VJXTAD9tYMth1Bzm3lLHz5RCDv1GdM8s=");
 }
 
-TEST(signer, official_o2_sha1) {
+TEST(Signer, official_o2_sha1) {
     auto params = o1_params("HmacSHA1");
     auto m = tq::signature_method_from_param(tq::find_param(params, "SignatureMethod"));
     EXPECT_EQ(m, tq::signature_method::hmac_sha1);
     EXPECT_EQ(sign(example_key, m, "GET", params), "nPVnY6njQmwQ8ciqbPl5Qe+Oru4=");
 }
 
-TEST(signer, official_o4_lower_camel_after_upper_case) {
+TEST(Signer, official_o4_lower_camel_after_upper_case) {
     tq::param_list params = {{"instanceIds.0", "ins-09dx96dg"},
                              {"offset", "0"},
                              {"limit", "20"},
@@ -73,7 +73,7 @@ TEST(signer, official_o4_lower_camel_after_upper_case) {
     EXPECT_EQ(tq::percent_encode(sig), "NSI3UqqD99b%2FUJb4tbG%2FxZpRW64%3D");
 }
 
-TEST(signer, official_o5) {
+TEST(Signer, official_o5) {
     tq::param_list params = {{"Action", "DescribeInstances"},
                              {"Nonce", "345122"},
                              {"Region", "gz"},
@@ -95,7 +95,7 @@ tq::param_list python_sdk_params(std::string method) {
 }
 }  // namespace
 
-TEST(signer, python_sdk_vectors) {
+TEST(Signer, python_sdk_vectors) {
     EXPECT_EQ(sign("secretKeyBar", tq::signature_method::hmac_sha1, "POST",
                    python_sdk_params("HmacSHA1")),
               "p3n+pxBqF5JGZtDSxoVn5tGngf0=");
@@ -107,14 +107,14 @@ TEST(signer, python_sdk_vectors) {
               "B2T37FRSP6Fk0/q/cdfrTE0p3zX5ooB/2BPWZUFpsj4=");
 }
 
-TEST(signer, signature_parameter_is_excluded) {
+TEST(Signer, signature_parameter_is_excluded) {
     auto params = o1_params("HmacSHA256");
     auto without = tq::canonical_string("GET", "h", tq::api_path, params);
     params.push_back({"Signature", "whatever"});
     EXPECT_EQ(tq::canonical_string("GET", "h", tq::api_path, params), without);
 }
 
-TEST(signer, underscore_becomes_dot_before_sorting) {
+TEST(Signer, underscore_becomes_dot_before_sorting) {
     // "a_b" is signed as "a.b"; '.' (0x2E) sorts before '0' (0x30) and "a0" after it.
     tq::param_list params = {{"a0", "2"}, {"a_b", "1"}, {"B", "3"}};
     EXPECT_EQ(tq::canonical_string("POST", "h", "/p", params), "POSTh/p?B=3&a.b=1&a0=2");
@@ -122,7 +122,7 @@ TEST(signer, underscore_becomes_dot_before_sorting) {
     EXPECT_EQ(tq::canonical_string("POST", "h", "/p", {{"x", "a_b"}}), "POSTh/p?x=a_b");
 }
 
-TEST(signer, twelve_element_arrays_sort_byte_wise) {
+TEST(Signer, twelve_element_arrays_sort_byte_wise) {
     tq::param_list params;
     for (int i = 11; i >= 0; --i) params.push_back({fmt::format("instanceIds.{}", i), "i"});
     auto s = tq::canonical_string("GET", "h", "/p", params);
@@ -134,18 +134,18 @@ TEST(signer, twelve_element_arrays_sort_byte_wise) {
     EXPECT_LT(pos(2), pos(9));
 }
 
-TEST(signer, raw_values_with_reserved_and_non_ascii_characters) {
+TEST(Signer, raw_values_with_reserved_and_non_ascii_characters) {
     tq::param_list params = {{"password", "a&b=c+d/e%f g"}, {"name", "服务器-1"}};
     EXPECT_EQ(tq::canonical_string("POST", "cvm.api.qcloud.com", tq::api_path, params),
               "POSTcvm.api.qcloud.com/v2/index.php?name=服务器-1&password=a&b=c+d/e%f g");
 }
 
-TEST(signer, bytes_above_0x7f_sort_after_ascii) {
+TEST(Signer, bytes_above_0x7f_sort_after_ascii) {
     tq::param_list params = {{"\xC3\xA9", "1"}, {"z", "2"}};
     EXPECT_EQ(tq::canonical_string("GET", "h", "/p", params), "GETh/p?z=2&\xC3\xA9=1");
 }
 
-TEST(signer, signature_method_param_rules) {
+TEST(Signer, signature_method_param_rules) {
     std::string sha256 = "HmacSHA256", sha1 = "HmacSHA1", other = "hmacsha256";
     EXPECT_EQ(tq::signature_method_from_param(&sha256), tq::signature_method::hmac_sha256);
     EXPECT_EQ(tq::signature_method_from_param(&sha1), tq::signature_method::hmac_sha1);
@@ -153,7 +153,7 @@ TEST(signer, signature_method_param_rules) {
     EXPECT_EQ(tq::to_string(tq::signature_method::hmac_sha256), "HmacSHA256");
 }
 
-TEST(signer, constant_time_equal) {
+TEST(Signer, constant_time_equal) {
     EXPECT_TRUE(tq::constant_time_equal("abc=", "abc="));
     EXPECT_FALSE(tq::constant_time_equal("abc=", "abd="));
     EXPECT_FALSE(tq::constant_time_equal("abc", "abc="));
@@ -168,7 +168,7 @@ concept ostreamable = requires(std::ostream& os, const T& t) {
 static_assert(!ostreamable<tq::credentials>);
 static_assert(!fmt::is_formattable<tq::credentials>::value);
 
-TEST(signer, credentials_expose_the_key_only_for_signing) {
+TEST(Signer, credentials_expose_the_key_only_for_signing) {
     tq::credentials c("id", "key", "tok");
     EXPECT_EQ(c.secret_id(), "id");
     EXPECT_EQ(c.token(), "tok");
@@ -177,7 +177,7 @@ TEST(signer, credentials_expose_the_key_only_for_signing) {
 
 // compute_signature keeps keyed contexts per thread; many keys and methods interleaved must still
 // give each one's own answer (the cache evicts beyond 8 keys).
-TEST(signer, many_keys_interleaved_match_fresh_results) {
+TEST(Signer, many_keys_interleaved_match_fresh_results) {
     auto params = o1_params("HmacSHA1");
     auto expected_sha1 = sign(example_key, tq::signature_method::hmac_sha1, "GET", params);
     auto expected_sha256 = sign(example_key, tq::signature_method::hmac_sha256, "GET", params);

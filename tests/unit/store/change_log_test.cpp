@@ -18,7 +18,7 @@ change make(std::uint64_t seq) {
     return change{seq, change_kind::task_changed, "lb/1", "running"};
 }
 
-TEST(change_log, returns_changes_after_since) {
+TEST(ChangeLog, returns_changes_after_since) {
     change_log log(8);
     for (std::uint64_t i = 1; i <= 5; ++i) log.push(make(i));
     auto p = log.since(2, 100);
@@ -31,7 +31,7 @@ TEST(change_log, returns_changes_after_since) {
     EXPECT_EQ(log.since(0, 2).changes.size(), 2u);
 }
 
-TEST(change_log, reports_gap_when_since_is_too_old) {
+TEST(ChangeLog, reports_gap_when_since_is_too_old) {
     change_log log(4);
     for (std::uint64_t i = 1; i <= 10; ++i) log.push(make(i));
     auto p = log.since(3, 100);
@@ -44,7 +44,7 @@ TEST(change_log, reports_gap_when_since_is_too_old) {
     EXPECT_EQ(log.size(), 4u);
 }
 
-TEST(change_log, skip_to_makes_history_a_gap) {
+TEST(ChangeLog, skip_to_makes_history_a_gap) {
     change_log log(4);
     log.skip_to(100);
     EXPECT_TRUE(log.since(50, 10).gap);
@@ -54,7 +54,7 @@ TEST(change_log, skip_to_makes_history_a_gap) {
     EXPECT_THROW(log.push(make(101)), std::logic_error);
 }
 
-TEST(store_changes, every_change_is_logged_in_order) {
+TEST(StoreChanges, every_change_is_logged_in_order) {
     core::manual_clock clock;
     store s{clock, seeded_options()};
     auto id = submit(s, "lb", "A", {"1", "2"});
@@ -75,7 +75,7 @@ TEST(store_changes, every_change_is_logged_in_order) {
                        "batch_changed " + id + " done"}));
 }
 
-TEST(store_changes, small_ring_reports_gap) {
+TEST(StoreChanges, small_ring_reports_gap) {
     core::manual_clock clock;
     auto o = seeded_options();
     o.change_log_capacity = 3;
@@ -88,7 +88,7 @@ TEST(store_changes, small_ring_reports_gap) {
     EXPECT_FALSE(s.changes_since(7, 100).gap);
 }
 
-TEST(key_table, insert_find_erase_under_churn) {
+TEST(KeyTable, insert_find_erase_under_churn) {
     key_table t;
     std::unordered_map<std::uint32_t, std::uint64_t> model;  // pos → hash
     std::mt19937 rng(3);

@@ -11,7 +11,7 @@ namespace {
 
 const std::string long_rid = "6f9619ff-8b86-d011-b42d-00c04fc964ff";  // 36 characters
 
-TEST(compact_string, empty_by_default) {
+TEST(CompactString, empty_by_default) {
     compact_string s;
     EXPECT_TRUE(s.empty());
     EXPECT_EQ(s.size(), 0u);
@@ -20,7 +20,7 @@ TEST(compact_string, empty_by_default) {
     EXPECT_EQ(s, std::string_view{});
 }
 
-TEST(compact_string, short_strings_are_inline_up_to_15_characters) {
+TEST(CompactString, short_strings_are_inline_up_to_15_characters) {
     for (std::size_t n = 0; n <= 15; ++n) {
         std::string v(n, 'a' + static_cast<char>(n));
         compact_string s(v);
@@ -31,7 +31,7 @@ TEST(compact_string, short_strings_are_inline_up_to_15_characters) {
     }
 }
 
-TEST(compact_string, longer_strings_go_to_the_heap) {
+TEST(CompactString, longer_strings_go_to_the_heap) {
     compact_string s(std::string(16, 'x'));
     EXPECT_TRUE(s.on_heap());
     EXPECT_EQ(s.view(), std::string(16, 'x'));
@@ -45,7 +45,7 @@ TEST(compact_string, longer_strings_go_to_the_heap) {
     EXPECT_EQ(b.view(), big);
 }
 
-TEST(compact_string, keeps_embedded_nul_and_newline_bytes) {
+TEST(CompactString, keeps_embedded_nul_and_newline_bytes) {
     std::string v("a\0b\nc", 5);
     compact_string s(v);
     EXPECT_EQ(s.size(), 5u);
@@ -55,7 +55,7 @@ TEST(compact_string, keeps_embedded_nul_and_newline_bytes) {
     EXPECT_EQ(l.view(), lv);
 }
 
-TEST(compact_string, copies_are_independent) {
+TEST(CompactString, copies_are_independent) {
     for (const std::string& v : {std::string("running"), long_rid}) {
         compact_string a(v);
         compact_string b(a);
@@ -73,7 +73,7 @@ TEST(compact_string, copies_are_independent) {
     }
 }
 
-TEST(compact_string, moves_transfer_and_leave_the_source_empty) {
+TEST(CompactString, moves_transfer_and_leave_the_source_empty) {
     compact_string a(long_rid);
     const char* heap = a.data();
     compact_string b(std::move(a));
@@ -90,7 +90,7 @@ TEST(compact_string, moves_transfer_and_leave_the_source_empty) {
     EXPECT_TRUE(d.empty());  // NOLINT(bugprone-use-after-move)
 }
 
-TEST(compact_string, self_assignment_and_assignment_from_its_own_view) {
+TEST(CompactString, self_assignment_and_assignment_from_its_own_view) {
     for (const std::string& v : {std::string("abc"), long_rid}) {
         compact_string s(v);
         auto& alias = s;
@@ -103,7 +103,7 @@ TEST(compact_string, self_assignment_and_assignment_from_its_own_view) {
     }
 }
 
-TEST(compact_string, reassignment_between_inline_and_heap) {
+TEST(CompactString, reassignment_between_inline_and_heap) {
     compact_string s("a");
     s = long_rid;
     EXPECT_TRUE(s.on_heap());
@@ -115,7 +115,7 @@ TEST(compact_string, reassignment_between_inline_and_heap) {
     EXPECT_TRUE(s.empty());
 }
 
-TEST(compact_string, comparisons) {
+TEST(CompactString, comparisons) {
     compact_string a("abc"), b("abd"), l(long_rid);
     EXPECT_TRUE(a == std::string("abc"));
     EXPECT_TRUE(a == std::string_view("abc"));
@@ -130,7 +130,7 @@ TEST(compact_string, comparisons) {
     EXPECT_TRUE(std::string_view("abc") == a);  // reversed operands
 }
 
-TEST(compact_string, in_a_growing_vector) {
+TEST(CompactString, in_a_growing_vector) {
     std::vector<compact_string> v;
     for (int i = 0; i < 1000; ++i) v.emplace_back(std::to_string(i) + (i % 2 ? long_rid : ""));
     for (int i = 0; i < 1000; ++i) {

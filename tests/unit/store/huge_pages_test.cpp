@@ -39,7 +39,7 @@ bool thp_available() {
     return mode.find("[never]") == std::string::npos && !mode.empty();
 }
 
-TEST(huge_pages, large_block_is_aligned_and_advised) {
+TEST(HugePages, large_block_is_aligned_and_advised) {
     huge_page_allocator<std::uint64_t> a;
     const std::size_t n = huge_page_threshold / sizeof(std::uint64_t) + 3;  // not a 2 MiB multiple
     auto* p = a.allocate(n);
@@ -59,7 +59,7 @@ TEST(huge_pages, large_block_is_aligned_and_advised) {
         << "the mapping outlived deallocate";
 }
 
-TEST(huge_pages, small_block_comes_from_the_heap) {
+TEST(HugePages, small_block_comes_from_the_heap) {
     huge_page_allocator<char> a;
     char* p = a.allocate(100);
     ASSERT_NE(p, nullptr);
@@ -68,7 +68,7 @@ TEST(huge_pages, small_block_comes_from_the_heap) {
     a.deallocate(p, 100);
 }
 
-TEST(huge_pages, over_aligned_small_block) {
+TEST(HugePages, over_aligned_small_block) {
     struct alignas(64) wide {
         char bytes[64];
     };
@@ -78,7 +78,7 @@ TEST(huge_pages, over_aligned_small_block) {
     a.deallocate(p, 3);
 }
 
-TEST(huge_pages, vector_grows_across_the_threshold_and_keeps_its_contents) {
+TEST(HugePages, vector_grows_across_the_threshold_and_keeps_its_contents) {
     huge_vector<std::uint32_t> v;
     const std::size_t n = 3 * huge_page_threshold / sizeof(std::uint32_t);
     for (std::size_t i = 0; i < n; ++i) v.push_back(static_cast<std::uint32_t>(i * 7));
@@ -96,7 +96,7 @@ TEST(huge_pages, vector_grows_across_the_threshold_and_keeps_its_contents) {
     EXPECT_EQ(moved.capacity(), 0u);
 }
 
-TEST(huge_pages, impossible_size_throws) {
+TEST(HugePages, impossible_size_throws) {
     huge_page_allocator<std::uint64_t> a;
     EXPECT_THROW((void)a.allocate(std::numeric_limits<std::size_t>::max() / 4),
                  std::bad_array_new_length);

@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct compaction : ::testing::Test {
+struct Compaction : ::testing::Test {
     temp_dir dir;
     std::string path = dir.file("journal");
     core::manual_clock clock;
@@ -105,7 +105,7 @@ void settle(store& s) {
     }
 }
 
-TEST_F(compaction, log_shrinks_and_replay_is_identical) {
+TEST_F(Compaction, log_shrinks_and_replay_is_identical) {
     store original{clock, store_opts()};
     auto j = open_into(original, 4096);
     for (int i = 0; i < 40; ++i) submit(original, "lb", "A", {"x" + std::to_string(i)});
@@ -128,7 +128,7 @@ TEST_F(compaction, log_shrinks_and_replay_is_identical) {
     expect_same_store(original, copy);
 }
 
-TEST_F(compaction, expired_tasks_leave_the_snapshot_and_seq_survives) {
+TEST_F(Compaction, expired_tasks_leave_the_snapshot_and_seq_survives) {
     store original{clock, store_opts()};
     auto j = open_into(original);
     for (int i = 0; i < 10; ++i) original.adopt_task({"lb", std::to_string(i), "A", {}, {}, {}});
@@ -147,7 +147,7 @@ TEST_F(compaction, expired_tasks_leave_the_snapshot_and_seq_survives) {
     expect_same_store(original, copy);  // includes seq()
 }
 
-TEST_F(compaction, a_crash_before_the_log_is_emptied_skips_its_stale_records) {
+TEST_F(Compaction, a_crash_before_the_log_is_emptied_skips_its_stale_records) {
     store original{clock, store_opts()};
     auto j = open_into(original);
     submit(original, "lb", "A", {"1", "2"});
@@ -167,7 +167,7 @@ TEST_F(compaction, a_crash_before_the_log_is_emptied_skips_its_stale_records) {
     expect_same_store(original, copy);
 }
 
-TEST_F(compaction, a_damaged_snapshot_is_refused_unless_recover) {
+TEST_F(Compaction, a_damaged_snapshot_is_refused_unless_recover) {
     {
         store s{clock, store_opts()};
         auto j = open_into(s);
@@ -190,7 +190,7 @@ TEST_F(compaction, a_damaged_snapshot_is_refused_unless_recover) {
     EXPECT_EQ(s2.task_count(), 5u);
 }
 
-TEST_F(compaction, random_operations_replay_to_an_identical_store) {
+TEST_F(Compaction, random_operations_replay_to_an_identical_store) {
     for (unsigned seed = 1; seed <= 6; ++seed) {
         SCOPED_TRACE(seed);
         temp_dir d;

@@ -63,7 +63,7 @@ journal_frame only_frame(const std::string& bytes) {
     return f;
 }
 
-TEST(journal_crc32c, matches_the_standard_check_value_in_both_paths) {
+TEST(JournalCrc32c, matches_the_standard_check_value_in_both_paths) {
     EXPECT_EQ(crc32c("123456789"), 0xE3069283u);
     EXPECT_EQ(crc32c_software("123456789"), 0xE3069283u);
     EXPECT_EQ(crc32c(""), 0u);
@@ -77,7 +77,7 @@ TEST(journal_crc32c, matches_the_standard_check_value_in_both_paths) {
     }
 }
 
-TEST(journal_record, batch_round_trip) {
+TEST(JournalRecord, batch_round_trip) {
     auto b = sample_batch();
     std::string out;
     append_batch_record(out, b);
@@ -88,7 +88,7 @@ TEST(journal_record, batch_round_trip) {
     EXPECT_EQ(*back, b);
 }
 
-TEST(journal_record, task_round_trip_and_records_concatenate) {
+TEST(JournalRecord, task_round_trip_and_records_concatenate) {
     auto t = sample_task();
     std::string out;
     append_task_record(out, t);
@@ -119,7 +119,7 @@ TEST(journal_record, task_round_trip_and_records_concatenate) {
     EXPECT_EQ(read_journal_frame(out, out.size()).status, frame_status::incomplete);
 }
 
-TEST(journal_record, every_flipped_bit_is_detected) {
+TEST(JournalRecord, every_flipped_bit_is_detected) {
     std::string rec;
     append_batch_record(rec, sample_batch());
     for (std::size_t i = 0; i < rec.size(); ++i) {
@@ -132,7 +132,7 @@ TEST(journal_record, every_flipped_bit_is_detected) {
     }
 }
 
-TEST(journal_record, every_truncation_is_incomplete) {
+TEST(JournalRecord, every_truncation_is_incomplete) {
     std::string rec;
     append_task_record(rec, sample_task());
     for (std::size_t n = 0; n < rec.size(); ++n) {
@@ -142,7 +142,7 @@ TEST(journal_record, every_truncation_is_incomplete) {
     }
 }
 
-TEST(journal_record, malformed_payloads_are_refused_not_crashed_on) {
+TEST(JournalRecord, malformed_payloads_are_refused_not_crashed_on) {
     std::string rec;
     append_task_record(rec, sample_task());
     auto payload = std::string_view{rec}.substr(journal_header_size);

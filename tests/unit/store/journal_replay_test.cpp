@@ -12,7 +12,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct journal_replay : ::testing::Test {
+struct JournalReplay : ::testing::Test {
     temp_dir dir;
     std::string path = dir.file("journal");
     core::manual_clock clock;
@@ -75,7 +75,7 @@ void build_history(store& s, core::manual_clock& clock) {
     set_state(s, "cvm", "r1", task_state::succeeded);
 }
 
-TEST_F(journal_replay, replay_rebuilds_an_identical_store_and_tokens_still_deduplicate) {
+TEST_F(JournalReplay, replay_rebuilds_an_identical_store_and_tokens_still_deduplicate) {
     store original{clock, store_opts()};
     auto j = open_into(original);
     build_history(original, clock);
@@ -102,7 +102,7 @@ TEST_F(journal_replay, replay_rebuilds_an_identical_store_and_tokens_still_dedup
     EXPECT_EQ(dup.error().kind, core::error_kind::conflict);
 }
 
-TEST_F(journal_replay, changes_after_a_restart_are_journaled_too) {
+TEST_F(JournalReplay, changes_after_a_restart_are_journaled_too) {
     {
         store s{clock, store_opts()};
         auto j = open_into(s);
@@ -122,7 +122,7 @@ TEST_F(journal_replay, changes_after_a_restart_are_journaled_too) {
     }
 }
 
-TEST_F(journal_replay, a_submitting_batch_becomes_unknown_and_is_not_resent) {
+TEST_F(JournalReplay, a_submitting_batch_becomes_unknown_and_is_not_resent) {
     std::string id;
     {
         store s{clock, store_opts()};
@@ -158,7 +158,7 @@ TEST_F(journal_replay, a_submitting_batch_becomes_unknown_and_is_not_resent) {
     expect_same_store(s, again);
 }
 
-TEST_F(journal_replay, torn_tail_at_every_byte_is_truncated_to_the_prefix) {
+TEST_F(JournalReplay, torn_tail_at_every_byte_is_truncated_to_the_prefix) {
     std::uint64_t before = 0, after = 0;
     {
         store s{clock, store_opts()};
@@ -191,7 +191,7 @@ TEST_F(journal_replay, torn_tail_at_every_byte_is_truncated_to_the_prefix) {
     }
 }
 
-TEST_F(journal_replay, corruption_in_the_middle_refuses_unless_recover) {
+TEST_F(JournalReplay, corruption_in_the_middle_refuses_unless_recover) {
     std::uint64_t middle = 0;
     {
         store s{clock, store_opts()};
@@ -228,7 +228,7 @@ TEST_F(journal_replay, corruption_in_the_middle_refuses_unless_recover) {
     expect_same_store(s, again);
 }
 
-TEST_F(journal_replay, a_file_that_is_not_a_journal_is_refused) {
+TEST_F(JournalReplay, a_file_that_is_not_a_journal_is_refused) {
     write_bytes(path, "hello, this is not a journal");
     auto j = journal::open(path, options());
     ASSERT_FALSE(j);
@@ -239,7 +239,7 @@ TEST_F(journal_replay, a_file_that_is_not_a_journal_is_refused) {
     EXPECT_NE(j.error().message.find("format version 9"), std::string::npos);
 }
 
-TEST_F(journal_replay, a_non_empty_store_is_refused) {
+TEST_F(JournalReplay, a_non_empty_store_is_refused) {
     store s{clock, store_opts()};
     s.adopt_task({"lb", "1", "A", {}, {}, {}});
     auto r = replay_fresh(s);
@@ -252,7 +252,7 @@ TEST_F(journal_replay, a_non_empty_store_is_refused) {
 // A kill anywhere while a batch's outcome is being appended (its batch record, then one record
 // per task): the batch comes back either `unknown` (the outcome record did not make it) or
 // `submitted` with every one of its tasks, never `submitted` with tasks missing.
-TEST_F(journal_replay, a_cut_inside_an_outcome_never_leaves_a_batch_without_its_tasks) {
+TEST_F(JournalReplay, a_cut_inside_an_outcome_never_leaves_a_batch_without_its_tasks) {
     std::uint64_t before = 0, after = 0;
     std::string id;
     {

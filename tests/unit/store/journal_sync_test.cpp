@@ -12,7 +12,7 @@ using namespace taskpoller::store::test;
 
 namespace {
 
-TEST(journal_sync, strict_syncs_each_acknowledged_mutation_once_before_it_returns) {
+TEST(JournalSync, strict_syncs_each_acknowledged_mutation_once_before_it_returns) {
     temp_dir dir;
     core::manual_clock clock;
     int syncs = 0;
@@ -50,7 +50,7 @@ TEST(journal_sync, strict_syncs_each_acknowledged_mutation_once_before_it_return
     EXPECT_EQ(syncs, 4);
 }
 
-TEST(journal_sync, a_sync_group_makes_one_strict_sync_for_several_mutations) {
+TEST(JournalSync, a_sync_group_makes_one_strict_sync_for_several_mutations) {
     temp_dir dir;
     core::manual_clock clock;
     int syncs = 0;
@@ -78,7 +78,7 @@ TEST(journal_sync, a_sync_group_makes_one_strict_sync_for_several_mutations) {
     EXPECT_EQ(syncs, 3);  // back to one per mutation
 }
 
-TEST(journal_sync, a_failed_journal_refuses_new_submissions_and_adoptions) {
+TEST(JournalSync, a_failed_journal_refuses_new_submissions_and_adoptions) {
     temp_dir dir;
     core::manual_clock clock;
     journal_options o;
@@ -108,7 +108,7 @@ TEST(journal_sync, a_failed_journal_refuses_new_submissions_and_adoptions) {
     EXPECT_TRUE(s.record_batch_outcome(b->id, out));
 }
 
-TEST(journal_sync, relaxed_groups_syncs_until_flush) {
+TEST(JournalSync, relaxed_groups_syncs_until_flush) {
     temp_dir dir;
     core::manual_clock clock;
     int syncs = 0;
@@ -131,7 +131,7 @@ TEST(journal_sync, relaxed_groups_syncs_until_flush) {
     EXPECT_EQ(syncs, 1);
 }
 
-TEST(journal_sync, a_failed_sync_is_sticky_and_reported) {
+TEST(JournalSync, a_failed_sync_is_sticky_and_reported) {
     temp_dir dir;
     core::manual_clock clock;
     log_capture logs;
@@ -160,7 +160,7 @@ TEST(journal_sync, a_failed_sync_is_sticky_and_reported) {
     EXPECT_FALSE((*j)->compact());
 }
 
-TEST(journal_sync, the_real_fdatasync_works) {
+TEST(JournalSync, the_real_fdatasync_works) {
     temp_dir dir;
     core::manual_clock clock;
     store s{clock, seeded_options()};

@@ -11,7 +11,7 @@ using strings = std::vector<std::string>;
 
 namespace {
 
-struct list_fixture : ::testing::Test {
+struct ListFixture : ::testing::Test {
     core::manual_clock clock;
     store s{clock, seeded_options()};
     std::string b1, b2;
@@ -32,7 +32,7 @@ struct list_fixture : ::testing::Test {
     }
 };
 
-TEST_F(list_fixture, single_filters) {
+TEST_F(ListFixture, single_filters) {
     EXPECT_EQ(list({}), (strings{"1", "2", "3", "4", "5", "6"}));
     EXPECT_EQ(list({.state = task_state::running}), (strings{"2", "5"}));
     EXPECT_EQ(list({.service = "cvm"}), (strings{"4", "5"}));
@@ -41,7 +41,7 @@ TEST_F(list_fixture, single_filters) {
     EXPECT_EQ(list({.labels = {{"env", "prod"}}}), (strings{"1", "2", "3", "6"}));
 }
 
-TEST_F(list_fixture, combined_filters) {
+TEST_F(ListFixture, combined_filters) {
     EXPECT_EQ(list({.state = task_state::pending, .service = "lb"}), (strings{"1", "6"}));
     EXPECT_EQ(list({.state = task_state::running, .labels = {{"team", "x"}}}), (strings{"5"}));
     EXPECT_EQ(list({.labels = {{"env", "prod"}, {"team", "x"}}}), (strings{"6"}));
@@ -53,14 +53,14 @@ TEST_F(list_fixture, combined_filters) {
     EXPECT_EQ(list({.service = "cvm", .batch_id = b1}), strings{});
 }
 
-TEST_F(list_fixture, unknown_values_match_nothing) {
+TEST_F(ListFixture, unknown_values_match_nothing) {
     EXPECT_EQ(list({.service = "nosuch"}), strings{});
     EXPECT_EQ(list({.action = "Nope"}), strings{});
     EXPECT_EQ(list({.batch_id = "b-000000000000"}), strings{});
     EXPECT_EQ(list({.labels = {{"env", "qa"}}}), strings{});
 }
 
-TEST_F(list_fixture, indexes_follow_state_changes) {
+TEST_F(ListFixture, indexes_follow_state_changes) {
     set_state(s, "lb", "1", task_state::running);
     EXPECT_EQ(list({.state = task_state::running}), (strings{"1", "2", "5"}));
     EXPECT_EQ(list({.state = task_state::pending}), (strings{"4", "6"}));
@@ -69,7 +69,7 @@ TEST_F(list_fixture, indexes_follow_state_changes) {
     EXPECT_EQ(list({.state = task_state::cancelled}), (strings{"6"}));
 }
 
-TEST_F(list_fixture, pagination_is_stable_across_inserts) {
+TEST_F(ListFixture, pagination_is_stable_across_inserts) {
     auto p1 = s.list_tasks({}, {2, ""});
     ASSERT_TRUE(p1);
     EXPECT_EQ(ids(*p1), (strings{"1", "2"}));
@@ -84,7 +84,7 @@ TEST_F(list_fixture, pagination_is_stable_across_inserts) {
     EXPECT_TRUE(p4->next_page_token.empty());
 }
 
-TEST_F(list_fixture, pagination_with_filter_and_exact_fit) {
+TEST_F(ListFixture, pagination_with_filter_and_exact_fit) {
     auto p1 = s.list_tasks({.service = "lb"}, {2, ""});
     EXPECT_EQ(ids(*p1), (strings{"1", "2"}));
     auto p2 = s.list_tasks({.service = "lb"}, {2, p1->next_page_token});
@@ -92,7 +92,7 @@ TEST_F(list_fixture, pagination_with_filter_and_exact_fit) {
     EXPECT_TRUE(p2->next_page_token.empty());  // nothing more matches
 }
 
-TEST_F(list_fixture, bad_page_tokens_are_errors) {
+TEST_F(ListFixture, bad_page_tokens_are_errors) {
     for (std::string bad : {"x", "t", "tzz", "b1", "t12345678901234567", "t-1"}) {
         auto r = s.list_tasks({}, {10, bad});
         ASSERT_FALSE(r) << bad;
@@ -102,12 +102,12 @@ TEST_F(list_fixture, bad_page_tokens_are_errors) {
     EXPECT_FALSE(s.list_tasks({}, {10, batch_token}));
 }
 
-TEST_F(list_fixture, limit_is_clamped) {
+TEST_F(ListFixture, limit_is_clamped) {
     EXPECT_EQ(s.list_tasks({}, {0, ""})->items.size(), 1u);
     EXPECT_EQ(s.list_tasks({}, {1u << 30, ""})->items.size(), 6u);
 }
 
-TEST_F(list_fixture, batches_filters_and_pages) {
+TEST_F(ListFixture, batches_filters_and_pages) {
     auto rej = s.create_batch({"lb", "A", "", {{"env", "prod"}}, ""});
     auto all = s.list_batches({}, {10, ""});
     ASSERT_EQ(all->items.size(), 3u);
@@ -127,7 +127,7 @@ TEST_F(list_fixture, batches_filters_and_pages) {
     EXPECT_FALSE(s.list_batches({}, {2, "t1"}));
 }
 
-TEST(list_eviction, pages_skip_evicted_tasks_without_repeating) {
+TEST(ListEviction, pages_skip_evicted_tasks_without_repeating) {
     core::manual_clock clock;
     auto o = seeded_options();
     o.retention.ttl = std::chrono::seconds(10);

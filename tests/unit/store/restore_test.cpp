@@ -109,7 +109,7 @@ void build_history(store& s, core::manual_clock& clock) {
     set_state(s, "cvm", "r1", task_state::succeeded);      // b1 done
 }
 
-TEST(restore, replaying_observed_changes_rebuilds_an_identical_store) {
+TEST(Restore, replaying_observed_changes_rebuilds_an_identical_store) {
     core::manual_clock clock;
     auto opts = seeded_options();
     opts.retention.ttl = 1h;
@@ -139,7 +139,7 @@ TEST(restore, replaying_observed_changes_rebuilds_an_identical_store) {
     expect_identical(original, copy);
 }
 
-TEST(restore, snapshot_order_does_not_matter) {
+TEST(Restore, snapshot_order_does_not_matter) {
     core::manual_clock clock;
     store original{clock, seeded_options()};
     for (int i = 0; i < 50; ++i) original.adopt_task({"lb", std::to_string(i), "A", {}, {}, {}});
@@ -155,7 +155,7 @@ TEST(restore, snapshot_order_does_not_matter) {
     EXPECT_EQ(copy.list_tasks({}, {10, p1->next_page_token})->items.front().request_id, "10");
 }
 
-TEST(restore, malformed_objects_are_refused) {
+TEST(Restore, malformed_objects_are_refused) {
     core::manual_clock clock;
     store s{clock, seeded_options()};
     core::task t;
@@ -179,7 +179,7 @@ TEST(restore, malformed_objects_are_refused) {
     EXPECT_FALSE(s.restore_batch(b));
 }
 
-TEST(restore, restored_live_tasks_resume_and_ids_do_not_collide) {
+TEST(Restore, restored_live_tasks_resume_and_ids_do_not_collide) {
     core::manual_clock clock;
     store original{clock, seeded_options()};
     recorder rec;
@@ -205,7 +205,7 @@ TEST(restore, restored_live_tasks_resume_and_ids_do_not_collide) {
 
 // restore_task remembers the last batch it looked up and label_sets the last set: an expired
 // batch must not be found through that memory, and alternating label sets keep their own ids.
-TEST(restore, remembered_batch_and_labels_do_not_outlive_an_expiry) {
+TEST(Restore, remembered_batch_and_labels_do_not_outlive_an_expiry) {
     core::manual_clock clock;
     store s{clock, seeded_options()};
     core::batch b;
@@ -263,7 +263,7 @@ TEST(restore, remembered_batch_and_labels_do_not_outlive_an_expiry) {
 
 // A kill between a batch's outcome record and its tasks' records: the replayed batch is
 // `submitted` without (some of) its tasks; they are tracked again from its entries.
-TEST(restore, tasks_lost_after_an_outcome_are_tracked_again_from_the_batch) {
+TEST(Restore, tasks_lost_after_an_outcome_are_tracked_again_from_the_batch) {
     core::manual_clock clock;
     store original{clock, seeded_options()};
     recorder rec;
@@ -312,7 +312,7 @@ TEST(restore, tasks_lost_after_an_outcome_are_tracked_again_from_the_batch) {
 
 // Without a surviving sibling the recreated task has no deadline; rejected entries and
 // batches that are not `submitted` are left alone.
-TEST(restore, lost_outcome_tasks_without_a_sibling_have_no_deadline) {
+TEST(Restore, lost_outcome_tasks_without_a_sibling_have_no_deadline) {
     core::manual_clock clock;
     store original{clock, seeded_options()};
     recorder rec;

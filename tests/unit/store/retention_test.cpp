@@ -16,7 +16,7 @@ store_options retention(std::chrono::seconds ttl, std::size_t max_tasks, std::si
     return o;
 }
 
-TEST(retention, ttl_expires_finished_work_only) {
+TEST(Retention, ttl_expires_finished_work_only) {
     core::manual_clock clock;
     store s{clock, retention(60s, 1000, 1000)};
     s.adopt_task({"lb", "live", "A", {}, {}, {}});
@@ -40,7 +40,7 @@ TEST(retention, ttl_expires_finished_work_only) {
     EXPECT_TRUE(s.adopt_task({"lb", "done", "A", {}, {}, {}}));
 }
 
-TEST(retention, expiry_is_a_change) {
+TEST(Retention, expiry_is_a_change) {
     core::manual_clock clock;
     store s{clock, retention(1s, 1000, 1000)};
     s.adopt_task({"lb", "1", "A", {}, {}, {}});
@@ -56,7 +56,7 @@ TEST(retention, expiry_is_a_change) {
     EXPECT_EQ(c[0].subject, "lb/1");
 }
 
-TEST(retention, batch_is_kept_while_a_task_is_live_then_goes_with_its_tasks) {
+TEST(Retention, batch_is_kept_while_a_task_is_live_then_goes_with_its_tasks) {
     core::manual_clock clock;
     store s{clock, retention(10s, 1000, 1000)};
     auto id = submit(s, "lb", "A", {"1", "2"});
@@ -74,7 +74,7 @@ TEST(retention, batch_is_kept_while_a_task_is_live_then_goes_with_its_tasks) {
     EXPECT_EQ(s.task_count(), 0u);
 }
 
-TEST(retention, max_count_evicts_oldest_first) {
+TEST(Retention, max_count_evicts_oldest_first) {
     core::manual_clock clock;
     store s{clock, retention(24h, 3, 1000)};
     for (int i = 0; i < 5; ++i) {
@@ -93,7 +93,7 @@ TEST(retention, max_count_evicts_oldest_first) {
     EXPECT_EQ(s.next_expiry(), clock.system_now() - 2s + 24h);  // "0" finished 2s ago
 }
 
-TEST(retention, max_batches) {
+TEST(Retention, max_batches) {
     core::manual_clock clock;
     store s{clock, retention(24h, 1000, 1)};
     auto a = s.create_batch({"lb", "A", "", {}, "t1"});
@@ -108,7 +108,7 @@ TEST(retention, max_batches) {
     EXPECT_TRUE(s.get_batch(b->id));
 }
 
-TEST(retention, compaction_keeps_everything_consistent) {
+TEST(Retention, compaction_keeps_everything_consistent) {
     core::manual_clock clock;
     store s{clock, retention(1s, 1'000'000, 1'000'000)};
     // Enough churn to trigger compaction (more than 4096 dead records, more dead than alive).

@@ -9,12 +9,12 @@ using core::task_state;
 
 namespace {
 
-struct store_fixture : ::testing::Test {
+struct StoreFixture : ::testing::Test {
     core::manual_clock clock;
     store s{clock, seeded_options()};
 };
 
-TEST_F(store_fixture, batch_lifecycle_creates_tasks_and_finishes) {
+TEST_F(StoreFixture, batch_lifecycle_creates_tasks_and_finishes) {
     auto b = s.create_batch({"cvm", "StopInstances", "ap-guangzhou", {{"team", "a"}}, "tok-1"});
     ASSERT_TRUE(b);
     EXPECT_EQ(b->state, core::batch_state::submitting);
@@ -57,7 +57,7 @@ TEST_F(store_fixture, batch_lifecycle_creates_tasks_and_finishes) {
     EXPECT_EQ(s.batch_counts()[static_cast<int>(core::batch_state::done)], 1u);
 }
 
-TEST_F(store_fixture, outcome_without_tasks_is_rejected_or_unknown) {
+TEST_F(StoreFixture, outcome_without_tasks_is_rejected_or_unknown) {
     auto a = s.create_batch({"lb", "DeleteLoadBalancers", "", {}, ""});
     batch_outcome o;
     o.code = 5100;
@@ -96,7 +96,7 @@ TEST_F(store_fixture, outcome_without_tasks_is_rejected_or_unknown) {
     EXPECT_EQ(s.task_count(), 0u);
 }
 
-TEST_F(store_fixture, illegal_transitions_are_errors_not_crashes) {
+TEST_F(StoreFixture, illegal_transitions_are_errors_not_crashes) {
     submit(s, "lb", "DeleteLoadBalancers", {"1"});
     ASSERT_TRUE(set_state(s, "lb", "1", task_state::running));
     auto back = set_state(s, "lb", "1", task_state::pending);
@@ -119,7 +119,7 @@ TEST_F(store_fixture, illegal_transitions_are_errors_not_crashes) {
     EXPECT_FALSE(s.get_batch("garbage"));
 }
 
-TEST_F(store_fixture, invalid_input_is_refused) {
+TEST_F(StoreFixture, invalid_input_is_refused) {
     EXPECT_FALSE(s.create_batch({"LB", "A", "", {}, ""}));
     EXPECT_FALSE(s.create_batch({"lb", "", "", {}, ""}));
     EXPECT_FALSE(s.create_batch({"lb", "A", "", {{"bad key", "v"}}, ""}));
@@ -133,7 +133,7 @@ TEST_F(store_fixture, invalid_input_is_refused) {
     EXPECT_EQ(s.seq(), 1u);
 }
 
-TEST_F(store_fixture, client_token_is_unique) {
+TEST_F(StoreFixture, client_token_is_unique) {
     auto a = s.create_batch({"lb", "A", "", {}, "tok"});
     ASSERT_TRUE(a);
     auto b = s.create_batch({"lb", "A", "", {}, "tok"});
@@ -144,7 +144,7 @@ TEST_F(store_fixture, client_token_is_unique) {
     EXPECT_FALSE(s.find_batch_by_token("other"));
 }
 
-TEST_F(store_fixture, adopt_update_cancel) {
+TEST_F(StoreFixture, adopt_update_cancel) {
     auto t = s.adopt_task({"cvm",
                            "r-9",
                            "StartInstances",
@@ -172,7 +172,7 @@ TEST_F(store_fixture, adopt_update_cancel) {
     EXPECT_EQ(s.task_counts()[static_cast<int>(task_state::cancelled)], 1u);
 }
 
-TEST_F(store_fixture, poll_without_news_is_not_a_change) {
+TEST_F(StoreFixture, poll_without_news_is_not_a_change) {
     submit(s, "lb", "A", {"1"});
     auto before = s.seq();
     task_update u;
@@ -186,7 +186,7 @@ TEST_F(store_fixture, poll_without_news_is_not_a_change) {
     EXPECT_EQ(s.seq(), before + 1);
 }
 
-TEST_F(store_fixture, long_status_is_bounded) {
+TEST_F(StoreFixture, long_status_is_bounded) {
     submit(s, "lb", "A", {"1"});
     task_update u;
     u.last_status = std::string(100000, 'x');
@@ -197,7 +197,7 @@ TEST_F(store_fixture, long_status_is_bounded) {
     EXPECT_LE(t->last_error.size(), 1024u);
 }
 
-TEST_F(store_fixture, cancel_batch_cancels_live_tasks_and_finishes_it) {
+TEST_F(StoreFixture, cancel_batch_cancels_live_tasks_and_finishes_it) {
     auto id = submit(s, "lb", "A", {"1", "2", "3"});
     ASSERT_TRUE(set_state(s, "lb", "1", task_state::succeeded));
     auto b = s.cancel_batch(id);
@@ -210,7 +210,7 @@ TEST_F(store_fixture, cancel_batch_cancels_live_tasks_and_finishes_it) {
     EXPECT_EQ(s.cancel_batch(pending->id).error().kind, core::error_kind::conflict);
 }
 
-TEST_F(store_fixture, shared_request_id_across_batches_is_tracked_once) {
+TEST_F(StoreFixture, shared_request_id_across_batches_is_tracked_once) {
     submit(s, "lb", "A", {"7"});
     auto b = s.create_batch({"lb", "A", "", {}, ""});
     batch_outcome o;
@@ -222,7 +222,7 @@ TEST_F(store_fixture, shared_request_id_across_batches_is_tracked_once) {
     EXPECT_EQ(r->state, core::batch_state::done);  // started no task of its own
 }
 
-TEST_F(store_fixture, seq_increases_on_every_change) {
+TEST_F(StoreFixture, seq_increases_on_every_change) {
     std::uint64_t last = s.seq();
     auto check = [&] {
         EXPECT_GT(s.seq(), last);
@@ -244,7 +244,7 @@ TEST_F(store_fixture, seq_increases_on_every_change) {
     EXPECT_EQ(s.get_task({"lb", "1"})->updated_seq, last - 1);
 }
 
-TEST_F(store_fixture, for_each_live_task_lists_pending_and_running) {
+TEST_F(StoreFixture, for_each_live_task_lists_pending_and_running) {
     submit(s, "lb", "A", {"1", "2", "3", "4"});
     set_state(s, "lb", "2", task_state::running);
     set_state(s, "lb", "3", task_state::succeeded);

@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct waiters_fixture : ::testing::Test {
+struct WaitersFixture : ::testing::Test {
     asio::io_context io;
     core::manual_clock clock;
     store s{clock, seeded_options()};
@@ -42,7 +42,7 @@ struct waiters_fixture : ::testing::Test {
     }
 };
 
-TEST_F(waiters_fixture, wakes_when_task_becomes_terminal) {
+TEST_F(WaitersFixture, wakes_when_task_becomes_terminal) {
     submit(s, "lb", "A", {"1"});
     auto start = std::chrono::steady_clock::now();
     spawn(async_wait_terminal(s, {"lb", "1"}, 30s));
@@ -54,7 +54,7 @@ TEST_F(waiters_fixture, wakes_when_task_becomes_terminal) {
     EXPECT_EQ(s.watcher_count(), 0u);
 }
 
-TEST_F(waiters_fixture, times_out_and_leaves_nothing_behind) {
+TEST_F(WaitersFixture, times_out_and_leaves_nothing_behind) {
     submit(s, "lb", "A", {"1"});
     spawn(async_wait_terminal(s, {"lb", "1"}, 30ms));
     io.run();
@@ -63,7 +63,7 @@ TEST_F(waiters_fixture, times_out_and_leaves_nothing_behind) {
     set_state(s, "lb", "1", core::task_state::succeeded);  // nothing dangling to call
 }
 
-TEST_F(waiters_fixture, ready_at_once_and_not_found) {
+TEST_F(WaitersFixture, ready_at_once_and_not_found) {
     submit(s, "lb", "A", {"1"});
     set_state(s, "lb", "1", core::task_state::failed);
     spawn(async_wait_terminal(s, {"lb", "1"}, 30s));
@@ -81,7 +81,7 @@ TEST_F(waiters_fixture, ready_at_once_and_not_found) {
     EXPECT_EQ(result, wait_status::not_found);
 }
 
-TEST_F(waiters_fixture, batch_wait_wakes) {
+TEST_F(WaitersFixture, batch_wait_wakes) {
     auto id = submit(s, "lb", "A", {"1", "2"});
     spawn(async_wait_batch_terminal(s, id, 30s));
     after(10ms, [&] { set_state(s, "lb", "1", core::task_state::succeeded); });
@@ -91,7 +91,7 @@ TEST_F(waiters_fixture, batch_wait_wakes) {
     EXPECT_EQ(s.get_batch(id)->state, core::batch_state::done);
 }
 
-TEST_F(waiters_fixture, changes_wait_wakes_on_next_change_or_times_out) {
+TEST_F(WaitersFixture, changes_wait_wakes_on_next_change_or_times_out) {
     auto since = s.seq();
     spawn(async_wait_changes(s, since, 30s));
     after(10ms, [&] { s.adopt_task({"lb", "1", "A", {}, {}, {}}); });
@@ -105,7 +105,7 @@ TEST_F(waiters_fixture, changes_wait_wakes_on_next_change_or_times_out) {
     EXPECT_EQ(s.watcher_count(), 0u);
 }
 
-TEST_F(waiters_fixture, cancellation_unregisters) {
+TEST_F(WaitersFixture, cancellation_unregisters) {
     submit(s, "lb", "A", {"1"});
     asio::cancellation_signal signal;
     asio::co_spawn(
@@ -123,7 +123,7 @@ TEST_F(waiters_fixture, cancellation_unregisters) {
     EXPECT_EQ(s.watcher_count(), 0u);
 }
 
-TEST_F(waiters_fixture, destroying_the_io_context_unregisters) {
+TEST_F(WaitersFixture, destroying_the_io_context_unregisters) {
     submit(s, "lb", "A", {"1"});
     {
         asio::io_context local;
@@ -135,7 +135,7 @@ TEST_F(waiters_fixture, destroying_the_io_context_unregisters) {
     EXPECT_TRUE(set_state(s, "lb", "1", core::task_state::succeeded));
 }
 
-TEST(waiters_lifetime, store_destroyed_before_waiter_times_out_safely) {
+TEST(WaitersLifetime, store_destroyed_before_waiter_times_out_safely) {
     asio::io_context io;
     core::manual_clock clock;
     auto s = std::make_unique<store>(clock, seeded_options());

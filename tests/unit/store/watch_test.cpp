@@ -9,12 +9,12 @@ using core::task_state;
 
 namespace {
 
-struct watch_fixture : ::testing::Test {
+struct WatchFixture : ::testing::Test {
     core::manual_clock clock;
     store s{clock, seeded_options()};
 };
 
-TEST_F(watch_fixture, task_watch_fires_once_on_terminal) {
+TEST_F(WatchFixture, task_watch_fires_once_on_terminal) {
     submit(s, "lb", "A", {"1"});
     int fired = 0;
     auto h = s.watch_task_terminal({"lb", "1"}, [&] { ++fired; });
@@ -30,7 +30,7 @@ TEST_F(watch_fixture, task_watch_fires_once_on_terminal) {
     EXPECT_EQ(fired, 1);
 }
 
-TEST_F(watch_fixture, fires_immediately_when_already_terminal) {
+TEST_F(WatchFixture, fires_immediately_when_already_terminal) {
     submit(s, "lb", "A", {"1"});
     s.cancel_task({"lb", "1"});
     int fired = 0;
@@ -40,14 +40,14 @@ TEST_F(watch_fixture, fires_immediately_when_already_terminal) {
     EXPECT_FALSE(h->pending());
 }
 
-TEST_F(watch_fixture, unknown_objects_are_not_found) {
+TEST_F(WatchFixture, unknown_objects_are_not_found) {
     auto t = s.watch_task_terminal({"lb", "nope"}, [] {});
     ASSERT_FALSE(t);
     EXPECT_EQ(t.error().kind, core::error_kind::not_found);
     EXPECT_FALSE(s.watch_batch_terminal("b-000000000000", [] {}));
 }
 
-TEST_F(watch_fixture, handle_destruction_unregisters) {
+TEST_F(WatchFixture, handle_destruction_unregisters) {
     submit(s, "lb", "A", {"1"});
     int fired = 0;
     {
@@ -62,7 +62,7 @@ TEST_F(watch_fixture, handle_destruction_unregisters) {
     EXPECT_EQ(fired, 0);
 }
 
-TEST_F(watch_fixture, moved_handle_keeps_one_registration) {
+TEST_F(WatchFixture, moved_handle_keeps_one_registration) {
     submit(s, "lb", "A", {"1"});
     int fired = 0;
     watch_handle outer;
@@ -75,7 +75,7 @@ TEST_F(watch_fixture, moved_handle_keeps_one_registration) {
     EXPECT_EQ(fired, 1);
 }
 
-TEST_F(watch_fixture, batch_watch_fires_when_last_task_finishes) {
+TEST_F(WatchFixture, batch_watch_fires_when_last_task_finishes) {
     auto id = submit(s, "lb", "A", {"1", "2"});
     int fired = 0;
     core::batch_state seen{};
@@ -90,7 +90,7 @@ TEST_F(watch_fixture, batch_watch_fires_when_last_task_finishes) {
     EXPECT_EQ(seen, core::batch_state::done);
 }
 
-TEST_F(watch_fixture, batch_watch_on_unknown_outcome) {
+TEST_F(WatchFixture, batch_watch_on_unknown_outcome) {
     auto b = s.create_batch({"lb", "A", "", {}, ""});
     int fired = 0;
     auto h = s.watch_batch_terminal(b->id, [&] { ++fired; });
@@ -98,7 +98,7 @@ TEST_F(watch_fixture, batch_watch_on_unknown_outcome) {
     EXPECT_EQ(fired, 1);
 }
 
-TEST_F(watch_fixture, changes_after_seq) {
+TEST_F(WatchFixture, changes_after_seq) {
     int fired = 0;
     auto now = s.watch_changes(s.seq(), [&] { ++fired; });
     EXPECT_EQ(fired, 0);
@@ -114,7 +114,7 @@ TEST_F(watch_fixture, changes_after_seq) {
     EXPECT_EQ(s.watcher_count(), 0u);
 }
 
-TEST_F(watch_fixture, callback_may_register_again_and_mutate) {
+TEST_F(WatchFixture, callback_may_register_again_and_mutate) {
     submit(s, "lb", "A", {"1", "2"});
     std::vector<std::uint64_t> seen;
     watch_handle h;
@@ -139,7 +139,7 @@ TEST_F(watch_fixture, callback_may_register_again_and_mutate) {
     EXPECT_EQ(seen[1], s.seq());
 }
 
-TEST(watch_lifetime, handle_outliving_store_is_safe) {
+TEST(WatchLifetime, handle_outliving_store_is_safe) {
     core::manual_clock clock;
     watch_handle h;
     {

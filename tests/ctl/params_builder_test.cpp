@@ -1,3 +1,5 @@
+#include "ctl/params_builder.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -6,8 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-
-#include "ctl/params_builder.hpp"
 
 namespace taskpoller::ctl {
 namespace {

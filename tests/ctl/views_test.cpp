@@ -1,8 +1,9 @@
+#include "ctl/views.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 
-#include "ctl/views.hpp"
 #include "sample_json.hpp"
 
 namespace taskpoller::ctl {

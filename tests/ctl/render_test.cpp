@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "ctl/render.hpp"
+
+#include <gtest/gtest.h>
 
 namespace taskpoller::ctl {
 namespace {

@@ -1,9 +1,9 @@
+#include "ctl/outcome.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
-#include "ctl/outcome.hpp"
 
 namespace taskpoller::ctl {
 namespace {
