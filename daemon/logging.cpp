@@ -31,6 +31,8 @@ spdlog::level::level_enum to_spd(core::log_level l) {
             return spdlog::level::warn;
         case core::log_level::error:
             return spdlog::level::err;
+        case core::log_level::critical:
+            return spdlog::level::critical;
     }
     return spdlog::level::info;
 }
@@ -45,8 +47,10 @@ core::log_level from_spd(spdlog::level::level_enum l) {
             return core::log_level::info;
         case spdlog::level::warn:
             return core::log_level::warn;
+        case spdlog::level::critical:
+            return core::log_level::critical;
         default:
-            return core::log_level::error;  // err, critical
+            return core::log_level::error;
     }
 }
 
@@ -128,12 +132,16 @@ std::string_view to_string(core::log_level l) noexcept {
             return "warn";
         case core::log_level::error:
             return "error";
+        case core::log_level::critical:
+            return "critical";
     }
     return "info";
 }
 
 int syslog_priority(core::log_level l) noexcept {
     switch (l) {
+        case core::log_level::critical:
+            return 2;
         case core::log_level::error:
             return 3;
         case core::log_level::warn:

@@ -10,7 +10,8 @@
 
 namespace taskpoller::core {
 
-enum class log_level { trace, debug, info, warn, error };
+/// `critical`: a fault in the daemon itself (a bug caught by supervision), never the cloud's.
+enum class log_level { trace, debug, info, warn, error, critical };
 
 class logger {
   public:
@@ -42,6 +43,10 @@ class logger {
     template <class... Args>
     void error(fmt::format_string<Args...> f, Args&&... args) const {
         log(log_level::error, f, std::forward<Args>(args)...);
+    }
+    template <class... Args>
+    void critical(fmt::format_string<Args...> f, Args&&... args) const {
+        log(log_level::critical, f, std::forward<Args>(args)...);
     }
 
   private:

@@ -7,7 +7,6 @@
 #include <unordered_set>
 
 #include "engine/registry.hpp"
-#include "store/store.hpp"
 
 namespace taskpoller::engine::detail {
 namespace {
@@ -15,19 +14,6 @@ namespace {
 random_source seeded_rng() {
     auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
     return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
-}
-
-call_failure failure_of(const qcloud::response_error& e) {
-    bool api = e.what == qcloud::response_error::kind::api;
-    return call_failure{api ? poll_failure::kind::api : poll_failure::kind::malformed, e.code,
-                        e.code_desc,
-                        api ? fmt::format("code {}: {}", e.code, e.message)
-                            : fmt::format("malformed response: {}", e.message)};
-}
-
-const char* outcome_label(const call_failure& f) {
-    if (f.what == poll_failure::kind::malformed) return "malformed";
-    return f.code == 4400 ? "throttled" : "api_error";
 }
 
 }  // namespace
@@ -40,24 +26,32 @@ std::uint16_t name_table::intern(std::string_view name) {
     return static_cast<std::uint16_t>(names_.size() - 1);
 }
 
-poll_state::poll_state(store::store& st, const registry& reg, rate_limiter& lim,
-                       const core::clock& clk, poller_options o, core::logger lg)
-    : store_(st),
-      registry_(reg),
-      limiter(lim),
-      clock(clk),
-      options(std::move(o)),
-      log(std::move(lg)),
-      sched(options.schedule, seeded_rng()) {}
+poll_state::poll_state(const registry& reg, rate_limiter& lim, const core::clock& clk,
+                       poller_options o, core::logger lg)
+    : registry_(reg),
+      limiter_(lim),
+      clock_(clk),
+      options_(std::move(o)),
+      log_(std::move(lg)),
+      sched_(options_.schedule, seeded_rng()) {}
+
+void poll_state::set_options(const poller_options& o) {
+    options_.schedule.poll = o.schedule.poll;
+    options_.schedule.retry = o.schedule.retry;
+    options_.retry = o.retry;
+    options_.cvm = o.cvm;
+    options_.default_rate = o.default_rate;
+    sched_.set_policy(o.schedule.poll, o.schedule.retry);
+}
 
 rate_limiter::bucket_id poll_state::poll_bucket(const std::string& service,
                                                 const std::string& action) {
-    std::size_t before = limiter.size();
-    auto now = clock.steady_now();
-    auto id = limiter.bucket({service, action}, now);
-    if (limiter.size() != before) {
-        limiter.configure({service, action},
-                          registry_.rate_limit(service, action, options.default_rate), now);
+    std::size_t before = limiter_.size();
+    auto now = clock_.steady_now();
+    auto id = limiter_.bucket({service, action}, now);
+    if (limiter_.size() != before) {
+        limiter_.configure({service, action},
+                           registry_.rate_limit(service, action, options_.default_rate), now);
     }
     return id;
 }
@@ -77,23 +71,23 @@ core::result<void> poll_state::add(const track_request& r) {
         if (r.resources.empty())
             return core::error{key + ": an instance-state task needs instance ids"};
         cvm = std::make_unique<cvm_task_state>(*(*action)->cvm, r.resources, r.submitted,
-                                               options.cvm);
+                                               options_.cvm);
     }
     std::uint32_t h;
     if (!free_.empty()) {
         h = free_.back();
         free_.pop_back();
     } else {
-        h = static_cast<std::uint32_t>(tasks.size());
-        tasks.emplace_back();
+        h = static_cast<std::uint32_t>(tasks_.size());
+        tasks_.emplace_back();
     }
     auto [it, inserted] = index_.emplace(std::move(key), h);
-    live_task& t = tasks[h];
+    live_task& t = tasks_[h];
     t.key = &it->first;
     ++t.gen;
-    t.service = services.intern(svc->name);
-    t.region = regions.intern(r.region);
-    t.profile = sched.profile({svc->name, r.action.empty() ? "(adopted)" : r.action});
+    t.service = services_.intern(svc->name);
+    t.region = regions_.intern(r.region);
+    t.profile = sched_.profile({svc->name, r.action.empty() ? "(adopted)" : r.action});
     t.bucket = poll_bucket(svc->name, svc->result_action);
     t.cvm = std::move(cvm);
     t.polling = false;
@@ -102,7 +96,7 @@ core::result<void> poll_state::add(const track_request& r) {
         if (cvm_live_by_region_.size() <= t.region) cvm_live_by_region_.resize(t.region + 1u, 0);
         ++cvm_live_by_region_[t.region];
     }
-    sched.add(h, t.profile, r.submitted, clock.steady_now(), r.deadline, share_of(h));
+    sched_.add(h, t.profile, r.submitted, clock_.steady_now(), r.deadline, share_of(h));
     return {};
 }
 
@@ -115,21 +109,21 @@ std::optional<std::uint32_t> poll_state::handle_of(const core::task_key& key) co
 bool poll_state::remove_key(const core::task_key& key) {
     auto h = handle_of(key);
     if (!h) return false;
-    sched.remove(*h);
+    sched_.remove(*h);
     release(*h);
     return true;
 }
 
-live_task* poll_state::find(std::uint32_t h) {
-    return h < tasks.size() && tasks[h].key != nullptr ? &tasks[h] : nullptr;
+const live_task* poll_state::find(std::uint32_t h) const {
+    return h < tasks_.size() && tasks_[h].key != nullptr ? &tasks_[h] : nullptr;
 }
 
 bool poll_state::alive(std::uint32_t h, std::uint32_t gen) const {
-    return h < tasks.size() && tasks[h].key != nullptr && tasks[h].gen == gen;
+    return h < tasks_.size() && tasks_[h].key != nullptr && tasks_[h].gen == gen;
 }
 
 core::task_key poll_state::key_of(std::uint32_t h) const {
-    const std::string& k = *tasks[h].key;
+    const std::string& k = *tasks_[h].key;
     auto slash = k.find('/');
     return core::task_key{k.substr(0, slash), k.substr(slash + 1)};
 }
@@ -139,7 +133,7 @@ std::string poll_state::request_id_of(std::uint32_t h) const {
 }
 
 void poll_state::release(std::uint32_t h) {
-    live_task& t = tasks[h];
+    live_task& t = tasks_[h];
     if (t.key == nullptr) return;
     index_.erase(*t.key);
     t.key = nullptr;
@@ -150,158 +144,107 @@ void poll_state::release(std::uint32_t h) {
     free_.push_back(h);
 }
 
-void poll_state::mark_running(std::uint32_t h, std::string status) {
-    store::task_update u;
-    u.state = core::task_state::running;
-    u.last_status = std::move(status);
-    u.last_error = std::string();
-    u.count_poll = true;
-    if (auto r = store_.update_task(key_of(h), u); !r)
-        log.debug("poll result dropped: {}", r.error().message);
-    sched.on_running(h, clock.steady_now(), share_of(h));
+task_write poll_state::running(std::uint32_t h, std::string status) {
+    task_write w{task_write::kind::running, key_of(h), {}};
+    w.update.state = core::task_state::running;
+    w.update.last_status = std::move(status);
+    w.update.last_error = std::string();
+    w.update.count_poll = true;
+    sched_.on_running(h, clock_.steady_now(), share_of(h));
+    return w;
 }
 
 std::uint32_t poll_state::share_of(std::uint32_t h) const {
-    const live_task& t = tasks[h];
+    const live_task& t = tasks_[h];
     if (!t.cvm || t.region >= cvm_live_by_region_.size()) return 1;
     return static_cast<std::uint32_t>(std::clamp<std::size_t>(
-        std::min<std::size_t>(cvm_live_by_region_[t.region], options.cvm_batch), 1,
-        options.cvm_batch));
+        std::min<std::size_t>(cvm_live_by_region_[t.region], options_.cvm_batch), 1,
+        options_.cvm_batch));
 }
 
-void poll_state::note_error(std::uint32_t h, const std::string& message) {
-    store::task_update u;
-    u.last_error = message;
-    u.count_poll = true;
-    if (auto r = store_.update_task(key_of(h), u); !r)
-        log.debug("poll error dropped: {}", r.error().message);
+task_write poll_state::error(std::uint32_t h, std::string message) {
+    task_write w{task_write::kind::error, key_of(h), {}};
+    w.update.last_error = std::move(message);
+    w.update.count_poll = true;
+    return w;
 }
 
-void poll_state::finish(std::uint32_t h, core::task_state s, std::string status,
-                        std::string error) {
-    store::task_update u;
-    u.state = s;
-    if (!status.empty()) u.last_status = std::move(status);
-    if (!error.empty()) u.last_error = std::move(error);
-    u.count_poll = true;
-    auto key = key_of(h);
-    if (auto r = store_.update_task(key, u); !r) {
-        log.warn("{}: could not record {}: {}", *tasks[h].key, core::to_string(s),
-                 r.error().message);
-    }
+task_write poll_state::finish(std::uint32_t h, core::task_state s, std::string status,
+                              std::string error) {
+    task_write w{task_write::kind::terminal, key_of(h), {}};
+    w.update.state = s;
+    if (!status.empty()) w.update.last_status = std::move(status);
+    if (!error.empty()) w.update.last_error = std::move(error);
+    w.update.count_poll = true;
     bool learn = s == core::task_state::succeeded || s == core::task_state::failed;
-    sched.complete(h, clock.steady_now(), learn);
+    sched_.complete(h, clock_.steady_now(), learn);
     release(h);
+    return w;
 }
 
-void poll_state::expire(std::uint32_t h) {
-    store::task_update u;
-    u.state = core::task_state::timed_out;
-    auto previous = store_.get_task(key_of(h));
-    u.last_error = fmt::format("deadline passed after {} polls{}", previous ? previous->polls : 0,
-                               previous && !previous->last_error.empty()
-                                   ? "; last error: " + previous->last_error
-                                   : std::string());
-    if (auto r = store_.update_task(key_of(h), u); !r)
-        log.warn("timeout dropped: {}", r.error().message);
+task_write poll_state::expire(std::uint32_t h) {
+    task_write w{task_write::kind::timed_out, key_of(h), {}};
+    w.update.state = core::task_state::timed_out;
     release(h);
+    return w;
 }
 
-void poll_state::apply_task_result(std::uint32_t h, const call_outcome& out, api_stats& stats) {
-    const std::string& service = services.name(tasks[h].service);
-    const std::string& action = registry_.find_service(service)->result_action;
-    if (out.what != call_outcome::kind::answered) {
-        apply_failure(h, call_failure{poll_failure::kind::transport, 0, {}, out.error});
-        return;
-    }
-    auto r = qcloud::parse_task_result(out.body);
-    if (!r) {
-        auto f = failure_of(r.error());
-        stats.count(service, action, outcome_label(f));
-        apply_failure(h, f);
-        return;
-    }
-    stats.count(service, action, "ok");
-    switch (*r) {
-        case qcloud::task_status::running:
-            mark_running(h, "running");
+task_write poll_state::apply(std::uint32_t h, const task_poll_answer& a) {
+    if (a.failure) return apply_failure(h, *a.failure);
+    switch (a.status) {
+        case remote_status::running:
             break;
-        case qcloud::task_status::succeeded:
-            finish(h, core::task_state::succeeded, "succeeded", {});
-            break;
-        case qcloud::task_status::failed:
-            finish(h, core::task_state::failed, "failed",
-                   "the cloud reports the task failed (status 1)");
-            break;
+        case remote_status::succeeded:
+            return finish(h, core::task_state::succeeded, "succeeded", {});
+        case remote_status::failed:
+            return finish(h, core::task_state::failed, "failed",
+                          "the cloud reports the task failed");
     }
+    return running(h, "running");
 }
 
-std::optional<call_failure> poll_state::read_instances(const call_outcome& out,
-                                                       std::vector<qcloud::instance_state>& seen,
-                                                       api_stats& stats,
-                                                       const std::string& action) {
-    if (out.what != call_outcome::kind::answered) {
-        return call_failure{poll_failure::kind::transport, 0, {}, out.error};
-    }
-    auto r = qcloud::parse_describe_instances(out.body);
-    if (!r) {
-        auto f = failure_of(r.error());
-        stats.count("cvm", action, outcome_label(f));
-        return f;
-    }
-    stats.count("cvm", action, "ok");
-    seen.insert(seen.end(), r->instances.begin(), r->instances.end());
-    return std::nullopt;
-}
-
-void poll_state::apply_failure(std::uint32_t h, const call_failure& f) {
-    auto now = clock.steady_now();
-    poll_failure pf{f.what, f.code, f.code_desc};
-    switch (decide(pf, sched.history(h), options.retry)) {
+task_write poll_state::apply_failure(std::uint32_t h, const call_failure& f) {
+    auto now = clock_.steady_now();
+    switch (decide(f, sched_.history(h), options_.retry)) {
         case retry_action::retry:
-            sched.on_retry(h, now);
+            sched_.on_retry(h, now);
             break;
         case retry_action::retry_throttled:
-            limiter.on_throttled(tasks[h].bucket, now);
-            sched.on_retry(h, now);
+            limiter_.on_throttled(tasks_[h].bucket, now);
+            sched_.on_retry(h, now);
             break;
         case retry_action::retry_resigned:
-            sched.on_resign_retry(h, now);
+            sched_.on_resign_retry(h, now);
             break;
         case retry_action::count_missing:
-            sched.on_missing(h, now);
+            sched_.on_missing(h, now);
             break;
         case retry_action::stall:
-            sched.on_stall(h, now);
+            sched_.on_stall(h, now);
             break;
         case retry_action::not_found:
-            finish(h, core::task_state::not_found, {},
-                   "the cloud does not know this task: " + f.message);
-            return;
+            return finish(h, core::task_state::not_found, {},
+                          "the cloud does not know this task: " + f.message);
         case retry_action::fail:
-            finish(h, core::task_state::failed, {}, f.message);
-            return;
+            return finish(h, core::task_state::failed, {}, f.message);
     }
-    note_error(h, f.message);
+    return error(h, f.message);
 }
 
-void poll_state::apply_cvm(std::uint32_t h, std::span<const qcloud::instance_state> seen) {
-    cvm_task_state& cvm = *tasks[h].cvm;
-    auto v = cvm.observe(seen, clock.steady_now());
-    switch (v) {
+task_write poll_state::apply_instances(std::uint32_t h,
+                                       std::span<const qcloud::instance_state> seen) {
+    cvm_task_state& cvm = *tasks_[h].cvm;
+    switch (cvm.observe(seen, clock_.steady_now())) {
         case verdict::running:
-            mark_running(h, cvm.last_status());
             break;
         case verdict::succeeded:
-            finish(h, core::task_state::succeeded, cvm.last_status(), {});
-            break;
+            return finish(h, core::task_state::succeeded, cvm.last_status(), {});
         case verdict::failed:
-            finish(h, core::task_state::failed, cvm.last_status(), cvm.reason());
-            break;
+            return finish(h, core::task_state::failed, cvm.last_status(), cvm.reason());
         case verdict::not_found:
-            finish(h, core::task_state::not_found, cvm.last_status(), cvm.reason());
-            break;
+            return finish(h, core::task_state::not_found, cvm.last_status(), cvm.reason());
     }
+    return running(h, cvm.last_status());
 }
 
 std::vector<std::vector<std::uint32_t>> poll_state::group_cvm(
@@ -309,8 +252,8 @@ std::vector<std::vector<std::uint32_t>> poll_state::group_cvm(
     std::vector<std::vector<std::uint32_t>> groups;
     std::size_t count = 0;
     for (auto h : hs) {
-        std::size_t n = tasks[h].cvm->pending_instances().size();
-        if (groups.empty() || (count + n > options.cvm_batch && count > 0)) {
+        std::size_t n = tasks_[h].cvm->pending_instances().size();
+        if (groups.empty() || (count + n > options_.cvm_batch && count > 0)) {
             groups.emplace_back();
             count = 0;
         }
@@ -322,23 +265,23 @@ std::vector<std::vector<std::uint32_t>> poll_state::group_cvm(
 
 std::size_t poll_state::add_riders(std::vector<std::uint32_t>& group, std::uint16_t region) const {
     std::size_t count = 0;
-    for (auto h : group) count += tasks[h].cvm->pending_instances().size();
-    if (count >= options.cvm_batch) return 0;
+    for (auto h : group) count += tasks_[h].cvm->pending_instances().size();
+    if (count >= options_.cvm_batch) return 0;
     // Candidates: idle live CVM tasks of the region, the ones seen longest ago first.
     std::vector<std::pair<core::steady_time, std::uint32_t>> idle;
     for (auto h : cvm_live_) {
-        const live_task& t = tasks[h];
+        const live_task& t = tasks_[h];
         if (t.polling || t.region != region) continue;
-        idle.emplace_back(sched.last_seen(h).value_or(core::steady_time::min()), h);
+        idle.emplace_back(sched_.last_seen(h).value_or(core::steady_time::min()), h);
     }
     // Each task has at least one pending instance, so at most this many can ride.
-    const std::size_t room = std::min(idle.size(), options.cvm_batch - count);
+    const std::size_t room = std::min(idle.size(), options_.cvm_batch - count);
     std::partial_sort(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(room), idle.end());
     std::size_t added = 0;
     for (const auto& [seen, h] : idle) {
-        if (count >= options.cvm_batch) break;
-        std::size_t n = tasks[h].cvm->pending_instances().size();
-        if (count + n > options.cvm_batch) continue;
+        if (count >= options_.cvm_batch) break;
+        std::size_t n = tasks_[h].cvm->pending_instances().size();
+        if (count + n > options_.cvm_batch) continue;
         group.push_back(h);
         count += n;
         ++added;
@@ -350,7 +293,7 @@ std::vector<std::string> poll_state::pending_instances(const std::vector<std::ui
     std::vector<std::string> ids;
     std::unordered_set<std::string> seen;
     for (auto h : hs) {
-        for (auto& id : tasks[h].cvm->pending_instances()) {
+        for (auto& id : tasks_[h].cvm->pending_instances()) {
             if (seen.insert(id).second) ids.push_back(std::move(id));
         }
     }

@@ -1,7 +1,8 @@
 #pragma once
 // The I/O-free half of the poller (engine/poller.hpp): which tasks are tracked, and what each
-// answer (or failure) does to the store and the scheduler. Kept apart from the coroutines so it
-// can be tested with plain calls.
+// answer (or failure) does to the scheduler, the rate limiter and the task. It never writes to
+// the store: each answer returns the task_write the poller then applies, so everything here is
+// tested with plain calls (tests/unit/engine/poll_state_test.cpp).
 
 #include <cstdint>
 #include <memory>
@@ -17,16 +18,16 @@
 #include "core/result.hpp"
 #include "core/states.hpp"
 #include "core/task_key.hpp"
-#include "engine/api_client.hpp"
 #include "engine/cvm_state.hpp"
-#include "engine/poller.hpp"
+#include "engine/outcomes.hpp"
+#include "engine/poll_types.hpp"
 #include "engine/rate_limiter.hpp"
 #include "engine/retry.hpp"
 #include "engine/scheduler.hpp"
-#include "qcloud/response.hpp"
+#include "store/types.hpp"
 
-namespace taskpoller::store {
-class store;
+namespace taskpoller::engine {
+class registry;
 }
 
 namespace taskpoller::engine::detail {
@@ -43,86 +44,105 @@ class name_table {
 
 /// Per tracked task. Kept small: a million of them may be live.
 struct live_task {
-    const std::string* key = nullptr;  ///< "service/request_id", owned by poll_state::index_
+    const std::string* key = nullptr;  ///< "service/request_id", owned by poll_state's index
     std::uint32_t gen = 0;             ///< bumped when the slot is reused
     scheduler::profile_id profile = 0;
     std::uint16_t service = 0;
     std::uint16_t region = 0;
     rate_limiter::bucket_id bucket = 0;
-    bool polling = false;                 ///< CVM: part of a DescribeInstances call in flight
+    bool polling = false;                 ///< instance-state: part of a call in flight
     std::unique_ptr<cvm_task_state> cvm;  ///< instance-state tasks only
 };
 
-/// One failed poll call, as the retry policy needs it.
-struct call_failure {
-    poll_failure::kind what = poll_failure::kind::transport;
-    int code = 0;
-    std::string code_desc;
-    std::string message;
+/// One change the poller makes to a task in the store.
+struct task_write {
+    enum class kind {
+        running,    ///< still running: new status, error cleared, poll counted
+        error,      ///< the poll failed: last error, poll counted
+        terminal,   ///< succeeded, failed or not_found: state, status, error, poll counted
+        timed_out,  ///< the deadline passed: the poller words the error from the task's record
+    };
+    kind what = kind::running;
+    core::task_key key;
+    store::task_update update;
 };
 
 class poll_state {
   public:
-    poll_state(store::store& st, const registry& reg, rate_limiter& limiter,
-               const core::clock& clock, poller_options options, core::logger log);
+    /// The registry, limiter and clock must outlive the poll_state.
+    poll_state(const registry& reg, rate_limiter& limiter, const core::clock& clock,
+               poller_options options, core::logger log);
 
+    /// Starts tracking. Fails, changing nothing, if the key is tracked, the service unknown, or
+    /// an instance-state task has no action rule or no instances.
     core::result<void> add(const track_request& r);
+    /// Stops tracking; false if `key` was not tracked.
     bool remove_key(const core::task_key& key);
     std::optional<std::uint32_t> handle_of(const core::task_key& key) const;
-    live_task* find(std::uint32_t h);
+    /// The live task of handle `h`, or nullptr.
+    const live_task* find(std::uint32_t h) const;
     bool alive(std::uint32_t h, std::uint32_t gen) const;
+    std::uint32_t gen_of(std::uint32_t h) const { return tasks_[h].gen; }
+    core::task_key key_of(std::uint32_t h) const;
     std::string request_id_of(std::uint32_t h) const;
+    const std::string& service_name(std::uint16_t id) const { return services_.name(id); }
+    const std::string& region_name(std::uint16_t id) const { return regions_.name(id); }
+    /// Instance-state tasks: whether `h` is part of a call in flight.
+    void set_polling(std::uint32_t h, bool polling) { tasks_[h].polling = polling; }
 
     /// The deadline passed (the scheduler has already forgotten the task): timed_out.
-    void expire(std::uint32_t h);
-    /// Splits CVM tasks into groups of at most options.cvm_batch pending instances (a task with
-    /// more gets a group of its own).
+    task_write expire(std::uint32_t h);
+    /// A task-result poll's answer (a status or a failure).
+    task_write apply(std::uint32_t h, const task_poll_answer& a);
+    /// A failed poll: the retry policy decides (engine/retry.hpp).
+    task_write apply_failure(std::uint32_t h, const call_failure& f);
+    /// What an instance-state poll saw of the task's instances.
+    task_write apply_instances(std::uint32_t h, std::span<const qcloud::instance_state> seen);
+
+    /// Splits instance-state tasks into groups of at most options().cvm_batch pending
+    /// instances (a task with more gets a group of its own).
     std::vector<std::vector<std::uint32_t>> group_cvm(const std::vector<std::uint32_t>& hs) const;
-    /// Fills `group` (due CVM tasks of `region`) up to options.cvm_batch pending instances with
-    /// other live CVM tasks of that region that are not yet due and not already in a call, so
-    /// one DescribeInstances serves every task it can: with jittered due times, tasks otherwise
+    /// Fills `group` (due instance-state tasks of `region`) up to options().cvm_batch pending
+    /// instances with other live tasks of that region that are not yet due and not already in
+    /// a call, so one call serves every task it can: with jittered due times, tasks otherwise
     /// come due one by one and each would cost a call of its own. The tasks seen longest ago
     /// ride first (they are the next to come due), so with more live tasks than one call holds
-    /// every task is still seen regularly. Returns how many were added. O(live CVM tasks).
+    /// every task is still seen regularly. Returns how many were added. O(live such tasks).
     std::size_t add_riders(std::vector<std::uint32_t>& group, std::uint16_t region) const;
-    /// How many tasks share one poll call with `h`: for a CVM task, the live CVM tasks of its
-    /// region up to options.cvm_batch; 1 for a task-result task (scheduler::on_running).
+    /// How many tasks share one poll call with `h`: for an instance-state task, the live ones
+    /// of its region up to options().cvm_batch; 1 for a task-result task.
     std::uint32_t share_of(std::uint32_t h) const;
     /// The distinct pending instances of `hs`, in order.
     std::vector<std::string> pending_instances(const std::vector<std::uint32_t>& hs) const;
 
-    /// Applies a task-result poll's outcome.
-    void apply_task_result(std::uint32_t h, const call_outcome& out, api_stats& stats);
-    /// Reads one DescribeInstances outcome into `seen`; returns the failure if it failed.
-    std::optional<call_failure> read_instances(const call_outcome& out,
-                                               std::vector<qcloud::instance_state>& seen,
-                                               api_stats& stats, const std::string& action);
-    void apply_failure(std::uint32_t h, const call_failure& f);
-    void apply_cvm(std::uint32_t h, std::span<const qcloud::instance_state> seen);
-
-  public:  // the poller coroutines (poller.cpp) work on these directly
-    store::store& store_;
-    const registry& registry_;
-    rate_limiter& limiter;
-    const core::clock& clock;
-    poller_options options;
-    core::logger log;
-    scheduler sched;
-    name_table services;
-    name_table regions;
-    std::vector<live_task> tasks;
+    scheduler& schedule() noexcept { return sched_; }
+    const scheduler& schedule() const noexcept { return sched_; }
+    rate_limiter& limiter() noexcept { return limiter_; }
+    const poller_options& options() const noexcept { return options_; }
+    /// Polling settings for tasks tracked from now on (configuration reload). The scheduler
+    /// keeps what it learned; live tasks keep their deadlines and completion rules.
+    void set_options(const poller_options& o);
+    std::size_t tracked() const noexcept { return index_.size(); }
 
   private:
-    core::task_key key_of(std::uint32_t h) const;
-    void mark_running(std::uint32_t h, std::string status);
-    void note_error(std::uint32_t h, const std::string& message);
-    void finish(std::uint32_t h, core::task_state s, std::string status, std::string error);
+    task_write running(std::uint32_t h, std::string status);
+    task_write error(std::uint32_t h, std::string message);
+    task_write finish(std::uint32_t h, core::task_state s, std::string status, std::string error);
     void release(std::uint32_t h);
     rate_limiter::bucket_id poll_bucket(const std::string& service, const std::string& action);
 
+    const registry& registry_;
+    rate_limiter& limiter_;
+    const core::clock& clock_;
+    poller_options options_;
+    core::logger log_;
+    scheduler sched_;
+    name_table services_;
+    name_table regions_;
+    std::vector<live_task> tasks_;
     std::vector<std::uint32_t> free_;
-    std::unordered_set<std::uint32_t> cvm_live_;     // handles of live CVM tasks (riders' pool)
-    std::vector<std::uint32_t> cvm_live_by_region_;  // live CVM tasks per region id
+    std::unordered_set<std::uint32_t> cvm_live_;     // live instance-state tasks (riders' pool)
+    std::vector<std::uint32_t> cvm_live_by_region_;  // live instance-state tasks per region id
     std::unordered_map<std::string, std::uint32_t> index_;
 };
 

@@ -1,82 +1,85 @@
 #include "engine/poller.hpp"
 
+// GCC 12 reports a false -Wmismatched-new-delete for coroutine frames whose promise type has a
+// sized operator delete (Asio's awaitable); see GCC bug 109224.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 #include <fmt/format.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <deque>
-#include <map>
-#include <optional>
 
-#include "engine/api_client.hpp"
+#include "engine/cloud.hpp"
+#include "engine/dispatcher.hpp"
 #include "engine/poll_state.hpp"
 #include "engine/rate_limiter.hpp"
 #include "engine/registry.hpp"
-#include "qcloud/response.hpp"
 #include "store/store.hpp"
 
 namespace taskpoller::engine {
 namespace asio = boost::asio;
-using detail::call_failure;
-using detail::live_task;
+using detail::dispatcher;
+using detail::poll_call;
 using detail::poll_state;
+using detail::task_write;
 
-struct poller::impl : std::enable_shared_from_this<impl>, poll_state {
-    impl(asio::any_io_executor ex, store::store& st, const registry& reg, api_client& api,
-         rate_limiter& limiter, const core::clock& clock, poller_options o, core::logger log)
-        : poll_state(st, reg, limiter, clock, std::move(o), std::move(log)),
-          executor(ex),
+struct poller::impl : std::enable_shared_from_this<impl> {
+    impl(asio::any_io_executor ex, store::store& st, const registry& reg, cloud& api,
+         rate_limiter& limiter, const core::clock& clock, poller_options o, core::logger log,
+         core::fault_handler fault)
+        : executor(ex),
+          store(st),
+          registry_(reg),
           api(api),
+          clock(clock),
+          log(log),
+          on_fault(std::move(fault)),
+          state(reg, limiter, clock, std::move(o), log),
+          dispatch(state),
           timer(ex) {}
 
     asio::any_io_executor executor;
-    api_client& api;
+    store::store& store;
+    const registry& registry_;
+    cloud& api;
+    const core::clock& clock;
+    core::logger log;
+    core::fault_handler on_fault;
+    poll_state state;
+    dispatcher dispatch;
     asio::steady_timer timer;
     core::steady_time armed = core::steady_time::max();
     bool started = false;
     bool stopping = false;
-    std::size_t inflight = 0;
-    std::vector<scheduler::due_task> due;
+    std::uint64_t internal_errors = 0;
+    std::function<void()> on_idle;
     std::vector<asio::steady_timer*> token_waits;  // waits stop() must cut short
-    // Due task-result tasks whose bucket has no token yet, oldest due first, as (handle, gen).
-    // They wait here, not in a coroutine holding an in-flight slot, so one saturated action
-    // cannot take every slot and starve the others (head-of-line blocking).
-    std::map<rate_limiter::bucket_id, std::deque<std::pair<std::uint32_t, std::uint32_t>>> ready;
+    std::vector<poll_call> calls;                  // reused by every loop turn
+    std::vector<task_write> writes;
 
     asio::awaitable<void> run();
-    void dispatch(core::steady_time now);
-    void drain(core::steady_time now);
-    std::optional<core::steady_time> next_token(core::steady_time now);
-    void wake_if_earlier();
+    void start_call(poll_call c);
+    asio::awaitable<void> poll_task(poll_call c);
+    asio::awaitable<void> poll_instances(poll_call c);
     asio::awaitable<bool> wait_for_token(rate_limiter::bucket_id bucket);
-    asio::awaitable<void> poll_task_result(std::uint32_t h, std::uint32_t gen);  // token taken
-    asio::awaitable<void> poll_cvm(std::string region, std::vector<std::uint32_t> handles,
-                                   std::vector<std::uint32_t> gens);
-    void finished_one();
+    void call_failed(const poll_call& c, const std::exception_ptr& e);
+    void call_ended();
+    void write(const task_write& w);
+    void wake_if_earlier();
 };
 
 asio::awaitable<void> poller::impl::run() {
     auto self = shared_from_this();
     while (!stopping) {
         auto now = clock.steady_now();
-        drain(now);
-        if (inflight < options.max_inflight) {
-            due.clear();
-            sched.pop_due(now, options.max_inflight - inflight, due);
-            if (!due.empty()) {
-                dispatch(now);
-                continue;
-            }
-        }
-        std::optional<core::steady_time> next;
-        if (inflight < options.max_inflight) {
-            next = sched.next_due();
-            if (auto token = next_token(now); token && (!next || *token < *next)) next = token;
-        }
-        armed = next ? *next : core::steady_time::max();
+        calls.clear();
+        writes.clear();
+        dispatch.step(now, calls, writes);
+        for (const auto& w : writes) write(w);
+        for (auto& c : calls) start_call(std::move(c));
+        armed = dispatch.next_wake(now).value_or(core::steady_time::max());
         timer.expires_at(armed);
         boost::system::error_code ec;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -84,91 +87,76 @@ asio::awaitable<void> poller::impl::run() {
     }
 }
 
+void poller::impl::write(const task_write& w) {
+    store::task_update u = w.update;
+    if (w.what == task_write::kind::timed_out) {
+        auto previous = store.get_task(w.key);
+        u.last_error = fmt::format(
+            "deadline passed after {} polls{}", previous ? previous->polls : 0,
+            previous && !previous->last_error.empty() ? "; last error: " + previous->last_error
+                                                      : std::string());
+    }
+    auto r = store.update_task(w.key, u);
+    if (r) return;
+    if (w.what == task_write::kind::running || w.what == task_write::kind::error) {
+        log.debug("poll result dropped: {}", r.error().message);
+    } else {
+        log.warn("{}: could not record {}: {}", core::format_task_key(w.key),
+                 u.state ? core::to_string(*u.state) : "the result", r.error().message);
+    }
+}
+
+void poller::impl::start_call(poll_call c) {
+    // The call's own exceptions are handled inside it (call_failed); what escapes that handling
+    // is a fault of the poller itself.
+    auto body = c.instances ? poll_instances(std::move(c)) : poll_task(std::move(c));
+    asio::co_spawn(executor, std::move(body),
+                   core::fatal_on_exception(log, "a poll call's fault handling", on_fault));
+}
+
 void poller::impl::wake_if_earlier() {
     if (!started || stopping) return;
-    auto next = sched.next_due();
+    auto next = state.schedule().next_due();
     if (next && *next < armed) timer.cancel();
 }
 
-void poller::impl::finished_one() {
-    --inflight;
-    if (stopping) return;
+void poller::impl::call_ended() {
+    bool was_full = dispatch.finished();
+    if (stopping) {
+        if (dispatch.inflight() == 0 && on_idle) std::exchange(on_idle, {})();
+        return;
+    }
     // A free slot matters only if the loop is parked because every slot was taken.
-    if (inflight + 1 == options.max_inflight) {
+    if (was_full) {
         timer.cancel();
     } else {
         wake_if_earlier();
     }
 }
 
-void poller::impl::dispatch(core::steady_time now) {
-    std::map<std::uint16_t, std::vector<std::uint32_t>> cvm_by_region;
-    for (const auto& d : due) {
-        live_task* t = find(d.handle);
-        if (t == nullptr) continue;
-        if (d.why == scheduler::due_task::reason::deadline) {
-            expire(d.handle);
-            continue;
-        }
-        if (t->cvm) {
-            // Already riding along in a call in flight: its answer reschedules it.
-            if (t->polling) continue;
-            cvm_by_region[t->region].push_back(d.handle);
-            continue;
-        }
-        ready[t->bucket].emplace_back(d.handle, t->gen);
+void poller::impl::call_failed(const poll_call& c, const std::exception_ptr& e) {
+    ++internal_errors;
+    std::string why = core::describe(e);
+    log.critical("internal error in a poll of {} task(s) (first {}): {}; polling them again later",
+                 c.handles.size(),
+                 state.alive(c.handles.front(), c.gens.front())
+                     ? core::format_task_key(state.key_of(c.handles.front()))
+                     : std::string("gone"),
+                 why);
+    if (stopping) return;
+    const call_failure f{
+        call_failure::kind::transport, failure_class::transient, {}, "internal error: " + why};
+    for (std::size_t i = 0; i < c.handles.size(); ++i) {
+        if (!state.alive(c.handles[i], c.gens[i])) continue;
+        state.set_polling(c.handles[i], false);
+        write(state.apply_failure(c.handles[i], f));
     }
-    drain(now);
-    for (auto& [region, handles] : cvm_by_region) {
-        for (auto h : handles) tasks[h].polling = true;  // due: never someone else's rider
-        for (auto& group : group_cvm(handles)) {
-            add_riders(group, region);
-            std::vector<std::uint32_t> gens;
-            for (auto h : group) {
-                tasks[h].polling = true;
-                gens.push_back(tasks[h].gen);
-            }
-            ++inflight;
-            asio::co_spawn(executor,
-                           poll_cvm(regions.name(region), std::move(group), std::move(gens)),
-                           asio::detached);
-        }
-    }
-    (void)now;
-}
-
-void poller::impl::drain(core::steady_time now) {
-    for (auto it = ready.begin(); it != ready.end();) {
-        auto& q = it->second;
-        while (!q.empty() && inflight < options.max_inflight) {
-            auto [h, gen] = q.front();
-            if (!alive(h, gen)) {  // cancelled while waiting
-                q.pop_front();
-                continue;
-            }
-            if (limiter.available(it->first, now) == 0) break;
-            q.pop_front();
-            limiter.acquire(it->first, now);
-            ++inflight;
-            asio::co_spawn(executor, poll_task_result(h, gen), asio::detached);
-        }
-        it = q.empty() ? ready.erase(it) : std::next(it);
-    }
-}
-
-std::optional<core::steady_time> poller::impl::next_token(core::steady_time now) {
-    std::optional<core::steady_time> first;
-    for (const auto& [bucket, q] : ready) {
-        if (q.empty()) continue;
-        auto t = std::max(limiter.next_ready(bucket, now), now + std::chrono::milliseconds(1));
-        if (!first || t < *first) first = t;
-    }
-    return first;
 }
 
 asio::awaitable<bool> poller::impl::wait_for_token(rate_limiter::bucket_id bucket) {
     // Take the token just before sending: a reservation made far ahead would keep its time
-    // even after a 4400 halves the rate (engine/rate_limiter.hpp).
+    // even after a throttled answer halves the rate (engine/rate_limiter.hpp).
+    auto& limiter = state.limiter();
     while (!stopping) {
         auto now = clock.steady_now();
         if (limiter.available(bucket, now) > 0) {
@@ -177,89 +165,97 @@ asio::awaitable<bool> poller::impl::wait_for_token(rate_limiter::bucket_id bucke
         }
         asio::steady_timer wait(executor, limiter.next_ready(bucket, now));
         token_waits.push_back(&wait);
+        core::scope_exit forget([&] { std::erase(token_waits, &wait); });
         boost::system::error_code ec;
         co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        std::erase(token_waits, &wait);
     }
     co_return false;
 }
 
-asio::awaitable<void> poller::impl::poll_task_result(std::uint32_t h, std::uint32_t gen) {
+asio::awaitable<void> poller::impl::poll_task(poll_call c) {  // its token is taken
     auto self = shared_from_this();
-    const auto* svc = registry_.find_service(services.name(tasks[h].service));
-    const std::string id = request_id_of(h);
-    // By reference: async_call reads these only until it has signed the request.
-    const qcloud::param_view param{svc->result_param, id};
-    auto out = co_await api.async_call(svc->name, svc->result_action, regions.name(tasks[h].region),
-                                       std::span(&param, 1), false);
-    if (!stopping && alive(h, gen)) apply_task_result(h, out, api.mutable_stats());
-    finished_one();
+    core::scope_exit slot([this] { call_ended(); });
+    try {
+        const std::uint32_t h = c.handles.front();
+        // Started after a post: the task may have been cancelled since it was dispatched.
+        if (!state.alive(h, c.gens.front())) co_return;
+        const auto* svc = registry_.find_service(state.service_name(c.service));
+        const std::string id = state.request_id_of(h);
+        auto answer = co_await api.async_poll_task(*svc, state.region_name(c.region), id);
+        if (!stopping && state.alive(h, c.gens.front())) write(state.apply(h, answer));
+    } catch (...) {
+        call_failed(c, std::current_exception());
+    }
 }
 
-asio::awaitable<void> poller::impl::poll_cvm(std::string region, std::vector<std::uint32_t> handles,
-                                             std::vector<std::uint32_t> gens) {
+asio::awaitable<void> poller::impl::poll_instances(poll_call c) {
     auto self = shared_from_this();
-    auto ids = pending_instances(handles);
-    auto bucket = tasks[handles.front()].bucket;
-    const std::string& action = registry_.find_service("cvm")->result_action;
-    std::vector<qcloud::instance_state> seen;
-    std::optional<call_failure> failure;
-    for (std::size_t off = 0; off < ids.size() && !failure; off += options.cvm_batch) {
-        if (!co_await wait_for_token(bucket)) break;
-        qcloud::param_list params;
-        std::size_t end = std::min(ids.size(), off + options.cvm_batch);
-        for (std::size_t i = off; i < end; ++i) {
-            params.push_back({fmt::format("instanceIds.{}", i - off), ids[i]});
+    core::scope_exit slot([this] { call_ended(); });
+    try {
+        // Started after a post: tasks cancelled since they were dispatched are left out.
+        std::vector<std::uint32_t> live;
+        for (std::size_t i = 0; i < c.handles.size(); ++i) {
+            if (state.alive(c.handles[i], c.gens[i])) live.push_back(c.handles[i]);
         }
-        params.push_back({"offset", "0"});
-        params.push_back({"limit", std::to_string(end - off)});
-        auto out = co_await api.async_call("cvm", action, region, params, false);
-        if (stopping) break;
-        failure = read_instances(out, seen, api.mutable_stats(), action);
-    }
-    if (!stopping) {
-        for (std::size_t i = 0; i < handles.size(); ++i) {
-            if (!alive(handles[i], gens[i])) continue;
-            tasks[handles[i]].polling = false;
+        if (live.empty()) co_return;
+        auto ids = state.pending_instances(live);
+        const auto* svc = registry_.find_service(state.service_name(c.service));
+        const std::string region = state.region_name(c.region);
+        const std::size_t chunk = std::min(state.options().cvm_batch, api.max_instances_per_call());
+        std::vector<qcloud::instance_state> seen;
+        std::optional<call_failure> failure;
+        for (std::size_t off = 0; off < ids.size() && !failure; off += chunk) {
+            if (!co_await wait_for_token(c.bucket)) break;
+            std::size_t end = std::min(ids.size(), off + chunk);
+            auto answer = co_await api.async_poll_instances(
+                *svc, region, std::span<const std::string>(ids).subspan(off, end - off));
+            if (stopping) break;
+            failure = std::move(answer.failure);
+            seen.insert(seen.end(), std::make_move_iterator(answer.instances.begin()),
+                        std::make_move_iterator(answer.instances.end()));
+        }
+        if (stopping) co_return;
+        for (std::size_t i = 0; i < c.handles.size(); ++i) {
+            const auto h = c.handles[i];
+            if (!state.alive(h, c.gens[i])) continue;
+            state.set_polling(h, false);
             // Riders get the failure too: one of them may have come due (and been skipped)
             // meanwhile, and only an answer gives it a due time again.
-            if (failure) {
-                apply_failure(handles[i], *failure);
-            } else {
-                apply_cvm(handles[i], seen);
-            }
+            write(failure ? state.apply_failure(h, *failure) : state.apply_instances(h, seen));
         }
+    } catch (...) {
+        call_failed(c, std::current_exception());
     }
-    finished_one();
 }
 
-poller::poller(asio::any_io_executor ex, store::store& st, const registry& reg, api_client& api,
+poller::poller(asio::any_io_executor ex, store::store& st, const registry& reg, cloud& api,
                rate_limiter& limiter, const core::clock& clock, poller_options options,
-               core::logger log)
+               core::logger log, core::fault_handler on_fault)
     : impl_(std::make_shared<impl>(ex, st, reg, api, limiter, clock, std::move(options),
-                                   std::move(log))) {}
+                                   std::move(log), std::move(on_fault))) {}
 
 poller::~poller() {
     stop();
 }
 
 core::result<void> poller::track(const track_request& r) {
-    auto res = impl_->add(r);
+    auto res = impl_->state.add(r);
     if (res) impl_->wake_if_earlier();
     return res;
 }
 
 bool poller::untrack(const core::task_key& key) {
-    return impl_->remove_key(key);
+    return impl_->state.remove_key(key);
 }
 bool poller::is_tracked(const core::task_key& key) const {
-    return impl_->handle_of(key).has_value();
+    return impl_->state.handle_of(key).has_value();
 }
 
 void poller::start() {
     if (impl_->started) return;
     impl_->started = true;
-    asio::co_spawn(impl_->executor, impl_->run(), asio::detached);
+    asio::co_spawn(impl_->executor, impl_->run(),
+                   core::fatal_on_exception(impl_->log, "the poll loop", impl_->on_fault));
 }
 
 void poller::stop() {
@@ -269,14 +265,29 @@ void poller::stop() {
     for (auto* t : impl_->token_waits) t->cancel();
 }
 
+void poller::set_options(const poller_options& o) {
+    impl_->state.set_options(o);
+}
+
+void poller::set_idle_callback(std::function<void()> f) {
+    if (impl_->stopping && impl_->dispatch.inflight() == 0) {
+        if (f) f();
+        return;
+    }
+    impl_->on_idle = std::move(f);
+}
+
 std::size_t poller::tracked() const noexcept {
-    return impl_->sched.size();
+    return impl_->state.schedule().size();
 }
 std::size_t poller::inflight() const noexcept {
-    return impl_->inflight;
+    return impl_->dispatch.inflight();
+}
+std::uint64_t poller::internal_errors() const noexcept {
+    return impl_->internal_errors;
 }
 const scheduler& poller::schedule() const noexcept {
-    return impl_->sched;
+    return impl_->state.schedule();
 }
 
 }  // namespace taskpoller::engine

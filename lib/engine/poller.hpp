@@ -1,21 +1,27 @@
 #pragma once
 // The poller: drives every live task from the scheduler's due times to a terminal state. One
-// coroutine loop arms one timer at the scheduler's next due time, takes due tasks oldest first,
-// and starts one poll per task-result task (DescribeLoadBalancersTaskResult & co) or one
-// DescribeInstances per region and ≤100 instances for CVM tasks, each after its action's rate
-// limiter grants a token. Answers update the store and the scheduler; failures follow the
-// request-retry policy (engine/retry.hpp) and never make a task terminal by themselves, except
-// as that policy says (not_found after N checks, a final error about the task itself).
+// coroutine loop asks the dispatcher (engine/dispatcher.hpp, I/O-free) which poll calls to start
+// now, starts them, applies the store writes poll_state returns, and sleeps until the
+// dispatcher's next wake-up time or until woken (a new task, a freed call slot). A call is one
+// task-result poll or one instance-state poll of ≤ max_instances_per_call() instances, made
+// through the protocol seam (engine/cloud.hpp). Failures follow the request-retry policy
+// (engine/retry.hpp) and never make a task terminal by themselves, except as that policy says.
 //
-// Threading and lifetime: everything on the io_context's thread. The store, registry,
-// api_client, rate_limiter and clock must outlive the poller. Before destroying the poller,
-// call stop() and let the io_context run until inflight() is 0 (polls in flight end quickly once
-// the HTTP client is shut down). The clock's steady time must be std::chrono::steady_clock's
-// (timers use it).
+// Faults (docs/design.md): a poll call that throws (a bug) is logged at critical, counted in
+// internal_errors(), and its tasks are polled again after the retry backoff: that piece is
+// restarted. The loop itself throwing is not safe to restart (its due tasks would be lost from
+// the schedule): it is logged at critical and `on_fault` is called, which ends the daemon with a
+// non-zero status.
+//
+// Threading and lifetime: everything on the io_context's thread. The store, registry, cloud,
+// rate_limiter and clock must outlive the poller. Before destroying the poller, call stop() and
+// let the io_context run until inflight() is 0 (set_idle_callback says when). The clock's steady
+// time must be std::chrono::steady_clock's (timers use it).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,9 +30,9 @@
 #include "core/clock.hpp"
 #include "core/logger.hpp"
 #include "core/result.hpp"
+#include "core/supervise.hpp"
 #include "core/task_key.hpp"
-#include "engine/cvm_state.hpp"
-#include "engine/retry.hpp"
+#include "engine/poll_types.hpp"
 #include "engine/scheduler.hpp"
 
 namespace taskpoller::store {
@@ -35,34 +41,17 @@ class store;
 
 namespace taskpoller::engine {
 
-class api_client;
+class cloud;
 class rate_limiter;
 class registry;
 
-struct poller_options {
-    scheduler_options schedule;
-    retry_options retry;
-    cvm_options cvm;
-    std::size_t max_inflight = 64;  ///< poll calls in flight at once (incl. waiting for tokens)
-    std::size_t cvm_batch = 100;    ///< instances per DescribeInstances (API maximum 100)
-    double default_rate = 20.0;     ///< requests/s for a poll action without its own limit
-};
-
-/// What the poller needs to know about a task to poll it.
-struct track_request {
-    core::task_key key;
-    std::string action;  ///< the submitted action (for CVM rules and learning)
-    std::string region;
-    std::vector<std::string> resources;  ///< CVM: the instance ids
-    core::steady_time submitted{};       ///< steady time of the submission
-    core::steady_time deadline{};        ///< steady time after which the task is timed_out
-};
-
 class poller {
   public:
-    poller(boost::asio::any_io_executor ex, store::store& st, const registry& reg, api_client& api,
+    /// `on_fault` is called if the loop itself fails (see the top of this file); empty:
+    /// std::terminate.
+    poller(boost::asio::any_io_executor ex, store::store& st, const registry& reg, cloud& api,
            rate_limiter& limiter, const core::clock& clock, poller_options options,
-           core::logger log);
+           core::logger log, core::fault_handler on_fault = {});
     ~poller();
     poller(const poller&) = delete;
     poller& operator=(const poller&) = delete;
@@ -79,8 +68,17 @@ class poller {
     /// Stops the loop and every wait; polls in flight finish without touching the store.
     void stop();
 
+    /// Polling settings for tasks tracked from now on, and the schedule of every task's next
+    /// poll (configuration reload; see poll_state::set_options).
+    void set_options(const poller_options& o);
+
+    /// Called once, after stop(), when the last call in flight has ended (at once if none).
+    void set_idle_callback(std::function<void()> f);
+
     std::size_t tracked() const noexcept;
     std::size_t inflight() const noexcept;
+    /// Poll calls that ended in an exception (bugs caught by supervision).
+    std::uint64_t internal_errors() const noexcept;
     const scheduler& schedule() const noexcept;
 
   private:

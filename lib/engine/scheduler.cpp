@@ -167,6 +167,11 @@ bool scheduler::add(task_handle h, profile_id p, time_point submitted, time_poin
     return true;
 }
 
+void scheduler::set_policy(const poll_policy& poll, const backoff_policy& retry) {
+    opt_.poll = poll;
+    opt_.retry = retry;
+}
+
 bool scheduler::remove(task_handle h) {
     record* r = find(h);
     if (!r) return false;

@@ -89,6 +89,11 @@ class scheduler {
     bool add(task_handle h, profile_id p, time_point submitted, time_point now,
              std::optional<time_point> deadline = std::nullopt, std::uint32_t share = 1);
 
+    /// Replaces the poll schedule and the request-retry backoff (configuration reload). Every
+    /// task's next due time computed from now on uses them; due times already set stay, and so
+    /// do deadlines and what was learned.
+    void set_policy(const poll_policy& poll, const backoff_policy& retry);
+
     /// Stops tracking (cancelled, or terminal by other means). False if unknown.
     bool remove(task_handle h);
     bool contains(task_handle h) const;

@@ -2,22 +2,28 @@
 // The engine's front door: submits batches, adopts requestIds submitted elsewhere, cancels, and
 // keeps every live task polled (engine/poller.hpp). The control API and the daemon talk to this.
 //
-// Submission, step by step (DESIGN.md data flow, qcloud-v2.md §5):
-//   validate against the registry → flatten params → client_token check → record the batch as
+// Submission, step by step (docs/design.md data flow, docs/protocol.md "Retries"):
+//   validate against the registry → the protocol prepares the call (engine/cloud.hpp: params
+//   checked and encoded, resources, fingerprint) → client_token check → record the batch as
 //   `submitting` in the store (the intent; the journal persists it before anything is sent) →
-//   wait for the action's rate-limit token → sign and send once, on a fresh connection → parse →
-//   record entries and tasks, start polling.
-// It is sent again only when provably not sent (connect/DNS/TLS failure before the first byte)
-// or answered 4400 (after backoff; the action's rate is halved) or 4500/4200 (re-signed, once).
-// An answer that is lost or unreadable makes the batch `unknown`; it is never re-sent.
+//   wait for the action's rate-limit token → sign and send once, on a fresh connection → the
+//   protocol reads the answer → record entries and tasks, start polling.
+// Whether to send again is decide_submission() (engine/outcomes.hpp): only when provably not
+// sent (connect/DNS/TLS failure before the first byte) or throttled (after backoff; the action's
+// rate is halved) or the signature expired (re-signed, once). An answer that is lost or
+// unreadable makes the batch `unknown`; it is never re-sent. A bug that throws after the intent
+// was recorded makes the batch `unknown` too (logged at critical), never a `submitting` batch
+// left behind.
 //
 // Threading and lifetime: the io_context's thread only. The store, clock and HTTP client must
-// outlive the tracker; stop() then run the io_context until inflight() is 0 before destroying.
+// outlive the tracker; stop(), then run the io_context until the async_drain() callback has run,
+// before destroying.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +34,7 @@
 #include "core/result.hpp"
 #include "core/types.hpp"
 #include "engine/api_client.hpp"
+#include "engine/cloud_v2.hpp"
 #include "engine/poller.hpp"
 #include "engine/rate_limiter.hpp"
 #include "engine/registry.hpp"
@@ -85,8 +92,10 @@ struct adoption {
 class tracker {
   public:
     /// Throws std::invalid_argument on an unusable configuration (a start-up error).
+    /// `on_fault`: called when the poll loop fails (engine/poller.hpp), to end the daemon.
     tracker(boost::asio::any_io_executor ex, store::store& st, const core::clock& clock,
-            http::client& http, qcloud::credentials creds, tracker_config config, core::logger log);
+            http::client& http, qcloud::credentials creds, tracker_config config, core::logger log,
+            core::fault_handler on_fault = {});
     ~tracker();
     tracker(const tracker&) = delete;
     tracker& operator=(const tracker&) = delete;
@@ -107,31 +116,43 @@ class tracker {
     std::size_t resume_live_tasks();
 
     void start();
+    /// Stops polling and sends no more (submissions waiting to send again record what they
+    /// have). Calls in flight finish; async_drain() says when.
     void stop();
+    /// After stop(): calls `done` once every submission and poll in flight has ended (at once
+    /// if none). One callback at a time; a later one replaces it.
+    void async_drain(std::function<void()> done);
     std::size_t inflight() const noexcept;
 
     /// Configuration reload: new registry overrides, rates, API settings, default region and
-    /// credentials for calls from now on. Live tasks keep their completion rules and schedule;
-    /// polling.* and submit settings apply to tasks tracked from now on. Never fails (the new
-    /// configuration was validated by building it).
+    /// credentials for calls from now on, and submit settings for submissions from now on.
+    /// Polling: the schedule (initial_delay, interval, multiplier, max_interval, jitter) and
+    /// retry settings (not_found_checks) apply from every task's next poll; timeout and
+    /// settle_delay to tasks tracked from now on (live tasks keep their deadlines and completion
+    /// rules). Never fails (the new configuration was validated by building it).
     void reconfigure(tracker_config config, qcloud::credentials creds);
 
     const registry& services() const noexcept { return config_.services; }
     rate_limiter& limiter() noexcept { return limiter_; }
-    const api_stats& api() const noexcept { return api_.stats(); }
+    const api_stats& api() const noexcept { return cloud_->stats(); }
     const submit_stats& submissions() const noexcept { return submit_stats_; }
     const poller& polls() const noexcept { return poller_; }
 
   private:
-    struct attempt_result;
-    boost::asio::awaitable<attempt_result> send_once(const core::batch& b, const action_profile& a,
-                                                     const qcloud::param_list& params,
-                                                     const std::vector<std::string>& resources);
-    core::result<core::batch> record_answer(const core::batch& b, const action_profile& a,
-                                            const attempt_result& r,
+    boost::asio::awaitable<submission_answer> send_once(const core::batch& b,
+                                                        const service_profile& svc,
+                                                        const action_profile& a,
+                                                        const prepared_submission& p);
+    boost::asio::awaitable<submission_answer> send(const core::batch& b, const service_profile& svc,
+                                                   const action_profile& a,
+                                                   const prepared_submission& p);
+    core::result<core::batch> record_answer(const core::batch& b, const submission_answer& r,
                                             const std::vector<std::string>& resources,
                                             std::chrono::milliseconds timeout);
+    core::batch record_internal_error(const core::batch& b, const std::string& why,
+                                      const std::vector<std::string>& resources);
     void track_batch_tasks(const core::batch& b, std::chrono::milliseconds timeout);
+    void check_drained();
 
     boost::asio::any_io_executor executor_;
     store::store& store_;
@@ -139,11 +160,13 @@ class tracker {
     tracker_config config_;
     core::logger log_;
     rate_limiter limiter_;
-    api_client api_;
+    std::unique_ptr<cloud_v2> cloud_;
     poller poller_;
     submit_stats submit_stats_;
-    std::size_t submitting_ = 0;
+    std::size_t submitting_ = 0;  // submissions between their intent and their outcome
     bool stopping_ = false;
+    bool polls_idle_ = false;
+    std::function<void()> on_drained_;
     std::unordered_map<std::string, std::string> fingerprints_;  // client_token → content hash
 };
 

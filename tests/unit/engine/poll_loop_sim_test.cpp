@@ -62,7 +62,9 @@ sim_result run(double our_rate, double cloud_rate, std::size_t tasks, unsigned s
             ++r.calls;
             if (cloud.next_ready(cloud_bucket, now) > now) {  // the cloud says 4400
                 ++r.throttled;
-                const auto a = decide({poll_failure::kind::api, 4400, {}}, sched.history(h), {});
+                const auto a =
+                    decide({call_failure::kind::api, failure_class::throttled, "4400", {}},
+                           sched.history(h), {});
                 EXPECT_EQ(a, retry_action::retry_throttled);
                 ours.on_throttled(our_bucket, now);
                 sched.on_retry(h, now);

@@ -10,7 +10,6 @@
 
 #include "core/clock.hpp"
 #include "engine/registry.hpp"
-#include "store/store.hpp"
 
 namespace taskpoller::engine::detail {
 namespace {
@@ -19,10 +18,9 @@ using namespace std::chrono_literals;
 
 struct fixture {
     core::manual_clock clock;
-    store::store st{clock};
     registry reg;
     rate_limiter limiter;
-    poll_state ps{st, reg, limiter, clock, options(), core::logger{}};
+    poll_state ps{reg, limiter, clock, options(), core::logger{}};
 
     static poller_options options() {
         poller_options o;
@@ -62,12 +60,12 @@ TEST(PollState, riders_are_the_tasks_seen_longest_ago) {
     f.clock.advance(5s);
     for (int i = 0; i < 200; ++i) {
         f.clock.advance(10ms);
-        ASSERT_TRUE(f.ps.sched.on_running(hs[i], f.clock.steady_now()));
+        ASSERT_TRUE(f.ps.schedule().on_running(hs[i], f.clock.steady_now()));
     }
     // Task 199 is due and calls; it is in a call, so never its own rider.
-    f.ps.tasks[hs[199]].polling = true;
+    f.ps.set_polling(hs[199], true);
     std::vector<std::uint32_t> group{hs[199]};
-    EXPECT_EQ(f.ps.add_riders(group, f.ps.tasks[hs[199]].region), 99u);
+    EXPECT_EQ(f.ps.add_riders(group, f.ps.find(hs[199])->region), 99u);
     ASSERT_EQ(group.size(), 100u);
     std::set<std::uint32_t> got(group.begin() + 1, group.end());
     std::set<std::uint32_t> want;
@@ -80,10 +78,10 @@ TEST(PollState, riders_skip_tasks_in_a_call_and_other_regions) {
     fixture f;
     auto a = f.add_cvm(1), b = f.add_cvm(2), c = f.add_cvm(3, "ap-shanghai");
     auto d = f.add_cvm(4);
-    f.ps.tasks[b].polling = true;  // already riding in another call
-    f.ps.tasks[a].polling = true;
+    f.ps.set_polling(b, true);  // already riding in another call
+    f.ps.set_polling(a, true);
     std::vector<std::uint32_t> group{a};
-    EXPECT_EQ(f.ps.add_riders(group, f.ps.tasks[a].region), 1u);
+    EXPECT_EQ(f.ps.add_riders(group, f.ps.find(a)->region), 1u);
     EXPECT_EQ(group, (std::vector<std::uint32_t>{a, d}));
     (void)c;
 }
@@ -110,19 +108,19 @@ TEST(PollState, a_shared_cvm_task_is_polled_more_often_than_a_lone_one) {
     for (int i = 0; i < 100; ++i) hs.push_back(f.add_cvm(10 + i));
     // Both answer "running" six times: the lone one's gap has grown to max_interval (8 s), the
     // shared one's is max_interval / 100, i.e. `interval` (1 s).
-    const auto& poll = f.ps.options.schedule.poll;
+    const auto& poll = f.ps.options().schedule.poll;
     f.clock.advance(poll.initial_delay + poll.max_interval);
     std::vector<scheduler::due_task> due;
-    f.ps.sched.pop_due(f.clock.steady_now(), 1000, due);
+    f.ps.schedule().pop_due(f.clock.steady_now(), 1000, due);
     ASSERT_EQ(due.size(), 101u);
     const auto now = f.clock.steady_now();
     for (int round = 0; round < 6; ++round) {
-        f.ps.sched.on_running(lone, now, f.ps.share_of(lone));
-        f.ps.sched.on_running(hs[0], now, f.ps.share_of(hs[0]));
+        f.ps.schedule().on_running(lone, now, f.ps.share_of(lone));
+        f.ps.schedule().on_running(hs[0], now, f.ps.share_of(hs[0]));
     }
     due.clear();
     f.clock.advance(poll.interval);
-    f.ps.sched.pop_due(f.clock.steady_now(), 1000, due);
+    f.ps.schedule().pop_due(f.clock.steady_now(), 1000, due);
     ASSERT_EQ(due.size(), 1u);  // the shared task, at the interval; the lone one has backed off
     EXPECT_EQ(due[0].handle, hs[0]);
 }

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "engine/cloud_v2.hpp"
 #include "engine/scheduler.hpp"
 
 namespace taskpoller::engine {
@@ -45,14 +46,23 @@ TEST(Backoff, full_jitter_stays_within_zero_and_the_ceiling) {
     EXPECT_EQ(backoff_delay(p, 2, [] { return 7.0; }), 4s);  // out-of-range draws are clamped
 }
 
+// An API 2.0 answer with `code` (and codeDesc `desc`), classified by the 2.0 protocol
+// (engine/cloud_v2.hpp) and decided by the protocol-neutral policy: the whole path a poll's
+// error code takes.
 retry_action api(int code, retry_history h = {}, std::string_view desc = {},
                  const retry_options& o = {}) {
-    return decide({poll_failure::kind::api, code, desc}, h, o);
+    call_failure f{call_failure::kind::api, v2::classify(code, desc), std::to_string(code), {}};
+    return decide(f, h, o);
+}
+
+call_failure of_kind(call_failure::kind k) {
+    return call_failure{k, failure_class::final, {}, {}};
 }
 
 TEST(Retry, transient_failures_are_retried) {
-    EXPECT_EQ(decide({poll_failure::kind::transport, 0, {}}, {}, {}), retry_action::retry);
-    EXPECT_EQ(decide({poll_failure::kind::malformed, 0, {}}, {}, {}), retry_action::retry);
+    // Whatever class a transport failure or a malformed body carries, it says nothing final.
+    EXPECT_EQ(decide(of_kind(call_failure::kind::transport), {}, {}), retry_action::retry);
+    EXPECT_EQ(decide(of_kind(call_failure::kind::malformed), {}, {}), retry_action::retry);
     EXPECT_EQ(api(6000), retry_action::retry);
     EXPECT_EQ(api(6200), retry_action::retry);
     EXPECT_EQ(api(-1), retry_action::retry);  // unreadable code
@@ -78,10 +88,8 @@ TEST(Retry, no_such_task_counts_toward_not_found) {
     EXPECT_EQ(api(5000, {2, false}), retry_action::not_found);
     retry_options o;
     o.not_found_checks = 1;
-    o.not_found_codes = {4000, 5000};
-    EXPECT_EQ(api(4000, {}, {}, o), retry_action::not_found);
-    o.not_found_codes.clear();
-    EXPECT_EQ(api(5000, {}, {}, o), retry_action::fail);
+    EXPECT_EQ(api(5000, {}, {}, o), retry_action::not_found);
+    EXPECT_EQ(api(4000, {}, {}, o), retry_action::fail);  // only "missing" counts
 }
 
 TEST(Retry, account_wide_errors_stall_task_errors_fail) {
@@ -95,8 +103,8 @@ TEST(Retry, scheduler_history_drives_not_found_and_resign) {
     const auto p = s.profile({"lb", "X"});
     const time_point t0 = time_point(std::chrono::hours(1));
     s.add(1, p, t0, t0);
-    const poll_failure missing{poll_failure::kind::api, 5000, {}};
-    const poll_failure expired{poll_failure::kind::api, 4200, {}};
+    const call_failure missing{call_failure::kind::api, failure_class::missing, "5000", {}};
+    const call_failure expired{call_failure::kind::api, failure_class::resign, "4200", {}};
     EXPECT_EQ(decide(expired, s.history(1), {}), retry_action::retry_resigned);
     s.on_resign_retry(1, t0);
     EXPECT_EQ(decide(expired, s.history(1), {}), retry_action::retry);

@@ -1,0 +1,101 @@
+#include "engine/dispatcher.hpp"
+
+#include <algorithm>
+
+namespace taskpoller::engine::detail {
+
+void dispatcher::step(time_point now, std::vector<poll_call>& calls,
+                      std::vector<task_write>& writes) {
+    drain(now, calls);
+    while (has_room()) {
+        due_.clear();
+        state_.schedule().pop_due(now, state_.options().max_inflight - inflight_, due_);
+        if (due_.empty()) break;
+        take_due(now, calls, writes);
+    }
+}
+
+void dispatcher::take_due(time_point now, std::vector<poll_call>& calls,
+                          std::vector<task_write>& writes) {
+    std::map<std::uint16_t, std::vector<std::uint32_t>> by_region;
+    for (const auto& d : due_) {
+        const live_task* t = state_.find(d.handle);
+        if (t == nullptr) continue;
+        if (d.why == scheduler::due_task::reason::deadline) {
+            writes.push_back(state_.expire(d.handle));
+            continue;
+        }
+        if (t->cvm) {
+            // Already riding along in a call in flight: its answer reschedules it.
+            if (!t->polling) by_region[t->region].push_back(d.handle);
+            continue;
+        }
+        ready_[t->bucket].emplace_back(d.handle, t->gen);
+    }
+    drain(now, calls);
+    for (auto& [region, handles] : by_region) {
+        for (auto h : handles) state_.set_polling(h, true);  // due: never someone's rider
+        for (auto& group : state_.group_cvm(handles)) {
+            state_.add_riders(group, region);
+            poll_call c;
+            c.instances = true;
+            c.region = region;
+            c.service = state_.find(group.front())->service;
+            c.bucket = state_.find(group.front())->bucket;
+            for (auto h : group) {
+                state_.set_polling(h, true);
+                c.gens.push_back(state_.gen_of(h));
+            }
+            c.handles = std::move(group);
+            calls.push_back(std::move(c));
+            ++inflight_;
+        }
+    }
+}
+
+void dispatcher::drain(time_point now, std::vector<poll_call>& calls) {
+    auto& limiter = state_.limiter();
+    for (auto it = ready_.begin(); it != ready_.end();) {
+        auto& q = it->second;
+        while (!q.empty() && has_room()) {
+            auto [h, gen] = q.front();
+            if (!state_.alive(h, gen)) {  // cancelled or finished while waiting
+                q.pop_front();
+                continue;
+            }
+            if (limiter.available(it->first, now) == 0) break;
+            q.pop_front();
+            limiter.acquire(it->first, now);
+            const live_task* t = state_.find(h);
+            calls.push_back(poll_call{false, t->service, t->region, it->first, {h}, {gen}});
+            ++inflight_;
+        }
+        it = q.empty() ? ready_.erase(it) : std::next(it);
+    }
+}
+
+std::optional<time_point> dispatcher::next_wake(time_point now) {
+    if (!has_room()) return std::nullopt;
+    std::optional<time_point> next = state_.schedule().next_due();
+    auto& limiter = state_.limiter();
+    for (const auto& [bucket, q] : ready_) {
+        if (q.empty()) continue;
+        auto t = std::max(limiter.next_ready(bucket, now), now + std::chrono::milliseconds(1));
+        if (!next || t < *next) next = t;
+    }
+    return next;
+}
+
+bool dispatcher::finished() noexcept {
+    const bool was_full = !has_room();
+    if (inflight_ > 0) --inflight_;
+    return was_full;
+}
+
+std::size_t dispatcher::waiting() const noexcept {
+    std::size_t n = 0;
+    for (const auto& [bucket, q] : ready_) n += q.size();
+    return n;
+}
+
+}  // namespace taskpoller::engine::detail
