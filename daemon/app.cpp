@@ -7,10 +7,9 @@
 #include <fmt/format.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/json/serialize.hpp>
+#include <functional>
 
 #include "config/json.hpp"
 #include "config/loader.hpp"
@@ -53,9 +52,10 @@ struct app::impl {
           journal_sync(io) {
         auto settings = tracker_settings(*config);
         if (!settings) throw std::invalid_argument(settings.error().message);
-        tracker =
-            std::make_unique<engine::tracker>(io.get_executor(), store, clock, http,
-                                              credentials_of(*config), std::move(*settings), log);
+        // The poll loop failing is not safe to restart: end the daemon with a non-zero status.
+        tracker = std::make_unique<engine::tracker>(
+            io.get_executor(), store, clock, http, credentials_of(*config), std::move(*settings),
+            log, [this](const std::string& why) { fail(why); });
     }
 
     asio::io_context& io;
@@ -78,6 +78,19 @@ struct app::impl {
     std::unique_ptr<signal_handler> signals;
     asio::steady_timer housekeeping;
     asio::steady_timer journal_sync;
+    asio::steady_timer shutdown_deadline{io};
+    int exit_status = 0;
+    std::function<void()> begin_shutdown;  // app::shutdown, for fail()
+
+    // A piece of the daemon failed in a way that is not safe to restart (logged at critical by
+    // its supervisor): shut down gracefully within the deadline and exit non-zero, so systemd
+    // restarts the daemon and the journal replays.
+    void fail(const std::string& why) {
+        if (exit_status == 0) exit_status = exit_internal_error;
+        log.error("taskpollerd is stopping after an internal error ({}); exit status {}", why,
+                  exit_status);
+        if (begin_shutdown) begin_shutdown();
+    }
     bool journal_sync_armed = false;
     bool stopping = false;
     bool reloading = false;
@@ -180,15 +193,22 @@ struct app::impl {
         journal_sync.cancel();
     }
 
-    void maybe_finish_shutdown() {
-        if (tracker->inflight() == 0) {
-            close_journal();
-            signals->cancel();
-            return;
+    // The last step of a shutdown, once every call in flight has ended or the deadline passed.
+    bool finished = false;
+    void finish_shutdown() {
+        if (finished) return;
+        finished = true;
+        shutdown_deadline.cancel();
+        const auto inflight = tracker->inflight();
+        close_journal();
+        if (signals) signals->cancel();
+        if (inflight > 0) {
+            // The deadline passed: stop the loop instead of waiting any longer. A submission
+            // without an outcome replays as unknown, never re-sent.
+            log.warn("shutdown deadline passed with {} cloud call(s) in flight; stopping anyway",
+                     inflight);
+            io.stop();
         }
-        // Polls end quickly once the HTTP client is shut down; look again shortly.
-        housekeeping.expires_after(std::chrono::milliseconds(50));
-        housekeeping.async_wait([this](boost::system::error_code) { maybe_finish_shutdown(); });
     }
 };
 
@@ -206,6 +226,7 @@ core::result<void> app::start() {
     if (!options) return options.error();
     if (auto r = m.open_journal(); !r) return r.error();
     options->metrics = &m.metrics;
+    options->on_fault = [this](const std::string& why) { impl_->fail(why); };
 
     m.api = std::make_unique<control::api_context>(control::api_context{
         .store = m.store,
@@ -235,13 +256,11 @@ core::result<void> app::start() {
     m.server =
         std::make_unique<control::server>(m.io, std::move(routes), std::move(*options), m.log);
     if (auto r = m.server->open(); !r) return r.error();
+    m.begin_shutdown = [this] { shutdown(); };
     m.server->start();
     m.tracker->start();
     m.signals = std::make_unique<signal_handler>(
-        m.io,
-        signal_callbacks{[this] { asio::co_spawn(impl_->io, reload(), asio::detached); },
-                         [this](int) { shutdown(); }},
-        m.log);
+        m.io, signal_callbacks{[this] { spawn_reload(); }, [this](int) { shutdown(); }}, m.log);
     m.arm_housekeeping();
     m.log.info(
         "taskpollerd 0.1.0 serving on {} (region {}, {} {})",
@@ -273,10 +292,6 @@ asio::awaitable<reload_report> app::reload() {
         if (!server_options) report.errors.push_back(server_options.error().message);
         if (t && server_options) {
             report.restart_required = config::diff_requires_restart(*m.config, *loaded.config);
-            if (boost::json::serialize(config::to_json(*m.config).as_object().at("polling")) !=
-                boost::json::serialize(config::to_json(*effective).as_object().at("polling"))) {
-                report.restart_required.push_back("polling (applies to tasks tracked from now on)");
-            }
             m.tracker->reconfigure(std::move(*t), credentials_of(*effective));
             m.logs.apply(log_settings(*effective));
             m.store.set_retention(store_settings(*effective).retention);
@@ -311,12 +326,29 @@ void app::shutdown() {
     m.log.info("shutting down: finishing requests in flight (up to {} s)", shutdown_grace.count());
     m.notify.stopping();
     m.housekeeping.cancel();
+    // One deadline for the whole shutdown: control requests, then cloud calls in flight.
+    m.shutdown_deadline.expires_after(shutdown_grace);
+    m.shutdown_deadline.async_wait([this](boost::system::error_code ec) {
+        if (!ec) impl_->finish_shutdown();
+    });
     m.server->shutdown(shutdown_grace, [this] {
         auto& mm = *impl_;
         mm.tracker->stop();
         mm.http.shutdown();
-        mm.maybe_finish_shutdown();
+        mm.tracker->async_drain([this] { impl_->finish_shutdown(); });
     });
+}
+
+void app::spawn_reload() {
+    // A reload that throws is a bug; the configuration it was applying may be half applied.
+    auto on_fault = core::fatal_on_exception(impl_->log, "a configuration reload",
+                                             [this](const std::string& why) { impl_->fail(why); });
+    asio::co_spawn(impl_->io, reload(),
+                   [on_fault](std::exception_ptr e, const reload_report&) { on_fault(e); });
+}
+
+int app::exit_status() const noexcept {
+    return impl_->exit_status;
 }
 
 }  // namespace taskpoller::daemon

@@ -22,6 +22,9 @@ class io_context;
 
 namespace taskpoller::daemon {
 
+/// Exit status after an internal error (EX_SOFTWARE): systemd's Restart=on-failure restarts.
+inline constexpr int exit_internal_error = 70;
+
 /// What a reload did (SIGHUP and POST /v1/reload share it).
 struct reload_report {
     bool applied = false;
@@ -51,7 +54,12 @@ class app {
     /// waits finish within the grace period, stop polling, let io_context::run() return.
     void shutdown();
 
+    /// What the process should exit with once io_context::run() has returned: 0, or
+    /// exit_internal_error after a fault supervision could not restart (docs/design.md).
+    int exit_status() const noexcept;
+
   private:
+    void spawn_reload();  // SIGHUP: reload() under supervision
     struct impl;
     std::unique_ptr<impl> impl_;
 };

@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
             return 1;
         }
         io.run();
+        if (int status = daemon.exit_status(); status != 0) {
+            logs.get().error("stopped after an internal error (exit status {})", status);
+            return status;
+        }
     } catch (const std::exception& e) {
         logs.get().error("fatal: {}", e.what());
         return 1;

@@ -53,6 +53,7 @@ asio::awaitable<void> server_state::accept_loop() {
         }
         auto c = std::make_shared<connection>(std::move(sock), self);
         c->id = next_id++;
+        if (opts.after_accept) opts.after_accept();
         if (connections.size() >= opts.max_connections) {
             if (rejected_connections) rejected_connections->inc();
             if (rejecting >= opts.max_connections) continue;  // flood: just close
@@ -65,6 +66,32 @@ asio::awaitable<void> server_state::accept_loop() {
             asio::bind_cancellation_slot(slot_owner.cancel.slot(), [c](std::exception_ptr) {}));
     }
     accepting = false;
+    check_done();
+}
+
+void server_state::spawn_accept_loop() {
+    accepting = true;
+    asio::co_spawn(ioc, accept_loop(), [self = shared_from_this()](std::exception_ptr e) {
+        if (e) self->accept_loop_failed(e);
+    });
+}
+
+void server_state::accept_loop_failed(const std::exception_ptr& e) {
+    accepting = false;
+    const std::string why = core::describe(e);
+    if (stopping) {
+        log.critical("control: the accept loop failed while shutting down: {}", why);
+    } else if (accept_budget.allow(std::chrono::steady_clock::now())) {
+        // Accepting holds no state: restarting it loses nothing; open sessions go on.
+        log.critical("control: the accept loop failed: {}; restarting it", why);
+        spawn_accept_loop();
+        return;
+    } else {
+        log.critical("control: the accept loop failed {} times within 10 s, last: {}",
+                     accept_budget.max_restarts() + 1, why);
+        if (!opts.on_fault) std::terminate();
+        opts.on_fault("the control socket's accept loop: " + why);
+    }
     check_done();
 }
 
@@ -151,8 +178,7 @@ core::result<void> server::open() {
 void server::start() {
     auto& s = *state_;
     if (!s.acceptor.is_open() || s.accepting || s.stopping) return;
-    s.accepting = true;
-    asio::co_spawn(s.ioc, s.accept_loop(), asio::detached);
+    s.spawn_accept_loop();
     s.log.info("control: listening on {}",
                s.opts.listen_fd >= 0 ? "an inherited socket" : s.opts.socket_path);
 }

@@ -14,6 +14,7 @@
 #include "control/router.hpp"
 #include "core/logger.hpp"
 #include "core/result.hpp"
+#include "core/supervise.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -50,6 +51,15 @@ struct server_options {
     /// When set, the server registers and maintains taskpoller_control_* metrics in it. Must
     /// outlive the server.
     metrics_registry* metrics = nullptr;
+
+    /// Supervision (docs/design.md "Faults"): an exception out of the accept loop is logged at
+    /// critical and the loop restarted, at most accept_restarts times within 10 s; beyond that
+    /// `on_fault` is called (the daemon ends with a non-zero status; empty: std::terminate).
+    core::fault_handler on_fault;
+    unsigned accept_restarts = 5;
+    /// Called after each accepted connection, before its session starts: the fault-injection
+    /// point of the supervision tests. Empty in the daemon.
+    std::function<void()> after_accept;
 };
 
 class server {

@@ -75,6 +75,10 @@ struct server_state final : server_services, std::enable_shared_from_this<server
     void record(std::string_view method, std::string_view route, unsigned status,
                 std::chrono::steady_clock::duration took);
     boost::asio::awaitable<void> accept_loop();
+    /// Starts accept_loop() under supervision (server.hpp: server_options::on_fault).
+    void spawn_accept_loop();
+    void accept_loop_failed(const std::exception_ptr& e);
+    core::restart_budget accept_budget{opts.accept_restarts, std::chrono::seconds(10)};
     void begin_shutdown(std::chrono::milliseconds grace);
     void abort_all();
     void check_done();

@@ -6,6 +6,7 @@
 // is safe for that piece. A counter that spans a co_await is released by a scope_exit, so an
 // exception cannot leak it.
 
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <string>
@@ -27,6 +28,30 @@ class scope_exit {
 
   private:
     F f_;
+};
+
+/// How often a piece may be restarted: at most `max_restarts` within `window`. Beyond that the
+/// fault keeps coming back, and restarting it again would only hide it in a hot loop. I/O-free.
+class restart_budget {
+  public:
+    restart_budget(unsigned max_restarts, std::chrono::steady_clock::duration window)
+        : max_(max_restarts), window_(window) {}
+
+    /// Records a fault at `now`; true if the piece may be restarted.
+    bool allow(std::chrono::steady_clock::time_point now) {
+        if (count_ == 0 || now - window_start_ >= window_) {
+            window_start_ = now;
+            count_ = 0;
+        }
+        return ++count_ <= max_;
+    }
+    unsigned max_restarts() const noexcept { return max_; }
+
+  private:
+    unsigned max_;
+    std::chrono::steady_clock::duration window_;
+    std::chrono::steady_clock::time_point window_start_{};
+    unsigned count_ = 0;
 };
 
 /// What an exception_ptr holds, for a log line: what() of a std::exception, else a placeholder.

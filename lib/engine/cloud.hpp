@@ -34,7 +34,7 @@ struct api_stats;
 struct prepared_submission {
     virtual ~prepared_submission() = default;
     std::vector<std::string> resources;  ///< the resource ids addressed, in order; may be empty
-    std::string fingerprint;  ///< digest of service, action, region and parameters
+    std::string fingerprint;             ///< digest of service, action, region and parameters
 };
 
 class cloud {

@@ -53,7 +53,9 @@ failure_class classify(int code, std::string_view code_desc) noexcept {
 
 call_failure failure_of(const qcloud::response_error& e) {
     if (e.what != qcloud::response_error::kind::api) {
-        return call_failure{call_failure::kind::malformed, failure_class::transient, {},
+        return call_failure{call_failure::kind::malformed,
+                            failure_class::transient,
+                            {},
                             fmt::format("malformed response: {}", e.message)};
     }
     std::string_view text = e.message.empty() ? qcloud::describe(e.code) : e.message;

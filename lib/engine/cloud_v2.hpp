@@ -65,9 +65,10 @@ class cloud_v2 final : public cloud {
     core::result<std::unique_ptr<prepared_submission>> prepare(
         const service_profile& service, const action_profile& action, std::string_view region,
         const boost::json::object& params) const override;
-    boost::asio::awaitable<submission_answer> async_submit(
-        const service_profile& service, const action_profile& action, std::string_view region,
-        const prepared_submission& p) override;
+    boost::asio::awaitable<submission_answer> async_submit(const service_profile& service,
+                                                           const action_profile& action,
+                                                           std::string_view region,
+                                                           const prepared_submission& p) override;
     boost::asio::awaitable<task_poll_answer> async_poll_task(const service_profile& service,
                                                              std::string_view region,
                                                              std::string_view request_id) override;

@@ -24,7 +24,7 @@ namespace taskpoller::engine::detail {
 
 /// One poll call to start.
 struct poll_call {
-    bool instances = false;  ///< an instance-state call; else one task-result task
+    bool instances = false;     ///< an instance-state call; else one task-result task
     std::uint16_t service = 0;  ///< poll_state::service_name
     std::uint16_t region = 0;   ///< poll_state::region_name
     rate_limiter::bucket_id bucket = 0;

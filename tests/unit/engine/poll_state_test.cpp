@@ -127,3 +127,73 @@ TEST(PollState, a_shared_cvm_task_is_polled_more_often_than_a_lone_one) {
 
 }  // namespace
 }  // namespace taskpoller::engine::detail
+
+namespace taskpoller::engine::detail {
+namespace {
+
+// Answers become task writes for the poller to apply; the store is never touched here.
+TEST(PollStateWrites, answers_become_writes_and_terminal_ones_release_the_task) {
+    fixture f;
+    auto h = f.add_lb(1);
+    auto w = f.ps.apply(h, task_poll_answer{std::nullopt, remote_status::running});
+    EXPECT_EQ(w.what, task_write::kind::running);
+    EXPECT_EQ(w.key, (core::task_key{"lb", "5001"}));
+    EXPECT_EQ(w.update.state, core::task_state::running);
+    EXPECT_EQ(w.update.last_error, std::string());  // a running answer clears the last error
+    EXPECT_TRUE(w.update.count_poll);
+    EXPECT_NE(f.ps.find(h), nullptr);
+    w = f.ps.apply(h, task_poll_answer{std::nullopt, remote_status::failed});
+    EXPECT_EQ(w.what, task_write::kind::terminal);
+    EXPECT_EQ(w.update.state, core::task_state::failed);
+    EXPECT_EQ(f.ps.find(h), nullptr);
+    EXPECT_FALSE(f.ps.handle_of({"lb", "5001"}));
+}
+
+TEST(PollStateWrites, failures_follow_the_retry_policy_by_class) {
+    fixture f;
+    auto h = f.add_lb(1);
+    const call_failure transient{call_failure::kind::api, failure_class::transient, "6000",
+                                 "code 6000: internal error"};
+    auto w = f.ps.apply_failure(h, transient);
+    EXPECT_EQ(w.what, task_write::kind::error);
+    EXPECT_EQ(w.update.last_error, "code 6000: internal error");
+    EXPECT_FALSE(w.update.state);
+    const call_failure missing{call_failure::kind::api, failure_class::missing, "5000", "gone"};
+    EXPECT_EQ(f.ps.apply_failure(h, missing).what, task_write::kind::error);
+    EXPECT_EQ(f.ps.apply_failure(h, missing).what, task_write::kind::error);
+    w = f.ps.apply_failure(h, missing);  // the third in a row (not_found_checks 3)
+    EXPECT_EQ(w.what, task_write::kind::terminal);
+    EXPECT_EQ(w.update.state, core::task_state::not_found);
+
+    auto g = f.add_lb(2);
+    const call_failure final_error{call_failure::kind::api, failure_class::final, "4000", "bad"};
+    w = f.ps.apply_failure(g, final_error);
+    EXPECT_EQ(w.update.state, core::task_state::failed);
+    EXPECT_EQ(w.update.last_error, "bad");
+}
+
+TEST(PollStateWrites, a_throttled_poll_slows_its_action_down) {
+    fixture f;
+    auto h = f.add_lb(1);
+    const action_key poll{"lb", "DescribeLoadBalancersTaskResult"};
+    const auto now = f.clock.steady_now();
+    const auto bucket = f.limiter.bucket(poll, now);
+    const double before = f.limiter.stats(bucket, now).rate;
+    f.ps.apply_failure(h, {call_failure::kind::api, failure_class::throttled, "4400", "slow"});
+    EXPECT_LT(f.limiter.stats(bucket, now).rate, before);
+}
+
+TEST(PollStateWrites, instance_states_decide_instance_tasks) {
+    fixture f;
+    auto h = f.add_cvm(1);
+    // Stopping (9), then stopped (4): StopInstances succeeded.
+    std::vector<qcloud::instance_state> seen{{"ins-1", 9}};
+    EXPECT_EQ(f.ps.apply_instances(h, seen).what, task_write::kind::running);
+    seen[0].status = 4;
+    auto w = f.ps.apply_instances(h, seen);
+    EXPECT_EQ(w.what, task_write::kind::terminal);
+    EXPECT_EQ(w.update.state, core::task_state::succeeded);
+}
+
+}  // namespace
+}  // namespace taskpoller::engine::detail
