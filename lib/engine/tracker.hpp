@@ -2,7 +2,7 @@
 // The engine's front door: submits batches, adopts requestIds submitted elsewhere, cancels, and
 // keeps every live task polled (engine/poller.hpp). The control API and the daemon talk to this.
 //
-// Submission, step by step (DESIGN.md data flow, qcloud-v2.md §5):
+// Submission, step by step (docs/design.md "Data flow", docs/protocol.md "Retries"):
 //   validate against the registry → flatten params → client_token check → record the batch as
 //   `submitting` in the store (the intent; the journal persists it before anything is sent) →
 //   wait for the action's rate-limit token → sign and send once, on a fresh connection → parse →
