@@ -1,7 +1,7 @@
 #pragma once
-// Simulated CVM instances and their state machines (qcloud-v2.md §3-4). Time is passed in by the
-// caller (unix milliseconds) and transitions are evaluated lazily when state is read, so tests
-// drive it with a fake clock. I/O-free.
+// Simulated CVM instances and their state machines (docs/protocol.md "Responses", "Completion").
+// Time is passed in by the caller (unix milliseconds) and transitions are evaluated lazily when
+// state is read, so tests drive it with a fake clock. I/O-free.
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>

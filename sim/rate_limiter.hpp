@@ -1,5 +1,6 @@
 #pragma once
-// Token buckets per (SecretId, Action), as the cloud throttles (qcloud-v2.md §4). I/O-free.
+// Token buckets per (SecretId, Action), as the cloud throttles (docs/protocol.md "Completion").
+// I/O-free.
 
 #include <cstdint>
 #include <string>

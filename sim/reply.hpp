@@ -1,5 +1,5 @@
 #pragma once
-// API 2.0 answer bodies as the simulator writes them (qcloud-v2.md §3).
+// API 2.0 answer bodies as the simulator writes them (docs/protocol.md "Responses").
 
 #include <boost/json/object.hpp>
 #include <string>

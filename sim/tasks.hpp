@@ -1,6 +1,6 @@
 #pragma once
 // Services whose async actions return an integer requestId polled through a task-result API
-// (qcloud-v2.md §4): lb (DescribeLoadBalancersTaskResult), bmlb
+// (docs/protocol.md "Completion"): lb (DescribeLoadBalancersTaskResult), bmlb
 // (DescribeBmLoadBalancersTaskResult), bmeip (EipBmQueryTask). I/O-free; time passed in.
 
 #include <boost/json/array.hpp>

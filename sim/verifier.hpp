@@ -1,6 +1,7 @@
 #pragma once
-// Authentication of an API 2.0 request (qcloud-v2.md §2): common parameters, SecretId lookup,
-// signature, Timestamp window and Nonce reuse. I/O-free; the caller passes the current time.
+// Authentication of an API 2.0 request (docs/protocol.md "Signature"): common parameters, SecretId
+// lookup, signature, Timestamp window and Nonce reuse. I/O-free; the caller passes the current
+// time.
 
 #include <cstdint>
 #include <optional>

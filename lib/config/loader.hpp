@@ -47,8 +47,8 @@ struct builtin_service {
     std::string poll_action;
 };
 
-/// The built-in profiles of qcloud-v2.md §4: cvm (instance_state, its five async actions), lb,
-/// bmlb and bmeip (task_result, with their task-result actions).
+/// The built-in profiles (docs/protocol.md "Completion"): cvm (instance_state, its five async
+/// actions), lb, bmlb and bmeip (task_result, with their task-result actions).
 std::map<std::string, builtin_service, std::less<>> default_builtin_services();
 
 struct load_options {

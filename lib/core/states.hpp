@@ -1,5 +1,5 @@
 #pragma once
-// Task, batch and entry states (DESIGN.md "States") and their legal transitions. Pure values.
+// Task, batch and entry states (docs/design.md "States") and their legal transitions. Pure values.
 
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,7 @@
 #pragma once
 // The domain's value types as the rest of the program sees them (the store keeps a compact form
-// internally and hands out these). Fields mirror the JSON on the socket (DESIGN.md).
+// internally and hands out these). Fields mirror the JSON on the socket (docs/design.md
+// "Interfaces other programs rely on", docs/api.md).
 
 #include <array>
 #include <cstdint>

@@ -1,6 +1,7 @@
 #pragma once
-// Reading a CVM task's outcome from DescribeInstances (qcloud-v2.md §4). CVM has no task-result
-// API in v2, so a task is done when its instances reach the action's target status. I/O-free.
+// Reading a CVM task's outcome from DescribeInstances (docs/protocol.md "Completion"). CVM has no
+// task-result API in v2, so a task is done when its instances reach the action's target status.
+// I/O-free.
 //
 // Per instance, on each poll round:
 //  - -1 (creation failed) and 1 (faulty) fail the instance at once;

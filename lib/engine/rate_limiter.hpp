@@ -1,6 +1,6 @@
 #pragma once
-// Token buckets per (service, action) with AIMD adaptation (DESIGN.md "Policies"). I/O-free: the
-// caller passes steady-clock time to every call.
+// Token buckets per (service, action) with AIMD adaptation (docs/design.md "Policies"). I/O-free:
+// the caller passes steady-clock time to every call.
 //
 // Bucket: `rate` tokens/s up to `burst`. acquire() always takes a token; when none is left it
 // goes into debt and answers the time the token becomes available. Debt makes reservations

@@ -19,7 +19,7 @@ action_profile cvm_action(std::string name, response_kind response, int target, 
 service_profile make_cvm() {
     service_profile s{"cvm", "cvm", resolver_kind::instance_state, "DescribeInstances", "", {},
                       {},    {}};
-    // Targets and transitional states: qcloud-v2.md §4.
+    // Targets and transitional states: docs/protocol.md "Completion".
     const auto batch = response_kind::batch;
     for (auto a : {cvm_action("StartInstances", batch, 2, 8, "instanceIds"),
                    cvm_action("StopInstances", batch, 4, 9, "instanceIds"),

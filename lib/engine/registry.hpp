@@ -26,7 +26,7 @@ enum class response_kind {
     batch,         ///< `{"detail": {resource: {requestId}}}`: one entry per resource
 };
 
-/// How a CVM action's completion is read from instance states (qcloud-v2.md §4).
+/// How a CVM action's completion is read from instance states (docs/protocol.md "Completion").
 struct cvm_rule {
     int target = 2;           ///< status that means done
     int transitional = -100;  ///< status seen while the action runs; -100 = none known
@@ -119,7 +119,7 @@ class registry {
     std::string host_suffix_;
 };
 
-/// Whether `status` is a documented CVM instance status (-1 .. 20, qcloud-v2.md §4).
+/// Whether `status` is a documented CVM instance status (-1 .. 20, docs/protocol.md "Completion").
 bool is_known_cvm_status(int status) noexcept;
 
 /// A short English name of a CVM status ("running", "stopping"), or "unknown status".

@@ -1,5 +1,5 @@
 #pragma once
-// What to do after one poll request failed (DESIGN.md "Policies": the request-retry policy,
+// What to do after one poll request failed (docs/design.md "Policies": the request-retry policy,
 // separate from the poll schedule), and the exponential backoff both use. Pure functions.
 //
 // A failed poll never makes a task terminal by itself, except:

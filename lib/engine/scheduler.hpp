@@ -1,5 +1,5 @@
 #pragma once
-// The poll scheduler: when each live task is next polled (DESIGN.md "Policies"). I/O-free and
+// The poll scheduler: when each live task is next polled (docs/design.md "Policies"). I/O-free and
 // deterministic: time and randomness are injected. The poller arms one timer at next_due(),
 // takes due tasks with pop_due() (oldest due first, so none starves), polls them, and reports
 // each answer back with exactly one of on_running / on_retry / on_stall / on_resign_retry /

@@ -2,7 +2,7 @@
 // The engine's front door: submits batches, adopts requestIds submitted elsewhere, cancels, and
 // keeps every live task polled (engine/poller.hpp). The control API and the daemon talk to this.
 //
-// Submission, step by step (docs/design.md data flow, docs/protocol.md "Retries"):
+// Submission, step by step (docs/design.md "Data flow", docs/protocol.md "Retries"):
 //   validate against the registry → the protocol prepares the call (engine/cloud.hpp: params
 //   checked and encoded, resources, fingerprint) → client_token check → record the batch as
 //   `submitting` in the store (the intent; the journal persists it before anything is sent) →

@@ -1,6 +1,7 @@
 #pragma once
-// Percent-encoding as API 2.0 needs it on the wire (qcloud-v2.md §2.7): UTF-8 bytes, RFC 3986
-// unreserved characters (A-Z a-z 0-9 - . _ ~) kept, everything else %XX with upper-case hex.
+// Percent-encoding as API 2.0 needs it on the wire (docs/protocol.md "Encoding"): UTF-8 bytes,
+// RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~) kept, everything else %XX with upper-case
+// hex.
 
 #include <string>
 #include <string_view>

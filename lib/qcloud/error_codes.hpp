@@ -1,5 +1,5 @@
 #pragma once
-// API 2.0 error codes and what a client does with each (qcloud-v2.md §5).
+// API 2.0 error codes and what a client does with each (docs/protocol.md "Error codes").
 
 #include <string_view>
 

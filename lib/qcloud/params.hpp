@@ -1,6 +1,6 @@
 #pragma once
 // Action parameters as API 2.0 sends them: an ordered list of (name, value) strings, flattened
-// from a JSON object with dotted names (qcloud-v2.md §1).
+// from a JSON object with dotted names (docs/protocol.md "Requests").
 
 #include <boost/json/object.hpp>
 #include <string>

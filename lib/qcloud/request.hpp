@@ -1,5 +1,6 @@
 #pragma once
-// Builds a signed API 2.0 request (qcloud-v2.md §1-2). Pure: time and randomness are injected.
+// Builds a signed API 2.0 request (docs/protocol.md "Requests", "Signature"). Pure: time and
+// randomness are injected.
 
 #include <cstdint>
 #include <functional>

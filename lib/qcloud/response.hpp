@@ -1,6 +1,7 @@
 #pragma once
-// Parsers for API 2.0 responses (qcloud-v2.md §3-4). Each takes the raw body and returns a value
-// or a response_error; none throws on bad input, none trusts the input's size or shape.
+// Parsers for API 2.0 responses (docs/protocol.md "Responses", "Completion"). Each takes the raw
+// body and returns a value or a response_error; none throws on bad input, none trusts the input's
+// size or shape.
 
 #include <boost/system/result.hpp>
 #include <cstdint>
@@ -68,9 +69,9 @@ struct batch_result {
     std::vector<batch_entry> entries;
 };
 
-/// Batch async API (qcloud-v2.md §3). Outer 0/5100/5400 give entries; 5100 without `detail`
-/// rejects every requested resource with the outer code and message; any other outer code is
-/// kind::api (nothing started). Outer 0 without `detail` is malformed.
+/// Batch async API (docs/protocol.md "Responses"). Outer 0/5100/5400 give entries; 5100 without
+/// `detail` rejects every requested resource with the outer code and message; any other outer code
+/// is kind::api (nothing started). Outer 0 without `detail` is malformed.
 response_result<batch_result> parse_batch(std::string_view body,
                                           std::span<const std::string> requested);
 
@@ -82,7 +83,7 @@ response_result<task_status> parse_task_result(std::string_view body);
 
 struct instance_state {
     std::string instance_id;  ///< unInstanceId
-    int status = 0;           ///< qcloud-v2.md §4 state code
+    int status = 0;           ///< CVM status code (docs/protocol.md "Completion")
 };
 
 struct instances_page {

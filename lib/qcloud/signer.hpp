@@ -1,5 +1,6 @@
 #pragma once
-// API 2.0 request signing (qcloud-v2.md §2): canonical string, HMAC-SHA1/SHA256, base64.
+// API 2.0 request signing (docs/protocol.md "Signature"): canonical string, HMAC-SHA1/SHA256,
+// base64.
 
 #include <cstddef>
 #include <span>

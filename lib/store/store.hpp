@@ -2,10 +2,10 @@
 // The in-memory store: batches by id, tasks by (service, requestId), secondary indexes, a change
 // sequence with a bounded change log, one-shot watchers, retention, and a journal hook.
 //
-// Single-threaded by design (DESIGN.md): every call must come from the io_context's thread; there
-// are no locks. Watch callbacks run synchronously at the end of the mutation that satisfies them
-// (or inside the registering call if already satisfied); they may call the store, but must not
-// destroy it.
+// Single-threaded by design (docs/design.md "Policies"): every call must come from the io_context's
+// thread; there are no locks. Watch callbacks run synchronously at the end of the mutation that
+// satisfies them (or inside the registering call if already satisfied); they may call the store,
+// but must not destroy it.
 
 #include <array>
 #include <cstdint>

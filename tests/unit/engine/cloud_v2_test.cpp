@@ -17,7 +17,8 @@ call_outcome answered(std::string body) {
 struct Submission : ::testing::Test {
     registry reg;
     const action_profile& stop = **reg.find_action("cvm", "StopInstances");
-    const action_profile& register_lb = **reg.find_action("lb", "RegisterInstancesWithLoadBalancer");
+    const action_profile& register_lb =
+        **reg.find_action("lb", "RegisterInstancesWithLoadBalancer");
     std::vector<std::string> two{"ins-1", "ins-2"};
 
     submission_answer with_code(int code) {
@@ -35,17 +36,17 @@ TEST_F(Submission, every_error_class_of_the_table_maps_to_its_answer_and_next_st
         submit_step first;  // what the first attempt (of 4) does next
     };
     const row table[] = {
-        {4000, k::rejected, submit_step::record},   // invalid parameter
-        {4100, k::rejected, submit_step::record},   // authentication
-        {4104, k::rejected, submit_step::record},   // SecretId not found
-        {4105, k::rejected, submit_step::record},   // token
-        {4300, k::rejected, submit_step::record},   // access denied
-        {4600, k::rejected, submit_step::record},   // protocol not supported
-        {5000, k::rejected, submit_step::record},   // resource does not exist
-        {5200, k::rejected, submit_step::record},   // purchase failure
-        {6100, k::rejected, submit_step::record},   // API not available
-        {4200, k::resign, submit_step::send_now},   // request expired: re-signed once
-        {4500, k::resign, submit_step::send_now},   // replay: re-signed once
+        {4000, k::rejected, submit_step::record},             // invalid parameter
+        {4100, k::rejected, submit_step::record},             // authentication
+        {4104, k::rejected, submit_step::record},             // SecretId not found
+        {4105, k::rejected, submit_step::record},             // token
+        {4300, k::rejected, submit_step::record},             // access denied
+        {4600, k::rejected, submit_step::record},             // protocol not supported
+        {5000, k::rejected, submit_step::record},             // resource does not exist
+        {5200, k::rejected, submit_step::record},             // purchase failure
+        {6100, k::rejected, submit_step::record},             // API not available
+        {4200, k::resign, submit_step::send_now},             // request expired: re-signed once
+        {4500, k::resign, submit_step::send_now},             // replay: re-signed once
         {4400, k::throttled, submit_step::send_after_delay},  // not executed: backoff
         {6000, k::unknown, submit_step::record},  // a server error proves nothing: never re-sent
         {6200, k::unknown, submit_step::record},
@@ -63,8 +64,8 @@ TEST_F(Submission, every_error_class_of_the_table_maps_to_its_answer_and_next_st
 
 TEST_F(Submission, transport_outcomes_are_not_sent_or_unknown) {
     using k = submission_answer::kind;
-    auto a = v2::read_submission(stop, {call_outcome::kind::not_sent, {}, "connect refused", 0},
-                                 two);
+    auto a =
+        v2::read_submission(stop, {call_outcome::kind::not_sent, {}, "connect refused", 0}, two);
     EXPECT_EQ(a.what, k::not_sent);
     EXPECT_EQ(decide_submission(a.what, 0, 4, false), submit_step::send_after_delay);
     a = v2::read_submission(stop, {call_outcome::kind::outcome_unknown, {}, "reset", 0}, two);
@@ -75,12 +76,11 @@ TEST_F(Submission, transport_outcomes_are_not_sent_or_unknown) {
 }
 
 TEST_F(Submission, a_batch_answer_gives_one_entry_per_resource) {
-    auto a = v2::read_submission(
-        stop,
-        answered(R"({"code":5400,"message":"partial","detail":{)"
-                 R"("ins-1":{"code":0,"message":"","requestId":"r1"},)"
-                 R"("ins-2":{"code":5100,"message":"stopped already"}}})"),
-        two);
+    auto a = v2::read_submission(stop,
+                                 answered(R"({"code":5400,"message":"partial","detail":{)"
+                                          R"("ins-1":{"code":0,"message":"","requestId":"r1"},)"
+                                          R"("ins-2":{"code":5100,"message":"stopped already"}}})"),
+                                 two);
     ASSERT_EQ(a.what, submission_answer::kind::accepted);
     EXPECT_EQ(a.code, 5400);
     ASSERT_EQ(a.entries.size(), 2u);
@@ -91,8 +91,7 @@ TEST_F(Submission, a_batch_answer_gives_one_entry_per_resource) {
 }
 
 TEST_F(Submission, a_common_async_answer_gives_its_request_id_to_every_resource) {
-    auto a = v2::read_submission(register_lb, answered(R"({"code":0,"requestId":77})"),
-                                 {"lb-1"});
+    auto a = v2::read_submission(register_lb, answered(R"({"code":0,"requestId":77})"), {"lb-1"});
     ASSERT_EQ(a.what, submission_answer::kind::accepted);
     ASSERT_EQ(a.entries.size(), 1u);
     EXPECT_EQ(a.entries[0].resource_id, "lb-1");
@@ -146,7 +145,8 @@ TEST(PollAnswers, classes_of_codes) {
     EXPECT_EQ(v2::classify(5000, {}), failure_class::missing);
     for (int c : {4100, 4101, 4104, 4105, 4110, 4300, 4600, 6100})
         EXPECT_EQ(v2::classify(c, {}), failure_class::account) << c;
-    for (int c : {4000, 5100, 5200, 9999}) EXPECT_EQ(v2::classify(c, {}), failure_class::final) << c;
+    for (int c : {4000, 5100, 5200, 9999})
+        EXPECT_EQ(v2::classify(c, {}), failure_class::final) << c;
 }
 
 TEST(PollAnswers, instances_and_their_parameters) {

@@ -85,9 +85,9 @@ TEST_F(Dispatch, call_slots_bound_the_calls_in_flight_and_a_freed_slot_wakes_the
     for (int i = 0; i < 5; ++i) add("lb", i);
     clock.advance(1s);
     step();
-    EXPECT_EQ(calls.size(), 3u);  // max_inflight
+    EXPECT_EQ(calls.size(), 3u);                               // max_inflight
     EXPECT_EQ(d.next_wake(clock.steady_now()), std::nullopt);  // only a finished call can help
-    EXPECT_TRUE(d.finished());                                  // was full: wake the loop
+    EXPECT_TRUE(d.finished());                                 // was full: wake the loop
     step();
     EXPECT_EQ(calls.size(), 1u);
     EXPECT_TRUE(d.finished());

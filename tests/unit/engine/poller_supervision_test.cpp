@@ -40,8 +40,7 @@ class faulty_cloud final : public cloud {
         if (++polls == 1) throw std::runtime_error("injected poll fault");
         co_return task_poll_answer{std::nullopt, remote_status::succeeded};
     }
-    asio::awaitable<instances_answer> async_poll_instances(const service_profile&,
-                                                           std::string_view,
+    asio::awaitable<instances_answer> async_poll_instances(const service_profile&, std::string_view,
                                                            std::span<const std::string>) override {
         co_return instances_answer{};
     }
@@ -69,8 +68,9 @@ class faulty_clock final : public core::clock {
 struct log_lines {
     std::vector<std::pair<core::log_level, std::string>> lines;
     core::logger logger() {
-        return core::logger([this](core::log_level l, std::string_view s) { lines.emplace_back(l, s); },
-                            core::log_level::debug);
+        return core::logger(
+            [this](core::log_level l, std::string_view s) { lines.emplace_back(l, s); },
+            core::log_level::debug);
     }
     bool has(core::log_level l, std::string_view needle) const {
         for (const auto& [level, s] : lines)
@@ -103,7 +103,8 @@ struct Supervision : ::testing::Test {
     void adopt(poller& p, const std::string& id) {
         ASSERT_TRUE(st.adopt_task({"lb", id, "DeleteLoadBalancers", {}, {}, {}, "ap-guangzhou"}));
         auto now = clock.steady_now();
-        ASSERT_TRUE(p.track({{"lb", id}, "DeleteLoadBalancers", "ap-guangzhou", {}, now, now + 1h}));
+        ASSERT_TRUE(
+            p.track({{"lb", id}, "DeleteLoadBalancers", "ap-guangzhou", {}, now, now + 1h}));
     }
 };
 

@@ -1,5 +1,5 @@
-// Official signature vectors (qcloud-v2.md §2) built from parameter maps through the real
-// canonicalisation code, plus our own edge cases.
+// Official signature vectors (docs/protocol.md "Official test vectors") built from parameter maps
+// through the real canonicalisation code, plus our own edge cases.
 #include "qcloud/signer.hpp"
 
 #include <fmt/format.h>

@@ -10,8 +10,8 @@ namespace {
 using testing::code;
 using testing::fixture;
 
-// The official vector O1 (qcloud-v2.md §2) as a parameter map: the simulator must accept it
-// when its clock is at the vector's Timestamp.
+// The official vector O1 (docs/protocol.md "Official test vectors") as a parameter map: the
+// simulator must accept it when its clock is at the vector's Timestamp.
 qcloud::param_list vector_o1() {
     return {{"Action", "DescribeInstances"},
             {"InstanceIds.0", "ins-09dx96dg"},
