@@ -10,6 +10,7 @@
 
 #include "config/secret.hpp"
 #include "config/units.hpp"
+#include "core/polling_defaults.hpp"
 
 namespace taskpoller::config {
 
@@ -76,14 +77,14 @@ struct service_config {
 enum class jitter_kind { full, none };
 
 struct polling_config {
-    duration initial_delay = std::chrono::seconds(1);
-    duration interval = std::chrono::seconds(2);
-    double multiplier = 1.5;
-    duration max_interval = std::chrono::seconds(30);
+    duration initial_delay = core::polling_defaults::initial_delay;
+    duration interval = core::polling_defaults::interval;
+    double multiplier = core::polling_defaults::multiplier;
+    duration max_interval = core::polling_defaults::max_interval;
     jitter_kind jitter = jitter_kind::full;
-    duration timeout = std::chrono::hours(1);
-    unsigned not_found_checks = 3;
-    duration settle_delay = std::chrono::seconds(10);
+    duration timeout = core::polling_defaults::timeout;
+    unsigned not_found_checks = core::polling_defaults::not_found_checks;
+    duration settle_delay = core::polling_defaults::settle_delay;
 };
 
 struct rate_limit_config {

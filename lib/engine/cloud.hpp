@@ -22,12 +22,14 @@
 
 #include "core/result.hpp"
 #include "engine/outcomes.hpp"
+#include "qcloud/signer.hpp"
 
 namespace taskpoller::engine {
 
 struct action_profile;
 struct service_profile;
 struct api_stats;
+struct api_settings;
 
 /// A submission checked and encoded by the protocol, ready to be sent (any number of times:
 /// each send is signed afresh). The engine reads only the common fields.
@@ -66,6 +68,9 @@ class cloud {
 
     /// Counters of every call made so far (metrics).
     virtual const api_stats& stats() const noexcept = 0;
+
+    /// Configuration reload: credentials and HTTP settings for calls from now on.
+    virtual void reconfigure(qcloud::credentials creds, const api_settings& settings) = 0;
 };
 
 }  // namespace taskpoller::engine

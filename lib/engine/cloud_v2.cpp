@@ -136,17 +136,6 @@ submission_answer read_submission(const action_profile& action, const call_outco
     }
 }
 
-qcloud::param_list describe_instances_params(std::span<const std::string> ids) {
-    qcloud::param_list params;
-    params.reserve(ids.size() + 2);
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-        params.push_back({fmt::format("instanceIds.{}", i), ids[i]});
-    }
-    params.push_back({"offset", "0"});
-    params.push_back({"limit", std::to_string(ids.size())});
-    return params;
-}
-
 }  // namespace v2
 
 cloud_v2::cloud_v2(http::client& http, const registry& reg, qcloud::credentials creds,
@@ -231,7 +220,7 @@ asio::awaitable<task_poll_answer> cloud_v2::async_poll_task(const service_profil
 asio::awaitable<instances_answer> cloud_v2::async_poll_instances(const service_profile& service,
                                                                  std::string_view region,
                                                                  std::span<const std::string> ids) {
-    auto params = v2::describe_instances_params(ids);
+    auto params = qcloud::describe_instances_params(ids);
     auto out = co_await api_.async_call(service.name, service.result_action, region, params, false);
     auto answer = v2::read_instances(out);
     if (out.what == call_outcome::kind::answered)

@@ -52,9 +52,6 @@ instances_answer read_instances(const call_outcome& out);
 submission_answer read_submission(const action_profile& action, const call_outcome& out,
                                   const std::vector<std::string>& resources);
 
-/// DescribeInstances parameters for `ids` (at most 100): `instanceIds.N`, `offset`, `limit`.
-qcloud::param_list describe_instances_params(std::span<const std::string> ids);
-
 }  // namespace v2
 
 class cloud_v2 final : public cloud {
@@ -78,8 +75,7 @@ class cloud_v2 final : public cloud {
     std::size_t max_instances_per_call() const noexcept override { return 100; }
     const api_stats& stats() const noexcept override { return api_.stats(); }
 
-    /// Configuration reload: credentials and settings for calls from now on.
-    void reconfigure(qcloud::credentials creds, const api_settings& settings);
+    void reconfigure(qcloud::credentials creds, const api_settings& settings) override;
 
   private:
     void count(std::string_view service, std::string_view action, std::string_view label);

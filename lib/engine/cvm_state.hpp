@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/polling_defaults.hpp"
 #include "engine/registry.hpp"
 #include "engine/types.hpp"
 #include "qcloud/response.hpp"
@@ -37,8 +38,8 @@ enum class verdict : std::uint8_t { running, succeeded, failed, not_found };
 std::string_view to_string(verdict v) noexcept;
 
 struct cvm_options {
-    std::uint32_t stable_checks = 2;     ///< polls showing the same wrong status → failed
-    std::uint32_t not_found_checks = 3;  ///< consecutive absences → not_found
+    std::uint32_t stable_checks = 2;  ///< polls showing the same wrong status → failed
+    std::uint32_t not_found_checks = core::polling_defaults::not_found_checks;  ///< → not_found
 };
 
 /// What is remembered about one instance between polls.

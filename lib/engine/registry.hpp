@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/polling_defaults.hpp"
 #include "core/result.hpp"
 #include "engine/types.hpp"
 
@@ -31,7 +32,7 @@ struct cvm_rule {
     int target = 2;           ///< status that means done
     int transitional = -100;  ///< status seen while the action runs; -100 = none known
     std::string ids_param = "instanceIds";  ///< `instanceIds` (array, `.n`) or `instanceId`
-    milliseconds settle_delay{10'000};      ///< accept a stale-looking target after this long
+    milliseconds settle_delay{core::polling_defaults::settle_delay};  ///< stale-read guard
     bool has_transitional() const noexcept { return transitional != -100; }
 };
 

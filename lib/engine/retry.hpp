@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/polling_defaults.hpp"
 #include "engine/outcomes.hpp"
 #include "engine/types.hpp"
 
@@ -57,8 +58,8 @@ enum class retry_action {
 std::string_view to_string(retry_action a) noexcept;
 
 struct retry_options {
-    backoff_policy backoff;              ///< request-retry backoff
-    std::uint32_t not_found_checks = 3;  ///< consecutive "no such task" → not_found
+    backoff_policy backoff;  ///< request-retry backoff
+    std::uint32_t not_found_checks = core::polling_defaults::not_found_checks;  ///< → not_found
 };
 
 /// What the caller knows about this task's recent polls (kept in the scheduler's record).

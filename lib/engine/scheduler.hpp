@@ -35,6 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/polling_defaults.hpp"
 #include "engine/duration_histogram.hpp"
 #include "engine/retry.hpp"
 #include "engine/types.hpp"
@@ -42,12 +43,12 @@
 namespace taskpoller::engine {
 
 struct poll_policy {
-    duration initial_delay = std::chrono::seconds(1);
-    duration interval = std::chrono::seconds(1);
-    double multiplier = 1.5;
-    duration max_interval = std::chrono::seconds(60);
+    duration initial_delay = core::polling_defaults::initial_delay;
+    duration interval = core::polling_defaults::interval;
+    double multiplier = core::polling_defaults::multiplier;
+    duration max_interval = core::polling_defaults::max_interval;
     jitter_mode jitter = jitter_mode::full;
-    duration timeout = std::chrono::hours(1);  ///< default deadline after submission
+    duration timeout = core::polling_defaults::timeout;  ///< default deadline after submission
 };
 
 struct learning_options {

@@ -37,14 +37,29 @@ core::sys_time to_sys(const core::clock& c, core::steady_time t) {
 tracker::tracker(asio::any_io_executor ex, store::store& st, const core::clock& clock,
                  http::client& http, qcloud::credentials creds, tracker_config config,
                  core::logger log, core::fault_handler on_fault)
+    : tracker(ex, st, clock, &http, std::move(creds), nullptr, std::move(config), std::move(log),
+              std::move(on_fault)) {}
+
+tracker::tracker(asio::any_io_executor ex, store::store& st, const core::clock& clock,
+                 std::unique_ptr<cloud> api, tracker_config config, core::logger log,
+                 core::fault_handler on_fault)
+    : tracker(ex, st, clock, nullptr, qcloud::credentials({}, {}), std::move(api),
+              std::move(config), std::move(log), std::move(on_fault)) {}
+
+tracker::tracker(asio::any_io_executor ex, store::store& st, const core::clock& clock,
+                 http::client* http, qcloud::credentials creds, std::unique_ptr<cloud> api,
+                 tracker_config config, core::logger log, core::fault_handler on_fault)
     : executor_(ex),
       store_(st),
       clock_(clock),
       config_(std::move(config)),
       log_(log),
       limiter_(config_.limits),
-      cloud_(
-          std::make_unique<cloud_v2>(http, config_.services, std::move(creds), config_.api, log)),
+      // API 2.0 unless another protocol is given; it reads the tracker's own registry, which
+      // reloads assign into.
+      cloud_(api ? std::move(api)
+                 : std::make_unique<cloud_v2>(*http, config_.services, std::move(creds),
+                                              config_.api, log)),
       poller_(ex, st, config_.services, *cloud_, limiter_, clock, config_.polling, log,
               std::move(on_fault)) {
     if (config_.submit.max_attempts == 0) throw std::invalid_argument("submit.max_attempts is 0");

@@ -96,6 +96,10 @@ class tracker {
     tracker(boost::asio::any_io_executor ex, store::store& st, const core::clock& clock,
             http::client& http, qcloud::credentials creds, tracker_config config, core::logger log,
             core::fault_handler on_fault = {});
+    /// The same with another protocol implementation (tests substitute the cloud here).
+    tracker(boost::asio::any_io_executor ex, store::store& st, const core::clock& clock,
+            std::unique_ptr<cloud> api, tracker_config config, core::logger log,
+            core::fault_handler on_fault = {});
     ~tracker();
     tracker(const tracker&) = delete;
     tracker& operator=(const tracker&) = delete;
@@ -139,6 +143,9 @@ class tracker {
     const poller& polls() const noexcept { return poller_; }
 
   private:
+    tracker(boost::asio::any_io_executor ex, store::store& st, const core::clock& clock,
+            http::client* http, qcloud::credentials creds, std::unique_ptr<cloud> api,
+            tracker_config config, core::logger log, core::fault_handler on_fault);
     boost::asio::awaitable<submission_answer> send_once(const core::batch& b,
                                                         const service_profile& svc,
                                                         const action_profile& a,
@@ -160,7 +167,7 @@ class tracker {
     tracker_config config_;
     core::logger log_;
     rate_limiter limiter_;
-    std::unique_ptr<cloud_v2> cloud_;
+    std::unique_ptr<cloud> cloud_;
     poller poller_;
     submit_stats submit_stats_;
     std::size_t submitting_ = 0;  // submissions between their intent and their outcome

@@ -94,4 +94,15 @@ const std::string* find_param(const param_list& params, std::string_view name) n
     return nullptr;
 }
 
+param_list describe_instances_params(std::span<const std::string> ids) {
+    qcloud::param_list params;
+    params.reserve(ids.size() + 2);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        params.push_back({fmt::format("instanceIds.{}", i), ids[i]});
+    }
+    params.push_back({"offset", "0"});
+    params.push_back({"limit", std::to_string(ids.size())});
+    return params;
+}
+
 }  // namespace taskpoller::qcloud

@@ -3,6 +3,7 @@
 // from a JSON object with dotted names (docs/protocol.md "Requests").
 
 #include <boost/json/object.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ using param_list = std::vector<param>;
 /// Fails, naming the offending path (`backends.0.weight`), on null, non-finite numbers, empty
 /// names, and empty arrays or objects (they would send nothing, silently).
 core::result<param_list> flatten_params(const boost::json::object& params);
+
+/// DescribeInstances parameters for `ids` (at most 100, the API's maximum per call):
+/// `instanceIds.N`, `offset=0`, `limit=<count>` (docs/protocol.md "Completion").
+param_list describe_instances_params(std::span<const std::string> ids);
 
 /// Formats a finite double in plain decimal, shortest round-trip form ("0.1", "1e+20" never).
 std::string format_decimal(double value);

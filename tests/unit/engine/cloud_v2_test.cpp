@@ -157,7 +157,7 @@ TEST(PollAnswers, instances_and_their_parameters) {
     EXPECT_EQ(a.instances[0].instance_id, "ins-1");
     EXPECT_EQ(a.instances[0].status, 4);
     std::vector<std::string> ids{"ins-1", "ins-2"};
-    auto p = v2::describe_instances_params(ids);
+    auto p = qcloud::describe_instances_params(ids);
     ASSERT_EQ(p.size(), 4u);
     EXPECT_EQ(p[0].name, "instanceIds.0");
     EXPECT_EQ(p[1].value, "ins-2");

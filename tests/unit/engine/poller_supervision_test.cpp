@@ -46,6 +46,7 @@ class faulty_cloud final : public cloud {
     }
     std::size_t max_instances_per_call() const noexcept override { return 100; }
     const api_stats& stats() const noexcept override { return stats_; }
+    void reconfigure(qcloud::credentials, const api_settings&) override {}
 
   private:
     api_stats stats_;

@@ -1,0 +1,232 @@
+// The tracker's submission path against a scripted cloud (engine/cloud.hpp): what it sends,
+// how often, and what it records, for every kind of answer; supervision of a submission that
+// throws; client_token idempotency; shutdown draining.
+#include "engine/tracker.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <deque>
+#include <stdexcept>
+
+#include "core/clock.hpp"
+#include "engine/stats.hpp"
+#include "store/store.hpp"
+
+namespace taskpoller::engine {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+namespace json = boost::json;
+using kind = submission_answer::kind;
+
+// Answers submissions from a script (one answer per send; an empty script throws, like a
+// bug would) and every poll with "running".
+struct scripted_cloud final : cloud {
+    std::deque<submission_answer> script;
+    std::vector<std::string> sent;  // the fingerprints of every send
+    std::chrono::milliseconds submit_delay{0};
+    api_stats counters;
+
+    core::result<std::unique_ptr<prepared_submission>> prepare(
+        const service_profile&, const action_profile&, std::string_view,
+        const json::object& params) const override {
+        auto p = std::make_unique<prepared_submission>();
+        if (auto* ids = params.if_contains("ids")) {
+            for (const auto& v : ids->as_array()) p->resources.emplace_back(v.as_string());
+        }
+        p->fingerprint = json::serialize(params);
+        return p;
+    }
+    asio::awaitable<submission_answer> async_submit(const service_profile&, const action_profile&,
+                                                    std::string_view,
+                                                    const prepared_submission& p) override {
+        sent.push_back(p.fingerprint);
+        if (submit_delay.count() > 0) {
+            asio::steady_timer t(co_await asio::this_coro::executor, submit_delay);
+            co_await t.async_wait(asio::use_awaitable);
+        }
+        if (script.empty()) throw std::logic_error("injected submission fault");
+        auto a = script.front();
+        script.pop_front();
+        co_return a;
+    }
+    asio::awaitable<task_poll_answer> async_poll_task(const service_profile&, std::string_view,
+                                                      std::string_view) override {
+        co_return task_poll_answer{};
+    }
+    asio::awaitable<instances_answer> async_poll_instances(const service_profile&, std::string_view,
+                                                           std::span<const std::string>) override {
+        co_return instances_answer{};
+    }
+    std::size_t max_instances_per_call() const noexcept override { return 100; }
+    const api_stats& stats() const noexcept override { return counters; }
+    void reconfigure(qcloud::credentials, const api_settings&) override {}
+};
+
+submission_answer accepted_two() {
+    submission_answer a{kind::accepted, 0, {}, {}};
+    a.entries.push_back({"ins-1", core::entry_outcome::accepted, 0, {}, "r1", {}});
+    a.entries.push_back({"ins-2", core::entry_outcome::accepted, 0, {}, "r2", {}});
+    return a;
+}
+
+struct Tracker : ::testing::Test {
+    asio::io_context io;
+    core::real_clock clock;
+    store::store st{clock};
+    scripted_cloud* api = nullptr;
+    std::vector<std::pair<core::log_level, std::string>> lines;
+    std::unique_ptr<tracker> t;
+
+    void SetUp() override {
+        tracker_config c;
+        c.default_region = "ap-guangzhou";
+        c.submit.backoff = {1ms, 1.0, 1ms, jitter_mode::none};
+        auto cloud = std::make_unique<scripted_cloud>();
+        api = cloud.get();
+        core::logger log(
+            [this](core::log_level l, std::string_view s) { lines.emplace_back(l, s); },
+            core::log_level::debug);
+        t = std::make_unique<tracker>(io.get_executor(), st, clock, std::move(cloud), std::move(c),
+                                      log);
+    }
+    void TearDown() override {
+        t->stop();
+        io.run_for(20ms);
+    }
+
+    submission stop_two(std::string token = {}) {
+        submission s;
+        s.service = "cvm";
+        s.action = "StopInstances";
+        s.params = json::object{{"ids", json::array{"ins-1", "ins-2"}}};
+        s.client_token = std::move(token);
+        return s;
+    }
+    core::result<submit_result> submit(submission s) {
+        std::optional<core::result<submit_result>> out;
+        io.restart();  // a previous submission may have left the io_context out of work
+        asio::co_spawn(io, t->async_submit(std::move(s)),
+                       [&](std::exception_ptr e, core::result<submit_result> r) {
+                           if (e) std::rethrow_exception(e);
+                           out = std::move(r);
+                       });
+        for (int i = 0; i < 500 && !out; ++i) io.run_for(5ms);
+        EXPECT_TRUE(out) << "the submission did not finish";
+        return out ? std::move(*out) : core::result<submit_result>(core::error{"timeout"});
+    }
+    bool logged(core::log_level l, std::string_view needle) const {
+        for (const auto& [level, s] : lines)
+            if (level == l && s.find(needle) != std::string::npos) return true;
+        return false;
+    }
+};
+
+TEST_F(Tracker, an_accepted_batch_is_submitted_and_its_tasks_polled) {
+    api->script = {accepted_two()};
+    auto r = submit(stop_two());
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->batch.state, core::batch_state::submitted);
+    EXPECT_EQ(api->sent.size(), 1u);
+    EXPECT_EQ(t->polls().tracked(), 2u);
+    EXPECT_EQ(t->inflight(), 0u);
+}
+
+TEST_F(Tracker, throttled_and_not_sent_are_sent_again_then_accepted) {
+    api->script = {{kind::throttled, 4400, "code 4400: slow down", {}},
+                   {kind::not_sent, 0, "connection refused", {}},
+                   accepted_two()};
+    auto r = submit(stop_two());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->batch.state, core::batch_state::submitted);
+    EXPECT_EQ(api->sent.size(), 3u);
+}
+
+TEST_F(Tracker, an_expired_signature_is_resigned_once_only) {
+    api->script = {{kind::resign, 4200, "code 4200: expired", {}},
+                   {kind::resign, 4200, "code 4200: expired", {}},
+                   accepted_two()};
+    auto r = submit(stop_two());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(api->sent.size(), 2u);
+    EXPECT_EQ(r->batch.state, core::batch_state::rejected);
+    EXPECT_EQ(r->batch.code, 4200);
+}
+
+TEST_F(Tracker, sends_are_bounded_by_max_attempts) {
+    for (int i = 0; i < 6; ++i) api->script.push_back({kind::not_sent, 0, "refused", {}});
+    auto r = submit(stop_two());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(api->sent.size(), 4u);  // submit_options::max_attempts
+    EXPECT_EQ(r->batch.state, core::batch_state::rejected);
+    EXPECT_EQ(r->batch.code, -1);
+    EXPECT_EQ(r->batch.message, "not sent: refused");
+}
+
+TEST_F(Tracker, an_unknown_outcome_is_never_sent_again) {
+    api->script = {{kind::unknown, 0, "reset after the request was written", {}}, accepted_two()};
+    auto r = submit(stop_two());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(api->sent.size(), 1u);
+    EXPECT_EQ(r->batch.state, core::batch_state::unknown);
+    ASSERT_EQ(r->batch.entries.size(), 2u);
+    EXPECT_EQ(r->batch.entries[0].outcome, core::entry_outcome::unknown);
+    EXPECT_EQ(t->polls().tracked(), 0u);
+}
+
+TEST_F(Tracker, a_submission_that_throws_is_unknown_and_releases_its_count) {
+    // The script is empty: the send throws after the intent was recorded.
+    auto r = submit(stop_two());
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->batch.state, core::batch_state::unknown);
+    EXPECT_NE(r->batch.message.find("internal error in taskpollerd: injected submission fault"),
+              std::string::npos);
+    EXPECT_TRUE(logged(core::log_level::critical, "internal error after its intent was recorded"));
+    EXPECT_EQ(t->inflight(), 0u);
+    auto stored = st.get_batch(r->batch.id);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->state, core::batch_state::unknown);  // never left `submitting`
+}
+
+TEST_F(Tracker, a_repeated_client_token_sends_nothing_and_a_reused_one_conflicts) {
+    api->script = {accepted_two()};
+    auto first = submit(stop_two("tok-1"));
+    ASSERT_TRUE(first);
+    auto again = submit(stop_two("tok-1"));
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->existing);
+    EXPECT_EQ(again->batch.id, first->batch.id);
+    auto other = stop_two("tok-1");
+    other.params["ids"] = json::array{"ins-3"};
+    auto conflict = submit(std::move(other));
+    ASSERT_FALSE(conflict);
+    EXPECT_EQ(conflict.error().kind, core::error_kind::conflict);
+    EXPECT_EQ(api->sent.size(), 1u);
+}
+
+TEST_F(Tracker, drain_waits_for_a_submission_in_flight) {
+    api->script = {accepted_two()};
+    api->submit_delay = 50ms;
+    std::optional<core::result<submit_result>> out;
+    asio::co_spawn(io, t->async_submit(stop_two()),
+                   [&](std::exception_ptr, core::result<submit_result> r) { out = std::move(r); });
+    io.run_for(10ms);  // the send is in flight
+    ASSERT_EQ(t->inflight(), 1u);
+    t->stop();
+    bool drained = false;
+    t->async_drain([&] { drained = true; });
+    EXPECT_FALSE(drained);
+    for (int i = 0; i < 100 && !drained; ++i) io.run_for(5ms);
+    EXPECT_TRUE(drained);
+    ASSERT_TRUE(out);
+    EXPECT_TRUE(*out);  // the answer that came back during the shutdown was recorded
+}
+
+}  // namespace
+}  // namespace taskpoller::engine
