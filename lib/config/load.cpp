@@ -121,8 +121,12 @@ void read_control(map_reader& root, control_config& out) {
     read_string(m, "group", out.group, string_rule::any);
     read_admin_lists(m, out);
     read_uint(m, "max_connections", out.max_connections, 1u, 65'535u);
+    out.max_connections_per_uid = std::max(1u, out.max_connections / 4);
+    read_uint(m, "max_connections_per_uid", out.max_connections_per_uid, 1u, 65'535u);
+    read_uint(m, "admin_reserved_connections", out.admin_reserved_connections, 0u, 65'535u);
     read_uint(m, "max_waiters", out.max_waiters, 1u, 65'535u);
     read_size(m, "max_body", out.max_body, 1ULL << 10, 1ULL << 30);
+    read_duration(m, "header_timeout", out.header_timeout, 1ms, 1h);
     read_duration(m, "request_timeout", out.request_timeout, 1ms, 1h);
     read_duration(m, "max_wait", out.max_wait, 1s, 24h);
     m.finish();
