@@ -13,6 +13,7 @@
 #include <sstream>
 #include <vector>
 
+#include "config/groups.hpp"
 #include "config/sections.hpp"
 
 namespace taskpoller::config {
@@ -119,6 +120,8 @@ void read_control(map_reader& root, control_config& out) {
         }
     }
     read_string(m, "group", out.group, string_rule::any);
+    if (auto g = check_group_exists(out.group); !out.group.empty() && !g)
+        m.ctx().error(m.mark_of("group"), m.child("group"), g.error().message);
     read_admin_lists(m, out);
     read_uint(m, "max_connections", out.max_connections, 1u, 65'535u);
     out.max_connections_per_uid = std::max(1u, out.max_connections / 4);
