@@ -77,6 +77,8 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
     if (!action) co_return action.error();
     auto params = qcloud::flatten_params(s.params);
     if (!params) co_return params.error();
+    // Refused before anything is journaled or sent: such a request could never be signed.
+    if (auto names = check_param_names(*params); !names) co_return names.error();
     if (s.region.empty()) s.region = config_.default_region;
     if (s.region.empty()) {
         co_return core::error{"no region: give \"region\" or configure cloud.region"};

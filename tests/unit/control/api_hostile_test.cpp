@@ -1,0 +1,29 @@
+// Requests from the hostile test run of issue 16, through the real API routes: each is refused
+// (or capped) up front, before anything is journaled or sent.
+#include <gtest/gtest.h>
+
+#include "api_fixture.hpp"
+
+namespace taskpoller::control::test {
+namespace {
+
+using namespace std::chrono_literals;
+using verb = http::verb;
+
+TEST(ApiHostile, ParamNamedLikeACommonParameterIsRefusedBeforeAnythingIsRecorded) {
+    api_env env;
+    for (const char* name : {"SecretId", "Signature", "Nonce", "Timestamp", "Action", "Region",
+                             "SignatureMethod", "Token"}) {
+        auto r = call(env.path, verb::post, "/v1/batches",
+                      std::string(R"({"service":"lb","action":"DeleteLoadBalancers",)") +
+                          R"("params":{"loadBalancerIds":["lb-1"],")" + name + R"(":"x"}})");
+        EXPECT_EQ(r.status, 400u) << name << ": " << r.body;
+        EXPECT_EQ(error_code_of(r), "invalid_argument") << name;
+        EXPECT_NE(error_message_of(r).find(std::string("params.") + name), std::string::npos)
+            << r.body;
+    }
+    EXPECT_EQ(env.on_io([&] { return env.st.batch_count(); }), 0u);  // nothing journaled
+}
+
+}  // namespace
+}  // namespace taskpoller::control::test
