@@ -25,5 +25,21 @@ TEST(ApiHostile, ParamNamedLikeACommonParameterIsRefusedBeforeAnythingIsRecorded
     EXPECT_EQ(env.on_io([&] { return env.st.batch_count(); }), 0u);  // nothing journaled
 }
 
+TEST(ApiHostile, DuplicateKeysInABodyAreRefusedNamingTheKey) {
+    api_env env;
+    auto r = call(env.path, verb::post, "/v1/batches",
+                  R"({"service":"lb","action":"DeleteLoadBalancers",)"
+                  R"("params":{"loadBalancerIds":["lb-1"],"loadBalancerIds":["lb-2"]}})");
+    EXPECT_EQ(r.status, 400u) << r.body;
+    EXPECT_EQ(error_code_of(r), "invalid_json");
+    EXPECT_NE(error_message_of(r).find("'params.loadBalancerIds'"), std::string::npos) << r.body;
+    auto top = call(env.path, verb::post, "/v1/batches",
+                    R"({"service":"cvm","service":"lb","action":"DeleteLoadBalancers",)"
+                    R"("params":{"loadBalancerIds":["lb-1"]}})");
+    EXPECT_EQ(top.status, 400u) << top.body;
+    EXPECT_NE(error_message_of(top).find("'service'"), std::string::npos) << top.body;
+    EXPECT_EQ(env.on_io([&] { return env.st.batch_count(); }), 0u);
+}
+
 }  // namespace
 }  // namespace taskpoller::control::test
