@@ -41,5 +41,23 @@ TEST(ApiHostile, DuplicateKeysInABodyAreRefusedNamingTheKey) {
     EXPECT_EQ(env.on_io([&] { return env.st.batch_count(); }), 0u);
 }
 
+TEST(ApiHostile, HugeWaitIsCappedAtMaxWaitNotRefused) {
+    api_env_options o;
+    o.max_wait = 300ms;
+    api_env env(o);
+    auto id = env.add_batch({"r1"});
+    for (const char* wait : {"999999h", "99999999999999999999h"}) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = call(env.path, verb::get, "/v1/batches/" + id + "?wait=" + wait);
+        const auto took = std::chrono::steady_clock::now() - t0;
+        ASSERT_EQ(r.status, 200u) << wait << ": " << r.body;
+        EXPECT_GE(took, 250ms) << wait;
+        EXPECT_LT(took, 3s) << wait;
+    }
+    auto bad = call(env.path, verb::get, "/v1/batches/" + id + "?wait=30s1m");
+    EXPECT_EQ(bad.status, 400u);
+    EXPECT_NE(error_message_of(bad).find("is not a duration"), std::string::npos) << bad.body;
+}
+
 }  // namespace
 }  // namespace taskpoller::control::test
