@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/groups.hpp"
+#include "config/redact.hpp"
 #include "config/sections.hpp"
 
 namespace taskpoller::config {
@@ -244,6 +245,10 @@ load_result load_text(std::string_view text, std::string_view name, const enviro
         read_logging(root, cfg->logging);
         root.finish();
     }
+    // Last, over every message: nothing from the credentials may be shown, however it got there.
+    const auto hidden = sensitive_values(doc, cfg->credentials);
+    redact(ctx.errors, hidden);
+    redact(ctx.warnings, hidden);
     const auto by_position = [](const diagnostic& a, const diagnostic& b) {
         return std::tie(a.line, a.column) < std::tie(b.line, b.column);
     };
