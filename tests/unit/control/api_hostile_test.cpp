@@ -59,5 +59,17 @@ TEST(ApiHostile, HugeWaitIsCappedAtMaxWaitNotRefused) {
     EXPECT_NE(error_message_of(bad).find("is not a duration"), std::string::npos) << bad.body;
 }
 
+TEST(ApiHostile, DocumentedBmActionsAreAcceptedWithoutConfiguration) {
+    api_env env;
+    auto r = call(env.path, verb::post, "/v1/batches",
+                  R"({"service":"bmlb","action":"DeleteBmLoadBalancers",)"
+                  R"("params":{"loadBalancerIds":["lb-bm1"]}})");
+    EXPECT_EQ(r.status, 202u) << r.body;  // recorded; the cloud is unreachable in this fixture
+    auto adopted = call(env.path, verb::post, "/v1/tasks",
+                        R"({"service":"bmeip","request_id":"42","action":"EipBmRelease"})");
+    EXPECT_EQ(adopted.status, 201u) << adopted.body;
+    EXPECT_EQ(env.on_io([&] { return env.st.batch_count(); }), 1u);
+}
+
 }  // namespace
 }  // namespace taskpoller::control::test
