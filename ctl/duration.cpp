@@ -4,19 +4,12 @@
 
 #include <cstdint>
 
+#include "core/duration.hpp"
+
 namespace taskpoller::ctl {
 namespace {
 
 constexpr std::int64_t max_ms = 30LL * 24 * 3600 * 1000;
-
-// Milliseconds per unit, or 0 if `unit` is not one.
-std::int64_t unit_ms(std::string_view unit) {
-    if (unit == "ms") return 1;
-    if (unit == "s") return 1000;
-    if (unit == "m") return 60'000;
-    if (unit == "h") return 3'600'000;
-    return 0;
-}
 
 core::error bad(std::string_view text, std::string_view why) {
     return core::error{
@@ -26,29 +19,10 @@ core::error bad(std::string_view text, std::string_view why) {
 }  // namespace
 
 core::result<std::chrono::milliseconds> parse_duration(std::string_view text) {
-    if (text == "0") return std::chrono::milliseconds{0};
-    if (text.empty()) return bad(text, "empty");
-    std::int64_t total = 0;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        std::int64_t n = 0;
-        const std::size_t digits_at = i;
-        while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-            n = n * 10 + (text[i] - '0');
-            if (n > max_ms) return bad(text, "too large (at most 30 days)");
-            ++i;
-        }
-        if (i == digits_at) return bad(text, "expected a number");
-        const std::size_t unit_at = i;
-        while (i < text.size() && (text[i] < '0' || text[i] > '9')) ++i;
-        const std::int64_t per = unit_ms(text.substr(unit_at, i - unit_at));
-        if (per == 0) {
-            return bad(text, unit_at == i ? "missing unit" : "unknown unit");
-        }
-        total += n * per;
-        if (total > max_ms) return bad(text, "too large (at most 30 days)");
-    }
-    return std::chrono::milliseconds{total};
+    const auto p = core::parse_duration(text);  // the grammar the daemon and its config use
+    if (!p.ok()) return bad(text, core::describe(p.problem));
+    if (p.saturated || p.value.count() > max_ms) return bad(text, "too large (at most 30 days)");
+    return p.value;
 }
 
 std::string format_duration(std::chrono::milliseconds d) {

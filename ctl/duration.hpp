@@ -9,9 +9,10 @@
 
 namespace taskpoller::ctl {
 
-/// Parses a non-negative duration: one or more `<integer><unit>` parts, units `ms`, `s`, `m`,
-/// `h` ("500ms", "30s", "5m", "1h", "1m30s"). A bare "0" is accepted. Fails with a message naming
-/// the input on anything else (missing unit, unknown unit, sign, overflow beyond 30 days).
+/// Parses a duration in the grammar of core/duration.hpp, the daemon's ("500ms", "30s", "5m",
+/// "1h", "1h30m", "1d"; largest unit first). A bare "0" is accepted. Fails with a message naming
+/// the input on anything else (missing or unknown unit, sign, units out of order) and on values
+/// beyond 30 days.
 core::result<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 /// Formats `d` in the largest single unit that represents it exactly ("90s", "5m", "1500ms"),

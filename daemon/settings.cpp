@@ -122,8 +122,11 @@ core::result<control::server_options> server_settings(const config::daemon_confi
     o.socket_mode = c.control.mode;
     o.socket_group = c.control.group;
     o.max_connections = c.control.max_connections;
+    o.max_connections_per_uid = c.control.max_connections_per_uid;
+    o.admin_reserved_connections = c.control.admin_reserved_connections;
     o.max_waiters = c.control.max_waiters;
     o.body_limit = c.control.max_body;
+    o.header_timeout = ms(c.control.header_timeout);
     o.request_timeout = ms(c.control.request_timeout);
     o.access.daemon_uid = ::geteuid();
     for (auto uid : c.control.admin_uids) o.access.admin_uids.push_back(uid);

@@ -98,10 +98,15 @@ struct control_config {
     std::string group;  ///< empty: leave the socket's group alone
     std::vector<std::uint32_t> admin_uids;
     std::vector<std::string> admin_groups;
-    unsigned max_connections = 64;
+    /// Open connections at most; at the limit the longest-idle keep-alive one is closed.
+    unsigned max_connections = 1024;
+    /// Per non-admin uid; when the key is absent, a quarter of max_connections (at least 1).
+    unsigned max_connections_per_uid = 256;
+    unsigned admin_reserved_connections = 4;  ///< of max_connections, kept for admin peers
     unsigned max_waiters = 256;  ///< long-polls (`?wait=`) and event streams at once; beyond: 429
     std::uint64_t max_body = 1 << 20;
-    duration request_timeout = std::chrono::seconds(30);
+    duration header_timeout = std::chrono::seconds(5);  ///< request line + headers
+    duration request_timeout = std::chrono::seconds(10);
     duration max_wait = std::chrono::minutes(10);
 };
 

@@ -100,8 +100,11 @@ json::object control_json(const control_config& c) {
             {"admin_uids", std::move(uids)},
             {"admin_groups", std::move(groups)},
             {"max_connections", c.max_connections},
+            {"max_connections_per_uid", c.max_connections_per_uid},
+            {"admin_reserved_connections", c.admin_reserved_connections},
             {"max_waiters", c.max_waiters},
             {"max_body", str(format_size(c.max_body))},
+            {"header_timeout", dur(c.header_timeout)},
             {"request_timeout", dur(c.request_timeout)},
             {"max_wait", dur(c.max_wait)}};
 }

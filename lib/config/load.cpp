@@ -13,6 +13,8 @@
 #include <sstream>
 #include <vector>
 
+#include "config/groups.hpp"
+#include "config/redact.hpp"
 #include "config/sections.hpp"
 
 namespace taskpoller::config {
@@ -119,10 +121,16 @@ void read_control(map_reader& root, control_config& out) {
         }
     }
     read_string(m, "group", out.group, string_rule::any);
+    if (auto g = check_group_exists(out.group); !out.group.empty() && !g)
+        m.ctx().error(m.mark_of("group"), m.child("group"), g.error().message);
     read_admin_lists(m, out);
     read_uint(m, "max_connections", out.max_connections, 1u, 65'535u);
+    out.max_connections_per_uid = std::max(1u, out.max_connections / 4);
+    read_uint(m, "max_connections_per_uid", out.max_connections_per_uid, 1u, 65'535u);
+    read_uint(m, "admin_reserved_connections", out.admin_reserved_connections, 0u, 65'535u);
     read_uint(m, "max_waiters", out.max_waiters, 1u, 65'535u);
     read_size(m, "max_body", out.max_body, 1ULL << 10, 1ULL << 30);
+    read_duration(m, "header_timeout", out.header_timeout, 1ms, 1h);
     read_duration(m, "request_timeout", out.request_timeout, 1ms, 1h);
     read_duration(m, "max_wait", out.max_wait, 1s, 24h);
     m.finish();
@@ -237,6 +245,10 @@ load_result load_text(std::string_view text, std::string_view name, const enviro
         read_logging(root, cfg->logging);
         root.finish();
     }
+    // Last, over every message: nothing from the credentials may be shown, however it got there.
+    const auto hidden = sensitive_values(doc, cfg->credentials);
+    redact(ctx.errors, hidden);
+    redact(ctx.warnings, hidden);
     const auto by_position = [](const diagnostic& a, const diagnostic& b) {
         return std::tie(a.line, a.column) < std::tie(b.line, b.column);
     };

@@ -48,4 +48,12 @@ bool operator==(const secret_string& a, const secret_string& b) noexcept {
     return diff == 0;
 }
 
+void secret_string::redact_in(std::string& text) const {
+    constexpr std::string_view mask = "<redacted>";
+    if (value_.size() < 4) return;
+    for (auto at = text.find(value_); at != std::string::npos;
+         at = text.find(value_, at + mask.size()))
+        text.replace(at, value_.size(), mask);
+}
+
 }  // namespace taskpoller::config

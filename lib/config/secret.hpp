@@ -24,6 +24,11 @@ class secret_string {
     /// The secret itself, for signing requests. Never log it or return it to a client.
     std::string_view reveal_for_signing() const noexcept { return value_; }
 
+    /// Replaces every occurrence of the secret in `text` by "<redacted>", so a diagnostic that
+    /// quotes it by accident (a YAML alias, a secret written in key position) shows nothing.
+    /// Secrets shorter than 4 bytes are left alone (they would garble every message).
+    void redact_in(std::string& text) const;
+
     /// Compares in time that depends only on the lengths (reload uses it to see a rotation).
     friend bool operator==(const secret_string& a, const secret_string& b) noexcept;
 

@@ -3,9 +3,10 @@
 #include <fmt/format.h>
 
 #include <array>
-#include <cctype>
 #include <limits>
 #include <optional>
+
+#include "core/duration.hpp"
 
 namespace taskpoller::config {
 namespace {
@@ -28,9 +29,6 @@ core::error fail(std::string message) {
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
-bool is_alpha(char c) {
-    return std::isalpha(static_cast<unsigned char>(c)) != 0;
-}
 
 // Reads the leading digits of `rest` into `value`; false on overflow.
 bool take_number(std::string_view& rest, std::uint64_t& value) {
@@ -42,14 +40,6 @@ bool take_number(std::string_view& rest, std::uint64_t& value) {
         rest.remove_prefix(1);
     }
     return true;
-}
-
-std::string_view take_unit(std::string_view& rest) {
-    std::size_t n = 0;
-    while (n < rest.size() && is_alpha(rest[n])) ++n;
-    const auto u = rest.substr(0, n);
-    rest.remove_prefix(n);
-    return u;
 }
 
 // Errors about the shape of the text that apply before any number is read.
@@ -72,42 +62,28 @@ std::optional<core::error> precheck(std::string_view text, std::string_view what
 
 core::result<duration> parse_duration(std::string_view text) {
     if (auto e = precheck(text, "duration", duration_hint)) return *e;
-    if (text == "0") return duration::zero();
-    std::string_view rest = text;
-    std::size_t next_unit = 0;  // index into duration_units: later units must be smaller
-    std::int64_t total = 0;
-    while (!rest.empty()) {
-        std::uint64_t value = 0;
-        if (!is_digit(rest.front()))
-            return fail(fmt::format("invalid duration \"{}\"; {}", text, duration_hint));
-        if (!take_number(rest, value))
-            return fail(fmt::format("duration \"{}\" is too large", text));
-        const auto name = take_unit(rest);
-        if (name.empty()) {
+    // The grammar is core's (shared with the control API and taskpollerctl); the messages are
+    // the configuration's.
+    const auto p = core::parse_duration(text);
+    using problem = core::duration_problem;
+    switch (p.problem) {
+        case problem::none:
+            break;
+        case problem::missing_unit:
             return fail(fmt::format("duration \"{}\" is missing a unit; {}", text, duration_hint));
-        }
-        std::size_t i = 0;
-        while (i < duration_units.size() && duration_units[i].name != name) ++i;
-        if (i == duration_units.size()) {
+        case problem::unknown_unit:
             return fail(fmt::format("unknown unit \"{}\" in duration \"{}\"; use ms, s, m, h or d",
-                                    name, text));
-        }
-        if (i < next_unit) {
+                                    p.unit, text));
+        case problem::out_of_order:
             return fail(
                 fmt::format("units repeated or out of order in duration \"{}\"; write the "
                             "largest unit first, like 1m30s",
                             text));
-        }
-        next_unit = i + 1;
-        std::int64_t part = 0;
-        if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
-            __builtin_mul_overflow(static_cast<std::int64_t>(value), duration_units[i].factor,
-                                   &part) ||
-            __builtin_add_overflow(total, part, &total)) {
-            return fail(fmt::format("duration \"{}\" is too large", text));
-        }
+        default:
+            return fail(fmt::format("invalid duration \"{}\"; {}", text, duration_hint));
     }
-    return duration(total);
+    if (p.saturated) return fail(fmt::format("duration \"{}\" is too large", text));
+    return p.value;
 }
 
 std::string format_duration(duration d) {

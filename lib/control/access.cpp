@@ -35,6 +35,11 @@ access_decision decide_access(const access_policy& policy,
     return access_decision::deny_not_admin;
 }
 
+bool is_admin_peer(const access_policy& policy, const std::optional<peer_credentials>& peer,
+                   const group_lookup& groups) {
+    return decide_access(policy, peer, true, groups) == access_decision::allow;
+}
+
 std::optional<peer_credentials> read_peer_credentials(int fd) noexcept {
     ucred cred{};
     socklen_t len = sizeof(cred);

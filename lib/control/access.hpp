@@ -46,6 +46,12 @@ bool is_mutating_method(std::string_view method) noexcept;
 
 /// Reads SO_PEERCRED from a connected Unix socket; nullopt when the kernel will not say.
 std::optional<peer_credentials> read_peer_credentials(int fd) noexcept;
+/// How the server learns a connection's peer (read_peer_credentials; tests substitute).
+using peer_reader = std::function<std::optional<peer_credentials>(int fd)>;
+
+/// Whether the peer is an admin (may mutate): decide_access for a mutation says allow.
+bool is_admin_peer(const access_policy& policy, const std::optional<peer_credentials>& peer,
+                   const group_lookup& groups);
 
 /// The real group lookup: the peer's primary gid plus getgrouplist() of the user name that
 /// owns its uid. nullopt when the uid has no passwd entry (then only the gid is known: returned

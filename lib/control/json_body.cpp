@@ -6,6 +6,8 @@
 #include <boost/json/parse.hpp>
 #include <string>
 
+#include "control/json_duplicates.hpp"
+
 namespace taskpoller::control {
 
 namespace json = boost::json;
@@ -122,6 +124,9 @@ expected<json::object> parse_json_object(std::string_view body,
     if (!v.is_object())
         return invalid_json(
             fmt::format("the request body must be a JSON object, got {}", json_kind_name(v)));
+    // parse() keeps the last of repeated keys; a body that says two things is refused instead.
+    if (auto dup = first_duplicate_key(body))
+        return invalid_json(fmt::format("the request body repeats the key '{}'", *dup));
     auto checked = check_fields(v.as_object(), fields);
     if (!checked) return checked.error();
     return std::move(v.as_object());

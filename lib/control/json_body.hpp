@@ -1,7 +1,8 @@
 #pragma once
 // Strict JSON request bodies: the body must be one JSON object (no comments, no trailing
-// commas, valid UTF-8, nesting ≤ 32), every field must be known, every known field must have
-// the declared type. Errors name the field ("poll.timeout") so a client can fix its request.
+// commas, valid UTF-8, nesting ≤ 32, no key twice in one object), every field must be known, every
+// known field must have the declared type. Errors name the field ("poll.timeout") so a client can
+// fix its request.
 
 #include <boost/json/object.hpp>
 #include <span>
@@ -27,7 +28,8 @@ expected<void> check_fields(const boost::json::object& obj, std::span<const fiel
                             std::string_view prefix = "");
 
 /// Parses `body` as a JSON object and checks it with check_fields. Fails with 400 invalid_json
-/// (empty body, syntax error with its offset, not an object) or 400 bad_request (fields).
+/// (empty body, syntax error with its offset, not an object, a key repeated in one object at
+/// any depth: "the request body repeats the key 'params.a'") or 400 bad_request (fields).
 expected<boost::json::object> parse_json_object(std::string_view body,
                                                 std::span<const field_spec> fields);
 

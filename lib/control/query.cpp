@@ -3,8 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
+
+#include "core/duration.hpp"
 
 namespace taskpoller::control {
 
@@ -84,39 +85,23 @@ std::pair<std::string_view, std::string_view> split_target(std::string_view targ
 }
 
 namespace {
-// Milliseconds per unit, or 0 for an unknown unit.
-std::int64_t unit_ms(std::string_view unit) {
-    if (unit == "ms") return 1;
-    if (unit == "s") return 1000;
-    if (unit == "m") return 60'000;
-    if (unit == "h") return 3'600'000;
-    return 0;
-}
 constexpr std::int64_t max_duration_ms = 100LL * 366 * 24 * 3'600'000;
+
+expected<core::parsed_duration> parse_grammar(std::string_view text, std::string_view what) {
+    auto p = core::parse_duration(text);
+    if (!p.ok())
+        return bad_request(fmt::format("{} '{}' is not a duration ({}; {})", what, text,
+                                       core::describe(p.problem), core::duration_hint));
+    return p;
+}
 }  // namespace
 
 expected<std::chrono::milliseconds> parse_duration(std::string_view text, std::string_view what) {
-    auto fail = [&] {
-        return bad_request(fmt::format(
-            "{} '{}' is not a duration (use e.g. 500ms, 30s, 5m, 1h or 1m30s)", what, text));
-    };
-    if (text == "0") return std::chrono::milliseconds(0);
-    if (text.empty()) return fail();
-    std::int64_t total = 0;
-    std::string_view rest = text;
-    while (!rest.empty()) {
-        std::int64_t n = 0;
-        auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
-        if (ec != std::errc() || end == rest.data() || n < 0) return fail();
-        rest.remove_prefix(static_cast<std::size_t>(end - rest.data()));
-        auto unit_len = rest.find_first_of("0123456789");
-        std::int64_t per = unit_ms(rest.substr(0, unit_len));
-        if (per == 0 || n > max_duration_ms / per) return fail();
-        total += n * per;
-        if (total > max_duration_ms) return fail();
-        rest = unit_len == std::string_view::npos ? std::string_view{} : rest.substr(unit_len);
-    }
-    return std::chrono::milliseconds(total);
+    auto p = parse_grammar(text, what);
+    if (!p) return p.error();
+    if (p->saturated || p->value.count() > max_duration_ms)
+        return bad_request(fmt::format("{} '{}' is too long (at most 100 years)", what, text));
+    return p->value;
 }
 
 expected<std::optional<std::chrono::milliseconds>> query_duration(const query_params& q,
@@ -124,9 +109,10 @@ expected<std::optional<std::chrono::milliseconds>> query_duration(const query_pa
                                                                   std::chrono::milliseconds max) {
     auto raw = q.get(name);
     if (!raw) return std::optional<std::chrono::milliseconds>{};
-    auto d = parse_duration(*raw, name);
-    if (!d) return d.error();
-    return std::optional<std::chrono::milliseconds>(std::min(*d, max));
+    auto p = parse_grammar(*raw, name);
+    if (!p) return p.error();
+    // A valid but huge value (saturated at the largest duration) is capped like any other.
+    return std::optional<std::chrono::milliseconds>(std::min(p->value, max));
 }
 
 }  // namespace taskpoller::control

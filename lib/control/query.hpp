@@ -41,14 +41,15 @@ expected<query_params> parse_query(std::string_view query);
 /// Splits a request target into (path, query) at the first `?`.
 std::pair<std::string_view, std::string_view> split_target(std::string_view target);
 
-/// Parses a duration: one or more `<integer><unit>` groups, unit one of ms, s, m, h
-/// (`500ms`, `30s`, `1m30s`); a bare `0` is zero. Fails with a message saying what is accepted;
-/// `what` names the parameter in that message. Values beyond ~100 years are rejected.
+/// Parses a duration in the grammar of core/duration.hpp (`500ms`, `30s`, `1h30m`, `7d`); a bare
+/// `0` is zero. Fails with 400 naming `what`: "not a duration" with the reason, or "too long"
+/// beyond ~100 years (such values are refused here, where they would be kept, e.g. poll.timeout).
 expected<std::chrono::milliseconds> parse_duration(std::string_view text,
                                                    std::string_view what = "duration");
 
 /// Reads an optional `?name=<duration>` and caps it at `max` (long-poll waits are bounded by
-/// the server, not the client). Absent → nullopt; malformed → 400.
+/// the server, not the client): any valid duration, however large (`999999h`, or beyond the
+/// range of milliseconds), becomes `max`. Absent → nullopt; not a duration → 400.
 expected<std::optional<std::chrono::milliseconds>> query_duration(const query_params& q,
                                                                   std::string_view name,
                                                                   std::chrono::milliseconds max);

@@ -1,5 +1,6 @@
 #include "control/server.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -54,16 +55,7 @@ asio::awaitable<void> server_state::accept_loop() {
         auto c = std::make_shared<connection>(std::move(sock), self);
         c->id = next_id++;
         if (opts.after_accept) opts.after_accept();
-        if (connections.size() >= opts.max_connections) {
-            if (rejected_connections) rejected_connections->inc();
-            if (rejecting >= opts.max_connections) continue;  // flood: just close
-            asio::co_spawn(ioc, run_reject(std::move(c)), asio::detached);
-            continue;
-        }
-        auto& slot_owner = *c;
-        asio::co_spawn(
-            ioc, run_session(c),
-            asio::bind_cancellation_slot(slot_owner.cancel.slot(), [c](std::exception_ptr) {}));
+        admit(std::move(c));
     }
     accepting = false;
     check_done();
@@ -93,6 +85,46 @@ void server_state::accept_loop_failed(const std::exception_ptr& e) {
         opts.on_fault("the control socket's accept loop: " + why);
     }
     check_done();
+}
+
+void server_state::admit(std::shared_ptr<connection> c) {
+    const auto now = std::chrono::steady_clock::now();
+    c->header_deadline = now + opts.header_timeout;
+    c->peer = opts.read_peer ? opts.read_peer(c->stream.socket().native_handle()) : std::nullopt;
+    const uid_t uid = c->peer ? c->peer->uid : static_cast<uid_t>(-1);
+    const bool admin = is_admin_peer(opts.access, c->peer, opts.groups);
+    const admission_limits limits{opts.max_connections, opts.max_connections_per_uid,
+                                  opts.admin_reserved_connections};
+    const auto d = table.decide(uid, admin, limits);
+    if (d.verdict == admission_verdict::refuse_total ||
+        d.verdict == admission_verdict::refuse_uid) {
+        if (rejected_connections) rejected_connections->inc();
+        if (rejecting >= opts.max_connections) return;  // flood: just close
+        auto why =
+            d.verdict == admission_verdict::refuse_uid
+                ? fmt::format("too many connections from uid {} (limit {}); retry later", uid,
+                              opts.max_connections_per_uid)
+                : fmt::format("too many connections (limit {}); retry later", opts.max_connections);
+        asio::co_spawn(ioc, run_reject(std::move(c), std::move(why)), asio::detached);
+        return;
+    }
+    if (d.verdict == admission_verdict::admit_after_evicting) evict(d.victim);
+    table.add(c->id, uid);
+    auto& slot_owner = *c;
+    asio::co_spawn(
+        ioc, run_session(c),
+        asio::bind_cancellation_slot(slot_owner.cancel.slot(), [c](std::exception_ptr) {}));
+}
+
+void server_state::evict(std::uint64_t id) {
+    table.remove(id);
+    auto it = by_id.find(id);
+    if (it == by_id.end()) return;
+    connection& victim = *it->second;
+    victim.evicted = true;
+    victim.stream.cancel();  // its wait for the next request ends; the session closes it
+    if (evicted_connections) evicted_connections->inc();
+    log.debug("control: closed idle connection {} to make room", id);
 }
 
 void server_state::begin_shutdown(std::chrono::milliseconds grace) {
@@ -197,7 +229,10 @@ void server::reconfigure(const server_options& o) {
     auto& s = state_->opts;
     s.access = o.access;
     s.max_connections = o.max_connections;
+    s.max_connections_per_uid = o.max_connections_per_uid;
+    s.admin_reserved_connections = o.admin_reserved_connections;
     s.body_limit = o.body_limit;
+    s.header_timeout = o.header_timeout;
     s.request_timeout = o.request_timeout;
 }
 

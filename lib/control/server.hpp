@@ -36,18 +36,27 @@ struct server_options {
     unsigned socket_mode = 0660;  ///< applied to a socket the server creates
     std::string socket_group;     ///< group name or gid for a created socket; empty: unchanged
 
-    std::size_t header_limit = 16 * 1024;               ///< request line + headers, bytes → 431
-    std::size_t body_limit = 1024 * 1024;               ///< request body, bytes → 413
+    std::size_t header_limit = 16 * 1024;  ///< request line + headers, bytes → 431
+    std::size_t body_limit = 1024 * 1024;  ///< request body, bytes → 413
+    /// Request line and headers must have arrived this long after the first byte (on a new
+    /// connection: after accept); a slower client is closed without an answer.
+    std::chrono::milliseconds header_timeout{5'000};
     std::chrono::milliseconds request_timeout{10'000};  ///< first byte → whole request read
     std::chrono::milliseconds idle_timeout{60'000};     ///< keep-alive wait for the next request
     std::chrono::milliseconds write_timeout{30'000};    ///< each response write (and stream chunk)
-    std::size_t max_connections = 1024;                 ///< beyond: 429 and close
+    /// Open connections at most. At the limit the longest-idle keep-alive connection is closed
+    /// to make room; with none idle, the newcomer gets 429 and is closed (control/admission.hpp).
+    std::size_t max_connections = 1024;
+    std::size_t max_connections_per_uid = 256;   ///< per non-admin peer uid (same eviction rule)
+    std::size_t admin_reserved_connections = 4;  ///< of max_connections, only for admin peers
     std::size_t max_waiters = 256;          ///< long-polls + streams (handlers enforce via 429)
     std::size_t stream_max_lines = 10'000;  ///< per-stream queue bound (slow reader cut-off)
     std::size_t stream_max_bytes = 8 * 1024 * 1024;
 
     access_policy access;
     group_lookup groups = system_group_lookup;
+    /// Reads a connected peer's credentials (SO_PEERCRED); replaceable in tests.
+    peer_reader read_peer = read_peer_credentials;
     /// When set, the server registers and maintains taskpoller_control_* metrics in it. Must
     /// outlive the server.
     metrics_registry* metrics = nullptr;
@@ -84,7 +93,9 @@ class server {
     void shutdown(std::chrono::milliseconds grace, std::function<void()> done = {});
 
     /// Takes the settings a configuration reload may change from `o`: access policy,
-    /// max_connections, body_limit, request_timeout. Connections already open keep the limits
+    /// max_connections, max_connections_per_uid, admin_reserved_connections, body_limit,
+    /// header_timeout, request_timeout. Connections already open are not closed by lower
+    /// limits (only the next admissions see them). Connections already open keep the limits
     /// of the request they are reading; the next request (and the next connection) sees the new
     /// ones. The socket, its mode and group, max_waiters and the timeouts of writes, idle
     /// keep-alive and streams stay as they were started (docs/configuration.md: restart).

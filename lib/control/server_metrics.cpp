@@ -31,8 +31,12 @@ void server_state::register_metrics() {
     open_connections =
         &m.add_gauge("taskpoller_control_connections", "Open control socket connections.").with();
     rejected_connections = &m.add_counter("taskpoller_control_connections_rejected_total",
-                                          "Connections refused because of max_connections.")
+                                          "Connections refused because of max_connections, "
+                                          "max_connections_per_uid or the admin reservation.")
                                 .with();
+    evicted_connections = &m.add_counter("taskpoller_control_connections_evicted_total",
+                                         "Idle keep-alive connections closed to make room.")
+                               .with();
     auto& waiting = m.add_gauge("taskpoller_control_waiters",
                                 "Active long-polls and event streams holding a waiter slot.")
                         .with();

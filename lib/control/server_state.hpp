@@ -10,9 +10,11 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "control/admission.hpp"
 #include "control/metrics.hpp"
 #include "control/server.hpp"
 
@@ -36,7 +38,11 @@ struct connection : std::enable_shared_from_this<connection> {
     boost::asio::steady_timer wake;     ///< condition variable for the stream writer
     boost::asio::cancellation_signal cancel;
     bool aborted = false;  ///< cancelled at the end of the shutdown grace period
+    bool evicted = false;  ///< closed while idle to make room for a new connection
     std::uint64_t id = 0;
+    std::size_t served = 0;  ///< requests answered so far
+    /// Deadlines of the request being read: its headers, and the whole request.
+    std::chrono::steady_clock::time_point header_deadline, request_deadline;
 };
 
 struct server_state final : server_services, std::enable_shared_from_this<server_state> {
@@ -50,6 +56,8 @@ struct server_state final : server_services, std::enable_shared_from_this<server
     boost::asio::steady_timer shutdown_timer;  ///< never expires; cancelled when shutdown begins
     boost::asio::steady_timer grace_timer;
     std::unordered_set<connection*> connections;
+    std::unordered_map<std::uint64_t, connection*> by_id;  ///< sessions running, for eviction
+    connection_table table;  ///< admission accounting (admitted connections, idle ones)
     std::size_t rejecting = 0;
     bool stopping = false;
     bool accepting = false;
@@ -62,6 +70,7 @@ struct server_state final : server_services, std::enable_shared_from_this<server
     metric_family<histogram>* request_seconds = nullptr;
     gauge* open_connections = nullptr;
     counter* rejected_connections = nullptr;
+    counter* evicted_connections = nullptr;
 
     // server_services
     bool shutting_down() const override { return stopping; }
@@ -79,6 +88,11 @@ struct server_state final : server_services, std::enable_shared_from_this<server
     void spawn_accept_loop();
     void accept_loop_failed(const std::exception_ptr& e);
     core::restart_budget accept_budget{opts.accept_restarts, std::chrono::seconds(10)};
+    /// Reads the peer of a freshly accepted connection and admits it (maybe closing the
+    /// longest-idle connection first) or refuses it with 429.
+    void admit(std::shared_ptr<connection> c);
+    /// Closes an idle connection to make room; it stops being counted at once.
+    void evict(std::uint64_t id);
     void begin_shutdown(std::chrono::milliseconds grace);
     void abort_all();
     void check_done();
@@ -86,8 +100,8 @@ struct server_state final : server_services, std::enable_shared_from_this<server
 
 /// Serves one connection until it closes; registers itself in server.connections meanwhile.
 boost::asio::awaitable<void> run_session(std::shared_ptr<connection> c);
-/// Answers one request on a connection beyond max_connections with 429, then closes.
-boost::asio::awaitable<void> run_reject(std::shared_ptr<connection> c);
+/// Answers one request on a refused connection with 429 (`why`), then closes.
+boost::asio::awaitable<void> run_reject(std::shared_ptr<connection> c, std::string why);
 /// Writes a streamed (chunked NDJSON) response fed by c.feed until it ends.
 boost::asio::awaitable<void> run_stream(connection& c);
 

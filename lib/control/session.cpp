@@ -22,16 +22,20 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-// Registers the connection for shutdown and max-connection accounting while it lives.
+// Registers the connection for shutdown and eviction while it lives; its admission slot
+// (counted since accept) is given back at the end.
 struct registration {
     connection& c;
     explicit registration(connection& conn) : c(conn) {
         c.server->connections.insert(&c);
+        c.server->by_id.emplace(c.id, &c);
         if (c.server->open_connections) c.server->open_connections->inc();
     }
     ~registration() {
         auto& s = *c.server;
         s.connections.erase(&c);
+        s.by_id.erase(c.id);
+        s.table.remove(c.id);
         if (s.open_connections) s.open_connections->dec();
         s.check_done();
     }
@@ -133,13 +137,24 @@ asio::awaitable<bool> write_response(connection& c, response& r, bool keep_alive
 
 namespace {
 
-// Waits for the first byte of the next request under the idle timeout.
+// Waits for the first byte of the next request: on a new connection within the header timeout
+// (counted from accept), on a keep-alive one within the idle timeout. Sets the deadlines of
+// the request that starts.
 asio::awaitable<bool> wait_for_request(connection& c) {
-    if (c.buffer.size() > 0) co_return true;
-    c.stream.expires_after(c.server->opts.idle_timeout);
-    auto [ec, n] = co_await c.stream.async_read_some(c.buffer.prepare(4096), use_tuple);
-    c.buffer.commit(n);
-    co_return !ec && n > 0;
+    const auto& o = c.server->opts;
+    if (c.buffer.size() == 0) {
+        if (c.served == 0)
+            c.stream.expires_at(c.header_deadline);
+        else
+            c.stream.expires_after(o.idle_timeout);
+        auto [ec, n] = co_await c.stream.async_read_some(c.buffer.prepare(4096), use_tuple);
+        c.buffer.commit(n);
+        if (ec || n == 0) co_return false;
+    }
+    const auto now = clock_type::now();
+    if (c.served > 0) c.header_deadline = now + o.header_timeout;
+    c.request_deadline = now + o.request_timeout;
+    co_return true;
 }
 
 asio::awaitable<response> call_handler(connection& c, const route& rt, request_context& ctx) {
@@ -170,6 +185,7 @@ asio::awaitable<std::pair<response, bool>> handle(connection& c, parser_type& p,
         http::response<http::empty_body> cont{http::status::continue_, 11};
         co_await http::async_write(c.stream, cont, asio::use_awaitable);
     }
+    c.stream.expires_at(c.request_deadline);
     auto [ec, n] = co_await http::async_read(c.stream, c.buffer, p, use_tuple);
     if (ec) {
         auto r = read_error_response(ec, s.opts);
@@ -189,7 +205,7 @@ asio::awaitable<bool> serve_one(connection& c) {
     parser_type p;
     p.header_limit(static_cast<std::uint32_t>(s.opts.header_limit));
     p.body_limit(s.opts.body_limit);
-    c.stream.expires_after(s.opts.request_timeout);
+    c.stream.expires_at(std::min(c.header_deadline, c.request_deadline));
     auto [ec, n] = co_await http::async_read_header(c.stream, c.buffer, p, use_tuple);
     if (ec) {
         auto r = read_error_response(ec, s.opts);
@@ -221,13 +237,18 @@ asio::awaitable<bool> serve_one(connection& c) {
 asio::awaitable<void> run_session(std::shared_ptr<connection> c) {
     registration reg(*c);
     auto& s = *c->server;
-    c->peer = read_peer_credentials(c->stream.socket().native_handle());
     try {
-        while (!s.stopping) {
+        while (!s.stopping && !c->evicted) {
             c->state = connection::phase::idle;
-            if (!co_await wait_for_request(*c)) break;
+            // Between two requests a connection may be closed to make room (admission.hpp).
+            if (c->served > 0) s.table.set_idle(c->id, clock_type::now());
+            const bool arrived = co_await wait_for_request(*c);
+            s.table.set_busy(c->id);
+            if (!arrived || c->evicted) break;
             c->state = connection::phase::busy;
-            if (!co_await serve_one(*c)) break;
+            const bool keep = co_await serve_one(*c);
+            ++c->served;
+            if (!keep) break;
         }
     } catch (const std::exception& e) {
         if (!c->aborted) s.log.debug("control: connection {} ended: {}", c->id, e.what());
@@ -237,16 +258,15 @@ asio::awaitable<void> run_session(std::shared_ptr<connection> c) {
     c->stream.close();
 }
 
-asio::awaitable<void> run_reject(std::shared_ptr<connection> c) {
+asio::awaitable<void> run_reject(std::shared_ptr<connection> c, std::string why) {
     auto& s = *c->server;
     ++s.rejecting;
     parser_type p;
     p.header_limit(static_cast<std::uint32_t>(s.opts.header_limit));
-    c->stream.expires_after(std::min(s.opts.request_timeout, std::chrono::milliseconds(2000)));
+    c->stream.expires_after(std::min(s.opts.header_timeout, std::chrono::milliseconds(2000)));
     auto [ec, n] = co_await http::async_read_header(c->stream, c->buffer, p, use_tuple);
     if (!ec) {
-        auto r = response::error(too_many_requests(
-            fmt::format("too many connections (limit {}); retry later", s.opts.max_connections)));
+        auto r = response::error(too_many_requests(std::move(why)));
         co_await write_response(*c, r, false, false);
     }
     beast::error_code ignored;

@@ -182,6 +182,8 @@ core::result<std::unique_ptr<prepared_submission>> cloud_v2::prepare(
     const boost::json::object& params) const {
     auto flat = qcloud::flatten_params(params);
     if (!flat) return flat.error();
+    // Refused before anything is journaled or sent: such a request could never be signed.
+    if (auto names = check_param_names(*flat); !names) return names.error();
     auto resources = resources_of(registry_, service.name, action, *flat);
     if (!resources) return resources.error();
     auto p = std::make_unique<v2::v2_submission>();

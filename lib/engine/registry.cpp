@@ -113,9 +113,14 @@ registry::registry(std::string host_suffix) : host_suffix_(std::move(host_suffix
                                  "DeregisterInstancesFromLoadBalancer", "DeleteLoadBalancers",
                                  "CreateLoadBalancerListeners", "DeleteLoadBalancerListeners",
                                  "ModifyLoadBalancerListener"}));
-    // Their async actions are not in our protocol notes: configuration adds them.
-    services_.emplace("bmlb", make_task_service("bmlb", "DescribeBmLoadBalancersTaskResult", {}));
-    services_.emplace("bmeip", make_task_service("bmeip", "EipBmQueryTask", {}));
+    // Black-stone LB and EIP actions documented as async (one requestId each, finished when
+    // the service's task-result API says so); docs/polling.md lists them.
+    services_.emplace(
+        "bmlb", make_task_service("bmlb", "DescribeBmLoadBalancersTaskResult",
+                                  {"BindBmL4ListenerRs", "UnbindBmL4ListenerRs", "BindBmL7Backends",
+                                   "UnbindBmL7Backends", "DeleteBmLoadBalancers"}));
+    services_.emplace("bmeip", make_task_service("bmeip", "EipBmQueryTask",
+                                                 {"EipBmBindRs", "EipBmUnbindRs", "EipBmRelease"}));
 }
 
 core::result<void> registry::apply(const service_override& o) {

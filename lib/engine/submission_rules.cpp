@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include "qcloud/request.hpp"
+
 namespace taskpoller::engine {
 namespace {
 
@@ -46,6 +48,17 @@ core::result<std::vector<std::string>> resources_of(const registry& reg, std::st
         if (!ids.empty()) return ids;
     }
     return std::vector<std::string>{};
+}
+
+core::result<void> check_param_names(const qcloud::param_list& params) {
+    for (const auto& p : params) {
+        if (qcloud::is_common_name(p.name))
+            return core::error{fmt::format(
+                "params.{} is an API 2.0 common parameter, which taskpollerd sets itself; "
+                "remove it (use \"region\" to choose the region)",
+                p.name)};
+    }
+    return {};
 }
 
 std::vector<std::string> call_resources(const std::vector<std::string>& resources) {

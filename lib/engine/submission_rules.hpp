@@ -21,6 +21,11 @@ core::result<std::vector<std::string>> resources_of(const registry& reg, std::st
                                                     const action_profile& action,
                                                     const qcloud::param_list& params);
 
+/// Refuses action parameters named like a protocol common parameter (SecretId, Signature,
+/// Nonce, Timestamp, Action, Region, SignatureMethod, Token): the request could never be sent.
+/// Fails (kind invalid) naming the first such parameter; succeeds otherwise.
+core::result<void> check_param_names(const qcloud::param_list& params);
+
 /// The entries of a call that has no per-resource answer: its resources, or "(call)" if none.
 std::vector<std::string> call_resources(const std::vector<std::string>& resources);
 

@@ -15,14 +15,14 @@ namespace {
 constexpr std::array<std::string_view, 8> common_names = {
     "Action", "Region", "Timestamp", "Nonce", "SecretId", "Signature", "SignatureMethod", "Token"};
 
+}  // namespace
+
 bool is_common_name(std::string_view name) noexcept {
     for (auto c : common_names) {
         if (c == name) return true;
     }
     return false;
 }
-
-}  // namespace
 
 std::string_view to_string(http_method m) noexcept {
     return m == http_method::get ? "GET" : "POST";

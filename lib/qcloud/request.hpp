@@ -58,6 +58,10 @@ nonce_fn random_nonce_source();
 /// The system clock as unix seconds.
 std::int64_t system_unix_seconds();
 
+/// Whether `name` is an API 2.0 common parameter that build_request sets itself (Action, Region,
+/// Timestamp, Nonce, SecretId, Signature, SignatureMethod, Token); exact, case-sensitive match.
+bool is_common_name(std::string_view name) noexcept;
+
 /// Adds the common parameters (Action, Region, Timestamp, Nonce, SecretId, SignatureMethod,
 /// Token when set), signs, and encodes. Each call takes a fresh timestamp and nonce, so a retry
 /// is a new request. Fails if an action parameter uses a common parameter's name, if the host or

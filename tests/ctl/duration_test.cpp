@@ -15,10 +15,11 @@ TEST(Duration, ParsesEachUnitAndCombinations) {
     EXPECT_EQ(*parse_duration("1h2m3s4ms"), milliseconds{3'723'004});
     EXPECT_EQ(*parse_duration("0"), milliseconds{0});
     EXPECT_EQ(*parse_duration("0s"), milliseconds{0});
+    EXPECT_EQ(*parse_duration("1d"), milliseconds{86'400'000});  // the daemon's grammar has days
 }
 
 TEST(Duration, RejectsMalformedInputWithAClearMessage) {
-    for (const char* bad : {"", "5", "s", "-5s", "5x", "1.5s", "5 s", "ms5", "5sm", "1d",
+    for (const char* bad : {"", "5", "s", "-5s", "5x", "1.5s", "5 s", "ms5", "5sm", "30s1m",
                             "99999999999999999999s", "721h"}) {
         auto r = parse_duration(bad);
         ASSERT_FALSE(r) << bad;

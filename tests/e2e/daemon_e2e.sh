@@ -9,12 +9,13 @@ write_config
 
 # --check-config: valid, then a broken file names file:line:col.
 "$daemon_bin" --check-config --config "$work/taskpoller.yaml" >/dev/null || fail "--check-config rejected a valid file"
-printf 'cloud:\n  region: ap-guangzhou\n  scheme: ftp\npolling:\n  interval: soon\n  bogus: 1\n' >"$work/bad.yaml"
+printf 'cloud:\n  region: ap-guangzhou\n  scheme: ftp\npolling:\n  interval: soon\n  bogus: 1\ncontrol:\n  group: no-such-group-tp16\n' >"$work/bad.yaml"
 set +e; out=$("$daemon_bin" --check-config --config "$work/bad.yaml" 2>&1); rc=$?; set -e
 ((rc == 1)) || fail "--check-config on a bad file exited $rc"
 expect_contains "$out" "bad.yaml:3:" "scheme error position"
 expect_contains "$out" "bad.yaml:5:" "interval error position"
 expect_contains "$out" "bad.yaml:6:" "unknown key position"
+expect_contains "$out" "bad.yaml:8:10: control.group: unknown group 'no-such-group-tp16'" "unknown socket group"
 pass "--check-config reports every error with file:line:col"
 
 start_daemon

@@ -50,7 +50,7 @@ cloud:
   scheme: http
   connect_to: "127.0.0.1:$sim_port"
 polling: {initial_delay: 200ms, interval: 200ms, max_interval: 1s, timeout: 2m, settle_delay: 1s}
-control: {socket: $socket}
+control: {socket: $socket${control_extra:-}}
 logging: {level: debug}
 ${1:-}
 YAML

@@ -15,6 +15,9 @@ grace_ms=10000  # daemon/app.cpp shutdown_grace
 
 # Tasks run for minutes: whatever is tracked is still running when the daemon stops.
 start_sim "" "operations: {default: {duration: {min: 3m, max: 4m}}}"
+# The stuck request of B must outlive the grace period: its own request_timeout (10 s by
+# default, counted from its first byte, before the SIGTERM) would otherwise end it first.
+control_extra=", request_timeout: 30s"
 write_config
 start_notify_sink
 

@@ -2,6 +2,7 @@
 
 #include "config/json.hpp"
 #include "config/loader.hpp"
+#include "control/server.hpp"
 #include "helpers.hpp"
 
 namespace taskpoller::config {
@@ -49,10 +50,29 @@ TEST(ExampleConfig, documents_every_default_it_shows) {
     EXPECT_EQ(c.control.max_waiters, defaults.control.max_waiters);
     EXPECT_EQ(c.control.max_body, defaults.control.max_body);
     EXPECT_EQ(c.control.request_timeout, defaults.control.request_timeout);
+    EXPECT_EQ(c.control.header_timeout, defaults.control.header_timeout);
+    EXPECT_EQ(c.control.max_connections_per_uid, defaults.control.max_connections_per_uid);
+    EXPECT_EQ(c.control.admin_reserved_connections, defaults.control.admin_reserved_connections);
     EXPECT_EQ(c.control.max_wait, defaults.control.max_wait);
     EXPECT_EQ(c.store.retention, defaults.store.retention);
     EXPECT_EQ(c.store.max_finished, defaults.store.max_finished);
     EXPECT_EQ(c.store.snapshot_size, defaults.store.snapshot_size);
+}
+
+// One default per control limit: the configuration's and the server's agree (docs/api.md and
+// docs/configuration.md show the same numbers).
+TEST(ExampleConfig, control_defaults_match_the_server_defaults) {
+    const control_config c;
+    const control::server_options o;
+    using ms = std::chrono::milliseconds;
+    EXPECT_EQ(c.max_connections, o.max_connections);
+    EXPECT_EQ(c.max_connections_per_uid, o.max_connections_per_uid);
+    EXPECT_EQ(c.max_connections_per_uid, c.max_connections / 4);
+    EXPECT_EQ(c.admin_reserved_connections, o.admin_reserved_connections);
+    EXPECT_EQ(c.max_waiters, o.max_waiters);
+    EXPECT_EQ(c.max_body, o.body_limit);
+    EXPECT_EQ(std::chrono::duration_cast<ms>(c.header_timeout), o.header_timeout);
+    EXPECT_EQ(std::chrono::duration_cast<ms>(c.request_timeout), o.request_timeout);
 }
 
 }  // namespace

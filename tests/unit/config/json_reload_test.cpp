@@ -57,6 +57,30 @@ control: {mode: "0600", max_body: 64KiB}
     EXPECT_EQ(j.at("logging").at("format"), "text");
 }
 
+TEST(ToJson, control_connection_limits_are_shown_and_per_uid_defaults_to_a_quarter) {
+    auto c = load_ok("cloud: {region: gz}\ncontrol: {max_connections: 100, header_timeout: 2s}\n");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->control.max_connections_per_uid, 25u);
+    const auto j = to_json(*c).as_object().at("control");
+    EXPECT_EQ(j.at("max_connections"), 100);
+    EXPECT_EQ(j.at("max_connections_per_uid"), 25);
+    EXPECT_EQ(j.at("admin_reserved_connections"), 4);
+    EXPECT_EQ(j.at("header_timeout"), "2s");
+    EXPECT_EQ(j.at("request_timeout"), "10s");
+    auto explicit_cap = load_ok(
+        "cloud: {region: gz}\ncontrol: {max_connections: 100, max_connections_per_uid: 7, "
+        "admin_reserved_connections: 0}\n");
+    ASSERT_TRUE(explicit_cap);
+    EXPECT_EQ(explicit_cap->control.max_connections_per_uid, 7u);
+    EXPECT_EQ(explicit_cap->control.admin_reserved_connections, 0u);
+    // Reloadable: none of them is in the restart-only table.
+    for (const auto& path : restart_settings()) {
+        EXPECT_NE(path, "control.max_connections_per_uid");
+        EXPECT_NE(path, "control.admin_reserved_connections");
+        EXPECT_NE(path, "control.header_timeout");
+    }
+}
+
 TEST(ToJson, round_trips_through_the_loader) {
     // The JSON view uses the YAML syntax, so (minus credentials and read-only fields) it can be
     // loaded back: proof that every value is printed in a form the loader accepts.

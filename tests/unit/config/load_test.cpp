@@ -62,7 +62,7 @@ rate_limit:
 control:
   socket: /tmp/tp/ctl.sock
   mode: "0600"
-  group: taskpoller
+  group: adm
   admin_uids: [0, 1000]
   admin_groups: [wheel, adm]
   max_connections: 32
@@ -134,7 +134,7 @@ logging:
 
     EXPECT_EQ(c.control.socket, "/tmp/tp/ctl.sock");
     EXPECT_EQ(c.control.mode, 0600u);
-    EXPECT_EQ(c.control.group, "taskpoller");
+    EXPECT_EQ(c.control.group, "adm");
     EXPECT_EQ(c.control.admin_uids, (std::vector<std::uint32_t>{0, 1000}));
     EXPECT_EQ(c.control.admin_groups, (std::vector<std::string>{"wheel", "adm"}));
     EXPECT_EQ(c.control.max_connections, 32u);

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -90,6 +91,22 @@ TEST(Robustness, odd_keys_and_types) {
         << r.error_text();
     EXPECT_TRUE(has_error(r, "t.yaml:9:18: control.admin_groups[0]: must not be empty"))
         << r.error_text();
+}
+
+// --check-config loads the file like the daemon: a socket group the system does not know is
+// refused there, with its position, instead of failing the daemon's start.
+TEST(Robustness, unknown_control_group_is_refused_with_its_position) {
+    auto env = env_with_secrets();
+    auto r =
+        load_string("cloud: {region: gz}\ncontrol:\n  group: no-such-group-tp16\n", "t.yaml", env);
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(has_error(r, "t.yaml:3:10: control.group: unknown group 'no-such-group-tp16'"))
+        << r.error_text();
+    for (const char* known : {"adm", "4", "nogroup"}) {
+        auto ok = load_string(fmt::format("cloud: {{region: gz}}\ncontrol: {{group: {}}}\n", known),
+                              "t.yaml", env);
+        EXPECT_TRUE(ok.ok()) << known << ": " << ok.error_text();
+    }
 }
 
 TEST(Robustness, booleans_are_true_or_false_only) {

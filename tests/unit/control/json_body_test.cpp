@@ -92,5 +92,27 @@ TEST(JsonBody, IntegerAndNumberKinds) {
     EXPECT_FALSE(parse_json_object(R"({"i":3.5})", f));
 }
 
+TEST(JsonBody, DuplicateKeysAreRefusedAtAnyDepthNamingTheKey) {
+    const std::pair<const char*, const char*> cases[] = {
+        {R"({"service":"cvm","action":"A","service":"lb"})", "'service'"},
+        {R"({"service":"cvm","action":"A","params":{"a":1,"b":2,"a":3}})", "'params.a'"},
+        {R"({"service":"cvm","action":"A","params":{"x":[{"k":1},{"k":1,"k":2}]}})",
+         "'params.x[1].k'"},
+        {R"({"service":"cvm","action":"A","labels":{"t\u0065am":"a","team":"b"}})",
+         "'labels.team'"},  // the same key once escaped
+    };
+    for (const auto& [body, named] : cases) {
+        auto o = parse_json_object(body, batch_fields);
+        ASSERT_FALSE(o) << body;
+        EXPECT_EQ(o.error().status, 400u);
+        EXPECT_EQ(o.error().code, "invalid_json");
+        EXPECT_NE(o.error().message.find(named), std::string::npos) << o.error().message;
+    }
+    // The same key in different objects is fine.
+    EXPECT_TRUE(parse_json_object(
+        R"({"service":"cvm","action":"A","params":{"a":{"a":1},"b":[{"a":1},{"a":2}]}})",
+        batch_fields));
+}
+
 }  // namespace
 }  // namespace taskpoller::control

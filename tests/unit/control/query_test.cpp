@@ -49,12 +49,28 @@ TEST(Duration, Accepts) {
 }
 
 TEST(Duration, Rejects) {
-    for (auto bad : {"", "30", "s", "-1s", "1.5s", "30x", "30 s", "1sm", "99999999999999999999h",
-                     "1000000h"}) {
+    for (auto bad : {"", "30", "s", "-1s", "1.5s", "30x", "30 s", "1sm", "30s1m"}) {
         auto d = parse_duration(bad, "wait");
         ASSERT_FALSE(d) << bad;
         EXPECT_NE(d.error().message.find("wait"), std::string::npos);
+        EXPECT_NE(d.error().message.find("is not a duration"), std::string::npos);
     }
+    // Valid but longer than anything kept: refused as too long, not as "not a duration".
+    for (auto huge : {"1000000h", "99999999999999999999h"}) {
+        auto d = parse_duration(huge, "poll.timeout");
+        ASSERT_FALSE(d) << huge;
+        EXPECT_NE(d.error().message.find("too long"), std::string::npos) << d.error().message;
+    }
+}
+
+TEST(Duration, HugeWaitsAreCappedNotRefused) {
+    auto q = *parse_query("a=999999h&b=99999999999999999999h&c=7d&d=1h30m");
+    for (auto name : {"a", "b", "c"}) {
+        auto w = query_duration(q, name, 10min);
+        ASSERT_TRUE(w) << name << ": " << w.error().message;
+        EXPECT_EQ(**w, 10min) << name;
+    }
+    EXPECT_EQ(**query_duration(q, "d", 2h), 90min);
 }
 
 TEST(Duration, QueryDurationIsCapped) {

@@ -85,7 +85,23 @@ TEST(Registry, unknown_action_is_refused_with_the_known_actions) {
 
     auto none = r.find_action("bmlb", "Anything");
     ASSERT_FALSE(none.has_value());
-    EXPECT_NE(none.error().message.find("(none)"), std::string::npos) << none.error().message;
+    EXPECT_NE(none.error().message.find("DeleteBmLoadBalancers"), std::string::npos)
+        << none.error().message;
+}
+
+// docs/polling.md lists these as built in: they must work without any configuration.
+TEST(Registry, bm_services_have_their_documented_actions_built_in) {
+    registry r;
+    for (auto [service, action] :
+         {std::pair{"bmlb", "BindBmL4ListenerRs"}, std::pair{"bmlb", "UnbindBmL4ListenerRs"},
+          std::pair{"bmlb", "BindBmL7Backends"}, std::pair{"bmlb", "UnbindBmL7Backends"},
+          std::pair{"bmlb", "DeleteBmLoadBalancers"}, std::pair{"bmeip", "EipBmBindRs"},
+          std::pair{"bmeip", "EipBmUnbindRs"}, std::pair{"bmeip", "EipBmRelease"}}) {
+        auto a = r.find_action(service, action);
+        ASSERT_TRUE(a.has_value()) << service << "/" << action << ": " << a.error().message;
+        EXPECT_EQ((*a)->response, response_kind::common_async) << action;
+        EXPECT_EQ(r.find_service(service)->resolver, resolver_kind::task_result);
+    }
 }
 
 TEST(Registry, unknown_service_lists_known_services) {
