@@ -93,7 +93,7 @@ struct app::impl {
     }
     bool journal_sync_armed = false;
     bool stopping = false;
-    bool reloading = false;
+    reload_sequence reloads;
     core::sys_time started_at = clock.system_now();
 
     std::string status_line() const {
@@ -273,47 +273,47 @@ core::result<void> app::start() {
 
 asio::awaitable<reload_report> app::reload() {
     auto& m = *impl_;
-    reload_report report;
-    if (m.stopping || m.reloading) {
-        report.errors.push_back(m.stopping ? "shutting down" : "a reload is already running");
+    if (auto refused = m.reloads.begin()) {
+        reload_report report;
+        report.errors.push_back(*refused);
         co_return report;
     }
-    m.reloading = true;
     m.notify.reloading();
     auto loaded = config::load_file(m.config_path, config::process_environment());
-    for (const auto& e : loaded.errors) report.errors.push_back(e.to_string());
-    std::optional<engine::tracker_config> settings;
+    std::vector<std::string> errors;
+    for (const auto& e : loaded.errors) errors.push_back(e.to_string());
+    std::shared_ptr<config::daemon_config> effective;
+    std::optional<engine::tracker_config> t;
+    std::optional<control::server_options> server_options;
     if (loaded.ok()) {
-        auto effective = std::make_shared<config::daemon_config>(
+        effective = std::make_shared<config::daemon_config>(
             config::apply_reloadable(*m.config, *loaded.config));
-        auto t = tracker_settings(*effective);
-        auto server_options = server_settings(*effective, m.listen_fd.value_or(-1));
-        if (!t) report.errors.push_back(t.error().message);
-        if (!server_options) report.errors.push_back(server_options.error().message);
-        if (t && server_options) {
-            report.restart_required = config::diff_requires_restart(*m.config, *loaded.config);
-            m.tracker->reconfigure(std::move(*t), credentials_of(*effective));
-            m.logs.apply(log_settings(*effective));
-            m.store.set_retention(store_settings(*effective).retention);
-            if (m.server) m.server->reconfigure(*server_options);
-            if (m.api) {
-                m.api->max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    effective->control.max_wait);
-            }
-            m.config = std::move(effective);
-            report.applied = true;
+        if (auto r = tracker_settings(*effective)) {
+            t = std::move(*r);
+        } else {
+            errors.push_back(r.error().message);
+        }
+        if (auto r = server_settings(*effective, m.listen_fd.value_or(-1))) {
+            server_options = std::move(*r);
+        } else {
+            errors.push_back(r.error().message);
         }
     }
+    auto report = m.reloads.conclude(*m.config, loaded.ok() ? loaded.config.get() : nullptr,
+                                     std::move(errors));
     if (report.applied) {
-        m.log.info("configuration reloaded from {}", m.config_path.string());
-        for (const auto& k : report.restart_required) {
-            m.log.warn("reload: {} changed; it takes effect after a restart", k);
+        m.tracker->reconfigure(std::move(*t), credentials_of(*effective));
+        m.logs.apply(log_settings(*effective));
+        m.store.set_retention(store_settings(*effective).retention);
+        if (m.server) m.server->reconfigure(*server_options);
+        if (m.api) {
+            m.api->max_wait =
+                std::chrono::duration_cast<std::chrono::milliseconds>(effective->control.max_wait);
         }
-    } else {
-        m.log.error("reload refused, the previous configuration stays in force:");
-        for (const auto& e : report.errors) m.log.error("  {}", e);
+        m.config = std::move(effective);
     }
-    m.reloading = false;
+    for (const auto& [level, line] : reload_sequence::log_lines(report, m.config_path.string()))
+        m.log.log(level, "{}", line);
     if (m.api) control::set_reload_successful(*m.api, report.applied);
     m.notify.reloaded(m.status_line());
     co_return report;
@@ -323,6 +323,7 @@ void app::shutdown() {
     auto& m = *impl_;
     if (m.stopping) return;
     m.stopping = true;
+    m.reloads.stopping();
     m.log.info("shutting down: finishing requests in flight (up to {} s)", shutdown_grace.count());
     m.notify.stopping();
     m.housekeeping.cancel();

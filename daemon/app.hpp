@@ -15,6 +15,7 @@
 #include "config/config.hpp"
 #include "core/result.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/reload_sequence.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -24,13 +25,6 @@ namespace taskpoller::daemon {
 
 /// Exit status after an internal error (EX_SOFTWARE): systemd's Restart=on-failure restarts.
 inline constexpr int exit_internal_error = 70;
-
-/// What a reload did (SIGHUP and POST /v1/reload share it).
-struct reload_report {
-    bool applied = false;
-    std::vector<std::string> errors;            ///< "file:line:col: key: message"
-    std::vector<std::string> restart_required;  ///< changed keys that wait for a restart
-};
 
 class app {
   public:

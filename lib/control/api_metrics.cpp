@@ -48,6 +48,7 @@ struct api_families {
     gauge* tracked;
     gauge* inflight;
     gauge* events_seq;
+    counter* internal_errors;
 };
 
 void collect(api_context& ctx, const api_families& f) {
@@ -73,6 +74,7 @@ void collect(api_context& ctx, const api_families& f) {
     f.tracked->set(static_cast<double>(ctx.tracker.polls().tracked()));
     f.inflight->set(static_cast<double>(ctx.tracker.polls().inflight()));
     f.events_seq->set(static_cast<double>(ctx.store.seq()));
+    f.internal_errors->set(static_cast<double>(ctx.tracker.polls().internal_errors()));
 }
 
 void render_latency_series(std::string& out, const action_pair& key,
@@ -117,6 +119,11 @@ void register_api_metrics(api_context& ctx, bool process_metrics) {
     f->inflight = &m.add_gauge("taskpoller_polling_inflight", "Poll calls in flight.").with();
     f->events_seq =
         &m.add_gauge("taskpoller_events_seq", "The newest change sequence number.").with();
+    f->internal_errors =
+        &m.add_counter("taskpoller_poll_internal_errors_total",
+                       "Poll calls that ended in an exception (a bug; logged at critical; their "
+                       "tasks were polled again).")
+             .with();
     m.add_gauge("taskpoller_build_info", "Build information (always 1).", {"version"})
         .with({ctx.version})
         .set(1);

@@ -197,3 +197,37 @@ TEST(PollStateWrites, instance_states_decide_instance_tasks) {
 
 }  // namespace
 }  // namespace taskpoller::engine::detail
+
+namespace taskpoller::engine::detail {
+namespace {
+
+// A configuration reload's polling settings apply from each task's next poll (tracker::
+// reconfigure → poller::set_options); due times already set stay.
+TEST(PollStateWrites, new_polling_options_apply_from_each_tasks_next_poll) {
+    fixture f;
+    const auto t0 = f.clock.steady_now();
+    auto h = f.add_lb(1);  // due at t0 + 1 s
+    auto o = fixture::options();
+    o.schedule.poll.initial_delay = 5s;
+    o.schedule.poll.interval = 7s;
+    o.schedule.poll.multiplier = 1.0;
+    o.schedule.poll.max_interval = 7s;
+    f.ps.set_options(o);
+    auto g = f.add_lb(2);  // due at t0 + 5 s
+    auto due_at = [&](std::chrono::milliseconds since_t0) {
+        f.clock.advance(t0 + since_t0 - f.clock.steady_now());
+        std::vector<scheduler::due_task> due;
+        f.ps.schedule().pop_due(f.clock.steady_now(), 10, due);
+        std::vector<std::uint32_t> hs;
+        for (const auto& d : due) hs.push_back(d.handle);
+        return hs;
+    };
+    EXPECT_EQ(due_at(1000ms), std::vector<std::uint32_t>{h});
+    f.ps.apply(h, task_poll_answer{std::nullopt, remote_status::running});  // next: +7 s
+    EXPECT_EQ(due_at(5000ms), std::vector<std::uint32_t>{g});
+    EXPECT_TRUE(due_at(7900ms).empty());
+    EXPECT_EQ(due_at(8000ms), std::vector<std::uint32_t>{h});
+}
+
+}  // namespace
+}  // namespace taskpoller::engine::detail
