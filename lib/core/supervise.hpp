@@ -13,22 +13,9 @@
 #include <utility>
 
 #include "core/logger.hpp"
+#include "core/scope_exit.hpp"
 
 namespace taskpoller::core {
-
-/// Runs `f` when the scope ends, however it ends (normal exit, exception, coroutine frame
-/// destroyed while suspended).
-template <class F>
-class scope_exit {
-  public:
-    explicit scope_exit(F f) : f_(std::move(f)) {}
-    ~scope_exit() { f_(); }
-    scope_exit(const scope_exit&) = delete;
-    scope_exit& operator=(const scope_exit&) = delete;
-
-  private:
-    F f_;
-};
 
 /// How often a piece may be restarted: at most `max_restarts` within `window`. Beyond that the
 /// fault keeps coming back, and restarting it again would only hide it in a hot loop. I/O-free.

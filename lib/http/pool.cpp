@@ -5,29 +5,12 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/scope_exit.hpp"
+
 namespace taskpoller::http::detail {
 namespace asio = boost::asio;
 
-namespace {
-
-template <class F>
-class scope_exit {
-  public:
-    explicit scope_exit(F f) : f_(std::move(f)) {}
-    ~scope_exit() { run(); }
-    scope_exit(const scope_exit&) = delete;
-    scope_exit& operator=(const scope_exit&) = delete;
-    void run() {
-        if (armed_) f_();
-        armed_ = false;
-    }
-
-  private:
-    F f_;
-    bool armed_ = true;
-};
-
-}  // namespace
+using core::scope_exit;
 
 // A request parked until a connection of its origin is freed. The timer doubles as the wake-up
 // signal: expiry means the deadline passed, cancellation with `notified` set means "try again".
