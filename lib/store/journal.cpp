@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 
 #include "store/journal_file.hpp"
 #include "store/journal_record.hpp"
@@ -33,6 +34,8 @@ core::result<void> init_log(int fd, const std::string& path) {
 
 core::result<std::unique_ptr<journal>> journal::open(std::string path, journal_options options) {
     if (path.empty()) return core::error{"journal path is empty"};
+    auto lock = journal_lock::acquire(path + ".lock");
+    if (!lock) return lock.error();
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) return jf::os_error("open", path, errno);
     auto close_on_error = [fd](core::error e) -> core::result<std::unique_ptr<journal>> {
@@ -61,12 +64,19 @@ core::result<std::unique_ptr<journal>> journal::open(std::string path, journal_o
         if (auto r = jf::check_header(head, log_magic, path); !r) return close_on_error(r.error());
     }
     if (!options.sync) options.sync = [](int f) { return ::fdatasync(f); };
-    return std::unique_ptr<journal>(
-        new journal(std::move(path), std::move(options), fd, static_cast<std::uint64_t>(size)));
+    return std::unique_ptr<journal>(new journal(std::move(path), std::move(options),
+                                                std::move(*lock), fd,
+                                                static_cast<std::uint64_t>(size)));
 }
 
-journal::journal(std::string path, journal_options options, int fd, std::uint64_t size)
-    : path_(std::move(path)), options_(std::move(options)), fd_(fd) {
+journal::journal(std::string path, journal_options options, journal_lock lock, int fd,
+                 std::uint64_t size)
+    : path_(std::move(path)),
+      options_(std::move(options)),
+      lock_(std::move(lock)),
+      fd_(fd),
+      durable_bytes_(size),
+      backoff_(options_.retry_first, options_.retry_max) {
     counters_.log_bytes = size;
 }
 
@@ -83,8 +93,13 @@ void journal::detach() {
 
 void journal::fail(std::string message) {
     if (!failed_.empty()) return;
-    options_.log.error("journal {} failed, changes are no longer durable: {}", path_, message);
+    options_.log.error(
+        "journal {} failed, changes are no longer durable (mutations answer 503; the "
+        "journal retries and rewrites what it owes): {}",
+        path_, message);
     failed_ = std::move(message);
+    backoff_.reset();
+    if (options_.on_failed) options_.on_failed();
 }
 
 core::result<void> journal::health() const {
@@ -100,12 +115,16 @@ core::result<void> journal::sync_log() {
         return e;
     }
     dirty_ = false;
+    durable_bytes_ = counters_.log_bytes;
+    pending_.clear();
     return {};
 }
 
 void journal::append(std::string_view bytes) {
     if (!failed_.empty()) return;
-    if (auto r = jf::write_all(fd_, bytes, path_); !r) return fail(r.error().message);
+    if (auto r = jf::write_all(fd_, bytes, path_, options_.write); !r) {
+        return fail(r.error().message);
+    }
     ++counters_.records;
     counters_.log_bytes += bytes.size();
     if (!dirty_) {
@@ -119,6 +138,7 @@ void journal::on_commit() {
 }
 
 void journal::on_batch_change(const change& c, const core::batch& b) {
+    pending_.note_batch(b.id, c.kind == change_kind::batch_expired, c.seq);
     buf_.clear();
     if (c.kind == change_kind::batch_expired) {
         append_batch_expired_record(buf_, b.id, c.seq);
@@ -129,6 +149,7 @@ void journal::on_batch_change(const change& c, const core::batch& b) {
 }
 
 void journal::on_task_change(const change& c, const core::task& t) {
+    pending_.note_task(t.key(), c.kind == change_kind::task_expired, c.seq);
     buf_.clear();
     if (c.kind == change_kind::task_expired) {
         append_task_expired_record(buf_, t.key(), c.seq);
@@ -158,6 +179,30 @@ core::result<void> journal::compact_if_due() {
 }
 
 core::result<void> journal::compact() {
+    auto r = compact_once();
+    if (r) {
+        compaction_error_.clear();
+        return r;
+    }
+    ++counters_.compaction_failures;
+    if (compaction_error_.empty()) {
+        options_.log.error("journal {}: compaction failed (the log keeps growing): {}", path_,
+                           r.error().message);
+    }
+    compaction_error_ = r.error().message;
+    return r;
+}
+
+core::result<void> journal::compaction_health() const {
+    if (compaction_error_.empty()) return {};
+    return core::error{
+        fmt::format("journal {}: compaction failing ({} failures; the log is {} "
+                    "bytes, the snapshot {}): {}",
+                    path_, counters_.compaction_failures, counters_.log_bytes,
+                    counters_.snapshot_bytes, compaction_error_)};
+}
+
+core::result<void> journal::compact_once() {
     if (store_ == nullptr) return core::error{"journal::compact: no store attached (replay first)"};
     if (auto r = flush(); !r) return r;
     auto snapshot = path_ + ".snapshot";
@@ -172,8 +217,12 @@ core::result<void> journal::compact() {
         return e;
     }
     if (auto r = jf::sync_parent_dir(snapshot); !r) return r;
+    std::error_code ec;
+    counters_.snapshot_bytes = std::filesystem::file_size(snapshot, ec);
     // From here the snapshot holds everything; if we stop before the log is emptied, its records
     // are all older than the snapshot and replay skips them.
+    durable_bytes_ = jf::header_size;
+    pending_.clear();
     if (auto r = restart_log(); !r) {
         fail(r.error().message);
         return r;
@@ -187,6 +236,8 @@ core::result<void> journal::compact() {
 core::result<void> journal::restart_log() {
     if (auto r = init_log(fd_, path_); !r) return r;
     counters_.log_bytes = jf::header_size;
+    durable_bytes_ = jf::header_size;
+    pending_.clear();  // the snapshot holds every object's current state
     return {};
 }
 

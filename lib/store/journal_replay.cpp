@@ -198,6 +198,7 @@ core::result<replay_stats> journal::replay(store& s) {
     s.reserve_for_restore(hint.batches, hint.tasks);
     if (*snap) {
         auto data = (*snap)->data();
+        counters_.snapshot_bytes = data.size();
         if (auto r = jf::check_header(data, "TPSN", snapshot_path); !r) return r.error();
         if (auto r = l.load(data, snapshot_path, false); !r) return r.error();
         if (!l.snapshot_seq) {
