@@ -178,6 +178,10 @@ struct app::impl {
         if (!journal) return;
         if (auto r = journal->compact_if_due(); !r)
             log.error("journal compaction: {}", r.error().message);
+        // How much of the log is durable, for the next start (a few ms, only when it changed).
+        if (auto r = journal->checkpoint(); !r && journal->health()) {
+            log.warn("journal control file: {}", r.error().message);
+        }
     }
 
     // Shutdown: everything written is synced before the process exits.
@@ -188,6 +192,7 @@ struct app::impl {
             log.error("journal: stopping with changes not written: {}", r.error().message);
         }
         if (auto r = journal->flush(); !r) log.error("journal: {}", r.error().message);
+        if (auto r = journal->checkpoint(); !r) log.error("journal: {}", r.error().message);
         journal_sync.cancel();
     }
 

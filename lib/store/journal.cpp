@@ -1,5 +1,5 @@
-// The journal's write side: appending records, syncing, compaction. Replay is in
-// journal_replay.cpp.
+// The journal's write side: appending records, syncing, compaction. Opening is in
+// journal_open.cpp, replay in journal_replay.cpp, recovery from a failure in journal_retry.cpp.
 #include "store/journal.hpp"
 
 #include <fcntl.h>
@@ -19,72 +19,9 @@ namespace jf = journal_file;
 
 namespace {
 
-constexpr std::string_view log_magic = "TPJL";
 constexpr std::string_view snapshot_magic = "TPSN";
 
-// Fills a fresh (or torn-while-created) log with its header and makes it durable.
-core::result<void> init_log(int fd, const std::string& path) {
-    if (::ftruncate(fd, 0) != 0) return jf::os_error("ftruncate", path, errno);
-    if (auto r = jf::write_all(fd, jf::header(log_magic), path); !r) return r;
-    if (::fdatasync(fd) != 0) return jf::os_error("fdatasync", path, errno);
-    return jf::sync_parent_dir(path);
-}
-
 }  // namespace
-
-core::result<std::unique_ptr<journal>> journal::open(std::string path, journal_options options) {
-    if (path.empty()) return core::error{"journal path is empty"};
-    auto lock = journal_lock::acquire(path + ".lock");
-    if (!lock) return lock.error();
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) return jf::os_error("open", path, errno);
-    auto close_on_error = [fd](core::error e) -> core::result<std::unique_ptr<journal>> {
-        ::close(fd);
-        return e;
-    };
-    auto size = ::lseek(fd, 0, SEEK_END);
-    if (size < 0) return close_on_error(jf::os_error("lseek", path, errno));
-    if (static_cast<std::size_t>(size) < jf::header_size) {
-        // Empty, or torn while being created: only acceptable if what is there is our header.
-        std::string head(static_cast<std::size_t>(size), '\0');
-        if (size > 0 && ::pread(fd, head.data(), head.size(), 0) != size) {
-            return close_on_error(jf::os_error("read", path, errno));
-        }
-        if (head != jf::header(log_magic).substr(0, head.size())) {
-            return close_on_error(
-                core::error{fmt::format("{} is not a taskpoller journal file (bad magic)", path)});
-        }
-        if (auto r = init_log(fd, path); !r) return close_on_error(r.error());
-        size = static_cast<off_t>(jf::header_size);
-    } else {
-        std::string head(jf::header_size, '\0');
-        if (::pread(fd, head.data(), head.size(), 0) != static_cast<ssize_t>(head.size())) {
-            return close_on_error(jf::os_error("read", path, errno));
-        }
-        if (auto r = jf::check_header(head, log_magic, path); !r) return close_on_error(r.error());
-    }
-    if (!options.sync) options.sync = [](int f) { return ::fdatasync(f); };
-    return std::unique_ptr<journal>(new journal(std::move(path), std::move(options),
-                                                std::move(*lock), fd,
-                                                static_cast<std::uint64_t>(size)));
-}
-
-journal::journal(std::string path, journal_options options, journal_lock lock, int fd,
-                 std::uint64_t size)
-    : path_(std::move(path)),
-      options_(std::move(options)),
-      lock_(std::move(lock)),
-      fd_(fd),
-      durable_bytes_(size),
-      backoff_(options_.retry_first, options_.retry_max) {
-    counters_.log_bytes = size;
-}
-
-journal::~journal() {
-    detach();
-    if (dirty_ && failed_.empty()) (void)sync_log();
-    ::close(fd_);
-}
 
 void journal::detach() {
     if (store_ != nullptr) store_->set_observer(nullptr);
@@ -109,6 +46,7 @@ core::result<void> journal::health() const {
 
 core::result<void> journal::sync_log() {
     ++counters_.syncs;
+    auto group = group_bound(counters_.log_bytes - durable_bytes_);
     if (options_.sync(fd_) != 0) {
         auto e = jf::os_error("fdatasync", path_, errno);
         fail(e.message);
@@ -117,6 +55,14 @@ core::result<void> journal::sync_log() {
     dirty_ = false;
     durable_bytes_ = counters_.log_bytes;
     pending_.clear();
+    if (group > max_group_) {
+        // A longer unsynced span than ever: a crash may now tear that much. Say so before the
+        // next one (rare: group_bound grows in powers of two).
+        max_group_ = group;
+        if (auto r = checkpoint(); !r) {
+            options_.log.warn("journal {}: control file: {}", path_, r.error().message);
+        }
+    }
     return {};
 }
 
@@ -220,9 +166,9 @@ core::result<void> journal::compact_once() {
     std::error_code ec;
     counters_.snapshot_bytes = std::filesystem::file_size(snapshot, ec);
     // From here the snapshot holds everything; if we stop before the log is emptied, its records
-    // are all older than the snapshot and replay skips them.
-    durable_bytes_ = jf::header_size;
-    pending_.clear();
+    // are all older than the snapshot and replay skips them. The control file says so first,
+    // so that a log emptied next is expected; if it cannot, the old log stays in use.
+    if (auto r = write_control_now(jf::header_size, store_->seq()); !r) return r;
     if (auto r = restart_log(); !r) {
         fail(r.error().message);
         return r;
@@ -233,8 +179,12 @@ core::result<void> journal::compact_once() {
     return {};
 }
 
+// Empties the log back to its header (kept: the log is never shorter than its header).
 core::result<void> journal::restart_log() {
-    if (auto r = init_log(fd_, path_); !r) return r;
+    if (::ftruncate(fd_, static_cast<off_t>(jf::header_size)) != 0) {
+        return jf::os_error("ftruncate", path_, errno);
+    }
+    if (::fdatasync(fd_) != 0) return jf::os_error("fdatasync", path_, errno);
     counters_.log_bytes = jf::header_size;
     durable_bytes_ = jf::header_size;
     pending_.clear();  // the snapshot holds every object's current state

@@ -17,10 +17,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/logger.hpp"
 #include "core/result.hpp"
+#include "store/journal_control.hpp"
 #include "store/journal_file.hpp"
 #include "store/journal_lock.hpp"
 #include "store/journal_pending.hpp"
@@ -140,6 +142,12 @@ class journal final : public store_observer {
     /// mutations, but the daemon reports itself unhealthy (/v1/status, metrics).
     core::result<void> compaction_health() const;
 
+    /// Records in `<path>.control` how much of the log is durable now (journal_control), if that
+    /// changed since it was last written (temp file, fsync, rename, fsync directory: ~2 syncs).
+    /// The daemon calls it every 2 s and at shutdown; compaction and replay write it too. No-op
+    /// (returning health()) while failed or before replay. Not called by the destructor.
+    core::result<void> checkpoint();
+
     /// Empty while healthy; otherwise the first I/O error since it failed. While failed the
     /// journal appends nothing (it remembers which objects changed instead): the daemon must not
     /// acknowledge any mutation (changes are not durable) until retry() succeeds.
@@ -170,6 +178,10 @@ class journal final : public store_observer {
     void fail(std::string message);
     std::string pending_records() const;
     core::result<void> compact_once();
+    core::result<void> write_control_now(std::uint64_t durable, std::uint64_t snapshot_seq);
+    core::result<void> check_against_control(std::uint64_t log_size, std::uint64_t valid_end,
+                                             std::optional<std::uint64_t> snapshot_seq,
+                                             replay_stats& st);
     core::result<void> write_snapshot(const std::string& tmp);
     core::result<void> restart_log();
 
@@ -186,6 +198,9 @@ class journal final : public store_observer {
     std::uint64_t durable_bytes_ = 0;  // the log's length at its last successful sync
     pending_changes pending_;          // objects changed since then
     retry_backoff backoff_;
+    std::optional<journal_control> found_control_;  // what open() read (nullopt: none)
+    journal_control control_;                       // what the control file says now
+    std::uint64_t max_group_ = min_group_bytes;     // group_bound of the largest unsynced span
     journal_counters counters_;
 };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "store/journal.hpp"
@@ -38,14 +39,12 @@ core::result<void> journal::retry() {
     if (store_ == nullptr) return health();
     // Whatever follows the last sync may be lost or half written (a failed fsync says nothing
     // about which pages reached the disk): cut it off and write the objects' states again.
-    // A log emptied by a compaction may have lost its header too: write it again.
-    const bool rewrite_header = durable_bytes_ <= jf::header_size;
-    auto keep = rewrite_header ? 0 : durable_bytes_;
+    auto keep = std::max<std::uint64_t>(durable_bytes_, jf::header_size);
     if (::ftruncate(fd_, static_cast<off_t>(keep)) != 0) {
         return jf::os_error("ftruncate", path_, errno);
     }
     counters_.log_bytes = keep;
-    auto bytes = (rewrite_header ? jf::header("TPJL") : std::string()) + pending_records();
+    auto bytes = pending_records();
     if (auto r = jf::write_all(fd_, bytes, path_, options_.write); !r) return r;
     counters_.log_bytes += bytes.size();
     ++counters_.syncs;

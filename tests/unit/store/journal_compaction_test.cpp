@@ -121,6 +121,7 @@ TEST_F(Compaction, log_shrinks_and_replay_is_identical) {
 
     store copy{clock, store_opts()};
     auto cj = journal::open(path, options());
+    ASSERT_TRUE(cj) << cj.error().message;
     auto st = (*cj)->replay(copy);
     ASSERT_TRUE(st) << st.error().message;
     EXPECT_EQ(st->snapshot_records, 80u);  // 40 batches + 40 tasks
@@ -140,6 +141,7 @@ TEST_F(Compaction, expired_tasks_leave_the_snapshot_and_seq_survives) {
     j.reset();
     store copy{clock, store_opts()};
     auto cj = journal::open(path, options());
+    ASSERT_TRUE(cj) << cj.error().message;
     auto st = (*cj)->replay(copy);
     ASSERT_TRUE(st);
     EXPECT_EQ(st->snapshot_records, 5u);
@@ -159,6 +161,7 @@ TEST_F(Compaction, a_crash_before_the_log_is_emptied_skips_its_stale_records) {
     write_bytes(path, old_log);  // as if we stopped between the rename and emptying the log
     store copy{clock, store_opts()};
     auto cj = journal::open(path, options());
+    ASSERT_TRUE(cj) << cj.error().message;
     auto st = (*cj)->replay(copy);
     ASSERT_TRUE(st) << st.error().message;
     EXPECT_GT(st->stale_records, 0u);
