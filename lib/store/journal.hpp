@@ -3,7 +3,8 @@
 // as a checksummed record; a snapshot of the live contents replaces the log when it grows too
 // large; start-up replays snapshot + log into an empty store.
 //
-// Files, for path P: P (the log), P.snapshot, and P.snapshot.tmp while a snapshot is written.
+// Files, for path P: P (the log), P.snapshot, and P.snapshot.tmp while a snapshot is written;
+// P.control (journal_control.hpp: what is known durable) and P.lock (journal_lock.hpp).
 //
 // Ordering: the tracker creates a batch in `submitting` state before it sends the request. That
 // change reaches on_batch_change() synchronously, so the intent is in the log (and, in strict
@@ -98,7 +99,9 @@ class journal final : public store_observer {
     journal& operator=(const journal&) = delete;
 
     /// Loads the snapshot then the log into `s`, which must be empty, through restore_* and
-    /// finish_restore(); truncates a torn tail (warning); refuses corruption in the middle
+    /// finish_restore(); truncates a torn tail (warning) if the control file agrees it can only
+    /// be one (check_log; otherwise refuses, naming the file, offsets and --recover, unless
+    /// options.recover), then rewrites the control file; refuses corruption in the middle
     /// (error naming the file and offset) unless options.recover. Then attaches itself as the
     /// store's observer and marks every batch still `submitting` as `unknown` (journaled). After a
     /// recovered replay, compacts at once so the damaged log is gone. Call once, before any
