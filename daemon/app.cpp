@@ -15,6 +15,7 @@
 #include "config/loader.hpp"
 #include "config/reload.hpp"
 #include "control/api.hpp"
+#include "control/journal_status.hpp"
 #include "control/metrics.hpp"
 #include "control/router.hpp"
 #include "control/server.hpp"
@@ -49,7 +50,8 @@ struct app::impl {
           http(io.get_executor(), log, http_options(*config)),
           notify(io, log, notify_environment::from_process()),
           housekeeping(io),
-          journal_sync(io) {
+          journal_sync(io),
+          journal_retry(io) {
         auto settings = tracker_settings(*config);
         if (!settings) throw std::invalid_argument(settings.error().message);
         // The poll loop failing is not safe to restart: end the daemon with a non-zero status.
@@ -92,6 +94,7 @@ struct app::impl {
         if (begin_shutdown) begin_shutdown();
     }
     bool journal_sync_armed = false;
+    asio::steady_timer journal_retry;
     bool stopping = false;
     reload_sequence reloads;
     core::sys_time started_at = clock.system_now();
@@ -127,6 +130,7 @@ struct app::impl {
         auto options = journal_settings(*config, recover);
         options.log = log;
         options.on_dirty = [this] { arm_journal_sync(); };
+        options.on_failed = [this] { arm_journal_retry(); };
         auto opened = store::journal::open(path, std::move(options));
         if (!opened) return opened.error();
         journal = std::move(*opened);
@@ -164,32 +168,44 @@ struct app::impl {
         });
     }
 
+    // The journal failed (disk full, I/O error): try to write what it owes again, with backoff,
+    // until it succeeds. Until then every mutation is answered 503.
+    void arm_journal_retry() {
+        if (!journal) return;
+        journal_retry.expires_after(journal->retry_delay());
+        journal_retry.async_wait([this](boost::system::error_code ec) {
+            if (ec || !journal) return;
+            if (auto r = journal->retry(); !r) {
+                log.warn("journal still failing, retrying: {}", r.error().message);
+                arm_journal_retry();
+            }
+        });
+    }
+
     boost::json::object journal_status() const {
         if (!journal) return boost::json::object{{"enabled", false}};
-        const auto& c = journal->counters();
-        auto h = journal->health();
-        return boost::json::object{
-            {"enabled", true},
-            {"path", journal->path()},
-            {"durability", config::to_string(config->store.durability)},
-            {"healthy", bool(h)},
-            {"error", h ? boost::json::value(nullptr) : boost::json::value(h.error().message)},
-            {"records", c.records},
-            {"syncs", c.syncs},
-            {"compactions", c.compactions},
-            {"log_bytes", c.log_bytes}};
+        return control::journal_status_of(*journal, config::to_string(config->store.durability));
     }
 
     void journal_housekeeping() {
         if (!journal) return;
         if (auto r = journal->compact_if_due(); !r)
             log.error("journal compaction: {}", r.error().message);
+        // How much of the log is durable, for the next start (a few ms, only when it changed).
+        if (auto r = journal->checkpoint(); !r && journal->health()) {
+            log.warn("journal control file: {}", r.error().message);
+        }
     }
 
     // Shutdown: everything written is synced before the process exits.
     void close_journal() {
         if (!journal) return;
+        journal_retry.cancel();
+        if (auto r = journal->retry(); !r) {
+            log.error("journal: stopping with changes not written: {}", r.error().message);
+        }
         if (auto r = journal->flush(); !r) log.error("journal: {}", r.error().message);
+        if (auto r = journal->checkpoint(); !r) log.error("journal: {}", r.error().message);
         journal_sync.cancel();
     }
 

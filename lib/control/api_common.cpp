@@ -15,6 +15,7 @@
 #include <charconv>
 
 #include "control/json_body.hpp"
+#include "store/store.hpp"
 
 namespace taskpoller::control::detail {
 
@@ -37,6 +38,11 @@ api_error from_core(const core::error& e) {
             break;
     }
     return invalid_argument(e.message);
+}
+
+std::optional<api_error> unless_durable(const api_context& ctx) {
+    if (auto d = ctx.store.durability(); !d) return from_core(d.error());
+    return std::nullopt;
 }
 
 expected<void> check_query(const query_params& q, std::initializer_list<std::string_view> allowed) {

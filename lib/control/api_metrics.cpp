@@ -2,6 +2,7 @@
 // engine's own counters (engine/stats.hpp) and the store's counts.
 #include <fmt/format.h>
 
+#include <boost/json/object.hpp>
 #include <memory>
 #include <set>
 
@@ -49,7 +50,34 @@ struct api_families {
     gauge* inflight;
     gauge* events_seq;
     counter* internal_errors;
+    gauge* journal_healthy;
+    gauge* journal_durable;
+    gauge* journal_compaction_ok;
+    gauge* journal_log_bytes;
+    gauge* journal_snapshot_bytes;
+    counter* journal_compaction_failures;
 };
+
+// From the journal's /v1/status object (journal_status.hpp); nothing without a journal.
+void collect_journal(const boost::json::object& j, const api_families& f) {
+    if (!j.contains("enabled") || !j.at("enabled").as_bool()) return;
+    auto number = [&j](const char* k) {
+        auto* v = j.if_contains(k);
+        return v != nullptr && v->is_number() ? v->to_number<double>() : 0.0;
+    };
+    auto flag = [&j](const char* k, bool null_is_true) {
+        auto* v = j.if_contains(k);
+        if (v == nullptr) return 1.0;
+        if (v->is_bool()) return v->as_bool() ? 1.0 : 0.0;
+        return v->is_null() == null_is_true ? 1.0 : 0.0;
+    };
+    f.journal_healthy->set(flag("healthy", true));
+    f.journal_durable->set(flag("durable", true));
+    f.journal_compaction_ok->set(flag("compaction_error", true));
+    f.journal_log_bytes->set(number("log_bytes"));
+    f.journal_snapshot_bytes->set(number("snapshot_bytes"));
+    f.journal_compaction_failures->set(number("compaction_failures"));
+}
 
 void collect(api_context& ctx, const api_families& f) {
     const auto tc = ctx.store.task_counts();
@@ -75,6 +103,7 @@ void collect(api_context& ctx, const api_families& f) {
     f.inflight->set(static_cast<double>(ctx.tracker.polls().inflight()));
     f.events_seq->set(static_cast<double>(ctx.store.seq()));
     f.internal_errors->set(static_cast<double>(ctx.tracker.polls().internal_errors()));
+    if (ctx.journal_status) collect_journal(ctx.journal_status(), f);
 }
 
 void render_latency_series(std::string& out, const action_pair& key,
@@ -124,6 +153,27 @@ void register_api_metrics(api_context& ctx, bool process_metrics) {
                        "Poll calls that ended in an exception (a bug; logged at critical; their "
                        "tasks were polled again).")
              .with();
+    f->journal_healthy =
+        &m.add_gauge("taskpoller_journal_healthy",
+                     "1 while the journal records changes durably and compacts; 0 otherwise "
+                     "(see /v1/status journal.error).")
+             .with();
+    f->journal_durable = &m.add_gauge("taskpoller_journal_durable",
+                                      "1 while changes are journaled durably; 0 while the "
+                                      "journal has failed (mutations answer 503).")
+                              .with();
+    f->journal_compaction_ok =
+        &m.add_gauge("taskpoller_journal_compaction_ok",
+                     "0 while journal compactions fail (the log keeps growing).")
+             .with();
+    f->journal_log_bytes =
+        &m.add_gauge("taskpoller_journal_log_bytes", "Size of the journal's log.").with();
+    f->journal_snapshot_bytes =
+        &m.add_gauge("taskpoller_journal_snapshot_bytes", "Size of the journal's snapshot.").with();
+    f->journal_compaction_failures = &m.add_counter("taskpoller_journal_compaction_failures_total",
+                                                    "Journal compactions that failed.")
+                                          .with();
+    for (auto* g : {f->journal_healthy, f->journal_durable, f->journal_compaction_ok}) g->set(1);
     m.add_gauge("taskpoller_build_info", "Build information (always 1).", {"version"})
         .with({ctx.version})
         .set(1);

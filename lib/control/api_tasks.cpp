@@ -143,10 +143,13 @@ awaitable<response> adopt(api_context& ctx, request_context& rc) {
     auto a = adoption_of(rc.body);
     if (!a) co_return response::error(a.error());
     const std::string name = core::format_task_key(a->key);
-    if (auto existing = ctx.store.get_task(a->key))
+    if (auto existing = ctx.store.get_task(a->key)) {
+        if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
         co_return response::json(200, task_view(*existing));
+    }
     auto t = ctx.tracker.adopt(*a);
     if (!t) co_return response::error(from_core(t.error()));
+    if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
     rc.log.info("task {} adopted by {}", name, rc.peer_text());
     co_return response::json(201, task_view(*t));
 }
@@ -162,6 +165,7 @@ awaitable<response> cancel(api_context& ctx, request_context& rc) {
             fmt::format("task '{}' is already {}", name, core::to_string(existing->state))));
     auto t = ctx.tracker.cancel_task(*key);
     if (!t) co_return response::error(from_core(t.error()));
+    if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
     rc.log.info("task {} cancelled by {}", name, rc.peer_text());
     co_return response::json(200, task_view(*t));
 }

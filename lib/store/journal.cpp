@@ -1,5 +1,5 @@
-// The journal's write side: appending records, syncing, compaction. Replay is in
-// journal_replay.cpp.
+// The journal's write side: appending records, syncing, compaction. Opening is in
+// journal_open.cpp, replay in journal_replay.cpp, recovery from a failure in journal_retry.cpp.
 #include "store/journal.hpp"
 
 #include <fcntl.h>
@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 
 #include "store/journal_file.hpp"
 #include "store/journal_record.hpp"
@@ -18,63 +19,9 @@ namespace jf = journal_file;
 
 namespace {
 
-constexpr std::string_view log_magic = "TPJL";
 constexpr std::string_view snapshot_magic = "TPSN";
 
-// Fills a fresh (or torn-while-created) log with its header and makes it durable.
-core::result<void> init_log(int fd, const std::string& path) {
-    if (::ftruncate(fd, 0) != 0) return jf::os_error("ftruncate", path, errno);
-    if (auto r = jf::write_all(fd, jf::header(log_magic), path); !r) return r;
-    if (::fdatasync(fd) != 0) return jf::os_error("fdatasync", path, errno);
-    return jf::sync_parent_dir(path);
-}
-
 }  // namespace
-
-core::result<std::unique_ptr<journal>> journal::open(std::string path, journal_options options) {
-    if (path.empty()) return core::error{"journal path is empty"};
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) return jf::os_error("open", path, errno);
-    auto close_on_error = [fd](core::error e) -> core::result<std::unique_ptr<journal>> {
-        ::close(fd);
-        return e;
-    };
-    auto size = ::lseek(fd, 0, SEEK_END);
-    if (size < 0) return close_on_error(jf::os_error("lseek", path, errno));
-    if (static_cast<std::size_t>(size) < jf::header_size) {
-        // Empty, or torn while being created: only acceptable if what is there is our header.
-        std::string head(static_cast<std::size_t>(size), '\0');
-        if (size > 0 && ::pread(fd, head.data(), head.size(), 0) != size) {
-            return close_on_error(jf::os_error("read", path, errno));
-        }
-        if (head != jf::header(log_magic).substr(0, head.size())) {
-            return close_on_error(
-                core::error{fmt::format("{} is not a taskpoller journal file (bad magic)", path)});
-        }
-        if (auto r = init_log(fd, path); !r) return close_on_error(r.error());
-        size = static_cast<off_t>(jf::header_size);
-    } else {
-        std::string head(jf::header_size, '\0');
-        if (::pread(fd, head.data(), head.size(), 0) != static_cast<ssize_t>(head.size())) {
-            return close_on_error(jf::os_error("read", path, errno));
-        }
-        if (auto r = jf::check_header(head, log_magic, path); !r) return close_on_error(r.error());
-    }
-    if (!options.sync) options.sync = [](int f) { return ::fdatasync(f); };
-    return std::unique_ptr<journal>(
-        new journal(std::move(path), std::move(options), fd, static_cast<std::uint64_t>(size)));
-}
-
-journal::journal(std::string path, journal_options options, int fd, std::uint64_t size)
-    : path_(std::move(path)), options_(std::move(options)), fd_(fd) {
-    counters_.log_bytes = size;
-}
-
-journal::~journal() {
-    detach();
-    if (dirty_ && failed_.empty()) (void)sync_log();
-    ::close(fd_);
-}
 
 void journal::detach() {
     if (store_ != nullptr) store_->set_observer(nullptr);
@@ -83,8 +30,13 @@ void journal::detach() {
 
 void journal::fail(std::string message) {
     if (!failed_.empty()) return;
-    options_.log.error("journal {} failed, changes are no longer durable: {}", path_, message);
+    options_.log.error(
+        "journal {} failed, changes are no longer durable (mutations answer 503; the "
+        "journal retries and rewrites what it owes): {}",
+        path_, message);
     failed_ = std::move(message);
+    backoff_.reset();
+    if (options_.on_failed) options_.on_failed();
 }
 
 core::result<void> journal::health() const {
@@ -94,18 +46,31 @@ core::result<void> journal::health() const {
 
 core::result<void> journal::sync_log() {
     ++counters_.syncs;
+    auto group = group_bound(counters_.log_bytes - durable_bytes_);
     if (options_.sync(fd_) != 0) {
         auto e = jf::os_error("fdatasync", path_, errno);
         fail(e.message);
         return e;
     }
     dirty_ = false;
+    durable_bytes_ = counters_.log_bytes;
+    pending_.clear();
+    if (group > max_group_) {
+        // A longer unsynced span than ever: a crash may now tear that much. Say so before the
+        // next one (rare: group_bound grows in powers of two).
+        max_group_ = group;
+        if (auto r = checkpoint(); !r) {
+            options_.log.warn("journal {}: control file: {}", path_, r.error().message);
+        }
+    }
     return {};
 }
 
 void journal::append(std::string_view bytes) {
     if (!failed_.empty()) return;
-    if (auto r = jf::write_all(fd_, bytes, path_); !r) return fail(r.error().message);
+    if (auto r = jf::write_all(fd_, bytes, path_, options_.write); !r) {
+        return fail(r.error().message);
+    }
     ++counters_.records;
     counters_.log_bytes += bytes.size();
     if (!dirty_) {
@@ -119,6 +84,7 @@ void journal::on_commit() {
 }
 
 void journal::on_batch_change(const change& c, const core::batch& b) {
+    pending_.note_batch(b.id, c.kind == change_kind::batch_expired, c.seq);
     buf_.clear();
     if (c.kind == change_kind::batch_expired) {
         append_batch_expired_record(buf_, b.id, c.seq);
@@ -129,6 +95,7 @@ void journal::on_batch_change(const change& c, const core::batch& b) {
 }
 
 void journal::on_task_change(const change& c, const core::task& t) {
+    pending_.note_task(t.key(), c.kind == change_kind::task_expired, c.seq);
     buf_.clear();
     if (c.kind == change_kind::task_expired) {
         append_task_expired_record(buf_, t.key(), c.seq);
@@ -158,6 +125,30 @@ core::result<void> journal::compact_if_due() {
 }
 
 core::result<void> journal::compact() {
+    auto r = compact_once();
+    if (r) {
+        compaction_error_.clear();
+        return r;
+    }
+    ++counters_.compaction_failures;
+    if (compaction_error_.empty()) {
+        options_.log.error("journal {}: compaction failed (the log keeps growing): {}", path_,
+                           r.error().message);
+    }
+    compaction_error_ = r.error().message;
+    return r;
+}
+
+core::result<void> journal::compaction_health() const {
+    if (compaction_error_.empty()) return {};
+    return core::error{
+        fmt::format("journal {}: compaction failing ({} failures; the log is {} "
+                    "bytes, the snapshot {}): {}",
+                    path_, counters_.compaction_failures, counters_.log_bytes,
+                    counters_.snapshot_bytes, compaction_error_)};
+}
+
+core::result<void> journal::compact_once() {
     if (store_ == nullptr) return core::error{"journal::compact: no store attached (replay first)"};
     if (auto r = flush(); !r) return r;
     auto snapshot = path_ + ".snapshot";
@@ -172,8 +163,12 @@ core::result<void> journal::compact() {
         return e;
     }
     if (auto r = jf::sync_parent_dir(snapshot); !r) return r;
+    std::error_code ec;
+    counters_.snapshot_bytes = std::filesystem::file_size(snapshot, ec);
     // From here the snapshot holds everything; if we stop before the log is emptied, its records
-    // are all older than the snapshot and replay skips them.
+    // are all older than the snapshot and replay skips them. The control file says so first,
+    // so that a log emptied next is expected; if it cannot, the old log stays in use.
+    if (auto r = write_control_now(jf::header_size, store_->seq()); !r) return r;
     if (auto r = restart_log(); !r) {
         fail(r.error().message);
         return r;
@@ -184,9 +179,15 @@ core::result<void> journal::compact() {
     return {};
 }
 
+// Empties the log back to its header (kept: the log is never shorter than its header).
 core::result<void> journal::restart_log() {
-    if (auto r = init_log(fd_, path_); !r) return r;
+    if (::ftruncate(fd_, static_cast<off_t>(jf::header_size)) != 0) {
+        return jf::os_error("ftruncate", path_, errno);
+    }
+    if (::fdatasync(fd_) != 0) return jf::os_error("fdatasync", path_, errno);
     counters_.log_bytes = jf::header_size;
+    durable_bytes_ = jf::header_size;
+    pending_.clear();  // the snapshot holds every object's current state
     return {};
 }
 

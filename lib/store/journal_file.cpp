@@ -39,9 +39,10 @@ core::result<void> check_header(std::string_view data, std::string_view magic,
     return {};
 }
 
-core::result<void> write_all(int fd, std::string_view bytes, const std::string& path) {
+core::result<void> write_all(int fd, std::string_view bytes, const std::string& path,
+                             const write_fn& w) {
     while (!bytes.empty()) {
-        auto n = ::write(fd, bytes.data(), bytes.size());
+        auto n = w ? w(fd, bytes.data(), bytes.size()) : ::write(fd, bytes.data(), bytes.size());
         if (n < 0) {
             if (errno == EINTR) continue;
             return os_error("write", path, errno);

@@ -1,7 +1,10 @@
 #pragma once
 // Small POSIX file helpers for the journal (internal). Errors name the file and errno's text.
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,8 +21,11 @@ std::string header(std::string_view magic);
 core::result<void> check_header(std::string_view data, std::string_view magic,
                                 const std::string& path);
 
-/// write(2) until done (EINTR and short writes handled).
-core::result<void> write_all(int fd, std::string_view bytes, const std::string& path);
+/// write(2) replacement (tests inject failures): same contract, -1 with errno set on failure.
+using write_fn = std::function<ssize_t(int fd, const void* data, std::size_t size)>;
+/// write(2) (or `w` when set) until done (EINTR and short writes handled).
+core::result<void> write_all(int fd, std::string_view bytes, const std::string& path,
+                             const write_fn& w = {});
 /// A read-only memory map of a whole file (replay reads hundreds of MiB: no copy, no zeroing).
 class mapped_file {
   public:

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <optional>
 
@@ -152,10 +153,8 @@ core::result<std::size_t> loader::load(std::string_view data, const std::string&
             continue;
         }
         auto next = next_valid(data, pos + 1);
-        if (next == npos && is_log) {
+        if (next == npos && is_log) {  // a torn tail, if the control file agrees (replay)
             st_.truncated_bytes = data.size() - pos;
-            o_.log.warn("{}: torn or corrupt tail at offset {} ({} bytes) truncated", path, pos,
-                        data.size() - pos);
             return pos;
         }
         if (!o_.recover) {
@@ -182,6 +181,26 @@ core::result<std::size_t> loader::load(std::string_view data, const std::string&
 
 }  // namespace
 
+// Whether the log's damaged tail (if any) can only be a torn tail (journal_control.hpp).
+core::result<void> journal::check_against_control(std::uint64_t log_size, std::uint64_t valid_end,
+                                                  std::optional<std::uint64_t> snapshot_seq,
+                                                  replay_stats& st) {
+    auto r = check_log({found_control_, snapshot_seq, log_size, valid_end}, path_);
+    if (!r) {
+        if (!options_.recover) return r;
+        options_.log.error("RECOVER: {}", r.error().message);
+        ++st.skipped_records;  // compacts at the end: a new snapshot and control file
+    } else if (!found_control_ && (log_size > jf::header_size || snapshot_seq)) {
+        options_.log.info("journal {}: no control file yet (an older journal): creating {}.control",
+                          path_, path_);
+    }
+    if (log_size > valid_end) {
+        options_.log.warn("{}: torn or corrupt tail at offset {} ({} bytes) truncated", path_,
+                          valid_end, log_size - valid_end);
+    }
+    return {};
+}
+
 core::result<replay_stats> journal::replay(store& s) {
     if (store_ != nullptr) return core::error{"journal::replay: already replayed"};
     if (s.seq() != 0) return core::error{"journal::replay: the store is not empty"};
@@ -198,6 +217,7 @@ core::result<replay_stats> journal::replay(store& s) {
     s.reserve_for_restore(hint.batches, hint.tasks);
     if (*snap) {
         auto data = (*snap)->data();
+        counters_.snapshot_bytes = data.size();
         if (auto r = jf::check_header(data, "TPSN", snapshot_path); !r) return r.error();
         if (auto r = l.load(data, snapshot_path, false); !r) return r.error();
         if (!l.snapshot_seq) {
@@ -211,18 +231,25 @@ core::result<replay_stats> journal::replay(store& s) {
             ++st.skipped_records;
         }
     }
+    std::optional<std::uint64_t> snapshot_seq;  // for the control file's check
+    if (*snap) snapshot_seq = l.snapshot_seq.value_or(0);
     snap->reset();
     auto log_size = log->data().size();
     if (auto r = jf::check_header(log->data(), "TPJL", path_); !r) return r.error();
     auto end = l.load(log->data(), path_, true);
     if (!end) return end.error();
     *log = jf::mapped_file{};
-    if (*end < log_size) {
-        if (::ftruncate(fd_, static_cast<off_t>(*end)) != 0 || ::fdatasync(fd_) != 0) {
-            return jf::os_error("truncate", path_, errno);
-        }
+    if (auto r = check_against_control(log_size, *end, snapshot_seq, st); !r) return r.error();
+    // Truncate the torn tail, and sync what stays: a killed daemon's last writes may still be
+    // only in the page cache, and the control file is about to call them durable.
+    if ((*end < log_size && ::ftruncate(fd_, static_cast<off_t>(*end)) != 0) ||
+        ::fdatasync(fd_) != 0) {
+        return jf::os_error("truncate", path_, errno);
     }
     counters_.log_bytes = *end;
+    durable_bytes_ = *end;
+    if (found_control_) max_group_ = std::max(max_group_, found_control_->max_group_bytes);
+    if (auto r = write_control_now(*end, l.snapshot_seq.value_or(0)); !r) return r.error();
     // The snapshot's seq may exceed every surviving object's (the newest changes were expiries);
     // an expiry of nothing carries it forward so new changes never reuse a sequence number.
     if (l.snapshot_seq) s.restore_expired_batch("", *l.snapshot_seq);

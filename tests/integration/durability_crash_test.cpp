@@ -196,3 +196,31 @@ TEST(DurabilityCrash, sigkill_at_random_moments_loses_nothing_and_sends_nothing_
         killer.kills(), acknowledged.size(), report.batch_states["unknown"], report.tasks_checked,
         report.executed_resources, transport_retries, report.violations.size());
 }
+
+// Issue 16: two daemons with different sockets but the same store.journal both started and
+// both replayed it. The second now refuses, naming the lock file and the first one's pid.
+TEST(DurabilityCrash, a_second_daemon_on_the_same_journal_refuses_to_start) {
+    sim_process sim(sim_config(1));
+    temp_dir dir;
+    ::setenv("TASKPOLLER_SECRET_ID", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA", 1);
+    ::setenv("TASKPOLLER_SECRET_KEY", "Gu5t9xGARNpq86cd98joQYCN3Cozk1qA", 1);
+    auto first_config = daemon_config(dir, sim.port());
+    auto second_config = first_config;
+    auto at = second_config.find("/d.sock");
+    ASSERT_NE(at, std::string::npos);
+    second_config.replace(at, 7, "/e.sock");
+    daemon_process first(dir.write("first.yaml", first_config), dir.path() + "/d.sock",
+                         dir.path() + "/first.log");
+    daemon_process second(dir.write("second.yaml", second_config), dir.path() + "/e.sock",
+                          dir.path() + "/second.log");
+    first.start();
+    EXPECT_THROW(second.start(10s), std::runtime_error);
+    auto log = second.log_tail();
+    EXPECT_NE(log.find(dir.path() + "/journal.lock is locked by another taskpollerd (pid " +
+                       std::to_string(first.pid()) + ")"),
+              std::string::npos)
+        << log;
+    EXPECT_EQ(first.stop(SIGTERM), 0) << first.log_tail();
+    second.start();  // the lock went with the first daemon
+    EXPECT_EQ(second.stop(SIGTERM), 0) << second.log_tail();
+}

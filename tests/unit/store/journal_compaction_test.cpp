@@ -121,6 +121,7 @@ TEST_F(Compaction, log_shrinks_and_replay_is_identical) {
 
     store copy{clock, store_opts()};
     auto cj = journal::open(path, options());
+    ASSERT_TRUE(cj) << cj.error().message;
     auto st = (*cj)->replay(copy);
     ASSERT_TRUE(st) << st.error().message;
     EXPECT_EQ(st->snapshot_records, 80u);  // 40 batches + 40 tasks
@@ -140,6 +141,7 @@ TEST_F(Compaction, expired_tasks_leave_the_snapshot_and_seq_survives) {
     j.reset();
     store copy{clock, store_opts()};
     auto cj = journal::open(path, options());
+    ASSERT_TRUE(cj) << cj.error().message;
     auto st = (*cj)->replay(copy);
     ASSERT_TRUE(st);
     EXPECT_EQ(st->snapshot_records, 5u);
@@ -159,6 +161,7 @@ TEST_F(Compaction, a_crash_before_the_log_is_emptied_skips_its_stale_records) {
     write_bytes(path, old_log);  // as if we stopped between the rename and emptying the log
     store copy{clock, store_opts()};
     auto cj = journal::open(path, options());
+    ASSERT_TRUE(cj) << cj.error().message;
     auto st = (*cj)->replay(copy);
     ASSERT_TRUE(st) << st.error().message;
     EXPECT_GT(st->stale_records, 0u);
@@ -181,6 +184,7 @@ TEST_F(Compaction, a_damaged_snapshot_is_refused_unless_recover) {
     auto r = (*j)->replay(s);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find(".snapshot"), std::string::npos) << r.error().message;
+    j->reset();  // one journal per path at a time (its lock)
     auto ro = options();
     ro.recover = true;
     store s2{clock, store_opts()};
@@ -222,6 +226,33 @@ TEST_F(Compaction, random_operations_replay_to_an_identical_store) {
             EXPECT_EQ(copy.find_batch_by_token(b.client_token)->id, b.id);
         }
     }
+}
+
+}  // namespace
+
+namespace {
+
+// Issue 16: a compaction failing again and again used to leave no trace but a log line while
+// the log grew without bound; it is now reported (compaction_health, counters) until one works.
+TEST_F(Compaction, a_failing_compaction_is_reported_until_one_succeeds) {
+    store s{clock, store_opts()};
+    auto j = open_into(s, 1);
+    submit(s, "lb", "A", {"r1"});
+    EXPECT_TRUE(j->compaction_health());
+    std::filesystem::create_directory(path + ".snapshot.tmp");  // the snapshot cannot be written
+    EXPECT_FALSE(j->compact_if_due());
+    EXPECT_FALSE(j->compact_if_due());
+    auto h = j->compaction_health();
+    ASSERT_FALSE(h);
+    EXPECT_NE(h.error().message.find(path + ".snapshot.tmp"), std::string::npos)
+        << h.error().message;
+    EXPECT_EQ(j->counters().compaction_failures, 2u);
+    EXPECT_TRUE(j->health());  // the log itself still records everything
+    EXPECT_TRUE(s.durability());
+    std::filesystem::remove(path + ".snapshot.tmp");
+    ASSERT_TRUE(j->compact_if_due());
+    EXPECT_TRUE(j->compaction_health());
+    EXPECT_GT(j->counters().snapshot_bytes, 0u);
 }
 
 }  // namespace

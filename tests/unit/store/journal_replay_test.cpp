@@ -269,10 +269,13 @@ TEST_F(JournalReplay, a_cut_inside_an_outcome_never_leaves_a_batch_without_its_t
         after = j->counters().log_bytes;
     }
     auto full = read_bytes(path);
+    // The control file as the killed daemon left it (each replay below rewrites it).
+    auto control = read_bytes(path + ".control");
     ASSERT_EQ(full.size(), after);
     int unknown = 0, repaired = 0, whole = 0;
     for (auto cut = before; cut <= after; ++cut) {
         write_bytes(path, full.substr(0, cut));
+        write_bytes(path + ".control", control);
         store s{clock, store_opts()};
         logs.lines.clear();
         auto st = replay_fresh(s);
