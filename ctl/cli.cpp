@@ -8,6 +8,7 @@
 #include "ctl/duration.hpp"
 #include "ctl/help_text.hpp"
 #include "ctl/render.hpp"
+#include "store/types.hpp"
 
 namespace taskpoller::ctl {
 namespace {
@@ -91,7 +92,10 @@ class cli_state {
         c->add_option("--action", list_.action, "Only this action");
         c->add_option("--batch", list_.batch, "Only tasks of this batch (tasks only)");
         c->add_option("--label", list_.labels, "Only items with label KEY=VALUE (repeatable)");
-        limit_opt_ = c->add_option("--limit", limit_, "Page size")->check(CLI::Range(1u, 100000u));
+        // The daemon's own bound (store::max_page_limit): one truth for the CLI and the API.
+        limit_opt_ = c->add_option("--limit", limit_, "Page size")
+                         ->check(CLI::Range(std::uint32_t{1},
+                                            static_cast<std::uint32_t>(store::max_page_limit)));
         c->add_option("--page-token", list_.page_token, "Continue from this page token");
         c->add_flag("--all", list_.all, "Follow next_page_token to the end");
     }

@@ -34,7 +34,8 @@ Examples:
 inline const std::string track_footer = R"(
 Examples:
   taskpollerctl track lb 6356081 --action ModifyLoadBalancerBackends --resource lb-xyz
-  taskpollerctl track cvm 3a4b --resource ins-1 --resource ins-2 --label ticket=OPS-7)";
+  taskpollerctl track cvm 3a4b --action StopInstances --resource ins-1 --resource ins-2 \
+      --label ticket=OPS-7)";
 
 inline const std::string get_footer = R"(
 An id with a slash is a task (SERVICE/REQUEST_ID); without one, a batch.

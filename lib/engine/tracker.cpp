@@ -284,6 +284,13 @@ core::result<core::task> tracker::adopt(const adoption& a) {
     const service_profile* svc = config_.services.find_service(a.key.service);
     if (svc == nullptr) return core::error{"unknown service " + a.key.service};
     if (svc->resolver == resolver_kind::instance_state) {
+        if (a.action.empty() || a.action == "unknown") {
+            return core::error{fmt::format(
+                "tracking a {} task needs its action (\"action\" in the request; "
+                "taskpollerctl track --action, e.g. --action StopInstances): whether it has "
+                "finished is read from its instances' states, which depend on the action",
+                svc->name)};
+        }
         auto action = config_.services.find_action(a.key.service, a.action);
         if (!action) return action.error();
         if (a.resources.empty())

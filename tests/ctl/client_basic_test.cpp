@@ -106,6 +106,7 @@ TEST(CtlClient, SubmitUsageErrorsExitThreeWithoutContactingTheDaemon) {
           {"submit", "cvm", "X", "--label", "k"},
           {"list", "things"},
           {"list", "batches", "--batch", "b-1"},
+          {"list", "tasks", "--limit", "1001"},  // beyond the daemon's page bound
           {"get", "lb/"},
           {"nosuchcommand"},
           {"--timeout", "1y", "status"}}) {

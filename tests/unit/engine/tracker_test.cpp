@@ -230,3 +230,24 @@ TEST_F(Tracker, drain_waits_for_a_submission_in_flight) {
 
 }  // namespace
 }  // namespace taskpoller::engine
+
+namespace taskpoller::engine {
+namespace {
+
+TEST_F(Tracker, adopting_an_instance_state_task_without_its_action_says_what_is_needed) {
+    adoption a;
+    a.key = {"cvm", "3a4b"};
+    a.resources = {"ins-1"};
+    for (std::string action : {"", "unknown"}) {
+        a.action = action;
+        auto r = t->adopt(a);
+        ASSERT_FALSE(r);
+        EXPECT_NE(r.error().message.find("needs its action"), std::string::npos);
+        EXPECT_NE(r.error().message.find("--action"), std::string::npos);
+    }
+    a.action = "StopInstances";
+    EXPECT_TRUE(t->adopt(a));
+}
+
+}  // namespace
+}  // namespace taskpoller::engine
