@@ -31,7 +31,8 @@ namespace taskpoller::daemon {
 namespace asio = boost::asio;
 
 namespace {
-constexpr auto shutdown_grace = std::chrono::seconds(10);
+constexpr auto shutdown_grace = std::chrono::seconds(10);     // control requests in flight
+constexpr auto shutdown_deadline = std::chrono::seconds(12);  // the whole drain
 constexpr auto housekeeping_period = std::chrono::seconds(2);
 }  // namespace
 
@@ -209,20 +210,24 @@ struct app::impl {
         journal_sync.cancel();
     }
 
-    // The last step of a shutdown, once every call in flight has ended or the deadline passed.
+    // The last step of a shutdown: every call in flight has ended, or the deadline passed.
     bool finished = false;
-    void finish_shutdown() {
+    void finish_shutdown(bool deadline_passed) {
         if (finished) return;
         finished = true;
         shutdown_deadline.cancel();
+        tracker->stop();  // idempotent; the deadline may come before the control drain ended
+        http.shutdown();
         const auto inflight = tracker->inflight();
         close_journal();
         if (signals) signals->cancel();
-        if (inflight > 0) {
-            // The deadline passed: stop the loop instead of waiting any longer. A submission
-            // without an outcome replays as unknown, never re-sent.
-            log.warn("shutdown deadline passed with {} cloud call(s) in flight; stopping anyway",
-                     inflight);
+        if (deadline_passed) {
+            // Stop the loop instead of waiting any longer: nothing runs after the journal's
+            // last sync. A submission without an outcome replays as unknown, never re-sent.
+            log.warn(
+                "shutdown deadline passed ({} cloud call(s) in flight, {} connection(s)); "
+                "stopping",
+                inflight, server ? server->connection_count() : 0);
             io.stop();
         }
     }
@@ -253,7 +258,17 @@ core::result<void> app::start() {
         .started_at = m.started_at,
         .config_view = [this] { return boost::json::value(config::to_json(*impl_->config)); },
         .reload = [this]() -> asio::awaitable<control::reload_outcome> {
-            auto r = co_await reload();
+            reload_report r;
+            try {
+                r = co_await reload();
+            } catch (...) {
+                // As for SIGHUP: the configuration may be half applied (exit 70); the request
+                // still gets its 500 from the session.
+                core::fatal_on_exception(
+                    impl_->log, "a configuration reload",
+                    [this](const std::string& why) { impl_->fail(why); })(std::current_exception());
+                throw;
+            }
             control::reload_outcome out;
             out.ok = r.applied;
             out.restart_required = r.restart_required;
@@ -294,6 +309,8 @@ asio::awaitable<reload_report> app::reload() {
         report.errors.push_back(*refused);
         co_return report;
     }
+    // A throw below must not leave reloads refused for good ("already running").
+    core::scope_exit end_reload([&m] { m.reloads.abort(); });
     m.notify.reloading();
     auto loaded = config::load_file(m.config_path, config::process_environment());
     std::vector<std::string> errors;
@@ -343,16 +360,18 @@ void app::shutdown() {
     m.log.info("shutting down: finishing requests in flight (up to {} s)", shutdown_grace.count());
     m.notify.stopping();
     m.housekeeping.cancel();
-    // One deadline for the whole shutdown: control requests, then cloud calls in flight.
-    m.shutdown_deadline.expires_after(shutdown_grace);
+    // One deadline for the whole shutdown: control requests get the grace period, cloud calls
+    // in flight end when the HTTP client is shut down; whatever is left at the deadline is
+    // stopped.
+    m.shutdown_deadline.expires_after(shutdown_deadline);
     m.shutdown_deadline.async_wait([this](boost::system::error_code ec) {
-        if (!ec) impl_->finish_shutdown();
+        if (!ec) impl_->finish_shutdown(true);
     });
     m.server->shutdown(shutdown_grace, [this] {
         auto& mm = *impl_;
         mm.tracker->stop();
         mm.http.shutdown();
-        mm.tracker->async_drain([this] { impl_->finish_shutdown(); });
+        mm.tracker->async_drain([this] { impl_->finish_shutdown(false); });
     });
 }
 

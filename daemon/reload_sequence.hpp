@@ -37,6 +37,8 @@ class reload_sequence {
     /// Shutdown has begun: every later reload is refused.
     void stopping() noexcept { stopping_ = true; }
     bool running() const noexcept { return running_; }
+    /// Ends a running reload without a report (its I/O threw); nothing if none is running.
+    void abort() noexcept { running_ = false; }
 
     /// Ends the running reload. `loaded`: the new configuration, or nullptr if the file did
     /// not load; `errors`: what loading and building the modules' settings reported.

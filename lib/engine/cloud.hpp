@@ -8,8 +8,9 @@
 //
 // Threading and lifetime: the io_context's thread only. Calls never throw for network or cloud
 // trouble (everything is an outcome); an exception out of a call is a bug, which the caller's
-// supervision reports (docs/design.md "Faults"). The views passed to the async calls are read
-// only until the call has built its request, before its first suspension.
+// supervision reports (docs/design.md "Faults"). The views and profiles passed to the async calls
+// are read only until the call's first suspension (a configuration reload replaces the
+// registry's profiles while calls are in flight); whatever is needed later is copied first.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>

@@ -91,14 +91,14 @@ instances_answer read_instances(const call_outcome& out) {
     return {std::nullopt, std::move(r->instances)};
 }
 
-submission_answer read_submission(const action_profile& action, const call_outcome& out,
+submission_answer read_submission(response_kind response, const call_outcome& out,
                                   const std::vector<std::string>& resources) {
     using k = submission_answer::kind;
     if (out.what == call_outcome::kind::not_sent) return {k::not_sent, 0, out.error, {}};
     if (out.what == call_outcome::kind::outcome_unknown) return {k::unknown, 0, out.error, {}};
     std::optional<qcloud::response_error> err;
     submission_answer a{k::accepted, 0, {}, {}};
-    if (action.response == response_kind::batch) {
+    if (response == response_kind::batch) {
         auto parsed = qcloud::parse_batch(out.body, resources);
         if (!parsed) {
             err = parsed.error();
@@ -156,12 +156,13 @@ std::string_view label_of(const std::optional<call_failure>& f) noexcept {
     return f->cls == failure_class::throttled ? "throttled" : "api_error";
 }
 
-std::string_view label_of(submission_answer::kind k) noexcept {
-    switch (k) {
+std::string_view label_of(const submission_answer& a) noexcept {
+    switch (a.what) {
         case submission_answer::kind::accepted:
             return "ok";
         case submission_answer::kind::unknown:
-            return "malformed";  // answered, but the answer could not be read
+            // Answered with an error code that proves nothing (6000, 6200), or unreadable.
+            return a.code != 0 ? "api_error" : "malformed";
         case submission_answer::kind::throttled:
             return "throttled";
         default:
@@ -193,40 +194,46 @@ core::result<std::unique_ptr<prepared_submission>> cloud_v2::prepare(
     return std::unique_ptr<prepared_submission>(std::move(p));
 }
 
+// The profiles passed in belong to the registry, which a reload replaces: everything needed
+// after the first suspension is copied before it (engine/cloud.hpp).
+
 asio::awaitable<submission_answer> cloud_v2::async_submit(const service_profile& service,
                                                           const action_profile& action,
                                                           std::string_view region,
                                                           const prepared_submission& p) {
     const auto& sub = static_cast<const v2::v2_submission&>(p);
-    auto out = co_await api_.async_call(service.name, action.name, region, sub.params, true);
-    auto answer = v2::read_submission(action, out, p.resources);
+    const std::string svc = service.name;
+    const std::string act = action.name;
+    const response_kind response = action.response;
+    auto out = co_await api_.async_call(svc, act, region, sub.params, true);
+    auto answer = v2::read_submission(response, out, p.resources);
     // Transport failures were counted by api_client.
-    if (out.what == call_outcome::kind::answered)
-        count(service.name, action.name, label_of(answer.what));
+    if (out.what == call_outcome::kind::answered) count(svc, act, label_of(answer));
     co_return answer;
 }
 
 asio::awaitable<task_poll_answer> cloud_v2::async_poll_task(const service_profile& service,
                                                             std::string_view region,
                                                             std::string_view request_id) {
+    const std::string svc = service.name;
+    const std::string act = service.result_action;
     // By reference: async_call reads these only until it has signed the request.
     const qcloud::param_view param{service.result_param, request_id};
-    auto out = co_await api_.async_call(service.name, service.result_action, region,
-                                        std::span(&param, 1), false);
+    auto out = co_await api_.async_call(svc, act, region, std::span(&param, 1), false);
     auto answer = v2::read_task_poll(out);
-    if (out.what == call_outcome::kind::answered)
-        count(service.name, service.result_action, label_of(answer.failure));
+    if (out.what == call_outcome::kind::answered) count(svc, act, label_of(answer.failure));
     co_return answer;
 }
 
 asio::awaitable<instances_answer> cloud_v2::async_poll_instances(const service_profile& service,
                                                                  std::string_view region,
                                                                  std::span<const std::string> ids) {
+    const std::string svc = service.name;
+    const std::string act = service.result_action;
     auto params = qcloud::describe_instances_params(ids);
-    auto out = co_await api_.async_call(service.name, service.result_action, region, params, false);
+    auto out = co_await api_.async_call(svc, act, region, params, false);
     auto answer = v2::read_instances(out);
-    if (out.what == call_outcome::kind::answered)
-        count(service.name, service.result_action, label_of(answer.failure));
+    if (out.what == call_outcome::kind::answered) count(svc, act, label_of(answer.failure));
     co_return answer;
 }
 

@@ -16,6 +16,7 @@
 #include "core/logger.hpp"
 #include "engine/api_client.hpp"
 #include "engine/cloud.hpp"
+#include "engine/registry.hpp"
 #include "qcloud/params.hpp"
 #include "qcloud/signer.hpp"
 
@@ -49,7 +50,7 @@ instances_answer read_instances(const call_outcome& out);
 
 /// A submission's answer: a batch action's `detail` map or a common async `requestId` become
 /// per-resource entries; an error code becomes rejected, throttled or resign by its class.
-submission_answer read_submission(const action_profile& action, const call_outcome& out,
+submission_answer read_submission(response_kind response, const call_outcome& out,
                                   const std::vector<std::string>& resources);
 
 }  // namespace v2

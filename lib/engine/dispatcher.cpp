@@ -1,6 +1,7 @@
 #include "engine/dispatcher.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace taskpoller::engine::detail {
 
@@ -87,6 +88,7 @@ std::optional<time_point> dispatcher::next_wake(time_point now) {
 }
 
 bool dispatcher::finished() noexcept {
+    assert(inflight_ > 0 && "finished() without a call in flight");
     const bool was_full = !has_room();
     if (inflight_ > 0) --inflight_;
     return was_full;

@@ -65,8 +65,10 @@ struct poller::impl : std::enable_shared_from_this<impl> {
     asio::awaitable<void> poll_instances(poll_call c);
     asio::awaitable<bool> wait_for_token(rate_limiter::bucket_id bucket);
     void call_failed(const poll_call& c, const std::exception_ptr& e);
+    call_failure service_gone(const poll_call& c) const;
     void call_ended();
     void write(const task_write& w);
+    void write_unguarded(const task_write& w);
     void wake_if_earlier();
 };
 
@@ -88,6 +90,18 @@ asio::awaitable<void> poller::impl::run() {
 }
 
 void poller::impl::write(const task_write& w) {
+    // poll_state has already moved the task on (a terminal one is no longer tracked): a write
+    // that throws would leave the store saying `running` with nothing polling it. Not safe to
+    // carry on: end the daemon (the journal replays and polling resumes).
+    try {
+        write_unguarded(w);
+    } catch (...) {
+        core::fatal_on_exception(log, "recording a poll result for " + core::format_task_key(w.key),
+                                 on_fault)(std::current_exception());
+    }
+}
+
+void poller::impl::write_unguarded(const task_write& w) {
     store::task_update u = w.update;
     if (w.what == task_write::kind::timed_out) {
         auto previous = store.get_task(w.key);
@@ -132,6 +146,16 @@ void poller::impl::call_ended() {
     } else {
         wake_if_earlier();
     }
+}
+
+call_failure poller::impl::service_gone(const poll_call& c) const {
+    // Like an account-wide error: the task stalls until the service is configured again or its
+    // deadline passes.
+    return call_failure{call_failure::kind::api,
+                        failure_class::account,
+                        {},
+                        "service " + state.service_name(c.service) +
+                            " is no longer configured (configuration reload)"};
 }
 
 void poller::impl::call_failed(const poll_call& c, const std::exception_ptr& e) {
@@ -180,6 +204,10 @@ asio::awaitable<void> poller::impl::poll_task(poll_call c) {  // its token is ta
         // Started after a post: the task may have been cancelled since it was dispatched.
         if (!state.alive(h, c.gens.front())) co_return;
         const auto* svc = registry_.find_service(state.service_name(c.service));
+        if (svc == nullptr) {  // a reload removed the service
+            write(state.apply_failure(h, service_gone(c)));
+            co_return;
+        }
         const std::string id = state.request_id_of(h);
         auto answer = co_await api.async_poll_task(*svc, state.region_name(c.region), id);
         if (!stopping && state.alive(h, c.gens.front())) write(state.apply(h, answer));
@@ -199,13 +227,18 @@ asio::awaitable<void> poller::impl::poll_instances(poll_call c) {
         }
         if (live.empty()) co_return;
         auto ids = state.pending_instances(live);
-        const auto* svc = registry_.find_service(state.service_name(c.service));
         const std::string region = state.region_name(c.region);
         const std::size_t chunk = std::min(state.options().cvm_batch, api.max_instances_per_call());
         std::vector<qcloud::instance_state> seen;
         std::optional<call_failure> failure;
         for (std::size_t off = 0; off < ids.size() && !failure; off += chunk) {
             if (!co_await wait_for_token(c.bucket)) break;
+            // Looked up after every suspension: a reload replaces the registry's profiles.
+            const auto* svc = registry_.find_service(state.service_name(c.service));
+            if (svc == nullptr) {
+                failure = service_gone(c);
+                break;
+            }
             std::size_t end = std::min(ids.size(), off + chunk);
             auto answer = co_await api.async_poll_instances(
                 *svc, region, std::span<const std::string>(ids).subspan(off, end - off));
@@ -263,6 +296,8 @@ void poller::stop() {
     impl_->stopping = true;
     impl_->timer.cancel();
     for (auto* t : impl_->token_waits) t->cancel();
+    // An idle callback set before stop(): nothing in flight means idle now.
+    if (impl_->dispatch.inflight() == 0 && impl_->on_idle) std::exchange(impl_->on_idle, {})();
 }
 
 void poller::set_options(const poller_options& o) {

@@ -67,6 +67,9 @@ tracker::tracker(asio::any_io_executor ex, store::store& st, const core::clock& 
 
 tracker::~tracker() {
     stop();
+    // Coroutine frames destroyed after the tracker (a shutdown past its deadline) still run their
+    // guards; they only touch the shared drain state, and call nothing.
+    drain_->on_drained = {};
 }
 
 void tracker::start() {
@@ -75,24 +78,25 @@ void tracker::start() {
 
 void tracker::stop() {
     stopping_ = true;
+    drain_->stopping = true;
     poller_.stop();
 }
 
 void tracker::async_drain(std::function<void()> done) {
-    on_drained_ = std::move(done);
-    poller_.set_idle_callback([this] {
-        polls_idle_ = true;
-        check_drained();
+    drain_->on_drained = std::move(done);
+    poller_.set_idle_callback([d = drain_] {
+        d->polls_idle = true;
+        d->check();
     });
 }
 
-void tracker::check_drained() {
-    if (!stopping_ || !polls_idle_ || submitting_ != 0 || !on_drained_) return;
-    std::exchange(on_drained_, {})();
+void tracker::drain_state::check() {
+    if (!stopping || !polls_idle || submitting != 0 || !on_drained) return;
+    std::exchange(on_drained, {})();
 }
 
 std::size_t tracker::inflight() const noexcept {
-    return poller_.inflight() + submitting_;
+    return poller_.inflight() + drain_->submitting;
 }
 
 asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s) {
@@ -145,34 +149,33 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
         co_return d.error();
     }
 
-    // From the intent to the outcome: counted for shutdown, whatever happens in between.
-    ++submitting_;
-    core::scope_exit done([this] {
-        --submitting_;
-        check_drained();
+    // From the intent to the outcome: counted for shutdown, whatever happens in between (the
+    // guard holds the shared drain state, not the tracker: see ~tracker).
+    ++drain_->submitting;
+    core::scope_exit done([d = drain_] {
+        --d->submitting;
+        d->check();
     });
     core::result<core::batch> recorded = core::error{"not recorded"};
+    bool sending = false;  // a request is on its way: its outcome is unknown if interrupted
     try {
-        auto answer = co_await send(*batch, svc, **action, p);
+        auto answer = co_await send(*batch, p, sending);
         recorded = record_answer(*batch, answer, p.resources, timeout);
     } catch (...) {
-        // A bug, not the cloud: the request may have left, so the batch is unknown (never
-        // re-sent), and the intent is not left `submitting`.
-        recorded =
-            record_internal_error(*batch, core::describe(std::current_exception()), p.resources);
+        // Cancelled by the shutdown, or a bug. Never left `submitting`, never re-sent.
+        recorded = record_interrupted(*batch, std::current_exception(), sending, p.resources);
     }
     if (!recorded) co_return recorded.error();
     ++submit_stats_.outcomes[std::string(core::to_string(recorded->state))];
     co_return submit_result{std::move(*recorded), false};
 }
 
-asio::awaitable<submission_answer> tracker::send(const core::batch& b, const service_profile& svc,
-                                                 const action_profile& a,
-                                                 const prepared_submission& p) {
+asio::awaitable<submission_answer> tracker::send(const core::batch& b, const prepared_submission& p,
+                                                 bool& sending) {
     auto rng = backoff_rng();
     submission_answer r;
     for (std::uint32_t attempt = 0;; ++attempt) {
-        r = co_await send_once(b, svc, a, p);
+        r = co_await send_once(b, p, sending);
         auto step = decide_submission(r.what, attempt, config_.submit.max_attempts, stopping_);
         if (step == submit_step::record) co_return r;
         log_.info(
@@ -187,9 +190,7 @@ asio::awaitable<submission_answer> tracker::send(const core::batch& b, const ser
 }
 
 asio::awaitable<submission_answer> tracker::send_once(const core::batch& b,
-                                                      const service_profile& svc,
-                                                      const action_profile& a,
-                                                      const prepared_submission& p) {
+                                                      const prepared_submission& p, bool& sending) {
     auto now = clock_.steady_now();
     action_key key{b.service, b.action};
     std::size_t buckets = limiter_.size();
@@ -205,7 +206,18 @@ asio::awaitable<submission_answer> tracker::send_once(const core::batch& b,
         boost::system::error_code ec;
         co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    auto answer = co_await cloud_->async_submit(svc, a, b.region, p);
+    // After the waits: a shutdown may have begun, and a reload may have replaced the profiles.
+    using k = submission_answer::kind;
+    if (stopping_) co_return submission_answer{k::not_sent, -1, "taskpollerd is shutting down", {}};
+    const service_profile* svc = config_.services.find_service(b.service);
+    auto action = config_.services.find_action(b.service, b.action);
+    if (svc == nullptr || !action) {
+        co_return submission_answer{
+            k::rejected, -1, "not sent: the action is no longer configured (reload)", {}};
+    }
+    sending = true;
+    auto answer = co_await cloud_->async_submit(*svc, **action, b.region, p);
+    sending = false;
     if (answer.what == submission_answer::kind::throttled)
         limiter_.on_throttled(key, clock_.steady_now());
     co_return answer;
@@ -247,16 +259,37 @@ core::result<core::batch> tracker::record_answer(const core::batch& b, const sub
     return recorded;
 }
 
-core::batch tracker::record_internal_error(const core::batch& b, const std::string& why,
-                                           const std::vector<std::string>& resources) {
-    log_.critical(
-        "batch {} ({} {}): internal error after its intent was recorded: {}; "
-        "the batch is unknown (never re-sent)",
-        b.id, b.service, b.action, why);
+core::batch tracker::record_interrupted(const core::batch& b, const std::exception_ptr& e,
+                                        bool sending, const std::vector<std::string>& resources) {
+    const std::string why = core::describe(e);
+    bool cancelled = false;
+    try {
+        std::rethrow_exception(e);
+    } catch (const boost::system::system_error& se) {
+        cancelled = se.code() == asio::error::operation_aborted;
+    } catch (...) {
+    }
     store::batch_outcome o;
-    o.message = "outcome unknown: internal error in taskpollerd: " + why;
-    for (const auto& res : call_resources(resources)) {
-        o.entries.push_back({res, core::entry_outcome::unknown, 0, o.message, {}, {}});
+    if (sending) {
+        // The request may have left: unknown, never re-sent.
+        o.message = cancelled ? "outcome unknown: cancelled while in flight (shutdown)"
+                              : "outcome unknown: internal error in taskpollerd: " + why;
+        for (const auto& res : call_resources(resources))
+            o.entries.push_back({res, core::entry_outcome::unknown, 0, o.message, {}, {}});
+    } else {
+        // Interrupted before a byte was sent: provably not sent.
+        o.code = -1;
+        o.message = cancelled ? "not sent: cancelled (shutdown)"
+                              : "not sent: internal error in taskpollerd: " + why;
+        for (const auto& res : call_resources(resources))
+            o.entries.push_back({res, core::entry_outcome::rejected, o.code, o.message, {}, {}});
+    }
+    if (cancelled) {
+        log_.warn("batch {} ({} {}): {}", b.id, b.service, b.action, o.message);
+    } else {
+        log_.critical("batch {} ({} {}): internal error after its intent was recorded: {}; {}",
+                      b.id, b.service, b.action, why,
+                      sending ? "the batch is unknown (never re-sent)" : "it was not sent");
     }
     auto recorded = store_.record_batch_outcome(b.id, o);
     if (recorded) return std::move(*recorded);

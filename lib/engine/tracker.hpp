@@ -146,20 +146,29 @@ class tracker {
     tracker(boost::asio::any_io_executor ex, store::store& st, const core::clock& clock,
             http::client* http, qcloud::credentials creds, std::unique_ptr<cloud> api,
             tracker_config config, core::logger log, core::fault_handler on_fault);
+    // Looks the service and action up after its waits (a reload may replace them); `sending`
+    // is true while a request is on its way.
     boost::asio::awaitable<submission_answer> send_once(const core::batch& b,
-                                                        const service_profile& svc,
-                                                        const action_profile& a,
-                                                        const prepared_submission& p);
-    boost::asio::awaitable<submission_answer> send(const core::batch& b, const service_profile& svc,
-                                                   const action_profile& a,
-                                                   const prepared_submission& p);
+                                                        const prepared_submission& p,
+                                                        bool& sending);
+    boost::asio::awaitable<submission_answer> send(const core::batch& b,
+                                                   const prepared_submission& p, bool& sending);
     core::result<core::batch> record_answer(const core::batch& b, const submission_answer& r,
                                             const std::vector<std::string>& resources,
                                             std::chrono::milliseconds timeout);
-    core::batch record_internal_error(const core::batch& b, const std::string& why,
-                                      const std::vector<std::string>& resources);
+    // A submission interrupted by an exception (a shutdown's cancellation or a bug): unknown if
+    // its request may have left, else rejected as not sent.
+    core::batch record_interrupted(const core::batch& b, const std::exception_ptr& e, bool sending,
+                                   const std::vector<std::string>& resources);
     void track_batch_tasks(const core::batch& b, std::chrono::milliseconds timeout);
-    void check_drained();
+    // Shared with coroutine guards that may outlive the tracker (~tracker).
+    struct drain_state {
+        std::size_t submitting = 0;  // submissions between their intent and their outcome
+        bool stopping = false;
+        bool polls_idle = false;
+        std::function<void()> on_drained;
+        void check();
+    };
 
     boost::asio::any_io_executor executor_;
     store::store& store_;
@@ -170,10 +179,8 @@ class tracker {
     std::unique_ptr<cloud> cloud_;
     poller poller_;
     submit_stats submit_stats_;
-    std::size_t submitting_ = 0;  // submissions between their intent and their outcome
     bool stopping_ = false;
-    bool polls_idle_ = false;
-    std::function<void()> on_drained_;
+    std::shared_ptr<drain_state> drain_ = std::make_shared<drain_state>();
     std::unordered_map<std::string, std::string> fingerprints_;  // client_token → content hash
 };
 

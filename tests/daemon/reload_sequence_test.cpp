@@ -16,6 +16,11 @@ TEST(ReloadSequence, one_at_a_time_and_none_while_stopping) {
     EXPECT_FALSE(s.running());
     EXPECT_EQ(s.begin(), std::nullopt);
     s.conclude(c, &c, {});
+    ASSERT_EQ(s.begin(), std::nullopt);
+    s.abort();  // its I/O threw: the next reload may still run
+    EXPECT_FALSE(s.running());
+    EXPECT_EQ(s.begin(), std::nullopt);
+    s.conclude(c, &c, {});
     s.stopping();
     EXPECT_EQ(s.begin(), "shutting down");
 }

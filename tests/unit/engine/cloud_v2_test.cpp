@@ -23,8 +23,8 @@ struct Submission : ::testing::Test {
 
     submission_answer with_code(int code) {
         return v2::read_submission(
-            stop, answered(fmt::format(R"({{"code":{},"message":"m","codeDesc":"X"}})", code)),
-            two);
+            stop.response,
+            answered(fmt::format(R"({{"code":{},"message":"m","codeDesc":"X"}})", code)), two);
     }
 };
 
@@ -64,19 +64,20 @@ TEST_F(Submission, every_error_class_of_the_table_maps_to_its_answer_and_next_st
 
 TEST_F(Submission, transport_outcomes_are_not_sent_or_unknown) {
     using k = submission_answer::kind;
-    auto a =
-        v2::read_submission(stop, {call_outcome::kind::not_sent, {}, "connect refused", 0}, two);
+    auto a = v2::read_submission(stop.response,
+                                 {call_outcome::kind::not_sent, {}, "connect refused", 0}, two);
     EXPECT_EQ(a.what, k::not_sent);
     EXPECT_EQ(decide_submission(a.what, 0, 4, false), submit_step::send_after_delay);
-    a = v2::read_submission(stop, {call_outcome::kind::outcome_unknown, {}, "reset", 0}, two);
+    a = v2::read_submission(stop.response, {call_outcome::kind::outcome_unknown, {}, "reset", 0},
+                            two);
     EXPECT_EQ(a.what, k::unknown);
     EXPECT_EQ(decide_submission(a.what, 0, 4, false), submit_step::record);
-    a = v2::read_submission(stop, answered("<html>"), two);  // unreadable: may have acted
+    a = v2::read_submission(stop.response, answered("<html>"), two);  // unreadable: may have acted
     EXPECT_EQ(a.what, k::unknown);
 }
 
 TEST_F(Submission, a_batch_answer_gives_one_entry_per_resource) {
-    auto a = v2::read_submission(stop,
+    auto a = v2::read_submission(stop.response,
                                  answered(R"({"code":5400,"message":"partial","detail":{)"
                                           R"("ins-1":{"code":0,"message":"","requestId":"r1"},)"
                                           R"("ins-2":{"code":5100,"message":"stopped already"}}})"),
@@ -91,12 +92,13 @@ TEST_F(Submission, a_batch_answer_gives_one_entry_per_resource) {
 }
 
 TEST_F(Submission, a_common_async_answer_gives_its_request_id_to_every_resource) {
-    auto a = v2::read_submission(register_lb, answered(R"({"code":0,"requestId":77})"), {"lb-1"});
+    auto a = v2::read_submission(register_lb.response, answered(R"({"code":0,"requestId":77})"),
+                                 {"lb-1"});
     ASSERT_EQ(a.what, submission_answer::kind::accepted);
     ASSERT_EQ(a.entries.size(), 1u);
     EXPECT_EQ(a.entries[0].resource_id, "lb-1");
     EXPECT_EQ(a.entries[0].request_id, "77");
-    a = v2::read_submission(register_lb, answered(R"({"code":0,"requestId":78})"), {});
+    a = v2::read_submission(register_lb.response, answered(R"({"code":0,"requestId":78})"), {});
     ASSERT_EQ(a.entries.size(), 1u);
     EXPECT_EQ(a.entries[0].resource_id, "(call)");
 }

@@ -149,6 +149,12 @@ TEST_F(Supervision, drain_callback_runs_once_the_last_call_has_ended) {
     p.stop();
     p.set_idle_callback([&] { idle = true; });
     EXPECT_TRUE(idle);  // nothing in flight: at once
+    auto q = make_poller();
+    bool idle_q = false;
+    q.set_idle_callback([&] { idle_q = true; });  // set before stop()
+    EXPECT_FALSE(idle_q);
+    q.stop();
+    EXPECT_TRUE(idle_q);
 }
 
 }  // namespace

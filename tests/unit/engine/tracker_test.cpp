@@ -29,7 +29,8 @@ using kind = submission_answer::kind;
 // bug would) and every poll with "running".
 struct scripted_cloud final : cloud {
     std::deque<submission_answer> script;
-    std::vector<std::string> sent;  // the fingerprints of every send
+    std::vector<std::string> sent;     // the fingerprints of every send
+    std::vector<std::string> actions;  // the action profile's name at every send
     std::chrono::milliseconds submit_delay{0};
     api_stats counters;
 
@@ -43,10 +44,11 @@ struct scripted_cloud final : cloud {
         p->fingerprint = json::serialize(params);
         return p;
     }
-    asio::awaitable<submission_answer> async_submit(const service_profile&, const action_profile&,
-                                                    std::string_view,
+    asio::awaitable<submission_answer> async_submit(const service_profile&,
+                                                    const action_profile& action, std::string_view,
                                                     const prepared_submission& p) override {
         sent.push_back(p.fingerprint);
+        actions.push_back(action.name);  // read from the profile passed in (ASan: still alive?)
         if (submit_delay.count() > 0) {
             asio::steady_timer t(co_await asio::this_coro::executor, submit_delay);
             co_await t.async_wait(asio::use_awaitable);
@@ -97,8 +99,15 @@ struct Tracker : ::testing::Test {
                                       log);
     }
     void TearDown() override {
-        t->stop();
+        if (t) t->stop();
+        io.restart();
         io.run_for(20ms);
+    }
+    tracker_config config() {
+        tracker_config c;
+        c.default_region = "ap-guangzhou";
+        c.submit.backoff = {50ms, 1.0, 50ms, jitter_mode::none};
+        return c;
     }
 
     submission stop_two(std::string token = {}) {
@@ -247,6 +256,45 @@ TEST_F(Tracker, adopting_an_instance_state_task_without_its_action_says_what_is_
     }
     a.action = "StopInstances";
     EXPECT_TRUE(t->adopt(a));
+}
+
+}  // namespace
+}  // namespace taskpoller::engine
+
+namespace taskpoller::engine {
+namespace {
+
+// A reload replaces the registry's profiles; a submission waiting to send again must use the
+// new ones (under ASan, the old code read freed memory here).
+TEST_F(Tracker, a_reload_between_two_sends_uses_the_new_registry) {
+    api->script = {{kind::throttled, 4400, "code 4400: slow down", {}}, accepted_two()};
+    std::optional<core::result<submit_result>> out;
+    t->reconfigure(config(), qcloud::credentials("id", "key"));  // a 50 ms backoff
+    asio::co_spawn(io, t->async_submit(stop_two()),
+                   [&](std::exception_ptr, core::result<submit_result> r) { out = std::move(r); });
+    io.run_for(5ms);  // the first send was throttled; the retry waits its backoff
+    ASSERT_EQ(api->sent.size(), 1u);
+    t->reconfigure(config(), qcloud::credentials("id", "key"));  // replaces every profile
+    for (int i = 0; i < 100 && !out; ++i) io.run_for(5ms);
+    ASSERT_TRUE(out);
+    ASSERT_TRUE(*out);
+    EXPECT_EQ((*out)->batch.state, core::batch_state::submitted);
+    EXPECT_EQ(api->actions, (std::vector<std::string>{"StopInstances", "StopInstances"}));
+}
+
+// A shutdown past its deadline destroys the tracker before the io_context destroys the frames
+// of submissions still suspended: their guards must not touch the tracker (ASan checks).
+TEST_F(Tracker, a_tracker_destroyed_with_a_submission_in_flight_is_safe) {
+    api->script = {accepted_two()};
+    api->submit_delay = 1h;
+    asio::co_spawn(io, t->async_submit(stop_two()), [](std::exception_ptr, auto) {});
+    io.run_for(5ms);
+    ASSERT_EQ(t->inflight(), 1u);
+    bool drained = false;
+    t->stop();
+    t->async_drain([&] { drained = true; });
+    t.reset();  // the frame is destroyed with the io_context, after the fixture's members
+    EXPECT_FALSE(drained);
 }
 
 }  // namespace
