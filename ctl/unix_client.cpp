@@ -175,7 +175,9 @@ core::result<http_response> stream_lines(const client_options& o, std::string_vi
     while (!p.is_done()) {
         p.get().body().data = chunk;
         p.get().body().size = sizeof chunk;
-        ec = run_op(ioc, [&](auto h) { http::async_read(s, buf, p, std::move(h)); });
+        // read_some: whatever has arrived, at once (a live stream's events are small and rare;
+        // a whole-buffer read would hold them back until 16 KiB had come).
+        ec = run_op(ioc, [&](auto h) { http::async_read_some(s, buf, p, std::move(h)); });
         // Lines that arrived before a failure are still delivered.
         pending.append(chunk, sizeof chunk - p.get().body().size);
         if (streaming && !drain_lines(pending, on_line)) {

@@ -205,10 +205,16 @@ std::string render_status(const json::value& s, bool colour) {
 std::string render_event(const json::value& e, bool colour) {
     const auto type = field(e, "type");
     const auto seq = field(e, "seq");
+    // The event's own state (the state at that change), not the object's current one: a replayed
+    // batch's `submitting` and `submitted` events must not both read `done`.
+    const auto event_state = field(e, "state");
+    auto state_of = [&](const json::value& object) {
+        return event_state != "-" ? event_state : field(object, "state");
+    };
     if (type == "task") {
         const auto* t = as_obj(e).if_contains("task");
         if (t == nullptr) return sanitize(json::serialize(e));
-        const auto s = field(*t, "state");
+        const auto s = state_of(*t);
         std::string out =
             fmt::format("#{} task  {}/{}  {}  {}", seq, sanitize(field(*t, "service")),
                         sanitize(field(*t, "request_id")), colour_state(s, sanitize(s), colour),
@@ -220,7 +226,7 @@ std::string render_event(const json::value& e, bool colour) {
     if (type == "batch") {
         const auto* b = as_obj(e).if_contains("batch");
         if (b == nullptr) return sanitize(json::serialize(e));
-        const auto s = field(*b, "state");
+        const auto s = state_of(*b);
         return fmt::format("#{} batch {}  {}  {}/{}  {}", seq, sanitize(field(*b, "id")),
                            colour_state(s, sanitize(s), colour), sanitize(field(*b, "service")),
                            sanitize(field(*b, "action")),

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <chrono>
 #include <memory>
 
 #include "fake_daemon.hpp"
@@ -265,6 +266,23 @@ TEST(CtlWatch, MaxEventsStopsEarly) {
     const auto r = run_ctl(with_socket(d, {"watch", "--max-events", "1"}));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "#42 task  lb/6356081  running  ModifyLoadBalancerBackends\n");
+}
+
+// The stream stays open, as the daemon's does: events must be printed as they arrive, not when
+// a 16 KiB buffer has filled (they were read with a whole-buffer read, issue 18).
+TEST(CtlWatch, EventsArePrintedAsTheyArriveOnAnOpenStream) {
+    fake_daemon d([&](const recorded_request&) {
+        auto c = stream_of({task_event, batch_event});
+        c.how = canned_response::mode::chunked_open;
+        return c;
+    });
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = run_ctl(with_socket(d, {"watch", "--since", "41", "--max-events", "2"}));
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(has(r.out, "#42 task")) << r.out;
+    EXPECT_TRUE(has(r.out, "#43 batch")) << r.out;
+    EXPECT_LT(took, std::chrono::seconds(5));
 }
 
 TEST(CtlWatch, BrokenStreamIsAConnectionErrorWithResumeHint) {

@@ -148,23 +148,26 @@ void fake_daemon::serve_connection(int fd) {
         requests_.push_back(req);
     }
     const canned_response c = handler_(req);
+    auto wait_for_client_to_leave = [this](int sock) {
+        char buf[256];
+        while (!stopping_) {
+            pollfd p{sock, POLLIN, 0};
+            if (::poll(&p, 1, 100) > 0 && ::recv(sock, buf, sizeof buf, 0) <= 0) return;
+        }
+    };
     using m = canned_response::mode;
     switch (c.how) {
         case m::close:
             return;
-        case m::hang: {
-            char buf[256];
-            while (!stopping_) {
-                pollfd p{fd, POLLIN, 0};
-                if (::poll(&p, 1, 100) > 0 && ::recv(fd, buf, sizeof buf, 0) <= 0) return;
-            }
+        case m::hang:
+            wait_for_client_to_leave(fd);
             return;
-        }
         case m::normal:
             write_all(fd, head_of(c, false) + c.body);
             return;
         case m::chunked:
-        case m::chunked_broken: {
+        case m::chunked_broken:
+        case m::chunked_open: {
             write_all(fd, head_of(c, true));
             for (const auto& ch : c.chunks) {
                 std::ostringstream size;
@@ -172,6 +175,7 @@ void fake_daemon::serve_connection(int fd) {
                 write_all(fd, size.str() + "\r\n" + ch + "\r\n");
             }
             if (c.how == m::chunked) write_all(fd, "0\r\n\r\n");
+            if (c.how == m::chunked_open) wait_for_client_to_leave(fd);
             return;
         }
     }

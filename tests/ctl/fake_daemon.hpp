@@ -24,6 +24,7 @@ struct canned_response {
         normal,          ///< status, headers, body with Content-Length
         chunked,         ///< chunked body, one chunk per `chunks` element, then the last chunk
         chunked_broken,  ///< like chunked but the connection closes without the last chunk
+        chunked_open,    ///< like chunked but the stream stays open (a live event stream)
         close,           ///< close the connection without answering
         hang,            ///< never answer; wait for the client to go away
     };

@@ -63,6 +63,12 @@ TEST(Views, Events) {
         json::parse(std::string(R"({"seq":43,"type":"batch","batch":)") + test::done_batch + "}");
     EXPECT_EQ(render_event(batch_ev, false),
               "#43 batch b-0002  done  cvm/StopInstances  succeeded 2");
+    // A replayed event shows the state it recorded, not the object's state now.
+    const auto replayed =
+        json::parse(std::string(R"({"seq":40,"type":"batch","state":"submitting",)") +
+                    R"("batch":)" + test::done_batch + "}");
+    EXPECT_EQ(render_event(replayed, false),
+              "#40 batch b-0002  submitting  cvm/StopInstances  succeeded 2");
     EXPECT_EQ(render_event(json::parse(R"({"type":"gap","from":3,"to":9})"), false),
               "-- gap: events 3 to 9 are no longer retained; use `taskpollerctl list` to resync");
     EXPECT_EQ(render_event(json::parse(R"({"type":"new","x":1})"), false),
