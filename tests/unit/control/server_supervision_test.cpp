@@ -13,15 +13,18 @@
 namespace taskpoller::control::test {
 namespace {
 
-// The first connection meets the injected fault: closed without an answer.
+// The connection meets the injected fault: closed without an answer. The server may close it
+// before the request is even written (EPIPE) or while it is read (a reset): both are as good
+// as a close here; only an answer would be wrong.
 void connect_and_expect_no_answer(const std::string& path) {
-    client c(path);
-    c.send_raw("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string answer;
     try {
-        EXPECT_EQ(c.read_to_eof(), "");
+        client c(path);
+        c.send_raw("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
+        answer = c.read_to_eof();
     } catch (const std::exception&) {
-        // A reset is as good as a close here.
     }
+    EXPECT_EQ(answer, "");
 }
 
 TEST(ServerSupervision, a_fault_in_the_accept_loop_is_logged_and_the_loop_restarted) {
