@@ -85,6 +85,13 @@ struct app::impl {
     int exit_status = 0;
     std::function<void()> begin_shutdown;  // app::shutdown, for fail()
 
+    // The supervisor of a configuration reload: a reload that throws is a bug, and the
+    // configuration it was applying may be half applied, so it is fatal (SIGHUP and the API alike).
+    auto reload_supervisor() {
+        return core::fatal_on_exception(log, "a configuration reload",
+                                        [this](const std::string& why) { fail(why); });
+    }
+
     // A piece of the daemon failed in a way that is not safe to restart (logged at critical by
     // its supervisor): shut down gracefully within the deadline and exit non-zero, so systemd
     // restarts the daemon and the journal replays.
@@ -262,11 +269,8 @@ core::result<void> app::start() {
             try {
                 r = co_await reload();
             } catch (...) {
-                // As for SIGHUP: the configuration may be half applied (exit 70); the request
-                // still gets its 500 from the session.
-                core::fatal_on_exception(
-                    impl_->log, "a configuration reload",
-                    [this](const std::string& why) { impl_->fail(why); })(std::current_exception());
+                // The request still gets its 500 from the session.
+                impl_->reload_supervisor()(std::current_exception());
                 throw;
             }
             control::reload_outcome out;
@@ -376,9 +380,7 @@ void app::shutdown() {
 }
 
 void app::spawn_reload() {
-    // A reload that throws is a bug; the configuration it was applying may be half applied.
-    auto on_fault = core::fatal_on_exception(impl_->log, "a configuration reload",
-                                             [this](const std::string& why) { impl_->fail(why); });
+    auto on_fault = impl_->reload_supervisor();
     asio::co_spawn(impl_->io, reload(),
                    [on_fault](std::exception_ptr e, const reload_report&) { on_fault(e); });
 }

@@ -32,6 +32,17 @@ core::sys_time to_sys(const core::clock& c, core::steady_time t) {
            std::chrono::duration_cast<core::sys_time::duration>(t - c.steady_now());
 }
 
+// One entry per resource the call addressed (or "(call)"), all with the same outcome: for an
+// answer that has no per-resource detail.
+std::vector<core::entry> uniform_entries(const std::vector<std::string>& resources,
+                                         core::entry_outcome outcome, int code,
+                                         const std::string& message) {
+    std::vector<core::entry> out;
+    for (const auto& res : call_resources(resources))
+        out.push_back({res, outcome, code, message, {}, {}});
+    return out;
+}
+
 }  // namespace
 
 tracker::tracker(asio::any_io_executor ex, store::store& st, const core::clock& clock,
@@ -141,9 +152,7 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
         store::batch_outcome o;
         o.code = -1;
         o.message = "not sent: " + d.error().message;
-        for (const auto& res : call_resources(p.resources)) {
-            o.entries.push_back({res, core::entry_outcome::rejected, o.code, o.message, {}, {}});
-        }
+        o.entries = uniform_entries(p.resources, core::entry_outcome::rejected, o.code, o.message);
         (void)store_.record_batch_outcome(batch->id, o);
         ++submit_stats_.outcomes["not_durable"];
         co_return d.error();
@@ -233,9 +242,7 @@ core::result<core::batch> tracker::record_answer(const core::batch& b, const sub
                   r.message);
         // One `unknown` entry per resource, so the batch says which resources may have changed.
         o.message = "outcome unknown: " + r.message;
-        for (const auto& res : call_resources(resources)) {
-            o.entries.push_back({res, core::entry_outcome::unknown, 0, o.message, {}, {}});
-        }
+        o.entries = uniform_entries(resources, core::entry_outcome::unknown, 0, o.message);
         return store_.record_batch_outcome(b.id, o);
     }
     o.deadline = to_sys(clock_, clock_.steady_now() + timeout);
@@ -246,9 +253,7 @@ core::result<core::batch> tracker::record_answer(const core::batch& b, const sub
     } else {
         o.code = r.what == k::not_sent ? -1 : r.code;
         o.message = r.what == k::not_sent ? "not sent: " + r.message : r.message;
-        for (const auto& res : call_resources(resources)) {
-            o.entries.push_back({res, core::entry_outcome::rejected, o.code, o.message, {}, {}});
-        }
+        o.entries = uniform_entries(resources, core::entry_outcome::rejected, o.code, o.message);
     }
     auto recorded = store_.record_batch_outcome(b.id, o);
     if (!recorded) return recorded;
@@ -274,15 +279,13 @@ core::batch tracker::record_interrupted(const core::batch& b, const std::excepti
         // The request may have left: unknown, never re-sent.
         o.message = cancelled ? "outcome unknown: cancelled while in flight (shutdown)"
                               : "outcome unknown: internal error in taskpollerd: " + why;
-        for (const auto& res : call_resources(resources))
-            o.entries.push_back({res, core::entry_outcome::unknown, 0, o.message, {}, {}});
+        o.entries = uniform_entries(resources, core::entry_outcome::unknown, 0, o.message);
     } else {
         // Interrupted before a byte was sent: provably not sent.
         o.code = -1;
         o.message = cancelled ? "not sent: cancelled (shutdown)"
                               : "not sent: internal error in taskpollerd: " + why;
-        for (const auto& res : call_resources(resources))
-            o.entries.push_back({res, core::entry_outcome::rejected, o.code, o.message, {}, {}});
+        o.entries = uniform_entries(resources, core::entry_outcome::rejected, o.code, o.message);
     }
     if (cancelled) {
         log_.warn("batch {} ({} {}): {}", b.id, b.service, b.action, o.message);
@@ -396,11 +399,9 @@ void tracker::reconfigure(tracker_config config, qcloud::credentials creds) {
     config_.default_region = std::move(config.default_region);
     config_.submit = config.submit;
     config_.limits.default_rate = config.limits.default_rate;
-    config_.polling.schedule.poll = config.polling.schedule.poll;
-    config_.polling.schedule.retry = config.polling.schedule.retry;
-    config_.polling.retry = config.polling.retry;
-    config_.polling.cvm = config.polling.cvm;
-    config_.polling.default_rate = config.polling.default_rate;
+    // The poller takes what applies to live polling (poll_state::set_options); the tracker keeps
+    // the rest (the default deadline of tasks tracked from now on).
+    config_.polling = config.polling;
     poller_.set_options(config_.polling);
     cloud_->reconfigure(std::move(creds), config_.api);
     for (const auto& [key, stats] : limiter_.all_stats(now)) {
