@@ -73,6 +73,7 @@ struct replay_stats {
     std::uint64_t truncated_bytes = 0;   ///< torn tail removed from the log
     std::size_t marked_unknown = 0;      ///< `submitting` batches turned `unknown`
     std::size_t lost_tasks_tracked = 0;  ///< tasks of a recorded outcome recreated from its batch
+    std::size_t batches_finished = 0;    ///< `submitted` batches whose tasks had all ended
     std::size_t batches = 0;             ///< in the store after replay
     std::size_t tasks = 0;
 };

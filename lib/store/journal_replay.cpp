@@ -277,6 +277,15 @@ core::result<replay_stats> journal::replay(store& s) {
             "writing them); tracking them again",
             path_, st.lost_tasks_tracked);
     }
+    // A kill between a task's terminal record and its batch's leaves the batch `submitted` with
+    // nothing left to poll: nothing would ever finish it.
+    st.batches_finished = s.finish_settled_batches();
+    if (st.batches_finished > 0) {
+        options_.log.warn(
+            "{}: {} submitted batches had every task ended but not their own end (the daemon "
+            "stopped between those records); now done",
+            path_, st.batches_finished);
+    }
     if (st.skipped_records > 0) {
         if (auto r = compact(); !r) return r.error();
     }

@@ -353,6 +353,19 @@ std::size_t store::track_lost_outcome_tasks() {
     return created;
 }
 
+std::size_t store::finish_settled_batches() {
+    std::size_t finished = 0;
+    for (std::uint32_t bpos = 0; bpos < batches_.size(); ++bpos) {
+        const auto& b = batches_[bpos];
+        if (!b.alive || b.state != core::batch_state::submitted || b.tasks.empty()) continue;
+        maybe_finish_batch(bpos);
+        if (b.state != core::batch_state::done) continue;
+        ++finished;
+    }
+    if (finished > 0) commit_and_run_callbacks();
+    return finished;
+}
+
 core::result<core::batch> store::cancel_batch(std::string_view batch_id) {
     auto pos = find_batch(batch_id);
     if (!pos) return not_found(fmt::format("no batch {}", batch_id));

@@ -63,6 +63,10 @@ class store {
     /// ones back from its accepted entries, `pending`, with the deadline of a sibling task (none
     /// if no sibling survived). Returns how many tasks it created; each is a normal change.
     std::size_t track_lost_outcome_tasks();
+    /// Start-up repair after a replay: a `submitted` batch whose tasks are all terminal becomes
+    /// `done` (the daemon was killed between a task's last record and its batch's). Returns how
+    /// many batches it finished; each is a normal change.
+    std::size_t finish_settled_batches();
     /// Starts tracking a requestId submitted elsewhere (`pending`, no batch). conflict if tracked.
     core::result<core::task> adopt_task(const adopt_spec& spec);
     /// Applies one poll's findings; returns the state after. conflict for an illegal transition

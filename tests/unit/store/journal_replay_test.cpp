@@ -180,13 +180,18 @@ TEST_F(JournalReplay, torn_tail_at_every_byte_is_truncated_to_the_prefix) {
         auto st = replay_fresh(s);
         ASSERT_TRUE(st) << "cut " << cut << ": " << st.error().message;
         // The task record may be whole while the batch one is torn.
+        // Then the batch's end is derived and journaled again.
         auto last_complete = cut - st->truncated_bytes;
-        EXPECT_EQ(read_bytes(path).size(), last_complete) << cut;
+        if (st->batches_finished == 0) {
+            EXPECT_EQ(read_bytes(path).size(), last_complete) << cut;
+        }
         if (last_complete == before) {
             expect_same_store(expected, s);
             EXPECT_TRUE(logs.has(core::log_level::warn, "torn or corrupt tail")) << cut;
         } else {
             EXPECT_EQ(s.task_state_of({"lb", "L1"}), task_state::succeeded) << cut;
+            auto task = s.get_task({"lb", "L1"});
+            EXPECT_EQ(s.get_batch(task->batch_id)->state, core::batch_state::done) << cut;
         }
     }
 }
@@ -311,4 +316,67 @@ TEST_F(JournalReplay, a_cut_inside_an_outcome_never_leaves_a_batch_without_its_t
     EXPECT_GT(unknown, 0);
     EXPECT_GT(repaired, 0);  // cuts between the outcome record and the last task record
     EXPECT_EQ(whole, 1);     // only the uncut log holds every record
+}
+
+// A kill anywhere while the last task of a batch ends (its task record, then the batch's `done`
+// record): the batch comes back `done` once its last task is terminal, never `submitted` with
+// nothing left to poll (seen once in CI's crash test: a batch stuck `submitted` forever).
+TEST_F(JournalReplay, a_cut_between_the_last_task_and_its_batch_still_finishes_the_batch) {
+    std::uint64_t before = 0, after = 0;
+    std::string id;
+    {
+        store s{clock, store_opts()};
+        auto j = open_into(s);
+        id =
+            s.create_batch({"cvm", "StopInstances", "ap-guangzhou", {}, "tok", {"i-1", "i-2"}})->id;
+        batch_outcome o;
+        o.entries = {accepted("i-1", "R1"), accepted("i-2", "R2")};
+        o.deadline = clock.system_now() + 10min;
+        ASSERT_TRUE(s.record_batch_outcome(id, o));
+        set_state(s, "cvm", "R1", task_state::succeeded);
+        before = j->counters().log_bytes;
+        set_state(s, "cvm", "R2", task_state::failed);
+        after = j->counters().log_bytes;
+        ASSERT_EQ(s.get_batch(id)->state, core::batch_state::done);
+    }
+    auto full = read_bytes(path);
+    auto control = read_bytes(path + ".control");
+    ASSERT_EQ(full.size(), after);
+    int live = 0, repaired = 0, whole = 0;
+    for (auto cut = before; cut <= after; ++cut) {
+        write_bytes(path, full.substr(0, cut));
+        write_bytes(path + ".control", control);
+        store s{clock, store_opts()};
+        logs.lines.clear();
+        auto st = replay_fresh(s);
+        ASSERT_TRUE(st) << "cut " << cut << ": " << st.error().message;
+        auto b = s.get_batch(id);
+        ASSERT_TRUE(b) << cut;
+        auto r2 = s.get_task({"cvm", "R2"});
+        ASSERT_TRUE(r2) << cut;
+        if (r2->state == task_state::pending) {  // R2's end was cut: polled again, batch waits
+            EXPECT_EQ(b->state, core::batch_state::submitted) << cut;
+            EXPECT_EQ(st->batches_finished, 0u) << cut;
+            ++live;
+            continue;
+        }
+        ASSERT_EQ(r2->state, task_state::failed) << cut;
+        ASSERT_EQ(b->state, core::batch_state::done) << cut;
+        if (st->batches_finished > 0) {
+            ++repaired;
+            EXPECT_EQ(st->batches_finished, 1u) << cut;
+            EXPECT_TRUE(logs.has(core::log_level::warn, "now done")) << cut;
+            // The repair was journaled: the next start has nothing to repair.
+            store again{clock, store_opts()};
+            auto st2 = replay_fresh(again);
+            ASSERT_TRUE(st2) << cut;
+            EXPECT_EQ(st2->batches_finished, 0u) << cut;
+            EXPECT_EQ(again.get_batch(id)->state, core::batch_state::done) << cut;
+        } else {
+            ++whole;
+        }
+    }
+    EXPECT_GT(live, 0);
+    EXPECT_GT(repaired, 0);  // cuts between R2's record and the batch's
+    EXPECT_EQ(whole, 1);     // only the uncut log holds both
 }
