@@ -25,6 +25,9 @@ engine::service_override service_override_of(const std::string& name,
                                              const config::service_config& s) {
     engine::service_override o;
     o.name = name;
+    if (s.protocol)
+        o.proto =
+            *s.protocol == config::protocol_kind::v3 ? engine::protocol::v3 : engine::protocol::v2;
     if (!s.host_prefix.empty()) o.host_prefix = s.host_prefix;
     o.result_action = s.result_action;
     o.rate_limit = s.rate_limit;
@@ -53,7 +56,26 @@ http::client_options http_options(const config::daemon_config& c) {
 }
 
 core::result<engine::tracker_config> tracker_settings(const config::daemon_config& c) {
-    engine::tracker_config t{engine::registry(c.cloud.host_suffix), {}, {}, {}, {}, {}};
+    engine::tracker_config t{
+        engine::registry(c.cloud.host_suffix, c.cloud.protocol == config::protocol_kind::v3
+                                                  ? engine::protocol::v3
+                                                  : engine::protocol::v2),
+        {},
+        {},
+        {},
+        {},
+        {}};
+    switch (c.cloud.endpoint) {
+        case config::endpoint_kind::nearest:
+            t.services.set_v3_endpoint_style(engine::v3_endpoint::nearest);
+            break;
+        case config::endpoint_kind::regional:
+            t.services.set_v3_endpoint_style(engine::v3_endpoint::regional);
+            break;
+        case config::endpoint_kind::intl:
+            t.services.set_v3_endpoint_style(engine::v3_endpoint::intl);
+            break;
+    }
     if (auto r = t.services.set_settle_delay(ms(c.polling.settle_delay)); !r) return r.error();
     for (const auto& [name, s] : c.services) {
         if (auto r = t.services.apply(service_override_of(name, s)); !r) {

@@ -25,6 +25,20 @@ std::string_view to_string(credential_source v) noexcept {
 std::string_view to_string(url_scheme v) noexcept {
     return v == url_scheme::http ? "http" : "https";
 }
+std::string_view to_string(protocol_kind v) noexcept {
+    return v == protocol_kind::v3 ? "v3" : "v2";
+}
+std::string_view to_string(endpoint_kind v) noexcept {
+    switch (v) {
+        case endpoint_kind::regional:
+            return "regional";
+        case endpoint_kind::intl:
+            return "intl";
+        case endpoint_kind::nearest:
+            break;
+    }
+    return "nearest";
+}
 std::string_view to_string(http_method v) noexcept {
     return v == http_method::get ? "GET" : "POST";
 }
@@ -65,8 +79,9 @@ std::map<std::string, builtin_service, std::less<>> default_builtin_services() {
     return {
         {"cvm",
          {resolver_kind::instance_state,
+          // API 2.0 and API 3.0 (cloud.protocol picks which cvm is meant)
           {"StartInstances", "StopInstances", "RestartInstances", "ResetInstancePassword",
-           "ResetInstances"},
+           "ResetInstances", "RebootInstances", "ResetInstancesPassword", "TerminateInstances"},
           {},
           "DescribeInstances"}},
         {"lb",
@@ -80,6 +95,9 @@ std::map<std::string, builtin_service, std::less<>> default_builtin_services() {
           "DescribeBmLoadBalancersTaskResult",
           "DescribeBmLoadBalancersTaskResult"}},
         {"bmeip", {resolver_kind::task_result, {}, "EipBmQueryTask", "EipBmQueryTask"}},
+        // API 3.0
+        {"clb", {resolver_kind::task_result, {}, "DescribeTaskStatus", "DescribeTaskStatus"}},
+        {"vpc", {resolver_kind::task_result, {}, "DescribeVpcTaskResult", "DescribeVpcTaskResult"}},
     };
 }
 

@@ -28,6 +28,11 @@ struct credentials_config {
 };
 
 enum class url_scheme { https, http };
+/// The Tencent Cloud API generation: 2.0 (`*.api.qcloud.com`) or 3.0 (`*.tencentcloudapi.com`).
+enum class protocol_kind { v2, v3 };
+/// Where API 3.0 calls go: `<svc>.tencentcloudapi.com`, `<svc>.<region>.tencentcloudapi.com`
+/// or `<svc>.intl.tencentcloudapi.com`.
+enum class endpoint_kind { nearest, regional, intl };
 enum class http_method { post, get };
 
 /// Connect to `address:port` instead of what DNS says for `host` (like curl --connect-to);
@@ -41,6 +46,8 @@ struct connect_to_rule {
 
 struct cloud_config {
     std::string region;
+    protocol_kind protocol = protocol_kind::v2;       ///< services.<name>.protocol overrides it
+    endpoint_kind endpoint = endpoint_kind::nearest;  ///< API 3.0 only
     std::string host_suffix = "api.qcloud.com";
     url_scheme scheme = url_scheme::https;
     std::vector<connect_to_rule> connect_to;
@@ -66,8 +73,9 @@ struct action_config {
 };
 
 struct service_config {
-    bool builtin = false;     ///< a service the engine has a profile for
-    std::string host_prefix;  ///< host = host_prefix + "." + cloud.host_suffix
+    bool builtin = false;                   ///< a service the engine has a profile for
+    std::string host_prefix;                ///< host = host_prefix + "." + cloud.host_suffix
+    std::optional<protocol_kind> protocol;  ///< default: cloud.protocol
     std::optional<double> rate_limit;
     std::optional<resolver_kind> resolver;
     std::optional<std::string> result_action;
@@ -145,6 +153,8 @@ struct daemon_config {
 std::string_view to_string(signature_method v) noexcept;
 std::string_view to_string(credential_source v) noexcept;
 std::string_view to_string(url_scheme v) noexcept;
+std::string_view to_string(protocol_kind v) noexcept;
+std::string_view to_string(endpoint_kind v) noexcept;
 std::string_view to_string(http_method v) noexcept;
 std::string_view to_string(resolver_kind v) noexcept;
 std::string_view to_string(jitter_kind v) noexcept;

@@ -47,6 +47,8 @@ json::object cloud_json(const cloud_config& c) {
                : r.address + ":" + std::to_string(r.port);
     }
     return {{"region", str(c.region)},
+            {"protocol", str(to_string(c.protocol))},
+            {"endpoint", str(to_string(c.endpoint))},
             {"host_suffix", str(c.host_suffix)},
             {"scheme", str(to_string(c.scheme))},
             {"connect_to", std::move(connect_to)},
@@ -81,6 +83,8 @@ json::object services_json(const std::map<std::string, service_config>& services
         json::object actions;
         for (const auto& [action, a] : s.actions) actions[action] = action_json(a);
         out[name] = json::object{{"builtin", s.builtin},
+                                 {"protocol", s.protocol ? json::value(str(to_string(*s.protocol)))
+                                                         : json::value(nullptr)},
                                  {"host_prefix", str(s.host_prefix)},
                                  {"rate_limit", opt(s.rate_limit)},
                                  {"resolver", resolver_json(s.resolver)},

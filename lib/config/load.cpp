@@ -237,7 +237,7 @@ load_result load_text(std::string_view text, std::string_view name, const enviro
         map_reader root(ctx, doc, "", start);
         read_credentials(root, cfg->credentials, file_mode);
         read_cloud(root, cfg->cloud);
-        read_services(root, cfg->services);
+        read_services(root, cfg->services, cfg->cloud.protocol);
         read_polling(root, cfg->polling);
         read_rate_limit(root, cfg->rate_limit);
         read_control(root, cfg->control);

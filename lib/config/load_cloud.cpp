@@ -113,6 +113,11 @@ void read_cloud(map_reader& root, cloud_config& out) {
                 m.mark_of("region"), m.child("region"),
                 fmt::format("\"{}\" does not look like a region, such as ap-guangzhou", region));
     }
+    read_enum(m, "protocol", out.protocol, {{"v2", protocol_kind::v2}, {"v3", protocol_kind::v3}});
+    read_enum(m, "endpoint", out.endpoint,
+              {{"nearest", endpoint_kind::nearest},
+               {"regional", endpoint_kind::regional},
+               {"intl", endpoint_kind::intl}});
     if (std::string suffix; read_string(m, "host_suffix", suffix)) {
         if (is_host_name(suffix))
             out.host_suffix = suffix;

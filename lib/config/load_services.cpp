@@ -73,7 +73,7 @@ void read_transitional(map_reader& m, std::vector<int>& out) {
 
 // Reads one action and checks that it ends up with a completion rule.
 action_config read_action(map_reader& actions, const std::string& name, const YAML::Node& node,
-                          const service_config& service, const builtin_service* builtin) {
+                          const service_config& service, const builtin_service* builtin, bool v3) {
     map_reader m(actions.ctx(), node, actions.child(name), actions.key_mark(name));
     action_config a;
     read_optional_rate(m, a.rate_limit);
@@ -101,7 +101,8 @@ action_config read_action(map_reader& actions, const std::string& name, const YA
         const auto key = m.get("target_state") ? "target_state" : "transitional_state";
         m.ctx().error(m.key_mark(key), m.child(key), "applies only to the instance_state resolver");
     }
-    if (instance_state && !m.get("target_state") &&
+    // API 3.0 completion needs no per-action rule (LatestOperation*, task-result APIs).
+    if (instance_state && !v3 && !m.get("target_state") &&
         !(builtin && builtin->actions.contains(name) && !a.resolver)) {
         std::string hint;
         if (builtin) {
@@ -130,7 +131,7 @@ std::string builtin_names(const load_options& o) {
 }
 
 void read_service(map_reader& services, const std::string& name, const YAML::Node& node,
-                  std::map<std::string, service_config>& out) {
+                  std::map<std::string, service_config>& out, protocol_kind default_protocol) {
     const auto& builtins = services.ctx().options.builtin_services;
     const auto it = builtins.find(name);
     const builtin_service* builtin = it == builtins.end() ? nullptr : &it->second;
@@ -144,6 +145,10 @@ void read_service(map_reader& services, const std::string& name, const YAML::Nod
         else
             m.ctx().error(m.mark_of("host_prefix"), m.child("host_prefix"),
                           fmt::format("\"{}\" is not a host name label", prefix));
+    }
+    if (protocol_kind p{};
+        read_enum(m, "protocol", p, {{"v2", protocol_kind::v2}, {"v3", protocol_kind::v3}})) {
+        s.protocol = p;
     }
     read_optional_rate(m, s.rate_limit);
     read_resolver(m, s.resolver);
@@ -168,7 +173,9 @@ void read_service(map_reader& services, const std::string& name, const YAML::Nod
                                 "not an API action name (they look like StopInstances)");
             continue;
         }
-        s.actions.emplace(action, read_action(actions, action, value, s, builtin));
+        s.actions.emplace(action,
+                          read_action(actions, action, value, s, builtin,
+                                      s.protocol.value_or(default_protocol) == protocol_kind::v3));
     }
     actions.finish();
     out.emplace(name, std::move(s));
@@ -176,7 +183,8 @@ void read_service(map_reader& services, const std::string& name, const YAML::Nod
 
 }  // namespace
 
-void read_services(map_reader& root, std::map<std::string, service_config>& out) {
+void read_services(map_reader& root, std::map<std::string, service_config>& out,
+                   protocol_kind default_protocol) {
     auto m = section(root, "services");
     for (auto& [name, node] : m.take_all()) {
         if (!is_service_name(name)) {
@@ -185,7 +193,7 @@ void read_services(map_reader& root, std::map<std::string, service_config>& out)
                 "not a service name (lower-case letters, digits and '-', like cvm or lb)");
             continue;
         }
-        read_service(m, name, node, out);
+        read_service(m, name, node, out, default_protocol);
     }
     m.finish();
 }

@@ -1,6 +1,7 @@
 #include "config/reload.hpp"
 
 #include <functional>
+#include <set>
 
 namespace taskpoller::config {
 namespace {
@@ -25,6 +26,8 @@ restart_setting setting(const char* path, Member member) {
 
 const std::vector<restart_setting>& table() {
     static const std::vector<restart_setting> settings{
+        setting(
+            "cloud.protocol", [](auto& c) -> auto& { return c.cloud.protocol; }),
         setting(
             "cloud.ca_file", [](auto& c) -> auto& { return c.cloud.ca_file; }),
         setting(
@@ -68,12 +71,31 @@ std::vector<std::string> diff_requires_restart(const daemon_config& old_config,
     for (const auto& s : table()) {
         if (!s.same(old_config, new_config)) changed.emplace_back(s.path);
     }
+    // A service's protocol: its tracked tasks keep the completion rules of the protocol they were
+    // submitted with, so a switch waits for a restart.
+    auto protocol_of = [](const daemon_config& c, const std::string& name) {
+        auto it = c.services.find(name);
+        return it == c.services.end() || !it->second.protocol ? c.cloud.protocol
+                                                              : *it->second.protocol;
+    };
+    std::set<std::string> names;
+    for (const auto& [n, _] : old_config.services) names.insert(n);
+    for (const auto& [n, _] : new_config.services) names.insert(n);
+    for (const auto& n : names) {
+        if (protocol_of(old_config, n) != protocol_of(new_config, n) &&
+            old_config.cloud.protocol == new_config.cloud.protocol)
+            changed.push_back("services." + n + ".protocol");
+    }
     return changed;
 }
 
 daemon_config apply_reloadable(const daemon_config& old_config, const daemon_config& new_config) {
     daemon_config out = new_config;
     for (const auto& s : table()) s.keep(old_config, out);
+    for (auto& [name, svc] : out.services) {  // the protocol each service started with
+        auto it = old_config.services.find(name);
+        svc.protocol = it == old_config.services.end() ? std::nullopt : it->second.protocol;
+    }
     return out;
 }
 

@@ -12,7 +12,8 @@ namespace taskpoller::config::detail {
 /// a group- or world-readable file get a critical warning).
 void read_credentials(map_reader& root, credentials_config& out, std::optional<unsigned> file_mode);
 void read_cloud(map_reader& root, cloud_config& out);
-void read_services(map_reader& root, std::map<std::string, service_config>& out);
+void read_services(map_reader& root, std::map<std::string, service_config>& out,
+                   protocol_kind default_protocol);
 void read_polling(map_reader& root, polling_config& out);
 void read_rate_limit(map_reader& root, rate_limit_config& out);
 void read_control(map_reader& root, control_config& out);

@@ -67,6 +67,19 @@ asio::awaitable<call_outcome> api_client::async_call(std::string_view service,
         stats_.count(service, action, "not_sent");
         co_return call_outcome{call_outcome::kind::not_sent, {}, signed_req.error().message, 0};
     }
+    http::request req;
+    req.host = std::move(host);
+    req.method =
+        settings_.method == qcloud::http_method::post ? http::method::post : http::method::get;
+    req.target = std::move(signed_req->target);
+    req.body = std::move(signed_req->body);
+    if (req.method == http::method::post) req.content_type = "application/x-www-form-urlencoded";
+    co_return co_await async_send(service, action, std::move(req), fresh_connection);
+}
+
+asio::awaitable<call_outcome> api_client::async_send(std::string_view service,
+                                                     std::string_view action, http::request req,
+                                                     bool fresh_connection) {
     // The latency entry's key names the service and action from here on: the caller's views
     // need not outlive the first suspension, and map nodes stay put.
     auto entry = stats_.latency.find(std::pair{service, action});
@@ -78,18 +91,12 @@ asio::awaitable<call_outcome> api_client::async_call(std::string_view service,
     const std::string& svc = entry->first.first;
     const std::string& act = entry->first.second;
 
-    http::request req;
     req.scheme = settings_.https ? http::scheme::https : http::scheme::http;
-    req.host = std::move(host);
     req.port = settings_.port;
-    req.method =
-        settings_.method == qcloud::http_method::post ? http::method::post : http::method::get;
-    req.target = std::move(signed_req->target);
-    req.body = std::move(signed_req->body);
-    if (req.method == http::method::post) req.content_type = "application/x-www-form-urlencoded";
     req.timeout = settings_.timeout;
     req.reuse_connection = !fresh_connection;
     req.retry_if_stale = !fresh_connection;  // only idempotent polls reuse connections
+    const std::string host = req.host;
 
     auto started = std::chrono::steady_clock::now();
     auto result = co_await http_.async_send(std::move(req));
@@ -111,7 +118,7 @@ asio::awaitable<call_outcome> api_client::async_call(std::string_view service,
         co_return call_outcome{
             call_outcome::kind::outcome_unknown,
             {},
-            fmt::format("HTTP {} {} from {}", result->status, result->reason, registry_.host(svc)),
+            fmt::format("HTTP {} {} from {}", result->status, result->reason, host),
             result->status};
     }
     co_return call_outcome{call_outcome::kind::answered, std::move(result->body), {}, 200};

@@ -22,7 +22,8 @@
 
 namespace taskpoller::http {
 class client;
-}
+struct request;
+}  // namespace taskpoller::http
 
 namespace taskpoller::engine {
 
@@ -77,12 +78,28 @@ class api_client {
                                                     std::span<const qcloud::param_view> params,
                                                     bool fresh_connection);
 
+    /// Sends a request signed by the caller (API 3.0) to its host with the configured scheme,
+    /// port and timeout, counting it under `service` and `action` as async_call does. `req`
+    /// carries host, method, target, body, content type and headers.
+    boost::asio::awaitable<call_outcome> async_send(std::string_view service,
+                                                    std::string_view action, http::request req,
+                                                    bool fresh_connection);
+
+    const qcloud::credentials& credentials() const noexcept { return creds_; }
+    const api_settings& settings() const noexcept { return settings_; }
+    const registry& services() const noexcept { return registry_; }
+
     /// Replaces the credentials (configuration reload); calls already signed are unaffected.
     void set_credentials(qcloud::credentials creds) { creds_ = std::move(creds); }
     void set_settings(const api_settings& s) { settings_ = s; }
 
     /// Counters of every call made so far.
     const api_stats& stats() const noexcept { return stats_; }
+    /// Records what an answered call meant ("ok", "throttled", "api_error", "malformed").
+    void count_answer(std::string_view service, std::string_view action, std::string_view label) {
+        stats_.count(service, action, label);
+        if (label == "throttled") ++stats_.throttled_total;
+    }
     /// Lets callers record what the answer meant (e.g. "throttled"), see api_stats.
     api_stats& mutable_stats() noexcept { return stats_; }
 

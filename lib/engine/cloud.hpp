@@ -38,6 +38,15 @@ struct prepared_submission {
     virtual ~prepared_submission() = default;
     std::vector<std::string> resources;  ///< the resource ids addressed, in order; may be empty
     std::string fingerprint;             ///< digest of service, action, region and parameters
+    /// A submission sent as several calls (API 3.0 chunks: at most 100 InstanceIds per call):
+    /// the resources of each call. Empty: one call naming `resources`.
+    std::vector<std::vector<std::string>> chunks;
+
+    std::size_t calls() const noexcept { return chunks.empty() ? 1 : chunks.size(); }
+    /// The resources of every call, in order (one list of `resources` if not chunked).
+    std::vector<std::vector<std::string>> call_resources() const {
+        return chunks.empty() ? std::vector<std::vector<std::string>>{resources} : chunks;
+    }
 };
 
 class cloud {
@@ -50,10 +59,13 @@ class cloud {
         const service_profile& service, const action_profile& action, std::string_view region,
         const boost::json::object& params) const = 0;
 
-    /// Signs and sends `p` once, on a fresh connection, and reads the answer.
-    virtual boost::asio::awaitable<submission_answer> async_submit(
-        const service_profile& service, const action_profile& action, std::string_view region,
-        const prepared_submission& p) = 0;
+    /// Signs and sends call `call` (< p.calls()) of `p` once, on a fresh connection, and reads
+    /// the answer.
+    virtual boost::asio::awaitable<submission_answer> async_submit(const service_profile& service,
+                                                                   const action_profile& action,
+                                                                   std::string_view region,
+                                                                   const prepared_submission& p,
+                                                                   std::size_t call) = 0;
 
     /// One poll of a task-result task (service.result_action with the task's id).
     virtual boost::asio::awaitable<task_poll_answer> async_poll_task(

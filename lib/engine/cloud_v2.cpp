@@ -88,7 +88,11 @@ instances_answer read_instances(const call_outcome& out) {
     if (auto f = transport_failure(out)) return {std::move(f), {}};
     auto r = qcloud::parse_describe_instances(out.body);
     if (!r) return {failure_of(r.error()), {}};
-    return {std::nullopt, std::move(r->instances)};
+    instances_answer a;
+    a.instances.reserve(r->instances.size());
+    for (auto& i : r->instances)
+        a.instances.push_back({.instance_id = std::move(i.instance_id), .status = i.status});
+    return a;
 }
 
 submission_answer read_submission(response_kind response, const call_outcome& out,
@@ -138,9 +142,7 @@ submission_answer read_submission(response_kind response, const call_outcome& ou
 
 }  // namespace v2
 
-cloud_v2::cloud_v2(http::client& http, const registry& reg, qcloud::credentials creds,
-                   api_settings settings, core::logger log)
-    : registry_(reg), api_(http, reg, std::move(creds), settings, std::move(log)) {}
+cloud_v2::cloud_v2(api_client& api, const registry& reg) : registry_(reg), api_(api) {}
 
 void cloud_v2::reconfigure(qcloud::credentials creds, const api_settings& settings) {
     api_.set_credentials(std::move(creds));
@@ -148,13 +150,6 @@ void cloud_v2::reconfigure(qcloud::credentials creds, const api_settings& settin
 }
 
 namespace {
-
-// The api_stats outcome of an answered call ("ok", "malformed", "throttled", "api_error").
-std::string_view label_of(const std::optional<call_failure>& f) noexcept {
-    if (!f) return "ok";
-    if (f->what == call_failure::kind::malformed) return "malformed";
-    return f->cls == failure_class::throttled ? "throttled" : "api_error";
-}
 
 std::string_view label_of(const submission_answer& a) noexcept {
     switch (a.what) {
@@ -173,9 +168,7 @@ std::string_view label_of(const submission_answer& a) noexcept {
 }  // namespace
 
 void cloud_v2::count(std::string_view service, std::string_view action, std::string_view label) {
-    auto& stats = api_.mutable_stats();
-    stats.count(service, action, label);
-    if (label == "throttled") ++stats.throttled_total;
+    api_.count_answer(service, action, label);
 }
 
 core::result<std::unique_ptr<prepared_submission>> cloud_v2::prepare(
@@ -200,7 +193,8 @@ core::result<std::unique_ptr<prepared_submission>> cloud_v2::prepare(
 asio::awaitable<submission_answer> cloud_v2::async_submit(const service_profile& service,
                                                           const action_profile& action,
                                                           std::string_view region,
-                                                          const prepared_submission& p) {
+                                                          const prepared_submission& p,
+                                                          std::size_t /*call: never chunked*/) {
     const auto& sub = static_cast<const v2::v2_submission&>(p);
     const std::string svc = service.name;
     const std::string act = action.name;
@@ -221,7 +215,7 @@ asio::awaitable<task_poll_answer> cloud_v2::async_poll_task(const service_profil
     const qcloud::param_view param{service.result_param, request_id};
     auto out = co_await api_.async_call(svc, act, region, std::span(&param, 1), false);
     auto answer = v2::read_task_poll(out);
-    if (out.what == call_outcome::kind::answered) count(svc, act, label_of(answer.failure));
+    if (out.what == call_outcome::kind::answered) count(svc, act, stats_label(answer.failure));
     co_return answer;
 }
 
@@ -233,7 +227,7 @@ asio::awaitable<instances_answer> cloud_v2::async_poll_instances(const service_p
     auto params = qcloud::describe_instances_params(ids);
     auto out = co_await api_.async_call(svc, act, region, params, false);
     auto answer = v2::read_instances(out);
-    if (out.what == call_outcome::kind::answered) count(svc, act, label_of(answer.failure));
+    if (out.what == call_outcome::kind::answered) count(svc, act, stats_label(answer.failure));
     co_return answer;
 }
 

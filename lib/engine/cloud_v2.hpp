@@ -18,6 +18,7 @@
 #include "engine/cloud.hpp"
 #include "engine/registry.hpp"
 #include "qcloud/params.hpp"
+#include "qcloud/response.hpp"
 #include "qcloud/signer.hpp"
 
 namespace taskpoller::http {
@@ -57,8 +58,8 @@ submission_answer read_submission(response_kind response, const call_outcome& ou
 
 class cloud_v2 final : public cloud {
   public:
-    cloud_v2(http::client& http, const registry& reg, qcloud::credentials creds,
-             api_settings settings, core::logger log);
+    /// Sends through `api` (shared with API 3.0: one set of connections, credentials, stats).
+    cloud_v2(api_client& api, const registry& reg);
 
     core::result<std::unique_ptr<prepared_submission>> prepare(
         const service_profile& service, const action_profile& action, std::string_view region,
@@ -66,7 +67,8 @@ class cloud_v2 final : public cloud {
     boost::asio::awaitable<submission_answer> async_submit(const service_profile& service,
                                                            const action_profile& action,
                                                            std::string_view region,
-                                                           const prepared_submission& p) override;
+                                                           const prepared_submission& p,
+                                                           std::size_t call) override;
     boost::asio::awaitable<task_poll_answer> async_poll_task(const service_profile& service,
                                                              std::string_view region,
                                                              std::string_view request_id) override;
@@ -82,7 +84,7 @@ class cloud_v2 final : public cloud {
     void count(std::string_view service, std::string_view action, std::string_view label);
 
     const registry& registry_;
-    api_client api_;
+    api_client& api_;
 };
 
 }  // namespace taskpoller::engine

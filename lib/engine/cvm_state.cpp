@@ -73,9 +73,40 @@ verdict judge_instance(const cvm_rule& rule, const cvm_options& o, instance_prog
     return verdict::running;
 }
 
+verdict judge_operation(const cvm_options& o, instance_progress& p, std::string_view request_id,
+                        const instance_observation* seen) {
+    if (p.state != verdict::running) return p.state;
+    if (seen == nullptr) {
+        if (++p.missing >= std::max<std::uint32_t>(1, o.not_found_checks))
+            return finish(
+                p, verdict::not_found,
+                fmt::format("absent from DescribeInstances {} times in a row", p.missing));
+        return verdict::running;
+    }
+    p.missing = 0;
+    const auto& op = seen->operation_state;
+    p.last_state = seen->state + "/" + (op.empty() ? std::string("-") : op);
+    if (seen->operation_request_id != request_id) {
+        if (!p.transitional_seen) return verdict::running;  // ours not visible yet (stale read)
+        return finish(p, verdict::failed,
+                      fmt::format("superseded: its latest operation is now {} (RequestId {})",
+                                  seen->state, seen->operation_request_id));
+    }
+    p.transitional_seen = true;  // our RequestId is visible
+    if (op == "SUCCESS") return finish(p, verdict::succeeded, {});
+    if (op == "FAILED") {
+        return finish(
+            p, verdict::failed,
+            seen->operation_error.empty()
+                ? fmt::format("LatestOperationState FAILED (InstanceState {})", seen->state)
+                : "LatestOperationState FAILED: " + seen->operation_error);
+    }
+    return verdict::running;  // OPERATING, or a state we do not know: keep polling
+}
+
 cvm_task_state::cvm_task_state(cvm_rule rule, std::vector<std::string> instance_ids,
-                               time_point submitted, cvm_options o)
-    : rule_(std::move(rule)), opt_(o), submitted_(submitted) {
+                               time_point submitted, cvm_options o, std::string request_id)
+    : rule_(std::move(rule)), request_id_(std::move(request_id)), opt_(o), submitted_(submitted) {
     instances_.reserve(instance_ids.size());
     for (auto& id : instance_ids) {
         bool dup = false;
@@ -84,15 +115,21 @@ cvm_task_state::cvm_task_state(cvm_rule rule, std::vector<std::string> instance_
     }
 }
 
-verdict cvm_task_state::observe(std::span<const qcloud::instance_state> seen, time_point now) {
+verdict cvm_task_state::observe(std::span<const instance_observation> seen, time_point now) {
     for (auto& inst : instances_) {
-        std::optional<int> status;
+        const instance_observation* found = nullptr;
         for (const auto& s : seen) {
             if (s.instance_id == inst.id) {
-                status = s.status;
+                found = &s;
                 break;
             }
         }
+        if (rule_.by_latest_operation) {
+            judge_operation(opt_, inst.progress, request_id_, found);
+            continue;
+        }
+        std::optional<int> status;
+        if (found != nullptr) status = found->status;
         judge_instance(rule_, opt_, inst.progress, status, now - submitted_);
     }
     return state();
@@ -151,6 +188,10 @@ std::string cvm_task_state::last_status() const {
     for (const auto& i : instances_) {
         if (!out.empty()) out += ',';
         out += i.id + '=';
+        if (rule_.by_latest_operation) {
+            out += i.progress.last_state.empty() ? std::string("none") : i.progress.last_state;
+            continue;
+        }
         out += i.progress.last_status == instance_progress::no_status
                    ? std::string("none")
                    : std::to_string(i.progress.last_status);

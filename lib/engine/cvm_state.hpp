@@ -27,9 +27,9 @@
 #include <vector>
 
 #include "core/polling_defaults.hpp"
+#include "engine/outcomes.hpp"
 #include "engine/registry.hpp"
 #include "engine/types.hpp"
-#include "qcloud/response.hpp"
 
 namespace taskpoller::engine {
 
@@ -50,7 +50,8 @@ struct instance_progress {
     std::uint32_t same_count = 0;  ///< consecutive polls showing last_status
     std::uint32_t missing = 0;     ///< consecutive polls the instance was absent
     verdict state = verdict::running;
-    std::string reason;  ///< why failed / not_found
+    std::string reason;      ///< why failed / not_found
+    std::string last_state;  ///< API 3.0: "STOPPED/OPERATING" as last seen
 };
 
 /// Judges one observation (`status`, nullopt if absent from the answer) of one instance,
@@ -58,16 +59,26 @@ struct instance_progress {
 verdict judge_instance(const cvm_rule& rule, const cvm_options& o, instance_progress& p,
                        std::optional<int> status, duration since_submission);
 
+/// API 3.0 (rule.by_latest_operation): judges one observation (nullopt if absent) of one
+/// instance for the task whose RequestId is `request_id`. Done only when the instance's
+/// LatestOperationRequestId is ours and LatestOperationState is SUCCESS (succeeded) or FAILED
+/// (failed); another RequestId before ours was seen is the stale read of an earlier operation
+/// (running: not visible yet); another RequestId after ours was seen means someone else acted
+/// on the instance (failed, "superseded"). InstanceState alone never finishes it.
+verdict judge_operation(const cvm_options& o, instance_progress& p, std::string_view request_id,
+                        const instance_observation* seen);
+
 /// The state of one CVM task: its instances and their progress.
 class cvm_task_state {
   public:
+    /// `request_id`: the task's RequestId (API 3.0 rules compare it with LatestOperationRequestId).
     cvm_task_state(cvm_rule rule, std::vector<std::string> instance_ids, time_point submitted,
-                   cvm_options o = {});
+                   cvm_options o = {}, std::string request_id = {});
 
     /// One poll round. `seen` must hold every answer of the calls that asked for this task's
     /// instances this round (instances absent from it count as missing). Duplicate ids in
     /// `seen`: the first wins. Returns the task's verdict.
-    verdict observe(std::span<const qcloud::instance_state> seen, time_point now);
+    verdict observe(std::span<const instance_observation> seen, time_point now);
 
     /// One instance's observation (nullopt = absent). Unknown ids are ignored. Returns the
     /// task's verdict.
@@ -89,6 +100,7 @@ class cvm_task_state {
         instance_progress progress;
     };
     cvm_rule rule_;
+    std::string request_id_;
     cvm_options opt_;
     time_point submitted_;
     std::vector<instance> instances_;

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "core/types.hpp"
-#include "qcloud/response.hpp"
 
 namespace taskpoller::engine {
 
@@ -41,6 +40,9 @@ struct call_failure {
     std::string message;  ///< for logs and users ("code 4400: too many requests")
 };
 
+/// The api_stats outcome of an answered call: "ok", "malformed", "throttled" or "api_error".
+std::string_view stats_label(const std::optional<call_failure>& f) noexcept;
+
 /// What the cloud says of one task-result task.
 enum class remote_status { running, succeeded, failed };
 
@@ -50,10 +52,20 @@ struct task_poll_answer {
     remote_status status = remote_status::running;
 };
 
+/// One instance as an instance-state poll saw it, in either protocol's terms.
+struct instance_observation {
+    std::string instance_id{};
+    int status = 0;                      ///< API 2.0: the CVM status code
+    std::string state{};                 ///< API 3.0: InstanceState ("STOPPED")
+    std::string operation_request_id{};  ///< API 3.0: LatestOperationRequestId (may be empty)
+    std::string operation_state{};       ///< API 3.0: LatestOperationState SUCCESS/OPERATING/FAILED
+    std::string operation_error{};       ///< API 3.0: LatestOperationErrorMsg
+};
+
 /// The answer to one instance-state poll (up to the protocol's maximum instances per call).
 struct instances_answer {
     std::optional<call_failure> failure;
-    std::vector<qcloud::instance_state> instances;
+    std::vector<instance_observation> instances;
 };
 
 /// What one send of a submission came to.
@@ -62,6 +74,7 @@ struct submission_answer {
         accepted,   ///< answered; `entries` say, per resource, what was accepted or rejected
         rejected,   ///< a final error for the whole call: nothing was started
         throttled,  ///< rate limited: not executed, may be sent again after a backoff
+        busy,       ///< the resource is busy with another task: not executed, send again later
         resign,     ///< expired signature or replay: not executed, may be re-signed once
         not_sent,   ///< provably never reached the server: may be sent again
         unknown,    ///< may have been acted on (lost answer, unreadable body): never re-sent
@@ -73,6 +86,16 @@ struct submission_answer {
 };
 
 std::string_view to_string(submission_answer::kind k) noexcept;
+
+/// The answer of a submission sent as several calls (API 3.0 chunks), from each call's final
+/// answer and the resources it named (same order; `answers` may be shorter than `resources`:
+/// the calls after it were never sent, `unsent_message` says why). One call: its answer as is.
+/// Several: `accepted` with one entry per resource of every call (an accepted call's own
+/// entries; a failed call's resources `rejected`, or `unknown` if its outcome is unknown), the
+/// code and message of the first call that failed, so the store decides the batch's state.
+submission_answer merge_calls(std::vector<submission_answer> answers,
+                              const std::vector<std::vector<std::string>>& resources,
+                              std::string_view unsent_message);
 
 /// What to do after one send of a submission (docs/protocol.md "Retries"): a submission is sent
 /// again only when it provably did not execute. Pure.

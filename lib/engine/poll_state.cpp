@@ -71,7 +71,7 @@ core::result<void> poll_state::add(const track_request& r) {
         if (r.resources.empty())
             return core::error{key + ": an instance-state task needs instance ids"};
         cvm = std::make_unique<cvm_task_state>(*(*action)->cvm, r.resources, r.submitted,
-                                               options_.cvm);
+                                               options_.cvm, r.key.request_id);
     }
     std::uint32_t h;
     if (!free_.empty()) {
@@ -232,7 +232,7 @@ task_write poll_state::apply_failure(std::uint32_t h, const call_failure& f) {
 }
 
 task_write poll_state::apply_instances(std::uint32_t h,
-                                       std::span<const qcloud::instance_state> seen) {
+                                       std::span<const instance_observation> seen) {
     cvm_task_state& cvm = *tasks_[h].cvm;
     switch (cvm.observe(seen, clock_.steady_now())) {
         case verdict::running:

@@ -97,7 +97,7 @@ class poll_state {
     /// A failed poll: the retry policy decides (engine/retry.hpp).
     task_write apply_failure(std::uint32_t h, const call_failure& f);
     /// What an instance-state poll saw of the task's instances.
-    task_write apply_instances(std::uint32_t h, std::span<const qcloud::instance_state> seen);
+    task_write apply_instances(std::uint32_t h, std::span<const instance_observation> seen);
 
     /// Splits instance-state tasks into groups of at most options().cvm_batch pending
     /// instances (a task with more gets a group of its own).

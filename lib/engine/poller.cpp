@@ -229,7 +229,7 @@ asio::awaitable<void> poller::impl::poll_instances(poll_call c) {
         auto ids = state.pending_instances(live);
         const std::string region = state.region_name(c.region);
         const std::size_t chunk = std::min(state.options().cvm_batch, api.max_instances_per_call());
-        std::vector<qcloud::instance_state> seen;
+        std::vector<instance_observation> seen;
         std::optional<call_failure> failure;
         for (std::size_t off = 0; off < ids.size() && !failure; off += chunk) {
             if (!co_await wait_for_token(c.bucket)) break;

@@ -39,6 +39,77 @@ service_profile make_task_service(std::string name, std::string result_action,
     return s;
 }
 
+// API 3.0 CVM (2017-03-12): one RequestId per call, each instance's LatestOperation* says when
+// it is done; at most 100 InstanceIds per call (docs/protocol.md "API 3.0: CVM").
+service_profile make_cvm_v3() {
+    service_profile s{"cvm", "cvm", resolver_kind::instance_state, "DescribeInstances", "", {},
+                      {},    {}};
+    s.proto = protocol::v3;
+    s.version = "2017-03-12";
+    s.reader = task_reader::v2_status;
+    // Documented 40/s for DescribeInstances; the generic page says 20/s: budget the lower.
+    s.result_rate_limit = 20.0;
+    for (const char* name : {"StartInstances", "StopInstances", "RebootInstances",
+                             "ResetInstancesPassword", "TerminateInstances"}) {
+        cvm_rule rule;
+        rule.by_latest_operation = true;
+        rule.ids_param = "InstanceIds";
+        action_profile a{name, response_kind::common_async, rule, 10.0};
+        a.resource_param = "InstanceIds";
+        a.resource_required = true;
+        a.chunk = {"InstanceIds", 100};
+        s.actions.emplace(a.name, std::move(a));
+    }
+    return s;
+}
+
+// API 3.0 services tracked per RequestId by a task-result API.
+service_profile make_v3_task_service(std::string name, std::string version,
+                                     std::string result_action, task_reader reader,
+                                     std::vector<action_profile> actions) {
+    service_profile s{
+        name, name, resolver_kind::task_result, std::move(result_action), "TaskId", {}, {}, {}};
+    s.proto = protocol::v3;
+    s.version = std::move(version);
+    s.reader = reader;
+    s.result_rate_limit = 15.0;  // documented 20/s: stay below it
+    for (auto& a : actions) s.actions.emplace(a.name, std::move(a));
+    return s;
+}
+
+action_profile v3_action(std::string name, std::string resource_param, bool required,
+                         chunk_rule chunk = {}) {
+    action_profile a{std::move(name), response_kind::common_async, std::nullopt, 20.0};
+    a.resource_param = std::move(resource_param);
+    a.resource_required = required;
+    a.chunk = std::move(chunk);
+    return a;
+}
+
+service_profile make_clb_v3() {
+    const chunk_rule targets{"Targets", 20};
+    return make_v3_task_service(
+        "clb", "2018-03-17", "DescribeTaskStatus", task_reader::clb_task_status,
+        {v3_action("RegisterTargets", "LoadBalancerId", true, targets),
+         v3_action("DeregisterTargets", "LoadBalancerId", true, targets),
+         v3_action("ModifyTargetWeight", "LoadBalancerId", true, targets),
+         v3_action("BatchModifyTargetWeight", "LoadBalancerId", true, {"ModifyList", 20}),
+         v3_action("CreateListener", "LoadBalancerId", true),
+         v3_action("DeleteListener", "LoadBalancerId", true),
+         v3_action("DeleteLoadBalancer", "LoadBalancerIds", true)});
+}
+
+service_profile make_vpc_v3() {
+    return make_v3_task_service(
+        "vpc", "2017-03-12", "DescribeVpcTaskResult", task_reader::vpc_task_result,
+        {v3_action("AttachNetworkInterface", "NetworkInterfaceId", true),
+         v3_action("DetachNetworkInterface", "NetworkInterfaceId", true),
+         v3_action("DeleteNetworkInterface", "NetworkInterfaceId", true),
+         v3_action("MigrateNetworkInterface", "NetworkInterfaceId", true),
+         v3_action("AssignPrivateIpAddresses", "NetworkInterfaceId", true),
+         v3_action("UnassignPrivateIpAddresses", "NetworkInterfaceId", true)});
+}
+
 core::error fail(std::string msg) {
     return core::error{std::move(msg)};
 }
@@ -74,6 +145,30 @@ core::result<void> merge_action(const service_profile& s, const std::string& nam
     const std::string where = s.name + "." + name;
     if (auto r = check_action(where, o); !r) return r;
     const bool cvm_like = s.resolver == resolver_kind::instance_state;
+    if (s.proto == protocol::v3) {
+        // API 3.0: completion is read from LatestOperation*, the same rule for every action.
+        if (o.target || o.transitional || o.response)
+            return fail(where + ": target/transitional/response do not apply to API 3.0 actions");
+        if (a.name.empty()) {
+            a = cvm_like ? action_profile{name, response_kind::common_async,
+                                          cvm_rule{.ids_param = "InstanceIds",
+                                                   .by_latest_operation = true},
+                                          std::nullopt}
+                         : action_profile{name, response_kind::common_async, {}, {}};
+            if (cvm_like) {
+                a.resource_param = "InstanceIds";
+                a.resource_required = true;
+                a.chunk = {"InstanceIds", 100};
+            }
+        }
+        if (o.rate_limit) a.rate_limit = *o.rate_limit;
+        if (o.ids_param) {
+            if (!cvm_like) return fail(where + ": ids_param applies to cvm actions only");
+            a.cvm->ids_param = a.resource_param = a.chunk.param = *o.ids_param;
+        }
+        if (o.settle_delay && cvm_like) a.cvm->settle_delay = *o.settle_delay;
+        return {};
+    }
     if (!cvm_like && (o.target || o.transitional || o.ids_param || o.settle_delay))
         return fail(where +
                     ": target/transitional/ids_param/settle_delay apply to cvm actions only");
@@ -104,8 +199,26 @@ core::result<void> apply_result_override(service_profile& s, const action_overri
 
 }  // namespace
 
-registry::registry(std::string host_suffix) : host_suffix_(std::move(host_suffix)) {
-    services_.emplace("cvm", make_cvm());
+std::string_view to_string(protocol p) noexcept {
+    return p == protocol::v3 ? "v3" : "v2";
+}
+
+std::optional<service_profile> builtin_service(std::string_view name, protocol p) {
+    if (name == "cvm") return p == protocol::v3 ? make_cvm_v3() : make_cvm();
+    if (p == protocol::v3 && name == "clb") return make_clb_v3();
+    if (p == protocol::v3 && name == "vpc") return make_vpc_v3();
+    if (p == protocol::v2 && (name == "lb" || name == "bmlb" || name == "bmeip")) {
+        registry r;
+        return *r.find_service(name);
+    }
+    return std::nullopt;
+}
+
+registry::registry(std::string host_suffix, protocol default_protocol)
+    : host_suffix_(std::move(host_suffix)), default_protocol_(default_protocol) {
+    services_.emplace("cvm", default_protocol == protocol::v3 ? make_cvm_v3() : make_cvm());
+    services_.emplace("clb", make_clb_v3());
+    services_.emplace("vpc", make_vpc_v3());
     // CLB actions documented as async (each returns a requestId for the task-result API).
     services_.emplace(
         "lb", make_task_service("lb", "DescribeLoadBalancersTaskResult",
@@ -128,7 +241,21 @@ core::result<void> registry::apply(const service_override& o) {
     service_profile s;
     if (auto it = services_.find(o.name); it != services_.end()) {
         s = it->second;
+        if (o.proto && *o.proto != s.proto) {
+            auto other = builtin_service(o.name, *o.proto);
+            if (!other)
+                return fail(fmt::format("services.{}: no API {} profile (protocol {} only)", o.name,
+                                        *o.proto == protocol::v3 ? "3.0" : "2.0",
+                                        to_string(s.proto)));
+            for (auto& [name, a] : other->actions)
+                if (a.cvm) a.cvm->settle_delay = settle_delay_;
+            s = std::move(*other);
+        }
     } else {
+        if (o.proto == protocol::v3)
+            return fail(fmt::format(
+                "services.{}: unknown service (known: {}); new services are API 2.0 only", o.name,
+                join_keys(services_)));
         if (!o.result_action || o.result_action->empty())
             return fail(
                 fmt::format("services.{}: unknown service (known: {}); a new service "
@@ -169,6 +296,7 @@ core::result<void> registry::apply(const service_override& o) {
 
 core::result<void> registry::set_settle_delay(milliseconds d) {
     if (d.count() < 0) return fail("polling.settle_delay must not be negative");
+    settle_delay_ = d;
     for (auto& [name, s] : services_)
         for (auto& [action, a] : s.actions)
             if (a.cvm) a.cvm->settle_delay = d;
@@ -195,9 +323,21 @@ const service_profile* registry::find_service(std::string_view service) const no
     return it == services_.end() ? nullptr : &it->second;
 }
 
-std::string registry::host(std::string_view service) const {
+std::string registry::host(std::string_view service, std::string_view region) const {
     const service_profile* s = find_service(service);
-    return s ? s->host_prefix + "." + host_suffix_ : std::string{};
+    if (!s) return {};
+    if (s->proto == protocol::v2) return s->host_prefix + "." + host_suffix_;
+    switch (v3_endpoint_) {
+        case v3_endpoint::regional:
+            if (!region.empty())
+                return fmt::format("{}.{}.tencentcloudapi.com", s->host_prefix, region);
+            break;
+        case v3_endpoint::intl:
+            return s->host_prefix + ".intl.tencentcloudapi.com";
+        case v3_endpoint::nearest:
+            break;
+    }
+    return s->host_prefix + ".tencentcloudapi.com";
 }
 
 double registry::rate_limit(std::string_view service, std::string_view action,

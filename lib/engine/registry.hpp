@@ -17,6 +17,23 @@
 
 namespace taskpoller::engine {
 
+/// The protocol a service is reached with (docs/protocol.md): API 2.0 (`<svc>.api.qcloud.com`,
+/// form parameters, HmacSHA256) or API 3.0 (`<svc>.tencentcloudapi.com`, JSON, TC3).
+enum class protocol { v2, v3 };
+
+std::string_view to_string(protocol p) noexcept;
+
+/// Where API 3.0 calls go: `<svc>.tencentcloudapi.com` (nearest access point), the regional
+/// `<svc>.<region>.tencentcloudapi.com`, or the international `<svc>.intl.tencentcloudapi.com`.
+enum class v3_endpoint { nearest, regional, intl };
+
+/// How an API 3.0 task-result answer is read.
+enum class task_reader {
+    v2_status,        ///< API 2.0 `data.status` 0/1/2
+    clb_task_status,  ///< CLB DescribeTaskStatus: `Status` 0/1/2
+    vpc_task_result,  ///< VPC DescribeVpcTaskResult: `Status` SUCCESS/RUNNING/FAILED
+};
+
 enum class resolver_kind {
     task_result,     ///< one task-result call per requestId (lb, bmlb, bmeip)
     instance_state,  ///< DescribeInstances over the task's instances (cvm)
@@ -33,7 +50,17 @@ struct cvm_rule {
     int transitional = -100;  ///< status seen while the action runs; -100 = none known
     std::string ids_param = "instanceIds";  ///< `instanceIds` (array, `.n`) or `instanceId`
     milliseconds settle_delay{core::polling_defaults::settle_delay};  ///< stale-read guard
+    /// API 3.0: done only when the instance's LatestOperationRequestId is the task's RequestId
+    /// and LatestOperationState is SUCCESS or FAILED (target/transitional are not used).
+    bool by_latest_operation = false;
     bool has_transitional() const noexcept { return transitional != -100; }
+};
+
+/// API 3.0: one call covers at most `max` elements of the array parameter `param`; a longer
+/// array is sent as several calls (chunks), each its own request.
+struct chunk_rule {
+    std::string param{};  ///< "InstanceIds", "Targets"
+    std::size_t max = 0;  ///< 0: no chunking
 };
 
 struct action_profile {
@@ -41,6 +68,11 @@ struct action_profile {
     response_kind response = response_kind::common_async;
     std::optional<cvm_rule> cvm;       ///< set for instance_state services only
     std::optional<double> rate_limit;  ///< requests/s for calls of this action; unset = service's
+    /// API 3.0: the parameter naming the resources acted on ("InstanceIds" array,
+    /// "LoadBalancerId" string); empty: none named.
+    std::string resource_param{};
+    chunk_rule chunk{};              ///< API 3.0 only
+    bool resource_required = false;  ///< API 3.0: refuse a call without resource_param
 };
 
 struct service_profile {
@@ -52,6 +84,9 @@ struct service_profile {
     std::optional<double> rate_limit;         ///< default for this service's actions
     std::optional<double> result_rate_limit;  ///< requests/s for polls (result_action calls)
     std::map<std::string, action_profile, std::less<>> actions;
+    engine::protocol proto = engine::protocol::v2;
+    std::string version{};  ///< API 3.0 X-TC-Version ("2017-03-12")
+    task_reader reader = task_reader::v2_status;
 };
 
 /// Changes to one action from configuration. Unset fields keep the built-in value. A new action
@@ -70,6 +105,8 @@ struct action_override {
 /// its `result_action` (task-result services only).
 struct service_override {
     std::string name;
+    /// Switches a built-in service to its profile of the other protocol (cvm has both).
+    std::optional<engine::protocol> proto;
     std::optional<std::string> host_prefix;
     std::optional<std::string> result_action;
     std::optional<std::string> result_param;
@@ -81,8 +118,10 @@ inline constexpr std::string_view default_host_suffix = "api.qcloud.com";
 
 class registry {
   public:
-    /// The built-in profiles (cvm, lb, bmlb, bmeip) with hosts under `host_suffix`.
-    explicit registry(std::string host_suffix = std::string(default_host_suffix));
+    /// The built-in profiles: API 2.0 lb, bmlb, bmeip with hosts under `host_suffix`; API 3.0
+    /// clb and vpc; cvm in `default_protocol` (the other protocol's cvm via apply()).
+    explicit registry(std::string host_suffix = std::string(default_host_suffix),
+                      engine::protocol default_protocol = engine::protocol::v2);
 
     /// Applies one service's overrides. Fails, naming the service/action and the bad field
     /// (unknown service without result_action, non-positive rate, unknown status code, empty
@@ -104,8 +143,13 @@ class registry {
     /// The service's profile, or nullptr.
     const service_profile* find_service(std::string_view service) const noexcept;
 
-    /// "cvm.api.qcloud.com"; empty if the service is unknown.
-    std::string host(std::string_view service) const;
+    /// "cvm.api.qcloud.com" (2.0) or "cvm.tencentcloudapi.com" (3.0, by v3_endpoint_style();
+    /// `region` only matters for the regional style); empty if the service is unknown.
+    std::string host(std::string_view service, std::string_view region = {}) const;
+
+    engine::v3_endpoint v3_endpoint_style() const noexcept { return v3_endpoint_; }
+    void set_v3_endpoint_style(engine::v3_endpoint e) noexcept { v3_endpoint_ = e; }
+    engine::protocol default_protocol() const noexcept { return default_protocol_; }
 
     /// Requests/s for calls of `action` (a submitted action or the poll API): the action's own
     /// limit, else the service's, else `fallback` (the global default).
@@ -118,7 +162,13 @@ class registry {
   private:
     std::map<std::string, service_profile, std::less<>> services_;
     std::string host_suffix_;
+    engine::protocol default_protocol_ = engine::protocol::v2;
+    engine::v3_endpoint v3_endpoint_ = engine::v3_endpoint::nearest;
+    milliseconds settle_delay_{core::polling_defaults::settle_delay};
 };
+
+/// The built-in profile of `name` in protocol `p`, if there is one.
+std::optional<service_profile> builtin_service(std::string_view name, protocol p);
 
 /// Whether `status` is a documented CVM instance status (-1 .. 20, docs/protocol.md "Completion").
 bool is_known_cvm_status(int status) noexcept;

@@ -1,5 +1,7 @@
 #include "engine/tracker.hpp"
 
+#include "engine/cloud_router.hpp"
+
 // GCC 12 reports a false -Wmismatched-new-delete for coroutine frames whose promise type has a
 // sized operator delete (Asio's awaitable); see GCC bug 109224.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -66,11 +68,11 @@ tracker::tracker(asio::any_io_executor ex, store::store& st, const core::clock& 
       config_(std::move(config)),
       log_(log),
       limiter_(config_.limits),
-      // API 2.0 unless another protocol is given; it reads the tracker's own registry, which
-      // reloads assign into.
+      // Both protocols unless another cloud is given; it reads the tracker's own registry,
+      // which reloads assign into.
       cloud_(api ? std::move(api)
-                 : std::make_unique<cloud_v2>(*http, config_.services, std::move(creds),
-                                              config_.api, log)),
+                 : std::make_unique<cloud_router>(*http, config_.services, std::move(creds),
+                                                  config_.api, log)),
       poller_(ex, st, config_.services, *cloud_, limiter_, clock, config_.polling, log,
               std::move(on_fault)) {
     if (config_.submit.max_attempts == 0) throw std::invalid_argument("submit.max_attempts is 0");
@@ -167,12 +169,17 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
     });
     core::result<core::batch> recorded = core::error{"not recorded"};
     bool sending = false;  // a request is on its way: its outcome is unknown if interrupted
+    std::vector<submission_answer> answers;  // one per call (API 3.0 chunks), in order
     try {
-        auto answer = co_await send(*batch, p, sending);
-        recorded = record_answer(*batch, answer, p.resources, timeout);
+        for (std::size_t call = 0; call < p.calls(); ++call) {
+            answers.push_back(co_await send(*batch, p, call, sending));
+        }
+        recorded = record_answer(*batch, merge_calls(std::move(answers), p.call_resources(), {}),
+                                 p.resources, timeout);
     } catch (...) {
         // Cancelled by the shutdown, or a bug. Never left `submitting`, never re-sent.
-        recorded = record_interrupted(*batch, std::current_exception(), sending, p.resources);
+        recorded =
+            record_interrupted(*batch, std::current_exception(), sending, p, answers, timeout);
     }
     if (!recorded) co_return recorded.error();
     ++submit_stats_.outcomes[std::string(core::to_string(recorded->state))];
@@ -180,11 +187,11 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
 }
 
 asio::awaitable<submission_answer> tracker::send(const core::batch& b, const prepared_submission& p,
-                                                 bool& sending) {
+                                                 std::size_t call, bool& sending) {
     auto rng = backoff_rng();
     submission_answer r;
     for (std::uint32_t attempt = 0;; ++attempt) {
-        r = co_await send_once(b, p, sending);
+        r = co_await send_once(b, p, call, sending);
         auto step = decide_submission(r.what, attempt, config_.submit.max_attempts, stopping_);
         if (step == submit_step::record) co_return r;
         log_.info(
@@ -199,7 +206,8 @@ asio::awaitable<submission_answer> tracker::send(const core::batch& b, const pre
 }
 
 asio::awaitable<submission_answer> tracker::send_once(const core::batch& b,
-                                                      const prepared_submission& p, bool& sending) {
+                                                      const prepared_submission& p,
+                                                      std::size_t call, bool& sending) {
     auto now = clock_.steady_now();
     action_key key{b.service, b.action};
     std::size_t buckets = limiter_.size();
@@ -225,7 +233,7 @@ asio::awaitable<submission_answer> tracker::send_once(const core::batch& b,
             k::rejected, -1, "not sent: the action is no longer configured (reload)", {}};
     }
     sending = true;
-    auto answer = co_await cloud_->async_submit(*svc, **action, b.region, p);
+    auto answer = co_await cloud_->async_submit(*svc, **action, b.region, p, call);
     sending = false;
     if (answer.what == submission_answer::kind::throttled)
         limiter_.on_throttled(key, clock_.steady_now());
@@ -265,7 +273,9 @@ core::result<core::batch> tracker::record_answer(const core::batch& b, const sub
 }
 
 core::batch tracker::record_interrupted(const core::batch& b, const std::exception_ptr& e,
-                                        bool sending, const std::vector<std::string>& resources) {
+                                        bool sending, const prepared_submission& p,
+                                        std::vector<submission_answer>& answers,
+                                        std::chrono::milliseconds timeout) {
     const std::string why = core::describe(e);
     bool cancelled = false;
     try {
@@ -274,31 +284,36 @@ core::batch tracker::record_interrupted(const core::batch& b, const std::excepti
         cancelled = se.code() == asio::error::operation_aborted;
     } catch (...) {
     }
-    store::batch_outcome o;
+    submission_answer current;
     if (sending) {
         // The request may have left: unknown, never re-sent.
-        o.message = cancelled ? "outcome unknown: cancelled while in flight (shutdown)"
-                              : "outcome unknown: internal error in taskpollerd: " + why;
-        o.entries = uniform_entries(resources, core::entry_outcome::unknown, 0, o.message);
+        current.what = submission_answer::kind::unknown;
+        current.message = cancelled ? "cancelled while in flight (shutdown)"
+                                    : "internal error in taskpollerd: " + why;
     } else {
         // Interrupted before a byte was sent: provably not sent.
-        o.code = -1;
-        o.message = cancelled ? "not sent: cancelled (shutdown)"
-                              : "not sent: internal error in taskpollerd: " + why;
-        o.entries = uniform_entries(resources, core::entry_outcome::rejected, o.code, o.message);
+        current.what = submission_answer::kind::not_sent;
+        current.code = -1;
+        current.message =
+            cancelled ? "cancelled (shutdown)" : "internal error in taskpollerd: " + why;
     }
     if (cancelled) {
-        log_.warn("batch {} ({} {}): {}", b.id, b.service, b.action, o.message);
+        log_.warn("batch {} ({} {}): {}", b.id, b.service, b.action, current.message);
     } else {
         log_.critical("batch {} ({} {}): internal error after its intent was recorded: {}; {}",
                       b.id, b.service, b.action, why,
                       sending ? "the batch is unknown (never re-sent)" : "it was not sent");
     }
-    auto recorded = store_.record_batch_outcome(b.id, o);
+    // The calls already answered keep their answers (their tasks are tracked); the one in
+    // flight is unknown or not sent; the ones after it were never sent.
+    answers.push_back(std::move(current));
+    auto merged = merge_calls(std::move(answers), p.call_resources(),
+                              cancelled ? "cancelled (shutdown)" : "an earlier call failed");
+    auto recorded = record_answer(b, merged, p.resources, timeout);
     if (recorded) return std::move(*recorded);
     // Already recorded before the throw: the store's version is the truth.
-    auto current = store_.get_batch(b.id);
-    return current ? std::move(*current) : b;
+    auto now = store_.get_batch(b.id);
+    return now ? std::move(*now) : b;
 }
 
 void tracker::track_batch_tasks(const core::batch& b, std::chrono::milliseconds timeout) {

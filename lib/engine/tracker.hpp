@@ -150,16 +150,19 @@ class tracker {
     // is true while a request is on its way.
     boost::asio::awaitable<submission_answer> send_once(const core::batch& b,
                                                         const prepared_submission& p,
-                                                        bool& sending);
+                                                        std::size_t call, bool& sending);
     boost::asio::awaitable<submission_answer> send(const core::batch& b,
-                                                   const prepared_submission& p, bool& sending);
+                                                   const prepared_submission& p, std::size_t call,
+                                                   bool& sending);
     core::result<core::batch> record_answer(const core::batch& b, const submission_answer& r,
                                             const std::vector<std::string>& resources,
                                             std::chrono::milliseconds timeout);
     // A submission interrupted by an exception (a shutdown's cancellation or a bug): unknown if
     // its request may have left, else rejected as not sent.
     core::batch record_interrupted(const core::batch& b, const std::exception_ptr& e, bool sending,
-                                   const std::vector<std::string>& resources);
+                                   const prepared_submission& p,
+                                   std::vector<submission_answer>& answers,
+                                   std::chrono::milliseconds timeout);
     void track_batch_tasks(const core::batch& b, std::chrono::milliseconds timeout);
     // Shared with coroutine guards that may outlive the tracker (~tracker).
     struct drain_state {

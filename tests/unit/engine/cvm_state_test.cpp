@@ -15,9 +15,9 @@ cvm_rule rule_of(std::string_view action) {
     return *r.find_action("cvm", action).value()->cvm;
 }
 
-std::vector<qcloud::instance_state> page(std::initializer_list<std::pair<const char*, int>> l) {
-    std::vector<qcloud::instance_state> v;
-    for (auto [id, s] : l) v.push_back({id, s});
+std::vector<instance_observation> page(std::initializer_list<std::pair<const char*, int>> l) {
+    std::vector<instance_observation> v;
+    for (auto [id, s] : l) v.push_back({.instance_id = id, .status = s});
     return v;
 }
 

@@ -187,7 +187,7 @@ TEST(PollStateWrites, instance_states_decide_instance_tasks) {
     fixture f;
     auto h = f.add_cvm(1);
     // Stopping (9), then stopped (4): StopInstances succeeded.
-    std::vector<qcloud::instance_state> seen{{"ins-1", 9}};
+    std::vector<instance_observation> seen{{.instance_id = "ins-1", .status = 9}};
     EXPECT_EQ(f.ps.apply_instances(h, seen).what, task_write::kind::running);
     seen[0].status = 4;
     auto w = f.ps.apply_instances(h, seen);

@@ -31,8 +31,8 @@ class faulty_cloud final : public cloud {
         return core::error{"not used"};
     }
     asio::awaitable<submission_answer> async_submit(const service_profile&, const action_profile&,
-                                                    std::string_view,
-                                                    const prepared_submission&) override {
+                                                    std::string_view, const prepared_submission&,
+                                                    std::size_t) override {
         co_return submission_answer{};
     }
     asio::awaitable<task_poll_answer> async_poll_task(const service_profile&, std::string_view,

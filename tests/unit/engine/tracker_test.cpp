@@ -31,6 +31,7 @@ struct scripted_cloud final : cloud {
     std::deque<submission_answer> script;
     std::vector<std::string> sent;     // the fingerprints of every send
     std::vector<std::string> actions;  // the action profile's name at every send
+    std::vector<std::size_t> calls;    // the call index of every send
     std::chrono::milliseconds submit_delay{0};
     api_stats counters;
 
@@ -41,13 +42,24 @@ struct scripted_cloud final : cloud {
         if (auto* ids = params.if_contains("ids")) {
             for (const auto& v : ids->as_array()) p->resources.emplace_back(v.as_string());
         }
+        // "chunk": N sends the ids as calls of at most N (as API 3.0 does past its maximum).
+        if (auto* n = params.if_contains("chunk")) {
+            const auto max = static_cast<std::size_t>(n->as_int64());
+            for (std::size_t i = 0; i < p->resources.size(); i += max) {
+                p->chunks.emplace_back(p->resources.begin() + static_cast<std::ptrdiff_t>(i),
+                                       p->resources.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                                  p->resources.size(), i + max)));
+            }
+        }
         p->fingerprint = json::serialize(params);
         return p;
     }
     asio::awaitable<submission_answer> async_submit(const service_profile&,
                                                     const action_profile& action, std::string_view,
-                                                    const prepared_submission& p) override {
+                                                    const prepared_submission& p,
+                                                    std::size_t call) override {
         sent.push_back(p.fingerprint);
+        calls.push_back(call);
         actions.push_back(action.name);  // read from the profile passed in (ASan: still alive?)
         if (submit_delay.count() > 0) {
             asio::steady_timer t(co_await asio::this_coro::executor, submit_delay);
@@ -145,6 +157,52 @@ TEST_F(Tracker, an_accepted_batch_is_submitted_and_its_tasks_polled) {
     EXPECT_EQ(api->sent.size(), 1u);
     EXPECT_EQ(t->polls().tracked(), 2u);
     EXPECT_EQ(t->inflight(), 0u);
+}
+
+// API 3.0 chunks: a submission longer than the action's maximum is sent as several calls, each
+// retried on its own; the batch holds every resource with what its own call came to.
+TEST_F(Tracker, chunks_are_sent_in_turn_and_each_keeps_its_own_outcome) {
+    submission_answer first{kind::accepted, 0, {}, {}};
+    first.entries = {{"ins-1", core::entry_outcome::accepted, 0, {}, "R1", {}},
+                     {"ins-2", core::entry_outcome::accepted, 0, {}, "R1", {}}};
+    api->script = {first,
+                   {kind::busy, 0, "OperationDenied.InstanceOperationInProgress: busy", {}},
+                   {kind::rejected, 0, "UnsupportedOperation.InstanceStateStopped: stopped", {}}};
+    auto s = stop_two();
+    s.params = json::object{{"ids", json::array{"ins-1", "ins-2", "ins-3"}}, {"chunk", 2}};
+    auto r = submit(std::move(s));
+    ASSERT_TRUE(r) << r.error().message;
+    // The first call once; the second sent again after "busy" (not executed), then rejected.
+    EXPECT_EQ(api->calls, (std::vector<std::size_t>{0, 1, 1}));
+    EXPECT_EQ(r->batch.state, core::batch_state::submitted);
+    ASSERT_EQ(r->batch.entries.size(), 3u);
+    EXPECT_EQ(r->batch.entries[0].request_id, "R1");
+    EXPECT_EQ(r->batch.entries[1].request_id, "R1");
+    EXPECT_EQ(r->batch.entries[2].outcome, core::entry_outcome::rejected);
+    EXPECT_EQ(r->batch.entries[2].message,
+              "call 2 of 2: UnsupportedOperation.InstanceStateStopped: stopped");
+    EXPECT_EQ(t->polls().tracked(), 1u);  // one task: R1 over ins-1 and ins-2
+}
+
+// A fault while the second call is in flight: the first call's task is still tracked (its
+// RequestId is known), only the second call's resources are unknown; nothing is sent again.
+TEST_F(Tracker, a_fault_in_a_later_chunk_keeps_the_answered_chunks) {
+    submission_answer first{kind::accepted, 0, {}, {}};
+    first.entries = {{"ins-1", core::entry_outcome::accepted, 0, {}, "R1", {}}};
+    api->script = {first};  // the second send throws (an empty script)
+    auto s = stop_two();
+    s.params = json::object{{"ids", json::array{"ins-1", "ins-2", "ins-3"}}, {"chunk", 1}};
+    auto r = submit(std::move(s));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(api->calls, (std::vector<std::size_t>{0, 1}));
+    EXPECT_EQ(r->batch.state, core::batch_state::submitted);
+    ASSERT_EQ(r->batch.entries.size(), 3u);
+    EXPECT_EQ(r->batch.entries[0].outcome, core::entry_outcome::accepted);
+    EXPECT_EQ(r->batch.entries[1].outcome, core::entry_outcome::unknown);
+    EXPECT_EQ(r->batch.entries[2].outcome, core::entry_outcome::rejected);  // never sent
+    EXPECT_NE(r->batch.entries[2].message.find("not sent"), std::string::npos)
+        << r->batch.entries[2].message;
+    EXPECT_EQ(t->polls().tracked(), 1u);
 }
 
 TEST_F(Tracker, throttled_and_not_sent_are_sent_again_then_accepted) {
