@@ -4,6 +4,7 @@
 // throws on bad input, none trusts the input's size or shape. Nothing of API 2.0 here.
 
 #include <boost/json/object.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -27,6 +28,14 @@ struct response {
     std::optional<api_error> error;
     boost::json::object fields;
 };
+
+/// The largest body parse_response accepts (10 MiB, the size limit of a TC3 request).
+inline constexpr std::size_t max_body_size = std::size_t{10} << 20;
+
+/// Whether some object in `json_text` repeats a key, at any depth. False for text that is not
+/// JSON (its parse reports that). boost::json::parse keeps the last of duplicate keys silently;
+/// parse_response refuses such bodies (and a server may use this on request bodies).
+bool has_duplicate_key(std::string_view json_text);
 
 /// Parses any 3.0 answer. Errors (core::error, kind invalid): not JSON, no `Response` object, an
 /// `Error` without a string `Code`, a success without a non-empty string `RequestId`. Duplicate
