@@ -105,13 +105,13 @@ struct action_override {
 /// its `result_action` (task-result services only).
 struct service_override {
     std::string name;
-    /// Switches a built-in service to its profile of the other protocol (cvm has both).
-    std::optional<engine::protocol> proto;
     std::optional<std::string> host_prefix;
     std::optional<std::string> result_action;
     std::optional<std::string> result_param;
     std::optional<double> rate_limit;
     std::map<std::string, action_override> actions;
+    /// Switches a built-in service to its profile of the other protocol (cvm has both).
+    std::optional<engine::protocol> proto{};
 };
 
 inline constexpr std::string_view default_host_suffix = "api.qcloud.com";

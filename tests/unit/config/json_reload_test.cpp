@@ -135,7 +135,7 @@ TEST(ApplyReloadable, keeps_restart_settings_and_takes_the_rest) {
     EXPECT_EQ(applied.cloud.region, "sh");
     EXPECT_EQ(applied.polling.interval, 1s);
     EXPECT_TRUE(diff_requires_restart(*a, applied).empty());
-    EXPECT_EQ(restart_settings().size(), 10u);
+    EXPECT_EQ(restart_settings().size(), 11u);
 }
 
 TEST(DiffRequiresRestart, credential_rotation_applies_on_reload) {
@@ -147,6 +147,24 @@ TEST(DiffRequiresRestart, credential_rotation_applies_on_reload) {
     ASSERT_TRUE(a.ok() && b.ok());
     EXPECT_FALSE(a.config->credentials.secret_key == b.config->credentials.secret_key);
     EXPECT_TRUE(diff_requires_restart(*a.config, *b.config).empty());
+}
+
+// A service's protocol decides how its tracked tasks are polled: switching it waits for a
+// restart, whether it comes from cloud.protocol or services.<name>.protocol.
+TEST(DiffRequiresRestart, a_protocol_switch_needs_a_restart) {
+    auto v2 = load_ok("cloud: {region: gz}\n");
+    auto v3 = load_ok("cloud: {region: gz, protocol: v3, endpoint: regional}\n");
+    auto cvm_v3 = load_ok("cloud: {region: gz}\nservices: {cvm: {protocol: v3}}\n");
+    ASSERT_TRUE(v2 && v3 && cvm_v3);
+    EXPECT_EQ(v3->cloud.protocol, protocol_kind::v3);
+    EXPECT_EQ(v3->cloud.endpoint, endpoint_kind::regional);
+    EXPECT_EQ(diff_requires_restart(*v2, *v3), std::vector<std::string>{"cloud.protocol"});
+    EXPECT_EQ(diff_requires_restart(*v2, *cvm_v3),
+              std::vector<std::string>{"services.cvm.protocol"});
+    const auto applied = apply_reloadable(*v2, *cvm_v3);
+    EXPECT_FALSE(applied.services.at("cvm").protocol);  // still the protocol it started with
+    EXPECT_EQ(to_json(*cvm_v3).at("services").at("cvm").at("protocol"), "v3");
+    EXPECT_EQ(to_json(*v3).at("cloud").at("protocol"), "v3");
 }
 
 }  // namespace

@@ -444,8 +444,9 @@ TEST(LoadFile, reads_a_file_and_reports_an_unreadable_one) {
     auto r = load_file(path, env);
     EXPECT_TRUE(
         has_error(r, path + ":3:3: cloud.bogus: unknown key; expected one of: ca_file, "
-                            "connect_timeout, connect_to, host_suffix, insecure_skip_verify, "
-                            "max_connections_per_host, method, region, request_timeout, scheme"))
+                            "connect_timeout, connect_to, endpoint, host_suffix, "
+                            "insecure_skip_verify, max_connections_per_host, method, protocol, "
+                            "region, request_timeout, scheme"))
         << r.error_text();
 
     auto missing = load_file(dir.path() / "nope.yaml", env);

@@ -27,14 +27,15 @@ TEST(Services, builtin_services_need_no_resolver) {
 }
 
 TEST(Services, unknown_service_needs_a_resolver_and_a_hint_for_typos) {
-    auto r = load("  clb:\n    rate_limit: 3\n  redis: {}\n");
+    auto r = load("  lbb:\n    rate_limit: 3\n  redis: {}\n");
     ASSERT_FALSE(r.ok());
     EXPECT_NE(error_at(r, 3, 3).message.find("unknown service; did you mean \"lb\"?"),
               std::string::npos)
         << r.error_text();
     const auto redis = error_at(r, 5, 3);
     EXPECT_EQ(redis.path, "services.redis");
-    EXPECT_NE(redis.message.find("built-in services are bmeip, bmlb, cvm, lb"), std::string::npos)
+    EXPECT_NE(redis.message.find("built-in services are bmeip, bmlb, clb, cvm, lb, vpc"),
+              std::string::npos)
         << redis.message;
 }
 

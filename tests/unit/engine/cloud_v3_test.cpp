@@ -55,16 +55,23 @@ TEST(RegistryV3, cvm_follows_the_default_protocol_and_clb_vpc_are_always_there) 
 
 TEST(RegistryV3, a_service_switches_protocol_only_where_a_profile_exists) {
     registry r;
-    ASSERT_TRUE(r.apply({.name = "cvm", .proto = protocol::v3}));
+    auto to = [](const char* name, protocol p) {
+        service_override o;
+        o.name = name;
+        o.proto = p;
+        return o;
+    };
+    ASSERT_TRUE(r.apply(to("cvm", protocol::v3)));
     EXPECT_EQ(r.find_service("cvm")->proto, protocol::v3);
-    ASSERT_TRUE(r.apply({.name = "cvm", .proto = protocol::v2}));
+    ASSERT_TRUE(r.apply(to("cvm", protocol::v2)));
     EXPECT_EQ(r.find_service("cvm")->proto, protocol::v2);
-    auto lb = r.apply({.name = "lb", .proto = protocol::v3});
+    auto lb = r.apply(to("lb", protocol::v3));
     ASSERT_FALSE(lb);
     EXPECT_NE(lb.error().message.find("no API 3.0 profile"), std::string::npos);
     // A new 3.0 cvm action needs no status rule: completion is LatestOperation*.
     registry v3("api.qcloud.com", protocol::v3);
-    service_override o{.name = "cvm"};
+    service_override o;
+    o.name = "cvm";
     o.actions["ResizeInstanceDisks"] = {};
     ASSERT_TRUE(v3.apply(o));
     auto a = v3.find_action("cvm", "ResizeInstanceDisks");

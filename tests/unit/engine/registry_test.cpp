@@ -109,7 +109,7 @@ TEST(Registry, unknown_service_lists_known_services) {
     auto res = r.find_action("cbs", "AttachDisks");
     ASSERT_FALSE(res.has_value());
     EXPECT_NE(res.error().message.find("unknown service 'cbs'"), std::string::npos);
-    EXPECT_NE(res.error().message.find("bmeip, bmlb, cvm, lb"), std::string::npos)
+    EXPECT_NE(res.error().message.find("bmeip, bmlb, clb, cvm, lb, vpc"), std::string::npos)
         << res.error().message;
 }
 
