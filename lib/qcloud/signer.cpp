@@ -1,13 +1,12 @@
 #include "qcloud/signer.hpp"
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include <algorithm>
 #include <cstring>
-#include <stdexcept>
 #include <vector>
+
+#include "qcloud/hmac.hpp"
 
 namespace taskpoller::qcloud {
 
@@ -85,70 +84,6 @@ std::string canonical_string(std::string_view method, std::string_view host, std
     return out;
 }
 
-namespace {
-
-// OpenSSL 3's one-shot HMAC() looks the algorithm up by name on every call, which dominated the
-// simulator's profile. Fetch HMAC once per process and keep one keyed context per (key, digest)
-// per thread; EVP_MAC_init with a null key re-initialises a context with the key it already has.
-struct keyed_mac {
-    std::string key;
-    signature_method method;
-    EVP_MAC_CTX* ctx = nullptr;
-};
-
-struct mac_cache {
-    static constexpr std::size_t capacity = 8;
-    std::vector<keyed_mac> entries;
-    std::size_t next_victim = 0;
-    ~mac_cache() {
-        for (auto& e : entries) EVP_MAC_CTX_free(e.ctx);
-    }
-};
-
-EVP_MAC* hmac_algorithm() {
-    static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    return mac;
-}
-
-EVP_MAC_CTX* new_keyed_ctx(std::string_view key, signature_method m) {
-    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmac_algorithm());
-    if (ctx == nullptr) throw std::runtime_error("EVP_MAC_CTX_new failed");
-    char digest[16];
-    std::strcpy(digest, m == signature_method::hmac_sha256 ? "SHA256" : "SHA1");
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                           OSSL_PARAM_construct_end()};
-    // HMAC accepts an empty key; OpenSSL wants a non-null pointer for it.
-    static const unsigned char empty = 0;
-    const auto* k = key.empty() ? &empty : reinterpret_cast<const unsigned char*>(key.data());
-    if (EVP_MAC_init(ctx, k, key.size(), params) != 1) {
-        EVP_MAC_CTX_free(ctx);
-        throw std::runtime_error("EVP_MAC_init failed");
-    }
-    return ctx;
-}
-
-EVP_MAC_CTX* keyed_ctx(std::string_view key, signature_method m) {
-    thread_local mac_cache cache;
-    for (auto& e : cache.entries) {
-        if (e.method == m && e.key == key) {
-            if (EVP_MAC_init(e.ctx, nullptr, 0, nullptr) != 1)
-                throw std::runtime_error("EVP_MAC_init failed");
-            return e.ctx;
-        }
-    }
-    keyed_mac fresh{std::string(key), m, new_keyed_ctx(key, m)};
-    if (cache.entries.size() < mac_cache::capacity) {
-        cache.entries.push_back(std::move(fresh));
-        return cache.entries.back().ctx;
-    }
-    auto& victim = cache.entries[cache.next_victim++ % mac_cache::capacity];
-    EVP_MAC_CTX_free(victim.ctx);
-    victim = std::move(fresh);
-    return victim.ctx;
-}
-
-}  // namespace
-
 std::string compute_signature(std::string_view secret_key, signature_method m,
                               std::string_view string_to_sign) {
     char buf[max_signature_size + 1];
@@ -157,14 +92,11 @@ std::string compute_signature(std::string_view secret_key, signature_method m,
 
 std::size_t compute_signature_into(char* out, std::string_view secret_key, signature_method m,
                                    std::string_view string_to_sign) {
-    EVP_MAC_CTX* ctx = keyed_ctx(secret_key, m);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    std::size_t mac_len = 0;
-    if (EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(string_to_sign.data()),
-                       string_to_sign.size()) != 1 ||
-        EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) != 1) {
-        throw std::runtime_error("HMAC computation failed in OpenSSL");  // a bug, not bad input
-    }
+    unsigned char mac[detail::max_mac_size];
+    std::size_t mac_len =
+        detail::hmac(m == signature_method::hmac_sha256 ? detail::hmac_digest::sha256
+                                                        : detail::hmac_digest::sha1,
+                     secret_key, string_to_sign, mac);
     // EVP_EncodeBlock NUL-terminates: 44 characters plus the NUL for SHA-256's 32 bytes.
     unsigned char encoded[max_signature_size + 1];
     int n = EVP_EncodeBlock(encoded, mac, static_cast<int>(mac_len));
