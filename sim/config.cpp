@@ -134,7 +134,7 @@ void read_faults(const reader& r, const YAML::Node& n, fault_config& f) {
 }
 
 void read_rate_limits(const reader& r, const YAML::Node& n, rate_limit_config& rl) {
-    r.expect_map(n, "rate_limits", {"enabled", "default", "actions"});
+    r.expect_map(n, "rate_limits", {"enabled", "default", "actions", "v3"});
     if (n["enabled"]) rl.enabled = r.scalar<bool>(n["enabled"], "rate_limits.enabled", "a boolean");
     if (n["default"]) rl.default_rate = r.non_negative(n["default"], "rate_limits.default");
     if (n["actions"]) {
@@ -142,6 +142,20 @@ void read_rate_limits(const reader& r, const YAML::Node& n, rate_limit_config& r
         for (const auto& kv : n["actions"]) {
             auto action = kv.first.as<std::string>();
             rl.per_action[action] = r.non_negative(kv.second, "rate_limits.actions." + action);
+        }
+    }
+    if (n["v3"]) {
+        const auto& v = n["v3"];
+        r.expect_map(v, "rate_limits.v3", {"default", "actions"});
+        if (v["default"])
+            rl.v3.default_rate = r.non_negative(v["default"], "rate_limits.v3.default");
+        if (v["actions"]) {
+            r.expect_map(v["actions"], "rate_limits.v3.actions");
+            for (const auto& kv : v["actions"]) {
+                auto action = kv.first.as<std::string>();
+                rl.v3.per_action[action] =
+                    r.non_negative(kv.second, "rate_limits.v3.actions." + action);
+            }
         }
     }
 }
@@ -227,6 +241,12 @@ double config::rate_for(const std::string& action) const {
     if (!rate_limits.enabled) return 0.0;
     auto it = rate_limits.per_action.find(action);
     return it == rate_limits.per_action.end() ? rate_limits.default_rate : it->second;
+}
+
+double config::rate_for_v3(const std::string& action) const {
+    if (!rate_limits.enabled) return 0.0;
+    auto it = rate_limits.v3.per_action.find(action);
+    return it == rate_limits.v3.per_action.end() ? rate_limits.v3.default_rate : it->second;
 }
 
 std::optional<millis> parse_duration(const std::string& text) {

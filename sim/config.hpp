@@ -63,10 +63,26 @@ struct fault_config {
     std::size_t drip_chunk = 8;
 };
 
+/// API 3.0 limits (rate_limits.v3): buckets apart from 2.0's, per (SecretId, service, Action).
+/// The defaults are the documented per-action limits (docs/simulator.md).
+struct v3_rate_limit_config {
+    double default_rate = 20.0;
+    std::map<std::string, double> per_action{
+        {"DescribeInstances", 40},   {"DescribeInstancesStatus", 40},
+        {"RunInstances", 10},        {"StartInstances", 10},
+        {"StopInstances", 10},       {"RebootInstances", 10},
+        {"ResizeInstanceDisks", 10}, {"ResetInstancesPassword", 10},
+        {"TerminateInstances", 10},  {"DescribeTaskStatus", 20},
+        {"RegisterTargets", 20},     {"DescribeVpcTaskResult", 20},
+        {"DescribeTaskResult", 20},  {"AttachDisks", 20},
+        {"DetachDisks", 20}};
+};
+
 struct rate_limit_config {
     bool enabled = true;
     double default_rate = 20.0;  ///< requests per second per (SecretId, Action)
     std::map<std::string, double> per_action;
+    v3_rate_limit_config v3;
 };
 
 /// Instances created at start-up (and by /_sim/reset): ids are drawn from the seeded RNG.
@@ -94,6 +110,8 @@ struct config {
     const operation_config& operation(const std::string& action) const;
     /// The rate for `action` in requests/s; 0 means unlimited.
     double rate_for(const std::string& action) const;
+    /// The same for an API 3.0 action (rate_limits.v3).
+    double rate_for_v3(const std::string& action) const;
 };
 
 /// Reads a YAML file into a config, starting from the defaults. Throws std::runtime_error

@@ -61,7 +61,7 @@ void cvm_service::reset() {
         int status = instances_.size() < static_cast<std::size_t>(cfg_.instances.running) ? running
                                                                                           : stopped;
         index_.emplace(id, instances_.size());
-        instances_.push_back({std::move(id), status, std::nullopt});
+        instances_.push_back({std::move(id), status, std::nullopt, std::nullopt});
     }
 }
 
@@ -70,11 +70,18 @@ cvm_service::instance* cvm_service::find(const std::string& id) {
     return it == index_.end() ? nullptr : &instances_[it->second];
 }
 
+cvm_service::instance* cvm_service::find_live(const std::string& id, std::int64_t now_ms) {
+    auto* in = find(id);
+    if (!in) return nullptr;
+    settle(*in, now_ms);
+    return in->status == terminated ? nullptr : in;
+}
+
 void cvm_service::settle(instance& in, std::int64_t now_ms) {
     if (!in.op) return;
     const auto& op = ops_[*in.op];
     if (now_ms < op.done_ms) return;
-    in.status = op.fails ? faulty : op.target;
+    in.status = op.fails ? op.fail_status : op.target;
     in.op.reset();
 }
 
@@ -99,24 +106,32 @@ std::optional<std::string> cvm_service::refusal(instance& in, const cvm_rule& r,
 }
 
 std::string cvm_service::start_operation(instance& in, const cvm_rule& r, std::int64_t now_ms) {
-    const auto& oc = cfg_.operation(std::string(r.action));
+    start(in, r.action, r.via, r.target, faulty, std::to_string(next_request_id_++), now_ms);
+    return ops_.back().request_id;
+}
+
+void cvm_service::start(instance& in, std::string_view action, int via, int target, int fail_status,
+                        std::string request_id, std::int64_t now_ms) {
+    const auto& oc = cfg_.operation(std::string(action));
     std::uniform_int_distribution<std::int64_t> dur(oc.duration.min.count(),
                                                     oc.duration.max.count());
     std::bernoulli_distribution fail(oc.failure_probability);
-    operation op{std::string(r.action),
-                 std::to_string(next_request_id_++),
+    operation op{std::string(action),
+                 std::move(request_id),
                  in.id,
                  in.status,
-                 r.via,
-                 r.target,
+                 via,
+                 target,
+                 fail_status,
                  now_ms,
                  now_ms + cfg_.stale_window.count(),
                  now_ms + dur(rng_),
-                 fail(rng_)};
+                 fail(rng_),
+                 in.last_op};
     in.op = ops_.size();
+    in.last_op = ops_.size();
     ops_.push_back(std::move(op));
-    stats_.on_executed(in.id, std::string(r.action));
-    return ops_.back().request_id;
+    stats_.on_executed(in.id, std::string(action));
 }
 
 json::object cvm_service::handle(const std::string& action, const qcloud::param_list& params,
@@ -144,7 +159,7 @@ json::object cvm_service::handle_batch(const cvm_rule& r, const qcloud::param_li
     std::size_t failed = 0;
     for (const auto& id : ids) {
         if (detail.contains(id)) continue;  // a repeated id runs once
-        auto* in = find(id);
+        auto* in = find_live(id, now_ms);
         std::optional<std::string> why;
         if (!in)
             why = "(InvalidInstanceId.NotFound) instance " + id + " does not exist";
@@ -169,7 +184,7 @@ json::object cvm_service::handle_batch(const cvm_rule& r, const qcloud::param_li
 json::object cvm_service::handle_reset(const qcloud::param_list& params, std::int64_t now_ms) {
     const auto* id = qcloud::find_param(params, "instanceId");
     if (!id || id->empty()) return envelope(4000, "instanceId is required");
-    auto* in = find(*id);
+    auto* in = find_live(*id, now_ms);
     if (!in)
         return envelope(5000, "(InvalidInstanceId.NotFound) instance " + *id + " does not exist");
     if (auto why = refusal(*in, *find_rule("ResetInstances"), now_ms)) return envelope(5100, *why);
@@ -188,11 +203,13 @@ json::object cvm_service::handle_describe(const qcloud::param_list& params, std:
     std::vector<instance*> matched;
     auto ids = indexed_values(params, "instanceIds");
     if (ids.empty()) {
-        for (auto& in : instances_) matched.push_back(&in);
+        for (auto& in : instances_)
+            if (find_live(in.id, now_ms)) matched.push_back(&in);
     } else {
         std::set<std::string> seen;
         for (const auto& id : ids)
-            if (auto* in = find(id); in && seen.insert(id).second) matched.push_back(in);
+            if (auto* in = find_live(id, now_ms); in && seen.insert(id).second)
+                matched.push_back(in);
     }
     json::array set;
     for (auto i = static_cast<std::size_t>(
@@ -233,7 +250,13 @@ json::array cvm_service::instances_json(std::int64_t now_ms) {
     for (auto& in : instances_) {
         json::object o{{"id", in.id}, {"shown_status", shown(in, now_ms)}};
         o["status"] = in.op ? ops_[*in.op].via : in.status;
+        o["instance_state"] = v3::instance_state_name(in.op ? ops_[*in.op].via : in.status,
+                                                      in.op ? ops_[*in.op].from : 0);
+        o["shown_instance_state"] = shown_state_v3(in, now_ms);
         if (in.op) o["operation"] = ops_[*in.op].action;
+        if (in.last_op) {
+            o["latest_operation"] = latest_operation_v3(in, now_ms, false);
+        }
         out.push_back(std::move(o));
     }
     return out;
@@ -241,17 +264,248 @@ json::array cvm_service::instances_json(std::int64_t now_ms) {
 
 json::array cvm_service::tasks_json(std::int64_t now_ms) {
     json::array out;
-    for (const auto& op : ops_) {
-        const char* state = now_ms < op.done_ms ? "running" : op.fails ? "failed" : "succeeded";
+    // The operations of one call share its request id and are adjacent in ops_.
+    for (std::size_t i = 0; i < ops_.size();) {
+        const auto& first = ops_[i];
+        json::array resources;
+        bool running = false, failed = false;
+        std::int64_t done = first.done_ms;
+        std::size_t j = i;
+        for (; j < ops_.size() && ops_[j].request_id == first.request_id; ++j) {
+            resources.emplace_back(ops_[j].instance_id);
+            running = running || now_ms < ops_[j].done_ms;
+            failed = failed || ops_[j].fails;
+            done = std::max(done, ops_[j].done_ms);
+        }
+        const char* state = running ? "running" : failed ? "failed" : "succeeded";
         out.push_back(json::object{{"service", "cvm"},
-                                   {"request_id", op.request_id},
-                                   {"action", op.action},
-                                   {"resources", json::array{json::value(op.instance_id)}},
+                                   {"request_id", first.request_id},
+                                   {"action", first.action},
+                                   {"resources", std::move(resources)},
                                    {"state", state},
-                                   {"started_at_ms", op.start_ms},
-                                   {"done_at_ms", op.done_ms}});
+                                   {"started_at_ms", first.start_ms},
+                                   {"done_at_ms", done}});
+        i = j;
     }
     return out;
+}
+
+// ---- API 3.0 (cvm 2017-03-12) ----
+
+namespace {
+
+// 2.0 action names as 3.0 reports them in LatestOperation.
+std::string_view v3_action_name(std::string_view action) {
+    if (action == "RestartInstances") return "RebootInstances";
+    if (action == "ResetInstancePassword") return "ResetInstancesPassword";
+    if (action == "ResetInstances") return "ResetInstance";
+    return action;
+}
+
+constexpr std::string_view v3_mutations[] = {"StartInstances", "StopInstances", "RebootInstances",
+                                             "ResetInstancesPassword", "TerminateInstances"};
+
+std::string join_ids(const std::vector<std::string>& ids) {
+    std::string out;
+    for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id;
+    return out;
+}
+
+}  // namespace
+
+bool cvm_service::knows_v3(std::string_view action) noexcept {
+    if (action == "DescribeInstances") return true;
+    return std::find(std::begin(v3_mutations), std::end(v3_mutations), action) !=
+           std::end(v3_mutations);
+}
+
+std::string_view cvm_service::shown_state_v3(instance& in, std::int64_t now_ms) {
+    settle(in, now_ms);
+    if (in.last_op && now_ms < ops_[*in.last_op].stale_until_ms)
+        return v3::instance_state_name(ops_[*in.last_op].from, 0);
+    if (in.op) return v3::instance_state_name(ops_[*in.op].via, ops_[*in.op].from);
+    return v3::instance_state_name(in.status, 0);
+}
+
+json::object cvm_service::latest_operation_v3(const instance& in, std::int64_t now_ms,
+                                              bool stale) const {
+    auto idx = in.last_op;
+    if (stale && idx && now_ms < ops_[*idx].stale_until_ms) idx = ops_[*idx].prev;
+    json::object o{{"LatestOperation", nullptr},
+                   {"LatestOperationState", nullptr},
+                   {"LatestOperationRequestId", nullptr},
+                   {"LatestOperationErrorMsg", nullptr}};
+    if (!idx) return o;
+    const auto& op = ops_[*idx];
+    bool done = now_ms >= op.done_ms;
+    o["LatestOperation"] = v3_action_name(op.action);
+    o["LatestOperationState"] = !done ? "OPERATING" : op.fails ? "FAILED" : "SUCCESS";
+    o["LatestOperationRequestId"] = op.request_id;
+    if (done && op.fails) o["LatestOperationErrorMsg"] = "simulated failure of " + op.action;
+    return o;
+}
+
+std::optional<std::string> cvm_service::shown_instance_state(const std::string& id,
+                                                             std::int64_t now_ms) {
+    auto* in = find(id);
+    if (!in) return std::nullopt;
+    return std::string(shown_state_v3(*in, now_ms));
+}
+
+v3::result cvm_service::handle_v3(const std::string& action, const json::object& params,
+                                  const std::string& request_id, std::int64_t now_ms) {
+    if (action == "DescribeInstances") return describe_v3(params, now_ms);
+    return mutate_v3(action, params, request_id, now_ms);
+}
+
+v3::result cvm_service::mutate_v3(const std::string& action, const json::object& params,
+                                  const std::string& request_id, std::int64_t now_ms) {
+    std::vector<std::string> ids;
+    if (auto e = v3::string_list(params, "InstanceIds", 1, max_ids_per_call, ids))
+        return {std::move(e), {}};
+
+    // Action parameters, and which states each action starts from.
+    std::vector<int> from;
+    int via = 0, target = 0;
+    bool force_stop = false, flag = false;
+    if (action == "StartInstances") {
+        from = {stopped};
+        via = starting;
+        target = running;
+    } else if (action == "StopInstances") {
+        if (auto e = v3::optional_enum(params, "StopType", {"SOFT", "HARD", "SOFT_FIRST"}))
+            return {std::move(e), {}};
+        if (auto e = v3::optional_enum(params, "StoppedMode", {"KEEP_CHARGING", "STOP_CHARGING"}))
+            return {std::move(e), {}};
+        if (auto e = v3::optional_bool(params, "ForceStop", flag)) return {std::move(e), {}};
+        from = {running};
+        via = stopping;
+        target = stopped;
+    } else if (action == "RebootInstances") {
+        if (auto e = v3::optional_enum(params, "StopType", {"SOFT", "HARD", "SOFT_FIRST"}))
+            return {std::move(e), {}};
+        if (auto e = v3::optional_bool(params, "ForceReboot", flag)) return {std::move(e), {}};
+        from = {running};
+        via = rebooting;
+        target = running;
+    } else if (action == "ResetInstancesPassword") {
+        std::string password;
+        if (auto e = v3::required_string(params, "Password", password)) return {std::move(e), {}};
+        if (const auto* u = params.if_contains("UserName"); u && !u->is_string() && !u->is_null())
+            return v3::result::fail("InvalidParameter", "UserName must be a string");
+        if (auto e = v3::optional_bool(params, "ForceStop", force_stop)) return {std::move(e), {}};
+        from = force_stop ? std::vector<int>{stopped, running} : std::vector<int>{stopped};
+        via = resetting_password;
+        target = 0;  // back to where it started
+    } else if (action == "TerminateInstances") {
+        if (auto e = v3::optional_bool(params, "ReleaseAddress", flag)) return {std::move(e), {}};
+        if (auto e = v3::optional_bool(params, "ReleasePrepaidDataDisks", flag))
+            return {std::move(e), {}};
+        from = {running, stopped, faulty};
+        via = terminating;
+        target = terminated;
+    } else {
+        return v3::result::fail("InvalidAction", "unknown action " + action);
+    }
+
+    // Whole-call checks: any refusal refuses every id and runs nothing.
+    std::vector<instance*> targets;
+    std::vector<std::string> missing;
+    for (const auto& id : ids) {
+        auto* in = find_live(id, now_ms);
+        if (!in)
+            missing.push_back(id);
+        else
+            targets.push_back(in);
+    }
+    if (!missing.empty())
+        return v3::result::fail("InvalidInstanceId.NotFound",
+                                "instances do not exist: " + join_ids(missing));
+    for (auto* in : targets)
+        if (in->op)
+            return v3::result::fail("OperationDenied.InstanceOperationInProgress",
+                                    "instance " + in->id + " has an operation in progress: " +
+                                        std::string(v3_action_name(ops_[*in->op].action)));
+    for (auto* in : targets) {
+        if (std::find(from.begin(), from.end(), in->status) != from.end()) continue;
+        auto state = v3::instance_state_name(in->status, 0);
+        return v3::result::fail(v3::instance_state_code(state),
+                                "instance " + in->id + " is " + std::string(state) + "; " + action +
+                                    " cannot run in this state");
+    }
+    for (auto* in : targets)
+        start(*in, action, via, target == 0 ? in->status : target, in->status, request_id, now_ms);
+    return v3::result::ok();
+}
+
+v3::result cvm_service::describe_v3(const json::object& params, std::int64_t now_ms) {
+    std::optional<std::int64_t> offset, limit;
+    if (auto e = v3::optional_int(params, "Offset", 0, 1'000'000'000, offset))
+        return {std::move(e), {}};
+    if (auto e = v3::optional_int(params, "Limit", 1, 100, limit)) return {std::move(e), {}};
+    const auto* ids_value = params.if_contains("InstanceIds");
+    const auto* filters = params.if_contains("Filters");
+    bool has_ids = ids_value && !ids_value->is_null();
+    bool has_filters = filters && !filters->is_null();
+    if (has_ids && has_filters)
+        return v3::result::fail("InvalidParameterCombination",
+                                "InstanceIds and Filters cannot be given together");
+
+    std::vector<instance*> matched;
+    if (has_ids) {
+        std::vector<std::string> ids;
+        if (auto e = v3::string_list(params, "InstanceIds", 0, max_ids_per_call, ids))
+            return {std::move(e), {}};
+        for (const auto& id : ids)
+            if (auto* in = find_live(id, now_ms)) matched.push_back(in);
+    } else {
+        // Filters: instance-id and instance-state (values OR-ed, filters AND-ed).
+        std::vector<std::pair<std::string, std::vector<std::string>>> wanted;
+        if (has_filters) {
+            if (!filters->is_array())
+                return v3::result::fail("InvalidParameter", "Filters must be an array");
+            for (const auto& f : filters->as_array()) {
+                std::string name;
+                std::vector<std::string> values;
+                if (!f.is_object())
+                    return v3::result::fail("InvalidParameter", "Filters.N must be an object");
+                if (auto e = v3::required_string(f.as_object(), "Name", name))
+                    return {std::move(e), {}};
+                if (auto e = v3::string_list(f.as_object(), "Values", 1, 100, values))
+                    return {std::move(e), {}};
+                if (name != "instance-id" && name != "instance-state")
+                    return v3::result::fail("InvalidFilter", "unsupported filter " + name);
+                wanted.emplace_back(std::move(name), std::move(values));
+            }
+        }
+        for (auto& in : instances_) {
+            if (!find_live(in.id, now_ms)) continue;
+            bool ok = true;
+            for (const auto& [name, values] : wanted) {
+                std::string v =
+                    name == "instance-id" ? in.id : std::string(shown_state_v3(in, now_ms));
+                ok = ok && std::find(values.begin(), values.end(), v) != values.end();
+            }
+            if (ok) matched.push_back(&in);
+        }
+    }
+
+    // Limit defaults to 20 and also cuts an InstanceIds list: a client that asks for more ids
+    // without Limit gets the first 20 (TotalCount still counts every match).
+    auto first = static_cast<std::size_t>(
+        std::min<std::int64_t>(offset.value_or(0), static_cast<std::int64_t>(matched.size())));
+    auto count = static_cast<std::size_t>(limit.value_or(20));
+    json::array set;
+    for (auto i = first; i < matched.size() && set.size() < count; ++i) {
+        auto* in = matched[i];
+        json::object o{{"InstanceId", in->id},
+                       {"InstanceName", "sim-" + in->id.substr(4)},
+                       {"InstanceChargeType", "POSTPAID_BY_HOUR"},
+                       {"InstanceState", shown_state_v3(*in, now_ms)}};
+        for (auto& kv : latest_operation_v3(*in, now_ms, true)) o[kv.key()] = kv.value();
+        set.push_back(std::move(o));
+    }
+    return v3::result::ok({{"TotalCount", matched.size()}, {"InstanceSet", std::move(set)}});
 }
 
 }  // namespace taskpoller::sim

@@ -16,13 +16,16 @@
 #include "qcloud/params.hpp"
 #include "sim/config.hpp"
 #include "sim/stats.hpp"
+#include "sim/v3.hpp"
 
 namespace taskpoller::sim {
 
 namespace cvm_status {
-inline constexpr int faulty = 1, running = 2, stopped = 4, rebooting = 7, starting = 8,
-                     stopping = 9, resetting_password = 10, reinstalling = 14;
-}
+inline constexpr int faulty = 1, running = 2, stopped = 4, terminating = 6, rebooting = 7,
+                     starting = 8, stopping = 9, resetting_password = 10, reinstalling = 14;
+/// Not a 2.0 status: the instance was terminated (API 3.0 TerminateInstances) and is gone.
+inline constexpr int terminated = -2;
+}  // namespace cvm_status
 
 struct cvm_rule;
 
@@ -41,9 +44,20 @@ class cvm_service {
     boost::json::object handle(const std::string& action, const qcloud::param_list& params,
                                std::int64_t now_ms);
 
-    /// Ground truth: [{id, status, shown_status, operation?}].
+    /// Whether `action` is a CVM 2017-03-12 action this simulator implements.
+    static bool knows_v3(std::string_view action) noexcept;
+
+    /// Runs an authenticated API 3.0 request (JSON parameters) on the same instances. A mutation
+    /// is all or nothing: any unknown id, busy instance or wrong state refuses the whole call and
+    /// nothing runs; otherwise every instance starts an operation tagged with `request_id`.
+    v3::result handle_v3(const std::string& action, const boost::json::object& params,
+                         const std::string& request_id, std::int64_t now_ms);
+
+    /// Ground truth: [{id, status, shown_status, instance_state, shown_instance_state,
+    /// operation?, latest_operation?}].
     boost::json::array instances_json(std::int64_t now_ms);
-    /// Every accepted operation: [{service:"cvm", request_id, action, resources, state, ...}].
+    /// Every accepted call: [{service:"cvm", request_id, action, resources, state, ...}]; the
+    /// operations of one 3.0 call (one RequestId) are one task.
     boost::json::array tasks_json(std::int64_t now_ms);
 
     /// Instance ids in creation order.
@@ -52,6 +66,9 @@ class cvm_service {
     std::optional<int> shown_status(const std::string& id, std::int64_t now_ms);
     /// The real state now.
     std::optional<int> true_status(const std::string& id, std::int64_t now_ms);
+    /// The InstanceState 3.0 DescribeInstances shows now (stale window applied); nullopt if
+    /// unknown id.
+    std::optional<std::string> shown_instance_state(const std::string& id, std::int64_t now_ms);
 
     /// Back to the initial instances and RNG state; forgets every operation.
     void reset();
@@ -60,20 +77,33 @@ class cvm_service {
     struct operation {
         std::string action, request_id, instance_id;
         int from = 0, via = 0, target = 0;
+        int fail_status = 0;  // the status a failed operation leaves
         std::int64_t start_ms = 0, stale_until_ms = 0, done_ms = 0;
         bool fails = false;
+        std::optional<std::size_t> prev;  // the instance's operation before this one
     };
     struct instance {
         std::string id;
         int status = 0;
-        std::optional<std::size_t> op;  // index into ops_ while transitional
+        std::optional<std::size_t> op;       // index into ops_ while transitional
+        std::optional<std::size_t> last_op;  // the latest operation, running or ended
     };
 
     instance* find(const std::string& id);
+    /// find() after settling; nullptr for a terminated instance too.
+    instance* find_live(const std::string& id, std::int64_t now_ms);
     void settle(instance& in, std::int64_t now_ms);
     int shown(instance& in, std::int64_t now_ms);
+    std::string_view shown_state_v3(instance& in, std::int64_t now_ms);
+    boost::json::object latest_operation_v3(const instance& in, std::int64_t now_ms,
+                                            bool stale) const;
     std::optional<std::string> refusal(instance& in, const cvm_rule& r, std::int64_t now_ms);
     std::string start_operation(instance& in, const cvm_rule& r, std::int64_t now_ms);
+    void start(instance& in, std::string_view action, int via, int target, int fail_status,
+               std::string request_id, std::int64_t now_ms);
+    v3::result mutate_v3(const std::string& action, const boost::json::object& params,
+                         const std::string& request_id, std::int64_t now_ms);
+    v3::result describe_v3(const boost::json::object& params, std::int64_t now_ms);
     boost::json::object handle_batch(const cvm_rule& r, const qcloud::param_list& params,
                                      std::int64_t now_ms);
     boost::json::object handle_reset(const qcloud::param_list& params, std::int64_t now_ms);

@@ -14,6 +14,7 @@
 #include <list>
 #include <optional>
 #include <stdexcept>
+#include <vector>
 
 namespace taskpoller::sim {
 
@@ -142,6 +143,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     template <class Stream>
     asio::awaitable<void> serve(Stream& stream, session_handle& h, bool tls) {
         beast::flat_buffer buffer;
+        std::vector<header_field> headers;  // views into the current request
         for (;;) {
             http::request_parser<http::string_body> parser;
             parser.body_limit(opts_.body_limit);
@@ -150,8 +152,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
             if (ec) co_return;
             h.busy = true;
             auto& req = parser.get();
-            auto out = sim_.handle(
-                {req.method_string(), req.target(), req[http::field::host], req.body(), tls});
+            headers.clear();
+            for (const auto& f : req) headers.push_back({f.name_string(), f.value()});
+            auto out = sim_.handle({req.method_string(), req.target(), req[http::field::host],
+                                    req.body(), tls, headers});
             if (out.delay.count() > 0) {
                 h.timer->expires_after(out.delay);
                 co_await h.timer->async_wait(use_tuple);

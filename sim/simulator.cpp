@@ -1,9 +1,11 @@
 #include "sim/simulator.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "qcloud/encoding.hpp"
 #include "qcloud/signer.hpp"
+#include "qcloud/tc3.hpp"
 #include "sim/reply.hpp"
 
 namespace taskpoller::sim {
@@ -64,6 +66,24 @@ http_out before_fault(fault_kind k) {
     }
 }
 
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// A header's trimmed value; empty when absent.
+std::string_view header_value(const http_in& in, std::string_view name) {
+    auto v = find_header(in.headers, name);
+    return v ? trim(*v) : std::string_view{};
+}
+
+bool knows_v3(const std::string& service, const std::string& action) {
+    if (service == "cvm") return cvm_service::knows_v3(action);
+    if (service == "clb") return clb_v3_service::knows(action);
+    return false;
+}
+
 }  // namespace
 
 std::int64_t system_now_ms() {
@@ -93,7 +113,10 @@ simulator::simulator(config cfg, now_fn now, core::logger log)
       verifier_(cfg_),
       faults_(cfg_.faults, cfg_.seed),
       cvm_(cfg_, stats_),
-      tasks_(cfg_, stats_) {}
+      tasks_(cfg_, stats_),
+      verifier_v3_(cfg_),
+      request_ids_(cfg_.seed ^ 0x7633726571ULL),
+      clb_v3_(cfg_, stats_) {}
 
 void simulator::reset() {
     stats_.clear();
@@ -102,6 +125,8 @@ void simulator::reset() {
     faults_.reseed();
     cvm_.reset();
     tasks_.reset();
+    request_ids_.reseed();
+    clb_v3_.reset();
 }
 
 http_out simulator::handle(const http_in& in) {
@@ -109,6 +134,7 @@ http_out simulator::handle(const http_in& in) {
     auto path = in.target.substr(0, q);
     auto query = q == std::string_view::npos ? std::string_view{} : in.target.substr(q + 1);
     if (path.starts_with("/_sim/")) return handle_control(in, path);
+    if (v3::is_v3_host(in.host)) return handle_v3(in, path);
     if (path != qcloud::api_path) return text_answer(404, "not found\n");
     if (in.method != "GET" && in.method != "POST") return text_answer(405, "method not allowed\n");
     return handle_api(in, query);
@@ -208,7 +234,95 @@ http_out simulator::handle_control(const http_in& in, std::string_view path) {
     if (path == "/_sim/instances") return json_answer({{"instances", cvm_.instances_json(now)}});
     auto all = cvm_.tasks_json(now);
     for (auto& t : tasks_.tasks_json(now)) all.push_back(std::move(t));
+    for (auto& t : clb_v3_.tasks_json(now)) all.push_back(std::move(t));
     return json_answer({{"tasks", std::move(all)}});
+}
+
+// ---- API 3.0 ----
+
+http_out simulator::handle_v3(const http_in& in, std::string_view path) {
+    const auto service = v3::service_of(in.host);
+    const std::string action(header_value(in, "x-tc-action"));
+    const std::string stats_key = knows_v3(service, action) ? action
+                                  : action.empty()          ? "(none)"
+                                                            : "(unknown)";
+    stats_.on_request(stats_key, now_());
+
+    auto plan = faults_.decide(action);
+    if (plan.latency) stats_.on_fault(stats_key, fault_kind::latency);
+    auto delay = plan.latency ? cfg_.faults.latency_delay : std::chrono::milliseconds(0);
+    if (plan.before) {
+        stats_.on_fault(stats_key, *plan.before);
+        log_.debug("{}: injected {}", stats_key, to_string(*plan.before));
+        http_out out;
+        if (*plan.before == fault_kind::code_6000 || *plan.before == fault_kind::code_6200) {
+            auto r = *plan.before == fault_kind::code_6000
+                         ? v3::result::fail("InternalError", "internal error (simulated)")
+                         : v3::result::fail("ServiceUnavailable",
+                                            "service temporarily unavailable (simulated)");
+            out = json_answer(v3::envelope(r, request_ids_.next()));
+        } else {
+            out = before_fault(*plan.before);
+        }
+        out.delay = delay;
+        return out;
+    }
+    bool executed = false;
+    auto request_id = request_ids_.next();
+    auto r = run_checked_v3(in, path, service, action, request_id, executed);
+    if (executed) stats_.on_accepted(stats_key);
+    if (r.err) {
+        stats_.on_refused(stats_key, r.err->code);
+        log_.debug("{}: {}: {}", stats_key, r.err->code, r.err->message);
+    }
+    auto out = json_answer(v3::envelope(r, request_id));
+    out.delay = delay;
+    if (plan.after) apply_after_fault(out, *plan.after, stats_key);
+    return out;
+}
+
+v3::result simulator::run_checked_v3(const http_in& in, std::string_view path,
+                                     const std::string& service, const std::string& action,
+                                     const std::string& request_id, bool& executed) {
+    using v3::result;
+    if (cfg_.tls_only && !in.tls) return result::fail("UnsupportedProtocol", "HTTPS is required");
+    if (in.method != "POST" || path != "/")
+        return result::fail("UnsupportedProtocol",
+                            "the simulator takes API 3.0 calls as POST / with a JSON body");
+    if (service.empty() || v3::version_of(service).empty())
+        return result::fail("NoSuchProduct",
+                            "no API 3.0 product at host " + std::string(strip_port(in.host)));
+    auto content_type = header_value(in, "content-type");
+    if (!content_type.starts_with("application/json"))
+        return result::fail("UnsupportedProtocol", "Content-Type must be application/json");
+    for (auto name : {"x-tc-action", "x-tc-version", "x-tc-timestamp", "x-tc-region"})
+        if (header_value(in, name).empty())
+            return result::fail("MissingParameter",
+                                std::string("the header ") + name + " is required");
+    auto timestamp = parse_decimal(header_value(in, "x-tc-timestamp"));
+    if (!timestamp) return result::fail("InvalidParameter", "X-TC-Timestamp must be unix seconds");
+    auto now = now_();
+    if (auto e = verifier_v3_.verify(in.headers, in.host, in.body, *timestamp, now / 1000))
+        return {std::move(e), {}};
+    if (header_value(in, "x-tc-version") != v3::version_of(service))
+        return result::fail("NoSuchVersion", "version " +
+                                                 std::string(header_value(in, "x-tc-version")) +
+                                                 " of " + service + " does not exist");
+    if (!knows_v3(service, action))
+        return result::fail("InvalidAction",
+                            "action " + action + " of " + service + " does not exist");
+    boost::system::error_code ec;
+    auto body = json::parse(in.body, ec);
+    if (ec || !body.is_object())
+        return result::fail("InvalidParameter", "the request body is not a JSON object");
+    auto secret_id = qcloud::tc3::parse_authorization(header_value(in, "authorization"))->secret_id;
+    if (!limiter_.try_acquire(secret_id, "3.0/" + service + "/" + action, cfg_.rate_for_v3(action),
+                              now))
+        return result::fail("RequestLimitExceeded", "too many requests for " + action);
+    executed = true;
+    const auto& params = body.as_object();
+    if (service == "cvm") return cvm_.handle_v3(action, params, request_id, now);
+    return clb_v3_.handle(action, params, request_id, now);
 }
 
 }  // namespace taskpoller::sim

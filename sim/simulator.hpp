@@ -6,16 +6,20 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "core/logger.hpp"
+#include "sim/clb_v3.hpp"
 #include "sim/config.hpp"
 #include "sim/cvm.hpp"
 #include "sim/faults.hpp"
 #include "sim/rate_limiter.hpp"
 #include "sim/stats.hpp"
 #include "sim/tasks.hpp"
+#include "sim/v3.hpp"
+#include "sim/v3_verifier.hpp"
 #include "sim/verifier.hpp"
 
 namespace taskpoller::sim {
@@ -32,6 +36,9 @@ struct http_in {
     std::string_view host;    ///< Host header, possibly with a port
     std::string_view body;
     bool tls = false;
+    /// Every request header (API 3.0 reads X-TC-*, Content-Type, Authorization and whatever
+    /// SignedHeaders names).
+    std::span<const header_field> headers{};
 };
 
 struct http_out {
@@ -54,8 +61,8 @@ class simulator {
     simulator(const simulator&) = delete;
     simulator& operator=(const simulator&) = delete;
 
-    /// Handles one request: `/v2/index.php` (API 2.0) or `/_sim/...` (control). Never throws on
-    /// bad input.
+    /// Handles one request: `/_sim/...` (control, any host), API 3.0 (a `*.tencentcloudapi.com`
+    /// host) or `/v2/index.php` (API 2.0). Never throws on bad input.
     http_out handle(const http_in& in);
 
     /// Clears tasks, instances (back to the initial set), nonces, buckets, stats, and restarts
@@ -66,6 +73,7 @@ class simulator {
     stats& counters() noexcept { return stats_; }
     cvm_service& cvm() noexcept { return cvm_; }
     task_service& tasks() noexcept { return tasks_; }
+    clb_v3_service& clb_v3() noexcept { return clb_v3_; }
 
   private:
     http_out handle_api(const http_in& in, std::string_view query);
@@ -74,6 +82,10 @@ class simulator {
                                     const std::string& action, const qcloud::param_list& params,
                                     const std::string& stats_key, bool& executed);
     void apply_after_fault(http_out& out, fault_kind k, const std::string& stats_key);
+    http_out handle_v3(const http_in& in, std::string_view path);
+    v3::result run_checked_v3(const http_in& in, std::string_view path, const std::string& service,
+                              const std::string& action, const std::string& request_id,
+                              bool& executed);
 
     config cfg_;
     now_fn now_;
@@ -84,6 +96,9 @@ class simulator {
     fault_injector faults_;
     cvm_service cvm_;
     task_service tasks_;
+    v3::verifier verifier_v3_;
+    v3::request_ids request_ids_;
+    clb_v3_service clb_v3_;
 };
 
 /// The service a Host header addresses: "cvm" for "cvm.api.qcloud.com[:port]" when the suffix

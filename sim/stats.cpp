@@ -16,9 +16,16 @@ void stats::on_request(const std::string& action, std::int64_t now_ms) {
 
 void stats::on_refused(const std::string& action, int code) {
     auto& a = actions_[action];
-    a.refused[code]++;
+    a.refused[std::to_string(code)]++;
     if (code == 4100) a.signature_failures++;
     if (code == 4400) a.throttled++;
+}
+
+void stats::on_refused(const std::string& action, const std::string& code) {
+    auto& a = actions_[action];
+    a.refused[code]++;
+    if (code == "AuthFailure.SignatureFailure") a.signature_failures++;
+    if (code == "RequestLimitExceeded") a.throttled++;
 }
 
 void stats::on_fault(const std::string& action, fault_kind k) {
@@ -36,7 +43,7 @@ boost::json::object stats::to_json() const {
     boost::json::object actions;
     for (const auto& [name, a] : actions_) {
         boost::json::object refused, faults;
-        for (auto [code, n] : a.refused) refused[std::to_string(code)] = n;
+        for (const auto& [code, n] : a.refused) refused[code] = n;
         for (const auto& [kind, n] : a.faults) faults[kind] = n;
         actions[name] = {
             {"requests", a.requests},        {"accepted", a.accepted},

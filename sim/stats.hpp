@@ -19,6 +19,9 @@ class stats {
     void on_accepted(const std::string& action) { actions_[action].accepted++; }
     /// Counts a refused request by its code (4100 also counts as a signature failure).
     void on_refused(const std::string& action, int code);
+    /// The same for an API 3.0 code: AuthFailure.SignatureFailure counts as a signature
+    /// failure, RequestLimitExceeded as throttled.
+    void on_refused(const std::string& action, const std::string& code);
     void on_fault(const std::string& action, fault_kind k);
     /// Records that `action` was executed on `resource` (an instance or load balancer id).
     void on_executed(const std::string& resource, const std::string& action) {
@@ -37,7 +40,7 @@ class stats {
     struct per_action {
         std::int64_t requests = 0, accepted = 0, throttled = 0, signature_failures = 0;
         std::int64_t max_rate_1s = 0;
-        std::map<int, std::int64_t> refused;
+        std::map<std::string, std::int64_t> refused;  // by code, 2.0 as decimal text
         std::map<std::string, std::int64_t> faults;
         std::deque<std::int64_t> last_second;  // request times within the last 1000 ms
     };
