@@ -6,13 +6,14 @@
 // code classifies; the input signed as a payload yields an Authorization that parses back;
 // parse_authorization of the input never accepts a bad signature shape.
 
+#include "qcloud/v3_response.hpp"
+
 #include <string>
 #include <string_view>
 
 #include "fuzz_check.hpp"
 #include "qcloud/tc3.hpp"
 #include "qcloud/v3_errors.hpp"
-#include "qcloud/v3_response.hpp"
 
 namespace {
 
