@@ -23,8 +23,8 @@ inline constexpr std::string_view default_signed_headers = "content-type;host";
 /// timestamps from 1970 to 9999.
 std::string utc_date(std::int64_t unix_seconds);
 
-/// The signing service of a host: its first label ("cvm" for "cvm.ap-guangzhou.tencentcloudapi.com");
-/// a ":port" suffix is ignored. Empty for an empty host.
+/// The signing service of a host: its first label ("cvm" for
+/// "cvm.ap-guangzhou.tencentcloudapi.com"); a ":port" suffix is ignored. Empty for an empty host.
 std::string_view service_of_host(std::string_view host) noexcept;
 
 /// The host without a ":port" suffix: what is signed.
@@ -85,8 +85,10 @@ struct parsed_authorization {
     std::string_view signature;       ///< 64 lowercase hex digits
 };
 
-/// Parses "TC3-HMAC-SHA256 Credential=ID/DATE/SERVICE/tc3_request, SignedHeaders=..., Signature=...".
-/// nullopt if the shape is wrong (algorithm, scope terminator, missing part).
+/// Parses "TC3-HMAC-SHA256 Credential=ID/DATE/SERVICE/tc3_request, SignedHeaders=...,
+/// Signature=...". nullopt if the shape is wrong (algorithm, scope terminator, missing part).
+/// The three parts may come in any order, separated by commas and optional spaces, each once;
+/// the date must be "YYYY-MM-DD" and the signature 64 lowercase hex digits.
 std::optional<parsed_authorization> parse_authorization(std::string_view value) noexcept;
 
 }  // namespace taskpoller::qcloud::tc3
