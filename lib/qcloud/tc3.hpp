@@ -87,6 +87,8 @@ struct parsed_authorization {
 
 /// Parses "TC3-HMAC-SHA256 Credential=ID/DATE/SERVICE/tc3_request, SignedHeaders=...,
 /// Signature=...". nullopt if the shape is wrong (algorithm, scope terminator, missing part).
+/// The three parts may come in any order, separated by commas and optional spaces, each once;
+/// the date must be "YYYY-MM-DD" and the signature 64 lowercase hex digits.
 std::optional<parsed_authorization> parse_authorization(std::string_view value) noexcept;
 
 }  // namespace taskpoller::qcloud::tc3

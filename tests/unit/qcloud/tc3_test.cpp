@@ -512,3 +512,16 @@ TEST(Tc3ParseAuthorization, refuses_malformed_headers) {
         EXPECT_FALSE(tc3::parse_authorization(h).has_value()) << h;
     }
 }
+
+// The intermediate key of the worked example in docs/protocol.md (vector 2), computed with
+// Python's hmac module: a second implementation that agrees with the SDK's final signature.
+TEST(Tc3, derived_key_of_the_worked_example) {
+    const auto key = tc3::derive_key(default_key, "2023-11-14", "clb");
+    std::string hex;
+    for (unsigned char b : key) {
+        constexpr char digits[] = "0123456789abcdef";
+        hex.push_back(digits[b >> 4]);
+        hex.push_back(digits[b & 0x0f]);
+    }
+    EXPECT_EQ(hex, "298b83ec895e88c1c080c149e7f0d26a1c0a388d3dbe0e83fbdd7301ff963e72");
+}
