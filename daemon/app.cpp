@@ -297,11 +297,16 @@ core::result<void> app::start() {
     m.signals = std::make_unique<signal_handler>(
         m.io, signal_callbacks{[this] { spawn_reload(); }, [this](int) { shutdown(); }}, m.log);
     m.arm_housekeeping();
+    const bool v3 = m.config->cloud.protocol == config::protocol_kind::v3;
     m.log.info(
-        "taskpollerd 0.1.0 serving on {} (region {}, {} {})",
+        "taskpollerd 0.1.0 serving on {} (region {}, API {} by default: {} {})",
         m.listen_fd ? std::string("the socket-activated descriptor") : m.config->control.socket,
-        m.config->cloud.region, config::to_string(m.config->cloud.scheme),
-        m.config->cloud.host_suffix);
+        m.config->cloud.region, v3 ? "3.0" : "2.0", config::to_string(m.config->cloud.scheme),
+        v3 ? fmt::format("<service>.{}tencentcloudapi.com",
+                         m.config->cloud.endpoint == config::endpoint_kind::intl       ? "intl."
+                         : m.config->cloud.endpoint == config::endpoint_kind::regional ? "<region>."
+                                                                                       : "")
+           : m.config->cloud.host_suffix);
     m.notify.ready(m.status_line());
     return {};
 }

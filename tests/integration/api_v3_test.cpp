@@ -1,0 +1,289 @@
+// Issue 17: API 3.0 end to end. The real taskpollerd with `cloud.protocol: v3` against the real
+// simulator speaking 3.0 (TC3 signing, JSON, RequestLimitExceeded at the documented per-action
+// limits):
+//   - CVM StopInstances on 150 instances: one batch, two calls (100 + 50), every instance
+//     stopped once, done by LatestOperationRequestId;
+//   - a batch naming an already-stopped instance: the whole call refused
+//     (UnsupportedOperation.InstanceStateStopped), every entry rejected, nothing executed;
+//   - CLB RegisterTargets on 50 load balancers, tracked with DescribeTaskStatus;
+//   - at the daemon's defaults, 0 RequestLimitExceeded from the simulator.
+// Then the same kinds of work with 20 % faults of every kind on the submissions and kill -9 at
+// random moments: every acknowledged batch is known and terminal, every task has the
+// simulator's ground-truth outcome, nothing ran twice.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <boost/json.hpp>
+#include <mutex>
+#include <thread>
+
+#include "ctl/unix_client.hpp"
+#include "support/daemon_process.hpp"
+#include "support/ground_truth.hpp"
+#include "support/http_client.hpp"
+#include "support/sim_process.hpp"
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using taskpoller::testing::acked_batch;
+using taskpoller::testing::daemon_process;
+using taskpoller::testing::daemon_restarter;
+using taskpoller::testing::env_int;
+using taskpoller::testing::http_client;
+using taskpoller::testing::planned_batch;
+using taskpoller::testing::sim_process;
+using taskpoller::testing::temp_dir;
+
+namespace {
+
+// Fault kinds the simulator injects on 3.0 requests (docs/simulator.md).
+const char* const fault_kinds[] = {"latency",        "http_500",       "http_502",  "http_503",
+                                   "close_before",   "code_6000",      "code_6200", "close_after",
+                                   "truncated_json", "malformed_json", "slow_drip"};
+
+std::string faults_at(double p) {
+    std::string out = "{";
+    for (const char* k : fault_kinds) {
+        if (out.size() > 1) out += ", ";
+        out += std::string(k) + ": " + std::to_string(p);
+    }
+    return out + "}";
+}
+
+std::string sim_config(int running, int stopped, bool limits, double submit_faults) {
+    std::string out = "instances: {running: " + std::to_string(running) +
+                      ", stopped: " + std::to_string(stopped) +
+                      "}\n"
+                      "stale_window: 300ms\n"
+                      "operations: {default: {duration: {min: 500ms, max: 3s}, "
+                      "failure_probability: 0.1}}\n"
+                      "seed: 17\n";
+    out += limits ? "rate_limits: {enabled: true}\n" : "rate_limits: {enabled: false}\n";
+    if (submit_faults > 0) {
+        out += "faults:\n  latency_delay: 100ms\n  drip_interval: 10ms\n  drip_chunk: 64\n"
+               "  actions:\n    StopInstances: " +
+               faults_at(submit_faults) + "\n    RegisterTargets: " + faults_at(submit_faults) +
+               "\n";
+    }
+    return out;
+}
+
+std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port) {
+    return "cloud:\n"
+           "  region: ap-guangzhou\n"
+           "  protocol: v3\n"
+           "  scheme: http\n"
+           "  connect_to: \"127.0.0.1:" +
+           std::to_string(sim_port) +
+           "\"\n"
+           "polling: {initial_delay: 300ms, interval: 300ms, max_interval: 1s, timeout: 10m}\n"
+           "control: {socket: " +
+           dir.path() +
+           "/d.sock, max_connections: 256}\n"
+           "store: {journal: " +
+           dir.path() +
+           "/journal, durability: strict, snapshot_size: 64KiB}\n"
+           "logging: {level: info}\n";
+}
+
+struct sim_instances {
+    std::vector<std::string> running, stopped;
+};
+
+sim_instances instances_of(http_client& sim) {
+    sim_instances out;
+    auto all = json::parse(sim.get("/_sim/instances").body);
+    for (const auto& i : all.as_object().at("instances").as_array()) {
+        std::string id(i.at("id").as_string());
+        (i.at("instance_state") == "STOPPED" ? out.stopped : out.running).push_back(id);
+    }
+    return out;
+}
+
+planned_batch stop_batch(const std::string& token, const std::vector<std::string>& ids) {
+    planned_batch p;
+    p.token = token;
+    p.resources = ids;
+    json::array arr;
+    for (const auto& id : ids) arr.emplace_back(id);
+    p.body = json::serialize(json::object{{"service", "cvm"},
+                                          {"action", "StopInstances"},
+                                          {"params", {{"InstanceIds", arr}, {"StopType", "SOFT"}}},
+                                          {"client_token", token}});
+    return p;
+}
+
+planned_batch register_batch(const std::string& token, const std::string& lb) {
+    planned_batch p;
+    p.token = token;
+    p.resources = {lb};
+    p.body = json::serialize(json::object{
+        {"service", "clb"},
+        {"action", "RegisterTargets"},
+        {"params",
+         {{"LoadBalancerId", lb},
+          {"ListenerId", "lbl-" + lb.substr(3)},
+          {"Targets", json::array{json::object{{"InstanceId", "ins-backend"}, {"Port", 80}}}}}},
+        {"client_token", token}});
+    return p;
+}
+
+void set_credentials() {
+    ::setenv("TASKPOLLER_SECRET_ID", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA", 1);
+    ::setenv("TASKPOLLER_SECRET_KEY", "Gu5t9xGARNpq86cd98joQYCN3Cozk1qA", 1);
+}
+
+std::int64_t sim_throttled(http_client& sim) {
+    std::int64_t n = 0;
+    auto stats = json::parse(sim.get("/_sim/stats").body).as_object();
+    for (const auto& [action, s] : stats.at("actions").as_object())
+        n += s.at("throttled").to_number<std::int64_t>();
+    return n;
+}
+
+}  // namespace
+
+TEST(ApiV3, stop_150_reject_a_stopped_batch_register_50_targets_within_the_limits) {
+    sim_process sim(sim_config(150, 2, true, 0.0));
+    http_client sim_http(sim.port());
+    auto inst = instances_of(sim_http);
+    ASSERT_EQ(inst.running.size(), 150u);
+    ASSERT_EQ(inst.stopped.size(), 2u);
+
+    temp_dir dir;
+    set_credentials();
+    auto config = dir.write("taskpoller.yaml", daemon_config(dir, sim.port()));
+    daemon_process daemon(config, dir.path() + "/d.sock", dir.path() + "/daemon.log");
+    daemon.start();
+    taskpoller::ctl::client_options client;
+    client.socket_path = daemon.socket_path();
+    client.timeout = 20s;
+
+    std::vector<planned_batch> plan;
+    plan.push_back(stop_batch("v3-stop-150", inst.running));
+    // A stopped instance among running ones: the whole call is refused. (The running ones are
+    // already in the first batch, so a wrong execution would show as a second stop.)
+    plan.push_back(stop_batch("v3-stop-mixed", {inst.running[0], inst.stopped[0]}));
+    for (int i = 0; i < 50; ++i)
+        plan.push_back(register_batch("v3-lb-" + std::to_string(i), "lb-v3" + std::to_string(i)));
+    std::vector<acked_batch> acknowledged;
+    for (const auto& p : plan) {
+        auto r = taskpoller::testing::submit_until_acknowledged(client, p, 60s);
+        ASSERT_TRUE(r.ack) << r.error << daemon.log_tail();
+        acknowledged.push_back(std::move(*r.ack));
+    }
+    ASSERT_EQ(taskpoller::testing::wait_until_settled(client, 120s), "") << daemon.log_tail();
+
+    auto batch = [&](const acked_batch& a) {
+        auto r = taskpoller::ctl::send_request(client, "GET", "/v1/batches/" + a.batch_id);
+        EXPECT_TRUE(r && r->status == 200);
+        return json::parse(r->body).as_object();
+    };
+    // 150 instances, two calls, two tasks (one RequestId per call), every entry accepted.
+    auto big = batch(acknowledged[0]);
+    EXPECT_EQ(big.at("state"), "done");
+    std::set<std::string> request_ids;
+    for (const auto& e : big.at("entries").as_array()) {
+        EXPECT_EQ(e.at("state") == "succeeded" || e.at("state") == "failed", true) << e;
+        request_ids.insert(std::string(e.at("request_id").as_string()));
+    }
+    EXPECT_EQ(big.at("entries").as_array().size(), 150u);
+    EXPECT_EQ(request_ids.size(), 2u);
+    // The whole call refused: every entry rejected with the 3.0 code.
+    auto mixed = batch(acknowledged[1]);
+    EXPECT_EQ(mixed.at("state"), "rejected");
+    for (const auto& e : mixed.at("entries").as_array()) {
+        EXPECT_EQ(e.at("state"), "rejected");
+        EXPECT_NE(std::string(e.at("message").as_string())
+                      .find("UnsupportedOperation.InstanceStateStopped"),
+                  std::string::npos)
+            << e;
+    }
+    for (std::size_t i = 2; i < acknowledged.size(); ++i)
+        EXPECT_EQ(batch(acknowledged[i]).at("state"), "done") << acknowledged[i].token;
+
+    auto report = taskpoller::testing::check_against_simulator(client, sim_http, acknowledged);
+    for (std::size_t i = 0; i < report.violations.size() && i < 50; ++i)
+        ADD_FAILURE() << report.violations[i];
+    EXPECT_EQ(report.violations.size(), 0u);
+    EXPECT_EQ(report.executed_resources, 150u + 50u);  // the stopped instance never ran
+    const auto throttled = sim_throttled(sim_http);
+    EXPECT_EQ(throttled, 0) << "RequestLimitExceeded answers at the daemon's default limits";
+    EXPECT_EQ(daemon.stop(SIGTERM), 0) << daemon.log_tail();
+    std::printf("api v3: 150 instances in 2 calls, 1 whole-call refusal, 50 CLB tasks; %zu tasks "
+                "checked against the simulator, %lld RequestLimitExceeded\n",
+                report.tasks_checked, static_cast<long long>(throttled));
+}
+
+TEST(ApiV3, faults_and_kill9_lose_nothing_and_send_nothing_twice) {
+    const int kills = env_int("TASKPOLLER_V3_KILLS", 10);
+    const int stops = 300, lbs = 60;
+    sim_process sim(sim_config(stops, 0, false, 0.2));
+    http_client sim_http(sim.port());
+    auto inst = instances_of(sim_http);
+    ASSERT_EQ(static_cast<int>(inst.running.size()), stops);
+
+    temp_dir dir;
+    set_credentials();
+    auto config = dir.write("taskpoller.yaml", daemon_config(dir, sim.port()));
+    daemon_process daemon(config, dir.path() + "/d.sock", dir.path() + "/daemon.log");
+    daemon.start();
+    std::mutex mu;
+    daemon_restarter killer(daemon, mu,
+                            {.min_pause = 200ms,
+                             .max_pause = 1200ms,
+                             .sigterm_share = 0.0,
+                             .max_restarts = kills,
+                             .seed = 1717});
+    taskpoller::ctl::client_options client;
+    client.socket_path = daemon.socket_path();
+    client.timeout = 20s;
+
+    // Batches of 25 instances (one call each) and one RegisterTargets per load balancer.
+    std::vector<planned_batch> plan;
+    for (int i = 0, lb = 0; i < stops || lb < lbs;) {
+        if (i < stops) {
+            std::vector<std::string> ids(inst.running.begin() + i,
+                                         inst.running.begin() + std::min(stops, i + 25));
+            plan.push_back(stop_batch("v3k-stop-" + std::to_string(i), ids));
+            i += 25;
+        }
+        for (int k = 0; k < 5 && lb < lbs; ++k, ++lb)
+            plan.push_back(register_batch("v3k-lb-" + std::to_string(lb),
+                                          "lb-k" + std::to_string(lb)));
+    }
+    std::vector<acked_batch> acknowledged;
+    std::string client_error;
+    for (const auto& p : plan) {
+        auto r = taskpoller::testing::submit_until_acknowledged(client, p, 120s);
+        if (!r.ack) {
+            client_error = r.error;
+            break;
+        }
+        acknowledged.push_back(std::move(*r.ack));
+        std::this_thread::sleep_for(60ms);
+    }
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (killer.kills() < kills && killer.error().empty() &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(50ms);
+    killer.stop();
+    ASSERT_EQ(killer.error(), "");
+    ASSERT_EQ(client_error, "") << daemon.log_tail();
+    ASSERT_EQ(acknowledged.size(), plan.size());
+    ASSERT_EQ(taskpoller::testing::wait_until_settled(client, 240s), "") << daemon.log_tail();
+
+    auto report = taskpoller::testing::check_against_simulator(client, sim_http, acknowledged);
+    for (std::size_t i = 0; i < report.violations.size() && i < 50; ++i)
+        ADD_FAILURE() << report.violations[i];
+    EXPECT_EQ(report.violations.size(), 0u);
+    EXPECT_GE(report.tasks_checked, static_cast<std::size_t>(stops) / 3);
+    std::lock_guard lock(mu);
+    EXPECT_EQ(daemon.stop(SIGTERM), 0) << daemon.log_tail();
+    std::printf("api v3 crash test: %d kills, %zu batches acknowledged (%zu unknown, %zu "
+                "rejected), %zu tasks checked against the simulator, %zu resources executed "
+                "once each, %zu violations\n",
+                killer.kills(), acknowledged.size(), report.batch_states["unknown"],
+                report.batch_states["rejected"], report.tasks_checked, report.executed_resources,
+                report.violations.size());
+}
