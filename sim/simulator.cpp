@@ -315,7 +315,10 @@ v3::result simulator::run_checked_v3(const http_in& in, std::string_view path,
     auto body = json::parse(in.body, ec);
     if (ec || !body.is_object())
         return result::fail("InvalidParameter", "the request body is not a JSON object");
-    auto secret_id = qcloud::tc3::parse_authorization(header_value(in, "authorization"))->secret_id;
+    // Verified above, so the header is present and parses.
+    auto auth = qcloud::tc3::parse_authorization(
+        find_header(in.headers, "authorization").value_or(std::string_view{}));
+    auto secret_id = auth ? auth->secret_id : std::string_view{};
     if (!limiter_.try_acquire(secret_id, "3.0/" + service + "/" + action, cfg_.rate_for_v3(action),
                               now))
         return result::fail("RequestLimitExceeded", "too many requests for " + action);

@@ -206,6 +206,13 @@ TEST(SimV3Limits, ConfiguredUnderRateLimitsV3) {
     EXPECT_EQ(cfg.rate_for_v3("DescribeInstances"), 0);
 }
 
+TEST(SimV3Limits, TheExampleConfigListsTheDocumentedDefaults) {
+    auto c = load_config(SIM_EXAMPLE_CONFIG);
+    config defaults;
+    EXPECT_EQ(c.rate_limits.v3.per_action, defaults.rate_limits.v3.per_action);
+    EXPECT_EQ(c.rate_limits.v3.default_rate, defaults.rate_limits.v3.default_rate);
+}
+
 // ---- faults ----
 
 TEST(SimV3Faults, ApiErrorFaultsAre3_0ErrorsAndRunNothing) {
