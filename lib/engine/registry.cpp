@@ -54,7 +54,8 @@ service_profile make_cvm_v3() {
         cvm_rule rule;
         rule.by_latest_operation = true;
         rule.ids_param = "InstanceIds";
-        action_profile a{name, response_kind::common_async, rule, 10.0};
+        // Documented 10/s: budget 8/s, so a burst after a quiet spell stays under it too.
+        action_profile a{name, response_kind::common_async, rule, 8.0};
         a.resource_param = "InstanceIds";
         a.resource_required = true;
         a.chunk = {"InstanceIds", 100};
@@ -79,7 +80,8 @@ service_profile make_v3_task_service(std::string name, std::string version,
 
 action_profile v3_action(std::string name, std::string resource_param, bool required,
                          chunk_rule chunk = {}) {
-    action_profile a{std::move(name), response_kind::common_async, std::nullopt, 20.0};
+    // Documented 20/s: budget 15/s (below the limit, as for the task-result APIs).
+    action_profile a{std::move(name), response_kind::common_async, std::nullopt, 15.0};
     a.resource_param = std::move(resource_param);
     a.resource_required = required;
     a.chunk = std::move(chunk);

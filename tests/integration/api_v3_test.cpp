@@ -60,10 +60,14 @@ std::string sim_config(int running, int stopped, bool limits, double submit_faul
                       "seed: 17\n";
     out += limits ? "rate_limits: {enabled: true}\n" : "rate_limits: {enabled: false}\n";
     if (submit_faults > 0) {
-        out += "faults:\n  latency_delay: 100ms\n  drip_interval: 10ms\n  drip_chunk: 64\n"
-               "  actions:\n    StopInstances: " +
-               faults_at(submit_faults) + "\n    RegisterTargets: " + faults_at(submit_faults) +
-               "\n";
+        // Polls (DescribeInstances, DescribeTaskStatus) meet half as many.
+        out +=
+            "faults:\n  latency_delay: 100ms\n  drip_interval: 10ms\n  drip_chunk: 64\n"
+            "  global: " +
+            faults_at(submit_faults / 2) +
+            "\n"
+            "  actions:\n    StopInstances: " +
+            faults_at(submit_faults) + "\n    RegisterTargets: " + faults_at(submit_faults) + "\n";
     }
     return out;
 }
@@ -144,10 +148,12 @@ std::int64_t sim_throttled(http_client& sim) {
 }  // namespace
 
 TEST(ApiV3, stop_150_reject_a_stopped_batch_register_50_targets_within_the_limits) {
-    sim_process sim(sim_config(150, 2, true, 0.0));
+    sim_process sim(sim_config(151, 2, true, 0.0));
     http_client sim_http(sim.port());
     auto inst = instances_of(sim_http);
-    ASSERT_EQ(inst.running.size(), 150u);
+    ASSERT_EQ(inst.running.size(), 151u);
+    const std::string spare = inst.running.back();  // only in the refused batch
+    inst.running.pop_back();
     ASSERT_EQ(inst.stopped.size(), 2u);
 
     temp_dir dir;
@@ -161,9 +167,8 @@ TEST(ApiV3, stop_150_reject_a_stopped_batch_register_50_targets_within_the_limit
 
     std::vector<planned_batch> plan;
     plan.push_back(stop_batch("v3-stop-150", inst.running));
-    // A stopped instance among running ones: the whole call is refused. (The running ones are
-    // already in the first batch, so a wrong execution would show as a second stop.)
-    plan.push_back(stop_batch("v3-stop-mixed", {inst.running[0], inst.stopped[0]}));
+    // A stopped instance beside a running one: the whole call is refused, nothing runs.
+    plan.push_back(stop_batch("v3-stop-mixed", {spare, inst.stopped[0]}));
     for (int i = 0; i < 50; ++i)
         plan.push_back(register_batch("v3-lb-" + std::to_string(i), "lb-v3" + std::to_string(i)));
     std::vector<acked_batch> acknowledged;
@@ -208,17 +213,20 @@ TEST(ApiV3, stop_150_reject_a_stopped_batch_register_50_targets_within_the_limit
     EXPECT_EQ(report.violations.size(), 0u);
     EXPECT_EQ(report.executed_resources, 150u + 50u);  // the stopped instance never ran
     const auto throttled = sim_throttled(sim_http);
-    EXPECT_EQ(throttled, 0) << "RequestLimitExceeded answers at the daemon's default limits";
+    EXPECT_EQ(throttled, 0) << "RequestLimitExceeded answers at the daemon's default limits: "
+                            << sim_http.get("/_sim/stats").body;
     EXPECT_EQ(daemon.stop(SIGTERM), 0) << daemon.log_tail();
-    std::printf("api v3: 150 instances in 2 calls, 1 whole-call refusal, 50 CLB tasks; %zu tasks "
-                "checked against the simulator, %lld RequestLimitExceeded\n",
-                report.tasks_checked, static_cast<long long>(throttled));
+    std::printf(
+        "api v3: 150 instances in 2 calls, 1 whole-call refusal, 50 CLB tasks; %zu tasks "
+        "checked against the simulator, %lld RequestLimitExceeded\n",
+        report.tasks_checked, static_cast<long long>(throttled));
 }
 
 TEST(ApiV3, faults_and_kill9_lose_nothing_and_send_nothing_twice) {
     const int kills = env_int("TASKPOLLER_V3_KILLS", 10);
     const int stops = 300, lbs = 60;
-    sim_process sim(sim_config(stops, 0, false, 0.2));
+    // 20 % of the submissions meet a fault, spread over every kind.
+    sim_process sim(sim_config(stops, 0, false, 0.2 / std::size(fault_kinds)));
     http_client sim_http(sim.port());
     auto inst = instances_of(sim_http);
     ASSERT_EQ(static_cast<int>(inst.running.size()), stops);
@@ -249,8 +257,8 @@ TEST(ApiV3, faults_and_kill9_lose_nothing_and_send_nothing_twice) {
             i += 25;
         }
         for (int k = 0; k < 5 && lb < lbs; ++k, ++lb)
-            plan.push_back(register_batch("v3k-lb-" + std::to_string(lb),
-                                          "lb-k" + std::to_string(lb)));
+            plan.push_back(
+                register_batch("v3k-lb-" + std::to_string(lb), "lb-k" + std::to_string(lb)));
     }
     std::vector<acked_batch> acknowledged;
     std::string client_error;
@@ -277,13 +285,16 @@ TEST(ApiV3, faults_and_kill9_lose_nothing_and_send_nothing_twice) {
     for (std::size_t i = 0; i < report.violations.size() && i < 50; ++i)
         ADD_FAILURE() << report.violations[i];
     EXPECT_EQ(report.violations.size(), 0u);
-    EXPECT_GE(report.tasks_checked, static_cast<std::size_t>(stops) / 3);
+    // Most calls were answered (a fault or a kill in flight makes a batch unknown; the exact
+    // checks are above): one task per accepted call.
+    EXPECT_GE(report.tasks_checked, plan.size() / 2);
     std::lock_guard lock(mu);
     EXPECT_EQ(daemon.stop(SIGTERM), 0) << daemon.log_tail();
-    std::printf("api v3 crash test: %d kills, %zu batches acknowledged (%zu unknown, %zu "
-                "rejected), %zu tasks checked against the simulator, %zu resources executed "
-                "once each, %zu violations\n",
-                killer.kills(), acknowledged.size(), report.batch_states["unknown"],
-                report.batch_states["rejected"], report.tasks_checked, report.executed_resources,
-                report.violations.size());
+    std::printf(
+        "api v3 crash test: %d kills, %zu batches acknowledged (%zu unknown, %zu "
+        "rejected), %zu tasks checked against the simulator, %zu resources executed "
+        "once each, %zu violations\n",
+        killer.kills(), acknowledged.size(), report.batch_states["unknown"],
+        report.batch_states["rejected"], report.tasks_checked, report.executed_resources,
+        report.violations.size());
 }

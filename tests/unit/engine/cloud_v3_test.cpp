@@ -44,7 +44,8 @@ TEST(RegistryV3, cvm_follows_the_default_protocol_and_clb_vpc_are_always_there) 
     EXPECT_TRUE((*stop)->cvm->by_latest_operation);
     EXPECT_EQ((*stop)->chunk.max, 100u);
     EXPECT_FALSE(v3.find_action("cvm", "RestartInstances"));  // a 2.0 name
-    EXPECT_EQ(v3.rate_limit("cvm", "StopInstances", 99), 10.0);
+    EXPECT_EQ(v3.rate_limit("cvm", "StopInstances", 99), 8.0);
+    EXPECT_EQ(v3.rate_limit("clb", "RegisterTargets", 99), 15.0);
     EXPECT_EQ(v3.rate_limit("clb", "DescribeTaskStatus", 99), 15.0);
 
     v3.set_v3_endpoint_style(v3_endpoint::regional);
