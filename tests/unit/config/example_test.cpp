@@ -26,6 +26,18 @@ TEST(ExampleConfig, loads_without_errors_or_warnings) {
     EXPECT_TRUE(c.services.at("cvm").actions.contains("StopInstances"));
 }
 
+// config/taskpoller-v3.yaml, the API 3.0 setup the docs point to, loads as it is.
+TEST(ExampleConfig, the_api_v3_example_loads_without_errors_or_warnings) {
+    auto env = test::env_with_secrets();
+    env.set("RUNTIME_DIRECTORY", "/run/taskpoller");
+    auto r = load_file(std::string(TASKPOLLER_SOURCE_DIR) + "/config/taskpoller-v3.yaml", env);
+    ASSERT_TRUE(r.ok()) << r.error_text();
+    for (const auto& w : r.warnings) EXPECT_EQ(w.level, severity::info) << w.to_string();
+    EXPECT_EQ(r.config->cloud.protocol, protocol_kind::v3);
+    EXPECT_EQ(r.config->cloud.endpoint, endpoint_kind::regional);
+    EXPECT_TRUE(r.config->services.at("cvm").actions.contains("ResizeInstanceDisks"));
+}
+
 TEST(ExampleConfig, documents_every_default_it_shows) {
     // The example spells out defaults; if one drifts from the code, this catches it.
     auto env = test::env_with_secrets();
@@ -33,6 +45,8 @@ TEST(ExampleConfig, documents_every_default_it_shows) {
     ASSERT_TRUE(r.ok()) << r.error_text();
     const daemon_config defaults;
     const auto& c = *r.config;
+    EXPECT_EQ(c.cloud.protocol, defaults.cloud.protocol);
+    EXPECT_EQ(c.cloud.endpoint, defaults.cloud.endpoint);
     EXPECT_EQ(c.polling.initial_delay, defaults.polling.initial_delay);
     EXPECT_EQ(c.polling.interval, defaults.polling.interval);
     EXPECT_EQ(c.polling.multiplier, defaults.polling.multiplier);
