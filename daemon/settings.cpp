@@ -133,7 +133,8 @@ log_options log_settings(const config::daemon_config& c) {
 
 qcloud::credentials credentials_of(const config::daemon_config& c) {
     return qcloud::credentials(std::string(c.credentials.secret_id.reveal_for_signing()),
-                               std::string(c.credentials.secret_key.reveal_for_signing()));
+                               std::string(c.credentials.secret_key.reveal_for_signing()),
+                               std::string(c.credentials.token.reveal_for_signing()));
 }
 
 core::result<control::server_options> server_settings(const config::daemon_config& c,

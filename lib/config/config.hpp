@@ -20,6 +20,10 @@ enum class credential_source { none, config_file, credentials_directory, environ
 struct credentials_config {
     secret_string secret_id;
     secret_string secret_key;
+    /// API 3.0 temporary credentials (STS): the session token sent as X-TC-Token; empty: none.
+    /// From the same source as the pair (`token`/`token_file`, $CREDENTIALS_DIRECTORY/token,
+    /// TASKPOLLER_SECRET_TOKEN); rotated with the pair by a reload.
+    secret_string token;
     signature_method signature = signature_method::hmac_sha256;
     /// Where the pair came from, and a description safe to log (paths, variable names; never
     /// a secret), e.g. "files /etc/taskpoller/secret_id, /etc/taskpoller/secret_key".

@@ -33,6 +33,7 @@ json::value optional_duration(const std::optional<duration>& v) {
 json::object credentials_json(const credentials_config& c) {
     return {{"secret_id", redacted(c.secret_id)},
             {"secret_key", redacted(c.secret_key)},
+            {"token", c.token.empty() ? json::value(nullptr) : redacted(c.token)},
             {"signature_method", str(to_string(c.signature))},
             {"source", str(to_string(c.source))},
             {"source_detail", str(c.source_detail)}};

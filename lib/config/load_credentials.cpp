@@ -139,7 +139,8 @@ void warn_inline(map_reader& m, std::string_view name, std::optional<unsigned> f
 }
 
 void from_config(map_reader& m, credentials_config& out, configured_secret& id,
-                 configured_secret& key, std::optional<unsigned> file_mode) {
+                 configured_secret& key, configured_secret& token,
+                 std::optional<unsigned> file_mode) {
     for (auto [c, name] : {std::pair{&id, "secret_id"}, std::pair{&key, "secret_key"}}) {
         if (!c->file_set && !c->inline_set) {
             m.ctx().error(m.mark(), m.path(),
@@ -151,14 +152,21 @@ void from_config(map_reader& m, credentials_config& out, configured_secret& id,
     }
     const bool ok_id = resolve_configured(m, "secret_id", id, out.secret_id);
     const bool ok_key = resolve_configured(m, "secret_key", key, out.secret_key);
-    if (!ok_id || !ok_key) return;
+    bool ok_token = true;
+    if (token.file_set || token.inline_set) {
+        if (token.inline_set && !token.file_set) warn_inline(m, "token", file_mode);
+        ok_token = resolve_configured(m, "token", token, out.token);
+    }
+    if (!ok_id || !ok_key || !ok_token) return;
     out.source = credential_source::config_file;
     const auto describe_half = [](const configured_secret& c, std::string_view name) {
         return c.inline_set ? fmt::format("{} inline", name)
                             : fmt::format("{} from {}", name, c.file);
     };
-    out.source_detail = fmt::format("configuration file ({}, {})", describe_half(id, "secret_id"),
-                                    describe_half(key, "secret_key"));
+    out.source_detail = fmt::format("configuration file ({}, {}{})", describe_half(id, "secret_id"),
+                                    describe_half(key, "secret_key"),
+                                    out.token.empty() ? std::string()
+                                                      : ", " + describe_half(token, "token"));
 }
 
 // $CREDENTIALS_DIRECTORY/secret_id and secret_key. Returns false when neither file exists.
@@ -176,10 +184,20 @@ bool from_credentials_directory(map_reader& m, const std::string& dir, credentia
         }
     }
     if (!ok) return true;
+    // Temporary credentials: an optional third file beside the pair.
+    bool missing_token = false;
+    auto token = read_secret_file(dir + "/token", &missing_token);
+    if (!token && !missing_token) {
+        m.ctx().error(m.mark(), m.path(),
+                      fmt::format("$CREDENTIALS_DIRECTORY: {}", token.error().message));
+        return true;
+    }
     out.secret_id = secret_string(std::move(id->value));
     out.secret_key = secret_string(std::move(key->value));
+    if (token) out.token = secret_string(std::move(token->value));
     out.source = credential_source::credentials_directory;
-    out.source_detail = fmt::format("systemd credentials ({}/secret_id, {}/secret_key)", dir, dir);
+    out.source_detail = fmt::format("systemd credentials ({}/secret_id, {}/secret_key{})", dir, dir,
+                                    token ? fmt::format(", {}/token", dir) : std::string());
     return true;
 }
 
@@ -200,8 +218,13 @@ bool from_environment(map_reader& m, credentials_config& out) {
     if (!id || id->empty() || !key || key->empty()) return true;
     out.secret_id = secret_string(std::move(*id));
     out.secret_key = secret_string(std::move(*key));
+    auto token = m.ctx().env.get("TASKPOLLER_SECRET_TOKEN");
+    if (token && !token->empty()) out.token = secret_string(std::move(*token));
     out.source = credential_source::environment;
-    out.source_detail = "environment (TASKPOLLER_SECRET_ID, TASKPOLLER_SECRET_KEY)";
+    out.source_detail = out.token.empty()
+                            ? "environment (TASKPOLLER_SECRET_ID, TASKPOLLER_SECRET_KEY)"
+                            : "environment (TASKPOLLER_SECRET_ID, TASKPOLLER_SECRET_KEY, "
+                              "TASKPOLLER_SECRET_TOKEN)";
     return true;
 }
 
@@ -215,12 +238,19 @@ void read_credentials(map_reader& root, credentials_config& out,
         {{"HmacSHA256", signature_method::hmac_sha256}, {"HmacSHA1", signature_method::hmac_sha1}});
     auto id = read_configured(m, "secret_id");
     auto key = read_configured(m, "secret_key");
+    auto token = read_configured(m, "token");
     m.finish();
 
     const std::size_t errors_before = m.ctx().errors.size();
     bool found = false;
+    if ((token.file_set || token.inline_set) && !(id.file_set || id.inline_set) &&
+        !(key.file_set || key.inline_set)) {
+        m.ctx().error(m.key_mark(token.file_set ? "token_file" : "token"),
+                      m.child(token.file_set ? "token_file" : "token"),
+                      "a token belongs to a SecretId/SecretKey pair: configure the pair here too");
+    }
     if (id.file_set || id.inline_set || key.file_set || key.inline_set) {
-        from_config(m, out, id, key, file_mode);
+        from_config(m, out, id, key, token, file_mode);
         found = true;
     } else if (auto dir = systemd_directory(m.ctx().env, "CREDENTIALS_DIRECTORY");
                dir && from_credentials_directory(m, *dir, out)) {

@@ -43,6 +43,7 @@ std::vector<secret_string> sensitive_values(const YAML::Node& doc, const credent
     }
     out.push_back(c.secret_id);
     out.push_back(c.secret_key);
+    if (!c.token.empty()) out.push_back(c.token);
     return out;
 }
 

@@ -99,6 +99,47 @@ TEST_F(Sources, environment_is_the_last_resort) {
     EXPECT_EQ(r.config->credentials.source, credential_source::environment);
 }
 
+// API 3.0 temporary credentials: a token from the same source as the pair, sent as X-TC-Token,
+// never shown.
+TEST_F(Sources, a_token_comes_from_the_same_source_as_the_pair_and_is_never_shown) {
+    const auto token = dir.write("cfg/token", "sts-token-123\n");
+    auto r = load_string(config_with_files() + "  token_file: " + token + "\n", "t.yaml", env);
+    ASSERT_TRUE(r.ok()) << r.error_text();
+    EXPECT_EQ(revealed(r.config->credentials.token), "sts-token-123");
+    EXPECT_NE(r.config->credentials.source_detail.find("token from"), std::string::npos);
+    expect_no_leak(r, {"sts-token-123"});
+    EXPECT_EQ(to_json(*r.config).at("credentials").at("token"), "<redacted>");
+
+    dir.write("creds/token", "dir-token");
+    with_credentials_directory();
+    auto from_dir = load_string(base, "t.yaml", env);
+    ASSERT_TRUE(from_dir.ok()) << from_dir.error_text();
+    EXPECT_EQ(revealed(from_dir.config->credentials.token), "dir-token");
+
+    map_environment only_env;
+    only_env.set("TASKPOLLER_SECRET_ID", "env-id");
+    only_env.set("TASKPOLLER_SECRET_KEY", "env-key");
+    only_env.set("TASKPOLLER_SECRET_TOKEN", "env-token");
+    auto from_env = load_string(base, "t.yaml", only_env);
+    ASSERT_TRUE(from_env.ok()) << from_env.error_text();
+    EXPECT_EQ(revealed(from_env.config->credentials.token), "env-token");
+
+    // Without a token: none, and the JSON view says null.
+    with_environment();
+    auto none = load_string(config_with_files(), "t.yaml", env);
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none.config->credentials.token.empty());
+    EXPECT_TRUE(to_json(*none.config).at("credentials").at("token").is_null());
+
+    // A token alone, without its pair in the same place, is an error.
+    auto alone = load_string(std::string(base) + "credentials:\n  token_file: " + token + "\n",
+                             "t.yaml", env);
+    ASSERT_FALSE(alone.ok());
+    EXPECT_NE(alone.error_text().find("a token belongs to a SecretId/SecretKey pair"),
+              std::string::npos)
+        << alone.error_text();
+}
+
 TEST_F(Sources, half_a_pair_is_an_error_not_a_fallthrough) {
     with_environment();
     dir.write("creds/secret_id", "dir-id");
