@@ -98,6 +98,8 @@ std::map<std::string, builtin_service, std::less<>> default_builtin_services() {
         // API 3.0
         {"clb", {resolver_kind::task_result, {}, "DescribeTaskStatus", "DescribeTaskStatus"}},
         {"vpc", {resolver_kind::task_result, {}, "DescribeVpcTaskResult", "DescribeVpcTaskResult"}},
+        {"cbs",
+         {resolver_kind::instance_state, {"AttachDisks", "DetachDisks"}, {}, "DescribeDisks"}},
     };
 }
 

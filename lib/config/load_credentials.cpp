@@ -163,10 +163,10 @@ void from_config(map_reader& m, credentials_config& out, configured_secret& id,
         return c.inline_set ? fmt::format("{} inline", name)
                             : fmt::format("{} from {}", name, c.file);
     };
-    out.source_detail = fmt::format("configuration file ({}, {}{})", describe_half(id, "secret_id"),
-                                    describe_half(key, "secret_key"),
-                                    out.token.empty() ? std::string()
-                                                      : ", " + describe_half(token, "token"));
+    out.source_detail =
+        fmt::format("configuration file ({}, {}{})", describe_half(id, "secret_id"),
+                    describe_half(key, "secret_key"),
+                    out.token.empty() ? std::string() : ", " + describe_half(token, "token"));
 }
 
 // $CREDENTIALS_DIRECTORY/secret_id and secret_key. Returns false when neither file exists.

@@ -118,6 +118,21 @@ instances_answer read_instances(const call_outcome& out) {
     return a;
 }
 
+instances_answer read_disks(const call_outcome& out) {
+    if (auto f = transport_failure(out)) return {std::move(f), {}};
+    auto r = qcloud::v3::parse_response(out.body);
+    if (!r) return {malformed(r.error()), {}};
+    if (r->error) return {failure_of(*r->error), {}};
+    auto page = qcloud::v3::read_describe_disks(*r);
+    if (!page) return {malformed(page.error()), {}};
+    instances_answer a;
+    a.instances.reserve(page->disks.size());
+    for (auto& d : page->disks)
+        a.instances.push_back(
+            {.instance_id = std::move(d.disk_id), .state = std::move(d.disk_state)});
+    return a;
+}
+
 submission_answer read_submission(const call_outcome& out,
                                   const std::vector<std::string>& resources) {
     using k = submission_answer::kind;
@@ -313,14 +328,15 @@ asio::awaitable<instances_answer> cloud_v3::async_poll_instances(const service_p
                                                                  std::span<const std::string> ids) {
     const std::string svc = service.name;
     const std::string act = service.result_action;
+    const bool disks = service.reader == task_reader::cbs_disks;
     // Limit defaults to 20: without Limit=100 a list of 100 ids would be cut to 20 answers.
     json::object body;
     json::array list;
     for (const auto& id : ids) list.emplace_back(id);
-    body["InstanceIds"] = std::move(list);
+    body[disks ? "DiskIds" : "InstanceIds"] = std::move(list);
     body["Limit"] = 100;
     auto out = co_await call(service, act, region, json::serialize(body), false);
-    auto answer = v3::read_instances(out);
+    auto answer = disks ? v3::read_disks(out) : v3::read_instances(out);
     if (out.what == call_outcome::kind::answered)
         api_.count_answer(svc, act, stats_label(answer.failure));
     co_return answer;

@@ -46,6 +46,9 @@ task_poll_answer read_task_poll(task_reader reader, const call_outcome& out);
 /// A DescribeInstances answer with LatestOperation* per instance.
 instances_answer read_instances(const call_outcome& out);
 
+/// A DescribeDisks answer: each disk as an observation (id, DiskState).
+instances_answer read_disks(const call_outcome& out);
+
 /// A submission call's answer: success (a RequestId) accepts every resource of the call; an
 /// error becomes throttled, busy (another task holds the resource), resign, unknown (server
 /// error, unreadable answer, lost answer) or rejected (every other class), by its class alone.

@@ -104,9 +104,40 @@ verdict judge_operation(const cvm_options& o, instance_progress& p, std::string_
     return verdict::running;  // OPERATING, or a state we do not know: keep polling
 }
 
+verdict judge_resource_state(const cvm_rule& rule, const cvm_options& o, instance_progress& p,
+                             const instance_observation* seen, duration since_submission) {
+    if (p.state != verdict::running) return p.state;
+    if (seen == nullptr) {
+        if (++p.missing >= std::max<std::uint32_t>(1, o.not_found_checks))
+            return finish(p, verdict::not_found,
+                          fmt::format("absent from the answer {} times in a row", p.missing));
+        return verdict::running;
+    }
+    p.missing = 0;
+    const std::string& s = seen->state;
+    p.same_count = s == p.last_state ? p.same_count + 1 : 1;
+    p.last_state = s;
+    const resource_states& st = *rule.states;
+    if (s == st.transitional) {
+        p.transitional_seen = true;
+        return verdict::running;
+    }
+    if (s == st.target) {
+        if (p.transitional_seen || since_submission >= rule.settle_delay)
+            return finish(p, verdict::succeeded, {});
+        return verdict::running;  // maybe a stale read
+    }
+    if (s == st.source && p.transitional_seen &&
+        p.same_count >= std::max<std::uint32_t>(1, o.stable_checks))
+        return finish(
+            p, verdict::failed,
+            fmt::format("back in {} after {} instead of {}", s, st.transitional, st.target));
+    return verdict::running;
+}
+
 cvm_task_state::cvm_task_state(cvm_rule rule, std::vector<std::string> instance_ids,
-                               time_point submitted, cvm_options o, std::string request_id)
-    : rule_(std::move(rule)), request_id_(std::move(request_id)), opt_(o), submitted_(submitted) {
+                               time_point submitted, cvm_options o)
+    : rule_(std::move(rule)), opt_(o), submitted_(submitted) {
     instances_.reserve(instance_ids.size());
     for (auto& id : instance_ids) {
         bool dup = false;
@@ -115,7 +146,8 @@ cvm_task_state::cvm_task_state(cvm_rule rule, std::vector<std::string> instance_
     }
 }
 
-verdict cvm_task_state::observe(std::span<const instance_observation> seen, time_point now) {
+verdict cvm_task_state::observe(std::span<const instance_observation> seen, time_point now,
+                                std::string_view request_id) {
     for (auto& inst : instances_) {
         const instance_observation* found = nullptr;
         for (const auto& s : seen) {
@@ -125,7 +157,11 @@ verdict cvm_task_state::observe(std::span<const instance_observation> seen, time
             }
         }
         if (rule_.by_latest_operation) {
-            judge_operation(opt_, inst.progress, request_id_, found);
+            judge_operation(opt_, inst.progress, request_id, found);
+            continue;
+        }
+        if (rule_.by_resource_state()) {
+            judge_resource_state(rule_, opt_, inst.progress, found, now - submitted_);
             continue;
         }
         std::optional<int> status;
@@ -188,7 +224,7 @@ std::string cvm_task_state::last_status() const {
     for (const auto& i : instances_) {
         if (!out.empty()) out += ',';
         out += i.id + '=';
-        if (rule_.by_latest_operation) {
+        if (rule_.by_latest_operation || rule_.by_resource_state()) {
             out += i.progress.last_state.empty() ? std::string("none") : i.progress.last_state;
             continue;
         }

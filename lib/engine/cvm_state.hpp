@@ -68,17 +68,27 @@ verdict judge_instance(const cvm_rule& rule, const cvm_options& o, instance_prog
 verdict judge_operation(const cvm_options& o, instance_progress& p, std::string_view request_id,
                         const instance_observation* seen);
 
+/// API 3.0 resource states (rule.by_resource_state(): CBS disks): judges one observation
+/// (nullopt if absent) `since_submission` after the call. The target state counts only after
+/// the transitional state was seen or `settle_delay` has passed (a stale read may show the old
+/// state, and for a detach followed by an attach the old state is the target); back in the
+/// source state after the transitional one, on `stable_checks` polls, is a failure.
+verdict judge_resource_state(const cvm_rule& rule, const cvm_options& o, instance_progress& p,
+                             const instance_observation* seen, duration since_submission);
+
 /// The state of one CVM task: its instances and their progress.
 class cvm_task_state {
   public:
-    /// `request_id`: the task's RequestId (API 3.0 rules compare it with LatestOperationRequestId).
     cvm_task_state(cvm_rule rule, std::vector<std::string> instance_ids, time_point submitted,
-                   cvm_options o = {}, std::string request_id = {});
+                   cvm_options o = {});
 
     /// One poll round. `seen` must hold every answer of the calls that asked for this task's
     /// instances this round (instances absent from it count as missing). Duplicate ids in
     /// `seen`: the first wins. Returns the task's verdict.
-    verdict observe(std::span<const instance_observation> seen, time_point now);
+    /// `request_id`: the task's RequestId (API 3.0 CVM rules compare it with
+    /// LatestOperationRequestId; unused otherwise).
+    verdict observe(std::span<const instance_observation> seen, time_point now,
+                    std::string_view request_id = {});
 
     /// One instance's observation (nullopt = absent). Unknown ids are ignored. Returns the
     /// task's verdict.
@@ -100,7 +110,6 @@ class cvm_task_state {
         instance_progress progress;
     };
     cvm_rule rule_;
-    std::string request_id_;
     cvm_options opt_;
     time_point submitted_;
     std::vector<instance> instances_;

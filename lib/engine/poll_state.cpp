@@ -71,7 +71,7 @@ core::result<void> poll_state::add(const track_request& r) {
         if (r.resources.empty())
             return core::error{key + ": an instance-state task needs instance ids"};
         cvm = std::make_unique<cvm_task_state>(*(*action)->cvm, r.resources, r.submitted,
-                                               options_.cvm, r.key.request_id);
+                                               options_.cvm);
     }
     std::uint32_t h;
     if (!free_.empty()) {
@@ -234,7 +234,8 @@ task_write poll_state::apply_failure(std::uint32_t h, const call_failure& f) {
 task_write poll_state::apply_instances(std::uint32_t h,
                                        std::span<const instance_observation> seen) {
     cvm_task_state& cvm = *tasks_[h].cvm;
-    switch (cvm.observe(seen, clock_.steady_now())) {
+    const std::string_view key = *tasks_[h].key;  // "service/request_id"
+    switch (cvm.observe(seen, clock_.steady_now(), key.substr(key.find('/') + 1))) {
         case verdict::running:
             break;
         case verdict::succeeded:

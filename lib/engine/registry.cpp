@@ -101,6 +101,30 @@ service_profile make_clb_v3() {
          v3_action("DeleteLoadBalancer", "LoadBalancerIds", true)});
 }
 
+// API 3.0 CBS (2017-03-12): disks carry no RequestId, so AttachDisks/DetachDisks are done when
+// each disk shows the target state after the transitional one (docs/protocol.md "API 3.0").
+service_profile make_cbs_v3() {
+    service_profile s{"cbs", "cbs", resolver_kind::instance_state, "DescribeDisks", "", {}, {}, {}};
+    s.proto = protocol::v3;
+    s.version = "2017-03-12";
+    s.reader = task_reader::cbs_disks;
+    s.result_rate_limit = 15.0;  // documented 20/s
+    static constexpr resource_states attach{"UNATTACHED", "ATTACHING", "ATTACHED"};
+    static constexpr resource_states detach{"ATTACHED", "DETACHING", "UNATTACHED"};
+    for (auto [name, states] :
+         {std::pair{"AttachDisks", &attach}, std::pair{"DetachDisks", &detach}}) {
+        cvm_rule rule;
+        rule.ids_param = "DiskIds";
+        rule.states = states;
+        action_profile a{name, response_kind::common_async, rule, 15.0};
+        a.resource_param = "DiskIds";
+        a.resource_required = true;
+        a.chunk = {"DiskIds", 10};
+        s.actions.emplace(a.name, std::move(a));
+    }
+    return s;
+}
+
 service_profile make_vpc_v3() {
     return make_v3_task_service(
         "vpc", "2017-03-12", "DescribeVpcTaskResult", task_reader::vpc_task_result,
@@ -151,6 +175,9 @@ core::result<void> merge_action(const service_profile& s, const std::string& nam
         // API 3.0: completion is read from LatestOperation*, the same rule for every action.
         if (o.target || o.transitional || o.response)
             return fail(where + ": target/transitional/response do not apply to API 3.0 actions");
+        if (a.name.empty() && s.reader == task_reader::cbs_disks)
+            return fail(where +
+                        ": CBS completion is built in for AttachDisks and DetachDisks only");
         if (a.name.empty()) {
             a = cvm_like ? action_profile{name, response_kind::common_async,
                                           cvm_rule{.ids_param = "InstanceIds",
@@ -209,6 +236,7 @@ std::optional<service_profile> builtin_service(std::string_view name, protocol p
     if (name == "cvm") return p == protocol::v3 ? make_cvm_v3() : make_cvm();
     if (p == protocol::v3 && name == "clb") return make_clb_v3();
     if (p == protocol::v3 && name == "vpc") return make_vpc_v3();
+    if (p == protocol::v3 && name == "cbs") return make_cbs_v3();
     if (p == protocol::v2 && (name == "lb" || name == "bmlb" || name == "bmeip")) {
         registry r;
         return *r.find_service(name);
@@ -221,6 +249,7 @@ registry::registry(std::string host_suffix, protocol default_protocol)
     services_.emplace("cvm", default_protocol == protocol::v3 ? make_cvm_v3() : make_cvm());
     services_.emplace("clb", make_clb_v3());
     services_.emplace("vpc", make_vpc_v3());
+    services_.emplace("cbs", make_cbs_v3());
     // CLB actions documented as async (each returns a requestId for the task-result API).
     services_.emplace(
         "lb", make_task_service("lb", "DescribeLoadBalancersTaskResult",

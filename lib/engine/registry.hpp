@@ -32,6 +32,7 @@ enum class task_reader {
     v2_status,        ///< API 2.0 `data.status` 0/1/2
     clb_task_status,  ///< CLB DescribeTaskStatus: `Status` 0/1/2
     vpc_task_result,  ///< VPC DescribeVpcTaskResult: `Status` SUCCESS/RUNNING/FAILED
+    cbs_disks,        ///< API 3.0 resource state: CBS DescribeDisks(DiskIds) `DiskState`
 };
 
 enum class resolver_kind {
@@ -44,6 +45,13 @@ enum class response_kind {
     batch,         ///< `{"detail": {resource: {requestId}}}`: one entry per resource
 };
 
+/// API 3.0 resource states of an action without a RequestId on the resource (CBS disks).
+struct resource_states {
+    std::string_view source;        ///< before: "UNATTACHED"
+    std::string_view transitional;  ///< during: "ATTACHING"
+    std::string_view target;        ///< done: "ATTACHED"
+};
+
 /// How a CVM action's completion is read from instance states (docs/protocol.md "Completion").
 struct cvm_rule {
     int target = 2;           ///< status that means done
@@ -53,6 +61,12 @@ struct cvm_rule {
     /// API 3.0: done only when the instance's LatestOperationRequestId is the task's RequestId
     /// and LatestOperationState is SUCCESS or FAILED (target/transitional are not used).
     bool by_latest_operation = false;
+    /// API 3.0 without a RequestId on the resource (CBS disks): done when the resource shows
+    /// the target state after the transitional one was seen or `settle_delay` has passed;
+    /// failed when it is back in the source state (stable) after the transitional one. Static
+    /// storage (built-in rules only), so each tracked task's copy of the rule stays small.
+    const resource_states* states = nullptr;
+    bool by_resource_state() const noexcept { return states != nullptr; }
     bool has_transitional() const noexcept { return transitional != -100; }
 };
 

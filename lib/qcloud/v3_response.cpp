@@ -263,4 +263,35 @@ core::result<instances_page> read_describe_instances(const response& r) {
     return out;
 }
 
+core::result<disks_page> read_describe_disks(const response& r) {
+    if (r.error) return refused(r);
+    const json::value* total = r.fields.if_contains("TotalCount");
+    if (total == nullptr || !total->is_int64() || total->get_int64() < 0)
+        return invalid("DescribeDisks: TotalCount is missing or not a non-negative integer");
+    const json::value* set = r.fields.if_contains("DiskSet");
+    if (set == nullptr || !set->is_array())
+        return invalid("DescribeDisks: DiskSet is missing or not an array");
+    disks_page out;
+    out.total_count = total->get_int64();
+    out.disks.reserve(set->get_array().size());
+    for (const json::value& v : set->get_array()) {
+        const json::object* o = v.if_object();
+        if (o == nullptr) return invalid("DescribeDisks: a DiskSet item is not an object");
+        constexpr std::string_view what = "DescribeDisks: DiskSet[]";
+        disk d;
+        auto id = required_string(*o, "DiskId", what);
+        if (!id) return id.error();
+        if (id->empty()) return invalid("DescribeDisks: a DiskId is empty");
+        d.disk_id = std::move(*id);
+        auto state = required_string(*o, "DiskState", what);
+        if (!state) return state.error();
+        d.disk_state = std::move(*state);
+        auto instance = optional_string(*o, "InstanceId", what);
+        if (!instance) return instance.error();
+        d.instance_id = std::move(*instance);
+        out.disks.push_back(std::move(d));
+    }
+    return out;
+}
+
 }  // namespace taskpoller::qcloud::v3

@@ -68,4 +68,18 @@ struct instances_page {
 };
 core::result<instances_page> read_describe_instances(const response& r);
 
+/// One disk of CBS DescribeDisks (`DiskSet[]`).
+struct disk {
+    std::string disk_id;
+    std::string disk_state;   ///< "UNATTACHED", "ATTACHING", "ATTACHED", "DETACHING", ...
+    std::string instance_id;  ///< empty when not attached (or null)
+};
+struct disks_page {
+    std::int64_t total_count = 0;
+    std::vector<disk> disks;
+};
+/// CBS DescribeDisks: `TotalCount`, `DiskSet[]` with `DiskId`, `DiskState`, `InstanceId`
+/// (optional/null). A missing DiskSet is an error, an empty one is not.
+core::result<disks_page> read_describe_disks(const response& r);
+
 }  // namespace taskpoller::qcloud::v3

@@ -34,7 +34,7 @@ TEST(Services, unknown_service_needs_a_resolver_and_a_hint_for_typos) {
         << r.error_text();
     const auto redis = error_at(r, 5, 3);
     EXPECT_EQ(redis.path, "services.redis");
-    EXPECT_NE(redis.message.find("built-in services are bmeip, bmlb, clb, cvm, lb, vpc"),
+    EXPECT_NE(redis.message.find("built-in services are bmeip, bmlb, cbs, clb, cvm, lb, vpc"),
               std::string::npos)
         << redis.message;
 }

@@ -230,35 +230,91 @@ cvm_rule v3_rule() {
 // The stale read: right after the call DescribeInstances still shows the previous operation's
 // SUCCESS and even the target state; only our RequestId finishes the task.
 TEST(CvmByLatestOperation, the_previous_operations_success_is_never_ours) {
-    cvm_task_state t(v3_rule(), {"ins-1", "ins-2"}, t0, {}, "R-ours");
+    cvm_task_state t(v3_rule(), {"ins-1", "ins-2"}, t0);
     std::vector<instance_observation> page{seen("ins-1", "STOPPED", "R-old", "SUCCESS"),
                                            seen("ins-2", "STOPPED", "R-old", "SUCCESS")};
-    EXPECT_EQ(t.observe(page, t0 + 1h), verdict::running);  // however long: never from state
+    EXPECT_EQ(t.observe(page, t0 + 1h, "R-ours"), verdict::running);  // never from state
     page = {seen("ins-1", "STOPPING", "R-ours", "OPERATING"),
             seen("ins-2", "STOPPED", "R-ours", "SUCCESS")};
-    EXPECT_EQ(t.observe(page, t0 + 2s), verdict::running);
+    EXPECT_EQ(t.observe(page, t0 + 2s, "R-ours"), verdict::running);
     EXPECT_EQ(t.pending_instances(), std::vector<std::string>{"ins-1"});
     EXPECT_EQ(t.last_status(), "ins-1=STOPPING/OPERATING,ins-2=STOPPED/SUCCESS");
     page = {seen("ins-1", "STOPPED", "R-ours", "SUCCESS")};
-    EXPECT_EQ(t.observe(page, t0 + 3s), verdict::succeeded);
+    EXPECT_EQ(t.observe(page, t0 + 3s, "R-ours"), verdict::succeeded);
 }
 
 TEST(CvmByLatestOperation, failed_superseded_and_absent) {
-    cvm_task_state failed(v3_rule(), {"ins-1"}, t0, {}, "R");
+    cvm_task_state failed(v3_rule(), {"ins-1"}, t0);
     std::vector<instance_observation> page{seen("ins-1", "RUNNING", "R", "FAILED", "disk busy")};
-    EXPECT_EQ(failed.observe(page, t0 + 1s), verdict::failed);
+    EXPECT_EQ(failed.observe(page, t0 + 1s, "R"), verdict::failed);
     EXPECT_EQ(failed.reason(), "ins-1: LatestOperationState FAILED: disk busy");
 
-    cvm_task_state superseded(v3_rule(), {"ins-1"}, t0, {}, "R");
+    cvm_task_state superseded(v3_rule(), {"ins-1"}, t0);
     page = {seen("ins-1", "STOPPING", "R", "OPERATING")};
-    EXPECT_EQ(superseded.observe(page, t0 + 1s), verdict::running);
+    EXPECT_EQ(superseded.observe(page, t0 + 1s, "R"), verdict::running);
     page = {seen("ins-1", "STARTING", "R-other", "OPERATING")};
-    EXPECT_EQ(superseded.observe(page, t0 + 2s), verdict::failed);
+    EXPECT_EQ(superseded.observe(page, t0 + 2s, "R"), verdict::failed);
     EXPECT_NE(superseded.reason().find("superseded"), std::string::npos);
 
-    cvm_task_state gone(v3_rule(), {"ins-1"}, t0, {.stable_checks = 2, .not_found_checks = 2}, "R");
-    EXPECT_EQ(gone.observe({}, t0 + 1s), verdict::running);
-    EXPECT_EQ(gone.observe({}, t0 + 2s), verdict::not_found);
+    cvm_task_state gone(v3_rule(), {"ins-1"}, t0, {.stable_checks = 2, .not_found_checks = 2});
+    EXPECT_EQ(gone.observe({}, t0 + 1s, "R"), verdict::running);
+    EXPECT_EQ(gone.observe({}, t0 + 2s, "R"), verdict::not_found);
+}
+
+// CBS: no RequestId on a disk; the target state counts after the transitional one (or the
+// settle delay), and a disk back in its source state after the transitional one failed.
+TEST(CbsByResourceState, attach_detach_and_a_failed_attach) {
+    registry r("api.qcloud.com", protocol::v3);
+    const auto attach = *r.find_action("cbs", "AttachDisks").value()->cvm;
+    EXPECT_TRUE(attach.by_resource_state());
+    EXPECT_EQ(r.find_action("cbs", "AttachDisks").value()->chunk.max, 10u);
+    auto disk = [](const char* id, const char* state) {
+        return instance_observation{.instance_id = id, .state = state};
+    };
+    cvm_task_state t(attach, {"disk-1", "disk-2"}, t0);
+    std::vector<instance_observation> page{disk("disk-1", "UNATTACHED"),
+                                           disk("disk-2", "ATTACHED")};
+    // A stale read right after the call: ATTACHED before the settle delay is not proof.
+    EXPECT_EQ(t.observe(page, t0 + 1s), verdict::running);
+    page = {disk("disk-1", "ATTACHING"), disk("disk-2", "ATTACHED")};
+    EXPECT_EQ(t.observe(page, t0 + 2s), verdict::running);
+    EXPECT_EQ(t.pending_instances(), (std::vector<std::string>{"disk-1", "disk-2"}));
+    page = {disk("disk-1", "ATTACHED"), disk("disk-2", "ATTACHED")};
+    EXPECT_EQ(t.observe(page, attach.settle_delay + t0 + 1s), verdict::succeeded);
+    EXPECT_EQ(t.last_status(), "disk-1=ATTACHED,disk-2=ATTACHED");
+
+    cvm_task_state failed(attach, {"disk-3"}, t0);
+    page = {disk("disk-3", "ATTACHING")};
+    EXPECT_EQ(failed.observe(page, t0 + 1s), verdict::running);
+    page = {disk("disk-3", "UNATTACHED")};
+    EXPECT_EQ(failed.observe(page, t0 + 2s), verdict::running);  // one odd read is not enough
+    EXPECT_EQ(failed.observe(page, t0 + 3s), verdict::failed);
+    EXPECT_NE(failed.reason().find("back in UNATTACHED"), std::string::npos) << failed.reason();
+
+    const auto detach = *r.find_action("cbs", "DetachDisks").value()->cvm;
+    cvm_task_state d(detach, {"disk-4"}, t0);
+    page = {disk("disk-4", "DETACHING")};
+    EXPECT_EQ(d.observe(page, t0 + 1s), verdict::running);
+    page = {disk("disk-4", "UNATTACHED")};
+    EXPECT_EQ(d.observe(page, t0 + 2s), verdict::succeeded);
+    // New CBS actions have no rule to be judged by.
+    service_override o;
+    o.name = "cbs";
+    o.actions["ResizeDisk"] = {};
+    EXPECT_FALSE(r.apply(o));
+}
+
+TEST(ReadPollsV3, describe_disks) {
+    auto a = v3::read_disks(answered(R"({"Response":{"TotalCount":2,"DiskSet":[
+        {"DiskId":"disk-1","DiskState":"ATTACHED","InstanceId":"ins-1","Attached":true},
+        {"DiskId":"disk-2","DiskState":"UNATTACHED","InstanceId":null}],"RequestId":"x"}})"));
+    ASSERT_FALSE(a.failure) << a.failure->message;
+    ASSERT_EQ(a.instances.size(), 2u);
+    EXPECT_EQ(a.instances[0].instance_id, "disk-1");
+    EXPECT_EQ(a.instances[0].state, "ATTACHED");
+    EXPECT_EQ(a.instances[1].state, "UNATTACHED");
+    EXPECT_TRUE(
+        v3::read_disks(answered(R"({"Response":{"TotalCount":0,"RequestId":"x"}})")).failure);
 }
 
 TEST(MergeCalls, one_call_is_its_own_answer_several_are_merged_per_resource) {

@@ -106,10 +106,10 @@ TEST(Registry, bm_services_have_their_documented_actions_built_in) {
 
 TEST(Registry, unknown_service_lists_known_services) {
     registry r;
-    auto res = r.find_action("cbs", "AttachDisks");
+    auto res = r.find_action("ebs", "AttachDisks");
     ASSERT_FALSE(res.has_value());
-    EXPECT_NE(res.error().message.find("unknown service 'cbs'"), std::string::npos);
-    EXPECT_NE(res.error().message.find("bmeip, bmlb, clb, cvm, lb, vpc"), std::string::npos)
+    EXPECT_NE(res.error().message.find("unknown service 'ebs'"), std::string::npos);
+    EXPECT_NE(res.error().message.find("bmeip, bmlb, cbs, clb, cvm, lb, vpc"), std::string::npos)
         << res.error().message;
 }
 
@@ -191,7 +191,7 @@ std::vector<bad_case> bad_cases() {
         o.actions[std::move(action)] = a;
         return o;
     };
-    v.push_back({"unknown service", {"cbs", {}, {}, {}, {}, {}}, "unknown service (known: "});
+    v.push_back({"unknown service", {"ebs", {}, {}, {}, {}, {}}, "unknown service (known: "});
     v.push_back({"zero service rate", {"lb", {}, {}, {}, 0.0, {}}, "rate_limit must be"});
     v.push_back(
         {"nan action rate",
