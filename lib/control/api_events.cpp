@@ -24,6 +24,7 @@
 #include "control/api_common.hpp"
 #include "control/router.hpp"
 #include "control/views.hpp"
+#include "engine/tracker.hpp"
 #include "store/store.hpp"
 #include "store/waiters.hpp"
 
@@ -70,7 +71,8 @@ awaitable<bool> replay(events_feed& f) {
         }
         if (page.changes.empty()) co_return true;
         for (const auto& c : page.changes) {
-            if (!f.out->push(change_line(f.ctx.store, c))) co_return false;
+            if (!f.out->push(change_line(f.ctx.store, c, &f.ctx.tracker.services())))
+                co_return false;
             f.last = c.seq;
         }
         // Let the writer drain before pushing more.

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "core/states.hpp"
+#include "engine/registry.hpp"
 #include "store/change_log.hpp"
 #include "store/store.hpp"
 
@@ -76,11 +77,22 @@ std::string format_time(core::sys_time t) {
                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
-json::object task_view(const core::task& t) {
+namespace {
+
+// "v2" or "v3" for a service `reg` knows; nothing otherwise (a service configured away).
+void add_protocol(json::object& o, std::string_view service, const engine::registry* reg) {
+    if (reg == nullptr) return;
+    if (const auto* s = reg->find_service(service)) o["protocol"] = engine::to_string(s->proto);
+}
+
+}  // namespace
+
+json::object task_view(const core::task& t, const engine::registry* reg) {
     json::object o;
     o["service"] = t.service;
     o["request_id"] = t.request_id;
     o["key"] = core::format_task_key(t.service, t.request_id);
+    add_protocol(o, t.service, reg);
     o["state"] = core::to_string(t.state);
     o["action"] = t.action;
     o["batch_id"] = string_or_null(t.batch_id);
@@ -99,11 +111,12 @@ json::object task_view(const core::task& t) {
     return o;
 }
 
-json::object batch_view(const core::batch& b) {
+json::object batch_view(const core::batch& b, const engine::registry* reg) {
     json::object o;
     o["id"] = b.id;
     o["state"] = core::to_string(b.state);
     o["service"] = b.service;
+    add_protocol(o, b.service, reg);
     o["action"] = b.action;
     o["region"] = b.region;
     o["code"] = b.code;
@@ -130,7 +143,8 @@ json::object batch_view(const core::batch& b) {
     return o;
 }
 
-std::string change_line(const store::store& s, const store::change& c) {
+std::string change_line(const store::store& s, const store::change& c,
+                        const engine::registry* reg) {
     using store::change_kind;
     const bool is_task = c.kind == change_kind::task_created ||
                          c.kind == change_kind::task_changed || c.kind == change_kind::task_expired;
@@ -149,9 +163,9 @@ std::string change_line(const store::store& s, const store::change& c) {
         if (is_task) {
             auto key = core::parse_task_key(c.subject);
             if (key)
-                if (auto t = s.get_task(*key)) o["task"] = task_view(*t);
+                if (auto t = s.get_task(*key)) o["task"] = task_view(*t, reg);
         } else if (auto b = s.get_batch(c.subject)) {
-            o["batch"] = batch_view(*b);
+            o["batch"] = batch_view(*b, reg);
         }
     }
     return json::serialize(o);

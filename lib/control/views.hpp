@@ -13,6 +13,10 @@ struct change;
 class store;
 }  // namespace taskpoller::store
 
+namespace taskpoller::engine {
+class registry;
+}
+
 namespace taskpoller::control {
 
 /// RFC 3339 UTC with milliseconds: "2026-11-27T23:15:20.123Z".
@@ -20,16 +24,18 @@ std::string format_time(core::sys_time t);
 
 /// {"service","request_id","key","state","action","batch_id"|null,"resources","labels",
 ///  "last_status"|null,"last_error"|null,"polls","created_at","finished_at"|null,
-///  "deadline"|null,"updated_seq"}
-boost::json::object task_view(const core::task& t);
+///  "deadline"|null,"updated_seq"}, and "protocol" ("v2"/"v3", the service's in `reg`) when
+/// `reg` is given and knows the service.
+boost::json::object task_view(const core::task& t, const engine::registry* reg = nullptr);
 
 /// The batch with its "counts" (task states plus entries "rejected" and "unknown") and
-/// "entries" (each with its task's state, or "rejected"/"unknown").
-boost::json::object batch_view(const core::batch& b);
+/// "entries" (each with its task's state, or "rejected"/"unknown"); "protocol" as task_view.
+boost::json::object batch_view(const core::batch& b, const engine::registry* reg = nullptr);
 
 /// One events-stream line (without the newline) for `c`, looking the object up in `s` for its
 /// current view: {"seq","type":"task"|"batch","change":"created"|"changed"|"expired",
 /// "state", "key", "task"|"batch":{view}}. An expired or already forgotten object has no view.
-std::string change_line(const store::store& s, const store::change& c);
+std::string change_line(const store::store& s, const store::change& c,
+                        const engine::registry* reg = nullptr);
 
 }  // namespace taskpoller::control

@@ -187,6 +187,7 @@ TEST(ApiV3, stop_150_reject_a_stopped_batch_register_50_targets_within_the_limit
     // 150 instances, two calls, two tasks (one RequestId per call), every entry accepted.
     auto big = batch(acknowledged[0]);
     EXPECT_EQ(big.at("state"), "done");
+    EXPECT_EQ(big.at("protocol"), "v3");
     std::set<std::string> request_ids;
     for (const auto& e : big.at("entries").as_array()) {
         EXPECT_EQ(e.at("state") == "succeeded" || e.at("state") == "failed", true) << e;
