@@ -30,6 +30,15 @@ std::string join_strings(const json::array& a) {
     return out.empty() ? "-" : out;
 }
 
+// A table cell for a task's resources: the first two and how many more ("ins-1,ins-2 (+98)").
+// An API 3.0 CVM task covers up to 100 instances; the whole list is in `get`.
+std::string resources_cell(const json::array& a) {
+    constexpr std::size_t shown = 2;
+    if (a.size() <= shown + 1) return join_strings(a);
+    json::array head(a.begin(), a.begin() + shown);
+    return join_strings(head) + " (+" + std::to_string(a.size() - shown) + ")";
+}
+
 std::string labels_text(const json::value& doc) {
     const auto* l = as_obj(doc).if_contains("labels");
     if (l == nullptr || !l->is_object() || l->get_object().empty()) return "-";
@@ -159,7 +168,7 @@ std::string render_list(const json::value& page, bool colour) {
             {{field(t, "service") + "/" + field(t, "request_id"), {}},
              {s, s},
              {field(t, "action"), {}},
-             {res != nullptr && res->is_array() ? join_strings(res->get_array()) : std::string("-"),
+             {res != nullptr && res->is_array() ? resources_cell(res->get_array()) : std::string("-"),
               {}},
              {field(t, "batch_id"), {}},
              {field(t, "polls"), {}},

@@ -52,8 +52,11 @@ constexpr std::array<std::string_view, 6> permanent_codes = {
     "InvalidRequest",   "RequestSizeLimitExceeded", "ResponseSizeLimitExceeded"};
 
 bool is_precondition(std::string_view code) noexcept {
+    // ResourceUnavailable.Attached (CBS AttachDisks on an attached disk) is a state, not
+    // contention: sending it again cannot help.
     return code.starts_with("UnsupportedOperation.InstanceState") ||
-           in_group(code, "ResourceNotFound") || code == "InvalidParameter.LBIdNotFound" ||
+           code == "ResourceUnavailable.Attached" || in_group(code, "ResourceNotFound") ||
+           code == "InvalidParameter.LBIdNotFound" ||
            (code.ends_with(".NotFound") && code.size() > std::string_view(".NotFound").size());
 }
 

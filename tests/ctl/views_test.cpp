@@ -51,6 +51,13 @@ TEST(Views, Lists) {
     const auto tasks = json::parse(std::string(R"({"tasks":[)") + test::running_task + "]}");
     EXPECT_TRUE(has(render_list(tasks, false), "lb/6356081  running  ModifyLoadBalancerBackends"));
     EXPECT_EQ(render_list(json::parse(R"({"tasks":[]})"), false), "no tasks\n");
+    // An API 3.0 CVM task covers up to 100 instances: the table shows two and a count.
+    const auto wide = json::parse(
+        R"({"tasks":[{"service":"cvm","request_id":"R","state":"running","action":"StopInstances",)"
+        R"("resources":["ins-1","ins-2","ins-3","ins-4"],"batch_id":"b-1","polls":1,)"
+        R"("created_at":"2026-12-06T00:00:00.000Z"}]})");
+    EXPECT_TRUE(has(render_list(wide, false), "ins-1,ins-2 (+2)")) << render_list(wide, false);
+    EXPECT_FALSE(has(render_list(wide, false), "ins-4"));
     EXPECT_EQ(render_list(json::parse(R"({"batches":[]})"), false), "no batches\n");
 }
 

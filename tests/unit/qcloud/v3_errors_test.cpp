@@ -103,6 +103,7 @@ TEST(V3Errors, retry) {
                 {"ResourceBusy", error_class::retry},
                 {"ResourceUnavailable", error_class::retry},
                 {"ResourceUnavailable.InstanceType", error_class::retry},
+                {"ResourceUnavailable.Attached", error_class::precondition},  // a state: CBS
                 {"ResourceInsufficient", error_class::retry},
                 {"FailedOperation.ResourceInOperating", error_class::retry},
                 {"OperationDenied.InstanceOperationInProgress", error_class::retry},
