@@ -62,6 +62,8 @@ class cvm_service {
 
     /// Instance ids in creation order.
     std::vector<std::string> ids() const;
+    /// Whether `id` is an instance that exists now (not terminated).
+    bool is_live(const std::string& id, std::int64_t now_ms) { return find_live(id, now_ms); }
     /// The state DescribeInstances shows now (stale window applied); nullopt if unknown id.
     std::optional<int> shown_status(const std::string& id, std::int64_t now_ms);
     /// The real state now.
