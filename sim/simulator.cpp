@@ -82,6 +82,7 @@ bool knows_v3(const std::string& service, const std::string& action) {
     if (service == "cvm") return cvm_service::knows_v3(action);
     if (service == "clb") return clb_v3_service::knows(action);
     if (service == "cbs") return cbs_v3_service::knows(action);
+    if (service == "vpc") return vpc_v3_service::knows(action);
     return false;
 }
 
@@ -118,7 +119,8 @@ simulator::simulator(config cfg, now_fn now, core::logger log)
       verifier_v3_(cfg_),
       request_ids_(cfg_.seed ^ 0x7633726571ULL),
       clb_v3_(cfg_, stats_),
-      cbs_v3_(cfg_, stats_, cvm_) {}
+      cbs_v3_(cfg_, stats_, cvm_),
+      vpc_v3_(cfg_, stats_, cvm_) {}
 
 void simulator::reset() {
     stats_.clear();
@@ -130,6 +132,7 @@ void simulator::reset() {
     request_ids_.reseed();
     clb_v3_.reset();
     cbs_v3_.reset();  // after cvm_.reset(): attaches disks to the new instances
+    vpc_v3_.reset();
 }
 
 http_out simulator::handle(const http_in& in) {
@@ -241,6 +244,7 @@ http_out simulator::handle_control(const http_in& in, std::string_view path) {
     for (auto& t : tasks_.tasks_json(now)) all.push_back(std::move(t));
     for (auto& t : clb_v3_.tasks_json(now)) all.push_back(std::move(t));
     for (auto& t : cbs_v3_.tasks_json(now)) all.push_back(std::move(t));
+    for (auto& t : vpc_v3_.tasks_json(now)) all.push_back(std::move(t));
     return json_answer({{"tasks", std::move(all)}});
 }
 
@@ -332,6 +336,7 @@ v3::result simulator::run_checked_v3(const http_in& in, std::string_view path,
     const auto& params = body.as_object();
     if (service == "cvm") return cvm_.handle_v3(action, params, request_id, now);
     if (service == "cbs") return cbs_v3_.handle(action, params, request_id, now);
+    if (service == "vpc") return vpc_v3_.handle(action, params, request_id, now);
     return clb_v3_.handle(action, params, request_id, now);
 }
 

@@ -22,6 +22,7 @@
 #include "sim/v3.hpp"
 #include "sim/v3_verifier.hpp"
 #include "sim/verifier.hpp"
+#include "sim/vpc_v3.hpp"
 
 namespace taskpoller::sim {
 
@@ -76,6 +77,7 @@ class simulator {
     task_service& tasks() noexcept { return tasks_; }
     clb_v3_service& clb_v3() noexcept { return clb_v3_; }
     cbs_v3_service& cbs_v3() noexcept { return cbs_v3_; }
+    vpc_v3_service& vpc_v3() noexcept { return vpc_v3_; }
 
   private:
     http_out handle_api(const http_in& in, std::string_view query);
@@ -102,6 +104,7 @@ class simulator {
     v3::request_ids request_ids_;
     clb_v3_service clb_v3_;
     cbs_v3_service cbs_v3_;  // after cvm_: its disks are attached to cvm_'s instances
+    vpc_v3_service vpc_v3_;
 };
 
 /// The service a Host header addresses: "cvm" for "cvm.api.qcloud.com[:port]" when the suffix
