@@ -188,10 +188,23 @@ void read_instances(const reader& r, const YAML::Node& n, instance_config& ic) {
     count("stopped", ic.stopped);
 }
 
+void read_disks(const reader& r, const YAML::Node& n, disk_config& dc) {
+    r.expect_map(n, "disks", {"unattached", "attached"});
+    auto count = [&](const char* key, int& out) {
+        if (!n[key]) return;
+        auto v = r.scalar<long>(n[key], std::string("disks.") + key, "an integer");
+        if (v < 0 || v > 1000000) r.fail(n[key], std::string("disks.") + key, "out of range");
+        out = static_cast<int>(v);
+    };
+    count("unattached", dc.unattached);
+    count("attached", dc.attached);
+}
+
 void read_root(const reader& r, const YAML::Node& root, config& c) {
-    r.expect_map(root, "",
-                 {"host_suffix", "accounts", "tls_only", "replay_check", "timestamp_window",
-                  "instances", "stale_window", "operations", "rate_limits", "faults", "seed"});
+    r.expect_map(
+        root, "",
+        {"host_suffix", "accounts", "tls_only", "replay_check", "timestamp_window", "instances",
+         "disks", "stale_window", "operations", "rate_limits", "faults", "seed"});
     if (root["host_suffix"])
         c.host_suffix = r.scalar<std::string>(root["host_suffix"], "host_suffix", "a string");
     if (root["accounts"]) read_accounts(r, root["accounts"], c.accounts);
@@ -202,6 +215,16 @@ void read_root(const reader& r, const YAML::Node& root, config& c) {
         c.timestamp_window = std::chrono::duration_cast<std::chrono::seconds>(
             r.duration(root["timestamp_window"], "timestamp_window"));
     if (root["instances"]) read_instances(r, root["instances"], c.instances);
+    if (root["disks"]) {
+        read_disks(r, root["disks"], c.disks);
+        auto instances = static_cast<long>(c.instances.running) + c.instances.stopped;
+        if (c.disks.attached > instances * max_disks_per_instance)
+            r.fail(root["disks"]["attached"] ? root["disks"]["attached"] : root["disks"],
+                   "disks.attached",
+                   "more than " + std::to_string(max_disks_per_instance) +
+                       " disks per instance (instances.running + instances.stopped = " +
+                       std::to_string(instances) + ")");
+    }
     if (root["stale_window"]) c.stale_window = r.duration(root["stale_window"], "stale_window");
     if (root["operations"]) {
         const auto& ops = root["operations"];

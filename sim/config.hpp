@@ -75,7 +75,7 @@ struct v3_rate_limit_config {
         {"TerminateInstances", 10},  {"DescribeTaskStatus", 20},
         {"RegisterTargets", 20},     {"DescribeVpcTaskResult", 20},
         {"DescribeTaskResult", 20},  {"AttachDisks", 20},
-        {"DetachDisks", 20}};
+        {"DetachDisks", 20},         {"DescribeDisks", 20}};
 };
 
 struct rate_limit_config {
@@ -91,6 +91,16 @@ struct instance_config {
     int stopped = 10;
 };
 
+/// CBS disks created at start-up (and by /_sim/reset): ids `disk-xxxxxxxx` from the seed. The
+/// attached ones are spread round-robin over the instances, at most 20 per instance.
+struct disk_config {
+    int unattached = 0;
+    int attached = 0;
+};
+
+/// The most data disks one instance can have (attached or attaching) [chosen].
+inline constexpr int max_disks_per_instance = 20;
+
 struct config {
     std::string host_suffix = "api.qcloud.com";
     std::vector<account> accounts{
@@ -99,6 +109,7 @@ struct config {
     bool replay_check = true;  ///< Timestamp window and Nonce reuse checks
     std::chrono::seconds timestamp_window{300};
     instance_config instances;
+    disk_config disks;
     millis stale_window{1000};
     operation_config default_operation;
     std::map<std::string, operation_config> operations;  ///< by action name

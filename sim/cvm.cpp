@@ -52,16 +52,23 @@ void cvm_service::reset() {
     instances_.clear();
     index_.clear();
     ops_.clear();
-    static constexpr char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    client_tokens_.clear();
     auto total = static_cast<std::size_t>(cfg_.instances.running + cfg_.instances.stopped);
     while (instances_.size() < total) {
-        std::string id = "ins-";
-        for (int i = 0; i < 8; ++i) id += alphabet[rng_() % 36];
-        if (index_.contains(id)) continue;
+        auto id = new_instance_id();
         int status = instances_.size() < static_cast<std::size_t>(cfg_.instances.running) ? running
                                                                                           : stopped;
         index_.emplace(id, instances_.size());
         instances_.push_back({std::move(id), status, std::nullopt, std::nullopt});
+    }
+}
+
+std::string cvm_service::new_instance_id() {
+    static constexpr char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    for (;;) {
+        std::string id = "ins-";
+        for (int i = 0; i < 8; ++i) id += alphabet[rng_() % 36];
+        if (!index_.contains(id)) return id;
     }
 }
 
@@ -314,7 +321,7 @@ std::string join_ids(const std::vector<std::string>& ids) {
 }  // namespace
 
 bool cvm_service::knows_v3(std::string_view action) noexcept {
-    if (action == "DescribeInstances") return true;
+    if (action == "DescribeInstances" || action == "RunInstances") return true;
     return std::find(std::begin(v3_mutations), std::end(v3_mutations), action) !=
            std::end(v3_mutations);
 }
@@ -355,7 +362,57 @@ std::optional<std::string> cvm_service::shown_instance_state(const std::string& 
 v3::result cvm_service::handle_v3(const std::string& action, const json::object& params,
                                   const std::string& request_id, std::int64_t now_ms) {
     if (action == "DescribeInstances") return describe_v3(params, now_ms);
+    if (action == "RunInstances") return run_v3(params, request_id, now_ms);
     return mutate_v3(action, params, request_id, now_ms);
+}
+
+v3::result cvm_service::run_v3(const json::object& params, const std::string& request_id,
+                               std::int64_t now_ms) {
+    std::optional<std::int64_t> count;
+    if (auto e = v3::optional_int(params, "InstanceCount", 1, 100, count))
+        return {std::move(e), {}};
+    std::string token;
+    if (const auto* t = params.if_contains("ClientToken"); t && !t->is_null()) {
+        if (!t->is_string())
+            return v3::result::fail("InvalidParameter", "ClientToken must be a string");
+        token = t->as_string();
+        if (token.size() > 64)
+            return v3::result::fail("InvalidClientToken.TooLong",
+                                    "ClientToken is longer than 64 characters");
+    }
+    bool dry_run = false;
+    if (auto e = v3::optional_bool(params, "DryRun", dry_run)) return {std::move(e), {}};
+
+    auto id_set = [](const std::vector<std::string>& ids) {
+        json::array out;
+        for (const auto& id : ids) out.emplace_back(id);
+        return out;
+    };
+    if (!token.empty()) {
+        auto it = client_tokens_.find(token);
+        if (it != client_tokens_.end() && now_ms - it->second.at_ms >= client_token_ttl_ms)
+            client_tokens_.erase(it);  // forgotten after 24 h [chosen]
+        else if (it != client_tokens_.end()) {
+            // A replay: the same instances, nothing created; other parameters: refused.
+            if (it->second.params != params)
+                return v3::result::fail("UnsupportedOperation.IdempotentParameterMismatch",
+                                        "ClientToken " + token + " was used with other parameters");
+            return v3::result::ok({{"InstanceIdSet", id_set(it->second.instance_ids)}});
+        }
+    }
+    if (dry_run) return v3::result::fail("DryRunOperation", "the request would have succeeded");
+
+    std::vector<std::string> ids;
+    for (std::int64_t i = 0; i < count.value_or(1); ++i) {
+        auto id = new_instance_id();
+        index_.emplace(id, instances_.size());
+        instances_.push_back({id, pending, std::nullopt, std::nullopt});
+        start(instances_.back(), "RunInstances", pending, running, launch_failed, request_id,
+              now_ms);
+        ids.push_back(std::move(id));
+    }
+    if (!token.empty()) client_tokens_[token] = {params, ids, now_ms};
+    return v3::result::ok({{"InstanceIdSet", id_set(ids)}});
 }
 
 v3::result cvm_service::mutate_v3(const std::string& action, const json::object& params,
@@ -401,7 +458,7 @@ v3::result cvm_service::mutate_v3(const std::string& action, const json::object&
         if (auto e = v3::optional_bool(params, "ReleaseAddress", flag)) return {std::move(e), {}};
         if (auto e = v3::optional_bool(params, "ReleasePrepaidDataDisks", flag))
             return {std::move(e), {}};
-        from = {running, stopped, faulty};
+        from = {running, stopped, faulty, launch_failed};
         via = terminating;
         target = terminated;
     } else {

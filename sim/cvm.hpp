@@ -21,8 +21,11 @@
 namespace taskpoller::sim {
 
 namespace cvm_status {
-inline constexpr int faulty = 1, running = 2, stopped = 4, terminating = 6, rebooting = 7,
-                     starting = 8, stopping = 9, resetting_password = 10, reinstalling = 14;
+inline constexpr int faulty = 1, running = 2, pending = 3, stopped = 4, terminating = 6,
+                     rebooting = 7, starting = 8, stopping = 9, resetting_password = 10,
+                     reinstalling = 14;
+/// 2.0's "creation failed"; 3.0 LAUNCH_FAILED (a RunInstances instance that failed).
+inline constexpr int launch_failed = -1;
 /// Not a 2.0 status: the instance was terminated (API 3.0 TerminateInstances) and is gone.
 inline constexpr int terminated = -2;
 }  // namespace cvm_status
@@ -62,6 +65,8 @@ class cvm_service {
 
     /// Instance ids in creation order.
     std::vector<std::string> ids() const;
+    /// Whether `id` is an instance that exists now (not terminated).
+    bool is_live(const std::string& id, std::int64_t now_ms) { return find_live(id, now_ms); }
     /// The state DescribeInstances shows now (stale window applied); nullopt if unknown id.
     std::optional<int> shown_status(const std::string& id, std::int64_t now_ms);
     /// The real state now.
@@ -70,8 +75,11 @@ class cvm_service {
     /// unknown id.
     std::optional<std::string> shown_instance_state(const std::string& id, std::int64_t now_ms);
 
-    /// Back to the initial instances and RNG state; forgets every operation.
+    /// Back to the initial instances and RNG state; forgets every operation and ClientToken.
     void reset();
+
+    /// How long a RunInstances ClientToken is remembered.
+    static constexpr std::int64_t client_token_ttl_ms = 24 * 3600 * 1000;
 
   private:
     struct operation {
@@ -104,6 +112,9 @@ class cvm_service {
     v3::result mutate_v3(const std::string& action, const boost::json::object& params,
                          const std::string& request_id, std::int64_t now_ms);
     v3::result describe_v3(const boost::json::object& params, std::int64_t now_ms);
+    v3::result run_v3(const boost::json::object& params, const std::string& request_id,
+                      std::int64_t now_ms);
+    std::string new_instance_id();
     boost::json::object handle_batch(const cvm_rule& r, const qcloud::param_list& params,
                                      std::int64_t now_ms);
     boost::json::object handle_reset(const qcloud::param_list& params, std::int64_t now_ms);
@@ -116,6 +127,13 @@ class cvm_service {
     std::vector<instance> instances_;
     std::unordered_map<std::string, std::size_t> index_;
     std::vector<operation> ops_;
+    /// RunInstances calls by ClientToken: their parameters and the instances they created.
+    struct client_token_entry {
+        boost::json::object params;
+        std::vector<std::string> instance_ids;
+        std::int64_t at_ms = 0;
+    };
+    std::unordered_map<std::string, client_token_entry> client_tokens_;
 };
 
 }  // namespace taskpoller::sim

@@ -81,6 +81,8 @@ std::string_view header_value(const http_in& in, std::string_view name) {
 bool knows_v3(const std::string& service, const std::string& action) {
     if (service == "cvm") return cvm_service::knows_v3(action);
     if (service == "clb") return clb_v3_service::knows(action);
+    if (service == "cbs") return cbs_v3_service::knows(action);
+    if (service == "vpc") return vpc_v3_service::knows(action);
     return false;
 }
 
@@ -116,7 +118,9 @@ simulator::simulator(config cfg, now_fn now, core::logger log)
       tasks_(cfg_, stats_),
       verifier_v3_(cfg_),
       request_ids_(cfg_.seed ^ 0x7633726571ULL),
-      clb_v3_(cfg_, stats_) {}
+      clb_v3_(cfg_, stats_),
+      cbs_v3_(cfg_, stats_, cvm_),
+      vpc_v3_(cfg_, stats_, cvm_) {}
 
 void simulator::reset() {
     stats_.clear();
@@ -127,6 +131,8 @@ void simulator::reset() {
     tasks_.reset();
     request_ids_.reseed();
     clb_v3_.reset();
+    cbs_v3_.reset();  // after cvm_.reset(): attaches disks to the new instances
+    vpc_v3_.reset();
 }
 
 http_out simulator::handle(const http_in& in) {
@@ -227,14 +233,18 @@ http_out simulator::handle_control(const http_in& in, std::string_view path) {
         log_.info("state reset");
         return json_answer({{"reset", true}});
     }
-    if (path != "/_sim/stats" && path != "/_sim/tasks" && path != "/_sim/instances")
+    if (path != "/_sim/stats" && path != "/_sim/tasks" && path != "/_sim/instances" &&
+        path != "/_sim/disks")
         return text_answer(404, "not found\n");
     if (!get) return text_answer(405, "use GET\n");
     if (path == "/_sim/stats") return json_answer(stats_.to_json());
     if (path == "/_sim/instances") return json_answer({{"instances", cvm_.instances_json(now)}});
+    if (path == "/_sim/disks") return json_answer({{"disks", cbs_v3_.disks_json(now)}});
     auto all = cvm_.tasks_json(now);
     for (auto& t : tasks_.tasks_json(now)) all.push_back(std::move(t));
     for (auto& t : clb_v3_.tasks_json(now)) all.push_back(std::move(t));
+    for (auto& t : cbs_v3_.tasks_json(now)) all.push_back(std::move(t));
+    for (auto& t : vpc_v3_.tasks_json(now)) all.push_back(std::move(t));
     return json_answer({{"tasks", std::move(all)}});
 }
 
@@ -325,6 +335,8 @@ v3::result simulator::run_checked_v3(const http_in& in, std::string_view path,
     executed = true;
     const auto& params = body.as_object();
     if (service == "cvm") return cvm_.handle_v3(action, params, request_id, now);
+    if (service == "cbs") return cbs_v3_.handle(action, params, request_id, now);
+    if (service == "vpc") return vpc_v3_.handle(action, params, request_id, now);
     return clb_v3_.handle(action, params, request_id, now);
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/logger.hpp"
+#include "sim/cbs_v3.hpp"
 #include "sim/clb_v3.hpp"
 #include "sim/config.hpp"
 #include "sim/cvm.hpp"
@@ -21,6 +22,7 @@
 #include "sim/v3.hpp"
 #include "sim/v3_verifier.hpp"
 #include "sim/verifier.hpp"
+#include "sim/vpc_v3.hpp"
 
 namespace taskpoller::sim {
 
@@ -65,8 +67,8 @@ class simulator {
     /// host) or `/v2/index.php` (API 2.0). Never throws on bad input.
     http_out handle(const http_in& in);
 
-    /// Clears tasks, instances (back to the initial set), nonces, buckets, stats, and restarts
-    /// every RNG from the seed.
+    /// Clears tasks, instances and disks (back to the initial sets), nonces, buckets, stats, and
+    /// restarts every RNG from the seed.
     void reset();
 
     const config& settings() const noexcept { return cfg_; }
@@ -74,6 +76,8 @@ class simulator {
     cvm_service& cvm() noexcept { return cvm_; }
     task_service& tasks() noexcept { return tasks_; }
     clb_v3_service& clb_v3() noexcept { return clb_v3_; }
+    cbs_v3_service& cbs_v3() noexcept { return cbs_v3_; }
+    vpc_v3_service& vpc_v3() noexcept { return vpc_v3_; }
 
   private:
     http_out handle_api(const http_in& in, std::string_view query);
@@ -99,6 +103,8 @@ class simulator {
     v3::verifier verifier_v3_;
     v3::request_ids request_ids_;
     clb_v3_service clb_v3_;
+    cbs_v3_service cbs_v3_;  // after cvm_: its disks are attached to cvm_'s instances
+    vpc_v3_service vpc_v3_;
 };
 
 /// The service a Host header addresses: "cvm" for "cvm.api.qcloud.com[:port]" when the suffix

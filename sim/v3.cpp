@@ -103,6 +103,10 @@ std::string_view instance_state_name(int status, int during) noexcept {
             return "SHUTDOWN";
         case terminated:
             return "TERMINATED";
+        case pending:
+            return "PENDING";
+        case launch_failed:
+            return "LAUNCH_FAILED";
         default:
             return during != 0 && during != status ? instance_state_name(during, 0) : "PENDING";
     }

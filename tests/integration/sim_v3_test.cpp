@@ -131,6 +131,51 @@ operations:
     EXPECT_EQ(v2.at("instanceSet").at(0).at("status").as_int64(), 4);
 }
 
+TEST(SimV3Http, CbsVpcAndRunInstancesOverHttp) {
+    sim_process sim(R"(
+instances: {running: 2, stopped: 0}
+disks: {unattached: 1, attached: 2}
+stale_window: 0ms
+operations:
+  default: {duration: 200ms}
+)");
+    http_client c(sim.port());
+    auto disks = get_json(c, "/_sim/disks").at("disks").as_array();
+    ASSERT_EQ(disks.size(), 3u);
+    std::string free_disk(disks[2].at("id").as_string());
+    std::string ins(disks[0].at("instance_id").as_string());
+    EXPECT_EQ(disks[2].at("state").as_string(), "UNATTACHED");
+
+    const std::string cbs = "cbs.tencentcloudapi.com";
+    auto attach = send_v3(sim.port(), cbs, "AttachDisks", "2017-03-12",
+                          R"({"InstanceId":")" + ins + R"(","DiskIds":[")" + free_disk + R"("]})");
+    ASSERT_EQ(code_of(attach), "") << json::serialize(attach);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto d = send_v3(sim.port(), cbs, "DescribeDisks", "2017-03-12",
+                     R"({"DiskIds":[")" + free_disk + R"("],"Limit":100})");
+    ASSERT_EQ(code_of(d), "") << json::serialize(d);
+    EXPECT_EQ(d.at("DiskSet").at(0).at("DiskState").as_string(), "ATTACHED");
+    EXPECT_EQ(d.at("DiskSet").at(0).at("InstanceId").as_string(), ins);
+
+    const std::string vpc = "vpc.tencentcloudapi.com";
+    auto eni = send_v3(sim.port(), vpc, "AttachNetworkInterface", "2017-03-12",
+                       R"({"NetworkInterfaceId":"eni-1","InstanceId":")" + ins + R"("})");
+    ASSERT_EQ(code_of(eni), "") << json::serialize(eni);
+    auto task = send_v3(sim.port(), vpc, "DescribeVpcTaskResult", "2017-03-12",
+                        R"({"TaskId":")" + std::string(eni.at("RequestId").as_string()) + R"("})");
+    EXPECT_EQ(task.at("Status").as_string(), "RUNNING");
+
+    const std::string cvm = "cvm.tencentcloudapi.com";
+    const std::string run = R"({"InstanceCount":2,"ClientToken":"http-token-1"})";
+    auto first = send_v3(sim.port(), cvm, "RunInstances", "2017-03-12", run);
+    auto again = send_v3(sim.port(), cvm, "RunInstances", "2017-03-12", run);
+    ASSERT_EQ(code_of(first), "") << json::serialize(first);
+    ASSERT_EQ(code_of(again), "") << json::serialize(again);
+    EXPECT_EQ(first.at("InstanceIdSet"), again.at("InstanceIdSet"));
+    EXPECT_NE(first.at("RequestId"), again.at("RequestId"));
+    EXPECT_EQ(get_json(c, "/_sim/instances").at("instances").as_array().size(), 4u);
+}
+
 TEST(SimV3Http, ASignedExtraHeaderIsReadFromTheRequest) {
     sim_process sim;
     const std::string host = "cvm.tencentcloudapi.com";
