@@ -164,15 +164,15 @@ std::string render_list(const json::value& page, bool colour) {
     for (const auto& t : array_at(page, "tasks")) {
         const auto s = field(t, "state");
         const auto* res = as_obj(t).if_contains("resources");
-        rows.push_back(
-            {{field(t, "service") + "/" + field(t, "request_id"), {}},
-             {s, s},
-             {field(t, "action"), {}},
-             {res != nullptr && res->is_array() ? resources_cell(res->get_array()) : std::string("-"),
-              {}},
-             {field(t, "batch_id"), {}},
-             {field(t, "polls"), {}},
-             {field(t, "created_at"), {}}});
+        rows.push_back({{field(t, "service") + "/" + field(t, "request_id"), {}},
+                        {s, s},
+                        {field(t, "action"), {}},
+                        {res != nullptr && res->is_array() ? resources_cell(res->get_array())
+                                                           : std::string("-"),
+                         {}},
+                        {field(t, "batch_id"), {}},
+                        {field(t, "polls"), {}},
+                        {field(t, "created_at"), {}}});
     }
     if (rows.empty()) return "no tasks\n";
     return render_table({"TASK", "STATE", "ACTION", "RESOURCES", "BATCH", "POLLS", "CREATED"}, rows,

@@ -18,7 +18,9 @@ void dispatcher::step(time_point now, std::vector<poll_call>& calls,
 
 void dispatcher::take_due(time_point now, std::vector<poll_call>& calls,
                           std::vector<task_write>& writes) {
-    std::map<std::uint16_t, std::vector<std::uint32_t>> by_region;
+    // Per service and region: two instance-state services (API 3.0 cvm and cbs) never share a
+    // call, whatever their region.
+    std::map<std::pair<std::uint16_t, std::uint16_t>, std::vector<std::uint32_t>> by_region;
     for (const auto& d : due_) {
         const live_task* t = state_.find(d.handle);
         if (t == nullptr) continue;
@@ -28,20 +30,21 @@ void dispatcher::take_due(time_point now, std::vector<poll_call>& calls,
         }
         if (t->cvm) {
             // Already riding along in a call in flight: its answer reschedules it.
-            if (!t->polling) by_region[t->region].push_back(d.handle);
+            if (!t->polling) by_region[{t->service, t->region}].push_back(d.handle);
             continue;
         }
         ready_[t->bucket].emplace_back(d.handle, t->gen);
     }
     drain(now, calls);
-    for (auto& [region, handles] : by_region) {
+    for (auto& [where, handles] : by_region) {
+        const auto [service, region] = where;
         for (auto h : handles) state_.set_polling(h, true);  // due: never someone's rider
         for (auto& group : state_.group_cvm(handles)) {
-            state_.add_riders(group, region);
+            state_.add_riders(group, service, region);
             poll_call c;
             c.instances = true;
             c.region = region;
-            c.service = state_.find(group.front())->service;
+            c.service = service;
             c.bucket = state_.find(group.front())->bucket;
             for (auto h : group) {
                 state_.set_polling(h, true);

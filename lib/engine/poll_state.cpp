@@ -264,15 +264,16 @@ std::vector<std::vector<std::uint32_t>> poll_state::group_cvm(
     return groups;
 }
 
-std::size_t poll_state::add_riders(std::vector<std::uint32_t>& group, std::uint16_t region) const {
+std::size_t poll_state::add_riders(std::vector<std::uint32_t>& group, std::uint16_t service,
+                                   std::uint16_t region) const {
     std::size_t count = 0;
     for (auto h : group) count += tasks_[h].cvm->pending_instances().size();
     if (count >= options_.cvm_batch) return 0;
-    // Candidates: idle live CVM tasks of the region, the ones seen longest ago first.
+    // Candidates: idle live tasks of the service and region, the ones seen longest ago first.
     std::vector<std::pair<core::steady_time, std::uint32_t>> idle;
     for (auto h : cvm_live_) {
         const live_task& t = tasks_[h];
-        if (t.polling || t.region != region) continue;
+        if (t.polling || t.region != region || t.service != service) continue;
         idle.emplace_back(sched_.last_seen(h).value_or(core::steady_time::min()), h);
     }
     // Each task has at least one pending instance, so at most this many can ride.

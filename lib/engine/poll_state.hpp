@@ -102,13 +102,15 @@ class poll_state {
     /// Splits instance-state tasks into groups of at most options().cvm_batch pending
     /// instances (a task with more gets a group of its own).
     std::vector<std::vector<std::uint32_t>> group_cvm(const std::vector<std::uint32_t>& hs) const;
-    /// Fills `group` (due instance-state tasks of `region`) up to options().cvm_batch pending
-    /// instances with other live tasks of that region that are not yet due and not already in
+    /// Fills `group` (due instance-state tasks of `service` in `region`) up to
+    /// options().cvm_batch pending instances with other live tasks of that service and region
+    /// (API 3.0 cvm and cbs never share a call) that are not yet due and not already in
     /// a call, so one call serves every task it can: with jittered due times, tasks otherwise
     /// come due one by one and each would cost a call of its own. The tasks seen longest ago
     /// ride first (they are the next to come due), so with more live tasks than one call holds
     /// every task is still seen regularly. Returns how many were added. O(live such tasks).
-    std::size_t add_riders(std::vector<std::uint32_t>& group, std::uint16_t region) const;
+    std::size_t add_riders(std::vector<std::uint32_t>& group, std::uint16_t service,
+                           std::uint16_t region) const;
     /// How many tasks share one poll call with `h`: for an instance-state task, the live ones
     /// of its region up to options().cvm_batch; 1 for a task-result task.
     std::uint32_t share_of(std::uint32_t h) const;

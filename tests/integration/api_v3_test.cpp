@@ -50,10 +50,13 @@ std::string faults_at(double p) {
     return out + "}";
 }
 
-std::string sim_config(int running, int stopped, bool limits, double submit_faults) {
+std::string sim_config(int running, int stopped, bool limits, double submit_faults, int disks = 0) {
     std::string out = "instances: {running: " + std::to_string(running) +
                       ", stopped: " + std::to_string(stopped) +
                       "}\n"
+                      "disks: {unattached: " +
+                      std::to_string(disks) +
+                      ", attached: 0}\n"
                       "stale_window: 300ms\n"
                       "operations: {default: {duration: {min: 500ms, max: 3s}, "
                       "failure_probability: 0.1}}\n"
@@ -117,6 +120,18 @@ planned_batch stop_batch(const std::string& token, const std::vector<std::string
     return p;
 }
 
+planned_batch json_batch(const std::string& token, const char* service, const char* action,
+                         json::object params, std::vector<std::string> resources) {
+    planned_batch p;
+    p.token = token;
+    p.resources = std::move(resources);
+    p.body = json::serialize(json::object{{"service", service},
+                                          {"action", action},
+                                          {"params", std::move(params)},
+                                          {"client_token", token}});
+    return p;
+}
+
 planned_batch register_batch(const std::string& token, const std::string& lb) {
     planned_batch p;
     p.token = token;
@@ -148,7 +163,7 @@ std::int64_t sim_throttled(http_client& sim) {
 }  // namespace
 
 TEST(ApiV3, stop_150_reject_a_stopped_batch_register_50_targets_within_the_limits) {
-    sim_process sim(sim_config(151, 2, true, 0.0));
+    sim_process sim(sim_config(151, 2, true, 0.0, 12));
     http_client sim_http(sim.port());
     auto inst = instances_of(sim_http);
     ASSERT_EQ(inst.running.size(), 151u);
@@ -171,6 +186,23 @@ TEST(ApiV3, stop_150_reject_a_stopped_batch_register_50_targets_within_the_limit
     plan.push_back(stop_batch("v3-stop-mixed", {spare, inst.stopped[0]}));
     for (int i = 0; i < 50; ++i)
         plan.push_back(register_batch("v3-lb-" + std::to_string(i), "lb-v3" + std::to_string(i)));
+    // CBS: 12 disks to one instance (calls of 10 + 2), tracked by DescribeDisks' DiskState.
+    std::vector<std::string> disks;
+    auto sim_disks = json::parse(sim_http.get("/_sim/disks").body);
+    for (const auto& d : sim_disks.at("disks").as_array())
+        disks.emplace_back(d.at("id").as_string());
+    ASSERT_EQ(disks.size(), 12u);
+    json::array disk_ids;
+    for (const auto& d : disks) disk_ids.emplace_back(d);
+    plan.push_back(json_batch("v3-disks", "cbs", "AttachDisks",
+                              {{"InstanceId", inst.stopped[1]}, {"DiskIds", disk_ids}}, disks));
+    // VPC: three network interfaces, tracked by DescribeVpcTaskResult.
+    for (int i = 0; i < 3; ++i) {
+        const std::string eni = "eni-v3" + std::to_string(i);
+        plan.push_back(json_batch("v3-eni-" + std::to_string(i), "vpc", "AttachNetworkInterface",
+                                  {{"NetworkInterfaceId", eni}, {"InstanceId", inst.stopped[1]}},
+                                  {eni}));
+    }
     std::vector<acked_batch> acknowledged;
     for (const auto& p : plan) {
         auto r = taskpoller::testing::submit_until_acknowledged(client, p, 60s);
@@ -207,18 +239,32 @@ TEST(ApiV3, stop_150_reject_a_stopped_batch_register_50_targets_within_the_limit
     }
     for (std::size_t i = 2; i < acknowledged.size(); ++i)
         EXPECT_EQ(batch(acknowledged[i]).at("state"), "done") << acknowledged[i].token;
+    // Every CBS disk attached, and to that instance.
+    const auto final_disks = json::parse(sim_http.get("/_sim/disks").body);
+    for (const auto& d : final_disks.at("disks").as_array()) {
+        EXPECT_EQ(d.at("state"), "ATTACHED") << d;
+        EXPECT_EQ(d.at("instance_id"), json::value(inst.stopped[1])) << d;
+    }
 
     auto report = taskpoller::testing::check_against_simulator(client, sim_http, acknowledged);
     for (std::size_t i = 0; i < report.violations.size() && i < 50; ++i)
         ADD_FAILURE() << report.violations[i];
     EXPECT_EQ(report.violations.size(), 0u);
-    EXPECT_EQ(report.executed_resources, 150u + 50u);  // the stopped instance never ran
+    // The refused batch's instances never ran; 12 disks and 3 interfaces did.
+    EXPECT_EQ(report.executed_resources, 150u + 50u + 12u + 3u);
+    auto disk_batch = batch(acknowledged[acknowledged.size() - 4]);
+    EXPECT_EQ(disk_batch.at("protocol"), "v3");
+    std::set<std::string> disk_requests;
+    for (const auto& e : disk_batch.at("entries").as_array())
+        disk_requests.insert(std::string(e.at("request_id").as_string()));
+    EXPECT_EQ(disk_requests.size(), 2u) << disk_batch;  // 10 + 2
     const auto throttled = sim_throttled(sim_http);
     EXPECT_EQ(throttled, 0) << "RequestLimitExceeded answers at the daemon's default limits: "
                             << sim_http.get("/_sim/stats").body;
     EXPECT_EQ(daemon.stop(SIGTERM), 0) << daemon.log_tail();
     std::printf(
-        "api v3: 150 instances in 2 calls, 1 whole-call refusal, 50 CLB tasks; %zu tasks "
+        "api v3: 150 instances in 2 calls, 1 whole-call refusal, 50 CLB tasks, 12 disks in 2 "
+        "calls, 3 VPC tasks; %zu tasks "
         "checked against the simulator, %lld RequestLimitExceeded\n",
         report.tasks_checked, static_cast<long long>(throttled));
 }

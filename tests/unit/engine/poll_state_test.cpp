@@ -65,7 +65,7 @@ TEST(PollState, riders_are_the_tasks_seen_longest_ago) {
     // Task 199 is due and calls; it is in a call, so never its own rider.
     f.ps.set_polling(hs[199], true);
     std::vector<std::uint32_t> group{hs[199]};
-    EXPECT_EQ(f.ps.add_riders(group, f.ps.find(hs[199])->region), 99u);
+    EXPECT_EQ(f.ps.add_riders(group, f.ps.find(hs[199])->service, f.ps.find(hs[199])->region), 99u);
     ASSERT_EQ(group.size(), 100u);
     std::set<std::uint32_t> got(group.begin() + 1, group.end());
     std::set<std::uint32_t> want;
@@ -74,14 +74,24 @@ TEST(PollState, riders_are_the_tasks_seen_longest_ago) {
     EXPECT_EQ(got, want);
 }
 
-TEST(PollState, riders_skip_tasks_in_a_call_and_other_regions) {
+TEST(PollState, riders_skip_tasks_in_a_call_and_other_regions_and_services) {
     fixture f;
     auto a = f.add_cvm(1), b = f.add_cvm(2), c = f.add_cvm(3, "ap-shanghai");
     auto d = f.add_cvm(4);
+    // A CBS disk task (another instance-state service) of the same region: never a rider of a
+    // CVM call (it would be asked for with DescribeInstances and come back not_found).
+    track_request disk;
+    disk.key = {"cbs", "R-disk"};
+    disk.action = "AttachDisks";
+    disk.region = "ap-guangzhou";
+    disk.resources = {"disk-1"};
+    disk.submitted = f.clock.steady_now();
+    disk.deadline = disk.submitted + 1h;
+    ASSERT_TRUE(f.ps.add(disk));
     f.ps.set_polling(b, true);  // already riding in another call
     f.ps.set_polling(a, true);
     std::vector<std::uint32_t> group{a};
-    EXPECT_EQ(f.ps.add_riders(group, f.ps.find(a)->region), 1u);
+    EXPECT_EQ(f.ps.add_riders(group, f.ps.find(a)->service, f.ps.find(a)->region), 1u);
     EXPECT_EQ(group, (std::vector<std::uint32_t>{a, d}));
     (void)c;
 }
