@@ -15,6 +15,21 @@
 // Both get the same workload on the same schedule: StopInstances for N instances in calls of up
 // to 100, and one RegisterInstancesWithLoadBalancer per load balancer, `--submit-rate` calls/s.
 //
+// --protocol v3: the same run over API 3.0 (TC3-HMAC-SHA256, JSON). The daemon's configuration
+// gets `cloud.protocol: v3`; the workload is StopInstances {InstanceIds} (cvm 2017-03-12) and
+// one RegisterTargets {LoadBalancerId, ListenerId, Targets} per load balancer (clb 2018-03-17);
+// the baseline signs its own 3.0 requests (qcloud::tc3::authorization, X-TC-* headers, the real
+// Host) and sends them through the engine's api_client: per instance DescribeInstances
+// {InstanceIds: [it], Limit: 1} every interval until its LatestOperationRequestId is the call's
+// RequestId and LatestOperationState is SUCCESS or FAILED; per CLB task DescribeTaskStatus
+// {TaskId} every interval. A 3.0 StopInstances call is ONE task (one RequestId for all its
+// instances, done when the last one is): the baseline's task ends when its last instance's
+// waiter does, and the simulator's `done_at_ms` is the last instance's end. So v3 has
+// ceil(N / --cvm-batch) CVM tasks where v2 has N; calls/task and the delays are per task, and
+// the calls ratio (baseline calls / daemon calls) is what compares with 2.0. The cloud limit
+// (--cloud-rate-limit) applies to DescribeInstances and DescribeTaskStatus (rate_limits.v3 of
+// the simulator); the 3.0 submissions are unlimited at the simulator, as in 2.0.
+//
 // Measured per side and per kind:
 //   calls/task = the simulator's request count for the poll action (DescribeInstances,
 //                DescribeLoadBalancersTaskResult; /_sim/stats) / tasks. The submissions are other
@@ -30,9 +45,11 @@
 //                      [--stale-window D] [--time-scale F] [--submit-rate R]
 //                      [--baseline-interval D] [--seed N] [--timeout D] [--config FILE]
 //                      [--daemon-log FILE] [--daemon-rate-limit R] [--cloud-rate-limit R]
+//                      [--protocol v2|v3] [--cvm-batch N]
 // --daemon-rate-limit R sets every rate limit in the daemon's configuration (rate_limit.default,
 // burst, services.*.rate_limit, services.*.actions.*.rate_limit) to R: a diagnosis run showing
-// what the polling policy asks for when the shipped limits do not hold it back.
+// what the polling policy asks for when the shipped limits do not hold it back (and, explicitly,
+// the rate of the workload's submission and poll actions, which 3.0 profiles budget built in).
 // --cloud-rate-limit R makes both simulators enforce R requests/s per action on the two poll
 // actions (DescribeInstances, DescribeLoadBalancersTaskResult), as the real API does (20/s is
 // its usual per-action limit); a refused request (code 4400) is still a call and tells its
@@ -61,6 +78,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -71,7 +89,10 @@
 #include "engine/api_client.hpp"
 #include "engine/registry.hpp"
 #include "http/client.hpp"
+#include "qcloud/params.hpp"
 #include "qcloud/response.hpp"
+#include "qcloud/tc3.hpp"
+#include "qcloud/v3_response.hpp"
 #include "support/daemon_process.hpp"
 #include "support/http_client.hpp"
 #include "support/sim_process.hpp"
@@ -94,6 +115,20 @@ struct range {
     ms min, max;
 };
 
+enum class protocol { v2, v3 };
+
+// What differs between the protocols in this benchmark: the CLB service and the two actions
+// each kind is submitted and polled with (CVM's are StopInstances/DescribeInstances in both).
+struct protocol_names {
+    const char* name;         // "v2", "v3"
+    const char* clb_service;  // the daemon's and the simulator's service name
+    const char* clb_action;   // the submission
+    const char* clb_poll;     // the task-result action
+};
+constexpr protocol_names v2_names{"v2", "lb", "RegisterInstancesWithLoadBalancer",
+                                  "DescribeLoadBalancersTaskResult"};
+constexpr protocol_names v3_names{"v3", "clb", "RegisterTargets", "DescribeTaskStatus"};
+
 struct options {
     int cvm = 1000;
     int clb = 1000;
@@ -110,6 +145,8 @@ struct options {
     std::string daemon_log;  // where to keep the daemon's log (it is in a temporary directory)
     double daemon_rate = 0;  // > 0: every rate limit of the daemon's configuration set to this
     double cloud_rate = 20;  // > 0: the simulators limit the poll actions to this per second
+    protocol proto = protocol::v2;
+    const protocol_names& names() const { return proto == protocol::v3 ? v3_names : v2_names; }
 };
 
 std::optional<ms> parse_duration(const std::string& s) {
@@ -177,6 +214,10 @@ options parse_args(int argc, char** argv) {
             o.daemon_rate = std::atof(v.c_str());
         else if (a == "--cloud-rate-limit")
             o.cloud_rate = std::atof(v.c_str());
+        else if (a == "--protocol" && (v == "v2" || v == "v3"))
+            o.proto = v == "v3" ? protocol::v3 : protocol::v2;
+        else if (a == "--cvm-batch")
+            o.batch = std::atoi(v.c_str());
         else
             usage("unknown option " + a);
     }
@@ -185,6 +226,7 @@ options parse_args(int argc, char** argv) {
         usage("--time-scale and --submit-rate must be > 0");
     if (o.baseline_interval <= 0ms) usage("--baseline-interval must be > 0");
     if (o.cloud_rate < 0) usage("--cloud-rate-limit must be >= 0");
+    if (o.batch < 1 || o.batch > 100) usage("--cvm-batch must be 1..100");
     auto scale = [&](ms d) {
         return ms(
             static_cast<std::int64_t>(std::llround(static_cast<double>(d.count()) / o.time_scale)));
@@ -216,7 +258,11 @@ std::string ms_yaml(ms d) {
     return std::to_string(d.count()) + "ms";
 }
 
+// The poll actions limited to the cloud rate, everything else unlimited: 2.0's table, and 3.0's
+// own buckets (rate_limits.v3, whose built-in per-action table is overridden where it matters).
 std::string sim_yaml(const options& o) {
+    const auto& n = o.names();
+    const auto rate = std::to_string(o.cloud_rate);
     return "instances: {running: " + std::to_string(o.cvm) + ", stopped: 0}\n" +
            "stale_window: " + ms_yaml(o.stale_window) + "\n" +
            "operations:\n"
@@ -224,14 +270,18 @@ std::string sim_yaml(const options& o) {
            "    duration: {min: " +
            ms_yaml(o.cvm_duration.min) + ", max: " + ms_yaml(o.cvm_duration.max) +
            "}\n"
-           "  RegisterInstancesWithLoadBalancer:\n"
+           "  " +
+           n.clb_action +
+           ":\n"
            "    duration: {min: " +
            ms_yaml(o.clb_duration.min) + ", max: " + ms_yaml(o.clb_duration.max) + "}\n" +
-           (o.cloud_rate > 0
-                ? "rate_limits: {enabled: true, default: 0, actions: {DescribeInstances: " +
-                      std::to_string(o.cloud_rate) +
-                      ", DescribeLoadBalancersTaskResult: " + std::to_string(o.cloud_rate) + "}}\n"
-                : std::string("rate_limits: {enabled: false}\n")) +
+           (o.cloud_rate > 0 ? "rate_limits: {enabled: true, default: 0, actions: "
+                               "{DescribeInstances: " +
+                                   rate + ", " + v2_names.clb_poll + ": " + rate +
+                                   "}, v3: {default: 0, actions: {DescribeInstances: " + rate +
+                                   ", " + v3_names.clb_poll + ": " + rate + ", StopInstances: 0, " +
+                                   v3_names.clb_action + ": 0}}}\n"
+                             : std::string("rate_limits: {enabled: false}\n")) +
            "seed: " + std::to_string(o.seed) + "\n";
 }
 
@@ -250,6 +300,7 @@ std::string daemon_yaml(const options& o, const tt::temp_dir& dir, std::uint16_t
     c["control"]["socket"] = socket;
     c["store"]["journal"] = "";
     c["logging"]["level"] = "warn";
+    if (o.proto == protocol::v3) c["cloud"]["protocol"] = "v3";
     if (o.daemon_rate > 0) {
         c["rate_limit"]["default"] = o.daemon_rate;
         c["rate_limit"]["burst"] = o.daemon_rate;
@@ -258,6 +309,12 @@ std::string daemon_yaml(const options& o, const tt::temp_dir& dir, std::uint16_t
             for (auto act : svc.second["actions"])
                 if (act.second["rate_limit"]) act.second["rate_limit"] = o.daemon_rate;
         }
+        // The 3.0 profiles carry built-in per-action budgets the lines above do not reach.
+        const auto& n = o.names();
+        for (auto [svc, action] :
+             {std::pair{"cvm", "StopInstances"}, std::pair{"cvm", "DescribeInstances"},
+              std::pair{n.clb_service, n.clb_action}, std::pair{n.clb_service, n.clb_poll}})
+            c["services"][svc]["actions"][action]["rate_limit"] = o.daemon_rate;
     }
     YAML::Emitter e;
     e << c;
@@ -268,50 +325,48 @@ std::string daemon_yaml(const options& o, const tt::temp_dir& dir, std::uint16_t
 
 struct call {
     std::string service, action;
-    std::vector<std::string> instances;  // cvm: the instances; lb: the backend
-    std::string lb;                      // lb: the load balancer
+    std::vector<std::string> instances;  // cvm: the instances; clb: the backend
+    std::string lb;                      // clb: the load balancer
+    json::object params;                 // the action's parameters in the protocol's names
 };
 
+// The parameters as the daemon takes them (POST /v1/batches `params`) and as the baseline sends
+// them: 2.0 flattens them into form fields (qcloud::flatten_params), 3.0 sends them as JSON.
+json::object params_of(protocol p, const call& c) {
+    json::array ids;
+    for (const auto& id : c.instances) ids.push_back(json::value(id));
+    if (p == protocol::v3) {
+        if (c.service == "cvm") return {{"InstanceIds", std::move(ids)}};
+        return {
+            {"LoadBalancerId", c.lb},
+            {"ListenerId", "lbl-" + c.lb.substr(3)},
+            {"Targets", json::array{json::object{{"InstanceId", c.instances[0]}, {"Port", 80}}}}};
+    }
+    if (c.service == "cvm") return {{"instanceIds", std::move(ids)}};
+    return {
+        {"loadBalancerId", c.lb},
+        {"backends", json::array{json::object{{"instanceId", c.instances[0]}, {"weight", 10}}}}};
+}
+
 std::vector<call> workload(const options& o, const std::vector<std::string>& ids) {
+    const auto& n = o.names();
     std::vector<call> calls;
     for (int off = 0; off < o.cvm; off += o.batch) {
-        call c{"cvm", "StopInstances", {}, {}};
+        call c{"cvm", "StopInstances", {}, {}, {}};
         for (int i = off; i < std::min(o.cvm, off + o.batch); ++i) c.instances.push_back(ids[i]);
         calls.push_back(std::move(c));
     }
     for (int i = 0; i < o.clb; ++i) {
         char lb[16];
         std::snprintf(lb, sizeof lb, "lb-%08x", 0x1a2b0000u + static_cast<unsigned>(i));
-        calls.push_back({"lb",
-                         "RegisterInstancesWithLoadBalancer",
+        calls.push_back({n.clb_service,
+                         n.clb_action,
                          {ids.empty() ? std::string("ins-00000000") : ids[i % ids.size()]},
-                         lb});
+                         lb,
+                         {}});
     }
+    for (auto& c : calls) c.params = params_of(o.proto, c);
     return calls;
-}
-
-json::object params_json(const call& c) {
-    if (c.service == "cvm") {
-        json::array a;
-        for (const auto& id : c.instances) a.push_back(json::value(id));
-        return {{"instanceIds", std::move(a)}};
-    }
-    return {
-        {"loadBalancerId", c.lb},
-        {"backends", json::array{json::object{{"instanceId", c.instances[0]}, {"weight", 10}}}}};
-}
-
-qcloud::param_list params_form(const call& c) {
-    qcloud::param_list p;
-    if (c.service == "cvm") {
-        for (std::size_t i = 0; i < c.instances.size(); ++i)
-            p.push_back({"instanceIds." + std::to_string(i), c.instances[i]});
-        return p;
-    }
-    p.push_back({"loadBalancerId", c.lb});
-    p.push_back({"backends.0.instanceId", c.instances[0]});
-    p.push_back({"backends.0.weight", "10"});
-    return p;
 }
 
 // ---- results ----
@@ -415,7 +470,7 @@ void daemon_submit(const std::string& socket, const std::vector<call>& calls,
                      std::chrono::duration<double>(static_cast<double>(i) / rate)));
         json::object body{{"service", calls[i].service},
                           {"action", calls[i].action},
-                          {"params", params_json(calls[i])}};
+                          {"params", calls[i].params}};
         auto b = control(socket, "POST", "/v1/batches", json::serialize(body)).as_object();
         if (b.at("state").as_string() != "submitted" ||
             b.at("counts").at("rejected").to_number<int>() != 0)
@@ -456,87 +511,179 @@ std::vector<task_result> daemon_results(const std::string& socket,
 
 // ---- the baseline side: one coroutine per resource, like a per-resource SDK loop ----
 
+// What one poll answer says about a resource: still running (or the answer told nothing: a
+// refusal for the rate limit, a transport error), or ended.
+enum class seen { running, succeeded, failed };
+
 struct baseline {
     asio::io_context& io;
     eng::api_client& api;
+    const eng::registry& reg;
     const options& opt;
     std::vector<task_result> results;
     std::size_t live = 0;
     std::size_t submitted_calls = 0;
     std::string error;
 
+    // One task: its instances (CVM; one per task in 2.0, the call's in 3.0) or its requestId
+    // (CLB). It ends when its last resource's waiter does.
+    struct task {
+        std::string service, request_id;
+        std::size_t left = 0;
+        bool failed = false;
+    };
+
+    // Sends `action` with `params`: 2.0 flattened and signed by the api_client; 3.0 as the
+    // JSON body, signed here with TC3 for the real host and sent through the same client.
+    asio::awaitable<eng::call_outcome> send(const std::string& service, const std::string& action,
+                                            const json::object& params, bool fresh) {
+        if (opt.proto == protocol::v2) {
+            auto form = qcloud::flatten_params(params);
+            if (!form)
+                co_return eng::call_outcome{
+                    eng::call_outcome::kind::not_sent, {}, form.error().message, 0};
+            co_return co_await api.async_call(service, action, region, *form, fresh);
+        }
+        taskpoller::http::request req;
+        req.host = reg.host(service, region);
+        req.method = taskpoller::http::method::post;
+        req.target = "/";
+        req.content_type = "application/json";
+        req.body = json::serialize(params);
+        const auto now = qcloud::system_unix_seconds();
+        req.headers.emplace_back(
+            "Authorization", qcloud::tc3::authorization(
+                                 api.credentials(), {req.host, req.content_type, req.body, now}));
+        req.headers.emplace_back("X-TC-Action", action);
+        req.headers.emplace_back("X-TC-Version", reg.find_service(service)->version);
+        req.headers.emplace_back("X-TC-Timestamp", std::to_string(now));
+        req.headers.emplace_back("X-TC-Region", region);
+        co_return co_await api.async_send(service, action, std::move(req), fresh);
+    }
+
+    // A submission's answer: one requestId per instance (2.0 CVM), or one for the whole call.
+    // Empty if refused.
+    std::vector<std::string> request_ids(const call& c, const std::string& body) const {
+        if (opt.proto == protocol::v3) {
+            auto r = qcloud::v3::parse_response(body);
+            if (!r || r->error) return {};
+            return {r->request_id};
+        }
+        if (c.service == "cvm") {
+            auto r = qcloud::parse_batch(body, c.instances);
+            if (!r || r->code != 0) return {};
+            std::vector<std::string> out;
+            for (const auto& e : r->entries) out.push_back(e.request_id);
+            return out;
+        }
+        auto r = qcloud::parse_async(body);
+        if (!r) return {};
+        return {*r};
+    }
+
     asio::awaitable<void> submit(const call& c, std::chrono::steady_clock::time_point at) {
         asio::steady_timer timer(io, at);
         co_await timer.async_wait(asio::use_awaitable);
-        auto out = co_await api.async_call(c.service, c.action, region, params_form(c), true);
+        auto out = co_await send(c.service, c.action, c.params, true);
         ++submitted_calls;
         if (out.what != eng::call_outcome::kind::answered) {
             error = "baseline: " + c.action + " failed: " + out.error;
             co_return;
         }
-        if (c.service == "cvm") {
-            auto r = qcloud::parse_batch(out.body, c.instances);
-            if (!r || r->code != 0) {
-                error = "baseline: StopInstances refused: " + out.body;
-                co_return;
-            }
-            for (const auto& e : r->entries) {
-                ++live;
-                asio::co_spawn(io, wait_instance(e.resource_id, e.request_id), asio::detached);
-            }
-        } else {
-            auto r = qcloud::parse_async(out.body);
-            if (!r) {
-                error = "baseline: " + c.action + " refused: " + out.body;
-                co_return;
-            }
+        auto rids = request_ids(c, out.body);
+        if (rids.empty()) {
+            error = "baseline: " + c.action + " refused: " + out.body;
+            co_return;
+        }
+        if (c.service != "cvm") {
             ++live;
-            asio::co_spawn(io, wait_task(*r), asio::detached);
+            auto t = std::make_shared<task>(task{c.service, rids[0], 1, false});
+            asio::co_spawn(io, wait(t, {}), asio::detached);
+            co_return;
+        }
+        // 2.0: a task per instance (entries in the call's order); 3.0: one for the call.
+        const std::size_t per_task = rids.size() == 1 ? c.instances.size() : 1;
+        std::shared_ptr<task> t;
+        for (std::size_t i = 0; i < c.instances.size(); ++i) {
+            if (i % per_task == 0) {
+                ++live;
+                t = std::make_shared<task>(task{"cvm", rids[i / per_task], per_task, false});
+            }
+            asio::co_spawn(io, wait(t, c.instances[i]), asio::detached);
         }
     }
 
-    void done(std::string service, std::string request_id, std::string state) {
+    void resource_done(task& t, bool failed) {
+        t.failed = t.failed || failed;
+        if (--t.left > 0) return;
         results.push_back(
-            {std::move(service), std::move(request_id), std::move(state), now_unix_ms()});
+            {t.service, t.request_id, t.failed ? "failed" : "succeeded", now_unix_ms()});
         --live;
     }
 
-    // tccli's waiter: DescribeInstances for this one instance every interval until it is stopped.
-    asio::awaitable<void> wait_instance(std::string id, std::string request_id) {
-        asio::steady_timer timer(io);
-        for (;;) {
-            timer.expires_after(opt.baseline_interval);
-            co_await timer.async_wait(asio::use_awaitable);
-            qcloud::param_list params;
-            params.push_back({std::string("instanceIds.0"), id});
-            params.push_back({std::string("offset"), std::string("0")});
-            params.push_back({std::string("limit"), std::string("1")});
-            auto out = co_await api.async_call("cvm", "DescribeInstances", region, params, false);
-            if (out.what != eng::call_outcome::kind::answered) continue;
-            auto r = qcloud::parse_describe_instances(out.body);
-            if (!r || r->instances.size() != 1) continue;
-            int status = r->instances[0].status;
-            if (status == 4 || status == 1) {
-                done("cvm", request_id, status == 4 ? "succeeded" : "failed");
-                co_return;
-            }
+    // One instance as DescribeInstances shows it: 2.0 by its status (4 stopped, 1 faulty);
+    // 3.0 by LatestOperationState once LatestOperationRequestId is the call's RequestId.
+    seen read_instance(const std::string& body, const std::string& request_id) const {
+        if (opt.proto == protocol::v3) {
+            auto r = qcloud::v3::parse_response(body);
+            if (!r || r->error) return seen::running;
+            auto page = qcloud::v3::read_describe_instances(*r);
+            if (!page || page->instances.size() != 1) return seen::running;
+            const auto& i = page->instances[0];
+            if (i.latest_operation_request_id != request_id) return seen::running;
+            return i.latest_operation_state == "SUCCESS"  ? seen::succeeded
+                   : i.latest_operation_state == "FAILED" ? seen::failed
+                                                          : seen::running;
         }
+        auto r = qcloud::parse_describe_instances(body);
+        if (!r || r->instances.size() != 1) return seen::running;
+        int status = r->instances[0].status;
+        return status == 4 ? seen::succeeded : status == 1 ? seen::failed : seen::running;
     }
 
-    asio::awaitable<void> wait_task(std::string request_id) {
+    seen read_task(const std::string& body) const {
+        if (opt.proto == protocol::v3) {
+            auto r = qcloud::v3::parse_response(body);
+            if (!r || r->error) return seen::running;
+            auto t = qcloud::v3::read_clb_task_status(*r);
+            if (!t) return seen::running;
+            using ts = qcloud::v3::task_status;
+            return t->status == ts::succeeded ? seen::succeeded
+                   : t->status == ts::failed  ? seen::failed
+                                              : seen::running;
+        }
+        auto r = qcloud::parse_task_result(body);
+        if (!r || *r == qcloud::task_status::running) return seen::running;
+        return *r == qcloud::task_status::succeeded ? seen::succeeded : seen::failed;
+    }
+
+    // Polls one resource every interval (the first one interval after the submission) until
+    // an answer shows it ended: `instance` with DescribeInstances naming it alone (tccli's
+    // waiter), or, if empty, the task's requestId with the task-result action. (No temporary
+    // with a destructor inside a co_await here: GCC 12 may destroy it twice.)
+    asio::awaitable<void> wait(std::shared_ptr<task> t, std::string instance) {
+        const bool v3 = opt.proto == protocol::v3;
+        std::string action = instance.empty() ? opt.names().clb_poll : "DescribeInstances";
+        json::object params;
+        if (instance.empty())
+            params[v3 ? "TaskId" : "requestId"] = t->request_id;
+        else if (v3)
+            params = {{"InstanceIds", json::array{json::value(instance)}}, {"Limit", 1}};
+        else
+            params = {
+                {"instanceIds", json::array{json::value(instance)}}, {"offset", 0}, {"limit", 1}};
         asio::steady_timer timer(io);
         for (;;) {
             timer.expires_after(opt.baseline_interval);
             co_await timer.async_wait(asio::use_awaitable);
-            qcloud::param_list params;
-            params.push_back({std::string("requestId"), request_id});
-            auto out = co_await api.async_call("lb", "DescribeLoadBalancersTaskResult", region,
-                                               params, false);
+            auto out = co_await send(t->service, action, params, false);
             if (out.what != eng::call_outcome::kind::answered) continue;
-            auto r = qcloud::parse_task_result(out.body);
-            if (!r || *r == qcloud::task_status::running) continue;
-            done("lb", request_id, *r == qcloud::task_status::succeeded ? "succeeded" : "failed");
-            co_return;
+            const seen s =
+                instance.empty() ? read_task(out.body) : read_instance(out.body, t->request_id);
+            if (s != seen::running) {
+                resource_done(*t, s == seen::failed);
+                co_return;
+            }
         }
     }
 };
@@ -578,11 +725,12 @@ int run(const options& o) {
     ho.connect_to["*"] = "127.0.0.1:" + std::to_string(sim_b.port());
     ho.max_connections_per_host = 16;
     taskpoller::http::client http(io.get_executor(), {}, ho);
-    eng::registry reg;
+    eng::registry reg(std::string(eng::default_host_suffix),
+                      o.proto == protocol::v3 ? eng::protocol::v3 : eng::protocol::v2);
     eng::api_settings as;
     as.https = false;
     eng::api_client api(http, reg, qcloud::credentials{secret_id, secret_key}, as, {});
-    baseline base{io, api, o, {}, 0, 0, {}};
+    baseline base{io, api, reg, o, {}, 0, 0, {}};
 
     const auto t0 = std::chrono::steady_clock::now() + 200ms;
     const auto until = t0 + o.timeout;
@@ -616,7 +764,11 @@ int run(const options& o) {
     if (!daemon_error.empty()) throw std::runtime_error(daemon_error + "\n" + daemon.log_tail());
     http.shutdown();
 
-    const std::size_t expected = static_cast<std::size_t>(o.cvm + o.clb);
+    // Tasks: 2.0 has one per instance; a 3.0 StopInstances call is one task.
+    const std::size_t cvm_tasks = o.proto == protocol::v3
+                                      ? static_cast<std::size_t>((o.cvm + o.batch - 1) / o.batch)
+                                      : static_cast<std::size_t>(o.cvm);
+    const std::size_t expected = cvm_tasks + static_cast<std::size_t>(o.clb);
     if (daemon_tasks.size() != expected || base.results.size() != expected)
         throw std::runtime_error(
             "task counts differ: daemon " + std::to_string(daemon_tasks.size()) + ", baseline " +
@@ -625,8 +777,9 @@ int run(const options& o) {
     tt::http_client end_d(sim_d.port()), end_b(sim_b.port());
     auto fd = figures(daemon_tasks, sim_truth(end_d), "daemon");
     auto fb = figures(base.results, sim_truth(end_b), "baseline");
+    const auto& n = o.names();
     const std::map<std::string, std::string> poll_action{{"cvm", "DescribeInstances"},
-                                                         {"lb", "DescribeLoadBalancersTaskResult"}};
+                                                         {n.clb_service, n.clb_poll}};
     for (const auto& [service, action] : poll_action) {
         fd[service].calls = sim_requests(end_d, action);
         fb[service].calls = sim_requests(end_b, action);
@@ -643,13 +796,20 @@ int run(const options& o) {
         const char* service;
         double target;
     };
-    const kind_row kinds[] = {{"cvm", "cvm", 10.0}, {"clb", "lb", 2.0}};
+    const kind_row kinds[] = {{"cvm", "cvm", 10.0}, {"clb", n.clb_service, 2.0}};
+    const std::string cvm_what = o.proto == protocol::v3
+                                     ? std::to_string(cvm_tasks) + " CVM tasks of up to " +
+                                           std::to_string(o.batch) +
+                                           " instances (API 3.0: one per StopInstances call), " +
+                                           std::to_string(o.cvm) + " instances"
+                                     : std::to_string(o.cvm) + " CVM instances";
     std::printf(
-        "api_economy: %d CVM instances (StopInstances, %s), %d CLB tasks "
-        "(RegisterInstancesWithLoadBalancer, %s), stale window %.1fs, %.0f calls/s "
+        "api_economy (API %s): %s (StopInstances, %s), %d CLB tasks "
+        "(%s, %s), stale window %.1fs, %.0f calls/s "
         "submitted, baseline every %.1fs, cloud poll limit %s; daemon %.0fs, baseline %.0fs "
         "wall\n",
-        o.cvm, fmt_range(o.cvm_duration).c_str(), o.clb, fmt_range(o.clb_duration).c_str(),
+        o.proto == protocol::v3 ? "3.0" : "2.0", cvm_what.c_str(),
+        fmt_range(o.cvm_duration).c_str(), o.clb, n.clb_action, fmt_range(o.clb_duration).c_str(),
         static_cast<double>(o.stale_window.count()) / 1000.0, o.submit_rate,
         static_cast<double>(o.baseline_interval.count()) / 1000.0,
         o.cloud_rate > 0 ? (std::to_string(static_cast<int>(o.cloud_rate)) + "/s").c_str() : "none",
@@ -659,7 +819,7 @@ int run(const options& o) {
     std::string json_kinds;
     bool all_met = true;
     for (const auto& k : kinds) {
-        if ((k.service == std::string("cvm") ? o.cvm : o.clb) == 0) continue;
+        if ((k.name == std::string("cvm") ? o.cvm : o.clb) == 0) continue;
         const auto& d = fd[k.service];
         const auto& b = fb[k.service];
         auto per = [](const side_figures& f) {
@@ -702,11 +862,13 @@ int run(const options& o) {
         json_kinds += (json_kinds.empty() ? "" : ",") + std::string(buf);
     }
     std::printf(
-        "{\"bench\":\"api_economy\",\"cvm_tasks\":%d,\"clb_tasks\":%d,"
+        "{\"bench\":\"api_economy\",\"protocol\":\"%s\",\"cvm_instances\":%d,\"cvm_batch\":%d,"
+        "\"cvm_tasks\":%zu,\"clb_tasks\":%d,"
         "\"cvm_duration_ms\":[%lld,%lld],\"clb_duration_ms\":[%lld,%lld],"
         "\"stale_window_ms\":%lld,\"submit_rate\":%.1f,\"baseline_interval_ms\":%lld,"
         "\"seed\":%llu,\"daemon_rate_limit\":%s,\"cloud_rate_limit\":%.1f,%s,\"targets_met\":%s}\n",
-        o.cvm, o.clb, static_cast<long long>(o.cvm_duration.min.count()),
+        n.name, o.cvm, o.batch, cvm_tasks, o.clb,
+        static_cast<long long>(o.cvm_duration.min.count()),
         static_cast<long long>(o.cvm_duration.max.count()),
         static_cast<long long>(o.clb_duration.min.count()),
         static_cast<long long>(o.clb_duration.max.count()),

@@ -15,6 +15,15 @@
 //  4. The daemon is stopped; wrk -t1 -cC replays one pre-signed DescribeLoadBalancersTaskResult
 //     (same method, POST by default) against the same simulator for the same window.
 // Prints a table and one JSON line. Target: daemon polls/s >= 0.8 x wrk requests/s.
+//
+// --protocol v3: the same over API 3.0: the tasks are DeleteLoadBalancer calls of clb
+// 2018-03-17 (one load balancer each: the simulator runs one 3.0 task per load balancer),
+// adopted as `clb` tasks; the daemon runs with `cloud.protocol: v3` (its clb poll budget raised
+// to 100,000/s like the rest) and polls DescribeTaskStatus {TaskId} (JSON, TC3-HMAC-SHA256);
+// wrk replays one pre-signed DescribeTaskStatus. --protocol both: one simulator holding both
+// sets of tasks; the daemon phase runs for 2.0, then 3.0, --rounds times (alternating, a fresh
+// daemon each time), then wrk for each; prints both tables, the ratio of the daemon's CPU per
+// poll (3.0 / 2.0, over all rounds; target <= 1.3) and one JSON line with both.
 // GCC 12 reports a false -Wmismatched-new-delete for coroutine frames whose promise type has a
 // sized operator delete (Asio's awaitable); see GCC bug 109224.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -48,8 +57,6 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* poll_action = "DescribeLoadBalancersTaskResult";
-
 struct options {
     std::size_t tasks = 100'000;
     double window = 10;  // seconds
@@ -57,13 +64,25 @@ struct options {
     std::size_t connections = 8;
     std::size_t loaders = 8;
     std::string method = "POST";
+    std::string protocol = "v2";  // v2, v3, both
+    std::size_t rounds = 1;
     std::string sim = default_sim_path();
     std::string daemon = default_daemon_path();
     std::string wrk;
     bool no_wrk = false;
     std::string lua = TASKPOLLER_BENCH_LUA;
+
+    std::vector<api_version> versions() const {
+        if (protocol == "both") return {api_version::v2, api_version::v3};
+        return {protocol == "v3" ? api_version::v3 : api_version::v2};
+    }
 };
 
+const char* name_of(api_version v) {
+    return v == api_version::v3 ? "v3" : "v2";
+}
+
+// One protocol's figures; the daemon's are summed over its rounds.
 struct figures {
     double polls_per_s = 0;
     double daemon_cpu_us_per_poll = 0;
@@ -73,6 +92,10 @@ struct figures {
     std::int64_t polls = 0;
     std::int64_t daemon_calls = 0;
     std::int64_t daemon_not_ok = 0;
+    std::int64_t daemon_cpu_us = 0;
+    std::int64_t sim_cpu_us = 0;
+    double elapsed_s = 0;
+    std::vector<double> round_cpu_us_per_poll;
     double wrk_per_s = 0;
     double wrk_cpu_share = 0;
     std::int64_t wrk_requests = 0;
@@ -91,15 +114,14 @@ std::string sim_config() {
            "faults: {global: {}}\n";
 }
 
-std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port, const options& o) {
+std::string daemon_config(const std::string& socket, std::uint16_t sim_port, const options& o,
+                          api_version v) {
     return "cloud:\n"
            "  region: ap-guangzhou\n"
            "  scheme: http\n"
            "  method: " +
-           o.method +
-           "\n"
-           "  connect_to: \"127.0.0.1:" +
-           std::to_string(sim_port) +
+           o.method + "\n" + (v == api_version::v3 ? "  protocol: v3\n" : "") +
+           "  connect_to: \"127.0.0.1:" + std::to_string(sim_port) +
            "\"\n"
            "  max_connections_per_host: " +
            std::to_string(o.connections) +
@@ -107,16 +129,20 @@ std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port, const opt
            // Every task due all the time: the daemon polls as fast as it can, oldest due first.
            "polling: {initial_delay: 0, interval: 10ms, multiplier: 1, max_interval: 10ms, "
            "jitter: none, timeout: 3h}\n"
-           "rate_limit: {default: 100000, burst: 100000}\n"
-           "control: {socket: " +
-           dir.path() +
-           "/d.sock, max_connections: 1024}\n"
+           "rate_limit: {default: 100000, burst: 100000}\n" +
+           // The 3.0 clb profile budgets its polls (15/s) apart from rate_limit.default.
+           (v == api_version::v3
+                ? "services: {clb: {actions: {DescribeTaskStatus: {rate_limit: 100000}}}}\n"
+                : "") +
+           "control: {socket: " + socket +
+           ", max_connections: 1024}\n"
            "store: {journal: \"\", max_finished: 1000}\n"
            "logging: {level: warn}\n";
 }
 
 // Requests for the poll action the simulator has seen (all of them, and those it accepted).
-asio::awaitable<std::pair<std::int64_t, std::int64_t>> sim_requests(connection& sim) {
+asio::awaitable<std::pair<std::int64_t, std::int64_t>> sim_requests(connection& sim,
+                                                                    const char* poll_action) {
     auto doc = json::parse(co_await get_ok(sim, "/_sim/stats"));
     const auto& actions = doc.at("actions").as_object();
     auto it = actions.find(poll_action);
@@ -126,7 +152,8 @@ asio::awaitable<std::pair<std::int64_t, std::int64_t>> sim_requests(connection& 
 }
 
 // The daemon's own count of poll calls: all outcomes, and those that were not ok.
-asio::awaitable<std::pair<std::int64_t, std::int64_t>> daemon_calls(connection& d) {
+asio::awaitable<std::pair<std::int64_t, std::int64_t>> daemon_calls(connection& d,
+                                                                    const char* poll_action) {
     auto text = co_await get_ok(d, "/metrics");
     // Lines such as: taskpoller_api_calls_total{service="lb",action="...",outcome="ok"} 123
     std::int64_t all = 0, not_ok = 0;
@@ -165,15 +192,21 @@ double children_cpu_seconds() {
     return tv(u.ru_utime) + tv(u.ru_stime);
 }
 
-// wrk -t1 -cC for the window against one pre-signed poll of `request_id`.
-void run_wrk(const options& o, const temp_dir& dir, std::uint16_t port,
-             const std::string& request_id, figures& f, pid_t sim_pid) {
+// The environment of bench/sim_task_result.lua for one pre-signed poll of `request_id`: 2.0's
+// signed parameters (SIM_QUERY, SIM_METHOD), or 3.0's body and headers (SIM_BODY, SIM_HEADERS).
+std::vector<std::string> wrk_env(const options& o, api_version v, const std::string& request_id) {
+    if (v == api_version::v3) {
+        auto req = sign_v3_task_poll(request_id);
+        std::string headers = "Host: " + req.host + "\nContent-Type: " + v3_content_type;
+        for (const auto& [name, value] : req.headers) headers += "\n" + name + ": " + value;
+        return {"SIM_METHOD=POST", "SIM_BODY=" + req.body, "SIM_HEADERS=" + headers};
+    }
     taskpoller::qcloud::credentials creds(sim_secret_id, sim_secret_key);
     taskpoller::qcloud::request_spec spec;
     spec.host = "lb.api.qcloud.com";
     spec.method = o.method == "GET" ? taskpoller::qcloud::http_method::get
                                     : taskpoller::qcloud::http_method::post;
-    spec.action = poll_action;
+    spec.action = clb_poll_action(v);
     spec.region = "ap-guangzhou";
     spec.params = {{"requestId", request_id}};
     auto nonce = taskpoller::qcloud::random_nonce_source();
@@ -183,15 +216,22 @@ void run_wrk(const options& o, const temp_dir& dir, std::uint16_t port,
     std::string query = spec.method == taskpoller::qcloud::http_method::get
                             ? req->target.substr(req->target.find('?') + 1)
                             : req->body;
+    return {"SIM_QUERY=" + query, "SIM_METHOD=" + o.method};
+}
+
+// wrk -t1 -cC for the window against one pre-signed poll of `request_id`.
+void run_wrk(const options& o, api_version v, const temp_dir& dir, std::uint16_t port,
+             const std::string& request_id, figures& f, pid_t sim_pid) {
+    auto env = wrk_env(o, v, request_id);
     auto secs = std::to_string(static_cast<int>(std::lround(o.window))) + "s";
-    std::string out_path = dir.path() + "/wrk.out";
+    std::string out_path = dir.path() + "/wrk-" + name_of(v) + ".out";
     auto cpu0 = cpu_micros(sim_pid);
     auto wrk_cpu0 = children_cpu_seconds();
     auto t0 = steady::now();
     child wrk(o.wrk,
               {"-t1", "-c" + std::to_string(o.connections), "-d" + secs, "-s", o.lua,
                "http://127.0.0.1:" + std::to_string(port)},
-              out_path, {"SIM_QUERY=" + query, "SIM_METHOD=" + o.method});
+              out_path, env);
     int status = wrk.wait(std::chrono::milliseconds(static_cast<long>(o.window * 1000) + 30'000));
     auto elapsed = seconds(steady::now() - t0);
     auto cpu1 = cpu_micros(sim_pid);
@@ -229,22 +269,20 @@ void run_wrk(const options& o, const temp_dir& dir, std::uint16_t port,
     }
 }
 
-asio::awaitable<figures> run(const options& o) {
+// One daemon phase: a fresh taskpollerd speaking `v` adopts `ids`, polls them for the warm-up,
+// then is measured over the window; the figures are added to `f`.
+asio::awaitable<void> measure_daemon(const options& o, api_version v, const temp_dir& dir,
+                                     const sim_instance& sim, connection& sim_http,
+                                     const std::vector<std::string>& ids, std::size_t round,
+                                     figures& f) {
     auto ex = co_await asio::this_coro::executor;
-    figures f;
-    temp_dir dir;
-    auto sim = start_sim(dir, o.sim, sim_config());
-    connection sim_http(ex, tcp_endpoint(sim.port));
-
-    auto t0 = steady::now();
-    auto ids = co_await create_clb_tasks(sim.port, o.tasks, o.loaders);
-    f.setup_create_s = seconds(steady::now() - t0);
-
-    auto socket = dir.path() + "/d.sock";
-    auto daemon = co_await start_daemon(dir, o.daemon, daemon_config(dir, sim.port, o), socket);
+    const char* action = clb_poll_action(v);
+    auto socket = dir.path() + "/d-" + name_of(v) + "-" + std::to_string(round) + ".sock";
+    auto daemon =
+        co_await start_daemon(dir, o.daemon, daemon_config(socket, sim.port, o, v), socket);
     connection ctl(ex, unix_endpoint(socket));
-    t0 = steady::now();
-    co_await adopt_clb_tasks(socket, ids, o.loaders);
+    auto t0 = steady::now();
+    co_await adopt_clb_tasks(socket, ids, o.loaders, v);
     f.setup_adopt_s = seconds(steady::now() - t0);
     if (auto live = co_await live_tasks(ctl); live != static_cast<std::int64_t>(o.tasks)) {
         throw std::runtime_error("the daemon tracks " + std::to_string(live) + " live tasks, not " +
@@ -254,40 +292,31 @@ asio::awaitable<figures> run(const options& o) {
         std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.warmup)));
 
     // The window. Samples are taken in the same order at both ends.
-    auto [sim_req0, sim_acc0] = co_await sim_requests(sim_http);
-    auto [calls0, not_ok0] = co_await daemon_calls(ctl);
+    auto [sim_req0, sim_acc0] = co_await sim_requests(sim_http, action);
+    auto [calls0, not_ok0] = co_await daemon_calls(ctl, action);
     auto dcpu0 = cpu_micros(daemon.proc->pid());
     auto scpu0 = cpu_micros(sim.proc->pid());
     auto w0 = steady::now();
     co_await sleep_for(
         std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.window)));
-    auto [sim_req1, sim_acc1] = co_await sim_requests(sim_http);
-    auto [calls1, not_ok1] = co_await daemon_calls(ctl);
+    auto [sim_req1, sim_acc1] = co_await sim_requests(sim_http, action);
+    auto [calls1, not_ok1] = co_await daemon_calls(ctl, action);
     auto dcpu1 = cpu_micros(daemon.proc->pid());
     auto scpu1 = cpu_micros(sim.proc->pid());
     double elapsed = seconds(steady::now() - w0);
 
-    f.polls = sim_req1 - sim_req0;
-    f.daemon_calls = calls1 - calls0;
-    f.daemon_not_ok = not_ok1 - not_ok0;
-    if (f.polls <= 0)
+    const auto polls = sim_req1 - sim_req0;
+    const auto not_ok = not_ok1 - not_ok0;
+    if (polls <= 0)
         throw std::runtime_error("the daemon made no polls in the window:\n" +
                                  daemon.proc->log_tail());
-    if (sim_acc1 - sim_acc0 != f.polls) {
+    if (sim_acc1 - sim_acc0 != polls) {
         throw std::runtime_error("the simulator refused " +
-                                 std::to_string(f.polls - (sim_acc1 - sim_acc0)) +
+                                 std::to_string(polls - (sim_acc1 - sim_acc0)) +
                                  " polls in the window");
     }
-    if (f.daemon_not_ok != 0) {
-        throw std::runtime_error(std::to_string(f.daemon_not_ok) +
-                                 " polls in the window were not ok");
-    }
-    f.polls_per_s = static_cast<double>(f.polls) / elapsed;
-    f.daemon_cpu_us_per_poll = static_cast<double>(dcpu1 - dcpu0) / static_cast<double>(f.polls);
-    f.daemon_cpu_share = static_cast<double>(dcpu1 - dcpu0) / 1e6 / elapsed;
-    f.sim_cpu_us_per_request_daemon =
-        static_cast<double>(scpu1 - scpu0) / static_cast<double>(f.polls);
-    f.sim_cpu_share_daemon = static_cast<double>(scpu1 - scpu0) / 1e6 / elapsed;
+    if (not_ok != 0)
+        throw std::runtime_error(std::to_string(not_ok) + " polls in the window were not ok");
     if (auto live = co_await live_tasks(ctl); live != static_cast<std::int64_t>(o.tasks)) {
         throw std::runtime_error("tasks finished during the window (" + std::to_string(live) +
                                  " live): the measurement is not of " + std::to_string(o.tasks) +
@@ -299,14 +328,101 @@ asio::awaitable<figures> run(const options& o) {
         throw std::runtime_error("taskpollerd did not stop cleanly:\n" + daemon.proc->log_tail());
     }
 
+    f.polls += polls;
+    f.daemon_calls += calls1 - calls0;
+    f.daemon_cpu_us += dcpu1 - dcpu0;
+    f.sim_cpu_us += scpu1 - scpu0;
+    f.elapsed_s += elapsed;
+    f.round_cpu_us_per_poll.push_back(static_cast<double>(dcpu1 - dcpu0) /
+                                      static_cast<double>(polls));
+    const auto n = static_cast<double>(f.polls);
+    f.polls_per_s = n / f.elapsed_s;
+    f.daemon_cpu_us_per_poll = static_cast<double>(f.daemon_cpu_us) / n;
+    f.daemon_cpu_share = static_cast<double>(f.daemon_cpu_us) / 1e6 / f.elapsed_s;
+    f.sim_cpu_us_per_request_daemon = static_cast<double>(f.sim_cpu_us) / n;
+    f.sim_cpu_share_daemon = static_cast<double>(f.sim_cpu_us) / 1e6 / f.elapsed_s;
+}
+
+// Per protocol of o.versions(), in that order.
+asio::awaitable<std::vector<figures>> run(const options& o) {
+    auto ex = co_await asio::this_coro::executor;
+    const auto versions = o.versions();
+    std::vector<figures> out(versions.size());
+    std::vector<std::vector<std::string>> ids(versions.size());
+    temp_dir dir;
+    auto sim = start_sim(dir, o.sim, sim_config());
+    connection sim_http(ex, tcp_endpoint(sim.port));
+
+    for (std::size_t i = 0; i < versions.size(); ++i) {
+        auto t0 = steady::now();
+        ids[i] = co_await create_clb_tasks(sim.port, o.tasks, o.loaders, versions[i]);
+        out[i].setup_create_s = seconds(steady::now() - t0);
+    }
+    for (std::size_t round = 0; round < o.rounds; ++round)
+        for (std::size_t i = 0; i < versions.size(); ++i)
+            co_await measure_daemon(o, versions[i], dir, sim, sim_http, ids[i], round, out[i]);
+
     if (!o.no_wrk) {
-        run_wrk(o, dir, sim.port, ids.front(), f, sim.proc->pid());
-        if (f.wrk_bad != 0) {
-            throw std::runtime_error("wrk got " + std::to_string(f.wrk_bad) +
-                                     " non-success answers");
+        for (std::size_t i = 0; i < versions.size(); ++i) {
+            run_wrk(o, versions[i], dir, sim.port, ids[i].front(), out[i], sim.proc->pid());
+            if (out[i].wrk_bad != 0) {
+                throw std::runtime_error("wrk got " + std::to_string(out[i].wrk_bad) +
+                                         " non-success answers (" + name_of(versions[i]) + ")");
+            }
         }
     }
-    co_return f;
+    co_return out;
+}
+
+void print_table(const options& o, api_version v, const figures& f) {
+    double ratio = f.wrk_per_s > 0 ? f.polls_per_s / f.wrk_per_s : 0;
+    if (o.protocol == "both")
+        std::printf("API %s (%s):\n", v == api_version::v3 ? "3.0" : "2.0", clb_poll_action(v));
+    std::printf("setup: %zu tasks created at the simulator in %.1f s, adopted in %.1f s\n", o.tasks,
+                f.setup_create_s, f.setup_adopt_s);
+    std::printf("%-34s %14s %14s\n", "", "taskpollerd", "wrk");
+    std::printf("%-34s %14zu %14s\n", "tasks tracked", o.tasks, "-");
+    std::printf("%-34s %14zu %14zu\n", "connections", o.connections, o.connections);
+    std::printf("%-34s %14.0f %14s\n",
+                v == api_version::v3 ? "requests/s (DescribeTaskStatus)"
+                                     : "requests/s (DescribeLB..TaskResult)",
+                f.polls_per_s, o.no_wrk ? "-" : std::to_string(std::lround(f.wrk_per_s)).c_str());
+    std::printf("%-34s %14.2f %14s\n", "client CPU us/request", f.daemon_cpu_us_per_poll, "-");
+    std::printf("%-34s %14.2f %14.2f\n", "client CPU share (cores)", f.daemon_cpu_share,
+                f.wrk_cpu_share);
+    std::printf("%-34s %14.2f %14.2f\n", "simulator CPU us/request",
+                f.sim_cpu_us_per_request_daemon, f.sim_cpu_us_per_request_wrk);
+    std::printf("%-34s %14.2f %14.2f\n", "simulator CPU share (cores)", f.sim_cpu_share_daemon,
+                f.sim_cpu_share_wrk);
+    if (o.rounds > 1) {
+        std::string rounds;
+        for (double r : f.round_cpu_us_per_poll)
+            rounds += (rounds.empty() ? "" : " / ") + fmt::format("{:.2f}", r);
+        std::printf("client CPU us/request by round: %s\n", rounds.c_str());
+    }
+    if (!o.no_wrk)
+        std::printf("ratio daemon/wrk: %.3f (target >= 0.8: %s)\n", ratio,
+                    ratio >= 0.8 ? "met" : "NOT met");
+}
+
+// One protocol's JSON members (without braces).
+std::string json_fields(const options& o, const figures& f) {
+    double ratio = f.wrk_per_s > 0 ? f.polls_per_s / f.wrk_per_s : 0;
+    std::string wrk_fields =
+        o.no_wrk
+            ? std::string(
+                  R"("wrk_requests_per_s":null,"ratio":null,"sim_cpu_us_per_request_wrk":null)")
+            : fmt::format(
+                  R"("wrk_requests_per_s":{:.0f},"ratio":{:.3f},"sim_cpu_us_per_request_wrk":{:.2f})",
+                  f.wrk_per_s, ratio, f.sim_cpu_us_per_request_wrk);
+    std::string by_round;
+    for (double r : f.round_cpu_us_per_poll)
+        by_round += fmt::format("{}{:.2f}", by_round.empty() ? "" : ",", r);
+    return fmt::format(R"("daemon_polls":{},"daemon_polls_per_s":{:.0f},)"
+                       R"("daemon_cpu_us_per_poll":{:.2f},"daemon_cpu_us_per_poll_by_round":[{}],)"
+                       R"("sim_cpu_us_per_request_daemon":{:.2f},{})",
+                       f.polls, f.polls_per_s, f.daemon_cpu_us_per_poll, by_round,
+                       f.sim_cpu_us_per_request_daemon, wrk_fields);
 }
 
 }  // namespace
@@ -327,15 +443,22 @@ int main(int argc, char** argv) {
     app.add_option("--method", o.method, "HTTP method of the API calls (daemon and wrk)")
         ->check(CLI::IsMember({"GET", "POST"}))
         ->capture_default_str();
+    app.add_option("--protocol", o.protocol,
+                   "cloud API: v2, v3, or both (2.0 and 3.0 alternating in one run)")
+        ->check(CLI::IsMember({"v2", "v3", "both"}))
+        ->capture_default_str();
+    app.add_option("--rounds", o.rounds,
+                   "daemon phases per protocol (alternating with --protocol both)")
+        ->capture_default_str();
     app.add_option("--sim", o.sim, "taskpoller-sim binary")->capture_default_str();
     app.add_option("--daemon", o.daemon, "taskpollerd binary")->capture_default_str();
     app.add_option("--wrk", o.wrk, "wrk binary (default: wrk on $PATH)");
     app.add_option("--lua", o.lua, "wrk script")->capture_default_str();
     app.add_flag("--no-wrk", o.no_wrk, "measure the daemon only (no ratio)");
     CLI11_PARSE(app, argc, argv);
-    if (o.tasks == 0 || o.window <= 0 || o.connections == 0 || o.loaders == 0) {
-        std::cerr
-            << "poll_throughput: --tasks, --window, --connections and --loaders must be positive\n";
+    if (o.tasks == 0 || o.window <= 0 || o.connections == 0 || o.loaders == 0 || o.rounds == 0) {
+        std::cerr << "poll_throughput: --tasks, --window, --connections, --loaders and --rounds "
+                     "must be positive\n";
         return 2;
     }
     if (!o.no_wrk && o.wrk.empty()) o.wrk = find_on_path("wrk");
@@ -349,12 +472,17 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    if (o.protocol != "v2" && o.method != "POST") {
+        std::cerr << "poll_throughput: API 3.0 is POST only (--method POST)\n";
+        return 2;
+    }
+
     asio::io_context io;
-    figures f;
+    std::vector<figures> results;
     std::exception_ptr failure;
-    asio::co_spawn(io, run(o), [&](std::exception_ptr e, figures r) {
+    asio::co_spawn(io, run(o), [&](std::exception_ptr e, std::vector<figures> r) {
         failure = e;
-        f = r;
+        results = std::move(r);
     });
     io.run();
     if (failure) {
@@ -366,39 +494,32 @@ int main(int argc, char** argv) {
         }
     }
 
-    double ratio = f.wrk_per_s > 0 ? f.polls_per_s / f.wrk_per_s : 0;
-    std::printf("setup: %zu tasks created at the simulator in %.1f s, adopted in %.1f s\n", o.tasks,
-                f.setup_create_s, f.setup_adopt_s);
-    std::printf("%-34s %14s %14s\n", "", "taskpollerd", "wrk");
-    std::printf("%-34s %14zu %14s\n", "tasks tracked", o.tasks, "-");
-    std::printf("%-34s %14zu %14zu\n", "connections", o.connections, o.connections);
-    std::printf("%-34s %14.0f %14s\n", "requests/s (DescribeLB..TaskResult)", f.polls_per_s,
-                o.no_wrk ? "-" : std::to_string(std::lround(f.wrk_per_s)).c_str());
-    std::printf("%-34s %14.2f %14s\n", "client CPU us/request", f.daemon_cpu_us_per_poll, "-");
-    std::printf("%-34s %14.2f %14.2f\n", "client CPU share (cores)", f.daemon_cpu_share,
-                f.wrk_cpu_share);
-    std::printf("%-34s %14.2f %14.2f\n", "simulator CPU us/request",
-                f.sim_cpu_us_per_request_daemon, f.sim_cpu_us_per_request_wrk);
-    std::printf("%-34s %14.2f %14.2f\n", "simulator CPU share (cores)", f.sim_cpu_share_daemon,
-                f.sim_cpu_share_wrk);
-    if (!o.no_wrk)
-        std::printf("ratio daemon/wrk: %.3f (target >= 0.8: %s)\n", ratio,
-                    ratio >= 0.8 ? "met" : "NOT met");
-    std::string wrk_fields =
-        o.no_wrk
-            ? std::string(
-                  R"("wrk_requests_per_s":null,"ratio":null,"sim_cpu_us_per_request_wrk":null)")
-            : fmt::format(
-                  R"("wrk_requests_per_s":{:.0f},"ratio":{:.3f},"sim_cpu_us_per_request_wrk":{:.2f})",
-                  f.wrk_per_s, ratio, f.sim_cpu_us_per_request_wrk);
+    const auto versions = o.versions();
+    for (std::size_t i = 0; i < versions.size(); ++i) print_table(o, versions[i], results[i]);
+    const std::string common = fmt::format(
+        R"("bench":"poll_throughput","protocol":"{}","tasks":{},"connections":{},"method":"{}",)"
+        R"("window_s":{},"rounds":{})",
+        o.protocol, o.tasks, o.connections, o.method, o.window, o.rounds);
+    if (versions.size() == 1) {
+        std::printf("{%s,%s}\n", common.c_str(), json_fields(o, results[0]).c_str());
+        return 0;
+    }
+    // Daemon CPU per poll, 3.0 over 2.0, over all rounds of this run, and round by round (the
+    // two phases of a round are back to back: the fairest pairs on a shared machine).
+    const double cpu_ratio = results[1].daemon_cpu_us_per_poll / results[0].daemon_cpu_us_per_poll;
+    std::string by_round;
+    for (std::size_t r = 0; r < o.rounds; ++r)
+        by_round +=
+            fmt::format("{}{:.3f}", r ? "," : "",
+                        results[1].round_cpu_us_per_poll[r] / results[0].round_cpu_us_per_poll[r]);
+    std::printf("daemon CPU per poll, API 3.0 / 2.0: %.2f / %.2f us = %.3f (target <= 1.3: %s)\n",
+                results[1].daemon_cpu_us_per_poll, results[0].daemon_cpu_us_per_poll, cpu_ratio,
+                cpu_ratio <= 1.3 ? "met" : "NOT met");
+    if (o.rounds > 1) std::printf("3.0 / 2.0 by round: %s\n", by_round.c_str());
     std::printf(
-        "%s\n",
-        fmt::format(
-            R"({{"bench":"poll_throughput","tasks":{},"connections":{},"method":"{}",)"
-            R"("window_s":{},"daemon_polls":{},"daemon_polls_per_s":{:.0f},)"
-            R"("daemon_cpu_us_per_poll":{:.2f},"sim_cpu_us_per_request_daemon":{:.2f},{}}})",
-            o.tasks, o.connections, o.method, o.window, f.polls, f.polls_per_s,
-            f.daemon_cpu_us_per_poll, f.sim_cpu_us_per_request_daemon, wrk_fields)
-            .c_str());
+        "{%s,\"v2\":{%s},\"v3\":{%s},\"cpu_per_poll_ratio_v3_v2\":%.3f,"
+        "\"cpu_per_poll_ratio_by_round\":[%s],\"cpu_target_met\":%s}\n",
+        common.c_str(), json_fields(o, results[0]).c_str(), json_fields(o, results[1]).c_str(),
+        cpu_ratio, by_round.c_str(), cpu_ratio <= 1.3 ? "true" : "false");
     return 0;
 }

@@ -1,7 +1,8 @@
 # ctest driver for a benchmark's smoke run: runs PROGRAM with ARGS (a ;-list), fails if it exits
 # non-zero or if its output does not end with exactly one JSON line of the form
 # {"bench":"<BENCH>",...} holding every key of KEYS (a ;-list) with a non-null value, and, for
-# each NAME=VALUE of EQUALS, the value VALUE under NAME.
+# each NAME=VALUE of EQUALS, the value VALUE under NAME. A key or NAME may be a dotted path into
+# nested objects ("v3.daemon_cpu_us_per_poll").
 #   cmake -DPROGRAM=... -DARGS=... -DBENCH=... -DKEYS=... [-DEQUALS=...] -P smoke_test.cmake
 execute_process(COMMAND ${PROGRAM} ${ARGS}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -23,14 +24,16 @@ if(NOT bench STREQUAL BENCH)
   message(FATAL_ERROR "the JSON line is for bench \"${bench}\", expected \"${BENCH}\"")
 endif()
 foreach(key IN LISTS KEYS)
-  string(JSON type ERROR_VARIABLE json_error TYPE "${line}" ${key})
+  string(REPLACE "." ";" path "${key}")
+  string(JSON type ERROR_VARIABLE json_error TYPE "${line}" ${path})
   if(json_error OR type STREQUAL "NULL")
     message(FATAL_ERROR "the JSON line has no value for \"${key}\": ${line}")
   endif()
 endforeach()
 foreach(pair IN LISTS EQUALS)
   string(REGEX MATCH "^([^=]+)=(.*)$" ignored "${pair}")
-  string(JSON value ERROR_VARIABLE json_error GET "${line}" ${CMAKE_MATCH_1})
+  string(REPLACE "." ";" path "${CMAKE_MATCH_1}")
+  string(JSON value ERROR_VARIABLE json_error GET "${line}" ${path})
   if(json_error OR NOT value STREQUAL CMAKE_MATCH_2)
     message(FATAL_ERROR "\"${CMAKE_MATCH_1}\" is \"${value}\", expected \"${CMAKE_MATCH_2}\"")
   endif()

@@ -50,10 +50,12 @@ asio::awaitable<void> connection::ensure_open() {
 
 asio::awaitable<reply> connection::request(http::verb method, std::string_view target,
                                            std::string_view body, std::string_view content_type,
-                                           std::string_view host) {
+                                           std::string_view host, const header_list* headers) {
     co_await ensure_open();
     http::request<http::string_body> req{method, target, 11};
     req.set(http::field::host, host.empty() ? std::string_view(ep_.host) : host);
+    if (headers)
+        for (const auto& [name, value] : *headers) req.set(name, value);
     if (!body.empty()) {
         req.set(http::field::content_type, content_type);
         req.body() = body;

@@ -13,8 +13,13 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace taskpoller::bench {
+
+/// Extra request headers (name, value), sent as given.
+using header_list = std::vector<std::pair<std::string, std::string>>;
 
 /// Where to connect, and the Host header to send.
 struct endpoint {
@@ -37,11 +42,13 @@ class connection {
     connection(boost::asio::any_io_executor ex, endpoint ep);
 
     /// Sends one request and reads the whole answer. `content_type` is sent when `body` is not
-    /// empty. `host` overrides the endpoint's Host header (API 2.0 picks the service by Host).
+    /// empty. `host` overrides the endpoint's Host header (the simulator picks the service by
+    /// Host). `headers` are added as given (API 3.0's Authorization and X-TC-*).
     boost::asio::awaitable<reply> request(boost::beast::http::verb method, std::string_view target,
                                           std::string_view body = {},
                                           std::string_view content_type = "application/json",
-                                          std::string_view host = {});
+                                          std::string_view host = {},
+                                          const header_list* headers = nullptr);
 
     /// GETs `target` and hands each line of a 200 streamed body to `on_line` (without '\n') as it
     /// arrives, until `on_line` returns false or the stream ends. Returns the status; on another

@@ -27,6 +27,8 @@
 #include <thread>
 
 #include "qcloud/request.hpp"
+#include "qcloud/tc3.hpp"
+#include "qcloud/v3_response.hpp"
 
 namespace taskpoller::bench {
 namespace asio = boost::asio;
@@ -36,6 +38,35 @@ using asio::use_awaitable;
 
 const char* const sim_secret_id = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA";
 const char* const sim_secret_key = "Gu5t9xGARNpq86cd98joQYCN3Cozk1qA";
+
+const char* clb_service(api_version v) {
+    return v == api_version::v3 ? "clb" : "lb";
+}
+
+const char* clb_poll_action(api_version v) {
+    return v == api_version::v3 ? "DescribeTaskStatus" : "DescribeLoadBalancersTaskResult";
+}
+
+v3_request sign_v3(const std::string& service, const std::string& version,
+                   const std::string& action, std::string body, const std::string& region) {
+    v3_request r;
+    r.host = service + ".tencentcloudapi.com";
+    r.body = std::move(body);
+    const auto now = qcloud::system_unix_seconds();
+    qcloud::credentials creds(sim_secret_id, sim_secret_key);
+    r.headers = {{"Authorization",
+                  qcloud::tc3::authorization(creds, {r.host, v3_content_type, r.body, now})},
+                 {"X-TC-Action", action},
+                 {"X-TC-Version", version},
+                 {"X-TC-Timestamp", std::to_string(now)},
+                 {"X-TC-Region", region}};
+    return r;
+}
+
+v3_request sign_v3_task_poll(const std::string& request_id) {
+    return sign_v3("clb", "2018-03-17", "DescribeTaskStatus",
+                   json::serialize(json::object{{"TaskId", request_id}}));
+}
 
 temp_dir::temp_dir() {
     std::string tmpl =
@@ -249,13 +280,30 @@ asio::awaitable<std::string> get_ok(connection& c, const std::string& target) {
 
 namespace {
 
+// One 3.0 DeleteLoadBalancer on its own load balancer; returns the RequestId.
+asio::awaitable<std::string> create_v3(connection& c, std::size_t i) {
+    auto req = sign_v3("clb", "2018-03-17", "DeleteLoadBalancer",
+                       json::serialize(json::object{
+                           {"LoadBalancerIds", json::array{"lb-b" + std::to_string(i)}}}));
+    auto r = co_await c.request(http::verb::post, "/", req.body, v3_content_type, req.host,
+                                &req.headers);
+    auto parsed = qcloud::v3::parse_response(r.body);
+    if (r.status != 200 || !parsed || parsed->error)
+        throw std::runtime_error("simulator refused DeleteLoadBalancer: " + r.body);
+    co_return parsed->request_id;
+}
+
 asio::awaitable<void> create_worker(std::uint16_t port, std::size_t& next, std::size_t count,
-                                    std::vector<std::string>& ids) {
+                                    std::vector<std::string>& ids, api_version v) {
     connection c(co_await asio::this_coro::executor, tcp_endpoint(port));
     qcloud::credentials creds(sim_secret_id, sim_secret_key);
     auto nonce = qcloud::random_nonce_source();
     while (next < count) {
         std::size_t i = next++;
+        if (v == api_version::v3) {
+            ids[i] = co_await create_v3(c, i);
+            continue;
+        }
         qcloud::request_spec spec;
         spec.host = "lb.api.qcloud.com";
         spec.method = qcloud::http_method::post;
@@ -277,11 +325,11 @@ asio::awaitable<void> create_worker(std::uint16_t port, std::size_t& next, std::
 }
 
 asio::awaitable<void> adopt_worker(const std::string& socket, std::size_t& next,
-                                   const std::vector<std::string>& ids) {
+                                   const std::vector<std::string>& ids, api_version v) {
     connection c(co_await asio::this_coro::executor, unix_endpoint(socket));
     while (next < ids.size()) {
         const auto& rid = ids[next++];
-        auto body = json::serialize(json::object{{"service", "lb"}, {"request_id", rid}});
+        auto body = json::serialize(json::object{{"service", clb_service(v)}, {"request_id", rid}});
         auto r = co_await c.request(http::verb::post, "/v1/tasks", body);
         if (r.status != 201) {
             throw std::runtime_error("POST /v1/tasks for " + rid + ": HTTP " +
@@ -293,21 +341,21 @@ asio::awaitable<void> adopt_worker(const std::string& socket, std::size_t& next,
 }  // namespace
 
 asio::awaitable<std::vector<std::string>> create_clb_tasks(std::uint16_t sim_port,
-                                                           std::size_t count,
-                                                           std::size_t parallel) {
+                                                           std::size_t count, std::size_t parallel,
+                                                           api_version v) {
     std::vector<std::string> ids(count);
     std::size_t next = 0;
-    co_await run_all(parallel,
-                     [&](std::size_t) { return create_worker(sim_port, next, count, ids); });
+    auto make = [&](std::size_t) { return create_worker(sim_port, next, count, ids, v); };
+    co_await run_all(parallel, make);
     co_return ids;
 }
 
 asio::awaitable<void> adopt_clb_tasks(const std::string& socket,
                                       const std::vector<std::string>& request_ids,
-                                      std::size_t parallel) {
+                                      std::size_t parallel, api_version v) {
     std::size_t next = 0;
-    co_await run_all(parallel,
-                     [&](std::size_t) { return adopt_worker(socket, next, request_ids); });
+    auto make = [&](std::size_t) { return adopt_worker(socket, next, request_ids, v); };
+    co_await run_all(parallel, make);
 }
 
 }  // namespace taskpoller::bench

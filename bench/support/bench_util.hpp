@@ -81,6 +81,28 @@ std::string find_on_path(const std::string& name);
 extern const char* const sim_secret_id;
 extern const char* const sim_secret_key;
 
+/// The cloud API a benchmark's CLB tasks use: 2.0 (service `lb`, form-encoded, HmacSHA256;
+/// tasks polled with DescribeLoadBalancersTaskResult) or 3.0 (service `clb` 2018-03-17, JSON,
+/// TC3-HMAC-SHA256; tasks polled with DescribeTaskStatus).
+enum class api_version { v2, v3 };
+const char* clb_service(api_version v);      ///< "lb", "clb"
+const char* clb_poll_action(api_version v);  ///< "DescribeLoadBalancersTaskResult", ...
+
+/// An API 3.0 request signed for the simulator's account now (POST / with a JSON body): the
+/// Host to send (the real one: `<service>.tencentcloudapi.com`) and the other headers
+/// (Authorization, X-TC-Action, X-TC-Version, X-TC-Timestamp, X-TC-Region).
+struct v3_request {
+    std::string host;
+    std::string body;
+    header_list headers;
+};
+inline constexpr const char* v3_content_type = "application/json";
+v3_request sign_v3(const std::string& service, const std::string& version,
+                   const std::string& action, std::string body,
+                   const std::string& region = "ap-guangzhou");
+/// The 3.0 poll of one CLB task, signed now: DescribeTaskStatus {"TaskId": request_id}.
+v3_request sign_v3_task_poll(const std::string& request_id);
+
 struct sim_instance {
     std::unique_ptr<child> proc;
     std::uint16_t port = 0;
@@ -100,17 +122,20 @@ boost::asio::awaitable<daemon_instance> start_daemon(const temp_dir& dir,
                                                      const std::string& config_yaml,
                                                      const std::string& socket);
 
-/// Creates `count` CLB tasks at the simulator (signed DeleteLoadBalancers POSTs over
-/// `parallel` keep-alive connections); returns their requestIds in creation order.
+/// Creates `count` CLB tasks at the simulator over `parallel` keep-alive connections; returns
+/// their requestIds in creation order. 2.0: signed DeleteLoadBalancers POSTs on 1,000 load
+/// balancers; 3.0: signed DeleteLoadBalancer calls, one load balancer each (the simulator runs
+/// one 3.0 task per load balancer at a time).
 boost::asio::awaitable<std::vector<std::string>> create_clb_tasks(std::uint16_t sim_port,
                                                                   std::size_t count,
-                                                                  std::size_t parallel);
+                                                                  std::size_t parallel,
+                                                                  api_version v = api_version::v2);
 
-/// Adopts every requestId as an lb task through POST /v1/tasks over `parallel` keep-alive
-/// connections to the daemon's socket. Throws unless each answer is 201.
+/// Adopts every requestId as a task of clb_service(v) through POST /v1/tasks over `parallel`
+/// keep-alive connections to the daemon's socket. Throws unless each answer is 201.
 boost::asio::awaitable<void> adopt_clb_tasks(const std::string& socket,
                                              const std::vector<std::string>& request_ids,
-                                             std::size_t parallel);
+                                             std::size_t parallel, api_version v = api_version::v2);
 
 /// GET `target` on `c`; throws unless the status is 200. Returns the body.
 boost::asio::awaitable<std::string> get_ok(connection& c, const std::string& target);
