@@ -40,7 +40,8 @@ struct SimV3Cvm : ::testing::Test {
     }
     std::int64_t executed_total() {
         std::int64_t n = 0;
-        for (const auto& [id, per] : f.sim.counters().to_json().at("resources").as_object())
+        const auto stats = f.sim.counters().to_json();  // kept alive for the loop
+        for (const auto& [id, per] : stats.at("resources").as_object())
             for (const auto& [action, count] : per.as_object()) n += count.as_int64();
         return n;
     }
