@@ -29,6 +29,7 @@ engine::service_override service_override_of(const std::string& name,
         o.proto =
             *s.protocol == config::protocol_kind::v3 ? engine::protocol::v3 : engine::protocol::v2;
     if (!s.host_prefix.empty()) o.host_prefix = s.host_prefix;
+    o.version = s.version;
     o.result_action = s.result_action;
     o.rate_limit = s.rate_limit;
     for (const auto& [action, a] : s.actions) {

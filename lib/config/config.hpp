@@ -80,6 +80,7 @@ struct service_config {
     bool builtin = false;                   ///< a service the engine has a profile for
     std::string host_prefix;                ///< host = host_prefix + "." + cloud.host_suffix
     std::optional<protocol_kind> protocol;  ///< default: cloud.protocol
+    std::optional<std::string> version;     ///< API 3.0 X-TC-Version, e.g. "2017-03-12"
     std::optional<double> rate_limit;
     std::optional<resolver_kind> resolver;
     std::optional<std::string> result_action;

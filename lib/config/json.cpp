@@ -86,6 +86,7 @@ json::object services_json(const std::map<std::string, service_config>& services
         out[name] = json::object{{"builtin", s.builtin},
                                  {"protocol", s.protocol ? json::value(str(to_string(*s.protocol)))
                                                          : json::value(nullptr)},
+                                 {"version", opt(s.version)},
                                  {"host_prefix", str(s.host_prefix)},
                                  {"rate_limit", opt(s.rate_limit)},
                                  {"resolver", resolver_json(s.resolver)},

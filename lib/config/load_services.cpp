@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "config/sections.hpp"
@@ -149,6 +150,16 @@ void read_service(map_reader& services, const std::string& name, const YAML::Nod
     if (protocol_kind p{};
         read_enum(m, "protocol", p, {{"v2", protocol_kind::v2}, {"v3", protocol_kind::v3}})) {
         s.protocol = p;
+    }
+    if (std::string v; read_string(m, "version", v)) {
+        const bool date = v.size() == 10 && v[4] == '-' && v[7] == '-' &&
+                          std::all_of(v.begin(), v.end(),
+                                      [](char c) { return (c >= '0' && c <= '9') || c == '-'; });
+        if (date)
+            s.version = v;
+        else
+            m.ctx().error(m.mark_of("version"), m.child("version"),
+                          fmt::format("\"{}\" is not an API 3.0 version such as 2017-03-12", v));
     }
     read_optional_rate(m, s.rate_limit);
     read_resolver(m, s.resolver);

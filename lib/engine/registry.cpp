@@ -295,6 +295,11 @@ core::result<void> registry::apply(const service_override& o) {
         s = service_profile{o.name, o.name, resolver_kind::task_result, "", "requestId", {},
                             {},     {}};
     }
+    if (o.version) {
+        if (s.proto != protocol::v3)
+            return fail("services." + o.name + ": version applies to API 3.0 services only");
+        s.version = *o.version;
+    }
     if (o.host_prefix) {
         if (o.host_prefix->empty()) return fail("services." + o.name + ": host_prefix is empty");
         s.host_prefix = *o.host_prefix;

@@ -126,6 +126,8 @@ struct service_override {
     std::map<std::string, action_override> actions;
     /// Switches a built-in service to its profile of the other protocol (cvm has both).
     std::optional<engine::protocol> proto{};
+    /// API 3.0 X-TC-Version (a newer version of the same API); refused for 2.0 services.
+    std::optional<std::string> version{};
 };
 
 inline constexpr std::string_view default_host_suffix = "api.qcloud.com";

@@ -49,12 +49,15 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
+// `overlap_percent`: how many of the clients must be seen connected at once. Under the
+// sanitizers, beside the other long tests, a connection takes seconds to open (p99 10.7 s seen):
+// 251 of 300 were seen at once in one run (CI, 2026-12-06), so the bound there is 3/4.
 #ifdef TASKPOLLER_SANITIZED
 constexpr int default_tasks = 4000, default_clients = 300, default_seconds = 10,
-              default_p99_ms = 30000;
+              default_p99_ms = 30000, overlap_percent = 75;
 #else
 constexpr int default_tasks = 20000, default_clients = 1000, default_seconds = 20,
-              default_p99_ms = 10000;
+              default_p99_ms = 10000, overlap_percent = 90;
 #endif
 
 // --- the daemon's resources, from /proc ------------------------------------------------------
@@ -669,7 +672,8 @@ TEST(ReliabilityLoad, thousand_clients_while_tracking_many_tasks) {
     EXPECT_LT(p99, p99_bound_ms) << "p99 latency of immediate requests";
     EXPECT_LT(wait_p99, p99_bound_ms) << "long-polls answered late";
     // The clients were connected at the same time (readers reconnect now and then).
-    EXPECT_GE(fd_peak, fd_before.unix_sockets + static_cast<std::size_t>(clients) * 9 / 10);
+    EXPECT_GE(fd_peak,
+              fd_before.unix_sockets + static_cast<std::size_t>(clients) * overlap_percent / 100);
     EXPECT_EQ(fd_after.unix_sockets, fd_before.unix_sockets) << "control connections leaked";
     EXPECT_EQ(fd_after.other, fd_before.other) << "descriptors other than sockets leaked";
     // Memory: after the warm-up, growth stays within 10 % + 16 MiB (the writers add tasks).

@@ -165,6 +165,11 @@ TEST(DiffRequiresRestart, a_protocol_switch_needs_a_restart) {
     EXPECT_FALSE(applied.services.at("cvm").protocol);  // still the protocol it started with
     EXPECT_EQ(to_json(*cvm_v3).at("services").at("cvm").at("protocol"), "v3");
     EXPECT_EQ(to_json(*v3).at("cloud").at("protocol"), "v3");
+    // A newer API version per service, checked for its shape.
+    auto newer = load_ok("cloud: {region: gz}\nservices: {clb: {version: 2099-01-01}}\n");
+    ASSERT_TRUE(newer);
+    EXPECT_EQ(newer->services.at("clb").version, "2099-01-01");
+    EXPECT_EQ(to_json(*newer).at("services").at("clb").at("version"), "2099-01-01");
 }
 
 }  // namespace

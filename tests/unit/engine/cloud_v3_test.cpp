@@ -66,6 +66,14 @@ TEST(RegistryV3, a_service_switches_protocol_only_where_a_profile_exists) {
     EXPECT_EQ(r.find_service("cvm")->proto, protocol::v3);
     ASSERT_TRUE(r.apply(to("cvm", protocol::v2)));
     EXPECT_EQ(r.find_service("cvm")->proto, protocol::v2);
+    service_override newer = to("cvm", protocol::v3);
+    newer.version = "2099-01-01";
+    ASSERT_TRUE(r.apply(newer));
+    EXPECT_EQ(r.find_service("cvm")->version, "2099-01-01");
+    service_override old_lb;
+    old_lb.name = "lb";
+    old_lb.version = "2099-01-01";
+    EXPECT_FALSE(r.apply(old_lb));  // 2.0 has no versions
     auto lb = r.apply(to("lb", protocol::v3));
     ASSERT_FALSE(lb);
     EXPECT_NE(lb.error().message.find("no API 3.0 profile"), std::string::npos);
