@@ -57,6 +57,20 @@ cbs_v3_service::disk* cbs_v3_service::find(const std::string& id) {
     return it == index_.end() ? nullptr : &disks_[it->second];
 }
 
+std::optional<v3::result> cbs_v3_service::find_all_live(const std::vector<std::string>& ids,
+                                                        std::int64_t now_ms,
+                                                        std::vector<disk*>& out) {
+    std::vector<std::string> missing;
+    for (const auto& id : ids) {
+        if (auto* d = find_live(id, now_ms))
+            out.push_back(d);
+        else
+            missing.push_back(id);
+    }
+    if (missing.empty()) return std::nullopt;
+    return v3::result::fail("InvalidDiskId.NotFound", "disks do not exist: " + join(missing));
+}
+
 cbs_v3_service::disk* cbs_v3_service::find_live(const std::string& id, std::int64_t now_ms) {
     auto* d = find(id);
     if (!d) return nullptr;
@@ -164,16 +178,7 @@ v3::result cbs_v3_service::attach(const json::object& params, const std::string&
     // Whole call, in this order [chosen]: unknown disk, unknown instance, a disk in transition,
     // an attached disk, the instance's disk limit.
     std::vector<disk*> targets;
-    std::vector<std::string> missing;
-    for (const auto& id : ids) {
-        auto* d = find_live(id, now_ms);
-        if (d)
-            targets.push_back(d);
-        else
-            missing.push_back(id);
-    }
-    if (!missing.empty())
-        return v3::result::fail("InvalidDiskId.NotFound", "disks do not exist: " + join(missing));
+    if (auto missing = find_all_live(ids, now_ms, targets)) return std::move(*missing);
     if (!cvm_.is_live(instance_id, now_ms))
         return v3::result::fail("InvalidInstanceId.NotFound",
                                 "instance " + instance_id + " does not exist");
@@ -212,16 +217,7 @@ v3::result cbs_v3_service::detach(const json::object& params, const std::string&
     // Whole call, in this order [chosen]: unknown disk, unknown instance, a disk in transition,
     // an unattached disk, a disk on another instance (than InstanceId, or than the first disk's).
     std::vector<disk*> targets;
-    std::vector<std::string> missing;
-    for (const auto& id : ids) {
-        auto* d = find_live(id, now_ms);
-        if (d)
-            targets.push_back(d);
-        else
-            missing.push_back(id);
-    }
-    if (!missing.empty())
-        return v3::result::fail("InvalidDiskId.NotFound", "disks do not exist: " + join(missing));
+    if (auto missing = find_all_live(ids, now_ms, targets)) return std::move(*missing);
     if (!instance_id.empty() && !cvm_.is_live(instance_id, now_ms))
         return v3::result::fail("InvalidInstanceId.NotFound",
                                 "instance " + instance_id + " does not exist");

@@ -76,6 +76,9 @@ class cbs_v3_service {
     disk* find(const std::string& id);
     /// find() after settling; nullptr for a deleted disk too.
     disk* find_live(const std::string& id, std::int64_t now_ms);
+    /// Every disk of `ids` into `out`, or InvalidDiskId.NotFound naming the missing ones.
+    std::optional<v3::result> find_all_live(const std::vector<std::string>& ids,
+                                            std::int64_t now_ms, std::vector<disk*>& out);
     void settle(disk& d, std::int64_t now_ms);
     view true_view(disk& d, std::int64_t now_ms);
     view shown_view(disk& d, std::int64_t now_ms);

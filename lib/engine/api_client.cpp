@@ -31,6 +31,11 @@ std::string_view to_string(call_outcome::kind k) noexcept {
     return "outcome_unknown";
 }
 
+std::optional<call_failure> transport_failure(const call_outcome& out) {
+    if (out.what == call_outcome::kind::answered) return std::nullopt;
+    return call_failure{call_failure::kind::transport, failure_class::transient, {}, out.error};
+}
+
 api_client::api_client(http::client& http, const registry& reg, qcloud::credentials creds,
                        api_settings settings, core::logger log)
     : http_(http),

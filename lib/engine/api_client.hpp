@@ -10,11 +10,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "core/logger.hpp"
+#include "engine/outcomes.hpp"
 #include "engine/stats.hpp"
 #include "qcloud/params.hpp"
 #include "qcloud/request.hpp"
@@ -51,6 +53,10 @@ struct call_outcome {
 };
 
 std::string_view to_string(call_outcome::kind k) noexcept;
+
+/// The failure a call that was not answered stands for (transport, transient), or nullopt
+/// when it was answered. The same for every protocol.
+std::optional<call_failure> transport_failure(const call_outcome& out);
 
 class api_client {
   public:

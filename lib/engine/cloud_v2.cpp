@@ -64,11 +64,6 @@ call_failure failure_of(const qcloud::response_error& e) {
                         fmt::format("code {}: {}", e.code, text)};
 }
 
-std::optional<call_failure> transport_failure(const call_outcome& out) {
-    if (out.what == call_outcome::kind::answered) return std::nullopt;
-    return call_failure{call_failure::kind::transport, failure_class::transient, {}, out.error};
-}
-
 task_poll_answer read_task_poll(const call_outcome& out) {
     if (auto f = transport_failure(out)) return {std::move(f)};
     auto r = qcloud::parse_task_result(out.body);

@@ -40,9 +40,6 @@ failure_class classify(int code, std::string_view code_desc) noexcept;
 /// A call_failure from a parse error of qcloud/response.hpp.
 call_failure failure_of(const qcloud::response_error& e);
 
-/// The failure a call outcome that was not answered stands for (transport), or nullopt.
-std::optional<call_failure> transport_failure(const call_outcome& out);
-
 /// A task-result poll's answer (`data.status` 0/1/2).
 task_poll_answer read_task_poll(const call_outcome& out);
 

@@ -23,11 +23,6 @@ struct v3_submission final : prepared_submission {
     std::vector<std::string> bodies;  ///< one per call
 };
 
-std::optional<call_failure> transport_failure(const call_outcome& out) {
-    if (out.what == call_outcome::kind::answered) return std::nullopt;
-    return call_failure{call_failure::kind::transport, failure_class::transient, {}, out.error};
-}
-
 call_failure malformed(const core::error& e) {
     return call_failure{call_failure::kind::malformed,
                         failure_class::transient,
