@@ -71,12 +71,23 @@ class cli_state {
     }
 
     void add_get_cancel(CLI::App& app) {
-        auto* c = command(app, "get", "Show a batch (BATCH_ID) or a task (SERVICE/REQUEST_ID)",
-                          help::get_footer, [this](const context& x) { return run_get(x, id_); });
+        auto* c =
+            command(app, "get", "Show a batch (BATCH_ID) or a task (SERVICE/REQUEST_ID)",
+                    help::get_footer, [this](const context& x) { return run_get(x, id_, which_); });
         c->add_option("ID", id_, "BATCH_ID or SERVICE/REQUEST_ID")->required();
+        add_qualifier_options(c);
         c = command(app, "cancel", "Stop tracking a batch or a task (state cancelled)",
-                    help::cancel_footer, [this](const context& x) { return run_cancel(x, id_); });
+                    help::cancel_footer,
+                    [this](const context& x) { return run_cancel(x, id_, which_); });
         c->add_option("ID", id_, "BATCH_ID or SERVICE/REQUEST_ID")->required();
+        add_qualifier_options(c);
+    }
+
+    // Several tasks can share a SERVICE/REQUEST_ID (the cloud reused it, or two regions issued
+    // it); the daemon then answers 409 naming each, and these choose one.
+    void add_qualifier_options(CLI::App* c) {
+        c->add_option("--region", which_.region, "The task's region (when a requestId is shared)");
+        c->add_option("--batch", which_.batch, "The task's batch (when a requestId is shared)");
     }
 
     void add_list(CLI::App& app) {
@@ -198,6 +209,7 @@ class cli_state {
     opt_ms submit_wait_timeout_, submit_wait_every_;
     track_args track_;
     std::string id_;
+    task_qualifier which_;
     list_args list_;
     std::uint32_t limit_ = 0;
     CLI::Option* limit_opt_ = nullptr;

@@ -12,15 +12,23 @@
 namespace taskpoller::ctl {
 namespace json = boost::json;
 
-std::string document_path(std::string_view id) {
+std::string document_path(std::string_view id, const task_qualifier& q) {
     const auto slash = id.find('/');
     if (slash == std::string_view::npos) {
+        if (!q.region.empty() || !q.batch.empty()) return {};  // only tasks are qualified
         return id.empty() ? std::string() : "/v1/batches/" + url_encode(id);
     }
     const auto service = id.substr(0, slash);
     const auto request_id = id.substr(slash + 1);
     if (service.empty() || request_id.empty()) return {};
-    return "/v1/tasks/" + url_encode(service) + "/" + url_encode(request_id);
+    auto path = "/v1/tasks/" + url_encode(service) + "/" + url_encode(request_id);
+    char sep = '?';
+    for (const auto& [name, value] : {std::pair{"region", &q.region}, {"batch", &q.batch}}) {
+        if (value->empty()) continue;
+        path.append(1, sep).append(name).append(1, '=').append(url_encode(*value));
+        sep = '&';
+    }
+    return path;
 }
 
 namespace detail {

@@ -63,11 +63,17 @@ struct watch_args {
 
 int run_submit(const context& ctx, const submit_args& a);
 int run_track(const context& ctx, const track_args& a);
-int run_get(const context& ctx, const std::string& id);
+/// Chooses among tasks that share a SERVICE/REQUEST_ID (the daemon's 409 lists them).
+struct task_qualifier {
+    std::string region;
+    std::string batch;
+};
+
+int run_get(const context& ctx, const std::string& id, const task_qualifier& q = {});
 int run_list(const context& ctx, const list_args& a);
 int run_wait(const context& ctx, const wait_args& a);
 int run_watch(const context& ctx, const watch_args& a);
-int run_cancel(const context& ctx, const std::string& id);
+int run_cancel(const context& ctx, const std::string& id, const task_qualifier& q = {});
 int run_status(const context& ctx);
 int run_reload(const context& ctx);
 int run_metrics(const context& ctx);
@@ -75,6 +81,6 @@ int run_ping(const context& ctx);
 
 /// The API path of a document id: "b-1" → "/v1/batches/b-1", "lb/6356081" →
 /// "/v1/tasks/lb/6356081" (segments percent-encoded). Empty for an empty id or empty halves.
-std::string document_path(std::string_view id);
+std::string document_path(std::string_view id, const task_qualifier& q = {});
 
 }  // namespace taskpoller::ctl

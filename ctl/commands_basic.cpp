@@ -112,10 +112,15 @@ int run_track(const context& ctx, const track_args& a) {
     return 0;
 }
 
-int run_get(const context& ctx, const std::string& id) {
-    const auto path = document_path(id);
-    if (path.empty())
-        return fail(ctx, fmt::format("bad id \"{}\": use BATCH_ID or SERVICE/REQUEST_ID", id));
+int run_get(const context& ctx, const std::string& id, const task_qualifier& q) {
+    const auto path = document_path(id, q);
+    if (path.empty()) {
+        return fail(ctx, fmt::format("bad id \"{}\": use BATCH_ID or SERVICE/REQUEST_ID{}", id,
+                                     id.find('/') == std::string::npos &&
+                                             (!q.region.empty() || !q.batch.empty())
+                                         ? " (--region and --batch choose among tasks)"
+                                         : ""));
+    }
     int code = 0;
     std::string raw;
     auto doc = call(ctx, "GET", path, {}, true, code, {}, &raw);
@@ -124,10 +129,15 @@ int run_get(const context& ctx, const std::string& id) {
     return 0;
 }
 
-int run_cancel(const context& ctx, const std::string& id) {
-    const auto path = document_path(id);
-    if (path.empty())
-        return fail(ctx, fmt::format("bad id \"{}\": use BATCH_ID or SERVICE/REQUEST_ID", id));
+int run_cancel(const context& ctx, const std::string& id, const task_qualifier& q) {
+    const auto path = document_path(id, q);
+    if (path.empty()) {
+        return fail(ctx, fmt::format("bad id \"{}\": use BATCH_ID or SERVICE/REQUEST_ID{}", id,
+                                     id.find('/') == std::string::npos &&
+                                             (!q.region.empty() || !q.batch.empty())
+                                         ? " (--region and --batch choose among tasks)"
+                                         : ""));
+    }
     int code = 0;
     std::string raw;
     auto doc = call(ctx, "DELETE", path, {}, true, code, {}, &raw);

@@ -38,12 +38,14 @@ Examples:
       --label ticket=OPS-7)";
 
 inline const std::string get_footer = R"(
-An id with a slash is a task (SERVICE/REQUEST_ID); without one, a batch.
+An id with a slash is a task (SERVICE/REQUEST_ID); without one, a batch. When several tasks
+share a requestId (the daemon answers 409 and lists them), --region and --batch choose one.
 Exit code 2 if the daemon does not know the id.
 
 Examples:
   taskpollerctl get b-0001a2b3
-  taskpollerctl get lb/6356081 --json)";
+  taskpollerctl get lb/6356081 --json
+  taskpollerctl get lb/6356081 --batch b-0001c4d5)";
 
 inline const std::string list_footer = R"(
 Without --all, one page is shown and the next page token is printed to stderr. With --all and
@@ -74,7 +76,8 @@ Examples:
   taskpollerctl watch --since 1200 --json | jq .)";
 
 inline const std::string cancel_footer = R"(
-Cancelling a task that has already finished is refused (HTTP 409, exit 1).
+Cancelling a task that has already finished is refused (HTTP 409, exit 1). --region and
+--batch choose among tasks that share a requestId, as for get.
 
 Examples:
   taskpollerctl cancel b-0001a2b3

@@ -50,6 +50,7 @@ struct api_families {
     gauge* inflight;
     gauge* events_seq;
     counter* internal_errors;
+    counter* key_collisions;
     gauge* journal_healthy;
     gauge* journal_durable;
     gauge* journal_compaction_ok;
@@ -103,6 +104,7 @@ void collect(api_context& ctx, const api_families& f) {
     f.inflight->set(static_cast<double>(ctx.tracker.polls().inflight()));
     f.events_seq->set(static_cast<double>(ctx.store.seq()));
     f.internal_errors->set(static_cast<double>(ctx.tracker.polls().internal_errors()));
+    f.key_collisions->set(static_cast<double>(ctx.store.task_key_collisions()));
     if (ctx.journal_status) collect_journal(ctx.journal_status(), f);
 }
 
@@ -152,6 +154,11 @@ void register_api_metrics(api_context& ctx, bool process_metrics) {
         &m.add_counter("taskpoller_poll_internal_errors_total",
                        "Poll calls that ended in an exception (a bug; logged at critical; their "
                        "tasks were polled again).")
+             .with();
+    f->key_collisions =
+        &m.add_counter("taskpoller_task_key_collisions_total",
+                       "New tasks whose service and requestId another tracked task already had "
+                       "(tracked apart, never merged; logged at warning).")
              .with();
     f->journal_healthy =
         &m.add_gauge("taskpoller_journal_healthy",

@@ -76,13 +76,19 @@ expected<engine::adoption> adoption_of(std::string_view body) {
     return a;
 }
 
-expected<core::task_key> key_of(const request_context& rc) {
-    core::task_key key{std::string(rc.param("service")), std::string(rc.param("request_id"))};
+// The task a route names: service and requestId from the path, `?region=` and `?batch=` to
+// choose among tasks that share them (core/task_key.hpp); 404, or 409 naming each candidate.
+expected<core::task_key> key_of(const request_context& rc, const store::store& st) {
+    core::task_key key{std::string(rc.param("service")), std::string(rc.param("request_id")),
+                       std::string(rc.query.get("region").value_or("")),
+                       std::string(rc.query.get("batch").value_or(""))};
     if (auto ok = core::validate_service_name(key.service); !ok)
         return invalid_argument(ok.error().message);
     if (auto ok = core::validate_request_id(key.request_id); !ok)
         return invalid_argument(ok.error().message);
-    return key;
+    auto exact = st.resolve_task(key);
+    if (!exact) return from_core(exact.error());
+    return std::move(*exact);
 }
 
 awaitable<response> list(api_context& ctx, request_context& rc) {
@@ -118,8 +124,9 @@ awaitable<response> list(api_context& ctx, request_context& rc) {
 }
 
 awaitable<response> get(api_context& ctx, request_context& rc) {
-    if (auto ok = check_query(rc.query, {"wait"}); !ok) co_return response::error(ok.error());
-    auto key = key_of(rc);
+    if (auto ok = check_query(rc.query, {"wait", "region", "batch"}); !ok)
+        co_return response::error(ok.error());
+    auto key = key_of(rc, ctx.store);
     if (!key) co_return response::error(key.error());
     const std::string name = core::format_task_key(*key);
     auto t = ctx.store.get_task(*key);
@@ -143,7 +150,9 @@ awaitable<response> adopt(api_context& ctx, request_context& rc) {
     auto a = adoption_of(rc.body);
     if (!a) co_return response::error(a.error());
     const std::string name = core::format_task_key(a->key);
-    if (auto existing = ctx.store.get_task(a->key)) {
+    // The same requestId adopted again in its region is answered idempotently; in another
+    // region it is another task (a collision the store logs), never this one.
+    if (auto existing = ctx.store.get_task(ctx.tracker.identity_of(*a))) {
         if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
         co_return response::json(200, task_view(*existing, &ctx.tracker.services()));
     }
@@ -155,7 +164,9 @@ awaitable<response> adopt(api_context& ctx, request_context& rc) {
 }
 
 awaitable<response> cancel(api_context& ctx, request_context& rc) {
-    auto key = key_of(rc);
+    if (auto ok = check_query(rc.query, {"region", "batch"}); !ok)
+        co_return response::error(ok.error());
+    auto key = key_of(rc, ctx.store);
     if (!key) co_return response::error(key.error());
     const std::string name = core::format_task_key(*key);
     auto existing = ctx.store.get_task(*key);

@@ -158,15 +158,22 @@ std::string change_line(const store::store& s, const store::change& c,
     o["type"] = is_task ? "task" : "batch";
     o["change"] = what;
     o["state"] = c.state;
-    o["key"] = c.subject;
-    if (what != "expired") {
-        if (is_task) {
-            auto key = core::parse_task_key(c.subject);
-            if (key)
-                if (auto t = s.get_task(*key)) o["task"] = task_view(*t, reg);
-        } else if (auto b = s.get_batch(c.subject)) {
-            o["batch"] = batch_view(*b, reg);
+    if (is_task) {
+        // The subject is the task's whole identity (core/task_key.hpp): requestIds can collide.
+        auto key = core::parse_task_identity(c.subject);
+        o["key"] = core::format_task_key(key);
+        o["region"] = key.region;
+        if (key.batch_id.empty()) {
+            o["batch_id"] = nullptr;
+        } else {
+            o["batch_id"] = key.batch_id;
         }
+        if (what != "expired")
+            if (auto t = s.get_task(key)) o["task"] = task_view(*t, reg);
+    } else {
+        o["key"] = c.subject;
+        if (what != "expired")
+            if (auto b = s.get_batch(c.subject)) o["batch"] = batch_view(*b, reg);
     }
     return json::serialize(o);
 }

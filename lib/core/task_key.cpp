@@ -33,6 +33,28 @@ std::string format_task_key(const task_key& k) {
     return format_task_key(k.service, k.request_id);
 }
 
+std::string format_task_identity(const task_key& k) {
+    std::string s = format_task_key(k.service, k.request_id);
+    s.reserve(s.size() + 2 + k.region.size() + k.batch_id.size());
+    s.append(1, '\n').append(k.region).append(1, '\n').append(k.batch_id);
+    return s;
+}
+
+task_key parse_task_identity(std::string_view text) {
+    task_key k;
+    auto nl = text.find('\n');
+    auto head = text.substr(0, nl);
+    auto slash = head.find('/');
+    k.service = head.substr(0, slash);
+    if (slash != std::string_view::npos) k.request_id = head.substr(slash + 1);
+    if (nl == std::string_view::npos) return k;
+    auto rest = text.substr(nl + 1);
+    auto nl2 = rest.find('\n');
+    k.region = rest.substr(0, nl2);
+    if (nl2 != std::string_view::npos) k.batch_id = rest.substr(nl2 + 1);
+    return k;
+}
+
 result<void> validate_service_name(std::string_view service) {
     if (service.empty() || service.size() > max_service) {
         return error{fmt::format("service name {} must be 1 to {} characters", quoted(service),

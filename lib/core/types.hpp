@@ -71,7 +71,7 @@ struct task {
     std::uint64_t created_seq = 0;
     std::uint64_t updated_seq = 0;
 
-    task_key key() const { return task_key{service, request_id}; }
+    task_key key() const { return task_key{service, request_id, region, batch_id}; }
     friend bool operator==(const task&, const task&) = default;
 };
 

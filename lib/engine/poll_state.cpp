@@ -59,9 +59,10 @@ rate_limiter::bucket_id poll_state::poll_bucket(const std::string& service,
 core::result<void> poll_state::add(const track_request& r) {
     const service_profile* svc = registry_.find_service(r.key.service);
     if (svc == nullptr) return core::error{"unknown service " + r.key.service};
-    std::string key = core::format_task_key(r.key);
+    std::string key = core::format_task_identity(r.key);
     if (index_.contains(key)) {
-        return core::error{key + " is already tracked", core::error_kind::conflict};
+        return core::error{core::format_task_key(r.key) + " is already tracked",
+                           core::error_kind::conflict};
     }
     std::unique_ptr<cvm_task_state> cvm;
     if (svc->resolver == resolver_kind::instance_state) {
@@ -69,7 +70,8 @@ core::result<void> poll_state::add(const track_request& r) {
         if (!action) return action.error();
         if (!(*action)->cvm) return core::error{r.action + " has no instance-state rule"};
         if (r.resources.empty())
-            return core::error{key + ": an instance-state task needs instance ids"};
+            return core::error{core::format_task_key(r.key) +
+                               ": an instance-state task needs instance ids"};
         cvm = std::make_unique<cvm_task_state>(*(*action)->cvm, r.resources, r.submitted,
                                                options_.cvm);
     }
@@ -101,7 +103,7 @@ core::result<void> poll_state::add(const track_request& r) {
 }
 
 std::optional<std::uint32_t> poll_state::handle_of(const core::task_key& key) const {
-    auto it = index_.find(core::format_task_key(key));
+    auto it = index_.find(core::format_task_identity(key));
     if (it == index_.end()) return std::nullopt;
     return it->second;
 }
@@ -123,13 +125,13 @@ bool poll_state::alive(std::uint32_t h, std::uint32_t gen) const {
 }
 
 core::task_key poll_state::key_of(std::uint32_t h) const {
-    const std::string& k = *tasks_[h].key;
-    auto slash = k.find('/');
-    return core::task_key{k.substr(0, slash), k.substr(slash + 1)};
+    return core::parse_task_identity(*tasks_[h].key);
 }
 
-std::string poll_state::request_id_of(std::uint32_t h) const {
-    return key_of(h).request_id;
+std::string_view poll_state::request_id_of(std::uint32_t h) const {
+    const std::string_view k = *tasks_[h].key;  // core::format_task_identity
+    auto slash = k.find('/');
+    return k.substr(slash + 1, k.find('\n') - slash - 1);
 }
 
 void poll_state::release(std::uint32_t h) {
@@ -234,8 +236,7 @@ task_write poll_state::apply_failure(std::uint32_t h, const call_failure& f) {
 task_write poll_state::apply_instances(std::uint32_t h,
                                        std::span<const instance_observation> seen) {
     cvm_task_state& cvm = *tasks_[h].cvm;
-    const std::string_view key = *tasks_[h].key;  // "service/request_id"
-    switch (cvm.observe(seen, clock_.steady_now(), key.substr(key.find('/') + 1))) {
+    switch (cvm.observe(seen, clock_.steady_now(), request_id_of(h))) {
         case verdict::running:
             break;
         case verdict::succeeded:

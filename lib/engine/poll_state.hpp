@@ -44,7 +44,7 @@ class name_table {
 
 /// Per tracked task. Kept small: a million of them may be live.
 struct live_task {
-    const std::string* key = nullptr;  ///< "service/request_id", owned by poll_state's index
+    const std::string* key = nullptr;  ///< core::format_task_identity, owned by the index
     std::uint32_t gen = 0;             ///< bumped when the slot is reused
     scheduler::profile_id profile = 0;
     std::uint16_t service = 0;
@@ -84,7 +84,7 @@ class poll_state {
     bool alive(std::uint32_t h, std::uint32_t gen) const;
     std::uint32_t gen_of(std::uint32_t h) const { return tasks_[h].gen; }
     core::task_key key_of(std::uint32_t h) const;
-    std::string request_id_of(std::uint32_t h) const;
+    std::string_view request_id_of(std::uint32_t h) const;  ///< valid while h is live
     const std::string& service_name(std::uint16_t id) const { return services_.name(id); }
     const std::string& region_name(std::uint16_t id) const { return regions_.name(id); }
     /// Instance-state tasks: whether `h` is part of a call in flight.

@@ -208,7 +208,7 @@ asio::awaitable<void> poller::impl::poll_task(poll_call c) {  // its token is ta
             write(state.apply_failure(h, service_gone(c)));
             co_return;
         }
-        const std::string id = state.request_id_of(h);
+        const std::string id(state.request_id_of(h));
         auto answer = co_await api.async_poll_task(*svc, state.region_name(c.region), id);
         if (!stopping && state.alive(h, c.gens.front())) write(state.apply(h, answer));
     } catch (...) {

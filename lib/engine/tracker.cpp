@@ -322,7 +322,7 @@ void tracker::track_batch_tasks(const core::batch& b, std::chrono::milliseconds 
     for (const auto& e : b.entries) {
         if (e.outcome != core::entry_outcome::accepted || !done.insert(e.request_id).second)
             continue;
-        core::task_key key{b.service, e.request_id};
+        core::task_key key{b.service, e.request_id, b.region, b.id};
         auto t = store_.get_task(key);
         if (!t || core::is_terminal(t->state) || poller_.is_tracked(key)) continue;
         auto res = poller_.track({key, b.action, b.region, t->resources, now, now + timeout});
@@ -348,10 +348,11 @@ core::result<core::task> tracker::adopt(const adoption& a) {
             return core::error{"tracking a " + svc->name +
                                " task needs its instance ids (\"resources\")"};
     }
-    std::string region = a.region.empty() ? config_.default_region : a.region;
+    core::task_key key = identity_of(a);
+    const std::string& region = key.region;
     if (region.empty()) return core::error{"no region: give \"region\" or configure cloud.region"};
-    if (poller_.is_tracked(a.key))
-        return core::error{core::format_task_key(a.key) + " is already tracked",
+    if (poller_.is_tracked(key))
+        return core::error{core::format_task_key(key) + " is already tracked",
                            core::error_kind::conflict};
     auto timeout = a.timeout.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(
         config_.polling.schedule.poll.timeout));
@@ -361,17 +362,22 @@ core::result<core::task> tracker::adopt(const adoption& a) {
     auto t = store_.adopt_task({a.key.service, a.key.request_id, action, a.resources, a.labels,
                                 to_sys(clock_, now + timeout), region});
     if (!t) return t;
-    auto res = poller_.track({a.key, action, region, a.resources, now, now + timeout});
+    auto res = poller_.track({key, action, region, a.resources, now, now + timeout});
     if (!res) {
-        (void)store_.cancel_task(a.key);
+        (void)store_.cancel_task(key);
         return res.error();
     }
     return t;
 }
 
+core::task_key tracker::identity_of(const adoption& a) const {
+    return {
+        a.key.service, a.key.request_id, a.region.empty() ? config_.default_region : a.region, {}};
+}
+
 core::result<core::task> tracker::cancel_task(const core::task_key& key) {
     auto t = store_.cancel_task(key);
-    if (t) poller_.untrack(key);
+    if (t) poller_.untrack(t->key());  // the whole identity, whatever `key` left out
     return t;
 }
 
@@ -379,7 +385,7 @@ core::result<core::batch> tracker::cancel_batch(std::string_view batch_id) {
     auto b = store_.cancel_batch(batch_id);
     if (!b) return b;
     for (const auto& e : b->entries) {
-        if (!e.request_id.empty()) poller_.untrack({b->service, e.request_id});
+        if (!e.request_id.empty()) poller_.untrack({b->service, e.request_id, b->region, b->id});
     }
     return b;
 }

@@ -111,6 +111,8 @@ class tracker {
 
     /// Starts tracking an existing requestId. conflict if it is already tracked.
     core::result<core::task> adopt(const adoption& a);
+    /// The identity an adoption would have: its region (or the configured default), no batch.
+    core::task_key identity_of(const adoption& a) const;
     /// Stops tracking a task (cancelled). not_found / conflict (already terminal).
     core::result<core::task> cancel_task(const core::task_key& key);
     /// Cancels every live task of a batch.

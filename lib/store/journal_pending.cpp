@@ -29,7 +29,7 @@ void pending_changes::note_task(const core::task_key& key, bool expired, std::ui
     it.key = key;
     it.expired = expired;
     it.seq = seq;
-    note("t" + core::format_task_key(key), std::move(it));
+    note("t" + core::format_task_identity(key), std::move(it));
 }
 
 void pending_changes::clear() {

@@ -45,7 +45,7 @@ class pending_changes {
     void note(std::string index_key, item it);
 
     std::vector<item> items_;
-    std::unordered_map<std::string, std::size_t> index_;  // "b" + id or "t" + service/rid
+    std::unordered_map<std::string, std::size_t> index_;  // "b" + id or "t" + the task identity
 };
 
 /// Delays between attempts: `first`, then doubling, never above `max`; reset() starts over.

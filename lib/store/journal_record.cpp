@@ -189,6 +189,8 @@ void append_task_expired_record(std::string& out, const core::task_key& key, std
         w.u64(seq);
         w.str(key.service);
         w.str(key.request_id);
+        w.str(key.region);  // added with task identity: optional when decoding
+        w.str(key.batch_id);
     });
 }
 
@@ -308,6 +310,10 @@ core::result<task_expiry> decode_task_expired_record(std::string_view payload) {
     e.seq = r.u64();
     e.key.service = r.str();
     e.key.request_id = r.str();
+    if (r.ok() && !r.done()) {
+        e.key.region = r.str();
+        e.key.batch_id = r.str();
+    }
     if (!r.done()) return malformed("task_expired");
     return e;
 }

@@ -24,6 +24,17 @@ class key_table {
         return std::nullopt;
     }
 
+    /// Calls fn(pos) for every position stored under `hash` (and, rarely, a few others whose
+    /// folded hash is equal: fn checks the record).
+    template <class Fn>
+    void for_each(std::uint64_t hash, Fn fn) const {
+        if (slots_.empty()) return;
+        auto h = fold(hash);
+        for (std::size_t i = h & mask(); slots_[i].used; i = (i + 1) & mask()) {
+            if (slots_[i].hash == h) fn(static_cast<std::uint32_t>(slots_[i].pos));
+        }
+    }
+
     /// Adds a position; the caller has checked that no equal key is present.
     void insert(std::uint64_t hash, std::uint32_t pos);
 

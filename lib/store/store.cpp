@@ -61,17 +61,93 @@ std::uint64_t store::task_hash(std::uint32_t service, std::string_view request_i
     return h ^ (std::uint64_t{service} * 0x9e3779b97f4a7c15ull);
 }
 
-std::optional<std::uint32_t> store::find_task(std::uint32_t service, std::string_view rid) const {
-    return task_keys_.find(task_hash(service, rid), [&](std::uint32_t pos) {
+std::vector<std::uint32_t> store::tasks_with(std::uint32_t service, std::string_view rid) const {
+    std::vector<std::uint32_t> out;
+    task_keys_.for_each(task_hash(service, rid), [&](std::uint32_t pos) {
         const auto& t = tasks_[pos];
-        return t.service == service && t.request_id == rid;
+        if (t.service == service && t.request_id == rid) out.push_back(pos);
     });
+    return out;
 }
 
-std::optional<std::uint32_t> store::find_task(const core::task_key& key) const {
+std::optional<std::uint32_t> store::find_batch_task(std::uint32_t bpos,
+                                                    std::string_view rid) const {
+    for (auto t : batches_[bpos].tasks) {
+        if (tasks_[t].alive && tasks_[t].request_id == rid) return t;
+    }
+    return std::nullopt;
+}
+
+std::string_view store::task_region(std::uint32_t pos) const {
+    const auto& t = tasks_[pos];
+    return regions_.str(t.batch != no_batch ? batches_[t.batch].region : t.region);
+}
+
+std::string store::task_origin(std::uint32_t pos) const {
+    const auto& t = tasks_[pos];
+    auto region = task_region(pos);
+    return fmt::format("region {}, {}", region.empty() ? "(none)" : region,
+                       t.batch == no_batch
+                           ? std::string("adopted")
+                           : "batch " + core::format_batch_id(batches_[t.batch].id));
+}
+
+std::optional<std::uint32_t> store::find_task(const core::task_key& key, bool* ambiguous) const {
+    if (ambiguous != nullptr) *ambiguous = false;
     auto service = services_.find(key.service);
     if (service == no_id) return std::nullopt;
-    return find_task(service, key.request_id);
+    std::optional<std::uint64_t> batch;
+    if (!key.batch_id.empty()) {
+        batch = core::parse_batch_id(key.batch_id);
+        if (!batch) return std::nullopt;
+    }
+    std::optional<std::uint32_t> exact;
+    std::optional<std::uint32_t> qualified;
+    std::size_t matches = 0;
+    task_keys_.for_each(task_hash(service, key.request_id), [&](std::uint32_t pos) {
+        const auto& t = tasks_[pos];
+        if (t.service != service || t.request_id != key.request_id) return;
+        auto region = task_region(pos);
+        bool in_batch =
+            batch ? t.batch != no_batch && batches_[t.batch].id == *batch : t.batch == no_batch;
+        if (region == key.region && in_batch) exact = pos;
+        if ((key.region.empty() || region == key.region) && (!batch || in_batch)) {
+            qualified = pos;
+            ++matches;
+        }
+    });
+    if (exact) return exact;
+    if (matches == 1) return qualified;
+    if (ambiguous != nullptr) *ambiguous = matches > 1;
+    return std::nullopt;
+}
+
+core::result<core::task_key> store::resolve_task(const core::task_key& key) const {
+    bool ambiguous = false;
+    if (auto pos = find_task(key, &ambiguous)) return task_view(*pos).key();
+    if (!ambiguous) return not_found(fmt::format("no task {}", core::format_task_key(key)));
+    std::string which;
+    for (auto pos : tasks_with(services_.find(key.service), key.request_id)) {
+        if (!which.empty()) which += "; ";
+        which += task_origin(pos);
+    }
+    return conflict(fmt::format(
+        "{} names several tasks (the cloud reused the requestId, or two regions issued it): {}; "
+        "name one by its region and batch",
+        core::format_task_key(key), which));
+}
+
+void store::note_collision(std::string_view what, const std::vector<std::uint32_t>& others) {
+    ++collisions_;
+    std::string which;
+    for (auto pos : others) {
+        if (!which.empty()) which += "; ";
+        which += task_origin(pos);
+    }
+    logger_.warn(
+        "{}: requestId collision with the task(s) already tracked under it ({}): "
+        "tracked as a task of its own, never merged",
+        what, which);
 }
 
 std::optional<std::uint32_t> store::find_batch(std::string_view batch_id) const {
@@ -84,7 +160,10 @@ std::optional<std::uint32_t> store::find_batch(std::string_view batch_id) const 
 
 std::string store::task_subject(std::uint32_t pos) const {
     const auto& t = tasks_[pos];
-    return core::format_task_key(services_.str(t.service), t.request_id);
+    core::task_key k{
+        services_.str(t.service), t.request_id.str(), std::string(task_region(pos)),
+        t.batch == no_batch ? std::string{} : core::format_batch_id(batches_[t.batch].id)};
+    return core::format_task_identity(k);
 }
 
 core::task store::task_view(std::uint32_t pos) const {
@@ -134,7 +213,9 @@ core::batch store::batch_view(std::uint32_t pos) const {
         core::entry out{e.resource_id.str(), e.outcome,          e.code,
                         e.message.str(),     e.request_id.str(), std::nullopt};
         if (e.outcome == core::entry_outcome::accepted) {
-            if (auto tp = find_task(r.service, e.request_id)) out.state = tasks_[*tp].state;
+            if (auto tp = find_batch_task(pos, e.request_id)) {
+                out.state = tasks_[*tp].state;
+            }
         }
         b.entries.push_back(std::move(out));
     }
@@ -326,7 +407,7 @@ std::size_t store::track_lost_outcome_tasks() {
         batch_outcome lost;
         for (const auto& e : b.entries) {
             if (e.outcome != core::entry_outcome::accepted) continue;
-            if (find_task(b.service, e.request_id.view())) continue;
+            if (find_batch_task(bpos, e.request_id.view())) continue;
             core::entry entry;
             entry.resource_id = e.resource_id.view();
             entry.outcome = e.outcome;

@@ -1,5 +1,6 @@
 #pragma once
-// The in-memory store: batches by id, tasks by (service, requestId), secondary indexes, a change
+// The in-memory store: batches by id, tasks by identity (service, requestId, region, batch:
+// core/task_key.hpp), secondary indexes, a change
 // sequence with a bounded change log, one-shot watchers, retention, and a journal hook.
 //
 // Single-threaded by design (docs/design.md "Policies"): every call must come from the io_context's
@@ -50,7 +51,9 @@ class store {
     /// conflict if client_token is already used by a retained batch.
     core::result<core::batch> create_batch(const batch_spec& spec);
     /// Records the answer to a submitting batch: creates one `pending` task per distinct
-    /// accepted request_id (an already tracked key is linked, not duplicated). The batch becomes
+    /// accepted request_id, of this batch. A requestId some other task already has (the cloud
+    /// reused it, or another region issued the same number) is a collision: logged, counted
+    /// (task_key_collisions()), and tracked as a task of its own, never merged. The batch becomes
     /// `submitted` if it started tasks, else `unknown` if an entry is unknown, else `rejected`.
     core::result<core::batch> record_batch_outcome(std::string_view batch_id,
                                                    const batch_outcome& outcome);
@@ -67,7 +70,9 @@ class store {
     /// `done` (the daemon was killed between a task's last record and its batch's). Returns how
     /// many batches it finished; each is a normal change.
     std::size_t finish_settled_batches();
-    /// Starts tracking a requestId submitted elsewhere (`pending`, no batch). conflict if tracked.
+    /// Starts tracking a requestId submitted elsewhere (`pending`, no batch). conflict if a task
+    /// with the same service, requestId and region is tracked (adopted or of a batch: the same
+    /// cloud task); the same requestId in another region is a collision, tracked on its own.
     core::result<core::task> adopt_task(const adopt_spec& spec);
     /// Applies one poll's findings; returns the state after. conflict for an illegal transition
     /// (e.g. any change to a terminal task).
@@ -81,7 +86,14 @@ class store {
     // ---- queries (never fail on unknown ids: nullopt = "never seen or forgotten")
 
     std::optional<core::batch> get_batch(std::string_view batch_id) const;
+    /// Task lookups take a key that names the task exactly or, with an empty region or batch,
+    /// the only task it matches (core/task_key.hpp); several matches = none.
     std::optional<core::task> get_task(const core::task_key& key) const;
+    /// The exact identity of the task `key` names: not_found, or conflict when several tasks
+    /// match (the message lists each one's region and batch, to qualify the key with).
+    core::result<core::task_key> resolve_task(const core::task_key& key) const;
+    /// How many times a new task's service and requestId were already some other task's.
+    std::uint64_t task_key_collisions() const { return collisions_; }
     std::optional<core::task_state> task_state_of(const core::task_key& key) const;
     std::optional<core::batch> find_batch_by_token(std::string_view client_token) const;
     /// invalid error for a malformed page_token; otherwise a page in creation order.
@@ -166,8 +178,19 @@ class store {
 
     // lookups (positions into tasks_ / batches_)
     std::uint64_t task_hash(std::uint32_t service, std::string_view request_id) const;
-    std::optional<std::uint32_t> find_task(std::uint32_t service, std::string_view rid) const;
-    std::optional<std::uint32_t> find_task(const core::task_key& key) const;
+    /// Every task with this service and requestId (any region or batch).
+    std::vector<std::uint32_t> tasks_with(std::uint32_t service, std::string_view rid) const;
+    /// The batch's own task for this requestId.
+    std::optional<std::uint32_t> find_batch_task(std::uint32_t bpos, std::string_view rid) const;
+    /// The exact match, else the only qualified match (core/task_key.hpp); `ambiguous` (if
+    /// given) says whether several matched.
+    std::optional<std::uint32_t> find_task(const core::task_key& key,
+                                           bool* ambiguous = nullptr) const;
+    std::string_view task_region(std::uint32_t pos) const;
+    /// "region ap-x, batch b-1" / "region ap-x, adopted": how to tell colliding tasks apart.
+    std::string task_origin(std::uint32_t pos) const;
+    /// Logs and counts a collision of a new task with the existing ones (`others`).
+    void note_collision(std::string_view what, const std::vector<std::uint32_t>& others);
     std::optional<std::uint32_t> find_batch(std::string_view batch_id) const;
     template <class Rec>
     static std::uint32_t first_after(const huge_vector<Rec>& recs, std::uint64_t created_seq);
@@ -241,6 +264,7 @@ class store {
     std::string restore_batch_key_;  // restore_task's last batch lookup (id → position)
     std::uint32_t restore_batch_pos_ = detail::no_batch;
     std::size_t compactions_ = 0;
+    std::uint64_t collisions_ = 0;
     std::size_t finished_tasks_ = 0;
     std::size_t finished_batches_ = 0;
     std::size_t task_total_ = 0;

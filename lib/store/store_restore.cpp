@@ -109,9 +109,11 @@ core::result<void> store::restore_task(core::task t, bool fresh) {
         }
     }
     restoring_ = true;
+    std::optional<std::uint32_t> older;
+    if (!fresh) older = find_task(t.key());
     auto rec = task_record(std::move(t), batch);
     seq_ = std::max(seq_, rec.updated_seq);
-    if (auto pos = fresh ? std::nullopt : find_task(rec.service, rec.request_id)) {
+    if (auto pos = older) {
         tasks_[*pos] = std::move(rec);
         return {};
     }

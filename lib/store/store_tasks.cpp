@@ -90,10 +90,11 @@ void store::add_outcome_tasks(std::uint32_t bpos, const batch_outcome& o) {
     const auto& b = batches_[bpos];
     auto now = to_ns(clock_.system_now());
     for (auto& [rid, resources] : groups) {
-        if (find_task(b.service, rid)) {
-            logger_.warn("batch {}: request id {} is already tracked; not tracking it twice",
-                         core::format_batch_id(b.id), rid);
-            continue;
+        if (find_batch_task(bpos, rid)) continue;  // a start-up repair's task already made
+        if (auto others = tasks_with(b.service, rid); !others.empty()) {
+            note_collision(fmt::format("batch {}: task {}", core::format_batch_id(b.id),
+                                       core::format_task_key(services_.str(b.service), rid)),
+                           others);
         }
         detail::task_rec t;
         t.request_id = rid;
@@ -129,9 +130,19 @@ core::result<core::task> store::adopt_task(const adopt_spec& spec) {
     }
     if (auto d = durability(); !d) return d.error();
     auto svc = services_.intern(spec.service);
-    if (find_task(svc, spec.request_id)) {
-        return conflict(fmt::format("task {} is already tracked",
-                                    core::format_task_key(spec.service, spec.request_id)));
+    auto others = tasks_with(svc, spec.request_id);
+    for (auto pos : others) {
+        if (task_region(pos) == spec.region) {
+            return conflict(fmt::format("task {} is already tracked ({})",
+                                        core::format_task_key(spec.service, spec.request_id),
+                                        task_origin(pos)));
+        }
+    }
+    if (!others.empty()) {
+        note_collision(
+            fmt::format("adopted task {} in region {}",
+                        core::format_task_key(spec.service, spec.request_id), spec.region),
+            others);
     }
     detail::task_rec t;
     t.request_id = spec.request_id;
@@ -152,7 +163,7 @@ core::result<core::task> store::adopt_task(const adopt_spec& spec) {
 
 core::result<core::task_state> store::update_task(const core::task_key& key, const task_update& u) {
     auto pos = find_task(key);
-    if (!pos) return not_found(fmt::format("no task {}", core::format_task_key(key)));
+    if (!pos) return resolve_task(key).error();
     auto& t = tasks_[*pos];
     if (core::is_terminal(t.state)) {
         return conflict(fmt::format("task {} is already {}", core::format_task_key(key),
@@ -184,7 +195,7 @@ core::result<core::task_state> store::update_task(const core::task_key& key, con
 
 core::result<core::task> store::cancel_task(const core::task_key& key) {
     auto pos = find_task(key);
-    if (!pos) return not_found(fmt::format("no task {}", core::format_task_key(key)));
+    if (!pos) return resolve_task(key).error();
     if (core::is_terminal(tasks_[*pos].state)) {
         return conflict(fmt::format("task {} is already {}", core::format_task_key(key),
                                     core::to_string(tasks_[*pos].state)));
@@ -199,7 +210,7 @@ core::result<core::task> store::cancel_task(const core::task_key& key) {
 core::result<watch_handle> store::watch_task_terminal(const core::task_key& key,
                                                       watch_table::callback cb) {
     auto pos = find_task(key);
-    if (!pos) return not_found(fmt::format("no task {}", core::format_task_key(key)));
+    if (!pos) return resolve_task(key).error();
     if (core::is_terminal(tasks_[*pos].state)) {
         cb();
         return watch_handle{};

@@ -108,6 +108,7 @@ TEST(CtlClient, SubmitUsageErrorsExitThreeWithoutContactingTheDaemon) {
           {"list", "batches", "--batch", "b-1"},
           {"list", "tasks", "--limit", "1001"},  // beyond the daemon's page bound
           {"get", "lb/"},
+          {"get", "b-0002", "--batch", "b-0001"},  // qualifiers choose among tasks only
           {"nosuchcommand"},
           {"--timeout", "1y", "status"}}) {
         const auto r = run_ctl(with_socket(d, args));
@@ -143,6 +144,16 @@ TEST(CtlClient, IdsArePercentEncodedInPaths) {
     run_ctl(with_socket(d, {"get", "lb/a b?c/d"}));
     ASSERT_EQ(d.requests().size(), 1u);
     EXPECT_EQ(d.requests()[0].target, "/v1/tasks/lb/a%20b%3Fc%2Fd");
+}
+
+// Tasks that share a requestId (issue 16 item 4) are chosen with --region and --batch.
+TEST(CtlClient, RegionAndBatchQualifyATaskId) {
+    fake_daemon d(routes({}));
+    run_ctl(with_socket(d, {"get", "lb/7", "--batch", "b-0002", "--region", "ap-beijing"}));
+    run_ctl(with_socket(d, {"cancel", "lb/7", "--batch", "b-0002"}));
+    ASSERT_EQ(d.requests().size(), 2u);
+    EXPECT_EQ(d.requests()[0].target, "/v1/tasks/lb/7?region=ap-beijing&batch=b-0002");
+    EXPECT_EQ(d.requests()[1].target, "/v1/tasks/lb/7?batch=b-0002");
 }
 
 TEST(CtlClient, DaemonErrorsArePrintedWithCodeAndStatus) {

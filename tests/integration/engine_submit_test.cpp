@@ -94,7 +94,9 @@ TEST(EngineSubmit, CancelStopsPolling) {
     auto r = h.submit(std::move(s));
     ASSERT_TRUE(r && *r) << (r ? r->error().message : "timeout");
     ASSERT_EQ((*r)->batch.state, core::batch_state::submitted) << (*r)->batch.message;
-    core::task_key key{"lb", (*r)->batch.entries.at(0).request_id};
+    const auto& b = (*r)->batch;
+    core::task_key key{"lb", b.entries.at(0).request_id, b.region, b.id};  // the whole identity
+    ASSERT_TRUE(h.tracker().polls().is_tracked(key));
     ASSERT_TRUE(
         h.run_until([&] { return h.st().get_task(key)->state == core::task_state::running; }, 10s));
 

@@ -62,6 +62,9 @@ TEST(ApiEvents, ReplaysFromSinceWithoutGapsOrDuplicates) {
         saw_task = true;
         EXPECT_TRUE(l.at("task").as_object().contains("state"));
         EXPECT_TRUE(l.at("key").as_string().starts_with("lb/"));
+        // The rest of the task's identity (requestIds can be shared: core/task_key.hpp).
+        EXPECT_EQ(l.at("region").as_string(), "ap-guangzhou");
+        EXPECT_EQ(l.at("batch_id").as_string(), id);
     }
     EXPECT_TRUE(saw_task);
 
@@ -125,7 +128,10 @@ TEST(ApiEvents, ExpiredObjectsGetAnExpiryLine) {
         EXPECT_FALSE(l.contains("task"));
         EXPECT_FALSE(l.contains("batch"));
         if (l.at("type") == "batch" && l.at("key").as_string() == id) batch_expired = true;
-        if (l.at("type") == "task" && l.at("key").as_string() == "lb/r1") task_expired = true;
+        if (l.at("type") == "task" && l.at("key").as_string() == "lb/r1") {
+            task_expired = true;
+            EXPECT_EQ(l.at("batch_id").as_string(), id);  // an expired task is still named fully
+        }
     }
     EXPECT_TRUE(batch_expired);
     EXPECT_TRUE(task_expired);

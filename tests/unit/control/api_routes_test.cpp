@@ -300,6 +300,46 @@ TEST(ApiRoutes, AdoptCreatesThenReturnsExisting) {
     EXPECT_TRUE(env.logs.contains("adopted by uid="));
 }
 
+// Issue 16 item 4: tasks that share a service and requestId are told apart by region and batch.
+TEST(ApiRoutes, TasksSharingARequestIdAreAmbiguousUntilQualified) {
+    api_env env;
+    auto first = env.add_batch({"r1"});
+    env.set_state("lb", "r1", core::task_state::failed);
+    auto second = env.add_batch({"r1"});  // the cloud answered with the same requestId again
+
+    auto both = call(env.path, verb::get, "/v1/tasks/lb/r1");
+    EXPECT_EQ(both.status, 409u) << both.body;
+    EXPECT_NE(both.body.find(first), std::string::npos) << both.body;
+    EXPECT_NE(both.body.find(second), std::string::npos) << both.body;
+    auto mine = call(env.path, verb::get, "/v1/tasks/lb/r1?batch=" + second);
+    ASSERT_EQ(mine.status, 200u) << mine.body;
+    EXPECT_EQ(mine.doc.as_object().at("state").as_string(), "pending");
+    EXPECT_EQ(mine.doc.as_object().at("batch_id").as_string(), second);
+    auto old = call(env.path, verb::get, "/v1/tasks/lb/r1?batch=" + first);
+    EXPECT_EQ(old.doc.as_object().at("state").as_string(), "failed");
+    EXPECT_EQ(call(env.path, verb::get, "/v1/tasks/lb/r1?region=ap-guangzhou").status, 409u);
+    EXPECT_EQ(call(env.path, verb::get, "/v1/tasks/lb/r1?region=ap-beijing").status, 404u);
+    EXPECT_EQ(call(env.path, verb::delete_, "/v1/tasks/lb/r1").status, 409u);
+    auto cancelled = call(env.path, verb::delete_, "/v1/tasks/lb/r1?batch=" + second);
+    ASSERT_EQ(cancelled.status, 200u) << cancelled.body;
+    EXPECT_EQ(cancelled.doc.as_object().at("state").as_string(), "cancelled");
+    EXPECT_EQ(call(env.path, verb::get, "/v1/tasks/lb/r1?bath=x").status, 400u);
+    EXPECT_EQ(env.on_io([&] { return env.st.task_key_collisions(); }), 1u);
+    EXPECT_TRUE(env.logs.contains("requestId collision"));
+
+    // Adopting that requestId in another region is another task (201), never the existing one.
+    auto adopted = call(env.path, verb::post, "/v1/tasks",
+                        R"({"service":"lb","request_id":"r1","region":"ap-beijing"})");
+    ASSERT_EQ(adopted.status, 201u) << adopted.body;
+    EXPECT_EQ(adopted.doc.as_object().at("region").as_string(), "ap-beijing");
+    auto again = call(env.path, verb::post, "/v1/tasks",
+                      R"({"service":"lb","request_id":"r1","region":"ap-beijing"})");
+    EXPECT_EQ(again.status, 200u) << again.body;
+    auto in_beijing = call(env.path, verb::get, "/v1/tasks/lb/r1?region=ap-beijing");
+    ASSERT_EQ(in_beijing.status, 200u) << in_beijing.body;
+    EXPECT_TRUE(in_beijing.doc.as_object().at("batch_id").is_null());
+}
+
 TEST(ApiRoutes, AdoptRejectsBadBodies) {
     api_env env;
     auto malformed = call(env.path, verb::post, "/v1/tasks", R"({"service":"lb",)");

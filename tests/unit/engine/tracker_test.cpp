@@ -159,6 +159,32 @@ TEST_F(Tracker, an_accepted_batch_is_submitted_and_its_tasks_polled) {
     EXPECT_EQ(t->inflight(), 0u);
 }
 
+// Issue 16 item 4: the cloud answered a new batch with requestIds an earlier, finished batch
+// already had (a reset environment). The new tasks are the new batch's own and are polled; the
+// old outcome is never reported for them; the collision is logged.
+TEST_F(Tracker, a_reused_request_id_is_polled_as_the_new_batch_s_own_task) {
+    api->script = {accepted_two()};
+    auto first = submit(stop_two());
+    ASSERT_TRUE(first);
+    for (const auto* rid : {"r1", "r2"}) {
+        core::task_key k{"cvm", rid, "ap-guangzhou", first->batch.id};
+        ASSERT_TRUE(st.update_task(k, {core::task_state::failed, {}, {}, false}));
+    }  // (the poller still holds the old tasks: both identities live side by side there)
+    ASSERT_EQ(st.get_batch(first->batch.id)->state, core::batch_state::done);
+
+    api->script = {accepted_two()};
+    auto second = submit(stop_two());
+    ASSERT_TRUE(second) << second.error().message;
+    EXPECT_EQ(second->batch.state, core::batch_state::submitted);
+    EXPECT_EQ(st.task_count(), 4u);
+    EXPECT_EQ(st.task_key_collisions(), 2u);
+    for (const auto* rid : {"r1", "r2"}) {
+        core::task_key k{"cvm", rid, "ap-guangzhou", second->batch.id};
+        EXPECT_EQ(st.task_state_of(k), core::task_state::pending);
+        EXPECT_TRUE(t->polls().is_tracked(k)) << rid;
+    }
+}
+
 // API 3.0 chunks: a submission longer than the action's maximum is sent as several calls, each
 // retried on its own; the batch holds every resource with what its own call came to.
 TEST_F(Tracker, chunks_are_sent_in_turn_and_each_keeps_its_own_outcome) {

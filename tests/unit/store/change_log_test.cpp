@@ -68,10 +68,12 @@ TEST(StoreChanges, every_change_is_logged_in_order) {
         got.push_back(std::string(to_string(p.changes[i].kind)) + " " + p.changes[i].subject + " " +
                       std::string(p.changes[i].state));
     }
+    // A task's subject is its whole identity: service/requestId, region, batch.
+    const std::string t1 = "lb/1\nap-guangzhou\n" + id, t2 = "lb/2\nap-guangzhou\n" + id;
     EXPECT_EQ(got, (std::vector<std::string>{
                        "batch_created " + id + " submitting", "batch_changed " + id + " submitted",
-                       "task_created lb/1 pending", "task_created lb/2 pending",
-                       "task_changed lb/1 succeeded", "task_changed lb/2 failed",
+                       "task_created " + t1 + " pending", "task_created " + t2 + " pending",
+                       "task_changed " + t1 + " succeeded", "task_changed " + t2 + " failed",
                        "batch_changed " + id + " done"}));
 }
 

@@ -88,6 +88,30 @@ TEST(JournalRecord, batch_round_trip) {
     EXPECT_EQ(*back, b);
 }
 
+TEST(JournalRecord, a_task_expiry_names_the_whole_identity_and_older_records_still_decode) {
+    std::string out;
+    const core::task_key key{"lb", "7", "ap-shanghai", "b-0123456789ab"};
+    append_task_expired_record(out, key, 9);
+    auto f = read_journal_frame(out, 0);
+    ASSERT_EQ(f.status, frame_status::ok);
+    auto e = decode_task_expired_record(f.payload);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->key, key);
+    // Before task identity the record ended after the requestId (two empty strings = 8 bytes
+    // here): such a record decodes to an unqualified key, which matches the only task it names.
+    const std::string unqualified_record = [] {
+        std::string o;
+        append_task_expired_record(o, core::task_key{"lb", "7"}, 9);
+        return o;
+    }();
+    auto g = read_journal_frame(unqualified_record, 0);
+    auto old = decode_task_expired_record(g.payload.substr(0, g.payload.size() - 8));
+    ASSERT_TRUE(old) << old.error().message;
+    EXPECT_EQ(old->key, (core::task_key{"lb", "7"}));
+    EXPECT_EQ(old->seq, 9u);
+    EXPECT_FALSE(decode_task_expired_record(g.payload.substr(0, g.payload.size() - 4)));
+}
+
 TEST(JournalRecord, task_round_trip_and_records_concatenate) {
     auto t = sample_task();
     std::string out;

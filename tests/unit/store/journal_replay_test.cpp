@@ -102,6 +102,35 @@ TEST_F(JournalReplay, replay_rebuilds_an_identical_store_and_tokens_still_dedupl
     EXPECT_EQ(dup.error().kind, core::error_kind::conflict);
 }
 
+// Issue 16 item 4: tasks that share a service and requestId (the cloud reused it, or two regions
+// issued it) are journaled, replayed and forgotten each as itself.
+TEST_F(JournalReplay, tasks_sharing_a_request_id_replay_apart_and_expire_apart) {
+    store s{clock, store_opts()};  // finished units are kept 1 h
+    auto j = open_into(s);
+    auto first = submit(s, "lb", "A", {"7"});
+    ASSERT_TRUE(set_state(s, "lb", "7", task_state::failed));
+    ASSERT_TRUE(s.adopt_task({"lb", "7", "A", {}, {}, {}, "ap-shanghai"}));
+    ASSERT_TRUE(s.adopt_task({"lb", "7", "A", {}, {}, {}, "ap-chengdu"}));
+    ASSERT_TRUE(s.cancel_task({"lb", "7", "ap-shanghai"}));
+    clock.advance(30min);
+    auto second = submit(s, "lb", "A", {"7"});
+    EXPECT_EQ(s.task_key_collisions(), 3u);
+    clock.advance(40min);  // the first batch and the ap-shanghai task finished 70 min ago
+    EXPECT_EQ(s.expire(clock.system_now()), 3u);  // the batch, its task, the adopted task
+    EXPECT_EQ(s.task_count(), 2u);
+    j.reset();
+
+    store again{clock, store_opts()};
+    ASSERT_TRUE(replay_fresh(again));
+    expect_same_store(s, again);
+    EXPECT_EQ(again.task_count(), 2u);
+    EXPECT_FALSE(again.get_batch(first));
+    EXPECT_EQ(again.task_state_of({"lb", "7", "", second}), task_state::pending);
+    EXPECT_EQ(again.task_state_of({"lb", "7", "ap-chengdu"}), task_state::pending);
+    EXPECT_FALSE(again.get_task({"lb", "7", "ap-shanghai"}));
+    EXPECT_FALSE(again.get_task({"lb", "7"}));  // two left: ambiguous, never a guess
+}
+
 TEST_F(JournalReplay, changes_after_a_restart_are_journaled_too) {
     {
         store s{clock, store_opts()};

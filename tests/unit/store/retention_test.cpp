@@ -53,7 +53,7 @@ TEST(Retention, expiry_is_a_change) {
     auto c = s.changes_since(s.seq() - 1, 10).changes;
     ASSERT_EQ(c.size(), 1u);
     EXPECT_EQ(c[0].kind, change_kind::task_expired);
-    EXPECT_EQ(c[0].subject, "lb/1");
+    EXPECT_EQ(c[0].subject, "lb/1\n\n");  // adopted without a region: no region, no batch
 }
 
 TEST(Retention, batch_is_kept_while_a_task_is_live_then_goes_with_its_tasks) {

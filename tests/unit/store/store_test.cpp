@@ -210,16 +210,86 @@ TEST_F(StoreFixture, cancel_batch_cancels_live_tasks_and_finishes_it) {
     EXPECT_EQ(s.cancel_batch(pending->id).error().kind, core::error_kind::conflict);
 }
 
-TEST_F(StoreFixture, shared_request_id_across_batches_is_tracked_once) {
-    submit(s, "lb", "A", {"7"});
-    auto b = s.create_batch({"lb", "A", "", {}, ""});
+// Issue 16 item 4: the cloud reused a requestId (a reset test environment) for a new batch. The
+// old task's outcome must not become the new batch's: a task of its own, the collision counted.
+TEST(StoreIdentity, a_reused_request_id_is_a_new_task_of_the_new_batch_never_merged) {
+    core::manual_clock clock;
+    std::vector<std::string> warnings;
+    core::logger log(
+        [&](core::log_level l, std::string_view m) {
+            if (l == core::log_level::warn) warnings.emplace_back(m);
+        },
+        core::log_level::debug);
+    store s{clock, seeded_options(), log};
+    auto first = submit(s, "lb", "A", {"7"});
+    ASSERT_TRUE(s.update_task({"lb", "7"}, task_update{task_state::failed, {}, {}, false}));
+    ASSERT_EQ(s.get_batch(first)->state, core::batch_state::done);
+    EXPECT_EQ(s.task_key_collisions(), 0u);
+
+    auto b = s.create_batch({"lb", "A", "ap-guangzhou", {}, ""});
     batch_outcome o;
     o.entries = {accepted("x", "7")};
     auto r = s.record_batch_outcome(b->id, o);
     ASSERT_TRUE(r);
-    EXPECT_EQ(s.task_count(), 1u);
-    EXPECT_EQ(r->entries[0].request_id, "7");
-    EXPECT_EQ(r->state, core::batch_state::done);  // started no task of its own
+    EXPECT_EQ(s.task_count(), 2u);
+    EXPECT_EQ(s.task_key_collisions(), 1u);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("requestId collision"), std::string::npos) << warnings[0];
+    EXPECT_NE(warnings[0].find("batch " + first), std::string::npos) << warnings[0];
+    EXPECT_EQ(r->state, core::batch_state::submitted);  // its task is pending, not the old failed
+    ASSERT_TRUE(r->entries[0].state);
+    EXPECT_EQ(*r->entries[0].state, task_state::pending);
+
+    // Named by service/requestId alone the two are ambiguous: a conflict naming both.
+    auto any = s.resolve_task({"lb", "7"});
+    ASSERT_FALSE(any);
+    EXPECT_EQ(any.error().kind, core::error_kind::conflict);
+    EXPECT_NE(any.error().message.find("batch " + first), std::string::npos) << any.error().message;
+    EXPECT_NE(any.error().message.find("batch " + b->id), std::string::npos) << any.error().message;
+    EXPECT_FALSE(s.get_task({"lb", "7"}));
+    auto upd = s.update_task({"lb", "7"}, task_update{task_state::running, {}, {}, false});
+    ASSERT_FALSE(upd);
+    EXPECT_EQ(upd.error().kind, core::error_kind::conflict);
+
+    // Qualified by batch, each is its own.
+    auto mine = s.resolve_task({"lb", "7", "", b->id});
+    ASSERT_TRUE(mine);
+    EXPECT_EQ(*mine, (core::task_key{"lb", "7", "ap-guangzhou", b->id}));
+    EXPECT_EQ(s.get_task({"lb", "7", "", first})->state, task_state::failed);
+    ASSERT_TRUE(s.update_task(*mine, task_update{task_state::succeeded, {}, {}, false}));
+    EXPECT_EQ(s.get_task({"lb", "7", "", first})->state, task_state::failed);
+    EXPECT_EQ(s.get_batch(b->id)->state, core::batch_state::done);
+    EXPECT_EQ(*s.get_batch(b->id)->entries[0].state, task_state::succeeded);
+    EXPECT_EQ(*s.get_batch(first)->entries[0].state, task_state::failed);
+}
+
+TEST_F(StoreFixture, an_adopted_request_id_is_one_task_per_region) {
+    ASSERT_TRUE(s.adopt_task({"lb", "9", "A", {}, {}, {}, "ap-guangzhou"}));
+    // The same requestId in the same region is the same cloud task: refused.
+    auto again = s.adopt_task({"lb", "9", "A", {}, {}, {}, "ap-guangzhou"});
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().kind, core::error_kind::conflict);
+    EXPECT_EQ(s.task_key_collisions(), 0u);
+    // Another region issued the same number: another task, the collision counted.
+    auto other = s.adopt_task({"lb", "9", "A", {}, {}, {}, "ap-shanghai"});
+    ASSERT_TRUE(other) << other.error().message;
+    EXPECT_EQ(s.task_count(), 2u);
+    EXPECT_EQ(s.task_key_collisions(), 1u);
+    EXPECT_FALSE(s.resolve_task({"lb", "9"}));
+    ASSERT_TRUE(s.cancel_task({"lb", "9", "ap-shanghai"}));
+    EXPECT_EQ(s.get_task({"lb", "9", "ap-guangzhou"})->state, task_state::pending);
+    EXPECT_EQ(s.get_task({"lb", "9", "ap-shanghai"})->state, task_state::cancelled);
+    // A batch task in the region of an adopted one: both tracked; the exact identity (no batch)
+    // still names the adopted one.
+    auto b = s.create_batch({"lb", "A", "ap-guangzhou", {}, ""});
+    batch_outcome o;
+    o.entries = {accepted("x", "9")};
+    ASSERT_TRUE(s.record_batch_outcome(b->id, o));
+    EXPECT_EQ(s.task_key_collisions(), 2u);
+    auto adopted = s.get_task({"lb", "9", "ap-guangzhou", ""});
+    ASSERT_TRUE(adopted);
+    EXPECT_TRUE(adopted->batch_id.empty());
+    EXPECT_EQ(s.get_task({"lb", "9", "ap-guangzhou", b->id})->batch_id, b->id);
 }
 
 TEST_F(StoreFixture, seq_increases_on_every_change) {
