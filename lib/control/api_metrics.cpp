@@ -45,6 +45,7 @@ struct api_families {
     metric_family<gauge>* rate;
     metric_family<gauge>* configured_rate;
     metric_family<counter>* submissions;
+    metric_family<counter>* reconciliations;
     gauge* subscribers;
     gauge* tracked;
     gauge* inflight;
@@ -99,6 +100,8 @@ void collect(api_context& ctx, const api_families& f) {
     }
     for (const auto& [outcome, n] : ctx.tracker.submissions().outcomes)
         f.submissions->with({outcome}).set(static_cast<double>(n));
+    for (const auto& [result, n] : ctx.tracker.submissions().reconciliations)
+        f.reconciliations->with({result}).set(static_cast<double>(n));
     f.subscribers->set(static_cast<double>(ctx.events_subscribers));
     f.tracked->set(static_cast<double>(ctx.tracker.polls().tracked()));
     f.inflight->set(static_cast<double>(ctx.tracker.polls().inflight()));
@@ -196,6 +199,12 @@ void register_api_metrics(api_context& ctx, bool process_metrics) {
     for (const auto& [service, action] : known_actions(ctx.tracker.services()))
         for (const char* o : api_outcomes) f->calls->with({service, action, o});
     for (const char* o : submit_outcomes) f->submissions->with({o});
+    f->reconciliations = &m.add_counter(
+        "taskpoller_submission_reconciliations_total",
+        "Lost submission answers reconciled read-only by describing the instances, by result "
+        "(executed, not_executed, undecided: stayed unknown).",
+        {"result"});
+    for (const char* r : {"executed", "not_executed", "undecided"}) f->reconciliations->with({r});
 
     if (process_metrics) add_process_metrics(m);
     m.on_collect([&ctx, f] { collect(ctx, *f); });

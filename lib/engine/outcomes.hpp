@@ -60,6 +60,7 @@ struct instance_observation {
     std::string operation_request_id{};  ///< API 3.0: LatestOperationRequestId (may be empty)
     std::string operation_state{};       ///< API 3.0: LatestOperationState SUCCESS/OPERATING/FAILED
     std::string operation_error{};       ///< API 3.0: LatestOperationErrorMsg
+    std::string operation{};             ///< API 3.0: LatestOperation ("StopInstances")
 };
 
 /// The answer to one instance-state poll (up to the protocol's maximum instances per call).

@@ -49,6 +49,9 @@ struct api_stats {
     std::map<key, std::uint64_t, string_tuple_less> calls;
     std::map<std::pair<std::string, std::string>, latency_histogram, string_tuple_less> latency;
     std::uint64_t throttled_total = 0;
+    /// Calls answered AuthFailure.TokenFailure (API 3.0): the daemon then re-reads its
+    /// credentials (config/credential_watch.hpp).
+    std::uint64_t token_failures = 0;
 
     void count(std::string_view service, std::string_view action, std::string_view outcome) {
         auto it = calls.find(std::tuple{service, action, outcome});
@@ -61,6 +64,9 @@ struct api_stats {
 /// "conflict".
 struct submit_stats {
     std::map<std::string, std::uint64_t> outcomes;
+    /// Lost answers reconciled read-only (engine/reconcile.hpp), by result: executed,
+    /// not_executed, undecided (stayed unknown).
+    std::map<std::string, std::uint64_t> reconciliations;
 };
 
 }  // namespace taskpoller::engine

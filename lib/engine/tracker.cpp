@@ -171,8 +171,21 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
     bool sending = false;  // a request is on its way: its outcome is unknown if interrupted
     std::vector<submission_answer> answers;  // one per call (API 3.0 chunks), in order
     try {
+        const auto calls = p.call_resources();
+        const bool reconcilable = svc.resolver == resolver_kind::instance_state && (*action)->cvm &&
+                                  !(*action)->cvm->by_resource_state();
         for (std::size_t call = 0; call < p.calls(); ++call) {
-            answers.push_back(co_await send(*batch, p, call, sending));
+            // Instance-state actions: the instances as they are just before the send, so that a
+            // lost answer can be reconciled read-only (engine/reconcile.hpp).
+            std::optional<std::vector<instance_observation>> before;
+            if (reconcilable && !calls[call].empty()) {
+                before = co_await describe_instances(*batch, calls[call]);
+                if (before && before->size() < calls[call].size()) before.reset();  // not all seen
+            }
+            auto answer = co_await send(*batch, p, call, sending);
+            if (answer.what == submission_answer::kind::unknown && before)
+                answer = co_await reconcile(*batch, calls[call], *before, std::move(answer));
+            answers.push_back(std::move(answer));
         }
         recorded = record_answer(*batch, merge_calls(std::move(answers), p.call_resources(), {}),
                                  p.resources, timeout);
@@ -208,21 +221,8 @@ asio::awaitable<submission_answer> tracker::send(const core::batch& b, const pre
 asio::awaitable<submission_answer> tracker::send_once(const core::batch& b,
                                                       const prepared_submission& p,
                                                       std::size_t call, bool& sending) {
-    auto now = clock_.steady_now();
+    co_await take_token(b.service, b.action);
     action_key key{b.service, b.action};
-    std::size_t buckets = limiter_.size();
-    auto bucket = limiter_.bucket(key, now);
-    if (limiter_.size() != buckets) {
-        limiter_.configure(
-            key, config_.services.rate_limit(b.service, b.action, config_.limits.default_rate),
-            now);
-    }
-    auto grant = limiter_.acquire(bucket, now);
-    if (!grant.immediate && grant.ready_at > now) {
-        asio::steady_timer wait(executor_, grant.ready_at);
-        boost::system::error_code ec;
-        co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
     // After the waits: a shutdown may have begun, and a reload may have replaced the profiles.
     using k = submission_answer::kind;
     if (stopping_) co_return submission_answer{k::not_sent, -1, "taskpollerd is shutting down", {}};
@@ -430,6 +430,10 @@ void tracker::reconfigure(tracker_config config, qcloud::credentials creds) {
             config_.services.rate_limit(key.service, key.action, config_.limits.default_rate);
         if (rate != stats.configured_rate) limiter_.configure(key, rate, now);
     }
+    // Tasks stalled on credentials, permissions or the endpoint: try the new settings now rather
+    // than at the end of the stall interval.
+    if (auto n = poller_.wake_stalled(); n > 0)
+        log_.info("{} tasks stalled on an account-wide error are polled again now", n);
 }
 
 }  // namespace taskpoller::engine

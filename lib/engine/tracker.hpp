@@ -52,6 +52,11 @@ namespace taskpoller::engine {
 struct submit_options {
     std::uint32_t max_attempts = 4;  ///< sends allowed for provably-unsent / throttled answers
     backoff_policy backoff{};        ///< between those attempts
+    /// A lost answer of an instance-state action is reconciled read-only (engine/reconcile.hpp)
+    /// by describing its instances every `reconcile_interval` from the send until the action's
+    /// settle delay plus `reconcile_window`; then, unproven, it stays unknown.
+    std::chrono::milliseconds reconcile_interval{2'000};
+    std::chrono::milliseconds reconcile_window{20'000};
 };
 
 struct tracker_config {
@@ -156,6 +161,18 @@ class tracker {
     boost::asio::awaitable<submission_answer> send(const core::batch& b,
                                                    const prepared_submission& p, std::size_t call,
                                                    bool& sending);
+    /// Waits for a token of the action's rate limit (configured from the registry on first use).
+    boost::asio::awaitable<void> take_token(const std::string& service, const std::string& action);
+    /// Describes a call's instances (instance-state services), for a reconciliation; nullopt if
+    /// any describe failed or the service is gone.
+    boost::asio::awaitable<std::optional<std::vector<instance_observation>>> describe_instances(
+        const core::batch& b, const std::vector<std::string>& ids);
+    /// A call whose answer was just lost, its instances described just before the send:
+    /// describes them again until reconcile_call() proves the outcome or the window closes
+    /// (then `lost` is returned, with what was seen). Never sends anything but describes.
+    boost::asio::awaitable<submission_answer> reconcile(
+        const core::batch& b, const std::vector<std::string>& ids,
+        const std::vector<instance_observation>& before, submission_answer lost);
     core::result<core::batch> record_answer(const core::batch& b, const submission_answer& r,
                                             const std::vector<std::string>& resources,
                                             std::chrono::milliseconds timeout);

@@ -2,6 +2,7 @@
 // answer is lost after the action ran.
 #include <gtest/gtest.h>
 
+#include <boost/json/value_from.hpp>
 #include <iostream>
 
 #include "support/api.hpp"
@@ -37,9 +38,9 @@ TEST(EngineFaults, EveryTaskEndsInItsTrueStateAndNothingRunsTwice) {
     constexpr int lb_count = 150;
     std::vector<engine::submission> subs;
     for (int i = 0; i < lb_count; ++i) subs.push_back(delete_lb("lb-f" + std::to_string(i)));
-    for (int b = 0; b < 2; ++b) {
-        json::array ids;
-        for (int i = 0; i < 10; ++i) ids.emplace_back(instances[b * 10 + i]);
+    // One instance per CVM batch: 20 submissions whose lost answers are reconciled read-only.
+    for (int b = 0; b < 20; ++b) {
+        json::array ids{instances[b]};
         engine::submission s;
         s.service = "cvm";
         s.action = "StopInstances";
@@ -71,7 +72,8 @@ TEST(EngineFaults, EveryTaskEndsInItsTrueStateAndNothingRunsTwice) {
         for (const auto& e : b.entries) {
             auto n = ran(e.resource_id, b.action);
             EXPECT_LE(n, 1) << e.resource_id << " ran twice";
-            if (b.state == core::batch_state::submitted) {
+            if (b.state == core::batch_state::submitted &&
+                e.outcome == core::entry_outcome::accepted) {
                 EXPECT_EQ(n, 1) << e.resource_id;
             }
             if (b.state == core::batch_state::rejected) {
@@ -83,8 +85,10 @@ TEST(EngineFaults, EveryTaskEndsInItsTrueStateAndNothingRunsTwice) {
     std::cout << "[figures] faults: " << batches.size()
               << " submissions: " << by_state[core::batch_state::submitted] << " submitted, "
               << by_state[core::batch_state::rejected] << " rejected, "
-              << by_state[core::batch_state::unknown] << " unknown; " << compared
-              << " tasks matched the simulator; poll faults " << json::serialize(faults) << "\n";
+              << by_state[core::batch_state::unknown] << " unknown ("
+              << json::serialize(json::value_from(h.tracker().submissions().reconciliations))
+              << " reconciled); " << compared << " tasks matched the simulator; poll faults "
+              << json::serialize(faults) << "\n";
     EXPECT_GT(by_state[core::batch_state::submitted], lb_count / 2);
     EXPECT_EQ(compared, h.st().task_count());
     EXPECT_GT(faults.as_object().size(), 5u) << "too few fault kinds hit the polls";
@@ -105,6 +109,75 @@ TEST(EngineFaults, AnswerLostAfterExecutionMakesTheBatchUnknownAndIsNeverResent)
     EXPECT_EQ(h.sim_requests("DeleteLoadBalancers"), 1) << "the submission was sent again";
     EXPECT_EQ(h.sim_executions("lb-lost", "DeleteLoadBalancers"), 1);
     EXPECT_EQ(h.tracker().submissions().outcomes.at("unknown"), 1u);
+}
+
+// Issue 16 item 5.1: a lost answer of an instance-state action is reconciled read-only.
+const char* lost_stop_yaml(const char* fault) {
+    static std::string y;
+    y = std::string(
+            "instances: {running: 6, stopped: 0}\nstale_window: 200ms\n"
+            "operations:\n  default: {duration: {min: 300ms, max: 600ms}}\n"
+            "faults: {actions: {StopInstances: {") +
+        fault + ": 1.0}}}\n";
+    return y.c_str();
+}
+
+engine::submission stop(const std::vector<std::string>& ids) {
+    json::array a;
+    for (const auto& id : ids) a.emplace_back(id);
+    engine::submission s;
+    s.service = "cvm";
+    s.action = "StopInstances";
+    s.params = json::object{{"instanceIds", std::move(a)}};
+    return s;
+}
+
+TEST(EngineFaults, ALostAnswerOfACallThatRanIsReconciledAndTracked) {
+    engine_setup setup;
+    setup.sim_yaml = lost_stop_yaml("close_after");  // executed, then the connection dropped
+    engine_harness h(setup);
+    auto ids = h.sim_instances(2);
+    ids.resize(3);
+    auto r = h.submit(stop(ids));
+    ASSERT_TRUE(r && *r) << (r ? r->error().message : "timeout");
+    const auto& b = (*r)->batch;
+    EXPECT_EQ(b.state, core::batch_state::submitted) << b.message;
+    for (const auto& e : b.entries) {
+        EXPECT_EQ(e.outcome, core::entry_outcome::accepted) << e.resource_id << ": " << e.message;
+        EXPECT_EQ(e.request_id, "reconciled:" + e.resource_id);
+    }
+    EXPECT_EQ(h.tracker().submissions().reconciliations.at("executed"), 1u);
+    ASSERT_TRUE(h.run_until_all_terminal(30s)) << h.live_tasks() << " tasks still live";
+    // The simulator has no task under a reconciled requestId: its instances are the truth.
+    auto stopped = h.sim_instances(4);
+    for (const auto& e : b.entries) {
+        EXPECT_EQ(h.st().task_state_of({"cvm", e.request_id, b.region, b.id}),
+                  core::task_state::succeeded);
+        EXPECT_NE(std::find(stopped.begin(), stopped.end(), e.resource_id), stopped.end());
+    }
+    for (const auto& id : ids) EXPECT_EQ(h.sim_executions(id, "StopInstances"), 1) << id;
+    EXPECT_EQ(h.sim_requests("StopInstances"), 1) << "a mutation was sent again";
+}
+
+TEST(EngineFaults, ALostAnswerOfACallThatNeverRanIsProvenNotExecuted) {
+    for (const char* fault : {"http_500", "close_before"}) {
+        engine_setup setup;
+        setup.sim_yaml = lost_stop_yaml(fault);  // refused before anything ran
+        engine_harness h(setup);
+        auto ids = h.sim_instances(2);
+        ids.resize(3);
+        auto r = h.submit(stop(ids));
+        ASSERT_TRUE(r && *r) << (r ? r->error().message : "timeout");
+        const auto& b = (*r)->batch;
+        EXPECT_EQ(b.state, core::batch_state::rejected) << fault << ": " << b.message;
+        EXPECT_EQ(b.code, -2) << fault;
+        EXPECT_NE(b.message.find("not executed"), std::string::npos) << b.message;
+        EXPECT_NE(b.message.find("still in its status"), std::string::npos) << b.message;
+        EXPECT_EQ(h.st().task_count(), 0u);
+        for (const auto& id : ids) EXPECT_EQ(h.sim_executions(id, "StopInstances"), 0) << id;
+        EXPECT_EQ(h.sim_requests("StopInstances"), 1) << fault << ": sent again";
+        EXPECT_EQ(h.tracker().submissions().reconciliations.at("not_executed"), 1u);
+    }
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ engine::tracker_config test_tracker_config() {
     c.submit.backoff.max = 1s;
     // The simulator's stale window is short in these tests; do not wait 10 s to trust a target.
     (void)c.services.set_settle_delay(1s);
+    c.submit.reconcile_window = 5s;  // a lost answer nothing can prove stays unknown sooner
     return c;
 }
 
@@ -120,8 +121,16 @@ std::map<std::string, std::string> engine_harness::sim_task_states() {
     auto v = get_json(*control_, "/_sim/tasks");
     for (const auto& t : v.at("tasks").as_array()) {
         const auto& o = t.as_object();
-        out[json::value_to<std::string>(o.at("request_id"))] =
-            json::value_to<std::string>(o.at("state"));
+        auto state = json::value_to<std::string>(o.at("state"));
+        out[json::value_to<std::string>(o.at("request_id"))] = state;
+        // A reconciled task (engine/reconcile.hpp) is named after its instance: the truth is
+        // the instance's latest operation of that action.
+        if (const auto* rs = o.if_contains("resources")) {
+            for (const auto& r : rs->as_array()) {
+                out[json::value_to<std::string>(o.at("action")) +
+                    "/reconciled:" + json::value_to<std::string>(r)] = state;
+            }
+        }
     }
     return out;
 }
@@ -176,7 +185,9 @@ std::size_t expect_tasks_match_truth(engine_harness& h) {
         }
         for (const auto& t : page->items) {
             EXPECT_TRUE(core::is_terminal(t.state)) << t.request_id;
-            auto it = truth.find(t.request_id);
+            auto it =
+                truth.find(t.request_id.starts_with("reconciled:") ? t.action + "/" + t.request_id
+                                                                   : t.request_id);
             if (it == truth.end()) {
                 ADD_FAILURE() << t.service << "/" << t.request_id << " unknown to the simulator";
                 continue;

@@ -56,7 +56,9 @@ class engine_harness {
 
     /// Ground truth from the simulator's control endpoints.
     boost::json::object sim_stats();
-    /// request_id → "running" | "succeeded" | "failed".
+    /// requestId → "running" | "succeeded" | "failed" for every simulator task, and
+    /// "Action/reconciled:<instance>" → the state of that instance's operation (for the tasks a
+    /// reconciliation named, engine/reconcile.hpp).
     std::map<std::string, std::string> sim_task_states();
     /// Instance ids whose true status is `status`.
     std::vector<std::string> sim_instances(int status);

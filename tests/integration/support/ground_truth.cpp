@@ -182,6 +182,14 @@ ground_truth_report check_against_simulator(const ctl::client_options& client, h
     const auto sim_tasks = get_json(sim, "/_sim/tasks");
     for (const auto& t : sim_tasks.at("tasks").as_array()) {
         truth[str(t.at("service")) + "/" + str(t.at("request_id"))] = str(t.at("state"));
+        // A task a reconciliation named after its instance (engine/reconcile.hpp): the truth is
+        // that instance's latest operation of the action ("service/reconciled:ID/Action").
+        if (const auto* rs = t.as_object().if_contains("resources")) {
+            for (const auto& r : rs->as_array()) {
+                truth[str(t.at("service")) + "/reconciled:" + str(r) + "/" + str(t.at("action"))] =
+                    str(t.at("state"));
+            }
+        }
     }
     std::set<std::string> executed;
     const auto sim_stats = get_json(sim, "/_sim/stats");
@@ -197,8 +205,10 @@ ground_truth_report check_against_simulator(const ctl::client_options& client, h
     rep.executed_resources = executed.size();
 
     auto check_task = [&](const std::string& service, const std::string& rid,
-                          const std::string& state, const std::string& where) {
-        auto it = truth.find(service + "/" + rid);
+                          const std::string& state, const std::string& where,
+                          const std::string& action) {
+        auto it = truth.find(service + "/" + rid +
+                             (rid.starts_with("reconciled:") ? "/" + action : std::string()));
         if (it == truth.end()) {
             violation(where + ": task " + service + "/" + rid + " is unknown to the simulator");
         } else if (state != "succeeded" && state != "failed") {
@@ -254,7 +264,8 @@ ground_truth_report check_against_simulator(const ctl::client_options& client, h
             if (entry.at("request_id").is_null()) continue;  // rejected or unknown
             accepted_resources.insert(resource);
             if (!all_daemon_objects) {
-                check_task(service, str(entry.at("request_id")), entry_state, a.batch_id);
+                check_task(service, str(entry.at("request_id")), entry_state, a.batch_id,
+                           str(b.at("action")));
                 ++rep.tasks_checked;
             }
         }
@@ -277,7 +288,8 @@ ground_truth_report check_against_simulator(const ctl::client_options& client, h
             if (!acked_ids.count(batch))
                 violation("task " + str(t.at("key")) + " of " + batch +
                           " belongs to no acknowledged batch");
-            check_task(str(t.at("service")), str(t.at("request_id")), str(t.at("state")), batch);
+            check_task(str(t.at("service")), str(t.at("request_id")), str(t.at("state")), batch,
+                       str(t.at("action")));
             ++rep.tasks_checked;
         }
     }
