@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 
+#include "config/credential_watch.hpp"
 #include "config/json.hpp"
 #include "config/loader.hpp"
 #include "config/reload.hpp"
@@ -19,6 +20,7 @@
 #include "control/metrics.hpp"
 #include "control/router.hpp"
 #include "control/server.hpp"
+#include "daemon/credentials_refresh.hpp"
 #include "daemon/notifier.hpp"
 #include "daemon/settings.hpp"
 #include "daemon/signals.hpp"
@@ -59,6 +61,7 @@ struct app::impl {
         tracker = std::make_unique<engine::tracker>(
             io.get_executor(), store, clock, http, credentials_of(*config), std::move(*settings),
             log, [this](const std::string& why) { fail(why); });
+        watch_credentials();
     }
 
     asio::io_context& io;
@@ -80,6 +83,7 @@ struct app::impl {
     notifier notify;
     std::unique_ptr<signal_handler> signals;
     asio::steady_timer housekeeping;
+    config::credential_watch credentials;
     asio::steady_timer journal_sync;
     asio::steady_timer shutdown_deadline{io};
     int exit_status = 0;
@@ -122,6 +126,7 @@ struct app::impl {
             if (ec || stopping) return;
             store.expire(clock.system_now());
             journal_housekeeping();
+            credentials_housekeeping();
             notify.status(status_line());
             arm_housekeeping();
         });
@@ -193,6 +198,30 @@ struct app::impl {
     boost::json::object journal_status() const {
         if (!journal) return boost::json::object{{"enabled", false}};
         return control::journal_status_of(*journal, config::to_string(config->store.durability));
+    }
+
+    // The credentials as read now: their files' stamps and the token failures counted so far.
+    void watch_credentials() {
+        credentials.reset(config::stamp_files(config->credentials.files),
+                          tracker->api().token_failures, clock.steady_now());
+    }
+
+    // Temporary credentials rotate under a running daemon: re-read them when their files change
+    // or a call is answered AuthFailure.TokenFailure (config/credential_watch.hpp).
+    void credentials_housekeeping() {
+        auto why = credentials.due(config::stamp_files(credentials.paths()),
+                                   tracker->api().token_failures, clock.steady_now());
+        if (!why) return;
+        if (auto updated = reread_credentials(config_path, *config, *why, log)) {
+            auto settings = tracker_settings(*updated);
+            if (settings) {
+                tracker->reconfigure(std::move(*settings), credentials_of(*updated));
+                config = std::move(updated);
+            } else {
+                log.error("credentials not applied: {}", settings.error().message);
+            }
+        }
+        watch_credentials();
     }
 
     void journal_housekeeping() {
@@ -353,6 +382,7 @@ asio::awaitable<reload_report> app::reload() {
                 std::chrono::duration_cast<std::chrono::milliseconds>(effective->control.max_wait);
         }
         m.config = std::move(effective);
+        m.watch_credentials();
     }
     for (const auto& [level, line] : reload_sequence::log_lines(report, m.config_path.string()))
         m.log.log(level, "{}", line);

@@ -165,12 +165,14 @@ void read_accounts(const reader& r, const YAML::Node& n, std::vector<account>& o
     out.clear();
     for (std::size_t i = 0; i < n.size(); ++i) {
         auto path = "accounts." + std::to_string(i);
-        r.expect_map(n[i], path, {"secret_id", "secret_key"});
+        r.expect_map(n[i], path, {"secret_id", "secret_key", "token"});
         if (!n[i]["secret_id"] || !n[i]["secret_key"])
             r.fail(n[i], path, "needs secret_id and secret_key");
         out.push_back(
             {r.scalar<std::string>(n[i]["secret_id"], path + ".secret_id", "a string"),
              r.scalar<std::string>(n[i]["secret_key"], path + ".secret_key", "a string")});
+        if (n[i]["token"])
+            out.back().token = r.scalar<std::string>(n[i]["token"], path + ".token", "a string");
         if (out.back().secret_id.empty() || out.back().secret_key.empty())
             r.fail(n[i], path, "secret_id and secret_key must not be empty");
     }

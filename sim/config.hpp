@@ -17,6 +17,9 @@ using millis = std::chrono::milliseconds;
 struct account {
     std::string secret_id;
     std::string secret_key;
+    /// API 3.0 temporary credentials: when set, every 3.0 call of this SecretId must carry it as
+    /// X-TC-Token, else AuthFailure.TokenFailure (rotated with POST /_sim/token).
+    std::string token{};
 };
 
 /// How long an operation takes: uniform over [min, max] (min == max: fixed).

@@ -120,7 +120,10 @@ simulator::simulator(config cfg, now_fn now, core::logger log)
       request_ids_(cfg_.seed ^ 0x7633726571ULL),
       clb_v3_(cfg_, stats_),
       cbs_v3_(cfg_, stats_, cvm_),
-      vpc_v3_(cfg_, stats_, cvm_) {}
+      vpc_v3_(cfg_, stats_, cvm_) {
+    for (const auto& a : cfg_.accounts)
+        if (!a.token.empty()) tokens_[a.secret_id] = a.token;
+}
 
 void simulator::reset() {
     stats_.clear();
@@ -233,6 +236,20 @@ http_out simulator::handle_control(const http_in& in, std::string_view path) {
         log_.info("state reset");
         return json_answer({{"reset", true}});
     }
+    if (path == "/_sim/token") {
+        // Rotates an account's temporary-credential token: {"secret_id": ..., "token": ...}.
+        if (in.method != "POST") return text_answer(405, "use POST\n");
+        boost::system::error_code ec;
+        auto body = json::parse(in.body, ec);
+        const auto* o = ec ? nullptr : body.if_object();
+        if (o == nullptr || !o->contains("secret_id") || !o->at("secret_id").is_string() ||
+            !o->contains("token") || !o->at("token").is_string())
+            return text_answer(400, "expected {\"secret_id\": \"...\", \"token\": \"...\"}\n");
+        tokens_[std::string(o->at("secret_id").as_string())] =
+            std::string(o->at("token").as_string());
+        log_.info("token of {} rotated", std::string(o->at("secret_id").as_string()));
+        return json_answer({{"rotated", true}});
+    }
     if (path != "/_sim/stats" && path != "/_sim/tasks" && path != "/_sim/instances" &&
         path != "/_sim/disks")
         return text_answer(404, "not found\n");
@@ -329,6 +346,11 @@ v3::result simulator::run_checked_v3(const http_in& in, std::string_view path,
     auto auth = qcloud::tc3::parse_authorization(
         find_header(in.headers, "authorization").value_or(std::string_view{}));
     auto secret_id = auth ? auth->secret_id : std::string_view{};
+    if (auto t = tokens_.find(std::string(secret_id)); t != tokens_.end() && !t->second.empty()) {
+        if (header_value(in, "x-tc-token") != t->second)
+            return result::fail("AuthFailure.TokenFailure",
+                                "the temporary credentials' token is invalid or expired");
+    }
     if (!limiter_.try_acquire(secret_id, "3.0/" + service + "/" + action, cfg_.rate_for_v3(action),
                               now))
         return result::fail("RequestLimitExceeded", "too many requests for " + action);

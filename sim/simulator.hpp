@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/logger.hpp"
 #include "sim/cbs_v3.hpp"
@@ -101,6 +102,8 @@ class simulator {
     cvm_service cvm_;
     task_service tasks_;
     v3::verifier verifier_v3_;
+    /// SecretId → the X-TC-Token its 3.0 calls must carry (accounts' `token`; POST /_sim/token).
+    std::unordered_map<std::string, std::string> tokens_;
     v3::request_ids request_ids_;
     clb_v3_service clb_v3_;
     cbs_v3_service cbs_v3_;  // after cvm_: its disks are attached to cvm_'s instances

@@ -29,6 +29,9 @@ struct credentials_config {
     /// a secret), e.g. "files /etc/taskpoller/secret_id, /etc/taskpoller/secret_key".
     credential_source source = credential_source::none;
     std::string source_detail;
+    /// The files the secrets were read from (none for inline values and the environment): the
+    /// daemon re-reads the credentials when one of them changes (config/credential_watch.hpp).
+    std::vector<std::string> files{};
 };
 
 enum class url_scheme { https, http };

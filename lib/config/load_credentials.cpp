@@ -196,6 +196,7 @@ bool from_credentials_directory(map_reader& m, const std::string& dir, credentia
     out.secret_key = secret_string(std::move(key->value));
     if (token) out.token = secret_string(std::move(token->value));
     out.source = credential_source::credentials_directory;
+    out.files = {dir + "/secret_id", dir + "/secret_key", dir + "/token"};
     out.source_detail = fmt::format("systemd credentials ({}/secret_id, {}/secret_key{})", dir, dir,
                                     token ? fmt::format(", {}/token", dir) : std::string());
     return true;
@@ -251,6 +252,8 @@ void read_credentials(map_reader& root, credentials_config& out,
     }
     if (id.file_set || id.inline_set || key.file_set || key.inline_set) {
         from_config(m, out, id, key, token, file_mode);
+        for (const auto* c : {&id, &key, &token})
+            if (c->file_set && !c->file.empty()) out.files.push_back(c->file);
         found = true;
     } else if (auto dir = systemd_directory(m.ctx().env, "CREDENTIALS_DIRECTORY");
                dir && from_credentials_directory(m, *dir, out)) {

@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <ctime>
+#include <set>
 
 #include "core/states.hpp"
 #include "engine/registry.hpp"
@@ -85,6 +86,46 @@ void add_protocol(json::object& o, std::string_view service, const engine::regis
     if (const auto* s = reg->find_service(service)) o["protocol"] = engine::to_string(s->proto);
 }
 
+// An API 3.0 CVM task: LatestOperation* per instance, from its last_status
+// ("ins-1=STOPPED/SUCCESS,ins-2=RUNNING/-": InstanceState / LatestOperationState, "-" while the
+// operation shown is not this task's RequestId's).
+void add_latest_operations(json::object& o, const core::task& t, const engine::registry* reg) {
+    if (reg == nullptr) return;
+    auto action = reg->find_action(t.service, t.action);
+    if (!action || !(*action)->cvm || !(*action)->cvm->by_latest_operation) return;
+    json::array out;
+    std::string_view rest = t.last_status;
+    std::set<std::string_view> seen;
+    while (!rest.empty()) {
+        auto item = rest.substr(0, rest.find(','));
+        rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+        auto eq = item.find('=');
+        auto slash = item.find('/', eq == std::string_view::npos ? 0 : eq);
+        if (eq == std::string_view::npos || slash == std::string_view::npos) continue;
+        auto id = item.substr(0, eq);
+        auto state = item.substr(eq + 1, slash - eq - 1);
+        auto op = item.substr(slash + 1);
+        seen.insert(id);
+        const bool ours = op != "-";
+        json::object i;
+        i["instance_id"] = id;
+        i["instance_state"] = state;
+        i["latest_operation"] = ours ? json::value(t.action) : json::value(nullptr);
+        i["latest_operation_state"] = ours ? json::value(op) : json::value(nullptr);
+        i["latest_operation_request_id"] = ours ? json::value(t.request_id) : json::value(nullptr);
+        out.push_back(std::move(i));
+    }
+    for (const auto& r : t.resources) {  // not described yet
+        if (seen.contains(r)) continue;
+        out.push_back(json::object{{"instance_id", r},
+                                   {"instance_state", nullptr},
+                                   {"latest_operation", nullptr},
+                                   {"latest_operation_state", nullptr},
+                                   {"latest_operation_request_id", nullptr}});
+    }
+    o["instances"] = std::move(out);
+}
+
 }  // namespace
 
 json::object task_view(const core::task& t, const engine::registry* reg) {
@@ -103,6 +144,7 @@ json::object task_view(const core::task& t, const engine::registry* reg) {
     o["labels"] = labels_view(t.labels);
     o["last_status"] = string_or_null(t.last_status);
     o["last_error"] = string_or_null(t.last_error);
+    add_latest_operations(o, t, reg);
     o["polls"] = t.polls;
     o["created_at"] = format_time(t.created_at);
     o["finished_at"] = time_or_null(t.finished_at);

@@ -106,6 +106,8 @@ class api_client {
         stats_.count(service, action, label);
         if (label == "throttled") ++stats_.throttled_total;
     }
+    /// An answer AuthFailure.TokenFailure (the temporary credentials' token was refused).
+    void count_token_failure() noexcept { ++stats_.token_failures; }
     /// Lets callers record what the answer meant (e.g. "throttled"), see api_stats.
     api_stats& mutable_stats() noexcept { return stats_; }
 

@@ -105,10 +105,10 @@ instances_answer read_instances(const call_outcome& out) {
     instances_answer a;
     a.instances.reserve(page->instances.size());
     for (auto& i : page->instances) {
-        a.instances.push_back({std::move(i.instance_id), 0, std::move(i.instance_state),
-                               std::move(i.latest_operation_request_id),
-                               std::move(i.latest_operation_state),
-                               std::move(i.latest_operation_error_msg)});
+        a.instances.push_back(
+            {std::move(i.instance_id), 0, std::move(i.instance_state),
+             std::move(i.latest_operation_request_id), std::move(i.latest_operation_state),
+             std::move(i.latest_operation_error_msg), std::move(i.latest_operation)});
     }
     return a;
 }
@@ -269,6 +269,9 @@ asio::awaitable<call_outcome> cloud_v3::call(const service_profile& service,
 
 namespace {
 
+// The 3.0 code of a refused temporary-credentials token (the daemon re-reads its credentials).
+constexpr std::string_view token_failure_code = "AuthFailure.TokenFailure";
+
 std::string_view label_of(const submission_answer& a) noexcept {
     switch (a.what) {
         case submission_answer::kind::accepted:
@@ -300,6 +303,9 @@ asio::awaitable<submission_answer> cloud_v3::async_submit(const service_profile&
     auto out = co_await call(service, act, region, sub.bodies.at(n), true);
     auto answer = v3::read_submission(out, resources.at(n));
     if (out.what == call_outcome::kind::answered) api_.count_answer(svc, act, label_of(answer));
+    if (answer.what == submission_answer::kind::rejected &&
+        answer.message.starts_with(token_failure_code))
+        api_.count_token_failure();
     co_return answer;
 }
 
@@ -315,6 +321,7 @@ asio::awaitable<task_poll_answer> cloud_v3::async_poll_task(const service_profil
     auto answer = v3::read_task_poll(reader, out);
     if (out.what == call_outcome::kind::answered)
         api_.count_answer(svc, act, stats_label(answer.failure));
+    if (answer.failure && answer.failure->code == token_failure_code) api_.count_token_failure();
     co_return answer;
 }
 
@@ -334,6 +341,7 @@ asio::awaitable<instances_answer> cloud_v3::async_poll_instances(const service_p
     auto answer = disks ? v3::read_disks(out) : v3::read_instances(out);
     if (out.what == call_outcome::kind::answered)
         api_.count_answer(svc, act, stats_label(answer.failure));
+    if (answer.failure && answer.failure->code == token_failure_code) api_.count_token_failure();
     co_return answer;
 }
 

@@ -85,8 +85,11 @@ verdict judge_operation(const cvm_options& o, instance_progress& p, std::string_
     }
     p.missing = 0;
     const auto& op = seen->operation_state;
-    p.last_state = seen->state + "/" + (op.empty() ? std::string("-") : op);
-    if (seen->operation_request_id != request_id) {
+    // "STATE/OPSTATE"; the operation state only when it is ours ("-" while another RequestId's
+    // operation shows: the previous one's SUCCESS is not our success).
+    const bool ours = seen->operation_request_id == request_id;
+    p.last_state = seen->state + "/" + (!ours || op.empty() ? std::string("-") : op);
+    if (!ours) {
         if (!p.transitional_seen) return verdict::running;  // ours not visible yet (stale read)
         return finish(p, verdict::failed,
                       fmt::format("superseded: its latest operation is now {} (RequestId {})",

@@ -280,6 +280,12 @@ core::result<void> poller::track(const track_request& r) {
 bool poller::untrack(const core::task_key& key) {
     return impl_->state.remove_key(key);
 }
+std::size_t poller::wake_stalled() {
+    auto n = impl_->state.schedule().wake_stalled(impl_->clock.steady_now());
+    if (n > 0) impl_->wake_if_earlier();
+    return n;
+}
+
 bool poller::is_tracked(const core::task_key& key) const {
     return impl_->state.handle_of(key).has_value();
 }

@@ -62,6 +62,9 @@ class poller {
     /// Stops polling `key` (it was cancelled). Returns false if it was not tracked.
     bool untrack(const core::task_key& key);
     bool is_tracked(const core::task_key& key) const;
+    /// Polls at once every task stalled on an account-wide error (credentials, permissions,
+    /// endpoint): what failed them was just reconfigured. Returns how many.
+    std::size_t wake_stalled();
 
     /// Starts the loop (once).
     void start();

@@ -11,6 +11,7 @@ namespace {
 constexpr std::uint8_t queued_flag = 1;
 constexpr std::uint8_t resign_flag = 2;
 constexpr std::uint8_t tracked_flag = 4;  // the slot holds a tracked task
+constexpr std::uint8_t stalled_flag = 8;  // due again at the stall interval (account-wide error)
 
 std::int64_t ticks(time_point t) noexcept {
     return t.time_since_epoch().count();
@@ -74,6 +75,7 @@ bool scheduler::live(const heap_entry& e) const {
 
 void scheduler::push(task_handle h, record& r, std::int64_t due) {
     if (r.flags & queued_flag) ++stale_;  // its previous entry is now dead
+    r.flags &= static_cast<std::uint8_t>(~stalled_flag);
     r.gen = ++next_gen_;
     r.flags |= queued_flag;
     heap_.push_back({std::min(due, r.deadline), h, r.gen});
@@ -259,7 +261,19 @@ bool scheduler::on_stall(task_handle h, time_point now) {
     bump(r->retries);
     r->flags &= static_cast<std::uint8_t>(~resign_flag);
     push(h, *r, ticks(now) + ticks(opt_.retry.max));
+    r->flags |= stalled_flag;
     return true;
+}
+
+std::size_t scheduler::wake_stalled(time_point now) {
+    std::size_t n = 0;
+    for (std::size_t h = 0; h < tasks_.size(); ++h) {
+        auto& r = tasks_[h];
+        if ((r.flags & tracked_flag) == 0 || (r.flags & stalled_flag) == 0) continue;
+        push(static_cast<task_handle>(h), r, ticks(now));
+        ++n;
+    }
+    return n;
 }
 
 bool scheduler::on_resign_retry(task_handle h, time_point now) {

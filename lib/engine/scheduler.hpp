@@ -128,6 +128,10 @@ class scheduler {
     /// fills shared CVM calls with the tasks seen longest ago.
     std::optional<time_point> last_seen(task_handle h) const;
 
+    /// Makes every task stalled on an account-wide error (on_stall) due at `now`: the
+    /// credentials or the configuration that failed them changed. Returns how many.
+    std::size_t wake_stalled(time_point now);
+
     /// The counters retry::decide() needs; zeros for an unknown handle.
     retry_history history(task_handle h) const;
 
@@ -146,7 +150,7 @@ class scheduler {
         std::uint8_t polls = 0;    // "running" answers (saturating)
         std::uint8_t retries = 0;  // consecutive request failures (saturating)
         std::uint8_t missing = 0;  // consecutive "no such task" (saturating)
-        std::uint8_t flags = 0;    // tracked, queued, last_resign
+        std::uint8_t flags = 0;    // tracked, queued, last_resign, stalled
     };
     struct heap_entry {
         std::int64_t due;

@@ -10,8 +10,10 @@
 // Then the same kinds of work with 20 % faults of every kind on the submissions and kill -9 at
 // random moments: every acknowledged batch is known and terminal, every task has the
 // simulator's ground-truth outcome, nothing ran twice.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <boost/json.hpp>
 #include <mutex>
@@ -83,7 +85,8 @@ std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port) {
            "  connect_to: \"127.0.0.1:" +
            std::to_string(sim_port) +
            "\"\n"
-           "polling: {initial_delay: 300ms, interval: 300ms, max_interval: 1s, timeout: 10m}\n"
+           "polling: {initial_delay: 300ms, interval: 300ms, max_interval: 1s, timeout: 10m, "
+           "settle_delay: 1s}\n"
            "control: {socket: " +
            dir.path() +
            "/d.sock, max_connections: 256}\n"
@@ -344,4 +347,165 @@ TEST(ApiV3, faults_and_kill9_lose_nothing_and_send_nothing_twice) {
         killer.kills(), acknowledged.size(), report.batch_states["unknown"],
         report.batch_states["rejected"], report.tasks_checked, report.executed_resources,
         report.violations.size());
+}
+
+// Issues 16 (item 5) and 17: a 3.0 StopInstances whose answer is lost after it ran is
+// reconciled read-only: the instances' LatestOperationRequestId names the call's RequestId,
+// and the batch is tracked under it; nothing is sent twice.
+TEST(ApiV3, a_lost_answer_is_reconciled_from_latest_operation_request_id) {
+    sim_process sim(sim_config(3, 0, false, 0.0) +
+                    "faults: {actions: {StopInstances: {close_after: 1.0}}}\n");
+    http_client sim_http(sim.port());
+    auto inst = instances_of(sim_http);
+    ASSERT_EQ(inst.running.size(), 3u);
+    temp_dir dir;
+    set_credentials();
+    auto config = dir.write("taskpoller.yaml", daemon_config(dir, sim.port()));
+    daemon_process daemon(config, dir.path() + "/d.sock", dir.path() + "/daemon.log");
+    daemon.start();
+    taskpoller::ctl::client_options client;
+    client.socket_path = daemon.socket_path();
+    client.timeout = 60s;
+
+    auto r = taskpoller::testing::submit_until_acknowledged(
+        client, stop_batch("v3-lost", {inst.running[0], inst.running[1]}), 60s);
+    ASSERT_TRUE(r.ack) << r.error << daemon.log_tail();
+    EXPECT_EQ(r.ack->state, "submitted") << daemon.log_tail();
+    ASSERT_EQ(taskpoller::testing::wait_until_settled(client, 60s), "") << daemon.log_tail();
+
+    auto reply = taskpoller::ctl::send_request(client, "GET", "/v1/batches/" + r.ack->batch_id);
+    ASSERT_TRUE(reply);
+    const auto& got = *reply;
+    auto b = json::parse(got.body).as_object();
+    EXPECT_EQ(b.at("state"), "done") << got.body;
+    // The simulator's one StopInstances task is the one the batch tracked.
+    auto tasks = json::parse(sim_http.get("/_sim/tasks").body).at("tasks").as_array();
+    std::string sim_rid, sim_state;
+    for (const auto& t : tasks) {
+        if (t.at("action") != "StopInstances") continue;
+        sim_rid = std::string(t.at("request_id").as_string());
+        sim_state = std::string(t.at("state").as_string());
+    }
+    ASSERT_FALSE(sim_rid.empty());
+    for (const auto& e : b.at("entries").as_array()) {
+        EXPECT_EQ(e.at("request_id").as_string(), sim_rid) << got.body;
+        EXPECT_EQ(e.at("state").as_string(), sim_state) << got.body;  // its true outcome
+    }
+    auto stats = json::parse(sim_http.get("/_sim/stats").body);
+    EXPECT_EQ(stats.at("actions").at("StopInstances").at("requests").to_number<int>(), 1);
+    auto m = taskpoller::ctl::send_request(client, "GET", "/metrics");
+    ASSERT_TRUE(m);
+    const auto& metrics = m->body;
+    EXPECT_NE(metrics.find("taskpoller_submission_reconciliations_total{result=\"executed\"} 1"),
+              std::string::npos);
+}
+
+namespace {
+
+// Rotates the simulator's expected token for the test account.
+void rotate_sim_token(http_client& sim, const std::string& token) {
+    taskpoller::testing::http_reply r;
+    boost::system::error_code ec;
+    ASSERT_TRUE(
+        sim.send("POST", "/_sim/token", "127.0.0.1",
+                 json::serialize(json::object{{"secret_id", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA"},
+                                              {"token", token}}),
+                 r, ec))
+        << ec.message();
+    ASSERT_EQ(r.status, 200) << r.body;
+}
+
+// Overwrites a file in place (same inode, same size) and puts its modification time back, so
+// that only a refused call can tell the daemon it changed.
+void rewrite_unnoticed(const std::string& path, const std::string& text) {
+    struct stat before {};
+    ASSERT_EQ(::stat(path.c_str(), &before), 0);
+    {
+        std::FILE* f = std::fopen(path.c_str(), "r+");
+        ASSERT_NE(f, nullptr);
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+    }
+    const struct timespec times[2] = {before.st_atim, before.st_mtim};
+    ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+}
+
+std::string batch_state(const taskpoller::ctl::client_options& client, const std::string& id) {
+    auto r = taskpoller::ctl::send_request(client, "GET", "/v1/batches/" + id);
+    if (!r) return "?";
+    return std::string(json::parse(r->body).at("state").as_string());
+}
+
+}  // namespace
+
+// Issue 17: temporary credentials rotate under a running daemon. It re-reads them when a call
+// is answered AuthFailure.TokenFailure (here the token file changes without a trace in its
+// inode, size or time) and when the token file changes, with no reload.
+TEST(ApiV3, rotated_temporary_credentials_are_re_read_without_a_reload) {
+    sim_process sim(sim_config(4, 0, false, 0.0) +
+                    "accounts: [{secret_id: AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA, "
+                    "secret_key: Gu5t9xGARNpq86cd98joQYCN3Cozk1qA, token: tok-1}]\n");
+    http_client sim_http(sim.port());
+    auto inst = instances_of(sim_http);
+    ASSERT_EQ(inst.running.size(), 4u);
+    temp_dir dir;
+    ::unsetenv("TASKPOLLER_SECRET_ID");
+    ::unsetenv("TASKPOLLER_SECRET_KEY");
+    const auto id_file = dir.write("secret_id", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA\n");
+    const auto key_file = dir.write("secret_key", "Gu5t9xGARNpq86cd98joQYCN3Cozk1qA\n");
+    const auto token_file = dir.write("token", "tok-1\n");
+    for (const auto& f : {id_file, key_file, token_file}) ::chmod(f.c_str(), 0600);
+    auto config =
+        dir.write("taskpoller.yaml",
+                  "credentials: {secret_id_file: " + id_file + ", secret_key_file: " + key_file +
+                      ", token_file: " + token_file + "}\n" + daemon_config(dir, sim.port()));
+    daemon_process daemon(config, dir.path() + "/d.sock", dir.path() + "/daemon.log");
+    daemon.start();
+    taskpoller::ctl::client_options client;
+    client.socket_path = daemon.socket_path();
+    client.timeout = 60s;
+
+    auto first = taskpoller::testing::submit_until_acknowledged(
+        client, stop_batch("tok-a", {inst.running[0]}), 30s);
+    ASSERT_TRUE(first.ack) << first.error << daemon.log_tail();
+    EXPECT_EQ(first.ack->state, "submitted") << daemon.log_tail();
+    ASSERT_EQ(taskpoller::testing::wait_until_settled(client, 60s), "") << daemon.log_tail();
+
+    // The token expires while a batch is polled: its polls are refused until the daemon reads
+    // the new token, which it does because they were refused.
+    auto second = taskpoller::testing::submit_until_acknowledged(
+        client, stop_batch("tok-b", {inst.running[1]}), 30s);
+    ASSERT_TRUE(second.ack) << second.error << daemon.log_tail();
+    rotate_sim_token(sim_http, "tok-2");
+    rewrite_unnoticed(token_file, "tok-2\n");
+    ASSERT_EQ(taskpoller::testing::wait_until_settled(client, 60s), "") << daemon.log_tail();
+    EXPECT_EQ(batch_state(client, second.ack->batch_id), "done");
+    const auto log = taskpoller::testing::read_file(dir.path() + "/daemon.log");
+    EXPECT_NE(log.find("credentials re-read (a call was answered AuthFailure.TokenFailure): new "
+                       "token"),
+              std::string::npos)
+        << daemon.log_tail();
+
+    // A renewed token file is read as soon as it changes: the next submission is accepted.
+    rotate_sim_token(sim_http, "tok-3");
+    dir.write("token.new", "tok-3\n");
+    ::chmod((dir.path() + "/token.new").c_str(), 0600);
+    ASSERT_EQ(std::rename((dir.path() + "/token.new").c_str(), token_file.c_str()), 0);
+    bool reread = false;
+    for (int i = 0; i < 100 && !reread; ++i) {
+        std::this_thread::sleep_for(100ms);
+        reread = taskpoller::testing::read_file(dir.path() + "/daemon.log")
+                     .find("credentials re-read (" + token_file + " changed)") != std::string::npos;
+    }
+    ASSERT_TRUE(reread) << daemon.log_tail();
+    auto third = taskpoller::testing::submit_until_acknowledged(
+        client, stop_batch("tok-c", {inst.running[2]}), 30s);
+    ASSERT_TRUE(third.ack) << third.error << daemon.log_tail();
+    EXPECT_EQ(third.ack->state, "submitted") << daemon.log_tail();
+    EXPECT_EQ(json::parse(sim_http.get("/_sim/stats").body)
+                  .at("actions")
+                  .at("StopInstances")
+                  .at("requests")
+                  .to_number<int>(),
+              3);
 }

@@ -242,6 +242,7 @@ TEST(CvmByLatestOperation, the_previous_operations_success_is_never_ours) {
     std::vector<instance_observation> page{seen("ins-1", "STOPPED", "R-old", "SUCCESS"),
                                            seen("ins-2", "STOPPED", "R-old", "SUCCESS")};
     EXPECT_EQ(t.observe(page, t0 + 1h, "R-ours"), verdict::running);  // never from state
+    EXPECT_EQ(t.last_status(), "ins-1=STOPPED/-,ins-2=STOPPED/-");    // not our SUCCESS
     page = {seen("ins-1", "STOPPING", "R-ours", "OPERATING"),
             seen("ins-2", "STOPPED", "R-ours", "SUCCESS")};
     EXPECT_EQ(t.observe(page, t0 + 2s, "R-ours"), verdict::running);

@@ -193,6 +193,30 @@ TEST(Scheduler, request_retries_use_their_own_backoff_and_keep_the_poll_step) {
     EXPECT_NEAR(seconds(*s.next_due() - now), 0.5, 1e-9);
 }
 
+// A reload or re-read credentials fix what stalled tasks (an account-wide error): they are
+// polled at once, and only they.
+TEST(Scheduler, wake_stalled_makes_only_the_stalled_tasks_due_now) {
+    scheduler s(static_options(), {});
+    const auto p = s.profile({"lb", "X"});
+    s.add(1, p, t0, t0);
+    s.add(2, p, t0, t0);
+    s.add(3, p, t0, t0);
+    time_point now = t0 + 1s;
+    ASSERT_EQ(pop(s, now).size(), 3u);
+    s.on_stall(1, now);
+    s.on_stall(2, now);
+    s.on_running(3, now);
+    s.on_retry(2, now);            // no longer stalled: a later failure was an ordinary one
+    const auto later = now + 1ms;  // before any of them is due by its own schedule
+    EXPECT_EQ(s.wake_stalled(later), 1u);
+    auto due = pop(s, later);
+    ASSERT_EQ(due.size(), 1u);
+    EXPECT_EQ(due[0].handle, 1u);
+    EXPECT_EQ(s.wake_stalled(later), 0u);  // woken once: due, no longer stalled
+    s.remove(1);
+    EXPECT_EQ(s.wake_stalled(later), 0u);
+}
+
 TEST(Scheduler, stall_resign_and_missing_bookkeeping) {
     scheduler s(static_options(), {});
     const auto p = s.profile({"lb", "X"});

@@ -1,0 +1,51 @@
+// The task view of an API 3.0 CVM task names its instances' LatestOperation* (issue 17).
+#include "control/views.hpp"
+
+#include <gtest/gtest.h>
+
+#include "engine/registry.hpp"
+
+namespace taskpoller::control {
+namespace {
+
+core::task stop_task() {
+    core::task t;
+    t.service = "cvm";
+    t.request_id = "R-1";
+    t.action = "StopInstances";
+    t.resources = {"ins-1", "ins-2", "ins-3"};
+    t.last_status = "ins-1=STOPPED/SUCCESS,ins-2=RUNNING/-";
+    return t;
+}
+
+TEST(TaskView, a_v3_cvm_task_lists_each_instance_s_latest_operation) {
+    const engine::registry reg("api.qcloud.com", engine::protocol::v3);
+    auto o = task_view(stop_task(), &reg);
+    EXPECT_EQ(o.at("protocol"), "v3");
+    const auto& in = o.at("instances").as_array();
+    ASSERT_EQ(in.size(), 3u);
+    EXPECT_EQ(in[0].at("instance_id"), "ins-1");
+    EXPECT_EQ(in[0].at("instance_state"), "STOPPED");
+    EXPECT_EQ(in[0].at("latest_operation"), "StopInstances");
+    EXPECT_EQ(in[0].at("latest_operation_state"), "SUCCESS");
+    EXPECT_EQ(in[0].at("latest_operation_request_id"), "R-1");
+    // Another RequestId's operation shows on ins-2: ours is not visible yet.
+    EXPECT_EQ(in[1].at("instance_state"), "RUNNING");
+    EXPECT_TRUE(in[1].at("latest_operation").is_null());
+    EXPECT_TRUE(in[1].at("latest_operation_state").is_null());
+    EXPECT_TRUE(in[1].at("latest_operation_request_id").is_null());
+    // Never described yet.
+    EXPECT_EQ(in[2].at("instance_id"), "ins-3");
+    EXPECT_TRUE(in[2].at("instance_state").is_null());
+}
+
+TEST(TaskView, other_tasks_have_no_instances_field) {
+    const engine::registry v2("api.qcloud.com", engine::protocol::v2);
+    auto t = stop_task();
+    t.last_status = "ins-1=4,ins-2=9";
+    EXPECT_FALSE(task_view(t, &v2).contains("instances"));
+    EXPECT_FALSE(task_view(t, nullptr).contains("instances"));
+}
+
+}  // namespace
+}  // namespace taskpoller::control
