@@ -145,6 +145,7 @@ json::object task_view(const core::task& t, const engine::registry* reg) {
     o["last_status"] = string_or_null(t.last_status);
     o["last_error"] = string_or_null(t.last_error);
     add_latest_operations(o, t, reg);
+    if (!t.target.empty()) o["target"] = t.target;
     o["polls"] = t.polls;
     o["created_at"] = format_time(t.created_at);
     o["finished_at"] = time_or_null(t.finished_at);
@@ -167,6 +168,7 @@ json::object batch_view(const core::batch& b, const engine::registry* reg) {
     o["finished_at"] = time_or_null(b.finished_at);
     o["labels"] = labels_view(b.labels);
     o["client_token"] = string_or_null(b.client_token);
+    if (!b.target.empty()) o["target"] = b.target;  // AttachDisks: the instance
     o["counts"] = counts_view(b);
     json::array entries;
     for (const auto& e : b.entries) {

@@ -49,6 +49,9 @@ struct batch {
     task_counts counts{};           ///< this batch's tasks by state (read side only)
     std::uint64_t created_seq = 0;  ///< change sequence number that created it (list order)
     std::uint64_t updated_seq = 0;  ///< sequence number of its latest change
+    /// The one resource the call acts on its resources with (AttachDisks' InstanceId), checked
+    /// by the tracking; empty for most actions.
+    std::string target{};
 
     friend bool operator==(const batch&, const batch&) = default;
 };
@@ -70,6 +73,7 @@ struct task {
     core::labels labels;
     std::uint64_t created_seq = 0;
     std::uint64_t updated_seq = 0;
+    std::string target{};  ///< its batch's target (read side only; core::batch::target)
 
     task_key key() const { return task_key{service, request_id, region, batch_id}; }
     friend bool operator==(const task&, const task&) = default;

@@ -41,6 +41,8 @@ struct prepared_submission {
     /// A submission sent as several calls (API 3.0 chunks: at most 100 InstanceIds per call):
     /// the resources of each call. Empty: one call naming `resources`.
     std::vector<std::vector<std::string>> chunks;
+    /// The action's target_param value (AttachDisks' InstanceId), if any.
+    std::string target{};
 
     std::size_t calls() const noexcept { return chunks.empty() ? 1 : chunks.size(); }
     /// The resources of every call, in order (one list of `resources` if not chunked).

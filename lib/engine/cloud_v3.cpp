@@ -123,8 +123,9 @@ instances_answer read_disks(const call_outcome& out) {
     instances_answer a;
     a.instances.reserve(page->disks.size());
     for (auto& d : page->disks)
-        a.instances.push_back(
-            {.instance_id = std::move(d.disk_id), .state = std::move(d.disk_state)});
+        a.instances.push_back({.instance_id = std::move(d.disk_id),
+                               .state = std::move(d.disk_state),
+                               .attached_to = std::move(d.instance_id)});
     return a;
 }
 
@@ -227,6 +228,10 @@ core::result<std::unique_ptr<prepared_submission>> cloud_v3::prepare(
     p->fingerprint = qcloud::tc3::sha256_hex(fmt::format(
         "v3\n{}\n{}\n{}\n{}", service.name, action.name, region, json::serialize(params)));
     p->bodies = std::move(calls->bodies);
+    if (!action.target_param.empty()) {
+        if (const auto* t = params.if_contains(action.target_param); t && t->is_string())
+            p->target = std::string(t->as_string());
+    }
     return std::unique_ptr<prepared_submission>(std::move(p));
 }
 

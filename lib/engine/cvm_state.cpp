@@ -108,7 +108,8 @@ verdict judge_operation(const cvm_options& o, instance_progress& p, std::string_
 }
 
 verdict judge_resource_state(const cvm_rule& rule, const cvm_options& o, instance_progress& p,
-                             const instance_observation* seen, duration since_submission) {
+                             const instance_observation* seen, duration since_submission,
+                             std::string_view target) {
     if (p.state != verdict::running) return p.state;
     if (seen == nullptr) {
         if (++p.missing >= std::max<std::uint32_t>(1, o.not_found_checks))
@@ -126,6 +127,12 @@ verdict judge_resource_state(const cvm_rule& rule, const cvm_options& o, instanc
         return verdict::running;
     }
     if (s == st.target) {
+        // Attached, but to another instance than the call named: someone else moved it (a
+        // disk attached elsewhere before the call would have failed the whole call).
+        if (!target.empty() && !seen->attached_to.empty() && seen->attached_to != target) {
+            return finish(p, verdict::failed,
+                          fmt::format("{} to {}, not {}", s, seen->attached_to, target));
+        }
         if (p.transitional_seen || since_submission >= rule.settle_delay)
             return finish(p, verdict::succeeded, {});
         return verdict::running;  // maybe a stale read
@@ -139,8 +146,11 @@ verdict judge_resource_state(const cvm_rule& rule, const cvm_options& o, instanc
 }
 
 cvm_task_state::cvm_task_state(cvm_rule rule, std::vector<std::string> instance_ids,
-                               time_point submitted, cvm_options o)
-    : rule_(std::move(rule)), opt_(o), submitted_(submitted) {
+                               time_point submitted, cvm_options o, std::string target)
+    : rule_(std::move(rule)),
+      opt_(o),
+      submitted_(submitted),
+      target_(target.empty() ? nullptr : std::make_unique<const std::string>(std::move(target))) {
     instances_.reserve(instance_ids.size());
     for (auto& id : instance_ids) {
         bool dup = false;
@@ -164,7 +174,8 @@ verdict cvm_task_state::observe(std::span<const instance_observation> seen, time
             continue;
         }
         if (rule_.by_resource_state()) {
-            judge_resource_state(rule_, opt_, inst.progress, found, now - submitted_);
+            judge_resource_state(rule_, opt_, inst.progress, found, now - submitted_,
+                                 target_ ? std::string_view(*target_) : std::string_view{});
             continue;
         }
         std::optional<int> status;

@@ -20,6 +20,7 @@
 // if any failed; not_found if all are not_found; failed if only some are; else succeeded.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -73,14 +74,19 @@ verdict judge_operation(const cvm_options& o, instance_progress& p, std::string_
 /// the transitional state was seen or `settle_delay` has passed (a stale read may show the old
 /// state, and for a detach followed by an attach the old state is the target); back in the
 /// source state after the transitional one, on `stable_checks` polls, is a failure.
+/// `target`: the instance an attach names (empty: not checked): a disk in the target state but
+/// attached to another instance failed (someone else moved it); a detached one still attached
+/// somewhere is not done.
 verdict judge_resource_state(const cvm_rule& rule, const cvm_options& o, instance_progress& p,
-                             const instance_observation* seen, duration since_submission);
+                             const instance_observation* seen, duration since_submission,
+                             std::string_view target = {});
 
 /// The state of one CVM task: its instances and their progress.
 class cvm_task_state {
   public:
+    /// `target`: the one resource they are acted on with (CBS attach: the instance), if any.
     cvm_task_state(cvm_rule rule, std::vector<std::string> instance_ids, time_point submitted,
-                   cvm_options o = {});
+                   cvm_options o = {}, std::string target = {});
 
     /// One poll round. `seen` must hold every answer of the calls that asked for this task's
     /// instances this round (instances absent from it count as missing). Duplicate ids in
@@ -112,6 +118,7 @@ class cvm_task_state {
     cvm_rule rule_;
     cvm_options opt_;
     time_point submitted_;
+    std::unique_ptr<const std::string> target_;  // rare (CBS attach): a pointer, not 32 bytes
     std::vector<instance> instances_;
 };
 

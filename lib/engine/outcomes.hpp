@@ -61,6 +61,7 @@ struct instance_observation {
     std::string operation_state{};       ///< API 3.0: LatestOperationState SUCCESS/OPERATING/FAILED
     std::string operation_error{};       ///< API 3.0: LatestOperationErrorMsg
     std::string operation{};             ///< API 3.0: LatestOperation ("StopInstances")
+    std::string attached_to{};           ///< API 3.0 CBS: the disk's InstanceId (empty: none)
 };
 
 /// The answer to one instance-state poll (up to the protocol's maximum instances per call).

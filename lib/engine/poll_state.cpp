@@ -73,7 +73,7 @@ core::result<void> poll_state::add(const track_request& r) {
             return core::error{core::format_task_key(r.key) +
                                ": an instance-state task needs instance ids"};
         cvm = std::make_unique<cvm_task_state>(*(*action)->cvm, r.resources, r.submitted,
-                                               options_.cvm);
+                                               options_.cvm, r.target);
     }
     std::uint32_t h;
     if (!free_.empty()) {

@@ -31,6 +31,7 @@ struct track_request {
     std::vector<std::string> resources;  ///< CVM: the instance ids
     core::steady_time submitted{};       ///< steady time of the submission
     core::steady_time deadline{};        ///< steady time after which the task is timed_out
+    std::string target{};                ///< its batch's target (CBS attach: the instance)
 };
 
 }  // namespace taskpoller::engine

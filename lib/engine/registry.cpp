@@ -120,6 +120,7 @@ service_profile make_cbs_v3() {
         a.resource_param = "DiskIds";
         a.resource_required = true;
         a.chunk = {"DiskIds", 10};
+        if (states == &attach) a.target_param = "InstanceId";  // attached to that instance
         s.actions.emplace(a.name, std::move(a));
     }
     return s;

@@ -87,6 +87,9 @@ struct action_profile {
     std::string resource_param{};
     chunk_rule chunk{};              ///< API 3.0 only
     bool resource_required = false;  ///< API 3.0: refuse a call without resource_param
+    /// API 3.0: the string parameter naming the one resource all of them are acted on with
+    /// (AttachDisks' "InstanceId"): completion also checks that they ended up with it.
+    std::string target_param{};
 };
 
 struct service_profile {

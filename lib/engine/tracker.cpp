@@ -144,8 +144,8 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
             co_return submit_result{std::move(*existing), true};
         }
     }
-    auto batch = store_.create_batch(
-        {s.service, s.action, s.region, s.labels, s.client_token, call_resources(p.resources)});
+    auto batch = store_.create_batch({s.service, s.action, s.region, s.labels, s.client_token,
+                                      call_resources(p.resources), p.target});
     if (!batch) co_return batch.error();
     if (!s.client_token.empty()) fingerprints_[s.client_token] = p.fingerprint;
     if (auto d = store_.durability(); !d) {
@@ -325,7 +325,8 @@ void tracker::track_batch_tasks(const core::batch& b, std::chrono::milliseconds 
         core::task_key key{b.service, e.request_id, b.region, b.id};
         auto t = store_.get_task(key);
         if (!t || core::is_terminal(t->state) || poller_.is_tracked(key)) continue;
-        auto res = poller_.track({key, b.action, b.region, t->resources, now, now + timeout});
+        auto res =
+            poller_.track({key, b.action, b.region, t->resources, now, now + timeout, b.target});
         if (!res)
             log_.error("{}: cannot poll: {}", core::format_task_key(key), res.error().message);
     }
@@ -362,7 +363,7 @@ core::result<core::task> tracker::adopt(const adoption& a) {
     auto t = store_.adopt_task({a.key.service, a.key.request_id, action, a.resources, a.labels,
                                 to_sys(clock_, now + timeout), region});
     if (!t) return t;
-    auto res = poller_.track({key, action, region, a.resources, now, now + timeout});
+    auto res = poller_.track({key, action, region, a.resources, now, now + timeout, {}});
     if (!res) {
         (void)store_.cancel_task(key);
         return res.error();
@@ -406,7 +407,8 @@ std::size_t tracker::resume_live_tasks() {
         };
         auto dl = deadline == core::sys_time{} ? now_steady + config_.polling.schedule.poll.timeout
                                                : to_steady(deadline);
-        if (poller_.track({key, t->action, region, t->resources, to_steady(t->created_at), dl}))
+        if (poller_.track(
+                {key, t->action, region, t->resources, to_steady(t->created_at), dl, t->target}))
             ++n;
     });
     return n;

@@ -152,6 +152,7 @@ void append_batch_record(std::string& out, const core::batch& b) {
         }
         w.u64(b.created_seq);
         w.u64(b.updated_seq);
+        w.str(b.target);  // added with CBS attach targets: optional when decoding
     });
 }
 
@@ -261,6 +262,7 @@ core::result<core::batch> decode_batch_record(std::string_view payload) {
     }
     b.created_seq = r.u64();
     b.updated_seq = r.u64();
+    if (r.ok() && !r.done()) b.target = r.str();
     if (!r.done() || bad_enum) return malformed("batch");
     b.state = static_cast<core::batch_state>(state);
     return b;

@@ -58,6 +58,7 @@ struct batch_rec {
     std::uint64_t updated_seq = 0;
     compact_string message;
     compact_string client_token;
+    compact_string target;  // core::batch::target
     std::vector<entry_rec> entries;
     std::vector<std::uint32_t> tasks;  // positions in tasks_, in creation order
     core::task_counts counts{};

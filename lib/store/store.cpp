@@ -175,6 +175,7 @@ core::task store::task_view(std::uint32_t pos) const {
     t.action = actions_.str(r.action);
     if (r.batch != no_batch) t.batch_id = core::format_batch_id(batches_[r.batch].id);
     t.region = regions_.str(r.batch != no_batch ? batches_[r.batch].region : r.region);
+    if (r.batch != no_batch) t.target = batches_[r.batch].target;
     const std::string_view resources = r.resources;
     for (std::size_t b = 0; b < resources.size();) {
         auto e = resources.find('\n', b);
@@ -208,6 +209,7 @@ core::batch store::batch_view(std::uint32_t pos) const {
     b.finished_at = from_ns(r.finished_at);
     b.labels = labels_.to_labels(r.labelset);
     b.client_token = r.client_token;
+    b.target = r.target;
     b.entries.reserve(r.entries.size());
     for (const auto& e : r.entries) {
         core::entry out{e.resource_id.str(), e.outcome,          e.code,
@@ -283,6 +285,7 @@ core::result<core::batch> store::create_batch(const batch_spec& spec) {
     } while (batch_ids_.count(r.id) != 0);
     r.created_seq = seq_ + 1;
     r.client_token = spec.client_token;
+    r.target = spec.target;
     r.created_at = to_ns(clock_.system_now());
     r.service = services_.intern(spec.service);
     r.action = actions_.intern(spec.action);

@@ -16,6 +16,7 @@ detail::batch_rec store::batch_record(core::batch&& b) {
     r.updated_seq = std::max(b.updated_seq, b.created_seq);
     r.message = b.message;
     r.client_token = b.client_token;
+    r.target = b.target;
     r.entries.reserve(b.entries.size());
     for (auto& e : b.entries) {
         bool accepted = e.outcome == core::entry_outcome::accepted;

@@ -35,6 +35,7 @@ struct batch_spec {
     /// The resources the call names: the batch's entries (outcome unknown, no requestId) until
     /// the answer replaces them, so a batch whose answer is lost still says what it may touch.
     std::vector<std::string> resources{};
+    std::string target{};  ///< core::batch::target
 };
 
 /// The parsed answer to a submission. Accepted entries sharing a request_id become one task

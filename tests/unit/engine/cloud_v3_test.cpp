@@ -272,6 +272,32 @@ TEST(CvmByLatestOperation, failed_superseded_and_absent) {
 
 // CBS: no RequestId on a disk; the target state counts after the transitional one (or the
 // settle delay), and a disk back in its source state after the transitional one failed.
+// AttachDisks names one instance: a disk that ends up attached to another one did not do what
+// the call asked (someone else moved it); to the named one, or with no instance said, it did.
+TEST(CbsByResourceState, an_attach_checks_the_instance_the_disk_is_attached_to) {
+    registry r("api.qcloud.com", protocol::v3);
+    EXPECT_EQ(r.find_action("cbs", "AttachDisks").value()->target_param, "InstanceId");
+    EXPECT_TRUE(r.find_action("cbs", "DetachDisks").value()->target_param.empty());
+    const auto attach = *r.find_action("cbs", "AttachDisks").value()->cvm;
+    auto disk = [](const char* id, const char* state, const char* to) {
+        return instance_observation{.instance_id = id, .state = state, .attached_to = to};
+    };
+    cvm_task_state t(attach, {"disk-1", "disk-2", "disk-3"}, t0, {}, "ins-a");
+    std::vector<instance_observation> page{disk("disk-1", "ATTACHING", ""),
+                                           disk("disk-2", "ATTACHING", ""),
+                                           disk("disk-3", "ATTACHING", "")};
+    EXPECT_EQ(t.observe(page, t0 + 1s), verdict::running);
+    page = {disk("disk-1", "ATTACHED", "ins-a"), disk("disk-2", "ATTACHED", "ins-b"),
+            disk("disk-3", "ATTACHED", "")};
+    EXPECT_EQ(t.observe(page, t0 + 2s), verdict::failed);
+    EXPECT_EQ(t.reason(), "disk-2: ATTACHED to ins-b, not ins-a") << t.reason();
+    // Without a target (a restart of an older journal), the state alone decides.
+    cvm_task_state untargeted(attach, {"disk-2"}, t0);
+    page = {disk("disk-2", "ATTACHING", ""), disk("disk-2", "ATTACHED", "ins-b")};
+    EXPECT_EQ(untargeted.observe({page.data(), 1}, t0 + 1s), verdict::running);
+    EXPECT_EQ(untargeted.observe({page.data() + 1, 1}, t0 + 2s), verdict::succeeded);
+}
+
 TEST(CbsByResourceState, attach_detach_and_a_failed_attach) {
     registry r("api.qcloud.com", protocol::v3);
     const auto attach = *r.find_action("cbs", "AttachDisks").value()->cvm;

@@ -32,6 +32,7 @@ core::batch sample_batch() {
                  {"lb-3", core::entry_outcome::unknown, -1, "timeout", "", std::nullopt}};
     b.created_seq = 7;
     b.updated_seq = 12;
+    b.target = "ins-attach";
     return b;
 }
 
@@ -86,6 +87,23 @@ TEST(JournalRecord, batch_round_trip) {
     auto back = decode_batch_record(f.payload);
     ASSERT_TRUE(back) << back.error().message;
     EXPECT_EQ(*back, b);
+}
+
+// A batch record ends with its target (AttachDisks' instance); one written before that field
+// existed (shorter by the length and the text) decodes without it.
+TEST(JournalRecord, a_batch_record_without_its_target_still_decodes) {
+    auto b = sample_batch();
+    std::string out;
+    append_batch_record(out, b);
+    auto f = read_journal_frame(out, 0);
+    ASSERT_EQ(f.status, frame_status::ok);
+    EXPECT_EQ(decode_batch_record(f.payload)->target, "ins-attach");
+    const auto older = f.payload.substr(0, f.payload.size() - 4 - b.target.size());
+    auto back = decode_batch_record(older);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_TRUE(back->target.empty());
+    EXPECT_EQ(back->entries, b.entries);
+    EXPECT_FALSE(decode_batch_record(f.payload.substr(0, f.payload.size() - 2)));
 }
 
 TEST(JournalRecord, a_task_expiry_names_the_whole_identity_and_older_records_still_decode) {
