@@ -126,6 +126,20 @@ void add_latest_operations(json::object& o, const core::task& t, const engine::r
     o["instances"] = std::move(out);
 }
 
+// An adopted task of an API 2.0 instance-state service (cvm): its end is read from the instances'
+// status alone, which says nothing about the requestId (a made-up one "succeeds" when the
+// instances already rest in the target status). Said on the task, not hidden.
+void add_completion_note(json::object& o, const core::task& t, const engine::registry* reg) {
+    if (reg == nullptr || !t.batch_id.empty()) return;
+    auto action = reg->find_action(t.service, t.action);
+    if (!action || !(*action)->cvm) return;
+    const auto& rule = *(*action)->cvm;
+    if (rule.by_latest_operation) return;  // 3.0 compares the RequestId itself
+    o["completion"] =
+        "inferred from the instances' state only: an adopted requestId cannot be checked against "
+        "them";
+}
+
 }  // namespace
 
 json::object task_view(const core::task& t, const engine::registry* reg) {
@@ -145,6 +159,7 @@ json::object task_view(const core::task& t, const engine::registry* reg) {
     o["last_status"] = string_or_null(t.last_status);
     o["last_error"] = string_or_null(t.last_error);
     add_latest_operations(o, t, reg);
+    add_completion_note(o, t, reg);
     if (!t.target.empty()) o["target"] = t.target;
     o["polls"] = t.polls;
     o["created_at"] = format_time(t.created_at);

@@ -47,5 +47,21 @@ TEST(TaskView, other_tasks_have_no_instances_field) {
     EXPECT_FALSE(task_view(t, nullptr).contains("instances"));
 }
 
+// Issue 18: a requestId adopted for 2.0 cvm is judged by the instances' status alone; the task
+// says so (a made-up id "succeeds" when the instances already rest in the target status).
+TEST(TaskView, an_adopted_v2_cvm_task_says_its_completion_is_inferred) {
+    const engine::registry v2("api.qcloud.com", engine::protocol::v2);
+    auto t = stop_task();
+    t.last_status = "ins-1=4";
+    ASSERT_TRUE(task_view(t, &v2).contains("completion"));  // adopted: no batch
+    EXPECT_NE(std::string(task_view(t, &v2).at("completion").as_string()).find("inferred"),
+              std::string::npos);
+    t.batch_id = "b-0001a2b3";  // our own submission: its requestIds came from the answer
+    EXPECT_FALSE(task_view(t, &v2).contains("completion"));
+    const engine::registry v3("api.qcloud.com", engine::protocol::v3);
+    t.batch_id.clear();
+    EXPECT_FALSE(task_view(t, &v3).contains("completion"));  // 3.0 checks the RequestId
+}
+
 }  // namespace
 }  // namespace taskpoller::control
