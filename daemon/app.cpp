@@ -20,6 +20,7 @@
 #include "control/metrics.hpp"
 #include "control/router.hpp"
 #include "control/server.hpp"
+#include "core/supervise.hpp"
 #include "daemon/credentials_refresh.hpp"
 #include "daemon/notifier.hpp"
 #include "daemon/settings.hpp"
@@ -200,6 +201,14 @@ struct app::impl {
         return control::journal_status_of(*journal, config::to_string(config->store.durability));
     }
 
+    // One signed read-only call per service, so that refused credentials are an error in the
+    // log at start (and after each change), not a surprise at the first submission.
+    void spawn_cloud_check() {
+        asio::co_spawn(io, tracker->async_check_cloud(), [this](std::exception_ptr e) {
+            if (e) log.critical("the cloud access check failed: {}", core::describe(e));
+        });
+    }
+
     // The credentials as read now: their files' stamps and the token failures counted so far.
     void watch_credentials() {
         credentials.reset(config::stamp_files(config->credentials.files),
@@ -217,6 +226,7 @@ struct app::impl {
             if (settings) {
                 tracker->reconfigure(std::move(*settings), credentials_of(*updated));
                 config = std::move(updated);
+                spawn_cloud_check();
             } else {
                 log.error("credentials not applied: {}", settings.error().message);
             }
@@ -323,6 +333,7 @@ core::result<void> app::start() {
     m.begin_shutdown = [this] { shutdown(); };
     m.server->start();
     m.tracker->start();
+    m.spawn_cloud_check();
     m.signals = std::make_unique<signal_handler>(
         m.io, signal_callbacks{[this] { spawn_reload(); }, [this](int) { shutdown(); }}, m.log);
     m.arm_housekeeping();
@@ -383,6 +394,7 @@ asio::awaitable<reload_report> app::reload() {
         }
         m.config = std::move(effective);
         m.watch_credentials();
+        m.spawn_cloud_check();
     }
     for (const auto& [level, line] : reload_sequence::log_lines(report, m.config_path.string()))
         m.log.log(level, "{}", line);

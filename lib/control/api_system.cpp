@@ -51,6 +51,14 @@ json::value status_view(api_context& ctx) {
     }
     json::object journal =
         ctx.journal_status ? ctx.journal_status() : json::object{{"enabled", false}};
+    json::array checks;  // the last signed probe of each service (engine/cloud_check.hpp)
+    for (const auto& c : ctx.tracker.cloud_checks()) {
+        checks.emplace_back(json::object{{"service", c.service},
+                                         {"action", c.action},
+                                         {"result", engine::to_string(c.result)},
+                                         {"message", c.message},
+                                         {"checked_at", format_time(c.checked_at)}});
+    }
     const auto up = ctx.clock.system_now() - ctx.started_at;
     return json::object{
         {"version", ctx.version},
@@ -62,6 +70,7 @@ json::value status_view(api_context& ctx) {
         {"rate_limits", std::move(limits)},
         {"journal", std::move(journal)},
         {"events", json::object{{"seq", ctx.store.seq()}, {"subscribers", ctx.events_subscribers}}},
+        {"cloud_checks", std::move(checks)},
         {"polling", json::object{{"tracked", ctx.tracker.polls().tracked()},
                                  {"inflight", ctx.tracker.polls().inflight()}}},
     };

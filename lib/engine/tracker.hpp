@@ -34,6 +34,7 @@
 #include "core/result.hpp"
 #include "core/types.hpp"
 #include "engine/api_client.hpp"
+#include "engine/cloud_check.hpp"
 #include "engine/cloud_v2.hpp"
 #include "engine/poller.hpp"
 #include "engine/rate_limiter.hpp"
@@ -149,6 +150,13 @@ class tracker {
     const submit_stats& submissions() const noexcept { return submit_stats_; }
     const poller& polls() const noexcept { return poller_; }
 
+    /// One signed read-only probe per configured service (engine/cloud_check.hpp), each logged
+    /// (a refused one at error) and kept for cloud_checks(). Runs once at a time: a call while
+    /// one runs does nothing. Counts as a submission for shutdown draining.
+    boost::asio::awaitable<void> async_check_cloud();
+    /// The last probe of each service (in service-name order); empty before the first.
+    const std::vector<cloud_check>& cloud_checks() const noexcept { return checks_; }
+
   private:
     tracker(boost::asio::any_io_executor ex, store::store& st, const core::clock& clock,
             http::client* http, qcloud::credentials creds, std::unique_ptr<cloud> api,
@@ -188,6 +196,7 @@ class tracker {
         std::size_t submitting = 0;  // submissions between their intent and their outcome
         bool stopping = false;
         bool polls_idle = false;
+        bool checking = false;  // async_check_cloud() is running
         std::function<void()> on_drained;
         void check();
     };
@@ -197,6 +206,7 @@ class tracker {
     const core::clock& clock_;
     tracker_config config_;
     core::logger log_;
+    std::vector<cloud_check> checks_;
     rate_limiter limiter_;
     std::unique_ptr<cloud> cloud_;
     poller poller_;

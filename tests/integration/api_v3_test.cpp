@@ -509,3 +509,53 @@ TEST(ApiV3, rotated_temporary_credentials_are_re_read_without_a_reload) {
                   .to_number<int>(),
               3);
 }
+
+namespace {
+
+// The daemon's signed probes as /v1/status reports them, once every service has one.
+json::array wait_for_cloud_checks(const taskpoller::ctl::client_options& client) {
+    for (int i = 0; i < 100; ++i) {
+        auto r = taskpoller::ctl::send_request(client, "GET", "/v1/status");
+        if (r && r->status == 200) {
+            auto checks = json::parse(r->body).at("cloud_checks").as_array();
+            if (!checks.empty()) return checks;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    return {};
+}
+
+}  // namespace
+
+// Issue 18: at start the daemon proves its credentials with one signed read-only call per
+// service; refused credentials are an error in the log and in /v1/status, not a surprise at the
+// first submission.
+TEST(ApiV3, the_daemon_checks_its_cloud_access_at_start) {
+    sim_process sim(sim_config(1, 0, false, 0.0));
+    for (const char* key : {"Gu5t9xGARNpq86cd98joQYCN3Cozk1qA", "not-the-secret-key"}) {
+        const bool good = key[0] == 'G';
+        temp_dir dir;
+        ::setenv("TASKPOLLER_SECRET_ID", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA", 1);
+        ::setenv("TASKPOLLER_SECRET_KEY", key, 1);
+        auto config = dir.write("taskpoller.yaml", daemon_config(dir, sim.port()));
+        daemon_process daemon(config, dir.path() + "/d.sock", dir.path() + "/daemon.log");
+        daemon.start();
+        taskpoller::ctl::client_options client;
+        client.socket_path = daemon.socket_path();
+        auto checks = wait_for_cloud_checks(client);
+        ASSERT_GE(checks.size(), 4u) << daemon.log_tail();  // cvm, clb, vpc, cbs at least
+        for (const auto& c : checks) {
+            // 2.0 services are checked against the same simulator, with the same pair.
+            EXPECT_EQ(c.at("result").as_string(), good ? "ok" : "refused")
+                << json::serialize(c) << "\n"
+                << daemon.log_tail();
+        }
+        const auto log = taskpoller::testing::read_file(dir.path() + "/daemon.log");
+        EXPECT_EQ(log.find("cloud access: cvm DescribeInstances") != std::string::npos, true)
+            << daemon.log_tail();
+        if (!good) {
+            EXPECT_NE(log.find("refused: AuthFailure.SignatureFailure"), std::string::npos)
+                << daemon.log_tail();
+        }
+    }
+}
