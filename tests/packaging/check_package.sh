@@ -1,9 +1,12 @@
 #!/bin/bash
 # Packaging checks (issue 6), run by ctest from tests/packaging/CMakeLists.txt.
-#   check_package.sh install|deb|man SRC BUILD PREFIX SYSCONFDIR VERSION CTL_BIN [DAEMON_BIN [SIM_BIN]]
+#   check_package.sh install|deb|lintian|prefix|man SRC BUILD PREFIX SYSCONFDIR VERSION CTL_BIN [DAEMON_BIN [SIM_BIN]]
 # install: DESTDIR install of the build tree; every expected file, nothing else, right modes.
 # deb:     cpack -G DEB into a temp dir; metadata, Depends, conffiles, maintainer scripts, contents;
 #          the extracted binaries run (--help, --check-config on the shipped example config).
+#          Leaves the package in BUILD/packaging/ for lintian (a ctest fixture).
+# lintian: lintian on the package deb left in BUILD/packaging/; any error or warning fails, and so
+#          does an override that no longer matches a tag.
 # prefix:  a fresh configure with -DCMAKE_INSTALL_PREFIX=/opt/tp: units point at /opt/tp/bin and
 #          /etc/opt/tp/taskpoller; a fresh default configure gets prefix /usr.
 # man:     every man page renders without groff warnings; taskpollerd(8) names every option and
@@ -29,7 +32,10 @@ if [[ -n $daemon_bin && ! -x $daemon_bin ]]; then
 fi
 [[ $prefix == /usr ]] || echo "note: build configured with prefix $prefix (packages expect /usr)"
 
-# expected_files: "mode path" lines relative to the root, for this build's prefix.
+# expected_files: "mode path" lines relative to the root, for this build's prefix. With flavor=deb,
+# what the package adds to an install (cmake/debian/prebuild.cmake): man pages gzipped, copyright,
+# changelog.gz, lintian overrides.
+flavor=install
 expected_files() {
     local p=${prefix#/} etc=${sysconfdir#/} f
     echo "755 $p/bin/taskpollerctl"
@@ -44,8 +50,17 @@ expected_files() {
     echo "644 $p/share/doc/taskpoller/README.md"
     for f in "$src"/docs/*.md; do echo "644 $p/share/doc/taskpoller/$(basename "$f")"; done
     for f in "$src"/docs/man/*.[1-8]; do
-        echo "644 $p/share/man/man${f##*.}/$(basename "$f")"
+        if [[ $flavor == deb ]]; then
+            echo "644 $p/share/man/man${f##*.}/$(basename "$f").gz"
+        else
+            echo "644 $p/share/man/man${f##*.}/$(basename "$f")"
+        fi
     done
+    if [[ $flavor == deb ]]; then
+        echo "644 $p/share/doc/taskpoller/copyright"
+        echo "644 $p/share/doc/taskpoller/changelog.gz"
+        echo "644 $p/share/lintian/overrides/taskpoller"
+    fi
 }
 
 # check_tree ROOT: the files under ROOT are exactly the expected ones, with the expected modes.
@@ -101,9 +116,14 @@ depends_covers() {
     done < <(ldd "$bin" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p')
 }
 
+# Where run_deb leaves the package for run_lintian.
+keep="$build/packaging"
+
 run_deb() {
     local out="$tmp/out" deb root="$tmp/root" ctl="$tmp/control" depends
-    mkdir -p "$out"
+    mkdir -p "$out" "$keep"
+    # Never leave lintian a package from an earlier run.
+    rm -f "$keep"/*.deb
     cpack --config "$build/CPackConfig.cmake" -G DEB -B "$out" >"$tmp/cpack.log" 2>&1 ||
         { cat "$tmp/cpack.log"; fail "cpack failed"; return; }
     shopt -s nullglob
@@ -111,6 +131,7 @@ run_deb() {
     [[ ${#debs[@]} -eq 1 ]] || { fail "expected one .deb, got ${#debs[@]}"; return; }
     deb=${debs[0]}
     ok "built $(basename "$deb"), $(stat -c %s "$deb") bytes"
+    cp "$deb" "$keep/"
     dpkg-deb -I "$deb" >"$tmp/info" || fail "dpkg-deb -I failed"
     [[ $(dpkg-deb -f "$deb" Package) == taskpoller ]] || fail "Package is not taskpoller"
     [[ $(dpkg-deb -f "$deb" Version) == "$version" ]] || fail "Version is not $version"
@@ -120,6 +141,10 @@ run_deb() {
     for pkg in libc6 libstdc++6 libssl3 libboost-json1.81.0 libfmt9; do
         depends_has "$pkg" "$depends" || fail "Depends lacks $pkg"
     done
+    # The postinst's systemd-sysusers, as dh_installsysusers declares it; no adduser.
+    grep -qF 'systemd | systemd-standalone-sysusers | systemd-sysusers' <<<"$depends" ||
+        fail "Depends lacks systemd | systemd-standalone-sysusers | systemd-sysusers"
+    ! depends_has adduser "$depends" || fail "Depends names adduser"
     depends_covers "$ctl_bin" "$depends"
     if [[ -n $daemon_bin ]]; then
         # The configuration is YAML; everything else the daemon links is checked through ldd.
@@ -144,15 +169,21 @@ run_deb() {
         sh -n "$ctl/$s" || fail "$s: syntax error"
     done
     ok "conffiles and maintainer scripts"
-    check_postinst "$ctl/postinst"
+    check_maintainer_scripts "$ctl"
 
     # Contents: what dpkg-deb -c lists is what an install produces, owned by root.
     dpkg-deb -c "$deb" >"$tmp/contents"
     if awk '$2 != "root/root" {bad=1} END {exit bad}' "$tmp/contents"; then ok "all entries root/root"; else fail "entries not owned by root/root"; fi
     dpkg-deb -x "$deb" "$root"
     local saved_prefix=$prefix saved_etc=$sysconfdir
-    prefix=/usr sysconfdir=/etc check_tree "$root"
+    prefix=/usr sysconfdir=/etc flavor=deb check_tree "$root"
     prefix=$saved_prefix sysconfdir=$saved_etc
+    # The Debian changelog's newest entry is this version.
+    local top
+    top=$(gzip -dc "$root/usr/share/doc/taskpoller/changelog.gz" | head -1)
+    [[ $top == "taskpoller ($version) "* ]] ||
+        fail "cmake/debian/changelog: newest entry is '$top', not version $version (add an entry)"
+    ok "changelog.gz starts with version $version"
 
     # The extracted binaries run.
     "$root/usr/bin/taskpollerctl" --help >"$tmp/help" 2>&1 || fail "taskpollerctl --help failed"
@@ -177,29 +208,84 @@ run_deb() {
     fi
 }
 
-# check_postinst SCRIPT: with stub systemd tools on PATH, "configure" creates the user and the
-# directories from our snippets, and reloads systemd only when systemd is running.
-check_postinst() {
-    local script=$1 stubs="$tmp/stubs" log="$tmp/stub.log" t
+# check_maintainer_scripts CONTROL_DIR: with stub systemd tools on PATH (deb-systemd-helper
+# answers "not installed before, not enabled", as on a first install), postinst "configure" creates
+# the user and the directories from our snippets, records the units' state and enables, starts or
+# restarts nothing; systemd is reloaded only when it is running. prerm stops the units on "remove"
+# only when systemd is running; postrm "purge" forgets the units' enablement.
+check_maintainer_scripts() {
+    local ctl=$1 stubs="$tmp/stubs" log="$tmp/stub.log" t running=0
+    [[ -d /run/systemd/system ]] && running=1
     mkdir -p "$stubs"
-    for t in systemd-sysusers systemd-tmpfiles systemctl adduser; do
+    for t in systemd-sysusers systemd-tmpfiles systemctl adduser deb-systemd-helper deb-systemd-invoke; do
         printf '#!/bin/sh\necho "%s $*" >>"%s"\n' "$t" "$log" >"$stubs/$t"
         chmod +x "$stubs/$t"
     done
+    # Queries answer "no" (exit 1); actions succeed.
+    printf '#!/bin/sh\necho "deb-systemd-helper $*" >>"%s"\ncase "$*" in *debian-installed*|*was-enabled*|*is-enabled*) exit 1;; esac\n' \
+        "$log" >"$stubs/deb-systemd-helper"
     : >"$log"
-    PATH="$stubs:/usr/bin:/bin" sh "$script" configure || fail "postinst configure failed"
+    PATH="$stubs:/usr/bin:/bin" sh "$ctl/postinst" configure || fail "postinst configure failed"
     grep -qx 'systemd-sysusers taskpoller.conf' "$log" || fail "postinst did not run systemd-sysusers taskpoller.conf"
     grep -qx 'systemd-tmpfiles --create taskpoller.conf' "$log" || fail "postinst did not run systemd-tmpfiles --create"
-    if [[ -d /run/systemd/system ]]; then
-        grep -qx 'systemctl daemon-reload' "$log" || fail "postinst did not reload systemd"
+    for t in taskpollerd.service taskpollerd.socket; do
+        grep -qx "deb-systemd-helper update-state $t" "$log" || fail "postinst did not update-state $t"
+    done
+    if ((running)); then
+        grep -qx 'systemctl --system daemon-reload' "$log" || fail "postinst did not reload systemd"
     else
-        ! grep -q systemctl "$log" || fail "postinst called systemctl without systemd running"
+        ! grep -q '^systemctl' "$log" || fail "postinst called systemctl without systemd running"
     fi
-    ! grep -qE 'enable|start' "$log" || fail "postinst enabled or started a unit"
+    ! grep -qE '^(deb-systemd-helper enable|deb-systemd-invoke|systemctl .*(enable|start))' "$log" ||
+        fail "postinst of a first install enabled, started or restarted a unit: $(cat "$log")"
+    ! grep -q adduser "$log" || fail "postinst called adduser"
     : >"$log"
-    PATH="$stubs:/usr/bin:/bin" sh "$script" abort-upgrade || fail "postinst abort-upgrade failed"
-    [[ ! -s $log ]] || fail "postinst abort-upgrade did something: $(cat "$log")"
+    PATH="$stubs:/usr/bin:/bin" sh "$ctl/postinst" abort-upgrade 0.0.1 || fail "postinst abort-upgrade failed"
+    ! grep -qE '^(deb-systemd-helper enable|systemctl .*(enable|start))' "$log" ||
+        fail "postinst abort-upgrade enabled or started a unit: $(cat "$log")"
     ok "postinst (stubbed systemd tools)"
+
+    : >"$log"
+    PATH="$stubs:/usr/bin:/bin" sh "$ctl/prerm" upgrade 0.1.1 || fail "prerm upgrade failed"
+    [[ ! -s $log ]] || fail "prerm upgrade did something: $(cat "$log")"
+    PATH="$stubs:/usr/bin:/bin" sh "$ctl/prerm" remove || fail "prerm remove failed"
+    if ((running)); then
+        grep -q '^deb-systemd-invoke stop .*taskpollerd.service' "$log" || fail "prerm remove did not stop taskpollerd"
+    else
+        [[ ! -s $log ]] || fail "prerm remove without systemd running did something: $(cat "$log")"
+    fi
+    ! grep -q '^systemctl' "$log" || fail "prerm called systemctl directly"
+    ok "prerm (stubbed systemd tools)"
+
+    : >"$log"
+    PATH="$stubs:/usr/bin:/bin" sh "$ctl/postrm" purge || fail "postrm purge failed"
+    if [[ -x /usr/bin/deb-systemd-helper ]]; then
+        grep -qx 'deb-systemd-helper purge taskpollerd.service taskpollerd.socket' "$log" ||
+            fail "postrm purge did not purge the units' state: $(cat "$log")"
+    fi
+    ok "postrm (stubbed systemd tools)"
+}
+
+# run_lintian: lintian on the package run_deb left (ctest: packaging_deb is this test's fixture).
+# Errors and warnings fail (--fail-on, and the output is read too); infos are shown; an override
+# that matches no tag fails as well, so overrides do not outlive their reason.
+run_lintian() {
+    command -v lintian >/dev/null || { fail "lintian is not installed (scripts/bootstrap installs it)"; return; }
+    shopt -s nullglob
+    local debs=("$keep"/*.deb) rc=0
+    [[ ${#debs[@]} -eq 1 ]] ||
+        { fail "expected one .deb in $keep (left by packaging_deb), found ${#debs[@]}"; return; }
+    echo "lintian $(lintian --version | sed 's/^Lintian v//') on $(basename "${debs[0]}")"
+    lintian --fail-on error,warning --display-info --show-overrides --tag-display-limit 0 \
+        "${debs[0]}" >"$tmp/lintian.log" 2>"$tmp/lintian.err" || rc=$?
+    # lintian says so on stderr when run as root (as in CI); anything else there is shown.
+    grep -v '^running with root privileges is not recommended!$' "$tmp/lintian.err" || true
+    cat "$tmp/lintian.log"
+    [[ $rc -eq 0 ]] || fail "lintian exited $rc (errors or warnings above)"
+    ! grep -qE '^[EW]: ' "$tmp/lintian.log" || fail "lintian reports errors or warnings"
+    ! grep -qE '(unused|mismatched)-override' "$tmp/lintian.log" ||
+        fail "a lintian override matches no tag: update cmake/debian/lintian-overrides"
+    [[ $failures -ne 0 ]] || ok "lintian: no errors, no warnings"
 }
 
 run_man() {
@@ -266,6 +352,7 @@ case $mode in
     install) run_install ;;
     prefix) run_prefix ;;
     deb) run_deb ;;
+    lintian) run_lintian ;;
     man) run_man ;;
     *) echo "unknown mode $mode"; exit 2 ;;
 esac
