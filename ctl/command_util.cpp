@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <boost/json/parse.hpp>
+#include <chrono>
 #include <ostream>
 
 #include "ctl/duration.hpp"
 #include "ctl/render.hpp"
 #include "ctl/views.hpp"
+#include "ctl/yaml_out.hpp"
 
 namespace taskpoller::ctl {
 namespace json = boost::json;
@@ -103,6 +105,27 @@ std::optional<json::value> call(const context& ctx, std::string_view method,
     if (raw != nullptr) *raw = std::move(r->body);
     code = 0;
     return v;
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void show(const context& ctx, const json::value& doc, std::string_view raw) {
+    if (ctx.output == "json") {
+        print_raw(ctx, raw);
+    } else if (ctx.output == "yaml") {
+        *ctx.out << to_yaml(doc) << std::flush;
+    } else if (ctx.output == "name") {
+        *ctx.out << render_names(doc) << std::flush;
+    } else if (doc.is_object() &&
+               (doc.as_object().contains("batches") || doc.as_object().contains("tasks"))) {
+        *ctx.out << render_list(doc, ctx.colour, ctx.output == "wide", now_ms()) << std::flush;
+    } else {
+        *ctx.out << render_document(doc, ctx.colour) << std::flush;
+    }
 }
 
 void add_poll(json::object& req, const poll_args& p) {

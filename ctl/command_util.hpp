@@ -32,6 +32,13 @@ std::optional<boost::json::value> call(const context& ctx, std::string_view meth
                                        int& code, std::chrono::milliseconds extra = {},
                                        std::string* raw = nullptr);
 
+/// Prints a batch/task document or a list page in the chosen output format: the daemon's JSON
+/// as received (`raw`), YAML, ids only, or a table (wide with -o wide).
+void show(const context& ctx, const boost::json::value& doc, std::string_view raw);
+
+/// Now, in milliseconds since the epoch (for AGE and DURATION).
+std::int64_t now_ms();
+
 /// Adds the optional "poll" object to a request.
 void add_poll(boost::json::object& req, const poll_args& p);
 

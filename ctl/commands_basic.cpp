@@ -1,12 +1,14 @@
 // submit, track, get, list, cancel, status, reload, metrics, ping.
 #include <fmt/format.h>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <ostream>
 
 #include "ctl/command_util.hpp"
 #include "ctl/params_builder.hpp"
 #include "ctl/views.hpp"
+#include "ctl/yaml_out.hpp"
 
 namespace taskpoller::ctl {
 namespace json = boost::json;
@@ -15,12 +17,42 @@ using detail::fail;
 
 namespace {
 
-// Prints a batch or task document as JSON (raw) or for people.
-void show(const context& ctx, const json::value& doc, std::string_view raw) {
-    if (ctx.json) {
-        detail::print_raw(ctx, raw);
-    } else {
-        *ctx.out << render_document(doc, ctx.colour) << std::flush;
+using detail::show;
+
+// Entries of tasks that failed carry no reason in the batch (their code and message are the
+// submission's); the reason is the task's last_error. Fills the empty messages of those entries
+// from one GET /v1/tasks?batch=ID, best effort: without it the table still shows the rest.
+void add_failure_reasons(const context& ctx, json::value& batch) {
+    auto* entries = batch.as_object().if_contains("entries");
+    if (entries == nullptr || !entries->is_array()) return;
+    bool wanted = false;
+    for (const auto& e : entries->get_array()) {
+        const auto s = field(e, "state");
+        wanted = wanted ||
+                 ((s == "failed" || s == "timed_out" || s == "not_found" || s == "cancelled") &&
+                  (field(e, "message") == "-" || field(e, "message").empty()));
+    }
+    const auto id = field(batch, "id");
+    if (!wanted || id == "-") return;
+    auto r = send_request(ctx.client, "GET", "/v1/tasks?batch=" + url_encode(id) + "&limit=1000");
+    if (!r || r->status != 200) return;
+    boost::system::error_code ec;
+    const auto page = json::parse(r->body, ec);
+    if (ec || !page.is_object() || !page.as_object().contains("tasks") ||
+        !page.at("tasks").is_array()) {
+        return;
+    }
+    for (auto& e : entries->as_array()) {
+        if (!e.is_object() || (field(e, "message") != "-" && !field(e, "message").empty()))
+            continue;
+        for (const auto& t : page.at("tasks").get_array()) {
+            if (field(t, "request_id") != field(e, "request_id")) continue;
+            auto reason = field(t, "last_error");
+            if (reason == "-") reason = field(t, "last_status");
+            if (reason != "-" && !reason.empty() && field(t, "state") != "succeeded") {
+                e.as_object()["message"] = reason;
+            }
+        }
     }
 }
 
@@ -79,7 +111,7 @@ int run_submit(const context& ctx, const submit_args& a) {
         show(ctx, *batch, raw);
         return to_int(batch_outcome(*batch, false));
     }
-    if (!ctx.json) {
+    if (ctx.output == "table" || ctx.output == "wide") {
         *ctx.out << fmt::format(
             "submitted batch {} ({} entries)\n", sanitize(field(*batch, "id")),
             batch->as_object().contains("entries") && batch->at("entries").is_array()
@@ -125,6 +157,7 @@ int run_get(const context& ctx, const std::string& id, const task_qualifier& q) 
     std::string raw;
     auto doc = call(ctx, "GET", path, {}, true, code, {}, &raw);
     if (!doc) return code;
+    if (ctx.output == "table" || ctx.output == "wide") add_failure_reasons(ctx, *doc);
     show(ctx, *doc, raw);
     return 0;
 }
@@ -143,6 +176,13 @@ int run_cancel(const context& ctx, const std::string& id, const task_qualifier& 
     auto doc = call(ctx, "DELETE", path, {}, true, code, {}, &raw);
     if (!doc) return code;
     show(ctx, *doc, raw);
+    // On stderr with -o json/yaml/name, so that standard output stays one clean document.
+    const bool table = ctx.output == "table" || ctx.output == "wide";
+    *(table ? ctx.out : ctx.err)
+        << (table ? "" : "taskpollerctl: ")
+        << "only tracking stopped: the cloud operation itself goes on (taskpoller cannot stop "
+           "it; check its resources in the cloud)\n"
+        << std::flush;
     return 0;
 }
 
@@ -160,12 +200,9 @@ int run_list(const context& ctx, const list_args& a) {
         if (!doc) return code;
         const auto next = field(*doc, "next_page_token");
         if (!a.all) {
-            if (ctx.json) {
-                detail::print_raw(ctx, raw);
-            } else {
-                *ctx.out << render_list(*doc, ctx.colour) << std::flush;
-                if (next != "-")
-                    *ctx.err << "(more: --page-token " << sanitize(next) << " or --all)\n";
+            show(ctx, *doc, raw);
+            if (!ctx.json && next != "-") {
+                *ctx.err << "(more: --page-token " << sanitize(next) << " or --all)\n";
             }
             return 0;
         }
@@ -176,12 +213,8 @@ int run_list(const context& ctx, const list_args& a) {
         if (next == "-" || next.empty() || next == token) break;
         token = next;
     }
-    json::object merged{{a.kind, std::move(all)}, {"next_page_token", nullptr}};
-    if (ctx.json) {
-        detail::print_raw(ctx, json::serialize(merged));
-    } else {
-        *ctx.out << render_list(merged, ctx.colour) << std::flush;
-    }
+    const json::value merged = json::object{{a.kind, std::move(all)}, {"next_page_token", nullptr}};
+    show(ctx, merged, json::serialize(merged));
     return 0;
 }
 
@@ -190,10 +223,25 @@ int run_status(const context& ctx) {
     std::string raw;
     auto doc = call(ctx, "GET", "/v1/status", {}, false, code, {}, &raw);
     if (!doc) return code;
-    if (ctx.json) {
+    if (ctx.output == "json") {
         detail::print_raw(ctx, raw);
+    } else if (ctx.output == "yaml") {
+        *ctx.out << to_yaml(*doc) << std::flush;
     } else {
         *ctx.out << render_status(*doc, ctx.colour) << std::flush;
+    }
+    return 0;
+}
+
+int run_config(const context& ctx) {
+    int code = 0;
+    std::string raw;
+    auto doc = call(ctx, "GET", "/v1/config", {}, false, code, {}, &raw);
+    if (!doc) return code;
+    if (ctx.output == "json") {
+        detail::print_raw(ctx, raw);
+    } else {
+        *ctx.out << to_yaml(*doc) << std::flush;
     }
     return 0;
 }
