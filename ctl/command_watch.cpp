@@ -44,7 +44,12 @@ bool on_event(const context& ctx, const watch_args& a, watch_state& st, std::str
     if (ctx.output == "yaml") {
         *ctx.out << "---\n" << to_yaml(v) << std::flush;
     } else if (ctx.output == "name") {
-        if (field(v, "key") != "-") *ctx.out << sanitize(field(v, "key")) << '\n' << std::flush;
+        // The event's key, else the id of the task or batch it carries; gaps have neither.
+        if (field(v, "key") != "-") {
+            *ctx.out << sanitize(field(v, "key")) << '\n' << std::flush;
+        } else if (const auto* obj = o.if_contains(field(v, "type")); obj && obj->is_object()) {
+            *ctx.out << render_names(*obj) << std::flush;
+        }
     } else if (!ctx.json) {
         *ctx.out << render_event(v, ctx.colour) << '\n' << std::flush;
     }

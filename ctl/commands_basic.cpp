@@ -255,6 +255,10 @@ int run_reload(const context& ctx) {
         detail::print_raw(ctx, raw);
         return 0;
     }
+    if (ctx.output == "yaml") {
+        *ctx.out << to_yaml(*doc) << std::flush;
+        return 0;
+    }
     *ctx.out << "configuration reloaded\n";
     const auto* rr = doc->as_object().if_contains("restart_required");
     if (rr != nullptr && rr->is_array() && !rr->get_array().empty()) {
@@ -280,9 +284,13 @@ int run_ping(const context& ctx) {
     auto r = send_request(ctx.client, "GET", "/_ping");
     if (!r) return fail(ctx, r.error().message);
     if (r->status != 200) return detail::daemon_error(ctx, *r, false);
-    if (ctx.json) {
-        json::object o{{"ok", true}, {"api_version", r->api_version}};
-        detail::print_raw(ctx, json::serialize(o));
+    if (ctx.json || ctx.output == "yaml") {
+        const json::value o = json::object{{"ok", true}, {"api_version", r->api_version}};
+        if (ctx.json) {
+            detail::print_raw(ctx, json::serialize(o));
+        } else {
+            *ctx.out << to_yaml(o) << std::flush;
+        }
     } else {
         *ctx.out << fmt::format("{} (api version {})\n", sanitize(r->body),
                                 r->api_version.empty() ? "?" : sanitize(r->api_version));
