@@ -263,9 +263,18 @@ class cli_state {
     action_fn action_;
 };
 
-// Global options that take a value, so the word after them is not the command.
-bool global_takes_value(std::string_view a) {
-    return a == "-s" || a == "--socket" || a == "--timeout" || a == "-o" || a == "--output";
+// Whether `a` is a global option that takes a value, so the word after it is not the command.
+bool global_takes_value(const CLI::App& app, std::string_view a) {
+    for (const auto* o : app.get_options()) {
+        if (o->get_expected_max() == 0) continue;
+        for (const auto& n : o->get_snames()) {
+            if (a == "-" + n) return true;
+        }
+        for (const auto& n : o->get_lnames()) {
+            if (a == "--" + n) return true;
+        }
+    }
+    return false;
 }
 
 // Finds the command word before CLI11 parses: none → the usage and exit 3; an unknown word →
@@ -277,7 +286,7 @@ int check_command(CLI::App& app, int argc, const char* const* argv, std::ostream
         const std::string_view a = argv[i];
         if (a == "-h" || a == "--help" || a == "--version") return -1;
         if (a.starts_with('-')) {
-            if (global_takes_value(a)) ++i;
+            if (global_takes_value(app, a)) ++i;
             continue;
         }
         if (std::find(names.begin(), names.end(), a) != names.end()) return -1;
