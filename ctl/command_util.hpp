@@ -36,6 +36,11 @@ std::optional<boost::json::value> call(const context& ctx, std::string_view meth
 /// as received (`raw`), YAML, ids only, or a table (wide with -o wide).
 void show(const context& ctx, const boost::json::value& doc, std::string_view raw);
 
+/// Fills the empty message of each failed/timed-out/not-found/cancelled entry of a batch
+/// document with its task's last_error (else last_status), from one GET /v1/tasks?batch=ID;
+/// best effort: on any failure the document is left as it was.
+void add_failure_reasons(const context& ctx, boost::json::value& batch);
+
 /// Now, in milliseconds since the epoch (for AGE and DURATION).
 std::int64_t now_ms();
 

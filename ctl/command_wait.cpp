@@ -95,7 +95,13 @@ int final_output(const context& ctx, const std::vector<item>& items, bool gave_u
         }
         code = worst(code, document_outcome(it.doc, true));
         if (ctx.output == "yaml" && items.size() > 1) *ctx.out << "---\n";
-        detail::show(ctx, it.doc, it.raw);
+        if (ctx.output == "table" || ctx.output == "wide") {
+            auto doc = it.doc;  // the final table says why tasks failed, as `get` does
+            detail::add_failure_reasons(ctx, doc);
+            detail::show(ctx, doc, it.raw);
+        } else {
+            detail::show(ctx, it.doc, it.raw);
+        }
     }
     *ctx.out << std::flush;
     return to_int(code);

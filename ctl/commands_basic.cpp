@@ -19,43 +19,6 @@ namespace {
 
 using detail::show;
 
-// Entries of tasks that failed carry no reason in the batch (their code and message are the
-// submission's); the reason is the task's last_error. Fills the empty messages of those entries
-// from one GET /v1/tasks?batch=ID, best effort: without it the table still shows the rest.
-void add_failure_reasons(const context& ctx, json::value& batch) {
-    auto* entries = batch.as_object().if_contains("entries");
-    if (entries == nullptr || !entries->is_array()) return;
-    bool wanted = false;
-    for (const auto& e : entries->get_array()) {
-        const auto s = field(e, "state");
-        wanted = wanted ||
-                 ((s == "failed" || s == "timed_out" || s == "not_found" || s == "cancelled") &&
-                  (field(e, "message") == "-" || field(e, "message").empty()));
-    }
-    const auto id = field(batch, "id");
-    if (!wanted || id == "-") return;
-    auto r = send_request(ctx.client, "GET", "/v1/tasks?batch=" + url_encode(id) + "&limit=1000");
-    if (!r || r->status != 200) return;
-    boost::system::error_code ec;
-    const auto page = json::parse(r->body, ec);
-    if (ec || !page.is_object() || !page.as_object().contains("tasks") ||
-        !page.at("tasks").is_array()) {
-        return;
-    }
-    for (auto& e : entries->as_array()) {
-        if (!e.is_object() || (field(e, "message") != "-" && !field(e, "message").empty()))
-            continue;
-        for (const auto& t : page.at("tasks").get_array()) {
-            if (field(t, "request_id") != field(e, "request_id")) continue;
-            auto reason = field(t, "last_error");
-            if (reason == "-") reason = field(t, "last_status");
-            if (reason != "-" && !reason.empty() && field(t, "state") != "succeeded") {
-                e.as_object()["message"] = reason;
-            }
-        }
-    }
-}
-
 core::result<json::object> submit_body(const submit_args& a) {
     params_builder pb;
     if (!a.params_json.empty()) {
@@ -157,7 +120,7 @@ int run_get(const context& ctx, const std::string& id, const task_qualifier& q) 
     std::string raw;
     auto doc = call(ctx, "GET", path, {}, true, code, {}, &raw);
     if (!doc) return code;
-    if (ctx.output == "table" || ctx.output == "wide") add_failure_reasons(ctx, *doc);
+    if (ctx.output == "table" || ctx.output == "wide") detail::add_failure_reasons(ctx, *doc);
     show(ctx, *doc, raw);
     return 0;
 }

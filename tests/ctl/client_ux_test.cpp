@@ -192,6 +192,16 @@ TEST(CtlUx, BatchTableShowsWhyTasksFailed) {
     EXPECT_EQ(r.out, std::string(failed_batch) + "\n");
 }
 
+// wait's final table gives the reasons too.
+TEST(CtlUx, WaitFinalTableShowsWhyTasksFailed) {
+    fake_daemon d(routes({{"GET /v1/batches/b-0003", ok_json(failed_batch)},
+                          {"GET /v1/tasks?batch=b-0003&limit=1000", ok_json(failed_tasks)}}));
+    const auto r = run_ctl(with_socket(d, {"wait", "b-0003"}));
+    EXPECT_EQ(r.exit_code, 2) << r.err;  // a task timed out
+    EXPECT_TRUE(has(r.out, "batch b-0003  done (1 failed, 1 timed_out)")) << r.out;
+    EXPECT_TRUE(has(r.out, "InvalidInstanceState: ins-2 is locked\n")) << r.out;
+}
+
 TEST(CtlUx, CancelSaysTheCloudOperationGoesOn) {
     fake_daemon d(routes({{"DELETE /v1/tasks/lb/1",
                            ok_json(R"({"service":"lb","request_id":"1","state":"cancelled"})")}}));
