@@ -1,10 +1,13 @@
 #include "ctl/cli.hpp"
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <ostream>
 
 #include "ctl/commands.hpp"
+#include "ctl/completion.hpp"
 #include "ctl/duration.hpp"
 #include "ctl/help_text.hpp"
 #include "ctl/render.hpp"
@@ -28,7 +31,11 @@ class cli_state {
         app.add_option("-s,--socket", socket_,
                        "The daemon's socket (default: $TASKPOLLER_SOCKET, then " +
                            std::string(default_socket) + ")");
-        app.add_flag("--json", json_, "Print the daemon's JSON as received (for scripts)");
+        app.add_flag("--json", json_,
+                     "Same as -o json: the daemon's JSON as received (for scripts)");
+        choice(app.add_option("-o,--output", output_,
+                              "Output format: table, wide (more columns), json, yaml, name (ids)"),
+               {"table", "wide", "json", "yaml", "name"});
         app.add_option("--timeout", timeout_,
                        "Bound on each request to the daemon (connect, send, answer)")
             ->capture_default_str();
@@ -76,9 +83,9 @@ class cli_state {
                     help::get_footer, [this](const context& x) { return run_get(x, id_, which_); });
         c->add_option("ID", id_, "BATCH_ID or SERVICE/REQUEST_ID")->required();
         add_qualifier_options(c);
-        c = command(app, "cancel", "Stop tracking a batch or a task (state cancelled)",
-                    help::cancel_footer,
-                    [this](const context& x) { return run_cancel(x, id_, which_); });
+        c = command(
+            app, "cancel", "Stop tracking a batch or a task (the cloud operation itself goes on)",
+            help::cancel_footer, [this](const context& x) { return run_cancel(x, id_, which_); });
         c->add_option("ID", id_, "BATCH_ID or SERVICE/REQUEST_ID")->required();
         add_qualifier_options(c);
     }
@@ -96,8 +103,8 @@ class cli_state {
                               if (limit_opt_->count() > 0) list_.limit = limit_;
                               return run_list(x, list_);
                           });
-        c->add_option("KIND", list_.kind, "batches (default) or tasks")
-            ->check(CLI::IsMember({"batches", "tasks"}));
+        choice(c->add_option("KIND", list_.kind, "batches (default) or tasks"),
+               {"batches", "tasks"});
         c->add_option("--state", list_.state, "Only this state");
         c->add_option("--service", list_.service, "Only this service");
         c->add_option("--action", list_.action, "Only this action");
@@ -127,14 +134,39 @@ class cli_state {
     }
 
     void add_simple(CLI::App& app) {
-        command(app, "status", "Daemon status: version, uptime, counts, rate limits",
+        command(app, "status", "Daemon status: version, uptime, counts, journal, rate limits",
                 help::simple_footer("status"), run_status);
+        command(app, "config", "The daemon's effective configuration (secrets redacted), as YAML",
+                help::config_footer, run_config);
         command(app, "reload", "Reload the daemon's configuration", help::simple_footer("reload"),
                 run_reload);
         command(app, "metrics", "Prometheus metrics (raw text)", help::simple_footer("metrics"),
                 run_metrics);
         command(app, "ping", "Check that the daemon answers", help::simple_footer("ping"),
                 run_ping);
+    }
+
+    void add_completion(CLI::App& app) {
+        auto* c = command(app, "completion", "Print a shell completion script (bash, zsh, fish)",
+                          help::completion_footer, [this, &app](const context& x) {
+                              *x.out << completion_script(app, shell_, choices_) << std::flush;
+                              return 0;
+                          });
+        choice(c->add_option("SHELL", shell_, "bash, zsh or fish")->required(),
+               {"bash", "zsh", "fish"});
+    }
+
+    /// Appends the global options to every command's --help (CLI11 shows only the command's).
+    void add_global_help(CLI::App& app) {
+        std::string text = "\nGlobal options (before or after the command):\n";
+        for (const auto* o : app.get_options()) {
+            if (o->get_name() == "--help" || o->get_name() == "--version") continue;
+            auto name = o->get_name(false, true);
+            if (o->get_expected_max() != 0) name += " " + o->get_type_name();
+            if (name.size() >= 24) name += "\n" + std::string(26, ' ');
+            text += fmt::format("  {:<24}{}\n", name, o->get_description());
+        }
+        for (auto* c : app.get_subcommands({})) c->footer(text + c->get_footer());
     }
 
     /// Converts the duration texts; false (after printing why) on a malformed one.
@@ -158,7 +190,8 @@ class cli_state {
         context ctx;
         ctx.out = &out;
         ctx.err = &err;
-        ctx.json = json_;
+        ctx.output = json_ ? std::string("json") : output_;
+        ctx.json = ctx.output == "json";
         ctx.interactive = env.stdout_is_tty;
         ctx.colour = colour_enabled(env.stdout_is_tty, no_color_, env.no_color);
         ctx.client.socket_path = socket_;
@@ -179,6 +212,12 @@ class cli_state {
         c->footer(footer);
         c->callback([this, fn = std::move(fn)] { action_ = fn; });
         return c;
+    }
+
+    // An option limited to `values`; the values are also offered by the completion scripts.
+    void choice(CLI::Option* o, std::vector<std::string> values) {
+        o->check(CLI::IsMember(values));
+        choices_.push_back({o, std::move(values)});
     }
 
     void duration(CLI::App* c, const char* name, const char* about, opt_ms& target) {
@@ -203,6 +242,9 @@ class cli_state {
     std::string socket_;
     std::string timeout_ = "30s";
     bool json_ = false;
+    std::string output_ = "table";
+    std::string shell_;
+    std::vector<option_choices> choices_;
     bool no_color_ = false;
     opt_ms request_timeout_;
     submit_args submit_;
@@ -221,6 +263,44 @@ class cli_state {
     action_fn action_;
 };
 
+// Whether `a` is a global option that takes a value, so the word after it is not the command.
+bool global_takes_value(const CLI::App& app, std::string_view a) {
+    for (const auto* o : app.get_options()) {
+        if (o->get_expected_max() == 0) continue;
+        for (const auto& n : o->get_snames()) {
+            if (a == "-" + n) return true;
+        }
+        for (const auto& n : o->get_lnames()) {
+            if (a == "--" + n) return true;
+        }
+    }
+    return false;
+}
+
+// Finds the command word before CLI11 parses: none → the usage and exit 3; an unknown word →
+// the closest command by edit distance and exit 3. -1 when parsing should go on.
+int check_command(CLI::App& app, int argc, const char* const* argv, std::ostream& err) {
+    std::vector<std::string> names;
+    for (const auto* c : app.get_subcommands({})) names.push_back(c->get_name());
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "-h" || a == "--help" || a == "--version") return -1;
+        if (a.starts_with('-')) {
+            if (global_takes_value(app, a)) ++i;
+            continue;
+        }
+        if (std::find(names.begin(), names.end(), a) != names.end()) return -1;
+        err << "taskpollerctl: unknown command \"" << sanitize(a) << '"';
+        if (const auto best = closest_word(a, names); !best.empty()) {
+            err << "; did you mean \"" << best << "\"?";
+        }
+        err << "\nRun `taskpollerctl --help` for the list of commands.\n";
+        return 3;
+    }
+    err << app.help() << "\ntaskpollerctl: no command given\n";
+    return 3;
+}
+
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, const environment& env, std::ostream& out,
@@ -238,6 +318,9 @@ int run_cli(int argc, const char* const* argv, const environment& env, std::ostr
     s.add_list(app);
     s.add_wait_watch(app);
     s.add_simple(app);
+    s.add_completion(app);
+    s.add_global_help(app);
+    if (const int code = check_command(app, argc, argv, err); code >= 0) return code;
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <boost/json/parse.hpp>
+#include <chrono>
 #include <ostream>
 
 #include "ctl/duration.hpp"
 #include "ctl/render.hpp"
 #include "ctl/views.hpp"
+#include "ctl/yaml_out.hpp"
 
 namespace taskpoller::ctl {
 namespace json = boost::json;
@@ -103,6 +105,65 @@ std::optional<json::value> call(const context& ctx, std::string_view method,
     if (raw != nullptr) *raw = std::move(r->body);
     code = 0;
     return v;
+}
+
+// Entries of tasks that failed carry no reason in the batch (their code and message are the
+// submission's); the reason is the task's last_error. Fills the empty messages of those entries
+// from one GET /v1/tasks?batch=ID, best effort: without it the table still shows the rest.
+void add_failure_reasons(const context& ctx, json::value& batch) {
+    if (!batch.is_object()) return;
+    auto* entries = batch.as_object().if_contains("entries");
+    if (entries == nullptr || !entries->is_array()) return;
+    bool wanted = false;
+    for (const auto& e : entries->get_array()) {
+        const auto s = field(e, "state");
+        wanted = wanted ||
+                 ((s == "failed" || s == "timed_out" || s == "not_found" || s == "cancelled") &&
+                  (field(e, "message") == "-" || field(e, "message").empty()));
+    }
+    const auto id = field(batch, "id");
+    if (!wanted || id == "-") return;
+    auto r = send_request(ctx.client, "GET", "/v1/tasks?batch=" + url_encode(id) + "&limit=1000");
+    if (!r || r->status != 200) return;
+    boost::system::error_code ec;
+    const auto page = json::parse(r->body, ec);
+    if (ec || !page.is_object() || !page.as_object().contains("tasks") ||
+        !page.at("tasks").is_array()) {
+        return;
+    }
+    for (auto& e : entries->as_array()) {
+        if (!e.is_object() || (field(e, "message") != "-" && !field(e, "message").empty()))
+            continue;
+        for (const auto& t : page.at("tasks").get_array()) {
+            if (field(t, "request_id") != field(e, "request_id")) continue;
+            auto reason = field(t, "last_error");
+            if (reason == "-") reason = field(t, "last_status");
+            if (reason != "-" && !reason.empty() && field(t, "state") != "succeeded") {
+                e.as_object()["message"] = reason;
+            }
+        }
+    }
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void show(const context& ctx, const json::value& doc, std::string_view raw) {
+    if (ctx.output == "json") {
+        print_raw(ctx, raw);
+    } else if (ctx.output == "yaml") {
+        *ctx.out << to_yaml(doc) << std::flush;
+    } else if (ctx.output == "name") {
+        *ctx.out << render_names(doc) << std::flush;
+    } else if (doc.is_object() &&
+               (doc.as_object().contains("batches") || doc.as_object().contains("tasks"))) {
+        *ctx.out << render_list(doc, ctx.colour, ctx.output == "wide", now_ms()) << std::flush;
+    } else {
+        *ctx.out << render_document(doc, ctx.colour) << std::flush;
+    }
 }
 
 void add_poll(json::object& req, const poll_args& p) {

@@ -32,6 +32,18 @@ std::optional<boost::json::value> call(const context& ctx, std::string_view meth
                                        int& code, std::chrono::milliseconds extra = {},
                                        std::string* raw = nullptr);
 
+/// Prints a batch/task document or a list page in the chosen output format: the daemon's JSON
+/// as received (`raw`), YAML, ids only, or a table (wide with -o wide).
+void show(const context& ctx, const boost::json::value& doc, std::string_view raw);
+
+/// Fills the empty message of each failed/timed-out/not-found/cancelled entry of a batch
+/// document with its task's last_error (else last_status), from one GET /v1/tasks?batch=ID;
+/// best effort: on any failure the document is left as it was.
+void add_failure_reasons(const context& ctx, boost::json::value& batch);
+
+/// Now, in milliseconds since the epoch (for AGE and DURATION).
+std::int64_t now_ms();
+
 /// Adds the optional "poll" object to a request.
 void add_poll(boost::json::object& req, const poll_args& p);
 

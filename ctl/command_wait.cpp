@@ -30,7 +30,7 @@ class progress_display {
     explicit progress_display(const context& ctx) : ctx_(ctx) {}
 
     void update(const std::vector<item>& items, milliseconds elapsed) {
-        if (ctx_.json) return;
+        if (ctx_.output != "table" && ctx_.output != "wide") return;  // machine formats
         state_counts total;
         for (const auto& it : items) {
             if (it.doc.is_null()) continue;
@@ -94,10 +94,13 @@ int final_output(const context& ctx, const std::vector<item>& items, bool gave_u
             continue;
         }
         code = worst(code, document_outcome(it.doc, true));
-        if (ctx.json) {
-            detail::print_raw(ctx, it.raw);
+        if (ctx.output == "yaml" && items.size() > 1) *ctx.out << "---\n";
+        if (ctx.output == "table" || ctx.output == "wide") {
+            auto doc = it.doc;  // the final table says why tasks failed, as `get` does
+            detail::add_failure_reasons(ctx, doc);
+            detail::show(ctx, doc, it.raw);
         } else {
-            *ctx.out << render_document(it.doc, ctx.colour);
+            detail::show(ctx, it.doc, it.raw);
         }
     }
     *ctx.out << std::flush;

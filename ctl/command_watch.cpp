@@ -6,6 +6,7 @@
 
 #include "ctl/command_util.hpp"
 #include "ctl/views.hpp"
+#include "ctl/yaml_out.hpp"
 
 namespace taskpoller::ctl {
 namespace json = boost::json;
@@ -40,7 +41,18 @@ bool on_event(const context& ctx, const watch_args& a, watch_state& st, std::str
         st.cut_off = field(*e, "code") != "shutting_down";
         return false;
     }
-    if (!ctx.json) *ctx.out << render_event(v, ctx.colour) << '\n' << std::flush;
+    if (ctx.output == "yaml") {
+        *ctx.out << "---\n" << to_yaml(v) << std::flush;
+    } else if (ctx.output == "name") {
+        // The event's key, else the id of the task or batch it carries; gaps have neither.
+        if (field(v, "key") != "-") {
+            *ctx.out << sanitize(field(v, "key")) << '\n' << std::flush;
+        } else if (const auto* obj = o.if_contains(field(v, "type")); obj && obj->is_object()) {
+            *ctx.out << render_names(*obj) << std::flush;
+        }
+    } else if (!ctx.json) {
+        *ctx.out << render_event(v, ctx.colour) << '\n' << std::flush;
+    }
     if (const auto* seq = o.if_contains("seq"); seq != nullptr && seq->is_number()) {
         st.last_seq = seq->to_number<std::uint64_t>(ec);
         st.have_seq = !ec;

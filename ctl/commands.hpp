@@ -15,9 +15,10 @@ namespace taskpoller::ctl {
 
 struct context {
     client_options client;
-    bool json = false;         ///< print the daemon's JSON as received
-    bool colour = false;       ///< ANSI colour in human output
-    bool interactive = false;  ///< stdout is a terminal: progress redrawn in place
+    bool json = false;             ///< print the daemon's JSON as received (output == "json")
+    std::string output = "table";  ///< -o: table, wide, json, yaml or name
+    bool colour = false;           ///< ANSI colour in human output
+    bool interactive = false;      ///< stdout is a terminal: progress redrawn in place
     std::ostream* out = nullptr;
     std::ostream* err = nullptr;
 };
@@ -75,6 +76,7 @@ int run_wait(const context& ctx, const wait_args& a);
 int run_watch(const context& ctx, const watch_args& a);
 int run_cancel(const context& ctx, const std::string& id, const task_qualifier& q = {});
 int run_status(const context& ctx);
+int run_config(const context& ctx);
 int run_reload(const context& ctx);
 int run_metrics(const context& ctx);
 int run_ping(const context& ctx);

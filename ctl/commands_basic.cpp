@@ -1,12 +1,14 @@
 // submit, track, get, list, cancel, status, reload, metrics, ping.
 #include <fmt/format.h>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <ostream>
 
 #include "ctl/command_util.hpp"
 #include "ctl/params_builder.hpp"
 #include "ctl/views.hpp"
+#include "ctl/yaml_out.hpp"
 
 namespace taskpoller::ctl {
 namespace json = boost::json;
@@ -15,14 +17,7 @@ using detail::fail;
 
 namespace {
 
-// Prints a batch or task document as JSON (raw) or for people.
-void show(const context& ctx, const json::value& doc, std::string_view raw) {
-    if (ctx.json) {
-        detail::print_raw(ctx, raw);
-    } else {
-        *ctx.out << render_document(doc, ctx.colour) << std::flush;
-    }
-}
+using detail::show;
 
 core::result<json::object> submit_body(const submit_args& a) {
     params_builder pb;
@@ -79,7 +74,7 @@ int run_submit(const context& ctx, const submit_args& a) {
         show(ctx, *batch, raw);
         return to_int(batch_outcome(*batch, false));
     }
-    if (!ctx.json) {
+    if (ctx.output == "table" || ctx.output == "wide") {
         *ctx.out << fmt::format(
             "submitted batch {} ({} entries)\n", sanitize(field(*batch, "id")),
             batch->as_object().contains("entries") && batch->at("entries").is_array()
@@ -125,6 +120,7 @@ int run_get(const context& ctx, const std::string& id, const task_qualifier& q) 
     std::string raw;
     auto doc = call(ctx, "GET", path, {}, true, code, {}, &raw);
     if (!doc) return code;
+    if (ctx.output == "table" || ctx.output == "wide") detail::add_failure_reasons(ctx, *doc);
     show(ctx, *doc, raw);
     return 0;
 }
@@ -143,6 +139,13 @@ int run_cancel(const context& ctx, const std::string& id, const task_qualifier& 
     auto doc = call(ctx, "DELETE", path, {}, true, code, {}, &raw);
     if (!doc) return code;
     show(ctx, *doc, raw);
+    // On stderr with -o json/yaml/name, so that standard output stays one clean document.
+    const bool table = ctx.output == "table" || ctx.output == "wide";
+    *(table ? ctx.out : ctx.err)
+        << (table ? "" : "taskpollerctl: ")
+        << "only tracking stopped: the cloud operation itself goes on (taskpoller cannot stop "
+           "it; check its resources in the cloud)\n"
+        << std::flush;
     return 0;
 }
 
@@ -160,12 +163,9 @@ int run_list(const context& ctx, const list_args& a) {
         if (!doc) return code;
         const auto next = field(*doc, "next_page_token");
         if (!a.all) {
-            if (ctx.json) {
-                detail::print_raw(ctx, raw);
-            } else {
-                *ctx.out << render_list(*doc, ctx.colour) << std::flush;
-                if (next != "-")
-                    *ctx.err << "(more: --page-token " << sanitize(next) << " or --all)\n";
+            show(ctx, *doc, raw);
+            if (!ctx.json && next != "-") {
+                *ctx.err << "(more: --page-token " << sanitize(next) << " or --all)\n";
             }
             return 0;
         }
@@ -176,12 +176,8 @@ int run_list(const context& ctx, const list_args& a) {
         if (next == "-" || next.empty() || next == token) break;
         token = next;
     }
-    json::object merged{{a.kind, std::move(all)}, {"next_page_token", nullptr}};
-    if (ctx.json) {
-        detail::print_raw(ctx, json::serialize(merged));
-    } else {
-        *ctx.out << render_list(merged, ctx.colour) << std::flush;
-    }
+    const json::value merged = json::object{{a.kind, std::move(all)}, {"next_page_token", nullptr}};
+    show(ctx, merged, json::serialize(merged));
     return 0;
 }
 
@@ -190,10 +186,25 @@ int run_status(const context& ctx) {
     std::string raw;
     auto doc = call(ctx, "GET", "/v1/status", {}, false, code, {}, &raw);
     if (!doc) return code;
-    if (ctx.json) {
+    if (ctx.output == "json") {
         detail::print_raw(ctx, raw);
+    } else if (ctx.output == "yaml") {
+        *ctx.out << to_yaml(*doc) << std::flush;
     } else {
         *ctx.out << render_status(*doc, ctx.colour) << std::flush;
+    }
+    return 0;
+}
+
+int run_config(const context& ctx) {
+    int code = 0;
+    std::string raw;
+    auto doc = call(ctx, "GET", "/v1/config", {}, false, code, {}, &raw);
+    if (!doc) return code;
+    if (ctx.output == "json") {
+        detail::print_raw(ctx, raw);
+    } else {
+        *ctx.out << to_yaml(*doc) << std::flush;
     }
     return 0;
 }
@@ -205,6 +216,10 @@ int run_reload(const context& ctx) {
     if (!doc) return code;
     if (ctx.json) {
         detail::print_raw(ctx, raw);
+        return 0;
+    }
+    if (ctx.output == "yaml") {
+        *ctx.out << to_yaml(*doc) << std::flush;
         return 0;
     }
     *ctx.out << "configuration reloaded\n";
@@ -232,9 +247,13 @@ int run_ping(const context& ctx) {
     auto r = send_request(ctx.client, "GET", "/_ping");
     if (!r) return fail(ctx, r.error().message);
     if (r->status != 200) return detail::daemon_error(ctx, *r, false);
-    if (ctx.json) {
-        json::object o{{"ok", true}, {"api_version", r->api_version}};
-        detail::print_raw(ctx, json::serialize(o));
+    if (ctx.json || ctx.output == "yaml") {
+        const json::value o = json::object{{"ok", true}, {"api_version", r->api_version}};
+        if (ctx.json) {
+            detail::print_raw(ctx, json::serialize(o));
+        } else {
+            *ctx.out << to_yaml(o) << std::flush;
+        }
     } else {
         *ctx.out << fmt::format("{} (api version {})\n", sanitize(r->body),
                                 r->api_version.empty() ? "?" : sanitize(r->api_version));

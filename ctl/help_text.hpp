@@ -76,12 +76,32 @@ Examples:
   taskpollerctl watch --since 1200 --json | jq .)";
 
 inline const std::string cancel_footer = R"(
+Cancelling stops only the tracking: the cloud operation itself goes on (taskpoller cannot stop
+it), and the live tasks are marked cancelled. Check the resources in the cloud if it matters.
 Cancelling a task that has already finished is refused (HTTP 409, exit 1). --region and
 --batch choose among tasks that share a requestId, as for get.
 
 Examples:
   taskpollerctl cancel b-0001a2b3
   taskpollerctl cancel lb/6356081)";
+
+inline const std::string config_footer = R"(
+Prints GET /v1/config, the configuration the daemon runs with, secrets shown as "<redacted>".
+YAML by default; -o json prints the daemon's JSON as received.
+
+Examples:
+  taskpollerctl config
+  taskpollerctl config -o json | jq .polling)";
+
+inline const std::string completion_footer = R"(
+The script is generated from this program's own command definitions, so it offers exactly its
+commands, their options and the values they accept.
+
+Examples:
+  taskpollerctl completion bash > /etc/bash_completion.d/taskpollerctl
+  source <(taskpollerctl completion bash)
+  taskpollerctl completion zsh > "${fpath[1]}/_taskpollerctl"
+  taskpollerctl completion fish > ~/.config/fish/completions/taskpollerctl.fish)";
 
 inline std::string simple_footer(const std::string& name) {
     return "\nExample:\n  taskpollerctl " + name + (name == "metrics" ? "" : " [--json]");

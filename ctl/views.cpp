@@ -4,6 +4,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cstdio>
 
 namespace taskpoller::ctl {
 namespace json = boost::json;
@@ -65,6 +66,32 @@ std::string line(std::string_view name, std::string_view value) {
     return fmt::format("{:<12}{}\n", fmt::format("{}:", name), sanitize(value));
 }
 
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2 ? 1 : 0;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+// AGE and DURATION cells of a batch or task.
+std::string age_cell(const json::value& doc, std::optional<std::int64_t> now_ms) {
+    const auto created = parse_time_ms(field(doc, "created_at"));
+    if (!created || !now_ms) return "-";
+    return human_duration(*now_ms - *created);
+}
+
+std::string duration_cell(const json::value& doc, std::optional<std::int64_t> now_ms) {
+    const auto created = parse_time_ms(field(doc, "created_at"));
+    if (!created) return "-";
+    if (const auto finished = parse_time_ms(field(doc, "finished_at"))) {
+        return human_duration(*finished - *created);
+    }
+    return now_ms ? human_duration(*now_ms - *created) : std::string("-");
+}
+
 }  // namespace
 
 std::string field(const json::value& obj, std::string_view key) {
@@ -91,12 +118,83 @@ state_counts progress_counts(const json::value& doc) {
     return state_counts{{field(doc, "state"), 1}};
 }
 
-std::string render_batch(const json::value& b, bool colour) {
+std::optional<std::int64_t> parse_time_ms(std::string_view text) {
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, n = 0;
+    const std::string t(text);
+    if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+        mo < 1 || mo > 12 || d < 1 || d > 31) {
+        return std::nullopt;
+    }
+    std::int64_t ms = 0;
+    auto rest = std::string_view(t).substr(static_cast<std::size_t>(n));
+    if (!rest.empty() && rest.front() == '.') {
+        rest.remove_prefix(1);
+        std::int64_t scale = 100;
+        while (!rest.empty() && rest.front() >= '0' && rest.front() <= '9') {
+            ms += (rest.front() - '0') * scale;
+            scale /= 10;
+            rest.remove_prefix(1);
+        }
+    }
+    if (rest != "Z" && rest != "+00:00") return std::nullopt;
+    const auto days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+    return ((days * 24 + h) * 60 + mi) * 60'000 + sec * 1000LL + ms;
+}
+
+std::string human_duration(std::int64_t ms) {
+    const std::int64_t s = ms < 0 ? 0 : ms / 1000;
+    if (s < 60) return fmt::format("{}s", s);
+    if (s < 3600) return fmt::format("{}m{}s", s / 60, s % 60);
+    if (s < 86400) return fmt::format("{}h{}m", s / 3600, s % 3600 / 60);
+    return fmt::format("{}d{}h", s / 86400, s % 86400 / 3600);
+}
+
+namespace {
+// A batch's state text and the state whose colour it takes.
+std::pair<std::string, std::string> batch_state_parts(const json::value& b) {
     const auto state = field(b, "state");
-    std::string out = fmt::format(
-        "batch {}  {}  {}/{}  region {}  code {}\n", sanitize(field(b, "id")),
-        colour_state(state, sanitize(state), colour), sanitize(field(b, "service")),
-        sanitize(field(b, "action")), sanitize(field(b, "region")), sanitize(field(b, "code")));
+    if (state != "done") return {state, state};
+    const auto counts = counts_of_batch(b);
+    std::vector<std::string> parts;
+    bool red = false;
+    for (std::string_view s :
+         {"failed", "timed_out", "not_found", "cancelled", "rejected", "unknown"}) {
+        const auto it = counts.find(s);
+        if (it == counts.end() || it->second <= 0) continue;
+        parts.push_back(fmt::format("{} {}", it->second, s));
+        red = red || s == "failed" || s == "not_found" || s == "rejected";
+    }
+    if (parts.empty()) return {state, state};
+    return {fmt::format("done ({})", fmt::join(parts, ", ")), red ? "failed" : "timed_out"};
+}
+}  // namespace
+
+std::string batch_state_text(const json::value& b, bool colour) {
+    const auto [text, as] = batch_state_parts(b);
+    return colour_state(as, sanitize(text), colour);
+}
+
+std::string render_names(const json::value& doc) {
+    auto name_of = [](const json::value& d) {
+        if (as_obj(d).contains("id")) return sanitize(field(d, "id"));
+        return sanitize(field(d, "service") + "/" + field(d, "request_id"));
+    };
+    std::string out;
+    const auto& o = as_obj(doc);
+    if (o.contains("batches") || o.contains("tasks")) {
+        for (const auto& v : array_at(doc, o.contains("batches") ? "batches" : "tasks")) {
+            out += name_of(v) + '\n';
+        }
+        return out;
+    }
+    return name_of(doc) + '\n';
+}
+
+std::string render_batch(const json::value& b, bool colour) {
+    std::string out = fmt::format("batch {}  {}  {}/{}  region {}  code {}\n",
+                                  sanitize(field(b, "id")), batch_state_text(b, colour),
+                                  sanitize(field(b, "service")), sanitize(field(b, "action")),
+                                  sanitize(field(b, "region")), sanitize(field(b, "code")));
     const auto msg = field(b, "message");
     if (msg != "-" && !msg.empty()) out += line("message", msg);
     out += line("created", field(b, "created_at"));
@@ -145,46 +243,105 @@ std::string render_document(const json::value& doc, bool colour) {
     return render_task(doc, colour);
 }
 
-std::string render_list(const json::value& page, bool colour) {
+std::string render_list(const json::value& page, bool colour, bool wide,
+                        std::optional<std::int64_t> now_ms) {
     std::vector<std::vector<cell>> rows;
     if (as_obj(page).contains("batches")) {
         for (const auto& b : array_at(page, "batches")) {
-            const auto s = field(b, "state");
-            rows.push_back({{field(b, "id"), {}},
-                            {s, s},
-                            {field(b, "service") + "/" + field(b, "action"), {}},
-                            {std::to_string(array_at(b, "entries").size()), {}},
-                            {render_counts(counts_of_batch(b), false), {}},
-                            {field(b, "created_at"), {}}});
+            // A done batch with failures reads "done (2 failed)", not in green.
+            auto [state_text, colour_as] = batch_state_parts(b);
+            std::vector<cell> row{{field(b, "id"), {}},
+                                  {state_text, colour_as},
+                                  {field(b, "service") + "/" + field(b, "action"), {}},
+                                  {std::to_string(array_at(b, "entries").size()), {}},
+                                  {render_counts(counts_of_batch(b), false), {}},
+                                  {age_cell(b, now_ms), {}},
+                                  {duration_cell(b, now_ms), {}}};
+            if (wide) {
+                row.insert(row.end(), {{field(b, "region"), {}},
+                                       {field(b, "created_at"), {}},
+                                       {field(b, "finished_at"), {}},
+                                       {labels_text(b), {}}});
+            }
+            rows.push_back(std::move(row));
         }
         if (rows.empty()) return "no batches\n";
-        return render_table({"ID", "STATE", "ACTION", "ENTRIES", "COUNTS", "CREATED"}, rows,
-                            colour);
+        std::vector<std::string> headers{"ID",     "STATE", "ACTION",  "ENTRIES",
+                                         "COUNTS", "AGE",   "DURATION"};
+        if (wide) headers.insert(headers.end(), {"REGION", "CREATED", "FINISHED", "LABELS"});
+        return render_table(headers, rows, colour);
     }
     for (const auto& t : array_at(page, "tasks")) {
         const auto s = field(t, "state");
         const auto* res = as_obj(t).if_contains("resources");
-        rows.push_back({{field(t, "service") + "/" + field(t, "request_id"), {}},
-                        {s, s},
-                        {field(t, "action"), {}},
-                        {res != nullptr && res->is_array() ? resources_cell(res->get_array())
-                                                           : std::string("-"),
-                         {}},
-                        {field(t, "batch_id"), {}},
-                        {field(t, "polls"), {}},
-                        {field(t, "created_at"), {}}});
+        std::vector<cell> row{{field(t, "service") + "/" + field(t, "request_id"), {}},
+                              {s, s},
+                              {field(t, "action"), {}},
+                              {res != nullptr && res->is_array() ? resources_cell(res->get_array())
+                                                                 : std::string("-"),
+                               {}},
+                              {field(t, "batch_id"), {}},
+                              {field(t, "polls"), {}},
+                              {age_cell(t, now_ms), {}},
+                              {duration_cell(t, now_ms), {}}};
+        if (wide) {
+            row.insert(row.end(), {{field(t, "region"), {}},
+                                   {field(t, "created_at"), {}},
+                                   {field(t, "finished_at"), {}},
+                                   {labels_text(t), {}},
+                                   {field(t, "last_status"), {}},
+                                   {field(t, "last_error"), {}}});
+        }
+        rows.push_back(std::move(row));
     }
     if (rows.empty()) return "no tasks\n";
-    return render_table({"TASK", "STATE", "ACTION", "RESOURCES", "BATCH", "POLLS", "CREATED"}, rows,
-                        colour);
+    std::vector<std::string> headers{"TASK",  "STATE", "ACTION", "RESOURCES",
+                                     "BATCH", "POLLS", "AGE",    "DURATION"};
+    if (wide) {
+        headers.insert(headers.end(),
+                       {"REGION", "CREATED", "FINISHED", "LABELS", "LAST_STATUS", "ERROR"});
+    }
+    return render_table(headers, rows, colour);
 }
+
+namespace {
+// The journal in words: whether state survives a restart, and what is wrong if anything.
+std::string journal_text(const json::value& j, bool colour) {
+    if (!j.is_object()) return "-";
+    const auto* enabled = j.as_object().if_contains("enabled");
+    if (enabled != nullptr && enabled->is_bool() && !enabled->get_bool()) {
+        return "disabled (tasks are not kept across a restart)";
+    }
+    auto flag = [&](std::string_view k) {
+        const auto* v = j.as_object().if_contains(k);
+        return v == nullptr || !v->is_bool() || v->get_bool();
+    };
+    std::string health;
+    if (!flag("durable")) {
+        health = colour_state("failed", "FAILED: changes are not recorded, mutations are refused",
+                              colour);
+    } else if (!flag("healthy")) {
+        health = colour_state("timed_out", "unhealthy", colour);
+    } else {
+        health = colour_state("succeeded", "healthy", colour);
+    }
+    std::string out = fmt::format("{}, durability {}, {}", health, sanitize(field(j, "durability")),
+                                  sanitize(field(j, "path")));
+    if (!flag("durable") && field(j, "error") != "-") out += ": " + sanitize(field(j, "error"));
+    return out;
+}
+}  // namespace
 
 std::string render_status(const json::value& s, bool colour) {
     std::string out;
     out += line("version", field(s, "version"));
     out += line("api", field(s, "api_version"));
     out += line("started", field(s, "started_at"));
-    out += line("uptime", field(s, "uptime_seconds") + "s");
+    const auto* up = as_obj(s).if_contains("uptime_seconds");
+    out += line("uptime",
+                up != nullptr && up->is_number()
+                    ? human_duration(static_cast<std::int64_t>(up->to_number<double>() * 1000))
+                    : std::string("-"));
     const auto* tasks = as_obj(s).if_contains("tasks");
     out += fmt::format("{:<12}{}\n", "tasks:",
                        render_counts(tasks ? counts_from_object(*tasks) : state_counts{}, colour));
@@ -193,11 +350,39 @@ std::string render_status(const json::value& s, bool colour) {
         "{:<12}{}\n",
         "batches:", render_counts(batches ? counts_from_object(*batches) : state_counts{}, colour));
     const auto* journal = as_obj(s).if_contains("journal");
-    out += line("journal", journal ? json::serialize(*journal) : std::string("-"));
+    out += fmt::format("{:<12}{}\n", "journal:",
+                       journal != nullptr ? journal_text(*journal, colour) : std::string("-"));
+    if (journal != nullptr) {
+        const auto pending = field(*journal, "pending_changes");
+        if (pending != "-" && pending != "0") {
+            out += line("durability", pending + " change(s) not yet durable");
+        }
+        if (field(*journal, "records") != "-") {
+            out += line(
+                "records",
+                fmt::format("{} records, {} syncs, {} compactions ({} failed), "
+                            "log {} bytes, snapshot {} bytes",
+                            field(*journal, "records"), field(*journal, "syncs"),
+                            field(*journal, "compactions"), field(*journal, "compaction_failures"),
+                            field(*journal, "log_bytes"), field(*journal, "snapshot_bytes")));
+        }
+        const auto compaction = field(*journal, "compaction_error");
+        if (compaction != "-") {
+            out +=
+                fmt::format("{:<12}{}\n", "compaction:",
+                            colour_state("failed", "last error: " + sanitize(compaction), colour));
+        }
+    }
     const auto* events = as_obj(s).if_contains("events");
     out += line("events", events ? fmt::format("seq {}, {} subscriber(s)", field(*events, "seq"),
                                                field(*events, "subscribers"))
                                  : std::string("-"));
+    const auto* polling = as_obj(s).if_contains("polling");
+    if (polling != nullptr) {
+        out +=
+            line("polling", fmt::format("{} task(s) tracked, {} poll(s) in flight",
+                                        field(*polling, "tracked"), field(*polling, "inflight")));
+    }
     std::vector<std::vector<cell>> rows;
     for (const auto& r : array_at(s, "rate_limits")) {
         rows.push_back({{field(r, "service") + "/" + field(r, "action"), {}},

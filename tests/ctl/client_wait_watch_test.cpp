@@ -312,5 +312,29 @@ TEST(CtlWatch, ErrorStatusIsReported) {
     EXPECT_EQ(r.err, "taskpollerctl: too many subscribers (too_many_requests, HTTP 429)\n");
 }
 
+// -o name and -o yaml (issue 18): ids or YAML documents, and no progress lines.
+TEST(CtlWait, MachineFormatsPrintNoProgress) {
+    fake_daemon d(sequence(
+        {batch_with("submitted", {{"running", 2}}), batch_with("done", {{"succeeded", 2}})}));
+    auto r = run_ctl(with_socket(d, {"wait", "b-1", "--interval", "100ms", "-o", "name"}));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "b-1\n");
+    r = run_ctl(with_socket(d, {"wait", "b-1", "--interval", "100ms", "-o", "yaml"}));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.out.starts_with("id: b-1\nstate: done\n")) << r.out;
+    EXPECT_FALSE(has(r.out, "finished")) << r.out;
+}
+
+TEST(CtlWatch, NameAndYamlFormats) {
+    fake_daemon d([&](const recorded_request&) { return stream_of({task_event, batch_event}); });
+    auto r = run_ctl(with_socket(d, {"watch", "-o", "name"}));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "lb/6356081\nb-0002\n");
+    r = run_ctl(with_socket(d, {"watch", "-o", "yaml"}));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.out.starts_with("---\nseq: 42\ntype: task\ntask:\n  service: lb\n")) << r.out;
+    EXPECT_TRUE(has(r.out, "---\nseq: 43\ntype: batch\n")) << r.out;
+}
+
 }  // namespace
 }  // namespace taskpoller::ctl::test

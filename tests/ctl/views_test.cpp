@@ -45,9 +45,16 @@ TEST(Views, ProgressCountsOfBatchesAndTasks) {
 TEST(Views, Lists) {
     const auto batches = json::parse(std::string(R"({"batches":[)") + test::done_batch +
                                      R"(],"next_page_token":null})");
-    const auto out = render_list(batches, false);
-    EXPECT_TRUE(has(out, "ID      STATE  ACTION             ENTRIES  COUNTS       CREATED\n"));
-    EXPECT_TRUE(has(out, "b-0002  done   cvm/StopInstances  2        succeeded 2"));
+    // done_batch was created 2026-11-27T23:15:20.123Z and took one minute; "now" is 2h later.
+    const auto now = parse_time_ms("2026-11-28T01:15:20.123Z");
+    const auto out = render_list(batches, false, false, now);
+    EXPECT_EQ(out,
+              "ID      STATE  ACTION             ENTRIES  COUNTS       AGE   DURATION\n"
+              "b-0002  done   cvm/StopInstances  2        succeeded 2  2h0m  1m0s\n");
+    const auto wide_out = render_list(batches, false, true, now);
+    EXPECT_TRUE(has(wide_out, "DURATION  REGION        CREATED                   FINISHED"))
+        << wide_out;
+    EXPECT_TRUE(has(wide_out, "1m0s      ap-guangzhou  2026-11-27T23:15:20.123Z")) << wide_out;
     const auto tasks = json::parse(std::string(R"({"tasks":[)") + test::running_task + "]}");
     EXPECT_TRUE(has(render_list(tasks, false), "lb/6356081  running  ModifyLoadBalancerBackends"));
     EXPECT_EQ(render_list(json::parse(R"({"tasks":[]})"), false), "no tasks\n");
@@ -59,6 +66,73 @@ TEST(Views, Lists) {
     EXPECT_TRUE(has(render_list(wide, false), "ins-1,ins-2 (+2)")) << render_list(wide, false);
     EXPECT_FALSE(has(render_list(wide, false), "ins-4"));
     EXPECT_EQ(render_list(json::parse(R"({"batches":[]})"), false), "no batches\n");
+    // A live task's DURATION runs to now; wide adds its last status and error.
+    const auto live = render_list(tasks, false, true, parse_time_ms("2026-11-27T23:18:32.123Z"));
+    EXPECT_TRUE(has(live, "3      3m12s  3m12s     -       2026-11-27T23:15:20.123Z")) << live;
+    EXPECT_TRUE(has(live, "LAST_STATUS  ERROR")) << live;
+}
+
+TEST(Views, HumanDurationsAndTimes) {
+    EXPECT_EQ(human_duration(45'000), "45s");
+    EXPECT_EQ(human_duration(192'000), "3m12s");
+    EXPECT_EQ(human_duration((2 * 3600 + 5 * 60 + 7) * 1000LL), "2h5m");
+    EXPECT_EQ(human_duration((3 * 86400 + 4 * 3600 + 59) * 1000LL), "3d4h");
+    EXPECT_EQ(human_duration(-5), "0s");
+    EXPECT_EQ(parse_time_ms("1970-01-01T00:00:01.500Z"), 1500);
+    EXPECT_EQ(parse_time_ms("2000-03-01T00:00:00Z"), 951868800000LL);
+    EXPECT_FALSE(parse_time_ms("yesterday"));
+    EXPECT_FALSE(parse_time_ms("2000-03-01T00:00:00+08:00"));
+}
+
+// A done batch whose tasks did not all succeed is not a plain (green) "done".
+TEST(Views, DoneBatchWithFailuresSaysSo) {
+    auto b = json::parse(test::done_batch);
+    EXPECT_EQ(batch_state_text(b, false), "done");
+    EXPECT_EQ(batch_state_text(b, true), "\x1b[32mdone\x1b[0m");
+    auto& counts = b.at("counts").as_object();
+    counts["failed"] = 2;
+    counts["timed_out"] = 1;
+    EXPECT_EQ(batch_state_text(b, false), "done (2 failed, 1 timed_out)");
+    EXPECT_EQ(batch_state_text(b, true), "\x1b[31mdone (2 failed, 1 timed_out)\x1b[0m");
+    counts["failed"] = 0;
+    EXPECT_EQ(batch_state_text(b, true), "\x1b[33mdone (1 timed_out)\x1b[0m");
+    EXPECT_TRUE(has(render_batch(b, false), "batch b-0002  done (1 timed_out)  cvm/StopInstances"));
+    const auto page = json::value{{"batches", json::array{b}}};
+    EXPECT_TRUE(has(render_list(page, false), "b-0002  done (1 timed_out)  cvm/StopInstances"))
+        << render_list(page, false);
+}
+
+TEST(Views, NamesAreIdsOnePerLine) {
+    EXPECT_EQ(render_names(json::parse(test::done_batch)), "b-0002\n");
+    EXPECT_EQ(render_names(json::parse(test::running_task)), "lb/6356081\n");
+    EXPECT_EQ(render_names(json::parse(std::string(R"({"tasks":[)") + test::running_task +
+                                       R"(,{"service":"cvm","request_id":"9"}]})")),
+              "lb/6356081\ncvm/9\n");
+    EXPECT_EQ(render_names(json::parse(R"({"batches":[]})")), "");
+}
+
+TEST(Views, StatusInWords) {
+    const auto s = json::parse(R"({"version":"0.1.0","uptime_seconds":7512,
+        "journal":{"enabled":true,"path":"/var/lib/taskpoller/journal","durability":"batch",
+                   "healthy":false,"durable":true,"error":"compaction: disk full",
+                   "compaction_error":"disk full","pending_changes":3,"records":10,"syncs":4,
+                   "compactions":2,"compaction_failures":1,"log_bytes":100,"snapshot_bytes":50},
+        "polling":{"tracked":3,"inflight":1}})");
+    const auto out = render_status(s, false);
+    EXPECT_TRUE(has(out, "uptime:     2h5m\n")) << out;
+    EXPECT_TRUE(has(out, "journal:    unhealthy, durability batch, /var/lib/taskpoller/journal\n"))
+        << out;
+    EXPECT_TRUE(has(out, "durability: 3 change(s) not yet durable\n")) << out;
+    EXPECT_TRUE(has(out, "compaction: last error: disk full\n")) << out;
+    EXPECT_TRUE(has(out, "polling:    3 task(s) tracked, 1 poll(s) in flight\n")) << out;
+    const auto failed = json::parse(R"({"journal":{"enabled":true,"durable":false,
+        "healthy":false,"durability":"always","path":"j","error":"EIO"}})");
+    EXPECT_TRUE(has(render_status(failed, false),
+                    "journal:    FAILED: changes are not recorded, mutations are refused, "
+                    "durability always, j: EIO\n"))
+        << render_status(failed, false);
+    EXPECT_TRUE(has(render_status(json::parse(R"({"journal":{"enabled":false}})"), false),
+                    "journal:    disabled"));
 }
 
 TEST(Views, Events) {
