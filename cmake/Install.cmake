@@ -5,6 +5,7 @@
 #   <prefix>/lib/sysusers.d/taskpoller.conf, <prefix>/lib/tmpfiles.d/taskpoller.conf
 #   <sysconfdir>/taskpoller/taskpoller.yaml       (/etc when the prefix is /usr)
 #   <prefix>/share/doc/taskpoller/, <prefix>/share/man/man{1,5,8}/
+#   <prefix>/share/{bash-completion/completions,zsh/vendor-completions,fish/vendor_completions.d}/
 #
 # The default prefix is /usr, not /usr/local: the package and the systemd units describe a system
 # service, and GNUInstallDirs maps sysconfdir to /etc only for the /usr prefix.
@@ -60,6 +61,31 @@ install(FILES "${PROJECT_SOURCE_DIR}/systemd/taskpoller.tmpfiles.conf"
 # .deb it is a conffile (cmake/Packaging.cmake), so local edits survive upgrades.
 install(FILES "${PROJECT_SOURCE_DIR}/config/taskpoller.yaml"
         DESTINATION "${TASKPOLLER_CONFDIR}" COMPONENT taskpoller)
+
+# Shell completion for taskpollerctl, generated from its own command definitions at build time
+# (`taskpollerctl completion bash|zsh|fish`), so it cannot drift from the program.
+if(TARGET taskpollerctl)
+  set(_tp_completions "${PROJECT_BINARY_DIR}/completions")
+  add_custom_command(
+    OUTPUT "${_tp_completions}/taskpollerctl" "${_tp_completions}/_taskpollerctl"
+           "${_tp_completions}/taskpollerctl.fish"
+    COMMAND "${CMAKE_COMMAND}" -E make_directory "${_tp_completions}"
+    COMMAND taskpollerctl completion bash > "${_tp_completions}/taskpollerctl"
+    COMMAND taskpollerctl completion zsh > "${_tp_completions}/_taskpollerctl"
+    COMMAND taskpollerctl completion fish > "${_tp_completions}/taskpollerctl.fish"
+    DEPENDS taskpollerctl
+    COMMENT "Generating taskpollerctl's shell completion scripts"
+    VERBATIM)
+  add_custom_target(taskpollerctl_completions ALL
+    DEPENDS "${_tp_completions}/taskpollerctl" "${_tp_completions}/_taskpollerctl"
+            "${_tp_completions}/taskpollerctl.fish")
+  install(FILES "${_tp_completions}/taskpollerctl"
+          DESTINATION "${CMAKE_INSTALL_DATADIR}/bash-completion/completions" COMPONENT taskpoller)
+  install(FILES "${_tp_completions}/_taskpollerctl"
+          DESTINATION "${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions" COMPONENT taskpoller)
+  install(FILES "${_tp_completions}/taskpollerctl.fish"
+          DESTINATION "${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d" COMPONENT taskpoller)
+endif()
 
 # Documentation and man pages.
 file(GLOB _tp_docs CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/docs/*.md")

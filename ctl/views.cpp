@@ -377,6 +377,34 @@ std::string render_status(const json::value& s, bool colour) {
     out += line("events", events ? fmt::format("seq {}, {} subscriber(s)", field(*events, "seq"),
                                                field(*events, "subscribers"))
                                  : std::string("-"));
+    // The daemon's signed probes of its cloud access: one line, then each refusal with its reason.
+    const auto& checks = array_at(s, "cloud_checks");
+    if (!checks.empty()) {
+        std::size_t ok = 0;
+        std::vector<std::string> bad;
+        for (const auto& c : checks) {
+            const auto result = field(c, "result");
+            if (result == "ok") {
+                ++ok;
+            } else {
+                bad.push_back(fmt::format("{} {} ({}): {}", sanitize(field(c, "service")),
+                                          sanitize(field(c, "action")), result,
+                                          sanitize(field(c, "message"))));
+            }
+        }
+        out += fmt::format("{:<12}{}\n", "cloud:",
+                           bad.empty() ? colour_state("succeeded",
+                                                      fmt::format("credentials accepted by all {} "
+                                                                  "services",
+                                                                  ok),
+                                                      colour)
+                                       : colour_state("failed",
+                                                      fmt::format("{} of {} services refused or "
+                                                                  "did not answer",
+                                                                  bad.size(), checks.size()),
+                                                      colour));
+        for (const auto& b : bad) out += fmt::format("{:<12}{}\n", "", b);
+    }
     const auto* polling = as_obj(s).if_contains("polling");
     if (polling != nullptr) {
         out +=

@@ -133,6 +133,22 @@ TEST(Views, StatusInWords) {
         << render_status(failed, false);
     EXPECT_TRUE(has(render_status(json::parse(R"({"journal":{"enabled":false}})"), false),
                     "journal:    disabled"));
+    // The daemon's probes of its cloud access: a summary, and each refusal with its reason.
+    const auto probed = json::parse(R"({"cloud_checks":[
+        {"service":"cvm","action":"DescribeInstances","result":"ok","message":"fine"},
+        {"service":"clb","action":"DescribeTaskStatus","result":"ok","message":"fine"}]})");
+    EXPECT_TRUE(has(render_status(probed, false),
+                    "cloud:      credentials accepted by all 2 "
+                    "services\n"))
+        << render_status(probed, false);
+    const auto refused = json::parse(R"({"cloud_checks":[
+        {"service":"cvm","action":"DescribeInstances","result":"refused",
+         "message":"refused: AuthFailure.SecretIdNotFound: unknown"},
+        {"service":"clb","action":"DescribeTaskStatus","result":"ok","message":"fine"}]})");
+    const auto r = render_status(refused, false);
+    EXPECT_TRUE(has(r, "cloud:      1 of 2 services refused or did not answer\n")) << r;
+    EXPECT_TRUE(has(r, "cvm DescribeInstances (refused): refused: AuthFailure.SecretIdNotFound"))
+        << r;
 }
 
 TEST(Views, Events) {

@@ -48,6 +48,9 @@ expected_files() {
     echo "644 $p/lib/tmpfiles.d/taskpoller.conf"
     echo "644 $etc/taskpoller/taskpoller.yaml"
     echo "644 $p/share/doc/taskpoller/README.md"
+    echo "644 $p/share/bash-completion/completions/taskpollerctl"
+    echo "644 $p/share/zsh/vendor-completions/_taskpollerctl"
+    echo "644 $p/share/fish/vendor_completions.d/taskpollerctl.fish"
     for f in "$src"/docs/*.md; do echo "644 $p/share/doc/taskpoller/$(basename "$f")"; done
     for f in "$src"/docs/man/*.[1-8]; do
         if [[ $flavor == deb ]]; then
