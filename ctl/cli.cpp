@@ -138,6 +138,9 @@ class cli_state {
                 help::simple_footer("status"), run_status);
         command(app, "config", "The daemon's effective configuration (secrets redacted), as YAML",
                 help::config_footer, run_config);
+        command(app, "doctor",
+                "Check the daemon, its cloud access, credentials and journal (exit 1 on a FAIL)",
+                help::doctor_footer, run_doctor);
         command(app, "reload", "Reload the daemon's configuration", help::simple_footer("reload"),
                 run_reload);
         command(app, "metrics", "Prometheus metrics (raw text)", help::simple_footer("metrics"),

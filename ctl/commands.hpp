@@ -77,6 +77,7 @@ int run_watch(const context& ctx, const watch_args& a);
 int run_cancel(const context& ctx, const std::string& id, const task_qualifier& q = {});
 int run_status(const context& ctx);
 int run_config(const context& ctx);
+int run_doctor(const context& ctx);
 int run_reload(const context& ctx);
 int run_metrics(const context& ctx);
 int run_ping(const context& ctx);

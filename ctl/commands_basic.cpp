@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "ctl/command_util.hpp"
+#include "ctl/doctor.hpp"
 #include "ctl/params_builder.hpp"
 #include "ctl/views.hpp"
 #include "ctl/yaml_out.hpp"
@@ -207,6 +208,27 @@ int run_config(const context& ctx) {
         *ctx.out << to_yaml(*doc) << std::flush;
     }
     return 0;
+}
+
+int run_doctor(const context& ctx) {
+    int code = 0;
+    std::string raw_status, raw_config;
+    auto status = call(ctx, "GET", "/v1/status", {}, false, code, {}, &raw_status);
+    if (!status) return code;
+    auto config = call(ctx, "GET", "/v1/config", {}, false, code, {}, &raw_config);
+    if (!config) return code;
+    auto report = build_doctor(ctx.client.socket_path, *status, *config, ctx.colour);
+    if (ctx.output == "json" || ctx.output == "yaml") {
+        const json::value both = json::object{{"status", *status}, {"config", *config}};
+        if (ctx.output == "json") {
+            detail::print_raw(ctx, json::serialize(both));
+        } else {
+            *ctx.out << to_yaml(both) << std::flush;
+        }
+    } else {
+        *ctx.out << report.text << std::flush;
+    }
+    return report.failed ? 1 : 0;
 }
 
 int run_reload(const context& ctx) {

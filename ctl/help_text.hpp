@@ -85,6 +85,16 @@ Examples:
   taskpollerctl cancel b-0001a2b3
   taskpollerctl cancel lb/6356081)";
 
+inline const std::string doctor_footer = R"(
+Checks, from the daemon's own status and configuration: the socket, the daemon's version, where
+calls go (region, API, endpoint), where the credentials come from, whether the cloud accepted
+them (the daemon's signed probe of each service at start, after reloads and credential
+re-reads), and the journal. Each line is ok, warn or FAIL; exit code 1 if any line is FAIL.
+
+Examples:
+  taskpollerctl doctor
+  taskpollerctl doctor -o json)";
+
 inline const std::string config_footer = R"(
 Prints GET /v1/config, the configuration the daemon runs with, secrets shown as "<redacted>".
 YAML by default; -o json prints the daemon's JSON as received.

@@ -120,7 +120,7 @@ TEST(CtlClient, SubmitUsageErrorsExitThreeWithoutContactingTheDaemon) {
 
 TEST(CtlClient, HelpForEveryCommandHasExamples) {
     for (const char* cmd : {"submit", "track", "get", "list", "wait", "watch", "cancel", "status",
-                            "reload", "metrics", "ping"}) {
+                            "reload", "metrics", "ping", "doctor"}) {
         const auto r = run_ctl({cmd, "--help"});
         EXPECT_EQ(r.exit_code, 0) << cmd;
         EXPECT_TRUE(has(r.out, "Example")) << cmd;
@@ -356,6 +356,23 @@ TEST(CtlClient, NoColourWhenNotATerminalColourOnAPty) {
     EXPECT_FALSE(has(r.out, "\x1b[")) << r.out;
     r = run_ctl(with_socket(d, {"--no-color", "get", "b-0002"}), {}, true);
     EXPECT_FALSE(has(r.out, "\x1b[")) << r.out;
+}
+
+// taskpollerctl doctor against a daemon whose probe of cvm was refused: the report, exit 1.
+TEST(CtlClient, DoctorReportsRefusedCredentialsAndExitsOne) {
+    fake_daemon d(routes(
+        {{"GET /v1/status",
+          ok_json(R"({"version":"0.1.0","uptime_seconds":3,"journal":{"enabled":false},)"
+                  R"("cloud_checks":[{"service":"cvm","action":"DescribeInstances",)"
+                  R"("result":"refused","message":"refused: AuthFailure.SignatureFailure"}]})")},
+         {"GET /v1/config",
+          ok_json(
+              R"({"cloud":{"region":"ap-guangzhou","protocol":"v2","endpoint":"nearest",)"
+              R"("scheme":"https"},"credentials":{"source":"files","source_detail":"files a, b"}})")}}));
+    auto r = run_ctl(with_socket(d, {"doctor"}));
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "FAIL cloud access cvm (DescribeInstances): refused")) << r.out;
+    EXPECT_TRUE(has(r.out, "ok   credentials from files a, b")) << r.out;
 }
 
 }  // namespace

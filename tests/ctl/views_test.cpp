@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "ctl/doctor.hpp"
 #include "sample_json.hpp"
 
 namespace taskpoller::ctl {
@@ -209,4 +210,54 @@ TEST(CtlViews, DoublesPrintAsPeopleWriteThem) {
     EXPECT_EQ(taskpoller::ctl::field(doc, "rate"), "20");
     EXPECT_EQ(taskpoller::ctl::field(doc, "half"), "0.5");
     EXPECT_EQ(taskpoller::ctl::field(doc, "n"), "3");
+}
+
+// taskpollerctl doctor (issue 18): a line per check, FAIL on refused credentials or a failed
+// journal, warn on what merely deserves a look.
+TEST(Doctor, ReportsEachCheckAndFailsOnRefusedCredentials) {
+    const auto config = boost::json::parse(R"J({
+        "cloud":{"region":"ap-guangzhou","protocol":"v3","endpoint":"nearest","scheme":"https",
+                 "connect_to":{}},
+        "credentials":{"source":"credentials_directory",
+                       "source_detail":"systemd credentials (/run/credentials/x/secret_id, ...)"
+}
+})J");
+    const auto healthy = boost::json::parse(R"({"version":"0.1.0","uptime_seconds":12,
+        "journal":{"enabled":true,"healthy":true,"durable":true,"path":"/var/lib/taskpoller/j"},
+        "cloud_checks":[{"service":"cvm","action":"DescribeInstances","result":"ok",
+                         "message":"a signed DescribeInstances was answered"}]})");
+    auto r =
+        taskpoller::ctl::build_doctor("/run/taskpoller/taskpoller.sock", healthy, config, false);
+    EXPECT_FALSE(r.failed) << r.text;
+    EXPECT_NE(r.text.find("ok   socket /run/taskpoller/taskpoller.sock: the daemon answers"),
+              std::string::npos)
+        << r.text;
+    EXPECT_NE(r.text.find("ok   cloud: region ap-guangzhou, API 3.0 (endpoint nearest), https"),
+              std::string::npos)
+        << r.text;
+    EXPECT_NE(r.text.find("ok   credentials from systemd credentials"), std::string::npos)
+        << r.text;
+    EXPECT_NE(r.text.find("ok   cloud access cvm (DescribeInstances)"), std::string::npos)
+        << r.text;
+    EXPECT_NE(r.text.find("ok   journal: healthy, /var/lib/taskpoller/j"), std::string::npos)
+        << r.text;
+
+    const auto refused = boost::json::parse(R"({"version":"0.1.0","uptime_seconds":12,
+        "journal":{"enabled":false},
+        "cloud_checks":[{"service":"cvm","action":"DescribeInstances","result":"refused",
+                         "message":"refused: AuthFailure.SecretIdNotFound"}]})");
+    r = taskpoller::ctl::build_doctor("s", refused, config, false);
+    EXPECT_TRUE(r.failed);
+    EXPECT_NE(r.text.find("FAIL cloud access cvm (DescribeInstances): refused: "
+                          "AuthFailure.SecretIdNotFound"),
+              std::string::npos)
+        << r.text;
+    EXPECT_NE(r.text.find("warn journal: disabled"), std::string::npos) << r.text;
+    const auto unchecked = boost::json::parse(R"({"journal":{"enabled":true,"durable":false,
+        "healthy":false,"error":"EIO"}})");
+    r = taskpoller::ctl::build_doctor("s", unchecked, config, false);
+    EXPECT_TRUE(r.failed);
+    EXPECT_NE(r.text.find("warn cloud access: not checked yet"), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find("FAIL journal: failed, mutations are refused: EIO"), std::string::npos)
+        << r.text;
 }

@@ -1,0 +1,78 @@
+#include "ctl/doctor.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json/serialize.hpp>
+
+#include "ctl/render.hpp"
+#include "ctl/views.hpp"
+
+namespace taskpoller::ctl {
+namespace json = boost::json;
+
+namespace {
+
+const json::value& at(const json::value& v, std::string_view key) {
+    static const json::value none;
+    const auto* o = v.if_object();
+    const auto* found = o ? o->if_contains(key) : nullptr;
+    return found ? *found : none;
+}
+
+}  // namespace
+
+doctor_report build_doctor(const std::string& socket, const json::value& status,
+                           const json::value& config, bool colour) {
+    doctor_report r;
+    auto add = [&](std::string_view level, const std::string& what) {
+        const std::string_view state = level == "ok"     ? "succeeded"
+                                       : level == "warn" ? "timed_out"
+                                                         : "failed";
+        r.text +=
+            colour_state(state, fmt::format("{:<4}", level), colour) + " " + sanitize(what) + "\n";
+        if (level == "FAIL") r.failed = true;
+    };
+    add("ok", "socket " + socket + ": the daemon answers");
+    add("ok", fmt::format("taskpollerd {}, up {}s", field(status, "version"),
+                          field(status, "uptime_seconds")));
+    const auto& cloud = at(config, "cloud");
+    std::string where = fmt::format("region {}, API {} (endpoint {}), {}", field(cloud, "region"),
+                                    field(cloud, "protocol") == "v3" ? "3.0" : "2.0",
+                                    field(cloud, "endpoint"), field(cloud, "scheme"));
+    if (const auto* c = at(cloud, "connect_to").if_object(); c && !c->empty())
+        where += ", connect_to " + json::serialize(*c);
+    add("ok", "cloud: " + where);
+    const auto& creds = at(config, "credentials");
+    const auto source = field(creds, "source");
+    if (source == "-" || source == "none") {
+        add("FAIL", "credentials: none configured");
+    } else {
+        add("ok", "credentials from " + field(creds, "source_detail"));
+    }
+    const auto* checks = at(status, "cloud_checks").if_array();
+    if (checks == nullptr || checks->empty()) {
+        add("warn", "cloud access: not checked yet (the daemon probes each service at start)");
+    } else {
+        for (const auto& c : *checks) {
+            const auto result = field(c, "result");
+            add(result == "ok"        ? "ok"
+                : result == "refused" ? "FAIL"
+                                      : "warn",
+                fmt::format("cloud access {} ({}): {}", field(c, "service"), field(c, "action"),
+                            field(c, "message")));
+        }
+    }
+    const auto& journal = at(status, "journal");
+    if (at(journal, "enabled").is_bool() && !at(journal, "enabled").as_bool()) {
+        add("warn", "journal: disabled (tasks are not kept across a restart)");
+    } else if (at(journal, "durable").is_bool() && !at(journal, "durable").as_bool()) {
+        add("FAIL", "journal: failed, mutations are refused: " + field(journal, "error"));
+    } else if (at(journal, "healthy").is_bool() && !at(journal, "healthy").as_bool()) {
+        add("warn", "journal: unhealthy: " + field(journal, "compaction_error"));
+    } else {
+        add("ok", "journal: healthy, " + field(journal, "path"));
+    }
+    return r;
+}
+
+}  // namespace taskpoller::ctl
