@@ -108,15 +108,18 @@ int run_track(const context& ctx, const track_args& a) {
     return 0;
 }
 
+// An id document_path() refused (get and cancel): say what an id looks like.
+static int bad_id(const context& ctx, const std::string& id, const task_qualifier& q) {
+    const bool qualified_batch =
+        id.find('/') == std::string::npos && (!q.region.empty() || !q.batch.empty());
+    return fail(ctx,
+                fmt::format("bad id \"{}\": use BATCH_ID or SERVICE/REQUEST_ID{}", id,
+                            qualified_batch ? " (--region and --batch choose among tasks)" : ""));
+}
+
 int run_get(const context& ctx, const std::string& id, const task_qualifier& q) {
     const auto path = document_path(id, q);
-    if (path.empty()) {
-        return fail(ctx, fmt::format("bad id \"{}\": use BATCH_ID or SERVICE/REQUEST_ID{}", id,
-                                     id.find('/') == std::string::npos &&
-                                             (!q.region.empty() || !q.batch.empty())
-                                         ? " (--region and --batch choose among tasks)"
-                                         : ""));
-    }
+    if (path.empty()) return bad_id(ctx, id, q);
     int code = 0;
     std::string raw;
     auto doc = call(ctx, "GET", path, {}, true, code, {}, &raw);
@@ -128,13 +131,7 @@ int run_get(const context& ctx, const std::string& id, const task_qualifier& q) 
 
 int run_cancel(const context& ctx, const std::string& id, const task_qualifier& q) {
     const auto path = document_path(id, q);
-    if (path.empty()) {
-        return fail(ctx, fmt::format("bad id \"{}\": use BATCH_ID or SERVICE/REQUEST_ID{}", id,
-                                     id.find('/') == std::string::npos &&
-                                             (!q.region.empty() || !q.batch.empty())
-                                         ? " (--region and --batch choose among tasks)"
-                                         : ""));
-    }
+    if (path.empty()) return bad_id(ctx, id, q);
     int code = 0;
     std::string raw;
     auto doc = call(ctx, "DELETE", path, {}, true, code, {}, &raw);
