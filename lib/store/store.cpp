@@ -158,12 +158,14 @@ std::optional<std::uint32_t> store::find_batch(std::string_view batch_id) const 
     return it->second;
 }
 
-std::string store::task_subject(std::uint32_t pos) const {
+core::task_key store::task_key_of(std::uint32_t pos) const {
     const auto& t = tasks_[pos];
-    core::task_key k{
-        services_.str(t.service), t.request_id.str(), std::string(task_region(pos)),
-        t.batch == no_batch ? std::string{} : core::format_batch_id(batches_[t.batch].id)};
-    return core::format_task_identity(k);
+    return {services_.str(t.service), t.request_id.str(), std::string(task_region(pos)),
+            t.batch == no_batch ? std::string{} : core::format_batch_id(batches_[t.batch].id)};
+}
+
+std::string store::task_subject(std::uint32_t pos) const {
+    return core::format_task_identity(task_key_of(pos));
 }
 
 core::task store::task_view(std::uint32_t pos) const {

@@ -187,6 +187,8 @@ class store {
     std::optional<std::uint32_t> find_task(const core::task_key& key,
                                            bool* ambiguous = nullptr) const;
     std::string_view task_region(std::uint32_t pos) const;
+    /// The task's whole identity (core/task_key.hpp).
+    core::task_key task_key_of(std::uint32_t pos) const;
     /// "region ap-x, batch b-1" / "region ap-x, adopted": how to tell colliding tasks apart.
     std::string task_origin(std::uint32_t pos) const;
     /// Logs and counts a collision of a new task with the existing ones (`others`).

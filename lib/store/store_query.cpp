@@ -191,11 +191,7 @@ void store::for_each_live_task(
         for (auto pos = task_states_.next(static_cast<std::size_t>(s), 0, end); pos < end;
              pos = task_states_.next(static_cast<std::size_t>(s), pos + 1, end)) {
             const auto& t = tasks_[pos];
-            fn(core::task_key{services_.str(t.service), t.request_id.str(),
-                              std::string(task_region(pos)),
-                              t.batch == no_batch ? std::string{}
-                                                  : core::format_batch_id(batches_[t.batch].id)},
-               t.state, detail::from_ns(t.deadline));
+            fn(task_key_of(pos), t.state, detail::from_ns(t.deadline));
         }
     }
 }
