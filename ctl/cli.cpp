@@ -232,8 +232,16 @@ class cli_state {
     void add_poll_options(CLI::App* c, poll_args& p) {
         duration(c, "--timeout", "Deadline of each task in the daemon (poll.timeout), e.g. 10m",
                  p.timeout);
-        duration(c, "--poll-interval", "How often the daemon polls (poll.interval), e.g. 5s",
+        duration(c, "--poll-interval",
+                 "First gap between the daemon's polls of these tasks (poll.interval), e.g. 2s; "
+                 "at least the daemon's polling.min_interval",
                  p.interval);
+        duration(c, "--poll-initial-delay",
+                 "When the daemon first polls these tasks (poll.initial_delay), e.g. 1s",
+                 p.initial_delay);
+        duration(c, "--poll-max-interval",
+                 "Longest gap between polls of these tasks (poll.max_interval), e.g. 10s",
+                 p.max_interval);
     }
 
     struct duration_opt {

@@ -170,6 +170,8 @@ void add_poll(json::object& req, const poll_args& p) {
     json::object poll;
     if (p.timeout) poll["timeout"] = format_duration(*p.timeout);
     if (p.interval) poll["interval"] = format_duration(*p.interval);
+    if (p.initial_delay) poll["initial_delay"] = format_duration(*p.initial_delay);
+    if (p.max_interval) poll["max_interval"] = format_duration(*p.max_interval);
     if (!poll.empty()) req["poll"] = std::move(poll);
 }
 

@@ -24,8 +24,10 @@ struct context {
 };
 
 struct poll_args {
-    std::optional<std::chrono::milliseconds> timeout;   ///< poll.timeout (task deadline)
-    std::optional<std::chrono::milliseconds> interval;  ///< poll.interval
+    std::optional<std::chrono::milliseconds> timeout;        ///< poll.timeout (task deadline)
+    std::optional<std::chrono::milliseconds> interval;       ///< poll.interval
+    std::optional<std::chrono::milliseconds> initial_delay;  ///< poll.initial_delay
+    std::optional<std::chrono::milliseconds> max_interval;   ///< poll.max_interval
 };
 
 struct submit_args {

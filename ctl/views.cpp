@@ -190,6 +190,24 @@ std::string render_names(const json::value& doc) {
     return name_of(doc) + '\n';
 }
 
+namespace {
+
+// A batch's or task's own poll schedule ("poll" in the daemon's document), e.g.
+// "initial_delay 1s, interval 2s (own schedule)"; empty when it follows the configuration.
+std::string own_poll_text(const json::value& d) {
+    const auto* p = as_obj(d).if_contains("poll");
+    if (p == nullptr || !p->is_object() || p->get_object().empty()) return {};
+    std::string out;
+    for (const char* k : {"initial_delay", "interval", "max_interval"}) {
+        if (!p->get_object().contains(k)) continue;
+        if (!out.empty()) out += ", ";
+        out += fmt::format("{} {}", k, field(*p, k));
+    }
+    return out + " (own schedule)";
+}
+
+}  // namespace
+
 std::string render_batch(const json::value& b, bool colour) {
     std::string out = fmt::format("batch {}  {}  {}/{}  region {}  code {}\n",
                                   sanitize(field(b, "id")), batch_state_text(b, colour),
@@ -200,6 +218,7 @@ std::string render_batch(const json::value& b, bool colour) {
     out += line("created", field(b, "created_at"));
     if (field(b, "finished_at") != "-") out += line("finished", field(b, "finished_at"));
     if (labels_text(b) != "-") out += line("labels", labels_text(b));
+    if (auto poll = own_poll_text(b); !poll.empty()) out += line("poll", poll);
     out += fmt::format("{:<12}{}\n", "counts:", render_counts(counts_of_batch(b), colour));
     std::vector<std::vector<cell>> rows;
     for (const auto& e : array_at(b, "entries")) {
@@ -231,6 +250,7 @@ std::string render_task(const json::value& t, bool colour) {
     out += line("status", field(t, "last_status"));
     out += line("error", field(t, "last_error"));
     out += line("polls", field(t, "polls"));
+    if (auto poll = own_poll_text(t); !poll.empty()) out += line("poll", poll);
     out += line("created", field(t, "created_at"));
     out += line("deadline", field(t, "deadline"));
     out += line("finished", field(t, "finished_at"));

@@ -101,6 +101,7 @@ struct polling_config {
     duration timeout = core::polling_defaults::timeout;
     unsigned not_found_checks = core::polling_defaults::not_found_checks;
     duration settle_delay = core::polling_defaults::settle_delay;
+    duration min_interval = core::polling_defaults::min_interval;  ///< floor of own settings
 };
 
 struct rate_limit_config {

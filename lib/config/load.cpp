@@ -47,6 +47,7 @@ void read_polling(map_reader& root, polling_config& out) {
     read_duration(m, "timeout", out.timeout, 1s, 24h * 30);
     read_uint(m, "not_found_checks", out.not_found_checks, 1u, 1000u);
     read_duration(m, "settle_delay", out.settle_delay, 0ms, 1h);
+    read_duration(m, "min_interval", out.min_interval, 10ms, 24h);
     if (out.max_interval < out.interval) {
         // Point at whichever of the two the file sets (max_interval when both are).
         const auto key = has_max || !has_interval ? "max_interval" : "interval";

@@ -18,10 +18,6 @@ struct unit {
     std::int64_t factor;
 };
 
-// Ordered from largest to smallest: the position is the order check.
-constexpr std::array<unit, 5> duration_units{
-    {{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}}};
-
 core::error fail(std::string message) {
     return core::error{std::move(message)};
 }
@@ -87,21 +83,7 @@ core::result<duration> parse_duration(std::string_view text) {
 }
 
 std::string format_duration(duration d) {
-    auto ms = d.count();
-    if (ms == 0) return "0s";
-    std::string out;
-    if (ms < 0) {  // not produced by the parser, but printing must not lie
-        out = "-";
-        ms = -ms;
-    }
-    for (const auto& u : duration_units) {
-        if (u.name == "d") continue;  // 48h reads better than 2d in a config dump
-        if (ms >= u.factor) {
-            out += fmt::format("{}{}", ms / u.factor, u.name);
-            ms %= u.factor;
-        }
-    }
-    return out;
+    return core::format_duration(d);
 }
 
 namespace {

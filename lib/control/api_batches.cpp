@@ -53,9 +53,10 @@ expected<engine::submission> submission_of(std::string_view body) {
     auto labels = labels_of(*obj, "labels");
     if (!labels) return labels.error();
     s.labels = std::move(*labels);
-    auto timeout = poll_timeout_of(*obj);
-    if (!timeout) return timeout.error();
-    s.timeout = *timeout;
+    auto poll = poll_of(*obj);
+    if (!poll) return poll.error();
+    s.timeout = poll->timeout;
+    s.poll = poll->own;
     return s;
 }
 

@@ -99,28 +99,32 @@ expected<core::labels> labels_of(const json::object& body, std::string_view fiel
     return out;
 }
 
-expected<std::optional<std::chrono::milliseconds>> poll_timeout_of(const json::object& body) {
+expected<poll_request> poll_of(const json::object& body) {
+    poll_request out;
     auto it = body.find("poll");
-    if (it == body.end()) return std::optional<std::chrono::milliseconds>{};
+    if (it == body.end()) return out;
     static constexpr std::array<field_spec, 4> fields{{{"timeout", json_kind::string},
                                                        {"interval", json_kind::string},
                                                        {"initial_delay", json_kind::string},
                                                        {"max_interval", json_kind::string}}};
     const auto& poll = it->value().as_object();
     if (auto ok = check_fields(poll, fields, "poll."); !ok) return ok.error();
-    for (std::string_view f : {"interval", "initial_delay", "max_interval"}) {
-        if (poll.contains(f))
-            return invalid_argument(fmt::format(
-                "field 'poll.{}' is not supported yet (only poll.timeout is); the configured "
-                "polling schedule applies",
-                f));
+    const std::pair<std::string_view, std::optional<std::chrono::milliseconds>*> targets[] = {
+        {"timeout", &out.timeout},
+        {"initial_delay", &out.own.initial_delay},
+        {"interval", &out.own.interval},
+        {"max_interval", &out.own.max_interval}};
+    for (const auto& [name, target] : targets) {
+        auto f = poll.find(name);
+        if (f == poll.end()) continue;
+        const auto field = fmt::format("poll.{}", name);
+        auto d = parse_duration(f->value().get_string(), field);
+        if (!d) return d.error();
+        if (d->count() <= 0)
+            return invalid_argument(fmt::format("field '{}' must be positive", field));
+        *target = *d;
     }
-    auto t = poll.find("timeout");
-    if (t == poll.end()) return std::optional<std::chrono::milliseconds>{};
-    auto d = parse_duration(t->value().get_string(), "poll.timeout");
-    if (!d) return d.error();
-    if (d->count() <= 0) return invalid_argument("field 'poll.timeout' must be positive");
-    return std::optional<std::chrono::milliseconds>{*d};
+    return out;
 }
 
 asio::awaitable<std::optional<api_error>> long_poll(request_context& rc, api_context& ctx,

@@ -13,6 +13,7 @@
 #include "control/api.hpp"
 #include "control/handler.hpp"
 #include "core/labels.hpp"
+#include "core/poll_settings.hpp"
 #include "core/result.hpp"
 #include "store/types.hpp"
 
@@ -36,9 +37,14 @@ expected<store::page_request> page_of(const query_params& q);
 expected<core::labels> label_filter(const query_params& q);
 /// A JSON object of string values as labels, validated; `field` names it in messages.
 expected<core::labels> labels_of(const boost::json::object& body, std::string_view field);
-/// The "poll" object of a request: only "timeout" is supported (a duration string); the other
-/// documented fields are refused as not supported yet, unknown ones as unknown.
-expected<std::optional<std::chrono::milliseconds>> poll_timeout_of(const boost::json::object& body);
+/// The "poll" object of a request (docs/api.md "Poll settings"): duration strings.
+struct poll_request {
+    std::optional<std::chrono::milliseconds> timeout{};  ///< the tasks' deadline
+    core::poll_settings own{};                           ///< their own schedule
+};
+/// Parses "poll": "timeout", "initial_delay", "interval", "max_interval" (each optional, a
+/// duration string); unknown fields are refused. The configuration's bounds are the tracker's.
+expected<poll_request> poll_of(const boost::json::object& body);
 
 /// Starts a wait and returns the awaitable that completes when it is over (or times out).
 using wait_starter = std::function<boost::asio::awaitable<void>(std::chrono::milliseconds)>;

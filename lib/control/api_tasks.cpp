@@ -70,9 +70,10 @@ expected<engine::adoption> adoption_of(std::string_view body) {
     auto labels = labels_of(*obj, "labels");
     if (!labels) return labels.error();
     a.labels = std::move(*labels);
-    auto timeout = poll_timeout_of(*obj);
-    if (!timeout) return timeout.error();
-    a.timeout = *timeout;
+    auto poll = poll_of(*obj);
+    if (!poll) return poll.error();
+    a.timeout = poll->timeout;
+    a.poll = poll->own;
     return a;
 }
 

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <set>
 
+#include "core/duration.hpp"
 #include "core/states.hpp"
 #include "engine/registry.hpp"
 #include "store/change_log.hpp"
@@ -27,6 +28,15 @@ json::value time_or_null(core::sys_time t) {
 json::value string_or_null(const std::string& s) {
     if (s.empty()) return nullptr;
     return json::value(s);
+}
+
+// Only the fields the submission set: the others follow the configuration.
+json::object poll_view(const core::poll_settings& p) {
+    json::object o;
+    if (p.initial_delay) o["initial_delay"] = core::format_duration(*p.initial_delay);
+    if (p.interval) o["interval"] = core::format_duration(*p.interval);
+    if (p.max_interval) o["max_interval"] = core::format_duration(*p.max_interval);
+    return o;
 }
 
 json::object labels_view(const core::labels& l) {
@@ -161,6 +171,7 @@ json::object task_view(const core::task& t, const engine::registry* reg) {
     add_latest_operations(o, t, reg);
     add_completion_note(o, t, reg);
     if (!t.target.empty()) o["target"] = t.target;
+    if (!t.poll.empty()) o["poll"] = poll_view(t.poll);  // its own schedule, when it has one
     o["polls"] = t.polls;
     o["created_at"] = format_time(t.created_at);
     o["finished_at"] = time_or_null(t.finished_at);
@@ -184,6 +195,7 @@ json::object batch_view(const core::batch& b, const engine::registry* reg) {
     o["labels"] = labels_view(b.labels);
     o["client_token"] = string_or_null(b.client_token);
     if (!b.target.empty()) o["target"] = b.target;  // AttachDisks: the instance
+    if (!b.poll.empty()) o["poll"] = poll_view(b.poll);
     o["counts"] = counts_view(b);
     json::array entries;
     for (const auto& e : b.entries) {

@@ -103,4 +103,23 @@ std::string_view describe(duration_problem p) noexcept {
     return "invalid";
 }
 
+std::string format_duration(std::chrono::milliseconds d) {
+    auto ms = d.count();
+    if (ms == 0) return "0s";
+    std::string out;
+    if (ms < 0) {  // not produced by the parser, but printing must not lie
+        out = "-";
+        ms = ms == std::numeric_limits<std::int64_t>::min() ? max_ms : -ms;
+    }
+    for (const auto& u : units) {
+        if (u.name == "d") continue;  // 48h reads better than 2d
+        if (ms >= u.factor) {
+            out += std::to_string(ms / u.factor);
+            out += u.name;
+            ms %= u.factor;
+        }
+    }
+    return out;
+}
+
 }  // namespace taskpoller::core

@@ -10,6 +10,7 @@
 // it (a long-poll wait) or refuse it (a configuration value).
 
 #include <chrono>
+#include <string>
 #include <string_view>
 
 namespace taskpoller::core {
@@ -39,6 +40,10 @@ parsed_duration parse_duration(std::string_view text) noexcept;
 
 /// A short phrase for a problem, for messages: "missing unit", "unknown unit", ...
 std::string_view describe(duration_problem p) noexcept;
+
+/// A form parse_duration reads back to the same value, largest unit first and hours as the
+/// largest unit: `0s`, `250ms`, `2s500ms`, `1m30s`, `48h` (a negative value gets a `-`).
+std::string format_duration(std::chrono::milliseconds d);
 
 /// The accepted form, for messages: "use e.g. 500ms, 2s, 5m, 1h or 1h30m".
 inline constexpr std::string_view duration_hint = "use e.g. 500ms, 2s, 5m, 1h or 1h30m";

@@ -15,5 +15,7 @@ inline constexpr std::chrono::seconds max_interval{30};  ///< backoff cap
 inline constexpr std::chrono::hours timeout{1};          ///< a task unfinished then: timed_out
 inline constexpr unsigned not_found_checks = 3;          ///< "no such task" answers → not_found
 inline constexpr std::chrono::seconds settle_delay{10};  ///< CVM stale-read guard
+/// The shortest poll setting a submission may ask for (its own "poll" object).
+inline constexpr std::chrono::seconds min_interval{1};
 
 }  // namespace taskpoller::core::polling_defaults

@@ -11,6 +11,7 @@
 
 #include "core/clock.hpp"
 #include "core/labels.hpp"
+#include "core/poll_settings.hpp"
 #include "core/states.hpp"
 #include "core/task_key.hpp"
 
@@ -52,6 +53,9 @@ struct batch {
     /// The one resource the call acts on its resources with (AttachDisks' InstanceId), checked
     /// by the tracking; empty for most actions.
     std::string target{};
+    /// The submission's own polling schedule (its tasks are polled on it); empty: the
+    /// configured one.
+    poll_settings poll{};
 
     friend bool operator==(const batch&, const batch&) = default;
 };
@@ -74,6 +78,8 @@ struct task {
     std::uint64_t created_seq = 0;
     std::uint64_t updated_seq = 0;
     std::string target{};  ///< its batch's target (read side only; core::batch::target)
+    /// Its own polling schedule: an adopted task's, or its batch's (core::batch::poll).
+    poll_settings poll{};
 
     task_key key() const { return task_key{service, request_id, region, batch_id}; }
     friend bool operator==(const task&, const task&) = default;

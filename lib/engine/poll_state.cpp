@@ -75,6 +75,10 @@ core::result<void> poll_state::add(const track_request& r) {
         cvm = std::make_unique<cvm_task_state>(*(*action)->cvm, r.resources, r.submitted,
                                                options_.cvm, r.target);
     }
+    const auto policy = sched_.acquire_policy(r.poll);
+    if (!policy)
+        return core::error{"too many distinct poll settings in use (65535); use fewer",
+                           core::error_kind::unavailable};
     std::uint32_t h;
     if (!free_.empty()) {
         h = free_.back();
@@ -98,7 +102,7 @@ core::result<void> poll_state::add(const track_request& r) {
         if (cvm_live_by_region_.size() <= t.region) cvm_live_by_region_.resize(t.region + 1u, 0);
         ++cvm_live_by_region_[t.region];
     }
-    sched_.add(h, t.profile, r.submitted, clock_.steady_now(), r.deadline, share_of(h));
+    sched_.add(h, t.profile, r.submitted, clock_.steady_now(), r.deadline, share_of(h), *policy);
     return {};
 }
 

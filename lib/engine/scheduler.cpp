@@ -63,7 +63,65 @@ bool scheduler::contains(task_handle h) const {
     return find(h) != nullptr;
 }
 
+scheduler::policy_key scheduler::key_of(const core::poll_settings& own) {
+    auto ms = [](const std::optional<milliseconds>& d) -> std::int64_t {
+        return d ? d->count() : -1;
+    };
+    return {ms(own.initial_delay), ms(own.interval), ms(own.max_interval)};
+}
+
+poll_policy scheduler::merged(const core::poll_settings& own) const {
+    poll_policy p = opt_.poll;
+    if (own.initial_delay) p.initial_delay = *own.initial_delay;
+    if (own.interval) p.interval = *own.interval;
+    if (own.max_interval) p.max_interval = *own.max_interval;
+    // An own interval above the configured cap (or an own cap below the configured interval)
+    // means that value: the other one follows it.
+    if (p.max_interval < p.interval) {
+        if (own.max_interval && !own.interval)
+            p.interval = p.max_interval;
+        else
+            p.max_interval = p.interval;
+    }
+    return p;
+}
+
+std::optional<scheduler::policy_id> scheduler::acquire_policy(const core::poll_settings& own) {
+    if (own.empty()) return policy_id{0};
+    const auto key = key_of(own);
+    if (auto it = policy_index_.find(key); it != policy_index_.end()) {
+        ++policies_[it->second].refs;
+        return it->second;
+    }
+    policy_id id = 0;
+    if (!free_policies_.empty()) {
+        id = free_policies_.back();
+        free_policies_.pop_back();
+    } else if (policies_.size() <= std::numeric_limits<policy_id>::max()) {
+        id = static_cast<policy_id>(policies_.size());
+        policies_.emplace_back();
+    } else {
+        return std::nullopt;
+    }
+    policies_[id] = policy_slot{own, merged(own), 1};
+    policy_index_.emplace(key, id);
+    return id;
+}
+
+void scheduler::release_policy(policy_id id) {
+    if (id == 0 || id >= policies_.size() || policies_[id].refs == 0) return;
+    if (--policies_[id].refs > 0) return;
+    policy_index_.erase(key_of(policies_[id].own));
+    policies_[id] = policy_slot{};
+    free_policies_.push_back(id);
+}
+
+const poll_policy& scheduler::policy(policy_id id) const {
+    return id == 0 || id >= policies_.size() ? opt_.poll : policies_[id].effective;
+}
+
 void scheduler::forget(record& r) {
+    release_policy(r.policy);
     r = record{};  // flags 0: not tracked
     --size_;
 }
@@ -99,6 +157,7 @@ std::vector<duration> scheduler::learned_ladder(profile_id id) {
 
 std::optional<std::int64_t> scheduler::learned_due(profile_state& p, const record& r,
                                                    std::int64_t now) {
+    if (r.policy != 0) return std::nullopt;  // an own schedule: the caller chose the cadence
     const auto* ladder = ready_ladder(p);
     if (!ladder) return std::nullopt;
     const std::int64_t age = std::max<std::int64_t>(0, now - r.submitted);
@@ -114,7 +173,7 @@ std::optional<std::int64_t> scheduler::learned_due(profile_state& p, const recor
 }
 
 std::int64_t scheduler::static_delay(const record& r) const {
-    const auto& p = opt_.poll;
+    const auto& p = policy(r.policy);
     const backoff_policy b{p.interval, p.multiplier, p.max_interval, p.jitter};
     const std::uint32_t n = r.polls > 0 ? r.polls - 1u : 0u;
     // Full jitter may draw ~0; a poll right after a poll learns nothing, so keep min_gap.
@@ -124,25 +183,27 @@ std::int64_t scheduler::static_delay(const record& r) const {
 
 std::int64_t scheduler::first_due(const record& r, std::int64_t now) {
     if (auto d = learned_due(profiles_[r.profile], r, now)) return *d;
-    return r.submitted + ticks(opt_.poll.initial_delay);
+    return r.submitted + ticks(policy(r.policy).initial_delay);
 }
 
 std::int64_t scheduler::next_poll_due(const record& r, std::int64_t now, std::uint32_t share) {
-    if (auto d = learned_due(profiles_[r.profile], r, now)) return shared_due(*d, now, share);
+    const auto& p = policy(r.policy);
+    if (auto d = learned_due(profiles_[r.profile], r, now))
+        return shared_due(*d, now, share, p.interval);
     if (share > 1) {
         // Shared calls already spread the polls: divide the step itself, not a jittered draw
         // (which may be near zero and would then set the pace for every task of the call).
-        const auto& p = opt_.poll;
         const backoff_policy b{p.interval, p.multiplier, p.max_interval, p.jitter};
         const std::uint32_t n = r.polls > 0 ? r.polls - 1u : 0u;
-        return shared_due(now + ticks(backoff_ceiling(b, n)), now, share);
+        return shared_due(now + ticks(backoff_ceiling(b, n)), now, share, p.interval);
     }
     return now + static_delay(r);
 }
 
-std::int64_t scheduler::shared_due(std::int64_t due, std::int64_t from, std::uint32_t share) const {
+std::int64_t scheduler::shared_due(std::int64_t due, std::int64_t from, std::uint32_t share,
+                                   duration interval) const {
     if (share <= 1) return due;
-    const std::int64_t step = std::max<std::int64_t>(1, ticks(opt_.poll.interval));
+    const std::int64_t step = std::max<std::int64_t>(1, ticks(interval));
     const std::int64_t gap =
         std::max<std::int64_t>(0, due - from) / static_cast<std::int64_t>(share);
     // Never closer than `interval`, and rounded to the nearest multiple of it (steady clock):
@@ -154,24 +215,29 @@ std::int64_t scheduler::shared_due(std::int64_t due, std::int64_t from, std::uin
 }
 
 bool scheduler::add(task_handle h, profile_id p, time_point submitted, time_point now,
-                    std::optional<time_point> deadline, std::uint32_t share) {
+                    std::optional<time_point> deadline, std::uint32_t share, policy_id pol) {
     if (p >= profiles_.size() || contains(h)) return false;
+    if (pol != 0 && (pol >= policies_.size() || policies_[pol].refs == 0)) return false;
     if (h >= tasks_.size()) tasks_.resize(std::size_t{h} + 1);  // geometric growth
     record& stored = tasks_[h];
     stored = record{};
     stored.submitted = ticks(submitted);
     stored.deadline = deadline ? ticks(*deadline) : ticks(submitted + opt_.poll.timeout);
     stored.profile = p;
+    stored.policy = pol;
     stored.flags = tracked_flag;
     ++size_;
     const std::int64_t first = first_due(stored, ticks(now));
-    push(h, stored, std::min(first, shared_due(first, stored.submitted, share)));
+    push(h, stored,
+         std::min(first, shared_due(first, stored.submitted, share, policy(pol).interval)));
     return true;
 }
 
 void scheduler::set_policy(const poll_policy& poll, const backoff_policy& retry) {
     opt_.poll = poll;
     opt_.retry = retry;
+    for (auto& slot : policies_)
+        if (slot.refs > 0) slot.effective = merged(slot.own);
 }
 
 bool scheduler::remove(task_handle h) {

@@ -26,15 +26,24 @@
 // own schedule alone would, and the answers come up to `share` times as often
 // (docs/polling.md). The first poll is never later than the policy's own.
 //
+// Own schedules: a submission may bring its own initial_delay / interval / max_interval
+// (core::poll_settings, the API's "poll" object). Its tasks are polled on the configured policy
+// with those fields replaced, and learning does not place their polls (they still teach it
+// their completion times): the caller chose the cadence. Distinct schedules in use are shared
+// by reference count (at most 65535 at once; acquire_policy says when full).
+//
 // Memory: a 32-byte record in a vector indexed by the handle (handles must be small dense
 // integers: the vector is as long as the largest handle) plus a 16-byte heap entry per task;
 // measured in tests/unit/engine/memory_test.cpp.
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
+#include "core/poll_settings.hpp"
 #include "core/polling_defaults.hpp"
 #include "engine/duration_histogram.hpp"
 #include "engine/retry.hpp"
@@ -70,6 +79,7 @@ class scheduler {
   public:
     using task_handle = std::uint32_t;
     using profile_id = std::uint16_t;
+    using policy_id = std::uint16_t;  ///< 0: the configured policy
 
     struct due_task {
         enum class reason : std::uint8_t { poll, deadline };
@@ -84,15 +94,26 @@ class scheduler {
     /// 65536 profiles (a bug: profiles come from the finite registry).
     profile_id profile(const action_key& key);
 
+    /// A reference to the policy `own` makes of the configured one (0 when `own` is empty),
+    /// for add(); nullopt when 65535 distinct own schedules are in use already.
+    std::optional<policy_id> acquire_policy(const core::poll_settings& own);
+    /// Returns a reference acquire_policy gave and add() did not take.
+    void release_policy(policy_id id);
+    /// The policy a task of `id` is polled on (the configured one for 0).
+    const poll_policy& policy(policy_id id) const;
+
     /// Starts tracking `h` (submitted at `submitted`, deadline `deadline` or submitted +
     /// policy.timeout). Returns false, changing nothing, if `h` is already tracked or `p` unknown.
-    /// `share`: how many tasks share one poll call (see the top of this file).
+    /// `share`: how many tasks share one poll call (see the top of this file). `pol`: from
+    /// acquire_policy; add takes over that reference when it returns true.
     bool add(task_handle h, profile_id p, time_point submitted, time_point now,
-             std::optional<time_point> deadline = std::nullopt, std::uint32_t share = 1);
+             std::optional<time_point> deadline = std::nullopt, std::uint32_t share = 1,
+             policy_id pol = 0);
 
     /// Replaces the poll schedule and the request-retry backoff (configuration reload). Every
     /// task's next due time computed from now on uses them; due times already set stay, and so
-    /// do deadlines and what was learned.
+    /// do deadlines and what was learned. Own schedules keep their own fields and take the rest
+    /// from the new policy.
     void set_policy(const poll_policy& poll, const backoff_policy& retry);
 
     /// Stops tracking (cancelled, or terminal by other means). False if unknown.
@@ -147,6 +168,7 @@ class scheduler {
         std::uint32_t gen = 0;              // matches the live heap entry
         std::uint32_t last_running_ms = 0;  // age at the last "running" answer
         profile_id profile = 0;
+        policy_id policy = 0;      // 0: opt_.poll; else policies_[policy]
         std::uint8_t polls = 0;    // "running" answers (saturating)
         std::uint8_t retries = 0;  // consecutive request failures (saturating)
         std::uint8_t missing = 0;  // consecutive "no such task" (saturating)
@@ -164,13 +186,23 @@ class scheduler {
         bool dirty = true;
     };
 
+    struct policy_slot {
+        core::poll_settings own;
+        poll_policy effective;
+        std::uint32_t refs = 0;
+    };
+    using policy_key = std::array<std::int64_t, 3>;
+
     void push(task_handle h, record& r, std::int64_t due);
+    poll_policy merged(const core::poll_settings& own) const;
+    static policy_key key_of(const core::poll_settings& own);
     std::int64_t next_poll_due(const record& r, std::int64_t now, std::uint32_t share = 1);
     std::int64_t static_delay(const record& r) const;
     const std::vector<duration>* ready_ladder(profile_state& p);
     std::optional<std::int64_t> learned_due(profile_state& p, const record& r, std::int64_t now);
     std::int64_t first_due(const record& r, std::int64_t now);
-    std::int64_t shared_due(std::int64_t due, std::int64_t from, std::uint32_t share) const;
+    std::int64_t shared_due(std::int64_t due, std::int64_t from, std::uint32_t share,
+                            duration interval) const;
     static bool later(const heap_entry& a, const heap_entry& b) noexcept;
     bool live(const heap_entry& e) const;
     void drop_stale_tops();
@@ -190,6 +222,9 @@ class scheduler {
     std::uint32_t next_gen_ = 0;
     std::vector<profile_state> profiles_;
     std::unordered_map<action_key, profile_id, action_key_hash> profile_index_;
+    std::vector<policy_slot> policies_{1};  // [0] unused: policy 0 is opt_.poll
+    std::vector<policy_id> free_policies_;
+    std::map<policy_key, policy_id> policy_index_;
 };
 
 }  // namespace taskpoller::engine

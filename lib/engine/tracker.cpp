@@ -16,6 +16,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "engine/own_poll.hpp"
 #include "engine/submission_rules.hpp"
 #include "store/store.hpp"
 
@@ -116,6 +117,8 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
     auto action = config_.services.find_action(s.service, s.action);
     if (!action) co_return action.error();
     const service_profile& svc = *config_.services.find_service(s.service);
+    if (auto own = check_own_poll(s.poll, config_.polling.min_own_interval); !own)
+        co_return own.error();
     if (s.region.empty()) s.region = config_.default_region;
     if (s.region.empty()) {
         co_return core::error{"no region: give \"region\" or configure cloud.region"};
@@ -145,7 +148,7 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
         }
     }
     auto batch = store_.create_batch({s.service, s.action, s.region, s.labels, s.client_token,
-                                      call_resources(p.resources), p.target});
+                                      call_resources(p.resources), p.target, s.poll});
     if (!batch) co_return batch.error();
     if (!s.client_token.empty()) fingerprints_[s.client_token] = p.fingerprint;
     if (auto d = store_.durability(); !d) {
@@ -325,8 +328,8 @@ void tracker::track_batch_tasks(const core::batch& b, std::chrono::milliseconds 
         core::task_key key{b.service, e.request_id, b.region, b.id};
         auto t = store_.get_task(key);
         if (!t || core::is_terminal(t->state) || poller_.is_tracked(key)) continue;
-        auto res =
-            poller_.track({key, b.action, b.region, t->resources, now, now + timeout, b.target});
+        auto res = poller_.track(
+            {key, b.action, b.region, t->resources, now, now + timeout, b.target, b.poll});
         if (!res)
             log_.error("{}: cannot poll: {}", core::format_task_key(key), res.error().message);
     }
@@ -349,6 +352,8 @@ core::result<core::task> tracker::adopt(const adoption& a) {
             return core::error{"tracking a " + svc->name +
                                " task needs its instance ids (\"resources\")"};
     }
+    if (auto own = check_own_poll(a.poll, config_.polling.min_own_interval); !own)
+        return own.error();
     core::task_key key = identity_of(a);
     const std::string& region = key.region;
     if (region.empty()) return core::error{"no region: give \"region\" or configure cloud.region"};
@@ -361,9 +366,9 @@ core::result<core::task> tracker::adopt(const adoption& a) {
     // The store requires an action; a task-result task may be adopted without knowing it.
     std::string action = a.action.empty() ? std::string("(adopted)") : a.action;
     auto t = store_.adopt_task({a.key.service, a.key.request_id, action, a.resources, a.labels,
-                                to_sys(clock_, now + timeout), region});
+                                to_sys(clock_, now + timeout), region, a.poll});
     if (!t) return t;
-    auto res = poller_.track({key, action, region, a.resources, now, now + timeout, {}});
+    auto res = poller_.track({key, action, region, a.resources, now, now + timeout, {}, a.poll});
     if (!res) {
         (void)store_.cancel_task(key);
         return res.error();
@@ -407,8 +412,8 @@ std::size_t tracker::resume_live_tasks() {
         };
         auto dl = deadline == core::sys_time{} ? now_steady + config_.polling.schedule.poll.timeout
                                                : to_steady(deadline);
-        if (poller_.track(
-                {key, t->action, region, t->resources, to_steady(t->created_at), dl, t->target}))
+        if (poller_.track({key, t->action, region, t->resources, to_steady(t->created_at), dl,
+                           t->target, t->poll}))
             ++n;
     });
     return n;

@@ -78,6 +78,7 @@ struct submission {
     std::string client_token;
     core::labels labels;
     std::optional<std::chrono::milliseconds> timeout;  ///< polling deadline; default from config
+    core::poll_settings poll{};  ///< its own schedule (engine/own_poll.hpp bounds it)
 };
 
 struct submit_result {
@@ -93,6 +94,7 @@ struct adoption {
     std::string region;
     core::labels labels;
     std::optional<std::chrono::milliseconds> timeout;
+    core::poll_settings poll{};  ///< its own schedule (engine/own_poll.hpp bounds it)
 };
 
 class tracker {

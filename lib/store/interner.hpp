@@ -3,7 +3,9 @@
 // region and label string is stored once, and every distinct *set* of labels once (the tasks of
 // a batch share one set).
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "core/labels.hpp"
+#include "core/poll_settings.hpp"
 
 namespace taskpoller::store {
 
@@ -55,6 +58,19 @@ class label_sets {
     std::vector<std::vector<std::uint32_t>> sets_;
     core::labels last_;           // the last set interned (sets are never forgotten)
     std::uint32_t last_set_ = 0;  // its id; 0 = none
+};
+
+/// Poll settings ↔ dense ids (a batch's and an adopted task's own schedule). Id 0 is "none":
+/// the configured schedule. Never forgotten: each distinct value costs ~100 bytes once.
+class poll_table {
+  public:
+    poll_table() { values_.emplace_back(); }
+    std::uint32_t intern(const core::poll_settings& p);
+    const core::poll_settings& get(std::uint32_t id) const { return values_[id]; }
+
+  private:
+    std::vector<core::poll_settings> values_;
+    std::map<std::array<std::int64_t, 3>, std::uint32_t> ids_;
 };
 
 }  // namespace taskpoller::store

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "store/crc32c.hpp"
 
 namespace taskpoller::store {
@@ -34,6 +36,17 @@ class writer {
             str(k);
             str(v);
         }
+    }
+    // A mask of the fields set (bit 0 initial_delay, 1 interval, 2 max_interval), then each
+    // set one in milliseconds.
+    void poll(const core::poll_settings& p) {
+        const std::optional<std::chrono::milliseconds>* fields[] = {&p.initial_delay, &p.interval,
+                                                                    &p.max_interval};
+        std::uint8_t mask = 0;
+        for (int i = 0; i < 3; ++i) mask |= *fields[i] ? std::uint8_t(1u << i) : std::uint8_t{0};
+        u8(mask);
+        for (const auto* f : fields)
+            if (*f) u64(static_cast<std::uint64_t>((*f)->count()));
     }
 
   private:
@@ -67,6 +80,20 @@ class reader {
             l.emplace(std::move(k), str());
         }
         return l;
+    }
+    core::poll_settings poll() {
+        core::poll_settings p;
+        std::optional<std::chrono::milliseconds>* fields[] = {&p.initial_delay, &p.interval,
+                                                              &p.max_interval};
+        const auto mask = u8();
+        if (mask > 7) ok_ = false;
+        for (int i = 0; i < 3 && ok_; ++i) {
+            if ((mask & (1u << i)) == 0) continue;
+            const auto ms = u64();
+            if (ms > std::uint64_t{std::numeric_limits<std::int64_t>::max()}) ok_ = false;
+            *fields[i] = std::chrono::milliseconds{static_cast<std::int64_t>(ms)};
+        }
+        return p;
     }
     /// A count of items that each take at least `min_size` bytes; 0 and !ok() if impossible.
     std::uint32_t count(std::size_t min_size) {
@@ -153,6 +180,7 @@ void append_batch_record(std::string& out, const core::batch& b) {
         w.u64(b.created_seq);
         w.u64(b.updated_seq);
         w.str(b.target);  // added with CBS attach targets: optional when decoding
+        w.poll(b.poll);   // added with per-submission poll settings: optional when decoding
     });
 }
 
@@ -175,6 +203,7 @@ void append_task_record(std::string& out, const core::task& t) {
         w.u64(t.created_seq);
         w.u64(t.updated_seq);
         w.str(t.region);  // added after format 1's first records: optional when decoding
+        w.poll(t.poll);   // added with per-submission poll settings: optional when decoding
     });
 }
 
@@ -263,6 +292,7 @@ core::result<core::batch> decode_batch_record(std::string_view payload) {
     b.created_seq = r.u64();
     b.updated_seq = r.u64();
     if (r.ok() && !r.done()) b.target = r.str();
+    if (r.ok() && !r.done()) b.poll = r.poll();
     if (!r.done() || bad_enum) return malformed("batch");
     b.state = static_cast<core::batch_state>(state);
     return b;
@@ -290,6 +320,7 @@ core::result<core::task> decode_task_record(std::string_view payload) {
     t.created_seq = r.u64();
     t.updated_seq = r.u64();
     if (r.ok() && !r.done()) t.region = r.str();
+    if (r.ok() && !r.done()) t.poll = r.poll();
     if (!r.done() || state >= core::task_state_count) return malformed("task");
     t.state = static_cast<core::task_state>(state);
     return t;

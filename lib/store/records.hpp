@@ -40,6 +40,7 @@ struct task_rec {
     std::uint32_t batch = no_batch;  // position in batches_
     std::uint32_t polls = 0;
     std::uint32_t region = 0;  // interned; an adopted task's own (a batch task uses its batch's)
+    std::uint32_t poll = 0;    // poll_table id; an adopted task's own (a batch task: its batch's)
     core::task_state state = core::task_state::pending;
     bool alive = true;
 };
@@ -69,6 +70,7 @@ struct batch_rec {
     std::uint32_t region = 0;
     std::uint32_t labelset = 0;
     std::int32_t code = 0;
+    std::uint32_t poll = 0;  // poll_table id (core::batch::poll)
     core::batch_state state = core::batch_state::submitting;
     bool alive = true;
 };

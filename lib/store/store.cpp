@@ -178,6 +178,7 @@ core::task store::task_view(std::uint32_t pos) const {
     if (r.batch != no_batch) t.batch_id = core::format_batch_id(batches_[r.batch].id);
     t.region = regions_.str(r.batch != no_batch ? batches_[r.batch].region : r.region);
     if (r.batch != no_batch) t.target = batches_[r.batch].target;
+    t.poll = polls_.get(r.batch != no_batch ? batches_[r.batch].poll : r.poll);
     const std::string_view resources = r.resources;
     for (std::size_t b = 0; b < resources.size();) {
         auto e = resources.find('\n', b);
@@ -212,6 +213,7 @@ core::batch store::batch_view(std::uint32_t pos) const {
     b.labels = labels_.to_labels(r.labelset);
     b.client_token = r.client_token;
     b.target = r.target;
+    b.poll = polls_.get(r.poll);
     b.entries.reserve(r.entries.size());
     for (const auto& e : r.entries) {
         core::entry out{e.resource_id.str(), e.outcome,          e.code,
@@ -272,6 +274,7 @@ core::result<core::batch> store::create_batch(const batch_spec& spec) {
     if (auto r = validate_name("region", spec.region, false); !r) return r.error();
     if (auto r = core::validate_labels(spec.labels); !r) return r.error();
     if (spec.client_token.size() > 128) return core::error{"client_token is longer than 128"};
+    if (auto r = core::validate_poll(spec.poll); !r) return r.error();
     for (const auto& res : spec.resources) {
         if (auto v = validate_resource(res); !v) return v.error();
     }
@@ -288,6 +291,7 @@ core::result<core::batch> store::create_batch(const batch_spec& spec) {
     r.created_seq = seq_ + 1;
     r.client_token = spec.client_token;
     r.target = spec.target;
+    r.poll = polls_.intern(spec.poll);
     r.created_at = to_ns(clock_.system_now());
     r.service = services_.intern(spec.service);
     r.action = actions_.intern(spec.action);

@@ -246,6 +246,7 @@ class store {
     interner actions_;
     interner regions_;
     label_sets labels_;
+    poll_table polls_;
 
     huge_vector<detail::task_rec> tasks_;  // creation order; evicted ones stay until compact()
     huge_vector<detail::batch_rec> batches_;

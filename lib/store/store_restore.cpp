@@ -17,6 +17,7 @@ detail::batch_rec store::batch_record(core::batch&& b) {
     r.message = b.message;
     r.client_token = b.client_token;
     r.target = b.target;
+    r.poll = polls_.intern(b.poll);
     r.entries.reserve(b.entries.size());
     for (auto& e : b.entries) {
         bool accepted = e.outcome == core::entry_outcome::accepted;
@@ -59,7 +60,10 @@ detail::task_rec store::task_record(core::task&& t, std::uint32_t batch) {
     r.action = actions_.intern(t.action);
     r.labelset = labels_.intern(t.labels);
     r.batch = batch;
-    if (batch == no_batch) r.region = regions_.intern(t.region);
+    if (batch == no_batch) {
+        r.region = regions_.intern(t.region);
+        r.poll = polls_.intern(t.poll);
+    }
     r.polls = t.polls;
     r.state = t.state;
     return r;

@@ -119,6 +119,7 @@ core::result<core::task> store::adopt_task(const adopt_spec& spec) {
     }
     if (auto r = core::validate_labels(spec.labels); !r) return r.error();
     if (spec.resources.size() > 100) return core::error{"at most 100 resources per task"};
+    if (auto r = core::validate_poll(spec.poll); !r) return r.error();
     std::string resources;
     for (const auto& r : spec.resources) {
         if (r.empty() || r.size() > 128 || r.find_first_of("\n\r\t") != std::string::npos) {
@@ -154,6 +155,7 @@ core::result<core::task> store::adopt_task(const adopt_spec& spec) {
     t.action = actions_.intern(spec.action);
     t.labelset = labels_.intern(spec.labels);
     t.region = regions_.intern(spec.region);
+    t.poll = polls_.intern(spec.poll);
     insert_task(std::move(t));
     auto pos = static_cast<std::uint32_t>(tasks_.size() - 1);
     emit_task(pos, change_kind::task_created);

@@ -35,7 +35,8 @@ struct batch_spec {
     /// The resources the call names: the batch's entries (outcome unknown, no requestId) until
     /// the answer replaces them, so a batch whose answer is lost still says what it may touch.
     std::vector<std::string> resources{};
-    std::string target{};  ///< core::batch::target
+    std::string target{};        ///< core::batch::target
+    core::poll_settings poll{};  ///< core::batch::poll
 };
 
 /// The parsed answer to a submission. Accepted entries sharing a request_id become one task
@@ -55,7 +56,8 @@ struct adopt_spec {
     std::vector<std::string> resources{};
     core::labels labels{};
     core::sys_time deadline{};
-    std::string region{};  ///< where it is polled (kept so a restart polls the same region)
+    std::string region{};        ///< where it is polled (kept so a restart polls the same region)
+    core::poll_settings poll{};  ///< its own polling schedule (core::task::poll)
 };
 
 /// What one poll learned. Unset fields keep their value.

@@ -67,11 +67,29 @@ TEST(CtlClient, SocketFromEnvironment) {
 
 TEST(CtlClient, SubmitSendsTheDocumentedBodyAndPrintsTheBatch) {
     fake_daemon d(routes({{"POST /v1/batches", ok_json(running_batch, 202)}}));
-    auto r =
-        run_ctl(with_socket(d, {"submit", "cvm", "StopInstances", "--param", "instanceIds.0=ins-1",
-                                "--param", "instanceIds.1=ins-2", "--param-json", "force=true",
-                                "--region", "ap-guangzhou", "--label", "team=web", "--client-token",
-                                "t-1", "--timeout", "10m", "--poll-interval", "5s"}));
+    auto r = run_ctl(with_socket(d, {"submit",
+                                     "cvm",
+                                     "StopInstances",
+                                     "--param",
+                                     "instanceIds.0=ins-1",
+                                     "--param",
+                                     "instanceIds.1=ins-2",
+                                     "--param-json",
+                                     "force=true",
+                                     "--region",
+                                     "ap-guangzhou",
+                                     "--label",
+                                     "team=web",
+                                     "--client-token",
+                                     "t-1",
+                                     "--timeout",
+                                     "10m",
+                                     "--poll-interval",
+                                     "5s",
+                                     "--poll-initial-delay",
+                                     "2s",
+                                     "--poll-max-interval",
+                                     "1m"}));
     // One entry was rejected: exit 1 even though the rest is running.
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_TRUE(has(r.out, "ins-bad   rejected  -           9003  instance not found")) << r.out;
@@ -81,7 +99,7 @@ TEST(CtlClient, SubmitSendsTheDocumentedBodyAndPrintsTheBatch) {
     EXPECT_EQ(json::parse(reqs[0].body), json::parse(R"({"service":"cvm",
         "action":"StopInstances","params":{"instanceIds":["ins-1","ins-2"],"force":true},
         "region":"ap-guangzhou","client_token":"t-1","labels":{"team":"web"},
-        "poll":{"timeout":"10m","interval":"5s"}})"));
+        "poll":{"timeout":"10m","interval":"5s","initial_delay":"2s","max_interval":"1m"}})"));
 }
 
 TEST(CtlClient, SubmitJsonPrintsTheDaemonBodyExactly) {

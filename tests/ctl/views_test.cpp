@@ -33,6 +33,18 @@ TEST(Views, TaskFields) {
     EXPECT_TRUE(has(out, "batch:      -\n"));
     EXPECT_TRUE(has(out, "polls:      3\n"));
     EXPECT_EQ(render_document(json::parse(test::running_task), false), out);
+    EXPECT_FALSE(has(out, "poll:"));  // no own schedule: no line
+}
+
+// Issue 18: a submission's own poll schedule is shown on the batch and on its tasks.
+TEST(Views, OwnPollScheduleIsShown) {
+    auto task = json::parse(test::running_task);
+    task.as_object()["poll"] = json::object{{"interval", "2s"}, {"initial_delay", "1s"}};
+    EXPECT_TRUE(has(render_task(task, false),
+                    "poll:       initial_delay 1s, interval 2s (own schedule)\n"));
+    auto batch = json::parse(test::running_batch);
+    batch.as_object()["poll"] = json::object{{"max_interval", "10s"}};
+    EXPECT_TRUE(has(render_batch(batch, false), "poll:       max_interval 10s (own schedule)\n"));
 }
 
 TEST(Views, ProgressCountsOfBatchesAndTasks) {

@@ -300,6 +300,27 @@ TEST(ApiRoutes, AdoptCreatesThenReturnsExisting) {
     EXPECT_TRUE(env.logs.contains("adopted by uid="));
 }
 
+// Issue 18: a caller's own poll settings are kept with the task and shown back.
+TEST(ApiRoutes, AdoptedTaskKeepsItsOwnPollSettings) {
+    api_env env;
+    auto r = call(env.path, verb::post, "/v1/tasks",
+                  R"({"service":"lb","request_id":"778","action":"DeleteLoadBalancers",)"
+                  R"("poll":{"initial_delay":"1s500ms","interval":"2s","timeout":"5m"}})");
+    ASSERT_EQ(r.status, 201u) << r.body;
+    const auto& poll = r.doc.as_object().at("poll").as_object();
+    EXPECT_EQ(poll.at("initial_delay").as_string(), "1s500ms");
+    EXPECT_EQ(poll.at("interval").as_string(), "2s");
+    EXPECT_FALSE(poll.contains("max_interval"));  // not set: the configuration's
+    EXPECT_FALSE(poll.contains("timeout"));       // the deadline says it
+    auto got = call(env.path, verb::get, "/v1/tasks/lb/778");
+    ASSERT_EQ(got.status, 200u);
+    EXPECT_EQ(got.doc.as_object().at("poll").as_object().at("interval").as_string(), "2s");
+    auto plain = call(env.path, verb::post, "/v1/tasks",
+                      R"({"service":"lb","request_id":"779","action":"DeleteLoadBalancers"})");
+    ASSERT_EQ(plain.status, 201u);
+    EXPECT_FALSE(plain.doc.as_object().contains("poll"));
+}
+
 // Issue 16 item 4: tasks that share a service and requestId are told apart by region and batch.
 TEST(ApiRoutes, TasksSharingARequestIdAreAmbiguousUntilQualified) {
     api_env env;
@@ -355,10 +376,23 @@ TEST(ApiRoutes, AdoptRejectsBadBodies) {
     EXPECT_NE(error_message_of(wrong_type).find("request_id"), std::string::npos);
     auto missing = call(env.path, verb::post, "/v1/tasks", R"({"service":"lb"})");
     EXPECT_EQ(missing.status, 400u);
-    auto interval = call(env.path, verb::post, "/v1/tasks",
-                         R"({"service":"lb","request_id":"1","poll":{"interval":"1s"}})");
-    EXPECT_EQ(interval.status, 400u);
-    EXPECT_NE(error_message_of(interval).find("poll.interval"), std::string::npos);
+    // Own poll settings below polling.min_interval (1 s by default), or contradictory.
+    auto fast = call(env.path, verb::post, "/v1/tasks",
+                     R"({"service":"lb","request_id":"1","poll":{"interval":"200ms"}})");
+    EXPECT_EQ(fast.status, 400u);
+    EXPECT_NE(error_message_of(fast).find("poll.interval 200ms is below polling.min_interval (1s)"),
+              std::string::npos)
+        << fast.body;
+    auto inverted =
+        call(env.path, verb::post, "/v1/tasks",
+             R"({"service":"lb","request_id":"1","poll":{"interval":"5s","max_interval":"2s"}})");
+    EXPECT_EQ(inverted.status, 400u);
+    EXPECT_NE(error_message_of(inverted).find("poll.max_interval"), std::string::npos);
+    auto zero = call(env.path, verb::post, "/v1/tasks",
+                     R"({"service":"lb","request_id":"1","poll":{"initial_delay":"0"}})");
+    EXPECT_EQ(zero.status, 400u);
+    EXPECT_NE(error_message_of(zero).find("poll.initial_delay"), std::string::npos);
+    EXPECT_EQ(env.on_io([&] { return env.tracker.polls().tracked(); }), 0u);  // none adopted
     auto bad_timeout = call(env.path, verb::post, "/v1/tasks",
                             R"({"service":"lb","request_id":"1","poll":{"timeout":"soon"}})");
     EXPECT_EQ(bad_timeout.status, 400u);

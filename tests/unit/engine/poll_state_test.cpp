@@ -241,3 +241,51 @@ TEST(PollStateWrites, new_polling_options_apply_from_each_tasks_next_poll) {
 
 }  // namespace
 }  // namespace taskpoller::engine::detail
+
+namespace taskpoller::engine::detail {
+namespace {
+
+// Issue 18: a track request's own poll settings reach the scheduler; the other tasks keep the
+// configured schedule, and a reload keeps the own fields.
+TEST(PollStateWrites, a_task_with_its_own_poll_settings_is_polled_on_them) {
+    fixture f;
+    const auto t0 = f.clock.steady_now();
+    track_request r;
+    r.key = {"lb", "own-1"};
+    r.action = "RegisterInstancesWithLoadBalancer";
+    r.region = "ap-guangzhou";
+    r.submitted = t0;
+    r.deadline = t0 + 1h;
+    r.poll.initial_delay = 3s;
+    r.poll.interval = 3s;
+    ASSERT_TRUE(f.ps.add(r));
+    const auto own = *f.ps.handle_of(r.key);
+    const auto plain = f.add_lb(1);  // configured: due at t0 + 1 s, then every 1, 2, 4 s
+    auto due_at = [&](std::chrono::milliseconds since_t0) {
+        f.clock.advance(t0 + since_t0 - f.clock.steady_now());
+        std::vector<scheduler::due_task> due;
+        f.ps.schedule().pop_due(f.clock.steady_now(), 10, due);
+        std::vector<std::uint32_t> hs;
+        for (const auto& d : due) {
+            hs.push_back(d.handle);
+            f.ps.apply(d.handle, task_poll_answer{std::nullopt, remote_status::running});
+        }
+        return hs;
+    };
+    EXPECT_EQ(due_at(1000ms), std::vector<std::uint32_t>{plain});
+    EXPECT_EQ(due_at(2000ms), std::vector<std::uint32_t>{plain});
+    EXPECT_EQ(due_at(3000ms), std::vector<std::uint32_t>{own});  // its own first poll
+    auto o = fixture::options();
+    // A reload: the configured interval becomes 10 s, the multiplier 1; the own interval
+    // stays 3 s and takes the new multiplier.
+    o.schedule.poll.interval = 10s;
+    o.schedule.poll.max_interval = 10s;
+    o.schedule.poll.multiplier = 1.0;
+    f.ps.set_options(o);
+    EXPECT_EQ(due_at(4000ms), std::vector<std::uint32_t>{plain});
+    EXPECT_EQ(due_at(6000ms), std::vector<std::uint32_t>{own});  // 3 s after its first
+    EXPECT_EQ(due_at(9000ms), std::vector<std::uint32_t>{own});  // and again 3 s later
+}
+
+}  // namespace
+}  // namespace taskpoller::engine::detail

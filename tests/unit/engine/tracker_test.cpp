@@ -383,3 +383,48 @@ TEST_F(Tracker, a_tracker_destroyed_with_a_submission_in_flight_is_safe) {
 
 }  // namespace
 }  // namespace taskpoller::engine
+
+namespace taskpoller::engine {
+namespace {
+
+// Issue 18: a submission's own poll settings are bounded by polling.min_interval before
+// anything is recorded or sent, kept with the batch, and given to each of its tasks.
+TEST_F(Tracker, own_poll_settings_are_bounded_then_kept_with_the_batch_and_its_tasks) {
+    auto too_fast = stop_two();
+    too_fast.poll.interval = std::chrono::milliseconds{200};
+    auto refused = submit(too_fast);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("below polling.min_interval (1s)"), std::string::npos)
+        << refused.error().message;
+    EXPECT_TRUE(api->sent.empty());
+    EXPECT_EQ(st.batch_count(), 0u);
+
+    api->script = {accepted_two()};
+    auto own = stop_two();
+    own.poll.interval = std::chrono::seconds{3};
+    own.poll.max_interval = std::chrono::seconds{9};
+    auto r = submit(own);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->batch.poll, own.poll);
+    for (const auto* rid : {"r1", "r2"}) {
+        auto task = st.get_task({"cvm", rid, "ap-guangzhou", r->batch.id});
+        ASSERT_TRUE(task);
+        EXPECT_EQ(task->poll, own.poll) << rid;
+    }
+    EXPECT_EQ(t->polls().tracked(), 2u);
+
+    adoption a;
+    a.key = {"lb", "adopted-1"};
+    a.action = "DeleteLoadBalancers";
+    a.poll.initial_delay = std::chrono::milliseconds{500};
+    auto slow_start = t->adopt(a);
+    ASSERT_FALSE(slow_start);
+    EXPECT_NE(slow_start.error().message.find("poll.initial_delay 500ms"), std::string::npos);
+    a.poll.initial_delay = std::chrono::seconds{2};
+    auto adopted = t->adopt(a);
+    ASSERT_TRUE(adopted) << adopted.error().message;
+    EXPECT_EQ(adopted->poll, a.poll);
+}
+
+}  // namespace
+}  // namespace taskpoller::engine

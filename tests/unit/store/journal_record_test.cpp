@@ -98,12 +98,50 @@ TEST(JournalRecord, a_batch_record_without_its_target_still_decodes) {
     auto f = read_journal_frame(out, 0);
     ASSERT_EQ(f.status, frame_status::ok);
     EXPECT_EQ(decode_batch_record(f.payload)->target, "ins-attach");
-    const auto older = f.payload.substr(0, f.payload.size() - 4 - b.target.size());
+    // Written before the target and the poll settings (an empty one: its mask byte).
+    const auto older = f.payload.substr(0, f.payload.size() - 1 - 4 - b.target.size());
     auto back = decode_batch_record(older);
     ASSERT_TRUE(back) << back.error().message;
     EXPECT_TRUE(back->target.empty());
     EXPECT_EQ(back->entries, b.entries);
     EXPECT_FALSE(decode_batch_record(f.payload.substr(0, f.payload.size() - 2)));
+}
+
+// Issue 18: a submission's own poll settings end the batch and task records; records written
+// before them decode with none, and a bad field mask is refused.
+TEST(JournalRecord, own_poll_settings_round_trip_and_older_records_have_none) {
+    auto b = sample_batch();
+    b.poll.interval = std::chrono::milliseconds{1500};
+    b.poll.max_interval = std::chrono::milliseconds{60'000};
+    auto t = sample_task();
+    t.poll.initial_delay = std::chrono::milliseconds{250};
+    std::string out;
+    append_batch_record(out, b);
+    const auto batch_size = out.size();
+    append_task_record(out, t);
+    auto fb = read_journal_frame(out, 0);
+    auto ft = read_journal_frame(out, batch_size);
+    ASSERT_EQ(fb.status, frame_status::ok);
+    ASSERT_EQ(ft.status, frame_status::ok);
+    auto b2 = decode_batch_record(fb.payload);
+    auto t2 = decode_task_record(ft.payload);
+    ASSERT_TRUE(b2) << b2.error().message;
+    ASSERT_TRUE(t2) << t2.error().message;
+    EXPECT_EQ(b2->poll, b.poll);
+    EXPECT_EQ(t2->poll, t.poll);
+    EXPECT_EQ(*b2, b);
+    EXPECT_EQ(*t2, t);
+    // Before the field: the task record ended with its region.
+    const auto older_task = ft.payload.substr(0, ft.payload.size() - 1 - 8);
+    auto t3 = decode_task_record(older_task);
+    ASSERT_TRUE(t3) << t3.error().message;
+    EXPECT_TRUE(t3->poll.empty());
+    EXPECT_EQ(t3->region, t.region);
+    // A mask naming fields that do not exist, or a field cut short.
+    std::string bad(ft.payload);
+    bad[bad.size() - 9] = static_cast<char>(0x08);
+    EXPECT_FALSE(decode_task_record(bad));
+    EXPECT_FALSE(decode_task_record(ft.payload.substr(0, ft.payload.size() - 3)));
 }
 
 TEST(JournalRecord, a_task_expiry_names_the_whole_identity_and_older_records_still_decode) {
@@ -188,10 +226,12 @@ TEST(JournalRecord, malformed_payloads_are_refused_not_crashed_on) {
     std::string rec;
     append_task_record(rec, sample_task());
     auto payload = std::string_view{rec}.substr(journal_header_size);
-    // A record written before tasks carried their region ends just before it: still read.
-    const std::size_t without_region = payload.size() - 4 - sample_task().region.size();
+    // A record written before tasks carried their region ends just before it, and one written
+    // before their own poll settings just before that field's mask byte: both still read.
+    const std::size_t without_poll = payload.size() - 1;
+    const std::size_t without_region = without_poll - 4 - sample_task().region.size();
     for (std::size_t n = 0; n < payload.size(); ++n) {
-        if (n == without_region) continue;
+        if (n == without_region || n == without_poll) continue;
         EXPECT_FALSE(decode_task_record(payload.substr(0, n))) << n;
     }
     auto old = decode_task_record(payload.substr(0, without_region));

@@ -81,7 +81,12 @@ void expect_identical(const store& a, const store& b) {
 // A history with every kind of change.
 void build_history(store& s, core::manual_clock& clock) {
     auto b1 = submit(s, "cvm", "StopInstances", {"r1", "r2", "r3"}, {{"env", "prod"}});
-    auto b2 = s.create_batch({"lb", "DeleteLoadBalancers", "ap-shanghai", {}, "token-2"});
+    core::poll_settings own;  // the batch's own poll settings, inherited by its tasks
+    own.interval = 3s;
+    own.max_interval = 10s;
+    auto b2 =
+        s.create_batch({"lb", "DeleteLoadBalancers", "ap-shanghai", {}, "token-2", {}, {}, own});
+    ASSERT_EQ(b2->poll, own);
     batch_outcome o;
     o.code = 5100;
     o.message = "partly";
@@ -101,7 +106,11 @@ void build_history(store& s, core::manual_clock& clock) {
     set_state(s, "cvm", "r3", task_state::failed);
     s.cancel_task({"bmlb", "A1"});
     set_state(s, "lb", "L1", task_state::running);
-    s.adopt_task({"bmlb", "A2", "CreateL7", {}, {}, {}});
+    core::poll_settings adopted_own;
+    adopted_own.initial_delay = 5s;
+    auto a2 = s.adopt_task({"bmlb", "A2", "CreateL7", {}, {}, {}, "", adopted_own});
+    ASSERT_EQ(a2->poll, adopted_own);
+    ASSERT_EQ(s.get_task({"lb", "L1"})->poll, own);
     set_state(s, "bmlb", "A2", task_state::not_found);
     clock.advance(2h);
     s.expire(clock.system_now());  // the unknown batch and the adopted terminal tasks go

@@ -326,3 +326,23 @@ TEST_F(StoreFixture, for_each_live_task_lists_pending_and_running) {
 }
 
 }  // namespace
+
+// Issue 18: the store keeps a submission's own poll settings, refusing nonsense (the tracker
+// applies the configuration's bounds before this).
+TEST(StorePoll, negative_or_inverted_own_poll_settings_are_refused) {
+    core::manual_clock clock;
+    store s{clock, seeded_options()};
+    core::poll_settings negative;
+    negative.interval = std::chrono::milliseconds{-1};
+    auto b = s.create_batch({"lb", "DeleteLoadBalancers", "", {}, "", {}, {}, negative});
+    ASSERT_FALSE(b);
+    EXPECT_NE(b.error().message.find("negative"), std::string::npos);
+    core::poll_settings inverted;
+    inverted.interval = std::chrono::seconds{5};
+    inverted.max_interval = std::chrono::seconds{2};
+    auto t = s.adopt_task({"lb", "7", "A", {}, {}, {}, "", inverted});
+    ASSERT_FALSE(t);
+    EXPECT_NE(t.error().message.find("max_interval"), std::string::npos);
+    EXPECT_EQ(s.task_count(), 0u);
+    EXPECT_EQ(s.batch_count(), 0u);
+}
