@@ -80,3 +80,62 @@ TEST(ApiSim, AdoptedRequestIdIsPolledAndCancellable) {
 
 }  // namespace
 }  // namespace taskpoller::control::test
+
+namespace taskpoller::control::test {
+namespace {
+
+// Issue 18: a submission's own poll schedule is what the daemon polls it on. The operation
+// takes 6 s; with max_interval 1s the task is polled at least six times and its success is seen
+// within about a second, where the configured schedule (1 s, then gaps up to 2, 3, 4.5 s...)
+// polls it a few times and may see it seconds late. A batch without one is shown without "poll".
+TEST(ApiSim, OwnPollScheduleIsFollowed) {
+    taskpoller::testing::sim_process sim(R"(
+operations:
+  default:
+    duration: 6s
+    failure_probability: 0
+stale_window: 0s
+)");
+    api_env env(with_sim(sim));
+    auto submit = [&](const std::string& lb, const std::string& poll) {
+        auto r = call(env.path, verb::post, "/v1/batches",
+                      R"({"service":"lb","action":"RegisterInstancesWithLoadBalancer",)"
+                      R"("params":{"loadBalancerId":")" +
+                          lb + R"(","backends":[{"instanceId":"ins-1"}]})" + poll + "}");
+        EXPECT_EQ(r.status, 202u) << r.body << "\n" << sim.stderr_text();
+        return r;
+    };
+    const auto start = std::chrono::steady_clock::now();
+    auto own = submit("lb-own", R"(,"poll":{"initial_delay":"1s","interval":"1s",)"
+                                R"("max_interval":"1s","timeout":"1m"})");
+    auto plain = submit("lb-plain", "");
+    ASSERT_EQ(own.doc.as_object().at("state").as_string(), "submitted") << own.body;
+    EXPECT_EQ(own.doc.as_object().at("poll").as_object().at("max_interval").as_string(), "1s");
+    EXPECT_FALSE(plain.doc.as_object().contains("poll"));
+    auto rid = [](const reply& r) {
+        return std::string(r.doc.as_object()
+                               .at("entries")
+                               .as_array()
+                               .at(0)
+                               .as_object()
+                               .at("request_id")
+                               .as_string());
+    };
+    auto own_task = call(env.path, verb::get, "/v1/tasks/lb/" + rid(own) + "?wait=20s");
+    ASSERT_EQ(own_task.status, 200u) << own_task.body;
+    const auto& t = own_task.doc.as_object();
+    ASSERT_EQ(t.at("state").as_string(), "succeeded") << own_task.body;
+    EXPECT_EQ(t.at("poll").as_object().at("interval").as_string(), "1s");
+    EXPECT_GE(t.at("polls").as_int64(), 6) << own_task.body;
+    // The long-poll wakes when the success is recorded: within ~1 s of the 6 s operation.
+    EXPECT_LE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(7'800))
+        << own_task.body;
+    auto plain_task = call(env.path, verb::get, "/v1/tasks/lb/" + rid(plain) + "?wait=30s");
+    ASSERT_EQ(plain_task.status, 200u);
+    EXPECT_EQ(plain_task.doc.as_object().at("state").as_string(), "succeeded");
+    EXPECT_LT(plain_task.doc.as_object().at("polls").as_int64(), t.at("polls").as_int64())
+        << plain_task.body;
+}
+
+}  // namespace
+}  // namespace taskpoller::control::test
