@@ -20,7 +20,12 @@
 // the node was fenced) is stale and ignored.
 //
 // Single-threaded; every call takes the current monotonic time and first applies what time
-// alone changes (a leader whose deadline passed becomes fenced).
+// alone changes (a leader whose deadline passed becomes fenced). The driver's clock must keep
+// counting while the host sleeps (CLOCK_BOOTTIME, not CLOCK_MONOTONIC): a suspended and resumed
+// leader has to see the whole pause. An abandoned acquire may still execute later and bump the
+// epoch under this node (holder = itself); its next renewal is then refused (a lost lease, never
+// two leaders). The driver keeps that rare by giving lease statements a statement_timeout
+// shorter than request_timeout.
 
 #include <chrono>
 #include <cstdint>
