@@ -148,8 +148,9 @@ lease::request_id lease::on_sent(lease_request kind, time_point now) {
     if (kind == lease_request::renew) {
         ++counters_.renews_sent;
         next_renew_ = time_point::max();
-        // A renewal executed by the database overwrites the expiry with now() + this ttl; if the
-        // ttl shrank (reload), the grant held so far no longer bounds it.
+        // From here on the deadline rests on this renewal's ttl: if the ttl shrank (reload), the
+        // grant held so far bounds nothing once a statement that may set now() + the new ttl
+        // runs. (lease_sql never shortens expires_at; this does not rely on it.)
         deadline_ = std::min(deadline_, now + opt_.ttl - margin(opt_.ttl));
     } else {
         ++counters_.acquires_sent;

@@ -143,12 +143,13 @@ const std::string_view ensure_row =
     "INSERT INTO tp_lease (ledger) VALUES ($1) ON CONFLICT (ledger) DO NOTHING";
 
 const std::string_view acquire =
-    "UPDATE tp_lease SET holder = $2, epoch = epoch + 1, expires_at = now() + $3::interval, "
-    "acquired_at = now() WHERE ledger = $1 AND (expires_at <= now() OR holder = $2) "
+    "UPDATE tp_lease SET holder = $2, epoch = epoch + 1, "
+    "expires_at = greatest(expires_at, now() + $3::interval), acquired_at = now() "
+    "WHERE ledger = $1 AND (expires_at <= now() OR holder = $2) "
     "RETURNING epoch, expires_at, now()";
 
 const std::string_view renew =
-    "UPDATE tp_lease SET expires_at = now() + $4::interval "
+    "UPDATE tp_lease SET expires_at = greatest(expires_at, now() + $4::interval) "
     "WHERE ledger = $1 AND holder = $2 AND epoch = $3 RETURNING epoch, expires_at, now()";
 
 const std::string_view read =

@@ -38,6 +38,10 @@ extern const std::string_view record_version_statement;
 extern const std::string_view current_version_statement;
 
 /// The lease statements (docs/ha.md "The lease"); every time in them is the database's clock.
+/// acquire and renew never shorten expires_at (greatest(expires_at, now() + ttl)): a statement
+/// its sender abandoned may still execute later, and with the ttl of before a reload it would
+/// otherwise cut the expiry below the deadline a newer grant gave (found by
+/// tests/unit/ledger/lease_property_test.cpp).
 namespace lease_sql {
 /// $1 ledger. Creates the row once (holder '', epoch 0, expired).
 extern const std::string_view ensure_row;

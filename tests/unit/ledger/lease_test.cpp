@@ -100,6 +100,34 @@ TEST(Lease, refused_acquire_waits_for_the_holders_expiry_or_a_notification) {
     EXPECT_EQ(l.role(), lease_role::leader);
 }
 
+TEST(Lease, a_follower_takes_over_when_the_silent_leaders_lease_expires) {
+    // Two nodes, one database row; A leads and then goes silent (crashed or paused).
+    lease a(opts()), b(opts());
+    grant_acquire(a, t0, t0 + 5ms, 1);  // the database read db0 at t0 + 2 ms: expiry db0 + 9 s
+    const time_point tb = t0 + 1s;      // B asks; the database reads db0 + 998 ms
+    const auto id = b.on_sent(lease_request::acquire, tb);
+    b.on_refused(id, "a", 1, db0 + 9s, db0 + 998ms, tb + 4ms);
+    const lease_action wait = b.next_action(tb + 4ms);
+    ASSERT_EQ(wait.what, kind::wait);
+    // B tries when A's lease expired by B's reckoning, with the takeover delay on top ...
+    EXPECT_EQ(wait.until, tb + 4ms + 9s - 998ms + 50ms);
+    // ... by which time A, had it kept running, would long have stopped.
+    EXPECT_LT(a.local_deadline(), wait.until);
+    EXPECT_FALSE(a.may_send(wait.until));
+    const auto id2 = b.on_sent(lease_request::acquire, wait.until);
+    b.on_granted(id2, 2, db0 + 9s + 60ms + 9s, db0 + 9s + 60ms, wait.until + 3ms);
+    EXPECT_EQ(b.role(), lease_role::leader);
+    EXPECT_EQ(b.epoch(), 2u);
+    EXPECT_TRUE(b.may_send(wait.until + 3ms));
+    // A comes back: fenced before anything else, and its acquire is refused.
+    EXPECT_FALSE(a.may_send(wait.until + 3ms));
+    EXPECT_EQ(a.next_action(wait.until + 10ms).what, kind::send_acquire);
+    const auto id3 = a.on_sent(lease_request::acquire, wait.until + 10ms);
+    a.on_refused(id3, "b", 2, db0 + 18s + 60ms, db0 + 9s + 70ms, wait.until + 12ms);
+    EXPECT_EQ(a.role(), lease_role::follower);
+    EXPECT_EQ(a.counters().self_fenced, 1u);
+}
+
 TEST(Lease, a_paused_leader_is_fenced_the_moment_it_resumes_before_any_answer) {
     lease l(opts());
     grant_acquire(l, t0, t0 + 10ms, 5);

@@ -78,6 +78,9 @@ TEST(LedgerSchema, the_lease_statements_use_the_database_clock_and_check_the_epo
     EXPECT_EQ(lease_sql::renew.find("epoch + 1"), std::string::npos);
     EXPECT_NE(lease_sql::renew.find("epoch = $3"), std::string::npos);
     EXPECT_NE(lease_sql::fence.find("expires_at > now() FOR SHARE"), std::string::npos);
+    // Never shortens the expiry (a late statement with an older, shorter ttl).
+    for (std::string_view s : {lease_sql::acquire, lease_sql::renew})
+        EXPECT_NE(s.find("expires_at = greatest(expires_at, now() + $"), std::string::npos) << s;
     for (std::string_view s : {lease_sql::acquire, lease_sql::renew})
         EXPECT_NE(s.find("RETURNING epoch, expires_at, now()"), std::string::npos) << s;
 }
