@@ -65,7 +65,8 @@ class claim_book {
     /// gave none).
     add_result add(std::string_view client_token, std::string_view fingerprint);
 
-    /// An intent read back from the ledger (takeover, resync): its claim epoch (0 = unclaimed).
+    /// An intent read back from the ledger (takeover, resync; rows in state intent or claimed,
+    /// loaded after begin_term): its claim epoch (0 = unclaimed).
     /// A claim of any epoch other than the current term's, without an outcome, becomes unknown.
     /// Returns the state it has afterwards. A token already known keeps what the book knows,
     /// except that an open one learns a foreign claim (→ unknown).
