@@ -183,6 +183,12 @@ TEST(Views, Status) {
     EXPECT_TRUE(has(out, "tasks:      running 2  succeeded 5\n"));
     EXPECT_TRUE(has(out, "events:     seq 7, 1 subscriber(s)\n"));
     EXPECT_TRUE(has(out, "cvm/StopInstances  5     10\n"));
+    EXPECT_FALSE(has(out, "clock:")) << out;  // not measured: no line
+    const auto measured = json::parse(
+        R"({"clock":{"skew_ms":-90000,"uncertainty_ms":510,"service":"cvm","level":"warn"}})");
+    EXPECT_TRUE(has(render_status(measured, false),
+                    "clock:      90.0 s ahead of the cloud (±0.5 s, via cvm)\n"))
+        << render_status(measured, false);
 }
 
 TEST(Views, MissingAndMistypedFieldsNeverCrash) {
