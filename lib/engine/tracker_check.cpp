@@ -12,7 +12,8 @@ namespace asio = boost::asio;
 
 void tracker::log_clock(std::string_view service, const std::optional<clock_reading>& clock) {
     if (!clock) {
-        log_.warn("clock: {}'s answer had no usable Date header; skew not measured", service);
+        log_.warn("clock: no usable Date header from {} (or no answer): skew not measured",
+                  service);
         return;
     }
     const auto what = describe_reading(*clock);
