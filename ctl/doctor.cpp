@@ -6,6 +6,7 @@
 
 #include "ctl/render.hpp"
 #include "ctl/views.hpp"
+#include "engine/clock_skew.hpp"
 
 namespace taskpoller::ctl {
 namespace json = boost::json;
@@ -17,6 +18,35 @@ const json::value& at(const json::value& v, std::string_view key) {
     const auto* o = v.if_object();
     const auto* found = o ? o->if_contains(key) : nullptr;
     return found ? *found : none;
+}
+
+// The clock line, from /v1/status "clock" (the latest Date the daemon read).
+std::pair<std::string_view, std::string> clock_line(const json::value& clock) {
+    const auto& skew = at(clock, "skew_ms");
+    const auto& uncertainty = at(clock, "uncertainty_ms");
+    if (!skew.is_int64() || !uncertainty.is_int64())
+        return {"warn", "clock: not measured (no answer with a Date header yet)"};
+    using std::chrono::milliseconds;
+    const milliseconds s(skew.as_int64()), u(uncertainty.as_int64());
+    const auto& age = at(clock, "age_seconds");
+    std::string text =
+        fmt::format("clock: {} (±{:.1f} s, measured {}via {})", engine::describe_skew(s),
+                    static_cast<double>(u.count()) / 1000.0,
+                    age.is_int64() ? fmt::format("{} s ago ", age.as_int64()) : std::string(),
+                    field(clock, "service"));
+    switch (engine::judge_skew(s, u)) {
+        case engine::skew_level::ok:
+            return {"ok", text};
+        case engine::skew_level::warn:
+            return {"warn", fmt::format("{}: more than {} s off (check NTP)", text,
+                                        engine::skew_warn_after.count())};
+        case engine::skew_level::fail:
+            return {"FAIL",
+                    fmt::format("{}: beyond the cloud's {} s signature window, every signed call "
+                                "is refused (fix the time: NTP)",
+                                text, engine::signature_window.count())};
+    }
+    return {"warn", text};
 }
 
 }  // namespace
@@ -62,6 +92,8 @@ doctor_report build_doctor(const std::string& socket, const json::value& status,
                             field(c, "message")));
         }
     }
+    const auto [level, text] = clock_line(at(status, "clock"));
+    add(level, text);
     const auto& journal = at(status, "journal");
     if (at(journal, "enabled").is_bool() && !at(journal, "enabled").as_bool()) {
         add("warn", "journal: disabled (tasks are not kept across a restart)");

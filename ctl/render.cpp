@@ -117,7 +117,7 @@ std::string render_progress(const state_counts& counts, int width, bool colour) 
     const auto filled = total == 0 ? 0 : static_cast<int>(finished * width / total);
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.append(static_cast<std::size_t>(width - filled), '-');
-    return fmt::format("[{}] {}/{} finished  {}", bar, finished, total,
+    return fmt::format("[{}] {}/{} entries finished  {}", bar, finished, total,
                        render_counts(counts, colour));
 }
 

@@ -38,9 +38,10 @@ using state_counts = std::map<std::string, std::int64_t, std::less<>>;
 /// "succeeded 3  failed 1" for the non-zero counts, canonical order; "none" if all are zero.
 std::string render_counts(const state_counts& counts, bool colour);
 
-/// The progress line: "[#########-----------]  12/40 finished  running 28  succeeded 11 ..."
-/// with `width` bar cells (at least 1); "finished" counts the terminal and rejected/unknown
-/// states. No trailing newline.
+/// The progress line: "[#########-----------]  12/40 entries finished  running 28  succeeded 11
+/// ..." with `width` bar cells (at least 1); it counts a batch's entries (a task counts as one),
+/// so an entry the cloud rejected counts though it never became a task; "finished" counts the
+/// terminal and rejected/unknown states. No trailing newline.
 std::string render_progress(const state_counts& counts, int width, bool colour);
 
 /// True for states the progress bar counts as finished.

@@ -6,6 +6,8 @@
 #include <boost/json/value.hpp>
 #include <cstdio>
 
+#include "engine/clock_skew.hpp"
+
 namespace taskpoller::ctl {
 namespace json = boost::json;
 namespace {
@@ -424,6 +426,25 @@ std::string render_status(const json::value& s, bool colour) {
                                                                   bad.size(), checks.size()),
                                                       colour));
         for (const auto& b : bad) out += fmt::format("{:<12}{}\n", "", b);
+    }
+    // The clock against the cloud's Date header (taskpollerctl doctor judges it too).
+    if (const auto* clock = as_obj(s).if_contains("clock"); clock != nullptr) {
+        const auto* skew = as_obj(*clock).if_contains("skew_ms");
+        const auto* uncertainty = as_obj(*clock).if_contains("uncertainty_ms");
+        if (skew != nullptr && skew->is_int64() && uncertainty != nullptr &&
+            uncertainty->is_int64()) {
+            const std::chrono::milliseconds sk(skew->as_int64()), u(uncertainty->as_int64());
+            const auto level = engine::judge_skew(sk, u);
+            out += fmt::format(
+                "{:<12}{}\n", "clock:",
+                colour_state(level == engine::skew_level::ok     ? "succeeded"
+                             : level == engine::skew_level::warn ? "timed_out"
+                                                                 : "failed",
+                             fmt::format("{} (±{:.1f} s, via {})", engine::describe_skew(sk),
+                                         static_cast<double>(u.count()) / 1000.0,
+                                         sanitize(field(*clock, "service"))),
+                             colour));
+        }
     }
     const auto* polling = as_obj(s).if_contains("polling");
     if (polling != nullptr) {

@@ -205,8 +205,8 @@ void read_disks(const reader& r, const YAML::Node& n, disk_config& dc) {
 void read_root(const reader& r, const YAML::Node& root, config& c) {
     r.expect_map(
         root, "",
-        {"host_suffix", "accounts", "tls_only", "replay_check", "timestamp_window", "instances",
-         "disks", "stale_window", "operations", "rate_limits", "faults", "seed"});
+        {"host_suffix", "accounts", "tls_only", "replay_check", "timestamp_window", "clock_offset",
+         "instances", "disks", "stale_window", "operations", "rate_limits", "faults", "seed"});
     if (root["host_suffix"])
         c.host_suffix = r.scalar<std::string>(root["host_suffix"], "host_suffix", "a string");
     if (root["accounts"]) read_accounts(r, root["accounts"], c.accounts);
@@ -216,6 +216,18 @@ void read_root(const reader& r, const YAML::Node& root, config& c) {
     if (root["timestamp_window"])
         c.timestamp_window = std::chrono::duration_cast<std::chrono::seconds>(
             r.duration(root["timestamp_window"], "timestamp_window"));
+    if (root["clock_offset"]) {
+        // A duration with an optional sign: "-10m", "+30s", "0".
+        auto text = r.scalar<std::string>(root["clock_offset"], "clock_offset", "a duration");
+        const bool negative = text.starts_with('-');
+        if (negative || text.starts_with('+')) text.erase(0, 1);
+        auto d = parse_duration(text);
+        if (!d)
+            r.fail(root["clock_offset"], "clock_offset", "expected a duration like -10m or 30s");
+        if (*d > std::chrono::hours(24 * 365))
+            r.fail(root["clock_offset"], "clock_offset", "more than a year off");
+        c.clock_offset = negative ? -*d : *d;
+    }
     if (root["instances"]) read_instances(r, root["instances"], c.instances);
     if (root["disks"]) {
         read_disks(r, root["disks"], c.disks);

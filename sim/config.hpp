@@ -111,6 +111,10 @@ struct config {
     bool tls_only = false;
     bool replay_check = true;  ///< Timestamp window and Nonce reuse checks
     std::chrono::seconds timestamp_window{300};
+    /// Shifts the simulated cloud's clock (may be negative): its Date header and the "now" its
+    /// Timestamp / X-TC-Timestamp window is checked against, as a daemon whose clock is off by
+    /// -clock_offset sees the real cloud. Tasks keep the real clock.
+    millis clock_offset{0};
     instance_config instances;
     disk_config disks;
     millis stale_window{1000};

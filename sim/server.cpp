@@ -44,6 +44,7 @@ std::string raw_response(const http_out& out, bool keep_alive) {
     std::string raw = "HTTP/1.1 " + std::to_string(out.status) + " " +
                       std::string(http::obsolete_reason(status)) + "\r\n";
     raw += "Server: taskpoller-sim\r\nContent-Type: " + out.content_type + "\r\n";
+    if (!out.date.empty()) raw += "Date: " + out.date + "\r\n";
     raw += "Content-Length: " + std::to_string(out.body.size()) + "\r\n";
     raw += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
     return raw + out.body;
@@ -181,6 +182,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     asio::awaitable<bool> write(Stream& stream, http_out& out, bool keep_alive, unsigned version) {
         http::response<http::string_body> res{http::int_to_status(out.status), version};
         res.set(http::field::server, "taskpoller-sim");
+        if (!out.date.empty()) res.set(http::field::date, out.date);
         res.set(http::field::content_type, out.content_type);
         res.keep_alive(keep_alive);
         res.body() = std::move(out.body);

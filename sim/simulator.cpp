@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "http/http_date.hpp"
 #include "qcloud/encoding.hpp"
 #include "qcloud/signer.hpp"
 #include "qcloud/tc3.hpp"
@@ -139,6 +140,13 @@ void simulator::reset() {
 }
 
 http_out simulator::handle(const http_in& in) {
+    auto out = route(in);
+    // Every answer carries the simulated cloud's clock, as the real cloud's do.
+    out.date = http::format_http_date(cloud_now_ms() / 1000);
+    return out;
+}
+
+http_out simulator::route(const http_in& in) {
     auto q = in.target.find('?');
     auto path = in.target.substr(0, q);
     auto query = q == std::string_view::npos ? std::string_view{} : in.target.substr(q + 1);
@@ -193,7 +201,7 @@ json::object simulator::run_checked(const http_in& in, const std::string& servic
     if (service.empty() || (service != "cvm" && !task_service::serves(service)))
         return envelope(6100, "no API 2.0 service at host " + std::string(strip_port(in.host)));
     auto now = now_();
-    if (auto e = verifier_.verify(in.method, strip_port(in.host), params, now / 1000)) {
+    if (auto e = verifier_.verify(in.method, strip_port(in.host), params, cloud_now_ms() / 1000)) {
         log_.debug("{}: refused {}: {}", stats_key, e->code, e->message);
         return error_body(*e);
     }
@@ -329,7 +337,8 @@ v3::result simulator::run_checked_v3(const http_in& in, std::string_view path,
     auto timestamp = parse_decimal(header_value(in, "x-tc-timestamp"));
     if (!timestamp) return result::fail("InvalidParameter", "X-TC-Timestamp must be unix seconds");
     auto now = now_();
-    if (auto e = verifier_v3_.verify(in.headers, in.host, in.body, *timestamp, now / 1000))
+    if (auto e =
+            verifier_v3_.verify(in.headers, in.host, in.body, *timestamp, cloud_now_ms() / 1000))
         return {std::move(e), {}};
     if (header_value(in, "x-tc-version") != v3::version_of(service))
         return result::fail("NoSuchVersion", "version " +

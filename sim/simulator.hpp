@@ -56,6 +56,8 @@ struct http_out {
     std::string body;
     delivery how = delivery::normal;
     std::chrono::milliseconds delay{0};  ///< wait this long before answering
+    /// The Date header (IMF-fixdate of the simulated cloud's clock when the answer was made).
+    std::string date{};
 };
 
 class simulator {
@@ -81,6 +83,9 @@ class simulator {
     vpc_v3_service& vpc_v3() noexcept { return vpc_v3_; }
 
   private:
+    http_out route(const http_in& in);
+    /// The simulated cloud's clock: now_() + clock_offset, unix milliseconds.
+    std::int64_t cloud_now_ms() const { return now_() + cfg_.clock_offset.count(); }
     http_out handle_api(const http_in& in, std::string_view query);
     http_out handle_control(const http_in& in, std::string_view path);
     boost::json::object run_checked(const http_in& in, const std::string& service,

@@ -58,6 +58,7 @@ struct api_families {
     gauge* journal_log_bytes;
     gauge* journal_snapshot_bytes;
     counter* journal_compaction_failures;
+    metric_family<gauge>* clock_skew;
 };
 
 // From the journal's /v1/status object (journal_status.hpp); nothing without a journal.
@@ -109,6 +110,9 @@ void collect(api_context& ctx, const api_families& f) {
     f.internal_errors->set(static_cast<double>(ctx.tracker.polls().internal_errors()));
     f.key_collisions->set(static_cast<double>(ctx.store.task_key_collisions()));
     if (ctx.journal_status) collect_journal(ctx.journal_status(), f);
+    // No sample until a Date was read: 0 would claim a clock in step.
+    if (const auto& c = api.last_clock)
+        f.clock_skew->with().set(static_cast<double>(c->skew.count()) / 1000.0);
 }
 
 void render_latency_series(std::string& out, const action_pair& key,
@@ -184,6 +188,11 @@ void register_api_metrics(api_context& ctx, bool process_metrics) {
                                                     "Journal compactions that failed.")
                                           .with();
     for (auto* g : {f->journal_healthy, f->journal_durable, f->journal_compaction_ok}) g->set(1);
+    f->clock_skew = &m.add_gauge(
+        "taskpoller_cloud_clock_skew_seconds",
+        "The cloud's clock minus this machine's, from the latest answer's Date header (1 s "
+        "resolution; positive: this machine is behind). No sample until a Date was read; the "
+        "cloud refuses signatures more than 300 s off.");
     m.add_gauge("taskpoller_build_info", "Build information (always 1).", {"version"})
         .with({ctx.version})
         .set(1);

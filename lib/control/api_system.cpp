@@ -40,6 +40,35 @@ json::object batch_counts_view(const std::array<std::uint32_t, core::batch_state
     return o;
 }
 
+// A clock reading's numbers for /v1/status (engine/clock_skew.hpp); null when not measured.
+json::value ms_or_null(const std::optional<engine::clock_reading>& c,
+                       std::chrono::milliseconds engine::clock_reading::*field) {
+    if (!c) return nullptr;
+    return (*c.*field).count();
+}
+
+// The latest reading of the cloud's clock, from any answer (the probes' and the polls').
+json::object clock_view(api_context& ctx) {
+    const auto& c = ctx.tracker.api().last_clock;
+    if (!c) {
+        return json::object{{"skew_ms", nullptr},     {"uncertainty_ms", nullptr},
+                            {"rtt_ms", nullptr},      {"measured_at", nullptr},
+                            {"age_seconds", nullptr}, {"service", nullptr},
+                            {"level", "not_measured"}};
+    }
+    const auto age =
+        std::chrono::duration_cast<std::chrono::seconds>(ctx.clock.system_now() - c->measured_at);
+    return json::object{
+        {"skew_ms", c->skew.count()},
+        {"uncertainty_ms", c->uncertainty().count()},
+        {"rtt_ms", c->rtt.count()},
+        {"measured_at", format_time(c->measured_at)},
+        {"age_seconds", age.count()},
+        {"service", c->service},
+        {"level", engine::to_string(engine::judge_skew(c->skew, c->uncertainty()))},
+    };
+}
+
 json::value status_view(api_context& ctx) {
     json::array limits;
     for (const auto& [key, st] : ctx.tracker.limiter().all_stats(ctx.clock.steady_now())) {
@@ -53,11 +82,14 @@ json::value status_view(api_context& ctx) {
         ctx.journal_status ? ctx.journal_status() : json::object{{"enabled", false}};
     json::array checks;  // the last signed probe of each service (engine/cloud_check.hpp)
     for (const auto& c : ctx.tracker.cloud_checks()) {
-        checks.emplace_back(json::object{{"service", c.service},
-                                         {"action", c.action},
-                                         {"result", engine::to_string(c.result)},
-                                         {"message", c.message},
-                                         {"checked_at", format_time(c.checked_at)}});
+        checks.emplace_back(
+            json::object{{"service", c.service},
+                         {"action", c.action},
+                         {"result", engine::to_string(c.result)},
+                         {"message", c.message},
+                         {"checked_at", format_time(c.checked_at)},
+                         {"clock_skew_ms", ms_or_null(c.clock, &engine::clock_reading::skew)},
+                         {"rtt_ms", ms_or_null(c.clock, &engine::clock_reading::rtt)}});
     }
     const auto up = ctx.clock.system_now() - ctx.started_at;
     return json::object{
@@ -71,6 +103,7 @@ json::value status_view(api_context& ctx) {
         {"journal", std::move(journal)},
         {"events", json::object{{"seq", ctx.store.seq()}, {"subscribers", ctx.events_subscribers}}},
         {"cloud_checks", std::move(checks)},
+        {"clock", clock_view(ctx)},
         {"polling", json::object{{"tracked", ctx.tracker.polls().tracked()},
                                  {"inflight", ctx.tracker.polls().inflight()}}},
     };

@@ -104,7 +104,9 @@ asio::awaitable<call_outcome> api_client::async_send(std::string_view service,
     const std::string host = req.host;
 
     auto started = std::chrono::steady_clock::now();
+    const auto sent_at = std::chrono::system_clock::now();
     auto result = co_await http_.async_send(std::move(req));
+    const auto received_at = std::chrono::system_clock::now();
     entry->second.observe(std::chrono::steady_clock::now() - started);
 
     if (!result) {
@@ -118,15 +120,25 @@ asio::awaitable<call_outcome> api_client::async_send(std::string_view service,
             e.message,
             0};
     }
+    std::optional<clock_reading> clock;
+    if (const auto* date = result->header("Date")) {
+        clock = read_clock(*date, sent_at, received_at);
+        if (clock) {
+            clock->service = svc;
+            stats_.last_clock = clock;
+        }
+    }
     if (result->status != 200) {
         stats_.count(svc, act, "http_error");
         co_return call_outcome{
             call_outcome::kind::outcome_unknown,
             {},
             fmt::format("HTTP {} {} from {}", result->status, result->reason, host),
-            result->status};
+            result->status,
+            std::move(clock)};
     }
-    co_return call_outcome{call_outcome::kind::answered, std::move(result->body), {}, 200};
+    co_return call_outcome{
+        call_outcome::kind::answered, std::move(result->body), {}, 200, std::move(clock)};
 }
 
 }  // namespace taskpoller::engine

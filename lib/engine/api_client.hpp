@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "core/logger.hpp"
+#include "engine/clock_skew.hpp"
 #include "engine/outcomes.hpp"
 #include "engine/stats.hpp"
 #include "qcloud/params.hpp"
@@ -50,6 +51,9 @@ struct call_outcome {
     std::string body;   ///< answered only
     std::string error;  ///< not_sent / outcome_unknown: what went wrong, for logs and users
     unsigned http_status = 0;
+    /// The cloud's clock, read from the answer's Date header (any HTTP status); nullopt when
+    /// there was no answer or no usable Date (engine/clock_skew.hpp).
+    std::optional<clock_reading> clock{};
 };
 
 std::string_view to_string(call_outcome::kind k) noexcept;
@@ -86,7 +90,8 @@ class api_client {
 
     /// Sends a request signed by the caller (API 3.0) to its host with the configured scheme,
     /// port and timeout, counting it under `service` and `action` as async_call does. `req`
-    /// carries host, method, target, body, content type and headers.
+    /// carries host, method, target, body, content type and headers. Every answer with a Date
+    /// header gives a clock reading: in the outcome, and as stats().last_clock.
     boost::asio::awaitable<call_outcome> async_send(std::string_view service,
                                                     std::string_view action, http::request req,
                                                     bool fresh_connection);

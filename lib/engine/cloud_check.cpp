@@ -15,10 +15,12 @@ std::string_view to_string(cloud_check::verdict v) noexcept {
 }
 
 cloud_check judge_probe(std::string service, std::string action,
-                        const std::optional<call_failure>& failure) {
+                        const std::optional<call_failure>& failure,
+                        const std::optional<clock_reading>& clock) {
     cloud_check c;
     c.service = std::move(service);
     c.action = std::move(action);
+    c.clock = clock;
     using v = cloud_check::verdict;
     if (!failure) {
         c.result = v::ok;
@@ -43,7 +45,9 @@ cloud_check judge_probe(std::string service, std::string action,
             return c;
         case failure_class::resign:
             c.result = v::refused;
-            c.message = "refused: " + f.message + " (is this machine's clock right?)";
+            c.message = "refused: " + f.message +
+                        (clock ? " (this machine's clock is " + describe_reading(*clock) + ")"
+                               : " (is this machine's clock right?)");
             return c;
         case failure_class::throttled:
         case failure_class::transient:

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/clock.hpp"
+#include "engine/clock_skew.hpp"
 #include "engine/outcomes.hpp"
 
 namespace taskpoller::engine {
@@ -20,6 +21,8 @@ struct cloud_check {
     verdict result = verdict::inconclusive;
     std::string message;  ///< what the answer means, for logs and /v1/status
     core::sys_time checked_at{};
+    /// The cloud's clock as the answer's Date header gave it (nullopt: no usable Date).
+    std::optional<clock_reading> clock{};
 };
 
 std::string_view to_string(cloud_check::verdict v) noexcept;
@@ -27,8 +30,11 @@ std::string_view to_string(cloud_check::verdict v) noexcept;
 /// The id the probes ask about: made up, so that no real task is touched or confused with it.
 inline constexpr const char* probe_id = "taskpoller-probe-0";
 
-/// What one probe's answer (`failure`: nullopt = answered normally) says about the access.
+/// What one probe's answer (`failure`: nullopt = answered normally) says about the access;
+/// `clock` (the answer's Date, if any) is kept, and named when the signature was refused as
+/// expired.
 cloud_check judge_probe(std::string service, std::string action,
-                        const std::optional<call_failure>& failure);
+                        const std::optional<call_failure>& failure,
+                        const std::optional<clock_reading>& clock = std::nullopt);
 
 }  // namespace taskpoller::engine

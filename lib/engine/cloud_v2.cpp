@@ -211,6 +211,7 @@ asio::awaitable<task_poll_answer> cloud_v2::async_poll_task(const service_profil
     auto out = co_await api_.async_call(svc, act, region, std::span(&param, 1), false);
     auto answer = v2::read_task_poll(out);
     if (out.what == call_outcome::kind::answered) count(svc, act, stats_label(answer.failure));
+    answer.clock = std::move(out.clock);
     co_return answer;
 }
 
@@ -223,6 +224,7 @@ asio::awaitable<instances_answer> cloud_v2::async_poll_instances(const service_p
     auto out = co_await api_.async_call(svc, act, region, params, false);
     auto answer = v2::read_instances(out);
     if (out.what == call_outcome::kind::answered) count(svc, act, stats_label(answer.failure));
+    answer.clock = std::move(out.clock);
     co_return answer;
 }
 

@@ -327,6 +327,7 @@ asio::awaitable<task_poll_answer> cloud_v3::async_poll_task(const service_profil
     if (out.what == call_outcome::kind::answered)
         api_.count_answer(svc, act, stats_label(answer.failure));
     if (answer.failure && answer.failure->code == token_failure_code) api_.count_token_failure();
+    answer.clock = std::move(out.clock);
     co_return answer;
 }
 
@@ -347,6 +348,7 @@ asio::awaitable<instances_answer> cloud_v3::async_poll_instances(const service_p
     if (out.what == call_outcome::kind::answered)
         api_.count_answer(svc, act, stats_label(answer.failure));
     if (answer.failure && answer.failure->code == token_failure_code) api_.count_token_failure();
+    answer.clock = std::move(out.clock);
     co_return answer;
 }
 

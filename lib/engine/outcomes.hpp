@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/types.hpp"
+#include "engine/clock_skew.hpp"
 
 namespace taskpoller::engine {
 
@@ -50,6 +51,7 @@ enum class remote_status { running, succeeded, failed };
 struct task_poll_answer {
     std::optional<call_failure> failure;
     remote_status status = remote_status::running;
+    std::optional<clock_reading> clock{};  ///< from the answer's Date header, if any
 };
 
 /// One instance as an instance-state poll saw it, in either protocol's terms.
@@ -68,6 +70,7 @@ struct instance_observation {
 struct instances_answer {
     std::optional<call_failure> failure;
     std::vector<instance_observation> instances;
+    std::optional<clock_reading> clock{};  ///< from the answer's Date header, if any
 };
 
 /// What one send of a submission came to.

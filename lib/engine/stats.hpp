@@ -6,10 +6,13 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <utility>
+
+#include "engine/clock_skew.hpp"
 
 namespace taskpoller::engine {
 
@@ -52,6 +55,9 @@ struct api_stats {
     /// Calls answered AuthFailure.TokenFailure (API 3.0): the daemon then re-reads its
     /// credentials (config/credential_watch.hpp).
     std::uint64_t token_failures = 0;
+    /// The latest reading of the cloud's clock, from any answer's Date header (/v1/status
+    /// "clock", the metric taskpoller_cloud_clock_skew_seconds).
+    std::optional<clock_reading> last_clock{};
 
     void count(std::string_view service, std::string_view action, std::string_view outcome) {
         auto it = calls.find(std::tuple{service, action, outcome});

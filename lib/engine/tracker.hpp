@@ -154,12 +154,15 @@ class tracker {
 
     /// One signed read-only probe per configured service (engine/cloud_check.hpp), each logged
     /// (a refused one at error) and kept for cloud_checks(). Runs once at a time: a call while
-    /// one runs does nothing. Counts as a submission for shutdown draining.
+    /// one runs does nothing. Counts as a submission for shutdown draining. Each probe's Date
+    /// header measures the clock's skew: logged at warning beyond skew_warn_after, at error
+    /// beyond the signature window (engine/clock_skew.hpp).
     boost::asio::awaitable<void> async_check_cloud();
     /// The last probe of each service (in service-name order); empty before the first.
     const std::vector<cloud_check>& cloud_checks() const noexcept { return checks_; }
 
   private:
+    void log_clock(std::string_view service, const std::optional<clock_reading>& clock);
     tracker(boost::asio::any_io_executor ex, store::store& st, const core::clock& clock,
             http::client* http, qcloud::credentials creds, std::unique_ptr<cloud> api,
             tracker_config config, core::logger log, core::fault_handler on_fault);

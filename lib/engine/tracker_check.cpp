@@ -10,6 +10,32 @@ namespace taskpoller::engine {
 
 namespace asio = boost::asio;
 
+void tracker::log_clock(std::string_view service, const std::optional<clock_reading>& clock) {
+    if (!clock) {
+        log_.warn("clock: no usable Date header from {} (or no answer): skew not measured",
+                  service);
+        return;
+    }
+    const auto what = describe_reading(*clock);
+    switch (judge_skew(clock->skew, clock->uncertainty())) {
+        case skew_level::ok:
+            log_.debug("clock: {} (Date of {}'s answer)", what, service);
+            break;
+        case skew_level::warn:
+            log_.warn(
+                "clock: this machine is {} (Date of {}'s answer): more than {} s off; "
+                "the cloud refuses signatures beyond {} s (check NTP)",
+                what, service, skew_warn_after.count(), signature_window.count());
+            break;
+        case skew_level::fail:
+            log_.error(
+                "clock: this machine is {} (Date of {}'s answer): beyond the cloud's {} s "
+                "signature window, every signed call is refused (fix the time: NTP)",
+                what, service, signature_window.count());
+            break;
+    }
+}
+
 asio::awaitable<void> tracker::async_check_cloud() {
     if (drain_->checking || stopping_) co_return;
     drain_->checking = true;
@@ -30,15 +56,18 @@ asio::awaitable<void> tracker::async_check_cloud() {
         svc = config_.services.find_service(name);  // a reload may have replaced it
         if (svc == nullptr || stopping_) break;
         std::optional<call_failure> failure;
+        std::optional<clock_reading> clock;
         if (svc->resolver == resolver_kind::instance_state) {
             const std::string ids[] = {std::string(probe_id)};
             auto a = co_await cloud_->async_poll_instances(*svc, region, ids);
             failure = std::move(a.failure);
+            clock = std::move(a.clock);
         } else {
             auto a = co_await cloud_->async_poll_task(*svc, region, probe_id);
             failure = std::move(a.failure);
+            clock = std::move(a.clock);
         }
-        auto c = judge_probe(name, action, failure);
+        auto c = judge_probe(name, action, failure, clock);
         c.checked_at = clock_.system_now();
         switch (c.result) {
             case cloud_check::verdict::ok:
@@ -51,6 +80,7 @@ asio::awaitable<void> tracker::async_check_cloud() {
                 log_.warn("cloud access: {} {} in {}: {}", name, action, region, c.message);
                 break;
         }
+        log_clock(name, c.clock);
         out.push_back(std::move(c));
     }
     checks_ = std::move(out);

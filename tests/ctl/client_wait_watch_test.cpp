@@ -78,9 +78,9 @@ TEST(CtlWait, LongPollsUntilDoneAndExitsZero) {
     const auto r = run_ctl(with_socket(d, {"wait", "b-1", "--interval", "100ms"}));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     // Not a terminal: one progress line per change, then the final table.
-    EXPECT_TRUE(has(r.out, "0/2 finished  running 2\n")) << r.out;
-    EXPECT_TRUE(has(r.out, "1/2 finished  running 1  succeeded 1\n")) << r.out;
-    EXPECT_TRUE(has(r.out, "[##############################] 2/2 finished  succeeded 2\n"));
+    EXPECT_TRUE(has(r.out, "0/2 entries finished  running 2\n")) << r.out;
+    EXPECT_TRUE(has(r.out, "1/2 entries finished  running 1  succeeded 1\n")) << r.out;
+    EXPECT_TRUE(has(r.out, "[##############################] 2/2 entries finished  succeeded 2\n"));
     EXPECT_TRUE(has(r.out, "batch b-1  done")) << r.out;
     EXPECT_FALSE(has(r.out, "\r"));
     const auto reqs = d.requests();
@@ -197,7 +197,7 @@ TEST(CtlWait, SubmitWaitWaitsOnTheNewBatch) {
                                 "--wait", "--wait-interval", "50ms"}));
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_TRUE(has(r.out, "submitted batch b-1 (2 entries)\n")) << r.out;
-    EXPECT_TRUE(has(r.out, "2/2 finished  succeeded 1  failed 1")) << r.out;
+    EXPECT_TRUE(has(r.out, "2/2 entries finished  succeeded 1  failed 1")) << r.out;
 }
 
 canned_response stream_of(std::vector<std::string> chunks, bool broken = false) {

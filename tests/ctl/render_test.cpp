@@ -64,12 +64,13 @@ TEST(Counts, CanonicalOrderSkipsZeros) {
 TEST(Progress, BarAndCounts) {
     const state_counts c{{"running", 2}, {"succeeded", 1}, {"failed", 1}};
     EXPECT_EQ(render_progress(c, 4, false),
-              "[##--] 2/4 finished  running 2  succeeded 1  failed 1");
-    EXPECT_EQ(render_progress({}, 3, false), "[---] 0/0 finished  none");
-    EXPECT_EQ(render_progress({{"succeeded", 7}}, 2, false), "[##] 7/7 finished  succeeded 7");
+              "[##--] 2/4 entries finished  running 2  succeeded 1  failed 1");
+    EXPECT_EQ(render_progress({}, 3, false), "[---] 0/0 entries finished  none");
+    EXPECT_EQ(render_progress({{"succeeded", 7}}, 2, false),
+              "[##] 7/7 entries finished  succeeded 7");
     EXPECT_EQ(render_progress({{"rejected", 1}, {"pending", 1}}, 2, false),
-              "[#-] 1/2 finished  pending 1  rejected 1");
-    EXPECT_EQ(render_progress({{"running", 1}}, 0, false), "[-] 0/1 finished  running 1");
+              "[#-] 1/2 entries finished  pending 1  rejected 1");
+    EXPECT_EQ(render_progress({{"running", 1}}, 0, false), "[-] 0/1 entries finished  running 1");
     EXPECT_EQ(render_progress(c, 4, false).find('\x1b'), std::string::npos);
     EXPECT_NE(render_progress(c, 4, true).find("\x1b[31mfailed 1\x1b[0m"), std::string::npos);
 }

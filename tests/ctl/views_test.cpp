@@ -195,6 +195,12 @@ TEST(Views, Status) {
     EXPECT_TRUE(has(out, "tasks:      running 2  succeeded 5\n"));
     EXPECT_TRUE(has(out, "events:     seq 7, 1 subscriber(s)\n"));
     EXPECT_TRUE(has(out, "cvm/StopInstances  5     10\n"));
+    EXPECT_FALSE(has(out, "clock:")) << out;  // not measured: no line
+    const auto measured = json::parse(
+        R"({"clock":{"skew_ms":-90000,"uncertainty_ms":510,"service":"cvm","level":"warn"}})");
+    EXPECT_TRUE(has(render_status(measured, false),
+                    "clock:      90.0 s ahead of the cloud (±0.5 s, via cvm)\n"))
+        << render_status(measured, false);
 }
 
 TEST(Views, MissingAndMistypedFieldsNeverCrash) {
@@ -272,4 +278,64 @@ TEST(Doctor, ReportsEachCheckAndFailsOnRefusedCredentials) {
     EXPECT_NE(r.text.find("warn cloud access: not checked yet"), std::string::npos) << r.text;
     EXPECT_NE(r.text.find("FAIL journal: failed, mutations are refused: EIO"), std::string::npos)
         << r.text;
+}
+
+// The doctor's clock line (issue 18), from /v1/status "clock": ok, warn beyond 60 s, FAIL beyond
+// the cloud's 300 s signature window, warn when no Date was read yet.
+namespace {
+
+taskpoller::ctl::doctor_report doctor_with_clock(const std::string& clock) {
+    const auto config = boost::json::parse(
+        R"J({"cloud":{"region":"ap-guangzhou"},"credentials":{"source":"environment",
+             "source_detail":"environment"}})J");
+    const auto status = boost::json::parse(
+        R"J({"journal":{"enabled":true,"healthy":true,"durable":true,"path":"j"},)J"
+        R"J("cloud_checks":[{"service":"cvm","action":"DescribeInstances","result":"ok",)J"
+        R"J("message":"m"}],"clock":)J" +
+        clock + "}");
+    return taskpoller::ctl::build_doctor("s", status, config, false);
+}
+
+}  // namespace
+
+TEST(Doctor, ClockInStepIsOk) {
+    auto r = doctor_with_clock(
+        R"({"skew_ms":300,"uncertainty_ms":100,"rtt_ms":-1,"age_seconds":12,"service":"cvm"})");
+    EXPECT_FALSE(r.failed) << r.text;
+    EXPECT_NE(
+        r.text.find("ok   clock: 0.3 s behind the cloud (±0.1 s, measured 12 s ago via cvm)\n"),
+        std::string::npos)
+        << r.text;
+}
+
+TEST(Doctor, ClockAMinuteOffWarns) {
+    auto r = doctor_with_clock(
+        R"({"skew_ms":-90000,"uncertainty_ms":520,"age_seconds":3,"service":"clb"})");
+    EXPECT_FALSE(r.failed) << r.text;
+    EXPECT_NE(r.text.find("warn clock: 90.0 s ahead of the cloud (±0.5 s, measured 3 s ago via "
+                          "clb): more than 60 s off"),
+              std::string::npos)
+        << r.text;
+    // 60.4 s off, but the reading cannot tell it from 59.9 s: not a warning.
+    r = doctor_with_clock(
+        R"({"skew_ms":60400,"uncertainty_ms":500,"age_seconds":3,"service":"cvm"})");
+    EXPECT_NE(r.text.find("ok   clock: 60.4 s behind"), std::string::npos) << r.text;
+}
+
+TEST(Doctor, ClockBeyondTheSignatureWindowFails) {
+    auto r = doctor_with_clock(
+        R"({"skew_ms":-600200,"uncertainty_ms":510,"age_seconds":0,"service":"cvm"})");
+    EXPECT_TRUE(r.failed) << r.text;
+    EXPECT_NE(r.text.find("FAIL clock: 600.2 s ahead of the cloud (±0.5 s, measured 0 s ago via "
+                          "cvm): beyond the cloud's 300 s signature window"),
+              std::string::npos)
+        << r.text;
+}
+
+TEST(Doctor, ClockNotMeasuredWarns) {
+    for (const char* clock : {R"({"skew_ms":null,"uncertainty_ms":null,"service":null})", "null"}) {
+        auto r = doctor_with_clock(clock);
+        EXPECT_FALSE(r.failed) << r.text;
+        EXPECT_NE(r.text.find("warn clock: not measured"), std::string::npos) << r.text;
+    }
 }
