@@ -30,7 +30,7 @@ std::pair<std::string_view, std::string> clock_line(const json::value& clock) {
     const milliseconds s(skew.as_int64()), u(uncertainty.as_int64());
     const auto& age = at(clock, "age_seconds");
     std::string text =
-        fmt::format("clock: {} (±{:.1f} s, measured {}via {})", engine::describe_skew(s),
+        fmt::format("clock: {} (±{:.1f} s, measured {}via {})", engine::describe_skew(s, u),
                     static_cast<double>(u.count()) / 1000.0,
                     age.is_int64() ? fmt::format("{} s ago ", age.as_int64()) : std::string(),
                     field(clock, "service"));

@@ -440,7 +440,7 @@ std::string render_status(const json::value& s, bool colour) {
                 colour_state(level == engine::skew_level::ok     ? "succeeded"
                              : level == engine::skew_level::warn ? "timed_out"
                                                                  : "failed",
-                             fmt::format("{} (±{:.1f} s, via {})", engine::describe_skew(sk),
+                             fmt::format("{} (±{:.1f} s, via {})", engine::describe_skew(sk, u),
                                          static_cast<double>(u.count()) / 1000.0,
                                          sanitize(field(*clock, "service"))),
                              colour));

@@ -41,15 +41,15 @@ skew_level judge_skew(milliseconds skew, milliseconds uncertainty) noexcept {
     return skew_level::ok;
 }
 
-std::string describe_skew(milliseconds skew) {
+std::string describe_skew(milliseconds skew, milliseconds uncertainty) {
     const auto abs = skew < milliseconds(0) ? -skew : skew;
-    if (abs < milliseconds(50)) return "in step with the cloud";
+    if (abs < milliseconds(50) || abs <= uncertainty) return "in step with the cloud";
     return fmt::format("{:.1f} s {} the cloud", static_cast<double>(abs.count()) / 1000.0,
                        skew > milliseconds(0) ? "behind" : "ahead of");
 }
 
 std::string describe_reading(const clock_reading& r) {
-    return fmt::format("{} (±{:.1f} s)", describe_skew(r.skew),
+    return fmt::format("{} (±{:.1f} s)", describe_skew(r.skew, r.uncertainty()),
                        static_cast<double>(r.uncertainty().count()) / 1000.0);
 }
 

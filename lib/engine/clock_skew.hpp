@@ -51,8 +51,10 @@ std::string_view to_string(skew_level l) noexcept;
 /// ok, warn (|skew| − uncertainty > skew_warn_after) or fail (> signature_window).
 skew_level judge_skew(milliseconds skew, milliseconds uncertainty) noexcept;
 
-/// "0.3 s behind the cloud", "600.0 s ahead of the cloud", "in step with the cloud" (< 50 ms).
-std::string describe_skew(milliseconds skew);
+/// "3.2 s behind the cloud", "600.0 s ahead of the cloud", or "in step with the cloud" when
+/// |skew| is under 50 ms or within `uncertainty` (a Date header has 1 s resolution: a reading
+/// of 0.4 s ± 0.5 s does not say the clocks differ).
+std::string describe_skew(milliseconds skew, milliseconds uncertainty = milliseconds(0));
 /// describe_skew and the uncertainty: "0.3 s behind the cloud (±0.6 s)".
 std::string describe_reading(const clock_reading& r);
 

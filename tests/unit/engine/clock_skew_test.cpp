@@ -53,6 +53,10 @@ TEST(ClockSkew, DescribesWhichClockIsBehind) {
     EXPECT_EQ(describe_skew(300ms), "0.3 s behind the cloud");
     EXPECT_EQ(describe_skew(-600s), "600.0 s ahead of the cloud");
     EXPECT_EQ(describe_skew(-20ms), "in step with the cloud");
+    // Within the reading's uncertainty (a Date header's 1 s resolution): no difference shown.
+    EXPECT_EQ(describe_skew(400ms, 500ms), "in step with the cloud");
+    EXPECT_EQ(describe_skew(-500ms, 500ms), "in step with the cloud");
+    EXPECT_EQ(describe_skew(1200ms, 500ms), "1.2 s behind the cloud");
     clock_reading r{"cvm", -1500ms, 200ms, at_date};
     EXPECT_EQ(describe_reading(r), "1.5 s ahead of the cloud (±0.6 s)");
 }
