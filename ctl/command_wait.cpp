@@ -74,11 +74,14 @@ class progress_display {
             for (const auto& [s, n] : progress_counts(it.doc)) total[s] += n;
         }
         if (ctx_.interactive) {
-            const auto line =
-                render_progress_line(total, elapsed, time_left(items, detail::now_ms()),
-                                     terminal_columns(), ctx_.colour);
-            *ctx_.out << "\r\x1b[K" << line << std::flush;
+            const int cols = terminal_columns();
+            const auto line = render_progress_line(
+                total, elapsed, time_left(items, detail::now_ms()), cols, ctx_.colour);
+            *ctx_.out << (drawn_ ? redraw_prefix(drawn_width_, drawn_cols_, cols) : "\r\x1b[K")
+                      << line << std::flush;
             drawn_ = true;
+            drawn_width_ = display_width(line);
+            drawn_cols_ = cols;
             return;
         }
         // Off a terminal: one line per change (no time, no ETA: they would change every line).
@@ -100,6 +103,8 @@ class progress_display {
     const context& ctx_;
     std::string last_;
     bool drawn_ = false;
+    std::size_t drawn_width_ = 0;  // of the line on screen
+    int drawn_cols_ = 0;           // the terminal's width when it was drawn
 };
 
 enum class refreshed { ok, lost, failed };

@@ -155,6 +155,14 @@ std::string render_progress(const state_counts& counts, int width, bool colour) 
                        total, render_counts(counts, colour));
 }
 
+std::string redraw_prefix(std::size_t last_width, int last_cols, int cols) {
+    if (cols <= 0 || cols >= last_cols || last_width < static_cast<std::size_t>(cols)) {
+        return "\r\x1b[K";
+    }
+    // Rewrapped, the old line ends last_width / cols rows below its first.
+    return fmt::format("\r\x1b[{}A\x1b[J", last_width / static_cast<std::size_t>(cols));
+}
+
 std::string eta_text(std::optional<std::chrono::milliseconds> remaining) {
     if (!remaining) return {};
     const auto ms = remaining->count();

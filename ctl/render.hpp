@@ -64,6 +64,14 @@ std::string render_progress_line(const state_counts& counts, std::chrono::millis
                                  std::optional<std::chrono::milliseconds> eta, int width,
                                  bool colour);
 
+/// What goes before each redraw of the progress line: back to its start and erase it
+/// ("\r\x1b[K"). When the terminal narrowed since the last line was drawn (it was
+/// `last_width` columns wide on a terminal `last_cols` wide, now `cols`) and no longer fits,
+/// a terminal that rewraps text on resize (tmux, VTE, kitty, iTerm2...) now shows it on
+/// several rows, the cursor on the last: those rows are erased too (up, then erase to the end
+/// of the screen), so no fragment of it stays above the new line.
+std::string redraw_prefix(std::size_t last_width, int last_cols, int cols);
+
 /// True for states the progress bar counts as finished.
 bool is_finished_state(std::string_view state) noexcept;
 

@@ -132,5 +132,15 @@ TEST_P(ProgressLine, FitsEachWidthDroppingDetailInOrder) {
 
 INSTANTIATE_TEST_SUITE_P(Colour, ProgressLine, ::testing::Values(false, true));
 
+// After the terminal narrowed, a rewrapping terminal shows the old line on several rows.
+TEST(ProgressRedraw, ErasesTheRowsOfARewrappedLine) {
+    EXPECT_EQ(redraw_prefix(49, 50, 50), "\r\x1b[K");         // same width
+    EXPECT_EQ(redraw_prefix(49, 50, 80), "\r\x1b[K");         // wider
+    EXPECT_EQ(redraw_prefix(30, 50, 40), "\r\x1b[K");         // narrower, still fits
+    EXPECT_EQ(redraw_prefix(49, 50, 40), "\r\x1b[1A\x1b[J");  // now on 2 rows
+    EXPECT_EQ(redraw_prefix(79, 80, 20), "\r\x1b[3A\x1b[J");  // now on 4 rows
+    EXPECT_EQ(redraw_prefix(49, 50, 0), "\r\x1b[K");          // width unknown
+}
+
 }  // namespace
 }  // namespace taskpoller::ctl
