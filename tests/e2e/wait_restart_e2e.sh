@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# `taskpollerctl wait` across a restart of the real daemon (issue 18): SIGTERM mid-wait, start it
-# again on the same journal; the wait says once that it lost the daemon, reconnects, and exits 0
-# when the batch is done.
+# `taskpollerctl wait` against the real daemon (issue 18): batches and tasks get an
+# expected_finish_at once the daemon has learned their action; and across a restart (SIGTERM
+# mid-wait, started again on the same journal) the wait says once that it lost the daemon,
+# reconnects, and exits 0 when the batch is done.
 # Usage: wait_restart_e2e.sh DAEMON CTL SIM
 source "$(dirname "$0")/lib.sh" "$@"
-start_sim 'instances: {running: 6, stopped: 0}' "operations: {default: {duration: {min: 3s, max: 4s}}}"
+start_sim 'instances: {running: 26, stopped: 0}' "operations: {default: {duration: {min: 2s, max: 3s}}}"
 mkdir -p "$work/state"
 write_config "store: {journal: $work/state/journal, durability: strict}"
 start_daemon
-ids=$(curl -s "http://127.0.0.1:$sim_port/_sim/instances" | grep -o '"id":"ins-[0-9a-z]*"' | cut -d'"' -f4 | head -n 6)
-json_ids=$(printf '"%s",' $ids); json_ids="[${json_ids%,}]"
-r=$(api POST /v1/batches "{\"service\":\"cvm\",\"action\":\"StopInstances\",\"params\":{\"instanceIds\":$json_ids}}")
-expect_contains "$r" "202 " "submit"
-batch=$(echo "$r" | grep -o '"id":"b-[^"]*"' | head -n 1 | cut -d'"' -f4)
+all_ids=$(curl -s "http://127.0.0.1:$sim_port/_sim/instances" | grep -o '"id":"ins-[0-9a-z]*"' | cut -d'"' -f4)
+stop_batch() {  # stop_batch ID... -> the new batch's id
+    local json_ids r
+    json_ids=$(printf '"%s",' "$@"); json_ids="[${json_ids%,}]"
+    r=$(api POST /v1/batches "{\"service\":\"cvm\",\"action\":\"StopInstances\",\"params\":{\"instanceIds\":$json_ids}}")
+    expect_contains "$r" "202 " "submit"
+    echo "$r" | grep -o '"id":"b-[^"]*"' | head -n 1 | cut -d'"' -f4
+}
+
+# The daemon learns StopInstances from 20 completions (learning's min_samples): only then does a
+# live batch of that action get an expected_finish_at.
+learn=$(stop_batch $(echo "$all_ids" | head -n 20))
+r=$(api GET "/v1/batches/$learn"); expect_contains "$r" '"expected_finish_at":null' "nothing learned yet"
+r=$(api GET "/v1/batches/$learn?wait=30s"); expect_contains "$r" '"state":"done"' "learning batch done"
+expect_contains "$r" '"expected_finish_at":null' "a finished batch has no expected finish"
+batch=$(stop_batch $(echo "$all_ids" | tail -n 6))
+r=$(api GET "/v1/batches/$batch"); expect_contains "$r" '"expected_finish_at":"20' "learned: an expected finish"
+task=$(echo "$r" | grep -o '"request_id":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+r=$(api GET "/v1/tasks/cvm/$task"); expect_contains "$r" '"expected_finish_at":"20' "and on its tasks"
+pass "expected_finish_at appears once 20 StopInstances have completed"
 
 "$ctl_bin" -s "$socket" wait "$batch" --timeout 60s --interval 500ms >"$work/wait.out" 2>"$work/wait.err" &
 wait_pid=$!
