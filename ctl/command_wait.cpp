@@ -1,12 +1,21 @@
-// wait: long-polls batches and tasks until they are terminal, with a live progress display.
+// wait: long-polls batches and tasks until they are terminal, with a live progress display
+// fitted to the terminal, an ETA from the daemon's learned durations, and reconnection across a
+// daemon restart.
 #include <fmt/format.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
+#include <cstdlib>
 #include <ostream>
+#include <random>
 #include <thread>
 
 #include "ctl/command_util.hpp"
 #include "ctl/duration.hpp"
+#include "ctl/reconnect.hpp"
 #include "ctl/views.hpp"
 
 namespace taskpoller::ctl {
@@ -25,6 +34,34 @@ struct item {
     exit_code error = exit_code::ok;  // set when the daemon refused the lookup
 };
 
+// The terminal's width: the output's window size, else $COLUMNS, else 80. Read at every redraw,
+// so a resize takes effect at the next one.
+int terminal_columns() {
+    winsize ws{};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    if (const char* c = std::getenv("COLUMNS"); c != nullptr) {
+        int n = 0;
+        const std::string_view v(c);
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec == std::errc{} && end == v.data() + v.size() && n > 0) return n;
+    }
+    return 80;
+}
+
+// Time left to the latest expected_finish_at of the live items; nullopt unless every live item
+// has one (the latest is unknown otherwise).
+std::optional<milliseconds> time_left(const std::vector<item>& items, std::int64_t now) {
+    std::optional<std::int64_t> latest;
+    for (const auto& it : items) {
+        if (it.finished || it.doc.is_null()) continue;
+        const auto at = parse_time_ms(field(it.doc, "expected_finish_at"));
+        if (!at) return std::nullopt;
+        latest = std::max(latest.value_or(*at), *at);
+    }
+    if (!latest) return std::nullopt;
+    return milliseconds{*latest - now};
+}
+
 class progress_display {
   public:
     explicit progress_display(const context& ctx) : ctx_(ctx) {}
@@ -36,14 +73,26 @@ class progress_display {
             if (it.doc.is_null()) continue;
             for (const auto& [s, n] : progress_counts(it.doc)) total[s] += n;
         }
-        const auto line = render_progress(total, 30, ctx_.colour);
         if (ctx_.interactive) {
-            *ctx_.out << "\r\x1b[K" << line << "  " << humanize_duration(elapsed) << std::flush;
+            const int cols = terminal_columns();
+            const auto line = render_progress_line(
+                total, elapsed, time_left(items, detail::now_ms()), cols, ctx_.colour);
+            *ctx_.out << (drawn_ ? redraw_prefix(drawn_width_, drawn_cols_, cols) : "\r\x1b[K")
+                      << line << std::flush;
             drawn_ = true;
-        } else if (line != last_) {
-            *ctx_.out << line << '\n' << std::flush;
+            drawn_width_ = display_width(line);
+            drawn_cols_ = cols;
+            return;
         }
+        // Off a terminal: one line per change (no time, no ETA: they would change every line).
+        const auto line = render_progress(total, 30, ctx_.colour);
+        if (line != last_) *ctx_.out << line << '\n' << std::flush;
         last_ = line;
+    }
+    // Erases the progress line (before a message on stderr); the next update draws it again.
+    void clear() {
+        if (drawn_) *ctx_.out << "\r\x1b[K" << std::flush;
+        drawn_ = false;
     }
     void finish() {
         if (drawn_) *ctx_.out << '\n' << std::flush;
@@ -54,16 +103,41 @@ class progress_display {
     const context& ctx_;
     std::string last_;
     bool drawn_ = false;
+    std::size_t drawn_width_ = 0;  // of the line on screen
+    int drawn_cols_ = 0;           // the terminal's width when it was drawn
 };
 
-// One long-poll of `it`; returns false (with `code` set) on a connection or protocol error.
-bool refresh(const context& ctx, item& it, milliseconds wait_for, int& code) {
+enum class refreshed { ok, lost, failed };
+
+// A 503 "shutting_down": the daemon is on its way out (a restart), as good as gone.
+bool shutting_down(const http_response& r) {
+    if (r.status != 503) return false;
+    boost::system::error_code ec;
+    const auto v = json::parse(r.body, ec);
+    if (ec || !v.is_object()) return false;
+    const auto* e = v.as_object().if_contains("error");
+    return e != nullptr && field(*e, "code") == "shutting_down";
+}
+
+// One long-poll of `it`. `lost` (with `why`) when the daemon is gone (refused, no socket, the
+// connection dropped, shutting down); `failed` (with `code` set) on another connection or
+// protocol error. A daemon's HTTP error on the lookup finishes the item with that error.
+refreshed refresh(const context& ctx, item& it, milliseconds wait_for, int& code,
+                  std::string& why) {
     std::string target = it.path;
     if (wait_for.count() > 0) target += "?wait=" + format_duration(wait_for);
     auto r = send_request(ctx.client, "GET", target, {}, wait_for);
     if (!r) {
+        if (r.error().kind == core::error_kind::unavailable) {
+            why = r.error().message;
+            return refreshed::lost;
+        }
         code = detail::fail(ctx, r.error().message);
-        return false;
+        return refreshed::failed;
+    }
+    if (shutting_down(*r)) {
+        why = "the daemon is shutting down";
+        return refreshed::lost;
     }
     if (r->status != 200) {
         // Report without --json echo: the final output prints one document per id.
@@ -72,22 +146,23 @@ bool refresh(const context& ctx, item& it, milliseconds wait_for, int& code) {
         it.error = static_cast<exit_code>(detail::daemon_error(quiet, *r, true));
         it.raw = std::move(r->body);  // --json still prints one line per id
         it.finished = true;
-        return true;
+        return refreshed::ok;
     }
     auto v = detail::parse_json(ctx, *r);
     if (!v) {
         code = to_int(exit_code::usage);
-        return false;
+        return refreshed::failed;
     }
     it.doc = std::move(*v);
     it.raw = std::move(r->body);
     it.finished = is_finished(it.doc);
-    return true;
+    return refreshed::ok;
 }
 
 int final_output(const context& ctx, const std::vector<item>& items, bool gave_up) {
     exit_code code = gave_up ? exit_code::incomplete : exit_code::ok;
     for (const auto& it : items) {
+        if (it.doc.is_null() && it.error == exit_code::ok) continue;  // never answered: gave up
         if (it.error != exit_code::ok) {
             code = worst(code, it.error);
             if (ctx.json && !it.raw.empty()) detail::print_raw(ctx, it.raw);
@@ -124,7 +199,15 @@ int run_wait(const context& ctx, const wait_args& a) {
     }
     const auto start = clock_type::now();
     const auto interval = std::max(a.interval, milliseconds{50});
+    const std::optional<clock_type::time_point> deadline =
+        a.timeout ? std::optional(start + *a.timeout) : std::nullopt;
     progress_display progress(ctx);
+    std::mt19937_64 gen{std::random_device{}()};
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    reconnect_backoff backoff([&] { return uniform(gen); });
+    bool answered = false;             // the daemon has answered this wait
+    bool away = false;                 // the daemon is lost: reconnecting
+    clock_type::time_point lost_at{};  // since when
     bool gave_up = false;
     for (bool first = true;; first = false) {
         std::size_t live = 0;
@@ -137,15 +220,56 @@ int run_wait(const context& ctx, const wait_args& a) {
         }
         const auto remaining = a.timeout ? *a.timeout - elapsed : interval;
         const auto round_start = clock_type::now();
+        bool lost = false;
         for (auto& it : items) {
             if (it.finished) continue;
             // The first look is immediate so the progress appears at once.
             const auto w = first || live > 1 ? milliseconds{0} : std::min(interval, remaining);
             int code = 0;
-            if (!refresh(ctx, it, w, code)) {
+            std::string why;
+            const auto got = refresh(ctx, it, w, code, why);
+            if (got == refreshed::failed) {
                 progress.finish();
                 return code;
             }
+            if (got == refreshed::lost) {
+                if (!answered) {  // never reached: a wrong socket, not a restart
+                    progress.finish();
+                    return detail::fail(ctx, why);
+                }
+                if (!away) {
+                    progress.clear();
+                    *ctx.err << fmt::format("taskpollerctl: lost the daemon ({}); reconnecting\n",
+                                            why)
+                             << std::flush;
+                    lost_at = clock_type::now();
+                    away = true;
+                }
+                lost = true;
+                break;
+            }
+            answered = true;
+            if (away) backoff.reset();
+            away = false;
+        }
+        if (lost) {
+            // Try again after the backoff, until the wait's deadline (then exit 2, as any
+            // timeout) or, without --timeout, reconnect_backoff::default_limit (then exit 3).
+            const auto now = clock_type::now();
+            const auto give_up = reconnect_backoff::give_up_at(lost_at, deadline);
+            if (now >= give_up) {
+                if (deadline) {
+                    gave_up = true;
+                    break;
+                }
+                progress.finish();
+                return detail::fail(ctx,
+                                    fmt::format("gave up: the daemon has not answered for {}",
+                                                format_duration(reconnect_backoff::default_limit)));
+            }
+            std::this_thread::sleep_for(
+                std::min<clock_type::duration>(backoff.next(), give_up - now));
+            continue;
         }
         progress.update(items, std::chrono::duration_cast<milliseconds>(clock_type::now() - start));
         // A daemon that answers a long poll at once (or several ids) must not be hammered.

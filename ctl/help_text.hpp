@@ -58,8 +58,11 @@ Examples:
   taskpollerctl list batches --label team=web --limit 20)";
 
 inline const std::string wait_footer = R"(
-On a terminal a progress bar with counts by state is redrawn in place; otherwise one line is
-printed per change. The final state is then shown (--json: the daemon's JSON, one line per id).
+On a terminal a progress bar with counts by state, the elapsed time and an ETA (from the
+daemon's learned durations) is redrawn in place, fitted to the terminal's width; otherwise one
+line is printed per change. The final state is then shown (--json: the daemon's JSON, one line
+per id). If the daemon goes away (a restart), the wait reconnects with backoff until --timeout,
+or for at most 5m without it.
 Exit codes: 0 all succeeded; 1 some failed, rejected, not_found or cancelled; 2 some timed out,
 an outcome is unknown, an id is unknown, or --timeout passed; 3 usage or connection error.
 

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 
+#include "ctl/duration.hpp"
+
 namespace taskpoller::ctl {
 namespace {
 
@@ -21,16 +23,52 @@ std::string_view colour_code(std::string_view state) noexcept {
     return {};
 }
 
-// Display width of sanitized text: counts UTF-8 code points, not bytes.
+// "[####------]": `cells` cells, the finished share filled.
+std::string progress_bar(std::int64_t finished, std::int64_t total, int cells) {
+    cells = std::max(cells, 1);
+    const auto filled = total == 0 ? 0 : static_cast<int>(finished * cells / total);
+    std::string bar = "[";
+    bar.append(static_cast<std::size_t>(filled), '#');
+    bar.append(static_cast<std::size_t>(cells - filled), '-');
+    return bar + "]";
+}
+
+// "12s", "3m5s", "2h10m", "3d4h".
+std::string whole_seconds(std::int64_t s) {
+    if (s < 60) return fmt::format("{}s", s);
+    if (s < 3600) return fmt::format("{}m{}s", s / 60, s % 60);
+    if (s < 86'400) return fmt::format("{}h{}m", s / 3600, (s % 3600) / 60);
+    return fmt::format("{}d{}h", s / 86'400, (s % 86'400) / 3600);
+}
+
+// The first code points of plain `s` that fit in `width` columns.
+std::string cut_to_width(std::string_view s, std::size_t width) {
+    std::size_t n = 0;
+    std::size_t i = 0;
+    for (; i < s.size(); ++i) {
+        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && n++ == width) break;
+    }
+    return std::string(s.substr(0, i));
+}
+
+}  // namespace
+
 std::size_t display_width(std::string_view s) noexcept {
     std::size_t n = 0;
-    for (unsigned char c : s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == 0x1b && i + 1 < s.size() && s[i + 1] == '[') {
+            // CSI: parameters and intermediates, then one final byte in 0x40..0x7E.
+            for (i += 2; i < s.size(); ++i) {
+                const auto f = static_cast<unsigned char>(s[i]);
+                if (f >= 0x40 && f <= 0x7E) break;
+            }
+            continue;
+        }
         if ((c & 0xC0) != 0x80) ++n;
     }
     return n;
 }
-
-}  // namespace
 
 bool colour_enabled(bool stdout_is_tty, bool no_color_flag, const char* no_color_env) noexcept {
     const bool env_set = no_color_env != nullptr && no_color_env[0] != '\0';
@@ -113,12 +151,63 @@ std::string render_progress(const state_counts& counts, int width, bool colour) 
         total += n;
         if (is_finished_state(state)) finished += n;
     }
-    width = std::max(width, 1);
-    const auto filled = total == 0 ? 0 : static_cast<int>(finished * width / total);
-    std::string bar(static_cast<std::size_t>(filled), '#');
-    bar.append(static_cast<std::size_t>(width - filled), '-');
-    return fmt::format("[{}] {}/{} entries finished  {}", bar, finished, total,
-                       render_counts(counts, colour));
+    return fmt::format("{} {}/{} entries finished  {}", progress_bar(finished, total, width),
+                       finished, total, render_counts(counts, colour));
+}
+
+std::string redraw_prefix(std::size_t last_width, int last_cols, int cols) {
+    if (cols <= 0 || cols >= last_cols || last_width < static_cast<std::size_t>(cols)) {
+        return "\r\x1b[K";
+    }
+    // Rewrapped, the old line ends last_width / cols rows below its first.
+    return fmt::format("\r\x1b[{}A\x1b[J", last_width / static_cast<std::size_t>(cols));
+}
+
+std::string eta_text(std::optional<std::chrono::milliseconds> remaining) {
+    if (!remaining) return {};
+    const auto ms = remaining->count();
+    if (ms > 1000) return "ETA " + whole_seconds((ms + 999) / 1000);
+    if (ms > -5000) return "ETA ~now";
+    return "overdue " + whole_seconds(-ms / 1000);
+}
+
+std::string render_progress_line(const state_counts& counts, std::chrono::milliseconds elapsed,
+                                 std::optional<std::chrono::milliseconds> eta, int width,
+                                 bool colour) {
+    constexpr int max_bar = 30;
+    constexpr int min_bar = 5;
+    std::int64_t total = 0;
+    std::int64_t finished = 0;
+    for (const auto& [state, n] : counts) {
+        total += n;
+        if (is_finished_state(state)) finished += n;
+    }
+    const auto limit = static_cast<std::size_t>(std::max(width - 1, 1));
+    const auto done = fmt::format("{}/{} entries finished", finished, total);
+    const auto detail = "  " + render_counts(counts, colour);
+    auto timing = "  " + humanize_duration(elapsed);
+    if (const auto e = eta_text(eta); !e.empty()) timing += "  " + e;
+    // Each variant, from the fullest; a bar (when wanted) takes what the rest leaves, up to
+    // max_bar cells: the bar, its space, then the text.
+    struct variant {
+        bool bar, detail, timing;
+    };
+    for (const variant v : {variant{true, true, true}, variant{true, false, true},
+                            variant{true, false, false}, variant{false, false, false}}) {
+        std::string text = done;
+        if (v.detail) text += detail;
+        if (v.timing) text += timing;
+        const auto used = display_width(text);
+        if (!v.bar) {
+            if (used <= limit) return text;
+            continue;
+        }
+        if (used + 3 + min_bar > limit) continue;  // "[" + cells + "] "
+        const auto cells = std::min<std::size_t>(max_bar, limit - used - 3);
+        return progress_bar(finished, total, static_cast<int>(cells)) + " " + text;
+    }
+    // Too narrow even for the words: the bare counts, cut as a last resort.
+    return cut_to_width(fmt::format("{}/{}", finished, total), limit);
 }
 
 }  // namespace taskpoller::ctl

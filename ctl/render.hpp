@@ -2,8 +2,10 @@
 // Text rendering for people: aligned tables, state colours and the progress line. Pure
 // functions returning strings, so they are tested without a terminal.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +45,33 @@ std::string render_counts(const state_counts& counts, bool colour);
 /// so an entry the cloud rejected counts though it never became a task; "finished" counts the
 /// terminal and rejected/unknown states. No trailing newline.
 std::string render_progress(const state_counts& counts, int width, bool colour);
+
+/// Display columns of `s`: UTF-8 code points, not bytes, and ANSI escape sequences (CSI, e.g.
+/// colours) count for nothing.
+std::size_t display_width(std::string_view s) noexcept;
+
+/// What an ETA reads for `remaining` time to the expected finish: "ETA 12s" (rounded up to
+/// whole seconds), "ETA ~now" from 1 s before to 5 s after it, then "overdue 5s"; empty when
+/// unknown (nullopt).
+std::string eta_text(std::optional<std::chrono::milliseconds> remaining);
+
+/// The interactive progress line, fitted to a terminal `width` columns wide: never more than
+/// width - 1 display columns, so the cursor never wraps. In full:
+///   "[#####-----] 12/40 finished  running 28  succeeded 12  3m20s  ETA 12s"
+/// When it does not fit, the bar shrinks first (from 30 cells down to 5), then the per-state
+/// counts are dropped, then the elapsed time and ETA, then the bar; the last resort is the
+/// plain "12/40 finished" cut to fit. `eta` as eta_text. No trailing newline.
+std::string render_progress_line(const state_counts& counts, std::chrono::milliseconds elapsed,
+                                 std::optional<std::chrono::milliseconds> eta, int width,
+                                 bool colour);
+
+/// What goes before each redraw of the progress line: back to its start and erase it
+/// ("\r\x1b[K"). When the terminal narrowed since the last line was drawn (it was
+/// `last_width` columns wide on a terminal `last_cols` wide, now `cols`) and no longer fits,
+/// a terminal that rewraps text on resize (tmux, VTE, kitty, iTerm2...) now shows it on
+/// several rows, the cursor on the last: those rows are erased too (up, then erase to the end
+/// of the screen), so no fragment of it stays above the new line.
+std::string redraw_prefix(std::size_t last_width, int last_cols, int cols);
 
 /// True for states the progress bar counts as finished.
 bool is_finished_state(std::string_view state) noexcept;

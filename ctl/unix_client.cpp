@@ -54,7 +54,11 @@ core::error connect_error(const client_options& o, const error_code& ec) {
     } else {
         why = ec.message();
     }
-    return core::error{fmt::format("cannot connect to {}: {}", o.socket_path, why)};
+    // Nothing listening, or no socket at all: what a daemon restart looks like from here.
+    const bool gone = ec == asio::error::connection_refused || ec.value() == ENOENT ||
+                      ec == asio::error::not_found;
+    return core::error{fmt::format("cannot connect to {}: {}", o.socket_path, why),
+                       gone ? core::error_kind::unavailable : core::error_kind::invalid};
 }
 
 core::error io_error(const client_options& o, const error_code& ec, std::string_view phase) {
@@ -68,7 +72,8 @@ core::error io_error(const client_options& o, const error_code& ec, std::string_
         ec == asio::error::connection_reset || ec == http::error::partial_message ||
         ec == asio::error::broken_pipe) {
         return core::error{
-            fmt::format("the daemon at {} closed the connection while {}", o.socket_path, phase)};
+            fmt::format("the daemon at {} closed the connection while {}", o.socket_path, phase),
+            core::error_kind::unavailable};
     }
     if (ec == http::error::body_limit) {
         return core::error{

@@ -32,7 +32,9 @@ struct http_response {
 /// response, whatever its status. `extra_time` is added to the deadline (for long polls).
 /// Fails, with a message that names the socket and the likely cause, when the socket cannot be
 /// reached, the deadline passes, the connection closes early, or the response is malformed or
-/// too large.
+/// too large. The error's kind is `unavailable` when the daemon is gone (connection refused, no
+/// socket, the connection closed or reset before the whole answer came: e.g. a restart), else
+/// `invalid`.
 core::result<http_response> send_request(const client_options& opts, std::string_view method,
                                          std::string_view target, std::string_view body = {},
                                          std::chrono::milliseconds extra_time = {});

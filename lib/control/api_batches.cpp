@@ -78,8 +78,9 @@ awaitable<response> submit(api_context& ctx, request_context& rc) {
     }
     rc.log.info("batch {} {} by {}: {}", r->batch.id, r->existing ? "repeated" : "submitted",
                 rc.peer_text(), core::to_string(r->batch.state));
-    co_return response::json(r->existing ? 200 : 202,
-                             batch_view(r->batch, &ctx.tracker.services()));
+    co_return response::json(
+        r->existing ? 200 : 202,
+        batch_view(r->batch, &ctx.tracker.services(), ctx.tracker.expected_finish(r->batch)));
 }
 
 awaitable<response> list(api_context& ctx, request_context& rc) {
@@ -105,7 +106,8 @@ awaitable<response> list(api_context& ctx, request_context& rc) {
     auto result = ctx.store.list_batches(f, *page);
     if (!result) co_return response::error(bad_request(result.error().message));
     json::array items;
-    for (const auto& b : result->items) items.emplace_back(batch_view(b, &ctx.tracker.services()));
+    for (const auto& b : result->items)
+        items.emplace_back(batch_view(b, &ctx.tracker.services(), ctx.tracker.expected_finish(b)));
     json::value next = nullptr;
     if (!result->next_page_token.empty()) next = result->next_page_token;
     co_return response::json(
@@ -127,7 +129,8 @@ awaitable<response> get(api_context& ctx, request_context& rc) {
     } else if (auto w = query_duration(rc.query, "wait", ctx.max_wait); !w) {
         co_return response::error(w.error());
     }
-    co_return response::json(200, batch_view(*b, &ctx.tracker.services()));
+    co_return response::json(
+        200, batch_view(*b, &ctx.tracker.services(), ctx.tracker.expected_finish(*b)));
 }
 
 awaitable<response> cancel(api_context& ctx, request_context& rc) {
@@ -138,7 +141,8 @@ awaitable<response> cancel(api_context& ctx, request_context& rc) {
     if (!b) co_return response::error(from_core(b.error()));
     if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
     rc.log.info("batch {} cancelled by {}", id, rc.peer_text());
-    co_return response::json(200, batch_view(*b, &ctx.tracker.services()));
+    co_return response::json(
+        200, batch_view(*b, &ctx.tracker.services(), ctx.tracker.expected_finish(*b)));
 }
 
 }  // namespace

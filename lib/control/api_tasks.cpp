@@ -117,7 +117,8 @@ awaitable<response> list(api_context& ctx, request_context& rc) {
     auto result = ctx.store.list_tasks(f, *page);
     if (!result) co_return response::error(bad_request(result.error().message));
     json::array items;
-    for (const auto& t : result->items) items.emplace_back(task_view(t, &ctx.tracker.services()));
+    for (const auto& t : result->items)
+        items.emplace_back(task_view(t, &ctx.tracker.services(), ctx.tracker.expected_finish(t)));
     json::value next = nullptr;
     if (!result->next_page_token.empty()) next = result->next_page_token;
     co_return response::json(
@@ -142,7 +143,8 @@ awaitable<response> get(api_context& ctx, request_context& rc) {
     } else if (auto w = query_duration(rc.query, "wait", ctx.max_wait); !w) {
         co_return response::error(w.error());
     }
-    co_return response::json(200, task_view(*t, &ctx.tracker.services()));
+    co_return response::json(
+        200, task_view(*t, &ctx.tracker.services(), ctx.tracker.expected_finish(*t)));
 }
 
 awaitable<response> adopt(api_context& ctx, request_context& rc) {
@@ -155,13 +157,15 @@ awaitable<response> adopt(api_context& ctx, request_context& rc) {
     // region it is another task (a collision the store logs), never this one.
     if (auto existing = ctx.store.get_task(ctx.tracker.identity_of(*a))) {
         if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
-        co_return response::json(200, task_view(*existing, &ctx.tracker.services()));
+        co_return response::json(200, task_view(*existing, &ctx.tracker.services(),
+                                                ctx.tracker.expected_finish(*existing)));
     }
     auto t = ctx.tracker.adopt(*a);
     if (!t) co_return response::error(from_core(t.error()));
     if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
     rc.log.info("task {} adopted by {}", name, rc.peer_text());
-    co_return response::json(201, task_view(*t, &ctx.tracker.services()));
+    co_return response::json(
+        201, task_view(*t, &ctx.tracker.services(), ctx.tracker.expected_finish(*t)));
 }
 
 awaitable<response> cancel(api_context& ctx, request_context& rc) {
@@ -179,7 +183,8 @@ awaitable<response> cancel(api_context& ctx, request_context& rc) {
     if (!t) co_return response::error(from_core(t.error()));
     if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
     rc.log.info("task {} cancelled by {}", name, rc.peer_text());
-    co_return response::json(200, task_view(*t, &ctx.tracker.services()));
+    co_return response::json(
+        200, task_view(*t, &ctx.tracker.services(), ctx.tracker.expected_finish(*t)));
 }
 
 }  // namespace

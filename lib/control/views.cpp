@@ -152,7 +152,8 @@ void add_completion_note(json::object& o, const core::task& t, const engine::reg
 
 }  // namespace
 
-json::object task_view(const core::task& t, const engine::registry* reg) {
+json::object task_view(const core::task& t, const engine::registry* reg,
+                       std::optional<core::sys_time> expected_finish) {
     json::object o;
     o["service"] = t.service;
     o["request_id"] = t.request_id;
@@ -176,11 +177,13 @@ json::object task_view(const core::task& t, const engine::registry* reg) {
     o["created_at"] = format_time(t.created_at);
     o["finished_at"] = time_or_null(t.finished_at);
     o["deadline"] = time_or_null(t.deadline);
+    o["expected_finish_at"] = time_or_null(expected_finish.value_or(core::sys_time{}));
     o["updated_seq"] = t.updated_seq;
     return o;
 }
 
-json::object batch_view(const core::batch& b, const engine::registry* reg) {
+json::object batch_view(const core::batch& b, const engine::registry* reg,
+                        std::optional<core::sys_time> expected_finish) {
     json::object o;
     o["id"] = b.id;
     o["state"] = core::to_string(b.state);
@@ -192,6 +195,7 @@ json::object batch_view(const core::batch& b, const engine::registry* reg) {
     o["message"] = b.message;
     o["created_at"] = format_time(b.created_at);
     o["finished_at"] = time_or_null(b.finished_at);
+    o["expected_finish_at"] = time_or_null(expected_finish.value_or(core::sys_time{}));
     o["labels"] = labels_view(b.labels);
     o["client_token"] = string_or_null(b.client_token);
     if (!b.target.empty()) o["target"] = b.target;  // AttachDisks: the instance

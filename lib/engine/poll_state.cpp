@@ -112,6 +112,16 @@ std::optional<std::uint32_t> poll_state::handle_of(const core::task_key& key) co
     return it->second;
 }
 
+std::optional<duration> poll_state::learned_completion(const core::task_key& key, double q) const {
+    const auto h = handle_of(key);
+    if (!h) return std::nullopt;
+    const auto& hist = sched_.histogram(tasks_[*h].profile);
+    if (hist.observations() == 0 || hist.weight() < options_.schedule.learning.min_samples) {
+        return std::nullopt;
+    }
+    return hist.quantile(q);
+}
+
 bool poll_state::remove_key(const core::task_key& key) {
     auto h = handle_of(key);
     if (!h) return false;

@@ -121,6 +121,10 @@ class poll_state {
     const scheduler& schedule() const noexcept { return sched_; }
     rate_limiter& limiter() noexcept { return limiter_; }
     const poller_options& options() const noexcept { return options_; }
+    /// The learned `q`-quantile of the completion time (measured from submission) of the
+    /// (service, action) of the tracked task `key`; nullopt when `key` is not tracked or its
+    /// profile holds fewer than learning.min_samples (decayed) samples. Read-only.
+    std::optional<duration> learned_completion(const core::task_key& key, double q) const;
     /// Polling settings for tasks tracked from now on (configuration reload). The scheduler
     /// keeps what it learned; live tasks keep their deadlines and completion rules.
     void set_options(const poller_options& o);

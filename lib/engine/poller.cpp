@@ -330,5 +330,8 @@ std::uint64_t poller::internal_errors() const noexcept {
 const scheduler& poller::schedule() const noexcept {
     return impl_->state.schedule();
 }
+std::optional<duration> poller::learned_completion(const core::task_key& key, double q) const {
+    return impl_->state.learned_completion(key, q);
+}
 
 }  // namespace taskpoller::engine

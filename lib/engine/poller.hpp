@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +84,9 @@ class poller {
     /// Poll calls that ended in an exception (bugs caught by supervision).
     std::uint64_t internal_errors() const noexcept;
     const scheduler& schedule() const noexcept;
+    /// The learned `q`-quantile of the completion time of tracked task `key`'s (service,
+    /// action), or nullopt (not tracked, too few samples): poll_state::learned_completion.
+    std::optional<duration> learned_completion(const core::task_key& key, double q) const;
 
   private:
     struct impl;

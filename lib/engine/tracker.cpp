@@ -109,6 +109,27 @@ void tracker::drain_state::check() {
     std::exchange(on_drained, {})();
 }
 
+std::optional<core::sys_time> tracker::expected_finish(const core::task& t) const {
+    if (core::is_terminal(t.state)) return std::nullopt;
+    const auto d = poller_.learned_completion(t.key(), expected_finish_quantile);
+    if (!d) return std::nullopt;
+    return t.created_at + std::chrono::duration_cast<core::sys_time::duration>(*d);
+}
+
+std::optional<core::sys_time> tracker::expected_finish(const core::batch& b) const {
+    if (core::is_terminal(b.state)) return std::nullopt;
+    // Every task of a batch shares its (service, action), so the first live one polled gives
+    // the learned time; the latest finish over them is the batch's created_at plus it.
+    for (const auto& e : b.entries) {
+        if (e.request_id.empty() || (e.state && core::is_terminal(*e.state))) continue;
+        const core::task_key key{b.service, e.request_id, b.region, b.id};
+        if (const auto d = poller_.learned_completion(key, expected_finish_quantile)) {
+            return b.created_at + std::chrono::duration_cast<core::sys_time::duration>(*d);
+        }
+    }
+    return std::nullopt;
+}
+
 std::size_t tracker::inflight() const noexcept {
     return poller_.inflight() + drain_->submitting;
 }

@@ -152,6 +152,16 @@ class tracker {
     const submit_stats& submissions() const noexcept { return submit_stats_; }
     const poller& polls() const noexcept { return poller_; }
 
+    /// The completion-time quantile the expected finish uses (p90).
+    static constexpr double expected_finish_quantile = 0.9;
+    /// When a live task is expected to finish: its created_at plus the learned p90 completion
+    /// time of its (service, action). nullopt when it is terminal, not polled, or learning has
+    /// too few samples for its profile (poller::learned_completion).
+    std::optional<core::sys_time> expected_finish(const core::task& t) const;
+    /// The same for a batch: the latest over its live tasks, which share its action, so its
+    /// created_at plus that p90. nullopt when none of its tasks gives an estimate.
+    std::optional<core::sys_time> expected_finish(const core::batch& b) const;
+
     /// One signed read-only probe per configured service (engine/cloud_check.hpp), each logged
     /// (a refused one at error) and kept for cloud_checks(). Runs once at a time: a call while
     /// one runs does nothing. Counts as a submission for shutdown draining. Each probe's Date

@@ -5,7 +5,11 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <future>
 #include <memory>
+#include <thread>
 
 #include "fake_daemon.hpp"
 #include "sample_json.hpp"
@@ -71,6 +75,84 @@ std::vector<std::string> with_socket(const fake_daemon& d, std::vector<std::stri
     return args;
 }
 
+// RFC 3339 UTC with milliseconds, `from_now` from now.
+std::string time_from_now(std::chrono::milliseconds from_now) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch() + from_now)
+                        .count();
+    const std::time_t secs = ms / 1000;
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    return std::string(buf) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z";
+}
+
+// `doc` (a batch_with document) with "expected_finish_at" set to `at` (null when empty).
+std::string with_expected(const std::string& doc, const std::string& at) {
+    auto v = json::parse(doc);
+    if (at.empty()) {
+        v.as_object()["expected_finish_at"] = nullptr;
+    } else {
+        v.as_object()["expected_finish_at"] = at;
+    }
+    return json::serialize(v);
+}
+
+// Display columns of terminal output: code points, escape sequences (CSI) not counted.
+std::size_t columns_of(std::string_view s) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\x1b' && i + 1 < s.size() && s[i + 1] == '[') {
+            for (i += 2; i < s.size() && !(s[i] >= 0x40 && s[i] <= 0x7E); ++i) {
+            }
+            continue;
+        }
+        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) ++n;
+    }
+    return n;
+}
+
+// The progress lines drawn in place: the text after each "\r\x1b[K" up to the next one or
+// the end of the line.
+std::vector<std::string> drawn_lines(const std::string& out) {
+    std::vector<std::string> lines;
+    const std::string mark = "\r\x1b[K";
+    for (auto p = out.find(mark); p != std::string::npos;) {
+        const auto start = p + mark.size();
+        const auto next = out.find(mark, start);
+        const auto nl = out.find('\n', start);
+        const auto end = std::min(next, nl);
+        lines.push_back(
+            out.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        p = next;
+    }
+    return lines;
+}
+
+// A temporary directory, removed however the test ends.
+struct temp_dir {
+    std::string path;
+    temp_dir() {
+        char tmpl[] = "/tmp/ctl-restart-XXXXXX";
+        if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path = tmpl;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+
+// Waits up to 5 s for `d` to have received `n` requests.
+bool requests_reach(const fake_daemon& d, std::size_t n) {
+    for (int i = 0; i < 500; ++i) {
+        if (d.requests().size() >= n) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+}
+
 TEST(CtlWait, LongPollsUntilDoneAndExitsZero) {
     fake_daemon d(sequence({batch_with("submitted", {{"running", 2}}),
                             batch_with("submitted", {{"running", 1}, {"succeeded", 1}}),
@@ -105,6 +187,147 @@ TEST(CtlWait, ProgressIsRedrawnInPlaceOnATerminal) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(has(r.out, "\r\x1b[K[")) << r.out;
     EXPECT_TRUE(has(r.out, "\x1b[32m")) << r.out;  // colour on a terminal
+}
+
+// Issue 18: the ETA comes from the latest expected_finish_at of the live items.
+TEST(CtlWait, TheProgressLineShowsTheEtaOrOverdue) {
+    const auto running = batch_with("submitted", {{"running", 2}});
+    const auto done = batch_with("done", {{"succeeded", 2}});
+    auto run = [&](const std::string& at, bool tty) {
+        fake_daemon d(sequence({with_expected(running, at), with_expected(done, "")}));
+        auto r = run_ctl(with_socket(d, {"wait", "b-1", "--interval", "50ms"}), {}, tty);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return r.out;
+    };
+    const auto ahead = run(time_from_now(std::chrono::seconds(90)), true);
+    EXPECT_TRUE(has(ahead, "ETA 1m")) << ahead;  // 1m30s, or 1m29s on a slow machine
+    const auto late = run(time_from_now(-std::chrono::seconds(30)), true);
+    EXPECT_TRUE(has(late, "overdue ")) << late;
+    EXPECT_FALSE(has(late, "ETA")) << late;
+    const auto unknown = run("", true);
+    EXPECT_FALSE(has(unknown, "ETA")) << unknown;
+    EXPECT_FALSE(has(unknown, "overdue")) << unknown;
+    // Off a terminal, the lines printed per change carry no ETA.
+    const auto piped = run(time_from_now(std::chrono::seconds(90)), false);
+    EXPECT_FALSE(has(piped, "ETA")) << piped;
+}
+
+// Issue 18: the line drawn in place fits the terminal ($COLUMNS when the terminal does not say).
+TEST(CtlWait, TheProgressLineFitsTheTerminalWidth) {
+    const auto busy = with_expected(batch_with("submitted", {{"pending", 3},
+                                                             {"running", 12},
+                                                             {"succeeded", 20},
+                                                             {"failed", 4},
+                                                             {"timed_out", 2},
+                                                             {"cancelled", 1}}),
+                                    time_from_now(std::chrono::minutes(3)));
+    const auto done = batch_with("done", {{"succeeded", 42}});
+    for (const int cols : {50, 200}) {
+        fake_daemon d(sequence({busy, busy, done}));
+        const auto r = run_ctl(with_socket(d, {"wait", "b-1", "--interval", "50ms"}),
+                               {"COLUMNS=" + std::to_string(cols)}, true);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        const auto lines = drawn_lines(r.out);
+        ASSERT_GE(lines.size(), 2u) << r.out;
+        for (const auto& l : lines) {
+            EXPECT_LE(columns_of(l), static_cast<std::size_t>(cols - 1)) << cols << ": " << l;
+            EXPECT_TRUE(has(l, "finished")) << l;
+        }
+        // 200 columns hold the per-state counts; 50 do not, but keep the ETA.
+        EXPECT_EQ(has(lines.front(), "timed_out 2"), cols == 200) << lines.front();
+        EXPECT_TRUE(has(lines.front(), "ETA ")) << lines.front();
+    }
+}
+
+// Issue 18: a daemon restart during wait (the long poll's connection drops, then nothing
+// listens on the socket for a while) is waited out; the wait then finishes as usual.
+TEST(CtlWait, ReconnectsAcrossADaemonRestart) {
+    temp_dir dir;
+    const std::string path = dir.path + "/d.sock";
+    auto calls = std::make_shared<std::atomic<int>>(0);
+    auto first = std::make_unique<fake_daemon>(
+        [calls](const recorded_request&) {
+            canned_response c;
+            if (calls->fetch_add(1) == 0) {
+                c.body = batch_with("submitted", {{"running", 2}});
+            } else {
+                c.how = canned_response::mode::hang;  // a long poll in progress
+            }
+            return c;
+        },
+        path);
+    auto waiting = std::async(std::launch::async, [&] {
+        return run_ctl({"-s", path, "wait", "b-1", "--interval", "2s"});
+    });
+    ASSERT_TRUE(requests_reach(*first, 2));
+    first.reset();  // stopped: the long poll's connection closes, the socket is removed
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    fake_daemon second(sequence({batch_with("done", {{"succeeded", 2}})}), path);
+    const auto r = waiting.get();
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(occurrences(r.err, "taskpollerctl: lost the daemon ("), 1u) << r.err;
+    EXPECT_TRUE(has(r.err, "); reconnecting\n")) << r.err;
+    EXPECT_TRUE(has(r.out, "batch b-1  done")) << r.out;
+    EXPECT_GE(second.requests().size(), 1u);
+}
+
+// With --timeout, a daemon that does not come back ends the wait as a timeout does (exit 2),
+// with the last state seen.
+TEST(CtlWait, ADaemonThatStaysAwayEndsTheWaitAtItsTimeout) {
+    temp_dir dir;
+    const std::string path = dir.path + "/d.sock";
+    auto first =
+        std::make_unique<fake_daemon>(sequence({batch_with("submitted", {{"running", 1}})}), path);
+    auto waiting = std::async(std::launch::async, [&] {
+        return run_ctl({"-s", path, "wait", "b-1", "--interval", "100ms", "--timeout", "1500ms"});
+    });
+    ASSERT_TRUE(requests_reach(*first, 1));
+    first.reset();
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = waiting.get();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_TRUE(has(r.err, "lost the daemon (")) << r.err;
+    EXPECT_TRUE(has(r.err, "gave up waiting after 1500ms: 1 of 1 not finished")) << r.err;
+    EXPECT_TRUE(has(r.out, "batch b-1  submitted")) << r.out;
+}
+
+// A daemon going down answers "shutting_down" (503) to new requests: lost, not an error. A 4xx
+// is the daemon's answer, never a lost daemon; nor is a socket that never answered this wait.
+TEST(CtlWait, OnlyAGoneDaemonIsWaitedFor) {
+    {
+        fake_daemon d([n = std::make_shared<std::atomic<int>>(0)](const recorded_request&) {
+            const int i = n->fetch_add(1);
+            if (i == 1) return error_response(503, "shutting_down", "the daemon is shutting down");
+            canned_response c;
+            c.body = i == 0 ? batch_with("submitted", {{"running", 1}})
+                            : batch_with("done", {{"succeeded", 1}});
+            return c;
+        });
+        const auto r = run_ctl(with_socket(d, {"wait", "b-1", "--interval", "50ms"}));
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_TRUE(has(r.err, "lost the daemon (the daemon is shutting down); reconnecting"))
+            << r.err;
+    }
+    {
+        fake_daemon d([n = std::make_shared<std::atomic<int>>(0)](const recorded_request&) {
+            if (n->fetch_add(1) > 0) return error_response(404, "not_found", "no such id");
+            canned_response c;
+            c.body = batch_with("submitted", {{"running", 1}});
+            return c;
+        });
+        const auto r = run_ctl(with_socket(d, {"wait", "b-1", "--interval", "50ms"}));
+        EXPECT_EQ(r.exit_code, 2) << r.err;
+        EXPECT_TRUE(has(r.err, "no such id (not_found, HTTP 404)")) << r.err;
+        EXPECT_FALSE(has(r.err, "reconnecting")) << r.err;
+    }
+    temp_dir dir;
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = run_ctl({"-s", dir.path + "/none.sock", "wait", "b-1"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_TRUE(has(r.err, "cannot connect to")) << r.err;
+    EXPECT_FALSE(has(r.err, "reconnecting")) << r.err;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
 
 struct outcome_case {

@@ -101,7 +101,16 @@ fake_daemon::fake_daemon(handler h) : handler_(std::move(h)) {
     char tmpl[] = "/tmp/ctl-test-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
-    socket_path_ = dir_ + "/d.sock";
+    listen_on(dir_ + "/d.sock");
+}
+
+fake_daemon::fake_daemon(handler h, std::string socket_path) : handler_(std::move(h)) {
+    ::unlink(socket_path.c_str());
+    listen_on(socket_path);
+}
+
+void fake_daemon::listen_on(const std::string& path) {
+    socket_path_ = path;
     listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -120,7 +129,11 @@ fake_daemon::~fake_daemon() {
     thread_.join();
     ::close(listen_fd_);
     std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    if (dir_.empty()) {
+        std::filesystem::remove(socket_path_, ec);
+    } else {
+        std::filesystem::remove_all(dir_, ec);
+    }
 }
 
 std::vector<recorded_request> fake_daemon::requests() const {

@@ -46,6 +46,9 @@ class fake_daemon {
 
     /// Creates a socket in a fresh temporary directory and starts serving with `h`.
     explicit fake_daemon(handler h);
+    /// Serves on `socket_path` (a stale socket file there is replaced), as a restarted daemon
+    /// does; the socket file, not its directory, is removed when stopped.
+    fake_daemon(handler h, std::string socket_path);
     ~fake_daemon();
     fake_daemon(const fake_daemon&) = delete;
     fake_daemon& operator=(const fake_daemon&) = delete;
@@ -55,6 +58,7 @@ class fake_daemon {
     std::vector<recorded_request> requests() const;
 
   private:
+    void listen_on(const std::string& path);
     void serve();
     void serve_connection(int fd);
 

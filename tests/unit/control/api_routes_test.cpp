@@ -49,6 +49,7 @@ TEST(ApiRoutes, GetBatchShowsEntriesCountsAndTasks) {
     EXPECT_EQ(b.at("labels").as_object().at("team").as_string(), "a");
     EXPECT_TRUE(b.at("client_token").is_null());
     EXPECT_TRUE(b.at("finished_at").is_null());
+    EXPECT_TRUE(b.at("expected_finish_at").is_null());  // nothing learned yet
     const auto& entries = b.at("entries").as_array();
     ASSERT_EQ(entries.size(), 3u);
     EXPECT_EQ(entries[0].as_object().at("request_id").as_string(), "r1");
@@ -293,6 +294,7 @@ TEST(ApiRoutes, AdoptCreatesThenReturnsExisting) {
     EXPECT_EQ(r.doc.as_object().at("region").as_string(), "ap-beijing");
     EXPECT_EQ(r.doc.as_object().at("labels").as_object().at("who").as_string(), "me");
     EXPECT_FALSE(r.doc.as_object().at("deadline").is_null());
+    EXPECT_TRUE(r.doc.as_object().at("expected_finish_at").is_null());  // nothing learned yet
     auto again = call(env.path, verb::post, "/v1/tasks", body);
     EXPECT_EQ(again.status, 200u) << again.body;
     EXPECT_EQ(again.doc.as_object().at("key").as_string(), "lb/777");

@@ -63,5 +63,19 @@ TEST(TaskView, an_adopted_v2_cvm_task_says_its_completion_is_inferred) {
     EXPECT_FALSE(task_view(t, &v3).contains("completion"));  // 3.0 checks the RequestId
 }
 
+// "expected_finish_at" (docs/api.md): the tracker's estimate when it has one, else null.
+TEST(TaskView, expected_finish_at_is_the_estimate_or_null) {
+    const auto t = stop_task();
+    EXPECT_TRUE(task_view(t).at("expected_finish_at").is_null());
+    const core::sys_time at{std::chrono::milliseconds{1'764'285'320'123}};
+    EXPECT_EQ(task_view(t, nullptr, at).at("expected_finish_at"), "2025-11-27T23:15:20.123Z");
+    core::batch b;
+    b.id = "b-1";
+    b.service = "cvm";
+    b.action = "StopInstances";
+    EXPECT_TRUE(batch_view(b).at("expected_finish_at").is_null());
+    EXPECT_EQ(batch_view(b, nullptr, at).at("expected_finish_at"), "2025-11-27T23:15:20.123Z");
+}
+
 }  // namespace
 }  // namespace taskpoller::control

@@ -239,6 +239,39 @@ TEST(PollStateWrites, new_polling_options_apply_from_each_tasks_next_poll) {
     EXPECT_EQ(due_at(8000ms), std::vector<std::uint32_t>{h});
 }
 
+// What the API's "expected_finish_at" rests on: a tracked task's learned completion time, only
+// once its (service, action) has min_samples completions; none for an untracked key.
+TEST(PollStateLearning, learned_completion_needs_min_samples_of_the_profile) {
+    fixture f;
+    const auto min = static_cast<int>(fixture::options().schedule.learning.min_samples);
+    auto complete_one = [&](int n) {
+        auto h = f.add_lb(n);
+        f.clock.advance(9s);
+        f.ps.apply(h, task_poll_answer{std::nullopt, remote_status::running});
+        f.clock.advance(1s);  // finished between 9 s and 10 s: learned as ~9.5 s
+        f.ps.apply(h, task_poll_answer{std::nullopt, remote_status::succeeded});
+    };
+    for (int i = 0; i < min - 1; ++i) complete_one(i);
+    ASSERT_NE(f.ps.find(f.add_lb(1000)), nullptr);  // lb/6000, live, same action
+    const core::task_key key{"lb", "6000"};
+    EXPECT_FALSE(f.ps.learned_completion(key, 0.9));  // one sample short
+    complete_one(min - 1);
+    const auto p90 = f.ps.learned_completion(key, 0.9);
+    ASSERT_TRUE(p90);
+    EXPECT_GE(*p90, 8s);
+    EXPECT_LE(*p90, 11s);
+    // Another action of the same service has learned nothing; an unknown key gives nothing.
+    track_request other;
+    other.key = {"lb", "other-1"};
+    other.action = "DeregisterInstancesFromLoadBalancer";
+    other.region = "ap-guangzhou";
+    other.submitted = f.clock.steady_now();
+    other.deadline = other.submitted + 1h;
+    ASSERT_TRUE(f.ps.add(other));
+    EXPECT_FALSE(f.ps.learned_completion(other.key, 0.9));
+    EXPECT_FALSE(f.ps.learned_completion({"lb", "nope"}, 0.9));
+}
+
 }  // namespace
 }  // namespace taskpoller::engine::detail
 
