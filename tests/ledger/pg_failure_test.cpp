@@ -6,12 +6,17 @@
 #endif
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "ledger/pg_connection.hpp"
@@ -122,6 +127,63 @@ TEST_F(PgFailure, BackoffGivesUpWithTheLastError) {
     EXPECT_TRUE(r.error().connection_lost);
     EXPECT_GE(took, 300ms);
     EXPECT_LT(took, 3s);
+}
+
+TEST_F(PgFailure, ListenerLearnsItsBackendWasTerminated) {
+    pg_connection listener(io_.get_executor(), conninfo());
+    ASSERT_TRUE(run_coro(io_, listener.async_connect()));
+    ASSERT_TRUE(run_coro(io_, listener.async_exec("LISTEN tp_changes")));
+    std::thread killer([&, pid = listener.backend_pid()] {
+        std::this_thread::sleep_for(300ms);
+        cluster().terminate_backend(pid);
+    });
+    auto start = steady::now();
+    auto r = run_coro(io_, listener.async_wait_notification(20s));
+    auto took = steady::now() - start;
+    killer.join();
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().connection_lost) << r.error().message;
+    EXPECT_FALSE(r.error().timed_out);
+    EXPECT_LT(took, 5s);
+    EXPECT_FALSE(listener.connected());
+}
+
+TEST_F(PgFailure, ConnectTriesTheNextHostOnANewSocket) {
+    // The first host has no server: libpq closes that socket and opens another for the second.
+    pg_connection c(io_.get_executor(), "host=" + cluster().dir() + "/nowhere," + cluster().dir() +
+                                            " port=5432 user=postgres dbname=" + db_);
+    auto r = run_coro(io_, c.async_connect(10s));
+    ASSERT_TRUE(r) << r.error().message;
+    auto one = run_coro(io_, c.async_exec("SELECT 1"));
+    ASSERT_TRUE(one) << one.error().message;
+}
+
+TEST_F(PgFailure, ConnectTimesOutOnAServerThatNeverAnswers) {
+    // A Unix socket that accepts connections (the backlog) and never says a word.
+    auto dir = cluster().dir() + "/mute-" + db_;
+    std::filesystem::create_directory(dir);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    auto path = dir + "/.s.PGSQL.5432";
+    ASSERT_LT(path.size(), sizeof addr.sun_path);
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(fd, 4), 0);
+
+    pg_connection c(io_.get_executor(), "host=" + dir + " port=5432 user=postgres");
+    auto start = steady::now();
+    auto r = run_coro(io_, c.async_connect(300ms));
+    auto took = steady::now() - start;
+    ::close(fd);
+    std::filesystem::remove_all(dir);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().timed_out);
+    EXPECT_TRUE(r.error().connection_lost);
+    EXPECT_GE(took, 300ms);
+    EXPECT_LT(took, 3s);
+    EXPECT_FALSE(c.connected());
 }
 
 }  // namespace
