@@ -1,5 +1,5 @@
-// pg_connection: results, errors, the socket waits and connecting (pg_exec.cpp: statements,
-// pipelines, notifications).
+// pg_connection: the socket waits and connecting (pg_exec.cpp: statements, pipelines,
+// notifications; pg_result.cpp: results and errors).
 #include "ledger/pg_connection.hpp"
 
 // GCC 12 reports a false -Wmismatched-new-delete for coroutine frames whose promise type has a
@@ -12,10 +12,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <charconv>
-#include <cstdlib>
 #include <memory>
-#include <stdexcept>
 #include <thread>
 
 #include "ledger/pg_impl.hpp"
@@ -23,76 +20,6 @@
 namespace taskpoller::ledger {
 namespace asio = boost::asio;
 using boost::system::error_code;
-
-void throw_exception_from_error(const pg_error& e, const boost::source_location&) {
-    throw std::runtime_error(e.sqlstate.empty() ? e.message : e.sqlstate + ": " + e.message);
-}
-
-// --- pg_result ---------------------------------------------------------------------------------
-
-pg_result& pg_result::operator=(pg_result&& o) noexcept {
-    if (this != &o) {
-        if (r_ != nullptr) PQclear(r_);
-        r_ = o.r_;
-        o.r_ = nullptr;
-    }
-    return *this;
-}
-
-pg_result::~pg_result() {
-    if (r_ != nullptr) PQclear(r_);
-}
-
-int pg_result::rows() const noexcept {
-    return r_ != nullptr ? PQntuples(r_) : 0;
-}
-int pg_result::columns() const noexcept {
-    return r_ != nullptr ? PQnfields(r_) : 0;
-}
-
-bool pg_result::is_null(int row, int column) const noexcept {
-    return r_ == nullptr || row >= rows() || column >= columns() ||
-           PQgetisnull(r_, row, column) != 0;
-}
-
-std::string_view pg_result::get(int row, int column) const noexcept {
-    if (is_null(row, column)) return {};
-    return {PQgetvalue(r_, row, column), static_cast<std::size_t>(PQgetlength(r_, row, column))};
-}
-
-std::optional<std::int64_t> pg_result::get_int(int row, int column) const noexcept {
-    if (is_null(row, column)) return std::nullopt;
-    auto text = get(row, column);
-    std::int64_t v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-    return v;
-}
-
-std::uint64_t pg_result::affected_rows() const noexcept {
-    if (r_ == nullptr) return 0;
-    const char* n = PQcmdTuples(r_);
-    return n != nullptr && *n != '\0' ? std::strtoull(n, nullptr, 10) : 0;
-}
-
-// --- errors ------------------------------------------------------------------------------------
-
-std::string trimmed_message(const char* text) {
-    std::string s = text != nullptr ? text : "";
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
-    return s;
-}
-
-std::optional<pg_error> result_error(const PGresult* r, const PGconn* conn) {
-    auto status = PQresultStatus(r);
-    if (status != PGRES_FATAL_ERROR && status != PGRES_BAD_RESPONSE) return std::nullopt;
-    pg_error e;
-    if (const char* s = PQresultErrorField(r, PG_DIAG_SQLSTATE)) e.sqlstate = s;
-    const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-    e.message = trimmed_message(primary != nullptr ? primary : PQresultErrorMessage(r));
-    e.connection_lost = conn == nullptr || PQstatus(conn) != CONNECTION_OK;
-    return e;
-}
 
 pg_error pg_connection::impl::connection_error(std::string_view context) {
     pg_error e;
@@ -309,52 +236,51 @@ namespace {
 void ignore_notice(void*, const char*) {}
 }  // namespace
 
-asio::awaitable<pg_outcome<void>> pg_connection::async_connect(std::chrono::milliseconds timeout) {
-    auto& s = *impl_;
-    if (s.busy) co_return pg_error{.message = "another operation is in progress"};
-    s.busy = true;
-    struct unbusy {
-        impl& s;
-        ~unbusy() { s.busy = false; }
-    } guard{s};
-    s.close();
-    s.notifications.clear();
-    auto deadline = steady_clock::now() + timeout;
-    const char* keywords[] = {"dbname", nullptr};
-    const char* values[] = {s.conninfo.c_str(), nullptr};
-    s.conn = PQconnectStartParams(keywords, values, 1);
-    if (s.conn == nullptr) co_return pg_error{.message = "out of memory", .connection_lost = true};
-    if (PQstatus(s.conn) == CONNECTION_BAD) {
-        auto e = s.connection_error("connecting");
-        s.close();
-        co_return e;
-    }
+asio::awaitable<std::optional<pg_error>> pg_connection::impl::poll_connect(
+    steady_clock::time_point deadline) {
     // PQconnectPoll's contract: start as if it had asked to wait for writing.
     auto poll = PGRES_POLLING_WRITING;
     while (poll != PGRES_POLLING_OK) {
-        if (poll == PGRES_POLLING_FAILED) {
-            auto e = s.connection_error("connecting");
-            s.close();
-            co_return e;
-        }
-        s.rewatch();  // the socket may be a new one at each step
+        if (poll == PGRES_POLLING_FAILED) co_return connection_error("connecting");
+        rewatch();  // the socket may be a new one at each step
         auto ready =
-            co_await s.wait(poll == PGRES_POLLING_READING, poll == PGRES_POLLING_WRITING, deadline);
+            co_await wait(poll == PGRES_POLLING_READING, poll == PGRES_POLLING_WRITING, deadline);
         if (ready.timed_out || ready.closed) {
-            s.close();
             co_return pg_error{.message = ready.timed_out ? "timed out connecting" : "closed",
                                .connection_lost = true,
                                .timed_out = ready.timed_out};
         }
-        poll = PQconnectPoll(s.conn);
+        poll = PQconnectPoll(conn);
     }
-    if (PQsetnonblocking(s.conn, 1) != 0) {
-        auto e = s.connection_error("non-blocking mode");
+    if (PQsetnonblocking(conn, 1) != 0) co_return connection_error("non-blocking mode");
+    PQsetNoticeProcessor(conn, ignore_notice, nullptr);
+    rewatch();
+    co_return std::nullopt;
+}
+
+asio::awaitable<pg_outcome<void>> pg_connection::async_connect(std::chrono::milliseconds timeout) {
+    auto& s = *impl_;
+    if (s.busy) co_return pg_error{.message = "another operation is in progress"};
+    busy_guard guard(s);
+    s.close();
+    s.notifications.clear();
+    auto deadline = steady_clock::now() + timeout;
+    // The conninfo as the dbname value: libpq expands it (keyword=value pairs or a URI).
+    const char* keywords[] = {"dbname", nullptr};
+    const char* values[] = {s.conninfo.c_str(), nullptr};
+    s.conn = PQconnectStartParams(keywords, values, 1);
+    if (s.conn == nullptr) co_return pg_error{.message = "out of memory", .connection_lost = true};
+    std::optional<pg_error> failed;
+    if (PQstatus(s.conn) == CONNECTION_BAD) {
+        failed = s.connection_error("connecting");
+    } else {
+        failed = co_await s.poll_connect(deadline);
+    }
+    if (failed) {
         s.close();
-        co_return e;
+        failed->connection_lost = true;
+        co_return *failed;
     }
-    PQsetNoticeProcessor(s.conn, ignore_notice, nullptr);
-    s.rewatch();
     co_return pg_outcome<void>{};
 }
 

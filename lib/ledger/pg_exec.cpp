@@ -32,21 +32,6 @@ bool send_params(PGconn* c, const std::string& sql, const std::vector<pg_param>&
                              values.data(), nullptr, nullptr, 0) != 0;
 }
 
-// Marks the connection busy for one operation, however the coroutine ends.
-struct busy_guard {
-    explicit busy_guard(pg_connection::impl& s) : s_(s) { s_.busy = true; }
-    ~busy_guard() { s_.busy = false; }
-    busy_guard(const busy_guard&) = delete;
-    busy_guard& operator=(const busy_guard&) = delete;
-
-  private:
-    pg_connection::impl& s_;
-};
-
-}  // namespace
-
-namespace {
-
 // The connection failed after a statement's error (a terminated backend sends its FATAL error
 // and closes): that error, which says why, with connection_lost.
 pg_error lost_after(std::optional<pg_error> first, pg_error lost) {

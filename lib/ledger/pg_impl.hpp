@@ -73,6 +73,20 @@ struct pg_connection::impl {
     void take_notifications();
     /// Sends a cancel request for the running statement from a helper thread.
     void send_cancel() noexcept;
+    /// PQconnectPoll until connected or `deadline`; then non-blocking mode. The error if not.
+    boost::asio::awaitable<std::optional<pg_error>> poll_connect(steady_clock::time_point deadline);
+};
+
+/// Marks the connection busy for one operation, however the coroutine ends.
+class busy_guard {
+  public:
+    explicit busy_guard(pg_connection::impl& s) : s_(s) { s_.busy = true; }
+    ~busy_guard() { s_.busy = false; }
+    busy_guard(const busy_guard&) = delete;
+    busy_guard& operator=(const busy_guard&) = delete;
+
+  private:
+    pg_connection::impl& s_;
 };
 
 /// The error a failed result reports (SQLSTATE, primary message); nullopt if it is no error.
