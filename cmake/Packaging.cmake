@@ -28,7 +28,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)   # taskpoller_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION "admin")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 # Runtime libraries are derived from the binaries by dpkg-shlibdeps (libboost-json, libspdlog,
-# libfmt, libyaml-cpp, libssl3, libsystemd0, libstdc++6, libc6 on Debian 12).
+# libfmt, libyaml-cpp, libssl3, libsystemd0, libstdc++6, libc6 on Debian 12). libpq5 joins them by
+# itself once taskpollerd calls lib/ledger's PostgreSQL code (issue 19); until then Debian's GCC
+# links --as-needed and taskpollerd does not need it.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # dpkg-shlibdeps has been seen to leave libspdlog out for taskpollerd here; name it explicitly
 # (CPack joins this list with the derived one).
