@@ -14,7 +14,7 @@
 namespace taskpoller::ledger {
 namespace asio = boost::asio;
 
-core::result<std::vector<std::size_t>> plan_migrations(std::span<const migration> known,
+core::result<std::vector<std::size_t>> plan_migrations(std::span<const migration_script> known,
                                                        std::span<const std::int32_t> applied) {
     std::int32_t previous = 0;
     for (const auto& m : known) {
@@ -34,7 +34,7 @@ core::result<std::vector<std::size_t>> plan_migrations(std::span<const migration
             *newest_applied, newest_known)};
     }
     for (auto v : applied) {
-        auto is_v = [v](const migration& m) { return m.version == v; };
+        auto is_v = [v](const migration_script& m) { return m.version == v; };
         if (std::none_of(known.begin(), known.end(), is_v)) {
             return core::error{fmt::format(
                 "the database records schema version {}, which this taskpoller does not know", v)};
@@ -49,6 +49,19 @@ core::result<std::vector<std::size_t>> plan_migrations(std::span<const migration
     return todo;
 }
 
+std::vector<migration_script> schema_scripts() {
+    std::vector<migration_script> out;
+    for (const auto& m : migrations()) {
+        migration_script s{m.version, std::string(m.description), {}};
+        for (const auto& statement : m.statements) {
+            if (!s.sql.empty()) s.sql += ";\n";
+            s.sql += statement;
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
 namespace {
 
 pg_error context(pg_error e, std::string_view what) {
@@ -58,17 +71,13 @@ pg_error context(pg_error e, std::string_view what) {
 
 // The steps inside the transaction; the caller commits or rolls back.
 asio::awaitable<pg_outcome<migrate_report>> migrate_in_transaction(
-    pg_connection& c, std::span<const migration> known, std::chrono::milliseconds timeout) {
+    pg_connection& c, std::span<const migration_script> known, std::chrono::milliseconds timeout) {
     // (Parameter vectors are built before co_await: GCC 12 cannot compile a braced list
     // inside a co_await expression.)
-    std::vector<pg_param> key{std::to_string(migration_lock_key)};
+    std::vector<pg_param> key{std::to_string(schema_lock_key)};
     auto lock = co_await c.async_exec("SELECT pg_advisory_xact_lock($1)", std::move(key), timeout);
     if (!lock) co_return context(lock.error(), "migration lock");
-    auto create = fmt::format(
-        "CREATE TABLE IF NOT EXISTS {} (version integer PRIMARY KEY, description text NOT NULL, "
-        "applied_at timestamptz NOT NULL DEFAULT now())",
-        migrations_table);
-    auto table = co_await c.async_exec(create, {}, timeout);
+    auto table = co_await c.async_exec(bootstrap_statement, {}, timeout);
     if (!table) co_return context(table.error(), "migration table");
     auto select = fmt::format("SELECT version FROM {} ORDER BY version", migrations_table);
     auto rows = co_await c.async_exec(select, {}, timeout);
@@ -87,10 +96,8 @@ asio::awaitable<pg_outcome<migrate_report>> migrate_in_transaction(
         auto what = fmt::format("schema version {} ({})", m.version, m.description);
         auto run = co_await c.async_exec_script(m.sql, timeout);
         if (!run) co_return context(run.error(), what);
-        auto insert =
-            fmt::format("INSERT INTO {} (version, description) VALUES ($1, $2)", migrations_table);
         std::vector<pg_param> row{std::to_string(m.version), m.description};
-        auto record = co_await c.async_exec(insert, std::move(row), timeout);
+        auto record = co_await c.async_exec(record_version_statement, std::move(row), timeout);
         if (!record) co_return context(record.error(), what);
         report.applied.push_back(m.version);
         report.to_version = std::max(report.to_version, m.version);
@@ -101,7 +108,7 @@ asio::awaitable<pg_outcome<migrate_report>> migrate_in_transaction(
 }  // namespace
 
 asio::awaitable<pg_outcome<migrate_report>> async_migrate(pg_connection& c,
-                                                          std::span<const migration> known,
+                                                          std::span<const migration_script> known,
                                                           std::chrono::milliseconds timeout) {
     auto begin = co_await c.async_exec("BEGIN", {}, timeout);
     if (!begin) co_return context(begin.error(), "migration");

@@ -25,7 +25,7 @@ using testing::run_coro;
 
 // Each version logs itself in mig_log, so a version run twice shows as two rows; version 2 sleeps
 // while holding the lock so that the concurrent runners really wait for each other.
-std::vector<migration> test_migrations() {
+std::vector<migration_script> test_migrations() {
     return {
         {1, "log and items",
          "CREATE TABLE mig_log (version int NOT NULL, at timestamptz DEFAULT clock_timestamp());"
@@ -76,7 +76,7 @@ TEST_F(Migrate, ConcurrentRunnersApplyEachVersionExactlyOnce) {
               "1,2,3");
     EXPECT_EQ(cluster().psql(db_,
                              "SELECT string_agg(version::text || ':' || description, ',' "
-                             "ORDER BY version) FROM tp_schema_migrations"),
+                             "ORDER BY version) FROM tp_schema_version"),
               "1:log and items,2:items gain a name,3:an index");
     for (auto& c : conns) EXPECT_FALSE(c->in_transaction());
 }
@@ -85,7 +85,7 @@ TEST_F(Migrate, ARerunAppliesNothingAndALaterVersionIsAdded) {
     auto known = test_migrations();
     pg_connection c(io_.get_executor(), conninfo());
     ASSERT_TRUE(run_coro(io_, c.async_connect()));
-    std::vector<migration> first(known.begin(), known.begin() + 2);
+    std::vector<migration_script> first(known.begin(), known.begin() + 2);
     auto r1 = run_coro(io_, async_migrate(c, first));
     ASSERT_TRUE(r1) << r1.error().message;
     EXPECT_EQ(r1->from_version, 0);
@@ -116,7 +116,7 @@ TEST_F(Migrate, AFailingVersionLeavesNothingBehind) {
     // Version 1 ran in the same transaction: rolled back with it, as is the version table.
     EXPECT_EQ(cluster().psql(db_,
                              "SELECT to_regclass('mig_log') IS NULL, "
-                             "to_regclass('tp_schema_migrations') IS NULL"),
+                             "to_regclass('tp_schema_version') IS NULL"),
               "t|t");
     EXPECT_TRUE(run_coro(io_, c.async_exec("SELECT 1")));
 }
@@ -126,14 +126,42 @@ TEST_F(Migrate, ADatabaseOfANewerReleaseIsRefused) {
     pg_connection c(io_.get_executor(), conninfo());
     ASSERT_TRUE(run_coro(io_, c.async_connect()));
     ASSERT_TRUE(run_coro(io_, async_migrate(c, known)));
-    std::vector<migration> older(known.begin(), known.begin() + 1);
+    std::vector<migration_script> older(known.begin(), known.begin() + 1);
     auto r = run_coro(io_, async_migrate(c, older));
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("version 3 is newer than this taskpoller knows (1)"),
               std::string::npos)
         << r.error().message;
     EXPECT_FALSE(c.in_transaction());
-    EXPECT_EQ(cluster().psql(db_, "SELECT count(*) FROM tp_schema_migrations"), "3");
+    EXPECT_EQ(cluster().psql(db_, "SELECT count(*) FROM tp_schema_version"), "3");
+}
+
+// The ledger's real schema (ledger/schema.hpp) migrates a fresh database to its latest version,
+// a second run applies nothing, and the lease statements work on it: the first node is granted
+// epoch 1, a second node is refused while the lease runs.
+TEST_F(Migrate, TheLedgerSchemaAppliesAndItsLeaseStatementsWork) {
+    const auto scripts = schema_scripts();
+    ASSERT_EQ(scripts.back().version, latest_schema_version());
+    pg_connection c(io_.get_executor(), conninfo());
+    ASSERT_TRUE(run_coro(io_, c.async_connect()));
+    auto first = run_coro(io_, async_migrate(c, scripts));
+    ASSERT_TRUE(first) << first.error().message;
+    EXPECT_EQ(first->to_version, latest_schema_version());
+    EXPECT_EQ(first->applied.size(), scripts.size());
+    auto again = run_coro(io_, async_migrate(c, scripts));
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_TRUE(again->applied.empty());
+
+    ASSERT_TRUE(run_coro(io_, c.async_exec(lease_sql::ensure_row, {pg_param{"acct-1"}})));
+    std::vector<pg_param> a{"acct-1", "node-a", "10 seconds"};
+    auto granted = run_coro(io_, c.async_exec(lease_sql::acquire, std::move(a)));
+    ASSERT_TRUE(granted) << granted.error().message;
+    ASSERT_EQ(granted->rows(), 1);
+    EXPECT_EQ(granted->get_int(0, 0), 1);  // epoch 1
+    std::vector<pg_param> b{"acct-1", "node-b", "10 seconds"};
+    auto refused = run_coro(io_, c.async_exec(lease_sql::acquire, std::move(b)));
+    ASSERT_TRUE(refused) << refused.error().message;
+    EXPECT_EQ(refused->rows(), 0);
 }
 
 }  // namespace

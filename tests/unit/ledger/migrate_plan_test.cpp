@@ -6,11 +6,11 @@
 namespace taskpoller::ledger {
 namespace {
 
-std::vector<migration> three() {
+std::vector<migration_script> three() {
     return {{1, "one", "SELECT 1"}, {2, "two", "SELECT 2"}, {3, "three", "SELECT 3"}};
 }
 
-std::vector<std::size_t> plan(const std::vector<migration>& known,
+std::vector<std::size_t> plan(const std::vector<migration_script>& known,
                               const std::vector<std::int32_t>& applied) {
     auto p = plan_migrations(known, applied);
     EXPECT_TRUE(p) << (p ? "" : p.error().message);
@@ -36,18 +36,18 @@ TEST(MigratePlan, RefusesADatabaseOfANewerRelease) {
 }
 
 TEST(MigratePlan, RefusesAVersionItDoesNotKnow) {
-    std::vector<migration> known{{1, "one", ""}, {5, "five", ""}};
+    std::vector<migration_script> known{{1, "one", ""}, {5, "five", ""}};
     auto p = plan_migrations(known, std::vector<std::int32_t>{1, 3});
     ASSERT_FALSE(p);
     EXPECT_NE(p.error().message.find("version 3"), std::string::npos) << p.error().message;
 }
 
 TEST(MigratePlan, RefusesAListThatDoesNotIncrease) {
-    std::vector<migration> repeated{{1, "one", ""}, {1, "again", ""}};
+    std::vector<migration_script> repeated{{1, "one", ""}, {1, "again", ""}};
     EXPECT_FALSE(plan_migrations(repeated, {}));
-    std::vector<migration> zero{{0, "zero", ""}};
+    std::vector<migration_script> zero{{0, "zero", ""}};
     EXPECT_FALSE(plan_migrations(zero, {}));
-    std::vector<migration> backwards{{2, "two", ""}, {1, "one", ""}};
+    std::vector<migration_script> backwards{{2, "two", ""}, {1, "one", ""}};
     EXPECT_FALSE(plan_migrations(backwards, {}));
 }
 
