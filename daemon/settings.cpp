@@ -101,7 +101,7 @@ core::result<engine::tracker_config> tracker_settings(const config::daemon_confi
     poll.jitter = c.polling.jitter == config::jitter_kind::full ? engine::jitter_mode::full
                                                                 : engine::jitter_mode::none;
     poll.timeout = c.polling.timeout;
-    t.polling.min_own_interval = c.polling.min_interval;
+    t.polling.schedule.min_own_interval = c.polling.min_interval;
     t.polling.retry.not_found_checks = c.polling.not_found_checks;
     t.polling.cvm.not_found_checks = c.polling.not_found_checks;
     t.polling.default_rate = c.rate_limit.default_rate;

@@ -156,6 +156,9 @@ awaitable<response> adopt(api_context& ctx, request_context& rc) {
     // The same requestId adopted again in its region is answered idempotently; in another
     // region it is another task (a collision the store logs), never this one.
     if (auto existing = ctx.store.get_task(ctx.tracker.identity_of(*a))) {
+        if (existing->poll != a->poll)
+            co_return response::error(
+                conflict(fmt::format("task {} is already tracked with other poll settings", name)));
         if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
         co_return response::json(200, task_view(*existing, &ctx.tracker.services(),
                                                 ctx.tracker.expected_finish(*existing)));

@@ -20,11 +20,17 @@ struct poll_settings {
     friend bool operator==(const poll_settings&, const poll_settings&) = default;
 };
 
-/// The store's sanity check (the tracker applies the configuration's bounds first): no negative
-/// value, and no interval above max_interval when both are given.
+/// The longest own poll setting (each of the three fields).
+inline constexpr std::chrono::hours max_own_poll{24};
+
+/// The store's sanity check, also of journaled values (the tracker applies the configuration's
+/// bounds first): no negative value, none above max_own_poll, and no interval above
+/// max_interval when both are given.
 inline result<void> validate_poll(const poll_settings& p) {
-    for (const auto* d : {&p.initial_delay, &p.interval, &p.max_interval})
+    for (const auto* d : {&p.initial_delay, &p.interval, &p.max_interval}) {
         if (*d && (*d)->count() < 0) return error{"poll settings must not be negative"};
+        if (*d && **d > max_own_poll) return error{"poll settings must not exceed 24h"};
+    }
     if (p.interval && p.max_interval && *p.interval > *p.max_interval)
         return error{"poll.interval must not exceed poll.max_interval"};
     return {};

@@ -9,7 +9,7 @@
 
 namespace taskpoller::engine {
 
-core::result<void> check_own_poll(const core::poll_settings& own,
+core::result<void> check_own_poll(const core::poll_settings& own, std::chrono::milliseconds timeout,
                                   std::chrono::milliseconds min_interval) {
     const std::pair<std::string_view, const std::optional<std::chrono::milliseconds>*> fields[] = {
         {"initial_delay", &own.initial_delay},
@@ -32,6 +32,12 @@ core::result<void> check_own_poll(const core::poll_settings& own,
         return core::error{fmt::format("poll.interval {} is longer than poll.max_interval {}",
                                        core::format_duration(*own.interval),
                                        core::format_duration(*own.max_interval))};
+    }
+    if (own.initial_delay && *own.initial_delay >= timeout) {
+        return core::error{fmt::format(
+            "poll.initial_delay {} is not shorter than the tasks' timeout {}: they would time out "
+            "before their first poll",
+            core::format_duration(*own.initial_delay), core::format_duration(timeout))};
     }
     return {};
 }

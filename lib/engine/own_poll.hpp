@@ -11,12 +11,13 @@
 namespace taskpoller::engine {
 
 /// The longest a submission may ask to wait between polls (or before the first).
-inline constexpr std::chrono::hours own_poll_max{24};
+inline constexpr std::chrono::hours own_poll_max = core::max_own_poll;
 
 /// Each field set must lie in [min_interval, own_poll_max] (polling.min_interval: the daemon's
-/// floor, so no caller can make it hammer the API), and interval must not exceed max_interval
-/// when both are given. The error names the field, the value and the bound.
-core::result<void> check_own_poll(const core::poll_settings& own,
+/// floor, so no caller can make it hammer the API), interval must not exceed max_interval when
+/// both are given, and initial_delay must be shorter than the tasks' `timeout` (else they would
+/// time out unpolled). The error names the field, the value and the bound.
+core::result<void> check_own_poll(const core::poll_settings& own, std::chrono::milliseconds timeout,
                                   std::chrono::milliseconds min_interval);
 
 }  // namespace taskpoller::engine

@@ -42,6 +42,7 @@ void poll_state::set_options(const poller_options& o) {
     options_.cvm = o.cvm;
     options_.default_rate = o.default_rate;
     sched_.set_policy(o.schedule.poll, o.schedule.retry);
+    sched_.set_min_own_interval(o.schedule.min_own_interval);
 }
 
 rate_limiter::bucket_id poll_state::poll_bucket(const std::string& service,

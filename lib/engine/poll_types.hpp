@@ -23,8 +23,6 @@ struct poller_options {
     std::size_t max_inflight = 64;  ///< poll calls in flight at once (incl. waiting for tokens)
     std::size_t cvm_batch = 100;    ///< instances per instance-state poll (capped by the protocol)
     double default_rate = 20.0;     ///< requests/s for a poll action without its own limit
-    /// The shortest own poll setting a submission may ask for (engine/own_poll.hpp).
-    std::chrono::milliseconds min_own_interval = core::polling_defaults::min_interval;
 };
 
 /// What the poller needs to know about a task to poll it.

@@ -330,6 +330,16 @@ std::uint64_t poller::internal_errors() const noexcept {
 const scheduler& poller::schedule() const noexcept {
     return impl_->state.schedule();
 }
+poller::policy_reservation poller::reserve_policy(const core::poll_settings& own) {
+    auto id = impl_->state.schedule().acquire_policy(own);
+    if (!id) return {};
+    return {impl_, *id};
+}
+
+poller::policy_reservation::~policy_reservation() {
+    if (owner_) owner_->state.schedule().release_policy(id_);
+}
+
 std::optional<duration> poller::learned_completion(const core::task_key& key, double q) const {
     return impl_->state.learned_completion(key, q);
 }

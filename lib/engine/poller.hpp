@@ -88,8 +88,29 @@ class poller {
     /// action), or nullopt (not tracked, too few samples): poll_state::learned_completion.
     std::optional<duration> learned_completion(const core::task_key& key, double q) const;
 
-  private:
     struct impl;
+    /// A reference to an own poll schedule (scheduler::acquire_policy) held while a submission
+    /// or adoption is on its way, so that its tasks can always be tracked on it: taken before
+    /// anything is sent or recorded, released when it ends (after its tasks took their own).
+    class policy_reservation {
+      public:
+        policy_reservation() = default;
+        policy_reservation(std::shared_ptr<impl> owner, scheduler::policy_id id)
+            : owner_(std::move(owner)), id_(id) {}
+        policy_reservation(policy_reservation&& o) noexcept
+            : owner_(std::move(o.owner_)), id_(o.id_) {}
+        policy_reservation& operator=(policy_reservation&&) = delete;
+        ~policy_reservation();
+        explicit operator bool() const noexcept { return owner_ != nullptr; }
+
+      private:
+        std::shared_ptr<impl> owner_;
+        scheduler::policy_id id_ = 0;
+    };
+    /// An empty (false) reservation when 65535 distinct own schedules are in use already.
+    policy_reservation reserve_policy(const core::poll_settings& own);
+
+  private:
     std::shared_ptr<impl> impl_;
 };
 

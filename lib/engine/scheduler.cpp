@@ -176,9 +176,15 @@ std::int64_t scheduler::static_delay(const record& r) const {
     const auto& p = policy(r.policy);
     const backoff_policy b{p.interval, p.multiplier, p.max_interval, p.jitter};
     const std::uint32_t n = r.polls > 0 ? r.polls - 1u : 0u;
-    // Full jitter may draw ~0; a poll right after a poll learns nothing, so keep min_gap.
-    const duration floor = std::min(opt_.learning.min_gap, backoff_ceiling(b, n));
+    // Full jitter may draw ~0; a poll right after a poll learns nothing, so keep min_gap (and
+    // an own schedule never closer than min_own_interval).
+    const duration floor =
+        std::max(std::min(opt_.learning.min_gap, backoff_ceiling(b, n)), own_floor(r));
     return ticks(std::max(backoff_delay(b, n, rng_), floor));
+}
+
+duration scheduler::own_floor(const record& r) const {
+    return r.policy == 0 ? duration(0) : opt_.min_own_interval;
 }
 
 std::int64_t scheduler::first_due(const record& r, std::int64_t now) {
@@ -195,13 +201,13 @@ std::int64_t scheduler::next_poll_due(const record& r, std::int64_t now, std::ui
         // (which may be near zero and would then set the pace for every task of the call).
         const backoff_policy b{p.interval, p.multiplier, p.max_interval, p.jitter};
         const std::uint32_t n = r.polls > 0 ? r.polls - 1u : 0u;
-        return shared_due(now + ticks(backoff_ceiling(b, n)), now, share, p.interval);
+        return shared_due(now + ticks(backoff_ceiling(b, n)), now, share, p.interval, own_floor(r));
     }
     return now + static_delay(r);
 }
 
 std::int64_t scheduler::shared_due(std::int64_t due, std::int64_t from, std::uint32_t share,
-                                   duration interval) const {
+                                   duration interval, duration floor) const {
     if (share <= 1) return due;
     const std::int64_t step = std::max<std::int64_t>(1, ticks(interval));
     const std::int64_t gap =
@@ -211,7 +217,7 @@ std::int64_t scheduler::shared_due(std::int64_t due, std::int64_t from, std::uin
     // observes them all, instead of calls going out whenever any one of them comes due.
     std::int64_t shared = from + std::max(gap, step);
     shared = (shared + step / 2) / step * step;
-    return std::max(shared, from + step / 2);
+    return std::max(shared, from + std::max(step / 2, ticks(floor)));
 }
 
 bool scheduler::add(task_handle h, profile_id p, time_point submitted, time_point now,
@@ -228,8 +234,11 @@ bool scheduler::add(task_handle h, profile_id p, time_point submitted, time_poin
     stored.flags = tracked_flag;
     ++size_;
     const std::int64_t first = first_due(stored, ticks(now));
+    // A shared call may bring the first poll forward, but not an own schedule's initial_delay.
     push(h, stored,
-         std::min(first, shared_due(first, stored.submitted, share, policy(pol).interval)));
+         pol != 0
+             ? first
+             : std::min(first, shared_due(first, stored.submitted, share, policy(pol).interval)));
     return true;
 }
 

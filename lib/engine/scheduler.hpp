@@ -28,8 +28,11 @@
 //
 // Own schedules: a submission may bring its own initial_delay / interval / max_interval
 // (core::poll_settings, the API's "poll" object). Its tasks are polled on the configured policy
-// with those fields replaced, and learning does not place their polls (they still teach it
-// their completion times): the caller chose the cadence. Distinct schedules in use are shared
+// with those fields replaced (an own interval above the configured max_interval raises the cap
+// to it; an own max_interval below the configured interval lowers the interval to it), learning
+// does not place their polls (they still teach it their completion times): the caller chose
+// the cadence. Their first poll is at their own initial_delay even in a shared CVM call, and no
+// gap (jitter or sharing) is shorter than min_own_interval. Distinct schedules in use are shared
 // by reference count (at most 65535 at once; acquire_policy says when full).
 //
 // Memory: a 32-byte record in a vector indexed by the handle (handles must be small dense
@@ -71,6 +74,10 @@ struct learning_options {
 
 struct scheduler_options {
     poll_policy poll;
+    /// polling.min_interval: the shortest gap between two polls of a task on its own schedule
+    /// (also what a submission may ask for: engine/own_poll.hpp). Jitter and shared calls never
+    /// bring such a task's polls closer than this.
+    duration min_own_interval = core::polling_defaults::min_interval;
     backoff_policy retry;  ///< request retries (transient errors), separate from `poll`
     learning_options learning;
 };
@@ -115,6 +122,8 @@ class scheduler {
     /// do deadlines and what was learned. Own schedules keep their own fields and take the rest
     /// from the new policy.
     void set_policy(const poll_policy& poll, const backoff_policy& retry);
+    /// Replaces scheduler_options::min_own_interval (configuration reload).
+    void set_min_own_interval(duration d) { opt_.min_own_interval = d; }
 
     /// Stops tracking (cancelled, or terminal by other means). False if unknown.
     bool remove(task_handle h);
@@ -202,7 +211,8 @@ class scheduler {
     std::optional<std::int64_t> learned_due(profile_state& p, const record& r, std::int64_t now);
     std::int64_t first_due(const record& r, std::int64_t now);
     std::int64_t shared_due(std::int64_t due, std::int64_t from, std::uint32_t share,
-                            duration interval) const;
+                            duration interval, duration floor = duration(0)) const;
+    duration own_floor(const record& r) const;  // 0 for the configured policy
     static bool later(const heap_entry& a, const heap_entry& b) noexcept;
     bool live(const heap_entry& e) const;
     void drop_stale_tops();

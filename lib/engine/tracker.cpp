@@ -130,6 +130,20 @@ std::optional<core::sys_time> tracker::expected_finish(const core::batch& b) con
     return std::nullopt;
 }
 
+core::result<void> tracker::check_poll(const core::poll_settings& own,
+                                       std::chrono::milliseconds timeout) const {
+    return check_own_poll(own, timeout,
+                          std::chrono::duration_cast<std::chrono::milliseconds>(
+                              config_.polling.schedule.min_own_interval));
+}
+
+core::error tracker::too_many_schedules() {
+    return core::error{
+        "too many distinct own poll schedules in use (65535); retry later or "
+        "use the configured schedule",
+        core::error_kind::unavailable};
+}
+
 std::size_t tracker::inflight() const noexcept {
     return poller_.inflight() + drain_->submitting;
 }
@@ -138,8 +152,6 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
     auto action = config_.services.find_action(s.service, s.action);
     if (!action) co_return action.error();
     const service_profile& svc = *config_.services.find_service(s.service);
-    if (auto own = check_own_poll(s.poll, config_.polling.min_own_interval); !own)
-        co_return own.error();
     if (s.region.empty()) s.region = config_.default_region;
     if (s.region.empty()) {
         co_return core::error{"no region: give \"region\" or configure cloud.region"};
@@ -157,7 +169,7 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
                             ? it->second == p.fingerprint
                             : existing->service == s.service && existing->action == s.action &&
                                   existing->region == s.region;
-            if (!same) {
+            if (!same || existing->poll != s.poll) {
                 ++submit_stats_.outcomes["conflict"];
                 co_return core::error{fmt::format("client_token \"{}\" was already used for a "
                                                   "different submission (batch {})",
@@ -168,6 +180,12 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
             co_return submit_result{std::move(*existing), true};
         }
     }
+    // Checked after the token (a repeated submission is answered even if the bounds changed),
+    // and the schedule reserved before anything is recorded or sent: its tasks can always be
+    // tracked on it when the answer comes.
+    if (auto own = check_poll(s.poll, timeout); !own) co_return own.error();
+    auto reserved = poller_.reserve_policy(s.poll);
+    if (!reserved) co_return too_many_schedules();
     auto batch = store_.create_batch({s.service, s.action, s.region, s.labels, s.client_token,
                                       call_resources(p.resources), p.target, s.poll});
     if (!batch) co_return batch.error();
@@ -373,8 +391,6 @@ core::result<core::task> tracker::adopt(const adoption& a) {
             return core::error{"tracking a " + svc->name +
                                " task needs its instance ids (\"resources\")"};
     }
-    if (auto own = check_own_poll(a.poll, config_.polling.min_own_interval); !own)
-        return own.error();
     core::task_key key = identity_of(a);
     const std::string& region = key.region;
     if (region.empty()) return core::error{"no region: give \"region\" or configure cloud.region"};
@@ -383,6 +399,9 @@ core::result<core::task> tracker::adopt(const adoption& a) {
                            core::error_kind::conflict};
     auto timeout = a.timeout.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(
         config_.polling.schedule.poll.timeout));
+    if (auto own = check_poll(a.poll, timeout); !own) return own.error();
+    auto reserved = poller_.reserve_policy(a.poll);  // so that track() below cannot fail on it
+    if (!reserved) return too_many_schedules();
     auto now = clock_.steady_now();
     // The store requires an action; a task-result task may be adopted without knowing it.
     std::string action = a.action.empty() ? std::string("(adopted)") : a.action;

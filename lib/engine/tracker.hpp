@@ -172,6 +172,10 @@ class tracker {
     const std::vector<cloud_check>& cloud_checks() const noexcept { return checks_; }
 
   private:
+    static core::error too_many_schedules();
+    /// engine/own_poll.hpp's bounds with this configuration's polling.min_interval.
+    core::result<void> check_poll(const core::poll_settings& own,
+                                  std::chrono::milliseconds timeout) const;
     void log_clock(std::string_view service, const std::optional<clock_reading>& clock);
     tracker(boost::asio::any_io_executor ex, store::store& st, const core::clock& clock,
             http::client* http, qcloud::credentials creds, std::unique_ptr<cloud> api,

@@ -75,6 +75,7 @@ core::result<void> store::restore_batch(core::batch b, bool fresh) {
     if (b.created_seq == 0) return core::error{fmt::format("restored batch {} has no seq", b.id)};
     if (auto r = core::validate_service_name(b.service); !r) return r.error();
     if (auto r = core::validate_labels(b.labels); !r) return r.error();
+    if (auto r = core::validate_poll(b.poll); !r) return r.error();
     restoring_ = true;
     auto rec = batch_record(std::move(b));
     seq_ = std::max(seq_, rec.updated_seq);
@@ -93,6 +94,7 @@ core::result<void> store::restore_task(core::task t, bool fresh) {
     if (auto r = core::validate_service_name(t.service); !r) return r.error();
     if (auto r = core::validate_request_id(t.request_id); !r) return r.error();
     if (auto r = core::validate_labels(t.labels); !r) return r.error();
+    if (auto r = core::validate_poll(t.poll); !r) return r.error();
     auto subject = [&] { return core::format_task_key(t.service, t.request_id); };
     if (t.created_seq == 0) {
         return core::error{fmt::format("restored task {} has no seq", subject())};

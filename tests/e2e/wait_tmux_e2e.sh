@@ -26,7 +26,7 @@ batch=$(echo "$r" | grep -o '"id":"b-[^"]*"' | head -n 1 | cut -d'"' -f4)
 tmux_ new-session -d -s wait -x 50 -y 20 \
     "'$ctl_bin' -s '$socket' wait $batch --interval 200ms; echo \"[exit \$?]\"; sleep 60"
 
-progress_re='[0-9]+/[0-9]+ finished'
+progress_re='[0-9]+/[0-9]+ entries finished'
 # check_capture FILE COLUMNS RUNNING: every line of the pane (wrapped lines joined, so a wrap
 # shows as a longer line) fits COLUMNS; while RUNNING, the pane holds nothing but the one
 # progress line (no fragment of an older line above or below it).
@@ -73,7 +73,7 @@ expect_contains "$final" "[exit 0]" "wait exit status"
 expect_contains "$final" "RESOURCE" "final table's entries"
 tmux_ capture-pane -p -J -S - -t wait >"$work/history"
 expect_contains "$(cat "$work/history")" "batch $batch  done" "final table"
-(($(grep -c '8/8 finished' "$work/history") == 1)) || fail "not one final progress line: $(cat "$work/history")"
-progress=$(grep '8/8 finished' "$work/history")
+(($(grep -c '8/8 entries finished' "$work/history") == 1)) || fail "not one final progress line: $(cat "$work/history")"
+progress=$(grep '8/8 entries finished' "$work/history")
 ((${#progress} <= 39)) || fail "final progress line wider than the window: $progress"
 pass "the final table follows one progress line; wait exited 0"

@@ -314,6 +314,11 @@ TEST(ApiRoutes, AdoptedTaskKeepsItsOwnPollSettings) {
     EXPECT_EQ(poll.at("interval").as_string(), "2s");
     EXPECT_FALSE(poll.contains("max_interval"));  // not set: the configuration's
     EXPECT_FALSE(poll.contains("timeout"));       // the deadline says it
+    // Adopting it again with other poll settings is other content: 409, nothing changes.
+    auto other = call(env.path, verb::post, "/v1/tasks",
+                      R"({"service":"lb","request_id":"778","action":"DeleteLoadBalancers",)"
+                      R"("poll":{"interval":"5s"}})");
+    EXPECT_EQ(other.status, 409u) << other.body;
     auto got = call(env.path, verb::get, "/v1/tasks/lb/778");
     ASSERT_EQ(got.status, 200u);
     EXPECT_EQ(got.doc.as_object().at("poll").as_object().at("interval").as_string(), "2s");

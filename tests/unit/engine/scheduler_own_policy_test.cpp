@@ -187,5 +187,107 @@ TEST(SchedulerOwnPolicy, shared_cvm_calls_round_to_the_own_interval) {
     EXPECT_EQ(s.next_due(), t0 + 2s);
 }
 
+// A shared call may bring a configured task's first poll forward, never an own initial_delay.
+TEST(SchedulerOwnPolicy, a_shared_call_keeps_the_own_initial_delay) {
+    scheduler s(options(), {});
+    const auto p = s.profile({"cvm", "StopInstances"});
+    core::poll_settings own;
+    own.initial_delay = 10s;
+    own.interval = 1s;
+    ASSERT_TRUE(s.add(1, p, t0, t0, std::nullopt, 10, *s.acquire_policy(own)));
+    EXPECT_EQ(s.next_due(), t0 + 10s);
+}
+
+}  // namespace
+}  // namespace taskpoller::engine
+
+// Found by review: polling.min_interval is the floor of an own schedule's gaps, also with the
+// (default) full jitter, which would otherwise draw gaps anywhere in [min_gap, interval].
+namespace taskpoller::engine {
+namespace {
+TEST(SchedulerOwnPolicy, full_jitter_never_brings_an_own_schedule_below_its_floor) {
+    auto o = options();
+    o.poll.jitter = jitter_mode::full;   // the configured default
+    scheduler s(o, [] { return 0.0; });  // a draw near zero (full jitter allows it)
+    const auto p = s.profile({"lb", "DeleteLoadBalancers"});
+    core::poll_settings own;  // all three at polling.min_interval's default, 1 s
+    own.initial_delay = 1s;
+    own.interval = 1s;
+    own.max_interval = 1s;
+    const auto id = *s.acquire_policy(own);
+    ASSERT_TRUE(s.add(1, p, t0, t0, std::nullopt, 1, id));
+    std::vector<due_task> popped;
+    s.pop_due(t0 + 1s, 10, popped);
+    ASSERT_EQ(popped.size(), 1u);
+    s.on_running(1, t0 + 1s);
+    // The next poll should not come sooner than the 1 s the caller was allowed to ask for.
+    EXPECT_GE(*s.next_due(), t0 + 2s)
+        << "next poll after " << (*s.next_due() - (t0 + 1s)).count() / 1'000'000 << " ms";
+}
+}  // namespace
+}  // namespace taskpoller::engine
+
+// REVIEW: random adds, removes, completions, deadline expiries and handle reuse keep every
+// live task's schedule intact and leak no reference (all 65535 ids free again at the end).
+#include <map>
+#include <random>
+namespace taskpoller::engine {
+namespace {
+TEST(SchedulerOwnPolicy, random_lifecycles_neither_leak_nor_reuse_a_live_policy) {
+    scheduler s(options(), {});
+    const auto p = s.profile({"lb", "DeleteLoadBalancers"});
+    std::mt19937 rng(7);
+    struct live_t {
+        scheduler::policy_id id;
+        std::chrono::milliseconds iv;
+    };
+    std::map<scheduler::task_handle, live_t> live;
+    auto now = t0;
+    for (int step = 0; step < 200000; ++step) {
+        const auto h = static_cast<scheduler::task_handle>(rng() % 64);
+        const int op = static_cast<int>(rng() % 5);
+        if (op <= 1 && !live.count(h)) {
+            core::poll_settings own;
+            const auto iv = std::chrono::milliseconds{1000 + (rng() % 8) * 1000};
+            if (rng() % 4) own.interval = iv;
+            const auto id = *s.acquire_policy(own);
+            const auto dl = now + std::chrono::seconds{1 + rng() % 5};
+            ASSERT_TRUE(s.add(h, p, now, now, dl, 1, id));
+            live[h] = {id, own.interval ? iv : std::chrono::milliseconds{0}};
+        } else if (op == 2 && live.count(h)) {
+            ASSERT_TRUE(s.remove(h));
+            live.erase(h);
+        } else if (op == 3 && live.count(h)) {
+            s.complete(h, now, rng() % 2);
+            live.erase(h);
+        } else {
+            now += std::chrono::milliseconds{rng() % 700};
+            std::vector<due_task> popped;
+            s.pop_due(now, 1000, popped);
+            for (const auto& d : popped) {
+                if (d.why == due_task::reason::deadline) {
+                    live.erase(d.handle);
+                } else {
+                    s.on_running(d.handle, now);
+                }
+            }
+        }
+        for (const auto& [lh, l] : live) {
+            ASSERT_TRUE(s.contains(lh));
+            if (l.id != 0) {
+                ASSERT_EQ(s.policy(l.id).interval, l.iv) << "step " << step;
+            }
+        }
+    }
+    for (const auto& [lh, l] : live) ASSERT_TRUE(s.remove(lh));
+    for (int i = 0; i < 65535; ++i) {
+        core::poll_settings own;
+        own.initial_delay = std::chrono::milliseconds{100000 + i};
+        ASSERT_TRUE(s.acquire_policy(own).has_value()) << "leaked references: only " << i;
+    }
+    core::poll_settings last;
+    last.initial_delay = std::chrono::hours{30};
+    EXPECT_FALSE(s.acquire_policy(last).has_value());
+}
 }  // namespace
 }  // namespace taskpoller::engine

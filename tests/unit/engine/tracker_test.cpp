@@ -428,3 +428,91 @@ TEST_F(Tracker, own_poll_settings_are_bounded_then_kept_with_the_batch_and_its_t
 
 }  // namespace
 }  // namespace taskpoller::engine
+
+// Issue 18, found by review: per-submission poll settings and the token, the schedule limit.
+namespace taskpoller::engine {
+namespace {
+
+// The same client_token with another poll schedule is other content: 409, nothing sent.
+TEST_F(Tracker, a_client_token_repeated_with_other_poll_settings_conflicts) {
+    api->script = {accepted_two()};
+    auto first = stop_two("tok-poll");
+    first.poll.interval = std::chrono::seconds{3};
+    auto r1 = submit(first);
+    ASSERT_TRUE(r1) << r1.error().message;
+    auto same = submit(first);  // the same content: the same batch, nothing sent
+    ASSERT_TRUE(same) << same.error().message;
+    EXPECT_TRUE(same->existing);
+    auto again = stop_two("tok-poll");
+    again.poll.interval = std::chrono::seconds{30};
+    again.poll.max_interval = std::chrono::seconds{60};
+    auto r2 = submit(again);
+    ASSERT_FALSE(r2);
+    EXPECT_EQ(r2.error().kind, core::error_kind::conflict);
+    EXPECT_EQ(api->sent.size(), 1u);
+}
+
+void fill_schedules(tracker& t, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        adoption a;
+        a.key = {"lb", "adopted-" + std::to_string(i)};
+        a.action = "DeleteLoadBalancers";
+        a.poll.initial_delay = std::chrono::milliseconds{1000 + static_cast<std::int64_t>(i)};
+        auto r = t.adopt(a);
+        ASSERT_TRUE(r) << i << ": " << r.error().message;
+    }
+}
+
+// Past 65535 distinct own schedules in use, a submission with a new one is refused (503)
+// before anything is recorded or sent, never sent and then left unpolled.
+TEST_F(Tracker, a_submission_past_the_distinct_schedule_limit_is_refused_before_sending) {
+    constexpr std::size_t limit = 65535;
+    fill_schedules(*t, limit);
+    ASSERT_EQ(t->polls().tracked(), limit);
+    api->script = {accepted_two()};
+    auto s = stop_two();
+    s.poll.interval = std::chrono::seconds{7};
+    auto r = submit(s);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, core::error_kind::unavailable);
+    EXPECT_TRUE(api->sent.empty());
+    EXPECT_EQ(st.batch_count(), 0u);
+    // A schedule already in use is shared, not a new one: accepted and polled.
+    auto shared = stop_two();
+    shared.poll.initial_delay = std::chrono::milliseconds{1000};
+    auto ok = submit(shared);
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(t->polls().tracked(), limit + 2);
+}
+
+// An adoption refused for the limit records nothing, so it can be retried once a schedule is
+// free again.
+TEST_F(Tracker, an_adoption_refused_for_the_schedule_limit_can_be_retried) {
+    constexpr std::size_t limit = 65535;
+    fill_schedules(*t, limit);
+    adoption one_more;
+    one_more.key = {"lb", "adopted-last"};
+    one_more.action = "DeleteLoadBalancers";
+    one_more.poll.initial_delay = std::chrono::minutes{30};
+    auto refused = t->adopt(one_more);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().kind, core::error_kind::unavailable);
+    EXPECT_FALSE(st.get_task(t->identity_of(one_more)));
+    ASSERT_TRUE(t->cancel_task({"lb", "adopted-0", "ap-guangzhou", {}}));
+    auto retried = t->adopt(one_more);
+    EXPECT_TRUE(retried) << retried.error().message;
+}
+
+// An initial delay not shorter than the deadline would time the tasks out unpolled.
+TEST_F(Tracker, an_initial_delay_beyond_the_deadline_is_refused) {
+    auto s = stop_two();
+    s.timeout = std::chrono::minutes{5};
+    s.poll.initial_delay = std::chrono::minutes{10};
+    auto r = submit(s);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("before their first poll"), std::string::npos);
+    EXPECT_TRUE(api->sent.empty());
+}
+
+}  // namespace
+}  // namespace taskpoller::engine
