@@ -75,20 +75,30 @@ struct skew_case {
     double expected_skew_ms;  // cloud − local
 };
 
+// The simulator with its clock shifted by `clock_offset`, and a started daemon reaching it.
+struct skewed_cloud {
+    explicit skewed_cloud(const std::string& clock_offset)
+        : sim("clock_offset: " + clock_offset + "\n"),
+          daemon(dir.write("taskpoller.yaml", daemon_config(dir, sim.port())),
+                 dir.path() + "/d.sock", dir.path() + "/daemon.log") {
+        daemon.start();
+        client.socket_path = daemon.socket_path();
+    }
+    sim_process sim;
+    temp_dir dir;
+    daemon_process daemon;
+    taskpoller::ctl::client_options client;
+};
+
 }  // namespace
 
 // The simulated cloud 10 minutes behind this machine: the daemon's probes are refused as the
 // cloud refuses an expired signature, /v1/status shows the skew, doctor says FAIL.
 TEST(ClockSkew, a_clock_ten_minutes_off_is_measured_refused_and_reported) {
-    sim_process sim("clock_offset: -10m\n");
-    temp_dir dir;
     ::setenv("TASKPOLLER_SECRET_ID", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA", 1);
     ::setenv("TASKPOLLER_SECRET_KEY", "Gu5t9xGARNpq86cd98joQYCN3Cozk1qA", 1);
-    daemon_process daemon(dir.write("taskpoller.yaml", daemon_config(dir, sim.port())),
-                          dir.path() + "/d.sock", dir.path() + "/daemon.log");
-    daemon.start();
-    taskpoller::ctl::client_options client;
-    client.socket_path = daemon.socket_path();
+    skewed_cloud setup("-10m");
+    auto& [sim, dir, daemon, client] = setup;
     auto status = status_after_probes(client);
     ASSERT_FALSE(status.empty()) << daemon.log_tail();
 
@@ -141,15 +151,10 @@ TEST(ClockSkew, a_clock_ten_minutes_off_is_measured_refused_and_reported) {
 // probes pass, the skew is measured near the offset, doctor's clock line says ok or warn.
 TEST(ClockSkew, clocks_in_step_or_a_little_off_pass) {
     for (const auto& [offset, expected] : {skew_case{"0s", 0.0}, skew_case{"+90s", 90'000.0}}) {
-        sim_process sim(std::string("clock_offset: ") + offset + "\n");
-        temp_dir dir;
         ::setenv("TASKPOLLER_SECRET_ID", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA", 1);
         ::setenv("TASKPOLLER_SECRET_KEY", "Gu5t9xGARNpq86cd98joQYCN3Cozk1qA", 1);
-        daemon_process daemon(dir.write("taskpoller.yaml", daemon_config(dir, sim.port())),
-                              dir.path() + "/d.sock", dir.path() + "/daemon.log");
-        daemon.start();
-        taskpoller::ctl::client_options client;
-        client.socket_path = daemon.socket_path();
+        skewed_cloud setup(offset);
+        auto& [sim, dir, daemon, client] = setup;
         auto status = status_after_probes(client);
         ASSERT_FALSE(status.empty()) << daemon.log_tail();
         for (const auto& c : status.at("cloud_checks").as_array()) {
