@@ -16,31 +16,6 @@ namespace taskpoller::ctl::test {
 namespace {
 namespace json = boost::json;
 
-bool has(const std::string& text, std::string_view needle) {
-    return text.find(needle) != std::string::npos;
-}
-
-canned_response ok_json(std::string body, unsigned status = 200) {
-    canned_response c;
-    c.status = status;
-    c.body = std::move(body);
-    return c;
-}
-
-// Serves fixed responses keyed by "METHOD target"; anything else is a 404 route error.
-fake_daemon::handler routes(std::map<std::string, canned_response> table) {
-    return [table = std::move(table)](const recorded_request& r) {
-        const auto it = table.find(r.method + " " + r.target);
-        if (it != table.end()) return it->second;
-        return error_response(404, "not_found", "no route " + r.target);
-    };
-}
-
-std::vector<std::string> with_socket(const fake_daemon& d, std::vector<std::string> args) {
-    args.insert(args.begin(), {"-s", d.socket_path()});
-    return args;
-}
-
 TEST(CtlClient, PingReportsApiVersion) {
     canned_response pong;
     pong.content_type = "text/plain";

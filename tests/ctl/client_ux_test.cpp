@@ -20,29 +20,6 @@ const std::vector<std::string> all_commands{"submit",  "track",  "get",       "l
                                             "watch",   "cancel", "status",    "config", "reload",
                                             "metrics", "ping",   "completion"};
 
-bool has(const std::string& text, std::string_view needle) {
-    return text.find(needle) != std::string::npos;
-}
-
-canned_response ok_json(std::string body) {
-    canned_response c;
-    c.body = std::move(body);
-    return c;
-}
-
-fake_daemon::handler routes(std::map<std::string, canned_response> table) {
-    return [table = std::move(table)](const recorded_request& r) {
-        const auto it = table.find(r.method + " " + r.target);
-        if (it != table.end()) return it->second;
-        return error_response(404, "not_found", "no route " + r.target);
-    };
-}
-
-std::vector<std::string> with_socket(const fake_daemon& d, std::vector<std::string> args) {
-    args.insert(args.begin(), {"-s", d.socket_path()});
-    return args;
-}
-
 // Runs `script` with bash -c; returns its standard output.
 std::string run_bash(const std::string& script) {
     const std::string path = "/tmp/ctl-ux-test-" + std::to_string(::getpid()) + ".sh";

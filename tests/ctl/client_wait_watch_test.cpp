@@ -18,10 +18,6 @@ namespace taskpoller::ctl::test {
 namespace {
 namespace json = boost::json;
 
-bool has(const std::string& text, std::string_view needle) {
-    return text.find(needle) != std::string::npos;
-}
-
 std::size_t occurrences(const std::string& text, std::string_view needle) {
     std::size_t n = 0;
     for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
@@ -68,11 +64,6 @@ fake_daemon::handler sequence(std::vector<std::string> docs) {
         c.body = docs[i];
         return c;
     };
-}
-
-std::vector<std::string> with_socket(const fake_daemon& d, std::vector<std::string> args) {
-    args.insert(args.begin(), {"-s", d.socket_path()});
-    return args;
 }
 
 // RFC 3339 UTC with milliseconds, `from_now` from now.

@@ -97,6 +97,30 @@ canned_response error_response(unsigned status, std::string code, std::string me
     return c;
 }
 
+canned_response ok_json(std::string body, unsigned status) {
+    canned_response c;
+    c.status = status;
+    c.body = std::move(body);
+    return c;
+}
+
+fake_daemon::handler routes(std::map<std::string, canned_response> table) {
+    return [table = std::move(table)](const recorded_request& r) {
+        const auto it = table.find(r.method + " " + r.target);
+        if (it != table.end()) return it->second;
+        return error_response(404, "not_found", "no route " + r.target);
+    };
+}
+
+std::vector<std::string> with_socket(const fake_daemon& d, std::vector<std::string> args) {
+    args.insert(args.begin(), {"-s", d.socket_path()});
+    return args;
+}
+
+bool has(const std::string& text, std::string_view needle) {
+    return text.find(needle) != std::string::npos;
+}
+
 fake_daemon::fake_daemon(handler h) : handler_(std::move(h)) {
     char tmpl[] = "/tmp/ctl-test-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");

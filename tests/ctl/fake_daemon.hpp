@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -39,6 +41,8 @@ struct canned_response {
 
 /// A JSON error response as the daemon sends it.
 canned_response error_response(unsigned status, std::string code, std::string message);
+/// A JSON body answered with `status`.
+canned_response ok_json(std::string body, unsigned status = 200);
 
 class fake_daemon {
   public:
@@ -85,5 +89,12 @@ struct run_result {
 /// drops to uid/gid 65534 first (the caller must be root). Kills the child after 60 s.
 run_result run_ctl(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
                    bool stdout_tty = false, bool as_nobody = false);
+
+/// Serves fixed responses keyed by "METHOD target"; anything else is a 404 route error.
+fake_daemon::handler routes(std::map<std::string, canned_response> table);
+/// `args` with "-s <the fake daemon's socket>" in front.
+std::vector<std::string> with_socket(const fake_daemon& d, std::vector<std::string> args);
+/// Whether `text` contains `needle`.
+bool has(const std::string& text, std::string_view needle);
 
 }  // namespace taskpoller::ctl::test
