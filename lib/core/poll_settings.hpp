@@ -5,6 +5,7 @@
 // not here. The tracker bounds the values by the configuration (polling.min_interval).
 
 #include <chrono>
+#include <compare>
 #include <optional>
 
 #include "core/result.hpp"
@@ -18,6 +19,8 @@ struct poll_settings {
 
     bool empty() const noexcept { return !initial_delay && !interval && !max_interval; }
     friend bool operator==(const poll_settings&, const poll_settings&) = default;
+    /// An order, so that distinct settings can key a map (store/interner, engine/scheduler).
+    friend auto operator<=>(const poll_settings&, const poll_settings&) = default;
 };
 
 /// The longest own poll setting (each of the three fields).

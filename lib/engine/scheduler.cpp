@@ -63,13 +63,6 @@ bool scheduler::contains(task_handle h) const {
     return find(h) != nullptr;
 }
 
-scheduler::policy_key scheduler::key_of(const core::poll_settings& own) {
-    auto ms = [](const std::optional<milliseconds>& d) -> std::int64_t {
-        return d ? d->count() : -1;
-    };
-    return {ms(own.initial_delay), ms(own.interval), ms(own.max_interval)};
-}
-
 poll_policy scheduler::merged(const core::poll_settings& own) const {
     poll_policy p = opt_.poll;
     if (own.initial_delay) p.initial_delay = *own.initial_delay;
@@ -88,8 +81,7 @@ poll_policy scheduler::merged(const core::poll_settings& own) const {
 
 std::optional<scheduler::policy_id> scheduler::acquire_policy(const core::poll_settings& own) {
     if (own.empty()) return policy_id{0};
-    const auto key = key_of(own);
-    if (auto it = policy_index_.find(key); it != policy_index_.end()) {
+    if (auto it = policy_index_.find(own); it != policy_index_.end()) {
         ++policies_[it->second].refs;
         return it->second;
     }
@@ -104,14 +96,14 @@ std::optional<scheduler::policy_id> scheduler::acquire_policy(const core::poll_s
         return std::nullopt;
     }
     policies_[id] = policy_slot{own, merged(own), 1};
-    policy_index_.emplace(key, id);
+    policy_index_.emplace(own, id);
     return id;
 }
 
 void scheduler::release_policy(policy_id id) {
     if (id == 0 || id >= policies_.size() || policies_[id].refs == 0) return;
     if (--policies_[id].refs > 0) return;
-    policy_index_.erase(key_of(policies_[id].own));
+    policy_index_.erase(policies_[id].own);
     policies_[id] = policy_slot{};
     free_policies_.push_back(id);
 }

@@ -200,11 +200,9 @@ class scheduler {
         poll_policy effective;
         std::uint32_t refs = 0;
     };
-    using policy_key = std::array<std::int64_t, 3>;
 
     void push(task_handle h, record& r, std::int64_t due);
     poll_policy merged(const core::poll_settings& own) const;
-    static policy_key key_of(const core::poll_settings& own);
     std::int64_t next_poll_due(const record& r, std::int64_t now, std::uint32_t share = 1);
     std::int64_t static_delay(const record& r) const;
     const std::vector<duration>* ready_ladder(profile_state& p);
@@ -234,7 +232,7 @@ class scheduler {
     std::unordered_map<action_key, profile_id, action_key_hash> profile_index_;
     std::vector<policy_slot> policies_{1};  // [0] unused: policy 0 is opt_.poll
     std::vector<policy_id> free_policies_;
-    std::map<policy_key, policy_id> policy_index_;
+    std::map<core::poll_settings, policy_id> policy_index_;
 };
 
 }  // namespace taskpoller::engine

@@ -68,11 +68,7 @@ core::labels label_sets::to_labels(std::uint32_t set) const {
 
 std::uint32_t poll_table::intern(const core::poll_settings& p) {
     if (p.empty()) return 0;
-    auto ms = [](const std::optional<std::chrono::milliseconds>& d) -> std::int64_t {
-        return d ? d->count() : -1;
-    };
-    const std::array<std::int64_t, 3> key{ms(p.initial_delay), ms(p.interval), ms(p.max_interval)};
-    auto [it, inserted] = ids_.emplace(key, static_cast<std::uint32_t>(values_.size()));
+    auto [it, inserted] = ids_.emplace(p, static_cast<std::uint32_t>(values_.size()));
     if (inserted) values_.push_back(p);
     return it->second;
 }

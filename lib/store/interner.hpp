@@ -3,7 +3,6 @@
 // region and label string is stored once, and every distinct *set* of labels once (the tasks of
 // a batch share one set).
 
-#include <array>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -70,7 +69,7 @@ class poll_table {
 
   private:
     std::vector<core::poll_settings> values_;
-    std::map<std::array<std::int64_t, 3>, std::uint32_t> ids_;
+    std::map<core::poll_settings, std::uint32_t> ids_;
 };
 
 }  // namespace taskpoller::store
