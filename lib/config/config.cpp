@@ -55,6 +55,10 @@ std::string_view to_string(durability_kind v) noexcept {
     return v == durability_kind::relaxed ? "relaxed" : "strict";
 }
 
+std::string_view to_string(store_backend v) noexcept {
+    return v == store_backend::postgres ? "postgres" : "journal";
+}
+
 std::string_view to_string(log_level v) noexcept {
     switch (v) {
         case log_level::trace:

@@ -129,10 +129,32 @@ struct control_config {
 
 enum class durability_kind { strict, relaxed };
 
+/// Where the state is kept: a local journal, or a PostgreSQL ledger shared by several daemons
+/// (issue 19, docs/ha.md).
+enum class store_backend { journal, postgres };
+
+/// store.postgres: used only with `backend: postgres` (the loader reads and checks the keys
+/// either way; with backend journal they are simply unused).
+struct postgres_store_config {
+    /// The file holding the libpq connection string (it may hold the password). The loader only
+    /// checks the path's form; the daemon reads the file at start (ledger/pg_conninfo.hpp).
+    std::string conninfo_file{};
+    /// This daemon's name in the ledger and in status; unique per daemon. With backend postgres
+    /// the loader fills in the host name when the key is absent; 1-63 of [A-Za-z0-9._-].
+    std::string node{};
+    /// The ledger (one per account) in the database, so several accounts can share one.
+    std::string ledger = "default";
+    duration lease_ttl = std::chrono::seconds(10);  ///< 1s-5min; margin ttl/10 + 250 ms
+};
+
 struct store_config {
+    store_backend backend = store_backend::journal;
+    postgres_store_config postgres{};
     duration retention = std::chrono::hours(24);
     std::uint64_t max_finished = 100'000;
-    std::string journal;  ///< empty: memory only; default $STATE_DIRECTORY/taskpoller.journal
+    /// empty: memory only; default $STATE_DIRECTORY/taskpoller.journal; always empty with
+    /// backend postgres (setting it then is an error).
+    std::string journal;
     durability_kind durability = durability_kind::strict;
     std::uint64_t snapshot_size = 64ULL << 20;
 };
@@ -168,6 +190,7 @@ std::string_view to_string(http_method v) noexcept;
 std::string_view to_string(resolver_kind v) noexcept;
 std::string_view to_string(jitter_kind v) noexcept;
 std::string_view to_string(durability_kind v) noexcept;
+std::string_view to_string(store_backend v) noexcept;
 std::string_view to_string(log_level v) noexcept;
 std::string_view to_string(log_format v) noexcept;
 

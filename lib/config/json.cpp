@@ -115,6 +115,17 @@ json::object control_json(const control_config& c) {
             {"max_wait", dur(c.max_wait)}};
 }
 
+// The conninfo file's path, never its content (it may hold the password). Null with backend
+// journal: the section is not in use.
+json::value postgres_json(const store_config& s) {
+    if (s.backend != store_backend::postgres) return nullptr;
+    const auto& p = s.postgres;
+    return json::object{{"conninfo_file", str(p.conninfo_file)},
+                        {"node", str(p.node)},
+                        {"ledger", str(p.ledger)},
+                        {"lease_ttl", dur(p.lease_ttl)}};
+}
+
 }  // namespace
 
 json::value to_json(const daemon_config& c) {
@@ -137,7 +148,9 @@ json::value to_json(const daemon_config& c) {
         {"rate_limit", {{"default", c.rate_limit.default_rate}, {"burst", c.rate_limit.burst}}},
         {"control", control_json(c.control)},
         {"store",
-         {{"retention", dur(s.retention)},
+         {{"backend", str(to_string(s.backend))},
+          {"postgres", postgres_json(s)},
+          {"retention", dur(s.retention)},
           {"max_finished", s.max_finished},
           {"journal", str(s.journal)},
           {"durability", str(to_string(s.durability))},

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
@@ -137,18 +138,98 @@ void read_control(map_reader& root, control_config& out) {
     m.finish();
 }
 
+namespace {
+
+// A node or ledger name: stored in the ledger, shown in status and used in the lease holder
+// ("node/incarnation", docs/ha.md), so short and free of separators.
+bool is_ledger_name(std::string_view s) {
+    if (s.empty() || s.size() > 63) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '_' || c == '-';
+    });
+}
+
+constexpr std::string_view ledger_name_rule = "1-63 characters of A-Z a-z 0-9 . _ -";
+
+bool read_ledger_name(map_reader& m, std::string_view key, std::string& out) {
+    std::string value;
+    if (!read_string(m, key, value, string_rule::any)) return false;
+    if (!is_ledger_name(value)) {
+        m.ctx().error(m.mark_of(key), m.child(key),
+                      fmt::format("invalid name \"{}\": expected {}", value, ledger_name_rule));
+        return false;
+    }
+    out = std::move(value);
+    return true;
+}
+
+std::string host_name(const load_options& options) {
+    if (options.host_name) return *options.host_name;
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return {};
+    return buf;
+}
+
+// store.postgres; `used`: backend postgres (the required key and the node default apply).
+void read_store_postgres(map_reader& store, postgres_store_config& out, bool used) {
+    auto m = section(store, "postgres");
+    const bool has_conninfo = m.get("conninfo_file").has_value();
+    read_string(m, "conninfo_file", out.conninfo_file, string_rule::absolute_path);
+    const bool has_node = m.get("node").has_value();
+    read_ledger_name(m, "node", out.node);
+    read_ledger_name(m, "ledger", out.ledger);
+    read_duration(m, "lease_ttl", out.lease_ttl, 1s, 5min);
+    m.finish();
+    if (!used || !m.is_mapping()) return;
+    // Missing keys are reported where the section is, or at `backend` when there is none.
+    const YAML::Mark at = store.get("postgres") ? m.mark() : store.mark_of("backend");
+    if (!has_conninfo) {
+        m.ctx().error(at, m.child("conninfo_file"),
+                      "required with backend postgres: the file holding the libpq connection "
+                      "string");
+    }
+    if (!has_node) {
+        out.node = host_name(m.ctx().options);
+        if (!is_ledger_name(out.node)) {
+            m.ctx().error(at, m.child("node"),
+                          fmt::format("the host name \"{}\" cannot be the default node name "
+                                      "(expected {}); set store.postgres.node",
+                                      out.node, ledger_name_rule));
+        }
+    }
+}
+
+}  // namespace
+
 void read_store(map_reader& root, store_config& out) {
     auto m = section(root, "store");
+    read_enum(m, "backend", out.backend,
+              {{"journal", store_backend::journal}, {"postgres", store_backend::postgres}});
+    const bool postgres = out.backend == store_backend::postgres;
+    read_store_postgres(m, out.postgres, postgres);
     if (auto state = systemd_directory(m.ctx().env, "STATE_DIRECTORY")) {
         out.journal = *state + "/taskpoller.journal";
     }
     read_duration(m, "retention", out.retention, 0ms, 24h * 3650);
     read_uint(m, "max_finished", out.max_finished, 0, 1'000'000'000);
-    read_string(m, "journal", out.journal, string_rule::absolute_path_or_empty);
+    const bool journal_set =
+        read_string(m, "journal", out.journal, string_rule::absolute_path_or_empty) &&
+        !out.journal.empty();
     read_enum(m, "durability", out.durability,
               {{"strict", durability_kind::strict}, {"relaxed", durability_kind::relaxed}});
     read_size(m, "snapshot_size", out.snapshot_size, 64ULL << 10, 64ULL << 30);
     m.finish();
+    if (postgres) {
+        // The default ($STATE_DIRECTORY) is not a choice the file made, and `journal: ""` (no
+        // journal, as /v1/config shows it) agrees with the backend: only an explicit path is.
+        if (journal_set) {
+            m.ctx().error(m.mark_of("journal"), m.child("journal"),
+                          "store.journal is the journal backend's; with backend postgres the "
+                          "ledger is in PostgreSQL");
+        }
+        out.journal.clear();
+    }
 }
 
 void read_logging(map_reader& root, logging_config& out) {

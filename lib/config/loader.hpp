@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -59,6 +60,8 @@ struct load_options {
     /// where systemd's LoadCredential= material is not visible. Credentials that are configured
     /// but broken (unreadable file, half a pair) are errors regardless.
     bool allow_missing_credentials = false;
+    /// The host name store.postgres.node defaults to; nullopt: gethostname() (tests set it).
+    std::optional<std::string> host_name{};
 };
 
 /// Either a configuration (and possibly warnings) or every error found (and the warnings).

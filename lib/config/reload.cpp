@@ -45,6 +45,18 @@ const std::vector<restart_setting>& table() {
         setting(
             "control.max_waiters", [](auto& c) -> auto& { return c.control.max_waiters; }),
         setting(
+            "store.backend", [](auto& c) -> auto& { return c.store.backend; }),
+        setting(
+            "store.postgres.conninfo_file",
+            [](auto& c) -> auto& { return c.store.postgres.conninfo_file; }),
+        setting(
+            "store.postgres.node", [](auto& c) -> auto& { return c.store.postgres.node; }),
+        setting(
+            "store.postgres.ledger", [](auto& c) -> auto& { return c.store.postgres.ledger; }),
+        setting(
+            "store.postgres.lease_ttl",
+            [](auto& c) -> auto& { return c.store.postgres.lease_ttl; }),
+        setting(
             "store.journal", [](auto& c) -> auto& { return c.store.journal; }),
         setting(
             "store.durability", [](auto& c) -> auto& { return c.store.durability; }),

@@ -9,7 +9,8 @@
 namespace taskpoller::config {
 
 /// The key paths, in file order, whose change only takes effect after a restart:
-/// control.socket, control.mode, control.group (the socket is bound once), store.journal,
+/// control.socket, control.mode, control.group (the socket is bound once), store.backend and
+/// store.postgres.* (the store and its lease are set up once, issue 19), store.journal,
 /// store.durability, store.snapshot_size (the journal is opened once), cloud.ca_file,
 /// cloud.insecure_skip_verify, cloud.max_connections_per_host (the TLS context and connection
 /// pools are built once). Everything else applies on reload.

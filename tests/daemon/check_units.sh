@@ -11,7 +11,8 @@
 #              rates above MAX, proving the check can fail.
 #   sysusers   systemd-sysusers in a temporary root creates the taskpoller user and group.
 #   contract   the directives the daemon's behaviour relies on are present (verify and security
-#              would not notice Type=notify or FileDescriptorName=control going missing).
+#              would not notice Type=notify or FileDescriptorName=control going missing), and
+#              postgresql.service is in After= but in no Requires=/Wants=.
 #   tmpfiles   systemd-tmpfiles --create in that root makes the directories with the listed
 #              owners (resolved in that root) and modes.
 # Usage: check_units.sh SYSTEMD_DIR TASKPOLLERD_BIN TASKPOLLERCTL_BIN [MAX_EXPOSURE]
@@ -69,6 +70,20 @@ for u in taskpollerd.service taskpollerd@.service; do
         SystemCallFilter=@system-service CapabilityBoundingSet=; do
         has "$u" "$line"
     done
+done
+# store.backend postgres (docs/ha.md): a local database is ordered before the daemon, never
+# pulled in (a journal-backend host without PostgreSQL must be unaffected).
+for u in taskpollerd.service taskpollerd@.service; do
+    if grep -E '^After=' "$src/$u" | grep -qw 'postgresql\.service'; then
+        pass "contract $u: After= postgresql.service"
+    else
+        fail "contract $u: postgresql.service missing from After="
+    fi
+    if grep -E '^(Requires|Wants|BindsTo|Requisite|Upholds)=' "$src/$u" | grep -q postgresql; then
+        fail "contract $u: postgresql is pulled in, not only ordered"
+    else
+        pass "contract $u: postgresql.service only ordered"
+    fi
 done
 has taskpollerd.service "ExecStart=/usr/bin/taskpollerd --config /etc/taskpoller/taskpoller.yaml"
 has taskpollerd.service "ExecReload=/usr/bin/taskpollerctl -s /run/taskpoller/taskpoller.sock reload"

@@ -62,5 +62,25 @@ TEST(ReloadSequence, restart_only_changes_are_applied_later_and_said_so) {
     EXPECT_EQ(lines[1].second, "reload: control.socket changed; it takes effect after a restart");
 }
 
+// store.backend and store.postgres.* (issue 19): the store and its lease are set up once.
+TEST(ReloadSequence, a_changed_postgres_node_waits_for_a_restart) {
+    reload_sequence s;
+    config::daemon_config c;
+    c.store.backend = config::store_backend::postgres;
+    c.store.postgres.conninfo_file = "/etc/taskpoller/pg.conninfo";
+    c.store.postgres.node = "host-a";
+    auto loaded = c;
+    loaded.store.postgres.node = "host-b";
+    ASSERT_FALSE(s.begin());
+    auto r = s.conclude(c, &loaded, {});
+    EXPECT_TRUE(r.applied);
+    EXPECT_EQ(r.restart_required, std::vector<std::string>{"store.postgres.node"});
+    auto lines = reload_sequence::log_lines(r, "/etc/t.yaml");
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[1].first, core::log_level::warn);
+    EXPECT_EQ(lines[1].second,
+              "reload: store.postgres.node changed; it takes effect after a restart");
+}
+
 }  // namespace
 }  // namespace taskpoller::daemon

@@ -135,7 +135,7 @@ TEST(ApplyReloadable, keeps_restart_settings_and_takes_the_rest) {
     EXPECT_EQ(applied.cloud.region, "sh");
     EXPECT_EQ(applied.polling.interval, 1s);
     EXPECT_TRUE(diff_requires_restart(*a, applied).empty());
-    EXPECT_EQ(restart_settings().size(), 11u);
+    EXPECT_EQ(restart_settings().size(), 16u);
 }
 
 TEST(DiffRequiresRestart, credential_rotation_applies_on_reload) {
