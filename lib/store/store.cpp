@@ -150,6 +150,13 @@ void store::note_collision(std::string_view what, const std::vector<std::uint32_
         what, which);
 }
 
+std::optional<std::uint32_t> store::find_exact_task(const core::task_key& key) const {
+    // find_task prefers the exact match; anything else it returns is another task.
+    auto pos = find_task(key);
+    if (pos && task_key_of(*pos) == key) return pos;
+    return std::nullopt;
+}
+
 std::optional<std::uint32_t> store::find_batch(std::string_view batch_id) const {
     auto id = core::parse_batch_id(batch_id);
     if (!id) return std::nullopt;
@@ -326,7 +333,8 @@ void store::index_batch(std::uint32_t pos, bool keys) {
     ++batch_total_;
 }
 
-void store::set_batch_state(std::uint32_t pos, core::batch_state to, bool replay) {
+void store::set_batch_state(std::uint32_t pos, core::batch_state to,
+                            std::optional<std::int64_t> finished_at) {
     auto& b = batches_[pos];
     auto from = static_cast<std::size_t>(b.state);
     batch_states_.clear(from, pos);
@@ -334,8 +342,8 @@ void store::set_batch_state(std::uint32_t pos, core::batch_state to, bool replay
     --batch_counts_[from];
     ++batch_counts_[static_cast<std::size_t>(to)];
     b.state = to;
-    if (!core::is_terminal(to) || replay) return;
-    b.finished_at = to_ns(clock_.system_now());
+    if (!core::is_terminal(to)) return;
+    b.finished_at = finished_at ? *finished_at : to_ns(clock_.system_now());
     finished_.push_back({b.finished_at, b.created_seq, true});
     ++finished_batches_;
     finished_tasks_ += b.tasks.size();

@@ -168,7 +168,41 @@ class store {
     /// expiry change's sequence number. Unknown objects are ignored (already forgotten).
     void restore_expired_batch(std::string_view batch_id, std::uint64_t seq);
     void restore_expired_task(const core::task_key& key, std::uint64_t seq);
-    void finish_restore();
+    /// Ends a restore: rebuilds the indexes once and makes the change log report a gap for every
+    /// seq restored. `seq_floor`: the sequence the restored state is at when that is newer than
+    /// every restored object (a follower's load of the current state at ledger sequence N, whose
+    /// newest changes may have been expiries): seq() becomes at least seq_floor and the log's
+    /// gap covers it, even when nothing was restored.
+    void finish_restore(std::uint64_t seq_floor = 0);
+    // ---- follower replication (docs/ha.md "Followers", docs/design.md "Store")
+
+    /// Applies one change the leader's store made, with the object's full state after it
+    /// (decoded from its journal record; its updated_seq must be c.seq). Changes must come in
+    /// order: c.seq == seq() + 1, else an invalid error naming both seqs and nothing changes
+    /// (the caller reloads: restore_* of the current state, then finish_restore(N)). Afterwards
+    /// this store is as the leader's was after that change: the same get/list/
+    /// find_batch_by_token/counts answers (a task's `polls` excepted: the leader counts polls
+    /// that saw nothing new without a change, so a follower learns them with the task's next
+    /// change), the same change (seq, kind, subject, state) in changes_since, updated_seq ==
+    /// c.seq, and the watchers (watch_task_terminal, watch_batch_terminal, watch_changes) fire
+    /// as they would have there, at the end of the call. Timestamps (created_at, finished_at,
+    /// deadline) come from the object, never this store's clock. Never calls the observer.
+    /// O(1) per change (an eviction's compaction is amortized, as in expire()).
+    /// invalid (nothing changed) for: a change kind that is not the call's, an object that the
+    /// change does not describe (subject, state, seqs), a malformed object (as restore_*), a
+    /// *_created for an object already held, a *_changed for one not held, one that alters what
+    /// never changes (service, action, region, labels, client_token, target, poll, resources,
+    /// created_at, deadline) or changes a finished object, and a call before finish_restore().
+    core::result<void> apply_replicated_batch(const change& c, core::batch b);
+    core::result<void> apply_replicated_task(const change& c, core::task t);
+    /// batch_expired / task_expired: the object is forgotten as the leader's retention did it
+    /// (a batch's tasks expire in their own earlier changes on the leader, in the same order).
+    /// invalid unless the object is held and finished (and, for a batch, its tasks already
+    /// forgotten; for a batch's task, its batch finished). A follower never calls expire():
+    /// retention arrives as these changes.
+    core::result<void> apply_replicated_batch_expiry(const change& c, std::string_view batch_id);
+    core::result<void> apply_replicated_task_expiry(const change& c, const core::task_key& key);
+
     /// Capacity for a replay of about this many batches and tasks (an upper bound is fine: the
     /// surplus is released by finish_restore's compaction only if records moved).
     void reserve_for_restore(std::size_t batches, std::size_t tasks);
@@ -193,6 +227,8 @@ class store {
     std::string task_origin(std::uint32_t pos) const;
     /// Logs and counts a collision of a new task with the existing ones (`others`).
     void note_collision(std::string_view what, const std::vector<std::uint32_t>& others);
+    /// Only the task whose identity is exactly `key` (no qualified match).
+    std::optional<std::uint32_t> find_exact_task(const core::task_key& key) const;
     std::optional<std::uint32_t> find_batch(std::string_view batch_id) const;
     template <class Rec>
     static std::uint32_t first_after(const huge_vector<Rec>& recs, std::uint64_t created_seq);
@@ -205,8 +241,12 @@ class store {
     // changes
     void insert_task(detail::task_rec&& rec);
     std::uint32_t insert_batch(detail::batch_rec&& rec);
-    void set_task_state(std::uint32_t pos, core::task_state to, bool replay = false);
-    void set_batch_state(std::uint32_t pos, core::batch_state to, bool replay = false);
+    /// A terminal state also records the finish (retention, watchers): at `finished_at`
+    /// (nanoseconds since the epoch: a replicated change's) or, by default, the clock's now.
+    void set_task_state(std::uint32_t pos, core::task_state to,
+                        std::optional<std::int64_t> finished_at = std::nullopt);
+    void set_batch_state(std::uint32_t pos, core::batch_state to,
+                         std::optional<std::int64_t> finished_at = std::nullopt);
     void maybe_finish_batch(std::uint32_t pos);
     void emit_task(std::uint32_t pos, change_kind kind);
     void emit_batch(std::uint32_t pos, change_kind kind);
@@ -224,8 +264,19 @@ class store {
     void evict_task(std::uint32_t pos);
     std::size_t evict_batch(std::uint32_t pos);
     void rebuild_finished();
+    /// Compacts once evicted holes outnumber the living (amortized O(1) per eviction).
+    void maybe_compact();
+
+    // follower replication (store_replica.cpp)
+    /// The checks every apply_replicated_* makes first: not restoring, c.seq == seq() + 1.
+    core::result<void> check_replicated(const change& c, change_kind a, change_kind b) const;
+    /// After a replicated expiry: drops finished_ entries already forgotten, compacts if due.
+    void after_replicated_expiry();
     detail::batch_rec batch_record(core::batch&& b);
     detail::task_rec task_record(core::task&& t, std::uint32_t batch);
+    static std::vector<detail::entry_rec> entry_records(const std::vector<core::entry>& entries);
+    /// A task's resources as task_rec holds them (joined with '\n').
+    static std::string joined_resources(const std::vector<std::string>& resources);
     void compact();
     /// compact()'s slow path: drops dead records and restores creation order (indexes stale).
     void drop_dead_records();

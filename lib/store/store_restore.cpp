@@ -9,6 +9,28 @@ namespace taskpoller::store {
 using detail::no_batch;
 using detail::to_ns;
 
+std::vector<detail::entry_rec> store::entry_records(const std::vector<core::entry>& entries) {
+    std::vector<detail::entry_rec> out;
+    out.reserve(entries.size());
+    for (const auto& e : entries) {
+        bool accepted = e.outcome == core::entry_outcome::accepted;
+        out.push_back({e.resource_id, e.message,
+                       accepted ? std::string_view(e.request_id) : std::string_view{}, e.code,
+                       e.outcome});
+    }
+    return out;
+}
+
+std::string store::joined_resources(const std::vector<std::string>& resources) {
+    if (resources.size() == 1) return resources.front();
+    std::string joined;
+    for (const auto& res : resources) {
+        if (!joined.empty()) joined += '\n';
+        joined += res;
+    }
+    return joined;
+}
+
 detail::batch_rec store::batch_record(core::batch&& b) {
     detail::batch_rec r;
     r.id = *core::parse_batch_id(b.id);
@@ -18,13 +40,7 @@ detail::batch_rec store::batch_record(core::batch&& b) {
     r.client_token = b.client_token;
     r.target = b.target;
     r.poll = polls_.intern(b.poll);
-    r.entries.reserve(b.entries.size());
-    for (auto& e : b.entries) {
-        bool accepted = e.outcome == core::entry_outcome::accepted;
-        r.entries.push_back({e.resource_id, e.message,
-                             accepted ? std::string_view(e.request_id) : std::string_view{}, e.code,
-                             e.outcome});
-    }
+    r.entries = entry_records(b.entries);
     r.created_at = to_ns(b.created_at);
     r.finished_at = to_ns(b.finished_at);
     r.service = services_.intern(b.service);
@@ -40,14 +56,9 @@ detail::task_rec store::task_record(core::task&& t, std::uint32_t batch) {
     detail::task_rec r;
     r.request_id = t.request_id;
     if (t.resources.size() == 1) {
-        r.resources = t.resources.front();
+        r.resources = t.resources.front();  // no joined copy
     } else {
-        std::string joined;
-        for (const auto& res : t.resources) {
-            if (!joined.empty()) joined += '\n';
-            joined += res;
-        }
-        r.resources = joined;
+        r.resources = joined_resources(t.resources);
     }
     r.last_status = t.last_status;
     r.last_error = t.last_error;
@@ -158,7 +169,11 @@ void store::reserve_for_restore(std::size_t batches, std::size_t tasks) {
     task_keys_.reserve(tasks);
 }
 
-void store::finish_restore() {
+void store::finish_restore(std::uint64_t seq_floor) {
+    if (seq_floor > seq_) {
+        seq_ = seq_floor;
+        log_.skip_to(seq_);
+    }
     if (!restoring_) return;
     restore_batch_pos_ = detail::no_batch;  // compaction may move batches
     compact();

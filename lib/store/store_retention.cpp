@@ -46,11 +46,15 @@ std::size_t store::expire(core::sys_time now) {
         finished_.pop_front();
         evicted += evict_unit(u);
     }
+    maybe_compact();
+    run_callbacks();
+    return evicted;
+}
+
+void store::maybe_compact() {
     // Evicted records leave holes; rebuild once they outnumber the living.
     auto dead = (tasks_.size() - task_total_) + (batches_.size() - batch_total_);
     if (dead > 4096 && dead > task_total_ + batch_total_) compact();
-    run_callbacks();
-    return evicted;
 }
 
 std::optional<core::sys_time> store::next_expiry() const {

@@ -51,7 +51,8 @@ void store::index_task(std::uint32_t pos, bool keys) {
     }
 }
 
-void store::set_task_state(std::uint32_t pos, core::task_state to, bool replay) {
+void store::set_task_state(std::uint32_t pos, core::task_state to,
+                           std::optional<std::int64_t> finished_at) {
     auto& t = tasks_[pos];
     auto from = static_cast<std::size_t>(t.state);
     auto next = static_cast<std::size_t>(to);
@@ -65,8 +66,8 @@ void store::set_task_state(std::uint32_t pos, core::task_state to, bool replay) 
         ++batches_[t.batch].counts[next];
     }
     t.state = to;
-    if (!core::is_terminal(to) || replay) return;
-    t.finished_at = to_ns(clock_.system_now());
+    if (!core::is_terminal(to)) return;
+    t.finished_at = finished_at ? *finished_at : to_ns(clock_.system_now());
     if (t.batch == no_batch) {
         finished_.push_back({t.finished_at, t.created_seq, false});
         ++finished_tasks_;

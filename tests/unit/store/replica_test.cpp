@@ -1,0 +1,487 @@
+// Follower replication (store::apply_replicated_*): a follower applying every change a leader's
+// store made answers exactly as the leader does, after every step of a random workload.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <ostream>
+#include <random>
+#include <set>
+#include <variant>
+
+#include "helpers.hpp"
+
+namespace taskpoller::core {
+// Readable failures (gtest finds these by argument-dependent lookup).
+void PrintTo(const task& t, std::ostream* os) {
+    *os << format_task_identity(t.key()) << " " << to_string(t.state) << " polls=" << t.polls
+        << " status=" << t.last_status << " error=" << t.last_error
+        << " created=" << t.created_at.time_since_epoch().count()
+        << " finished=" << t.finished_at.time_since_epoch().count()
+        << " deadline=" << t.deadline.time_since_epoch().count() << " seq=" << t.created_seq << "/"
+        << t.updated_seq << " resources=" << t.resources.size() << " labels=" << t.labels.size()
+        << " target=" << t.target;
+}
+void PrintTo(const batch& b, std::ostream* os) {
+    *os << b.id << " " << to_string(b.state) << " entries=" << b.entries.size()
+        << " code=" << b.code << " message=" << b.message << " token=" << b.client_token
+        << " created=" << b.created_at.time_since_epoch().count()
+        << " finished=" << b.finished_at.time_since_epoch().count() << " seq=" << b.created_seq
+        << "/" << b.updated_seq;
+    for (std::size_t i = 0; i < b.counts.size(); ++i) *os << (i ? "," : " counts=") << b.counts[i];
+}
+}  // namespace taskpoller::core
+
+namespace core = taskpoller::core;
+using namespace taskpoller::store;
+using namespace taskpoller::store::test;
+using core::batch_state;
+using core::task_state;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// What the leader's journal would hold: each change with the object's state after it.
+struct capture : store_observer {
+    struct event {
+        change c;
+        std::variant<core::batch, core::task> object;
+    };
+    std::vector<event> events;
+    void on_batch_change(const change& c, const core::batch& b) override {
+        events.push_back({c, b});
+    }
+    void on_task_change(const change& c, const core::task& t) override { events.push_back({c, t}); }
+};
+
+core::result<void> apply(store& s, const capture::event& e) {
+    switch (e.c.kind) {
+        case change_kind::batch_created:
+        case change_kind::batch_changed:
+            return s.apply_replicated_batch(e.c, std::get<core::batch>(e.object));
+        case change_kind::task_created:
+        case change_kind::task_changed:
+            return s.apply_replicated_task(e.c, std::get<core::task>(e.object));
+        case change_kind::batch_expired:
+            return s.apply_replicated_batch_expiry(e.c, std::get<core::batch>(e.object).id);
+        case change_kind::task_expired:
+            return s.apply_replicated_task_expiry(e.c, std::get<core::task>(e.object).key());
+    }
+    return core::error{"unreachable"};
+}
+
+template <class T, class F, class L>
+std::vector<T> all_pages(const store& s, const F& filter, std::size_t limit, L list) {
+    std::vector<T> out;
+    page_request p{limit, ""};
+    do {
+        auto page = (s.*list)(filter, p);
+        EXPECT_TRUE(page);
+        if (!page) break;
+        out.insert(out.end(), page->items.begin(), page->items.end());
+        p.page_token = page->next_page_token;
+    } while (!p.page_token.empty());
+    return out;
+}
+
+std::vector<core::task> tasks_of(const store& s, const task_filter& f, std::size_t limit) {
+    return all_pages<core::task>(s, f, limit, &store::list_tasks);
+}
+std::vector<core::batch> batches_of(const store& s, const batch_filter& f, std::size_t limit) {
+    return all_pages<core::batch>(s, f, limit, &store::list_batches);
+}
+
+struct seen_set {
+    std::set<std::string> batches;
+    std::map<core::task_key, core::task> tasks;  // the last state each task was recorded in
+    std::set<std::string> tokens;
+};
+
+/// A task as a follower holds it: polls that saw nothing new are not changes, so the follower's
+/// `polls` is the one of the task's last recorded change; everything else is the leader's.
+core::task as_replicated(core::task leader, const seen_set& seen) {
+    if (auto it = seen.tasks.find(leader.key()); it != seen.tasks.end()) {
+        leader.polls = it->second.polls;
+    }
+    return leader;
+}
+
+std::vector<core::task> as_replicated(std::vector<core::task> ts, const seen_set& seen) {
+    for (auto& t : ts) t = as_replicated(std::move(t), seen);
+    return ts;
+}
+
+/// Everything observable, leader against follower. `since`: the follower's history starts after
+/// it (a follower loaded from a snapshot at that seq). `recent`: compare the changes after it
+/// (the step's), not the whole history (which every few steps is enough for, and costs O(n)).
+void expect_same(const store& leader, const store& follower, const seen_set& seen,
+                 std::uint64_t since, std::uint64_t recent) {
+    ASSERT_EQ(leader.seq(), follower.seq());
+    EXPECT_EQ(leader.task_counts(), follower.task_counts());
+    EXPECT_EQ(leader.batch_counts(), follower.batch_counts());
+    EXPECT_EQ(leader.task_count(), follower.task_count());
+    EXPECT_EQ(leader.batch_count(), follower.batch_count());
+    for (const auto& id : seen.batches) {
+        EXPECT_EQ(leader.get_batch(id), follower.get_batch(id)) << id;
+    }
+    for (const auto& [key, last] : seen.tasks) {
+        auto l = leader.get_task(key);
+        EXPECT_EQ(l ? std::optional(as_replicated(*l, seen)) : std::nullopt, follower.get_task(key))
+            << core::format_task_identity(key);
+        // Unqualified lookups: the same task, or none on both when ambiguous.
+        core::task_key bare{key.service, key.request_id};
+        auto lb = leader.get_task(bare);
+        EXPECT_EQ(lb ? std::optional(as_replicated(*lb, seen)) : std::nullopt,
+                  follower.get_task(bare));
+    }
+    for (const auto& token : seen.tokens) {
+        EXPECT_EQ(leader.find_batch_by_token(token), follower.find_batch_by_token(token)) << token;
+    }
+    std::vector<batch_filter> bfs{{},
+                                  {.state = batch_state::submitted},
+                                  {.service = "lb"},
+                                  {.labels = {{"env", "prod"}}},
+                                  {.state = batch_state::done}};
+    for (const auto& f : bfs) {
+        EXPECT_EQ(batches_of(leader, f, 7), batches_of(follower, f, 7));
+    }
+    std::vector<task_filter> tfs{{},
+                                 {.state = task_state::running},
+                                 {.service = "cvm"},
+                                 {.action = "Stop", .labels = {{"env", "prod"}}},
+                                 {.state = task_state::succeeded}};
+    if (!seen.batches.empty()) tfs.push_back({.batch_id = *seen.batches.rbegin()});
+    for (const auto& f : tfs) {
+        EXPECT_EQ(as_replicated(tasks_of(leader, f, 5), seen), tasks_of(follower, f, 5));
+    }
+    // A count of history: a follower loaded from a snapshot only counts what it applied.
+    if (since == 0) {
+        EXPECT_EQ(leader.task_key_collisions(), follower.task_key_collisions());
+    }
+    auto lc = leader.changes_since(std::max(since, recent), 1'000'000);
+    auto fc = follower.changes_since(std::max(since, recent), 1'000'000);
+    EXPECT_EQ(lc.last_seq, fc.last_seq);
+    EXPECT_EQ(lc.gap, fc.gap);
+    ASSERT_EQ(lc.changes.size(), fc.changes.size());
+    for (std::size_t i = 0; i < lc.changes.size(); ++i) {
+        const auto& a = lc.changes[i];
+        const auto& b = fc.changes[i];
+        EXPECT_EQ(a.seq, b.seq);
+        EXPECT_EQ(a.kind, b.kind) << a.seq;
+        EXPECT_EQ(a.subject, b.subject) << a.seq;
+        EXPECT_EQ(a.state, b.state) << a.seq;
+    }
+}
+
+/// The workload: random mutations of the leader, with a fake clock and small retention limits.
+class workload {
+  public:
+    workload(unsigned seed, core::manual_clock& clock, store& s)
+        : rng_(seed), clock_(clock), s_(s) {}
+
+    void step(const seen_set& seen) {
+        switch (pick(12)) {
+            case 0:
+            case 1:
+                create();
+                break;
+            case 2:
+            case 3:
+                record_outcome(seen);
+                break;
+            case 4:
+            case 5:
+            case 6:
+                update(seen);
+                break;
+            case 7:
+                adopt();
+                break;
+            case 8:
+                cancel_task(seen);
+                break;
+            case 9:
+                cancel_batch(seen);
+                break;
+            case 10:
+                mark_unknown(seen);
+                break;
+            case 11:
+                clock_.advance(std::chrono::seconds(pick(40)));
+                s_.expire(clock_.system_now());
+                break;
+        }
+    }
+
+  private:
+    std::size_t pick(std::size_t n) {
+        return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+    }
+    bool coin() { return pick(2) == 0; }
+    template <class C>
+    auto any_of(const C& c) {
+        auto it = c.begin();
+        std::advance(it, static_cast<long>(pick(c.size())));
+        return it;
+    }
+    std::string rid() { return "r" + std::to_string(pick(40)); }
+    core::labels labels() {
+        switch (pick(3)) {
+            case 0:
+                return {};
+            case 1:
+                return {{"env", "prod"}};
+            default:
+                return {{"env", "dev"}, {"team", "x"}};
+        }
+    }
+    core::poll_settings poll() {
+        core::poll_settings p;
+        if (coin()) p.interval = std::chrono::milliseconds(1000 * (1 + pick(5)));
+        return p;
+    }
+
+    void create() {
+        batch_spec spec;
+        spec.service = coin() ? "lb" : "cvm";
+        spec.action = coin() ? "Stop" : "Start";
+        spec.region = coin() ? "" : "ap-x";
+        spec.labels = labels();
+        if (coin()) spec.client_token = "tok-" + std::to_string(pick(60));  // reuse: a conflict
+        for (std::size_t i = 0, n = 1 + pick(3); i < n; ++i) {
+            spec.resources.push_back("res-" + std::to_string(pick(100)));
+        }
+        spec.target = coin() ? "" : "endpoint-1";
+        spec.poll = poll();
+        if (auto b = s_.create_batch(spec)) submitting_.push_back(b->id);
+    }
+
+    void record_outcome(const seen_set&) {
+        if (submitting_.empty()) return;
+        auto it = any_of(submitting_);
+        auto id = *it;
+        submitting_.erase(it);
+        batch_outcome o;
+        o.code = static_cast<int>(pick(3));
+        o.message = coin() ? "" : "partly";
+        for (std::size_t i = 0, n = pick(5); i < n; ++i) {
+            auto res = "res-" + std::to_string(pick(100));
+            switch (pick(4)) {
+                case 0:
+                case 1:
+                    o.entries.push_back(accepted(res, rid()));
+                    break;
+                case 2:
+                    o.entries.push_back(rejected(res, 4000, "no"));
+                    break;
+                default:
+                    o.entries.push_back({res, core::entry_outcome::unknown, 0, "?", "", {}});
+                    break;
+            }
+        }
+        if (coin()) o.deadline = clock_.system_now() + std::chrono::seconds(pick(600));
+        s_.record_batch_outcome(id, o);
+    }
+
+    void mark_unknown(const seen_set&) {
+        if (submitting_.empty()) return;
+        auto it = any_of(submitting_);
+        s_.mark_batch_unknown(*it, "lost");
+        submitting_.erase(it);
+    }
+
+    void update(const seen_set& seen) {
+        if (seen.tasks.empty()) return;
+        auto key = any_of(seen.tasks)->first;
+        task_update u;
+        static constexpr std::array<task_state, 6> to{task_state::running,   task_state::succeeded,
+                                                      task_state::failed,    task_state::timed_out,
+                                                      task_state::not_found, task_state::running};
+        if (pick(3) != 0) u.state = to[pick(to.size())];
+        if (coin()) u.last_status = "S" + std::to_string(pick(3));
+        if (pick(4) == 0) u.last_error = "E" + std::to_string(pick(2));
+        u.count_poll = coin();
+        s_.update_task(key, u);
+    }
+
+    void adopt() {
+        adopt_spec spec;
+        spec.service = coin() ? "lb" : "cvm";
+        spec.request_id = rid();
+        spec.action = "Stop";
+        spec.resources = {"res-a", "res-b"};
+        spec.resources.resize(pick(3));
+        spec.labels = labels();
+        if (coin()) spec.deadline = clock_.system_now() + 1h;
+        spec.region = coin() ? "" : "ap-x";
+        spec.poll = poll();
+        s_.adopt_task(spec);
+    }
+
+    void cancel_task(const seen_set& seen) {
+        if (!seen.tasks.empty()) s_.cancel_task(any_of(seen.tasks)->first);
+    }
+
+    void cancel_batch(const seen_set& seen) {
+        if (!seen.batches.empty()) s_.cancel_batch(*any_of(seen.batches));
+    }
+
+    std::mt19937 rng_;
+    core::manual_clock& clock_;
+    store& s_;
+    std::vector<std::string> submitting_;
+};
+
+store_options leader_options() {
+    auto o = seeded_options();
+    o.retention.ttl = 60s;
+    o.retention.max_finished_tasks = 12;
+    o.retention.max_finished_batches = 5;
+    o.change_log_capacity = 1'000'000;
+    return o;
+}
+
+/// Records what a step's changes name (for the comparisons and the workload's targets).
+void note(seen_set& seen, const capture::event& e) {
+    if (const auto* b = std::get_if<core::batch>(&e.object)) {
+        seen.batches.insert(b->id);
+        if (!b->client_token.empty()) seen.tokens.insert(b->client_token);
+    } else {
+        const auto& t = std::get<core::task>(e.object);
+        seen.tasks[t.key()] = t;
+    }
+}
+
+/// A follower loaded from the leader's current objects at its seq as the ledger's current-state
+/// tables hold them (each as of its last change), not from its history.
+void load_snapshot(const store& leader, const seen_set& seen, store& follower) {
+    for (auto& b : batches_of(leader, {}, max_page_limit)) {
+        ASSERT_TRUE(follower.restore_batch(std::move(b), true));
+    }
+    for (auto& t : tasks_of(leader, {}, max_page_limit)) {
+        ASSERT_TRUE(follower.restore_task(as_replicated(std::move(t), seen), true));
+    }
+    follower.finish_restore(leader.seq());
+}
+
+void run_differential(unsigned seed, int steps) {
+    SCOPED_TRACE(seed);
+    const bool failed_before = ::testing::Test::HasFailure();
+    core::manual_clock clock;
+    // The follower's clock is elsewhere: every timestamp must come from the records.
+    core::manual_clock follower_clock{clock.system_now() - 1000h};
+    store leader{clock, leader_options()};
+    capture cap;
+    leader.set_observer(&cap);
+    store follower{follower_clock, leader_options()};
+    capture follower_observer;  // must never be called
+    follower.set_observer(&follower_observer);
+
+    std::unique_ptr<store> late;  // a follower that starts from a snapshot mid-run
+    std::uint64_t late_since = 0;
+    std::size_t late_from = 0;  // the first event it applies
+
+    // Watchers on both, counted per object: they must fire at the same steps.
+    std::vector<watch_handle> handles;
+    std::map<std::string, int> fired_leader, fired_follower;
+    std::set<std::string> watched;
+    auto watch_new = [&](const capture::event& e) {
+        std::string name;
+        auto add = [&](store& s, std::map<std::string, int>& fired) {
+            if (const auto* b = std::get_if<core::batch>(&e.object)) {
+                auto h = s.watch_batch_terminal(b->id, [&fired, name] { ++fired[name]; });
+                ASSERT_TRUE(h);
+                handles.push_back(std::move(*h));
+            } else {
+                auto h = s.watch_task_terminal(std::get<core::task>(e.object).key(),
+                                               [&fired, name] { ++fired[name]; });
+                ASSERT_TRUE(h);
+                handles.push_back(std::move(*h));
+            }
+        };
+        name = e.c.subject;
+        if (!watched.insert(name).second) return;
+        add(leader, fired_leader);
+        add(follower, fired_follower);
+    };
+
+    seen_set seen;
+    workload w(seed, clock, leader);
+    std::size_t applied = 0;
+    std::uint64_t expiries = 0;
+    for (int i = 0; i < steps; ++i) {
+        auto seq_before = leader.seq();
+        // Change watchers on both, for "anything after now".
+        int changed_leader = 0, changed_follower = 0;
+        auto hl = leader.watch_changes(seq_before, [&] { ++changed_leader; });
+        auto hf = follower.watch_changes(follower.seq(), [&] { ++changed_follower; });
+        auto events_before = cap.events.size();
+        w.step(seen);
+        for (; applied < cap.events.size(); ++applied) {
+            const auto& e = cap.events[applied];
+            auto r = apply(follower, e);
+            ASSERT_TRUE(r) << r.error().message;
+            note(seen, e);
+            if (e.c.kind == change_kind::batch_expired || e.c.kind == change_kind::task_expired) {
+                ++expiries;
+            }
+            if (late && applied >= late_from) {
+                auto lr = apply(*late, e);
+                ASSERT_TRUE(lr) << lr.error().message;
+            }
+        }
+        // Terminal watchers on both for the objects this step created and still holds.
+        for (std::size_t k = events_before; k < cap.events.size(); ++k) {
+            const auto& e = cap.events[k];
+            bool held = false;
+            if (e.c.kind == change_kind::batch_created)
+                held = leader.get_batch(e.c.subject).has_value();
+            if (e.c.kind == change_kind::task_created) {
+                held = leader.get_task(std::get<core::task>(e.object).key()).has_value();
+            }
+            if (held) watch_new(e);
+        }
+        EXPECT_EQ(changed_leader, changed_follower) << "step " << i;
+        EXPECT_EQ(changed_leader, leader.seq() > seq_before ? 1 : 0);
+        EXPECT_EQ(fired_leader, fired_follower) << "step " << i;
+        auto recent = i % 25 == 24 || i == steps - 1 ? 0 : seq_before;
+        expect_same(leader, follower, seen, 0, recent);
+        if (late) expect_same(leader, *late, seen, late_since, recent);
+        if (::testing::Test::HasFailure() && !failed_before) {
+            ADD_FAILURE() << "diverged at step " << i;
+            return;
+        }
+        // Start the late follower once, right after a step whose newest change was an expiry
+        // (so finish_restore's seq_floor matters), after some history.
+        if (!late && i > steps / 3 && !cap.events.empty() &&
+            (cap.events.back().c.kind == change_kind::batch_expired ||
+             cap.events.back().c.kind == change_kind::task_expired)) {
+            late = std::make_unique<store>(follower_clock, leader_options());
+            load_snapshot(leader, seen, *late);
+            late_since = leader.seq();
+            late_from = cap.events.size();
+            EXPECT_EQ(late->seq(), leader.seq());
+            EXPECT_TRUE(late->changes_since(0, 10).gap);
+            EXPECT_TRUE(late->changes_since(late_since - 1, 10).gap);
+            EXPECT_FALSE(late->changes_since(late_since, 10).gap);
+            expect_same(leader, *late, seen, late_since, 0);
+        }
+    }
+    EXPECT_TRUE(follower_observer.events.empty());
+    EXPECT_TRUE(late) << "the workload never ended a step with an expiry";
+    // The workload covered what it should have.
+    EXPECT_GT(expiries, 20u);
+    EXPECT_GT(seen.tasks.size(), 20u);
+    EXPECT_GT(std::count_if(fired_leader.begin(), fired_leader.end(),
+                            [](const auto& kv) { return kv.second > 0; }),
+              10);
+    EXPECT_EQ(leader.task_counts()[static_cast<std::size_t>(task_state::pending)] +
+                  leader.task_counts()[static_cast<std::size_t>(task_state::running)],
+              follower.task_counts()[static_cast<std::size_t>(task_state::pending)] +
+                  follower.task_counts()[static_cast<std::size_t>(task_state::running)]);
+}
+
+TEST(Replica, a_follower_answers_as_the_leader_after_every_step) {
+    for (unsigned seed : {1u, 2u, 3u, 4u, 5u}) run_differential(seed, 250);
+}
+
+}  // namespace
