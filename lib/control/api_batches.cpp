@@ -71,7 +71,7 @@ awaitable<response> submit(api_context& ctx, request_context& rc) {
         rc.log.info("submission {} refused: {} ({})", what, r.error().message, rc.peer_text());
         co_return response::error(from_core(r.error()));
     }
-    if (auto e = unless_durable(ctx)) {
+    if (auto e = co_await unless_durable(ctx, r->batch.updated_seq)) {
         rc.log.warn("batch {} ({}) not acknowledged to {}: {}", r->batch.id, what, rc.peer_text(),
                     e->message);
         co_return response::error(std::move(*e));
@@ -139,7 +139,8 @@ awaitable<response> cancel(api_context& ctx, request_context& rc) {
         co_return response::error(not_found(fmt::format("no batch '{}'", id)));
     auto b = ctx.tracker.cancel_batch(id);
     if (!b) co_return response::error(from_core(b.error()));
-    if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
+    if (auto e = co_await unless_durable(ctx, b->updated_seq))
+        co_return response::error(std::move(*e));
     rc.log.info("batch {} cancelled by {}", id, rc.peer_text());
     co_return response::json(
         200, batch_view(*b, &ctx.tracker.services(), ctx.tracker.expected_finish(*b)));

@@ -15,6 +15,7 @@
 #include <charconv>
 
 #include "control/json_body.hpp"
+#include "engine/durable.hpp"
 #include "store/store.hpp"
 
 namespace taskpoller::control::detail {
@@ -40,9 +41,11 @@ api_error from_core(const core::error& e) {
     return invalid_argument(e.message);
 }
 
-std::optional<api_error> unless_durable(const api_context& ctx) {
-    if (auto d = ctx.store.durability(); !d) return from_core(d.error());
-    return std::nullopt;
+boost::asio::awaitable<std::optional<api_error>> unless_durable(const api_context& ctx,
+                                                                std::uint64_t seq) {
+    if (auto d = ctx.store.durability(); !d) co_return from_core(d.error());
+    if (auto d = co_await engine::async_durable(ctx.store, seq); !d) co_return from_core(d.error());
+    co_return std::nullopt;
 }
 
 expected<void> check_query(const query_params& q, std::initializer_list<std::string_view> allowed) {

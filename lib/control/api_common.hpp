@@ -24,10 +24,13 @@ api_error invalid_argument(std::string message);
 /// invalid → 400 invalid_argument, not_found → 404, conflict → 409.
 api_error from_core(const core::error& e);
 
-/// Whether a mutation just applied may be acknowledged: nothing while the store's changes are
-/// durable; otherwise the 503 unavailable to answer instead (the journal failed: the change is
-/// kept in memory and written when the journal recovers, but nothing is promised before that).
-std::optional<api_error> unless_durable(const api_context& ctx);
+/// Whether a mutation just applied (its change `seq`) may be acknowledged: nothing once it is
+/// durable (engine/durable.hpp: at once with the journal, at the commit with the PostgreSQL
+/// ledger); otherwise the 503 unavailable to answer instead (the journal failed: the change is
+/// kept in memory and written when the journal recovers, but nothing is promised before that;
+/// or the ledger's leader lost its lease before committing it).
+boost::asio::awaitable<std::optional<api_error>> unless_durable(const api_context& ctx,
+                                                                std::uint64_t seq);
 
 /// Rejects query parameters not in `allowed`, naming them (400 bad_request).
 expected<void> check_query(const query_params& q, std::initializer_list<std::string_view> allowed);

@@ -159,13 +159,15 @@ awaitable<response> adopt(api_context& ctx, request_context& rc) {
         if (existing->poll != a->poll)
             co_return response::error(
                 conflict(fmt::format("task {} is already tracked with other poll settings", name)));
-        if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
+        if (auto e = co_await unless_durable(ctx, existing->updated_seq))
+            co_return response::error(std::move(*e));
         co_return response::json(200, task_view(*existing, &ctx.tracker.services(),
                                                 ctx.tracker.expected_finish(*existing)));
     }
     auto t = ctx.tracker.adopt(*a);
     if (!t) co_return response::error(from_core(t.error()));
-    if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
+    if (auto e = co_await unless_durable(ctx, t->updated_seq))
+        co_return response::error(std::move(*e));
     rc.log.info("task {} adopted by {}", name, rc.peer_text());
     co_return response::json(
         201, task_view(*t, &ctx.tracker.services(), ctx.tracker.expected_finish(*t)));
@@ -184,7 +186,8 @@ awaitable<response> cancel(api_context& ctx, request_context& rc) {
             fmt::format("task '{}' is already {}", name, core::to_string(existing->state))));
     auto t = ctx.tracker.cancel_task(*key);
     if (!t) co_return response::error(from_core(t.error()));
-    if (auto e = unless_durable(ctx)) co_return response::error(std::move(*e));
+    if (auto e = co_await unless_durable(ctx, t->updated_seq))
+        co_return response::error(std::move(*e));
     rc.log.info("task {} cancelled by {}", name, rc.peer_text());
     co_return response::json(
         200, task_view(*t, &ctx.tracker.services(), ctx.tracker.expected_finish(*t)));

@@ -16,6 +16,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "engine/durable.hpp"
 #include "engine/own_poll.hpp"
 #include "engine/submission_rules.hpp"
 #include "store/store.hpp"
@@ -184,15 +185,17 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
     // and the schedule reserved before anything is recorded or sent: its tasks can always be
     // tracked on it when the answer comes.
     if (auto own = check_poll(s.poll, timeout); !own) co_return own.error();
+    if (auto w = writable(); !w) co_return w.error();
     auto reserved = poller_.reserve_policy(s.poll);
     if (!reserved) co_return too_many_schedules();
     auto batch = store_.create_batch({s.service, s.action, s.region, s.labels, s.client_token,
                                       call_resources(p.resources), p.target, s.poll});
     if (!batch) co_return batch.error();
     if (!s.client_token.empty()) fingerprints_[s.client_token] = p.fingerprint;
-    if (auto d = store_.durability(); !d) {
-        // The intent could not be made durable: sending now could lose the outcome in a crash
-        // and leave nothing saying the request left. Record it as not sent and say why.
+    if (auto d = co_await async_durable(store_, batch->updated_seq); !d) {
+        // The intent could not be made durable (a failed journal, a ledger transaction that
+        // cannot commit or a lost lease): sending now could lose the outcome in a crash and
+        // leave nothing saying the request left. Record it as not sent and say why.
         store::batch_outcome o;
         o.code = -1;
         o.message = "not sent: " + d.error().message;
@@ -268,6 +271,12 @@ asio::awaitable<submission_answer> tracker::send_once(const core::batch& b,
     // After the waits: a shutdown may have begun, and a reload may have replaced the profiles.
     using k = submission_answer::kind;
     if (stopping_) co_return submission_answer{k::not_sent, -1, "taskpollerd is shutting down", {}};
+    // The last check before the request leaves (docs/ha.md "Why a zombie cannot send"): a node
+    // that lost its lease sends nothing, whatever it had recorded.
+    if (send_gate_ && !send_gate_()) {
+        co_return submission_answer{
+            k::not_sent, -1, "not sent: this taskpollerd is no longer the ledger's leader", {}};
+    }
     const service_profile* svc = config_.services.find_service(b.service);
     auto action = config_.services.find_action(b.service, b.action);
     if (svc == nullptr || !action) {
@@ -400,6 +409,7 @@ core::result<core::task> tracker::adopt(const adoption& a) {
     auto timeout = a.timeout.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(
         config_.polling.schedule.poll.timeout));
     if (auto own = check_poll(a.poll, timeout); !own) return own.error();
+    if (auto w = writable(); !w) return w.error();
     auto reserved = poller_.reserve_policy(a.poll);  // so that track() below cannot fail on it
     if (!reserved) return too_many_schedules();
     auto now = clock_.steady_now();
@@ -422,12 +432,14 @@ core::task_key tracker::identity_of(const adoption& a) const {
 }
 
 core::result<core::task> tracker::cancel_task(const core::task_key& key) {
+    if (auto w = writable(); !w) return w.error();
     auto t = store_.cancel_task(key);
     if (t) poller_.untrack(t->key());  // the whole identity, whatever `key` left out
     return t;
 }
 
 core::result<core::batch> tracker::cancel_batch(std::string_view batch_id) {
+    if (auto w = writable(); !w) return w.error();
     auto b = store_.cancel_batch(batch_id);
     if (!b) return b;
     for (const auto& e : b->entries) {

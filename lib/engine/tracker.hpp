@@ -130,6 +130,15 @@ class tracker {
     std::size_t resume_live_tasks();
 
     void start();
+    /// The last check before every submission leaves (after its rate-limit wait): false = not
+    /// sent ("no longer the leader"). The PostgreSQL ledger's lease::may_send (docs/ha.md);
+    /// none with the journal.
+    void set_send_gate(std::function<bool()> may_send) { send_gate_ = std::move(may_send); }
+    /// Asked before a submission, adoption or cancellation changes anything: an error (e.g.
+    /// unavailable: "a follower; the leader is host-a") refuses it. None with the journal.
+    void set_write_gate(std::function<core::result<void>()> writable) {
+        write_gate_ = std::move(writable);
+    }
     /// Stops polling and sends no more (submissions waiting to send again record what they
     /// have). Calls in flight finish; async_drain() says when.
     void stop();
@@ -231,6 +240,11 @@ class tracker {
     poller poller_;
     submit_stats submit_stats_;
     bool stopping_ = false;
+    std::function<bool()> send_gate_;
+    std::function<core::result<void>()> write_gate_;
+    core::result<void> writable() const {
+        return write_gate_ ? write_gate_() : core::result<void>{};
+    }
     std::shared_ptr<drain_state> drain_ = std::make_shared<drain_state>();
     std::unordered_map<std::string, std::string> fingerprints_;  // client_token → content hash
 };

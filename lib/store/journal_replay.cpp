@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <optional>
 
+#include "store/interrupted.hpp"
 #include "store/journal.hpp"
 #include "store/journal_file.hpp"
 #include "store/journal_record.hpp"
@@ -257,15 +258,8 @@ core::result<replay_stats> journal::replay(store& s) {
     store_ = &s;
     s.set_observer(this);
 
-    std::vector<std::string> intents;
-    page_request p{max_page_limit, ""};
-    do {
-        auto page = s.list_batches({.state = core::batch_state::submitting}, p);
-        for (const auto& b : page->items) intents.push_back(b.id);
-        p.page_token = page->next_page_token;
-    } while (!p.page_token.empty());
-    for (const auto& id : intents) {
-        if (s.mark_batch_unknown(id, unknown_message)) ++st.marked_unknown;
+    for (const auto& id : mark_interrupted_unknown(s, unknown_message)) {
+        ++st.marked_unknown;
         options_.log.warn("batch {} was being submitted when the daemon stopped: now unknown", id);
     }
     // A kill between a batch's outcome record and its tasks' records leaves the batch

@@ -4,6 +4,9 @@
 // store::restore_*(): *_created / *_changed → restore_batch/restore_task, *_expired →
 // restore_expired_*, then finish_restore().
 
+#include <cstdint>
+#include <functional>
+
 #include "core/result.hpp"
 #include "core/types.hpp"
 #include "store/change_log.hpp"
@@ -27,6 +30,15 @@ class store_observer {
     /// Whether changes are still being recorded durably. The store refuses new submissions and
     /// adoptions while this fails (error_kind::unavailable).
     virtual core::result<void> health() const { return {}; }
+    /// Calls `done` once every change up to `seq` is durable, or with an unavailable error once
+    /// it is known that it never will be. The journal makes a commit durable inside on_commit,
+    /// so its answer is immediate (health()); the PostgreSQL ledger answers when the
+    /// transaction holding `seq` commits (ledger/write_buffer.hpp). `done` may run before this
+    /// returns.
+    virtual void when_durable(std::uint64_t seq, std::function<void(core::result<void>)> done) {
+        (void)seq;
+        done(health());
+    }
 };
 
 }  // namespace taskpoller::store

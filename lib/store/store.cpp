@@ -261,6 +261,11 @@ core::result<void> store::durability() const {
                        core::error_kind::unavailable};
 }
 
+void store::when_durable(std::uint64_t seq, std::function<void(core::result<void>)> done) const {
+    if (observer_ == nullptr) return done({});
+    observer_->when_durable(seq, std::move(done));
+}
+
 void store::commit_and_run_callbacks() {
     if (observer_) observer_->on_commit();
     run_callbacks();

@@ -155,6 +155,9 @@ class store {
     /// The observer's health(): fails (error_kind::unavailable) once changes are no longer
     /// recorded durably. create_batch and adopt_task refuse to start anything new then.
     core::result<void> durability() const;
+    /// The observer's when_durable (at once, successfully, without one): what a mutation's
+    /// caller awaits (engine/durable.hpp) before sending a request or answering a client.
+    void when_durable(std::uint64_t seq, std::function<void(core::result<void>)> done) const;
     /// Start-up replay: inserts or replaces an object exactly as given (state, seqs, times),
     /// without validating transitions, notifying or logging changes. A task naming a batch needs
     /// the batch restored first. invalid for malformed objects. Call finish_restore() after the
