@@ -107,11 +107,31 @@ constexpr std::array v4_intents{
     WHERE state IN ('intent', 'claimed'))SQL"sv,
 };
 
+// 5: the fence as a function, so that it can abort the transaction it opens: a pipelined
+// transaction runs every statement it holds, and a plain SELECT returning no row would not stop
+// the writes after it. SQLSTATE TPF01 = "this node does not hold this epoch unexpired".
+constexpr std::array v5_fence{
+    R"SQL(CREATE FUNCTION tp_fence(p_ledger text, p_node text, p_epoch bigint) RETURNS bigint
+LANGUAGE plpgsql AS $fence$
+BEGIN
+    PERFORM 1 FROM tp_lease
+     WHERE ledger = p_ledger AND holder = p_node AND epoch = p_epoch AND expires_at > now()
+       FOR SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'taskpoller: % does not hold epoch % of ledger % (lease lost)',
+            p_node, p_epoch, p_ledger USING ERRCODE = 'TPF01';
+    END IF;
+    RETURN p_epoch;
+END
+$fence$)SQL"sv,
+};
+
 constexpr std::array all{
     migration{1, "lease: one row per ledger (holder, epoch, expires_at)", v1_lease},
     migration{2, "change table and per-ledger sequence state", v2_changes},
     migration{3, "current state of batches and tasks", v3_current},
     migration{4, "submission intents and their claims", v4_intents},
+    migration{5, "tp_fence(): the fence check that aborts its transaction", v5_fence},
 };
 
 }  // namespace

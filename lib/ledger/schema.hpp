@@ -60,6 +60,9 @@ extern const std::string_view release;
 extern const std::string_view fence;
 }  // namespace lease_sql
 
+/// The SQLSTATE tp_fence() raises when the node does not hold the epoch unexpired.
+inline constexpr std::string_view fenced_sqlstate = "TPF01";
+
 /// The notification channels (LISTEN/NOTIFY; the payload is the ledger name).
 inline constexpr std::string_view lease_channel = "tp_lease";
 inline constexpr std::string_view changes_channel = "tp_changes";

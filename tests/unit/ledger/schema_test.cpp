@@ -18,9 +18,22 @@ bool blank(std::string_view s) {
 }
 
 // Outside single-quoted literals: no semicolon (one statement each).
+// No ';' outside quotes: '...' strings and $tag$...$tag$ bodies (a function's).
 bool single_statement(std::string_view s) {
     bool quoted = false;
-    for (char c : s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (!quoted && c == '$' && i + 1 < s.size() &&
+            (s[i + 1] == '$' || std::isalpha(static_cast<unsigned char>(s[i + 1])) ||
+             s[i + 1] == '_')) {  // not $1: a parameter
+            auto close = s.find('$', i + 1);
+            if (close == std::string_view::npos) return false;
+            auto tag = s.substr(i, close - i + 1);
+            auto end = s.find(tag, close + 1);
+            if (end == std::string_view::npos) return false;
+            i = end + tag.size() - 1;
+            continue;
+        }
         if (c == '\'') quoted = !quoted;
         if (c == ';' && !quoted) return false;
     }
