@@ -95,7 +95,29 @@ doctor_report build_doctor(const std::string& socket, const json::value& status,
     const auto [level, text] = clock_line(at(status, "clock"));
     add(level, text);
     const auto& journal = at(status, "journal");
-    if (at(journal, "enabled").is_bool() && !at(journal, "enabled").as_bool()) {
+    const auto& ledger = at(status, "ledger");
+    if (ledger.is_object()) {
+        const auto role = field(ledger, "role");
+        const auto where =
+            fmt::format("ledger {} as node {}", field(ledger, "ledger"), field(ledger, "node"));
+        if (role == "leader" && at(ledger, "writing").is_bool() &&
+            !at(ledger, "writing").as_bool()) {
+            add("FAIL",
+                "ledger: leader of " + where +
+                    ", but writes fail (mutations are refused): " + field(ledger, "write_error"));
+        } else if (role == "leader") {
+            add("ok", "ledger: leader of " + where + ", epoch " + field(ledger, "epoch"));
+        } else if (role == "follower" && at(ledger, "stale").is_bool() &&
+                   at(ledger, "stale").as_bool()) {
+            add("warn", "ledger: follower of " + where +
+                            ", STALE: the change stream is unreachable (answers may be old)");
+        } else if (role == "follower") {
+            add("ok", "ledger: follower of " + where + " (leader " + field(ledger, "leader") +
+                          ", lag " + field(ledger, "lag_ms") + " ms)");
+        } else {
+            add("FAIL", "ledger: " + role + " in " + where + " (it lost the lease; restarting)");
+        }
+    } else if (at(journal, "enabled").is_bool() && !at(journal, "enabled").as_bool()) {
         add("warn", "journal: disabled (tasks are not kept across a restart)");
     } else if (at(journal, "durable").is_bool() && !at(journal, "durable").as_bool()) {
         add("FAIL", "journal: failed, mutations are refused: " + field(journal, "error"));

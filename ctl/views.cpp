@@ -354,6 +354,39 @@ std::string journal_text(const json::value& j, bool colour) {
 }
 }  // namespace
 
+// The PostgreSQL ledger in words (docs/ha.md): this node's role and what it knows of the lease.
+static std::string ledger_text(const json::value& l, bool colour) {
+    const auto role = field(l, "role");
+    const auto* stale = l.is_object() ? l.as_object().if_contains("stale") : nullptr;
+    const bool is_stale = stale != nullptr && stale->is_bool() && stale->get_bool();
+    std::string out;
+    if (role == "leader") {
+        const auto* left = l.as_object().if_contains("lease_expires_in_ms");
+        out = colour_state("succeeded", "leader", colour) +
+              fmt::format(
+                  " of ledger {} (node {}, epoch {}{})", sanitize(field(l, "ledger")),
+                  sanitize(field(l, "node")), field(l, "epoch"),
+                  left != nullptr && left->is_number()
+                      ? fmt::format(", lease {:.1f} s left", left->to_number<double>() / 1000.0)
+                      : std::string());
+        const auto* writing = l.as_object().if_contains("writing");
+        if (writing != nullptr && writing->is_bool() && !writing->get_bool()) {
+            out +=
+                "; " + colour_state("failed",
+                                    "WRITES FAILING: " + sanitize(field(l, "write_error")), colour);
+        }
+    } else if (role == "follower") {
+        out = fmt::format("follower of ledger {} (node {}, leader {}, lag {} ms)",
+                          sanitize(field(l, "ledger")), sanitize(field(l, "node")),
+                          sanitize(field(l, "leader")), field(l, "lag_ms"));
+        if (is_stale)
+            out += "; " + colour_state("timed_out", "STALE: the ledger is unreachable", colour);
+    } else {
+        out = colour_state("failed", sanitize(role), colour) + " (lost the lease; restarting)";
+    }
+    return out;
+}
+
 std::string render_status(const json::value& s, bool colour) {
     std::string out;
     out += line("version", field(s, "version"));
@@ -371,9 +404,14 @@ std::string render_status(const json::value& s, bool colour) {
     out += fmt::format(
         "{:<12}{}\n",
         "batches:", render_counts(batches ? counts_from_object(*batches) : state_counts{}, colour));
-    const auto* journal = as_obj(s).if_contains("journal");
-    out += fmt::format("{:<12}{}\n", "journal:",
-                       journal != nullptr ? journal_text(*journal, colour) : std::string("-"));
+    const auto* ledger = as_obj(s).if_contains("ledger");
+    const auto* journal = ledger != nullptr ? nullptr : as_obj(s).if_contains("journal");
+    if (ledger != nullptr)
+        out += fmt::format("{:<12}{}\n", "ledger:", ledger_text(*ledger, colour));
+    if (ledger == nullptr) {
+        out += fmt::format("{:<12}{}\n", "journal:",
+                           journal != nullptr ? journal_text(*journal, colour) : std::string("-"));
+    }
     if (journal != nullptr) {
         const auto pending = field(*journal, "pending_changes");
         if (pending != "-" && pending != "0") {

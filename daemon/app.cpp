@@ -27,6 +27,9 @@
 #include "daemon/signals.hpp"
 #include "engine/tracker.hpp"
 #include "http/client.hpp"
+#include "ledger/node.hpp"
+#include "ledger/pg_conninfo.hpp"
+#include "store/interrupted.hpp"
 #include "store/journal.hpp"
 #include "store/store.hpp"
 
@@ -76,6 +79,7 @@ struct app::impl {
     store::store store;
     // Declared after the store: destroyed (and detached) before it.
     std::unique_ptr<store::journal> journal;
+    std::unique_ptr<ledger::node> ledger;  // store.backend: postgres (docs/ha.md)
     http::client http;
     std::unique_ptr<engine::tracker> tracker;
     control::metrics_registry metrics;
@@ -125,7 +129,8 @@ struct app::impl {
         housekeeping.expires_after(housekeeping_period);
         housekeeping.async_wait([this](boost::system::error_code ec) {
             if (ec || stopping) return;
-            store.expire(clock.system_now());
+            // A follower's retention arrives from the leader as expiry changes.
+            if (!ledger || ledger->is_leader()) store.expire(clock.system_now());
             journal_housekeeping();
             credentials_housekeeping();
             notify.status(status_line());
@@ -167,6 +172,90 @@ struct app::impl {
                 ? fmt::format("; {} bytes of torn tail removed", stats->truncated_bytes)
                 : std::string());
         return {};
+    }
+
+    // store.backend: postgres. Connects, migrates, loads the ledger's current state (start-up
+    // waits for it), then runs the lease and data loops; the tracker starts when this node
+    // becomes the leader (on_leader), and the daemon restarts when it loses the lease.
+    core::result<void> open_ledger() {
+        const auto& pg = config->store.postgres;
+        auto conninfo = ledger::read_conninfo_file(pg.conninfo_file);
+        if (!conninfo) return conninfo.error();
+        const auto shown = ledger::redact_conninfo(*conninfo);
+        ledger::node_options o;
+        o.conninfo = std::move(*conninfo);
+        o.ledger = pg.ledger;
+        o.node = pg.node;
+        o.lease.ttl = std::chrono::duration_cast<ledger::duration>(pg.lease_ttl);
+        ledger::node::callbacks cb;
+        cb.on_leader = [this](std::uint64_t epoch) { become_leader(epoch); };
+        cb.on_lost = [this](const std::string& why) { lose_lease(why); };
+        ledger = std::make_unique<ledger::node>(io.get_executor(), store, std::move(o),
+                                                std::move(cb), log);
+        log.info("ledger {} in PostgreSQL ({}) as node {}: connecting", pg.ledger, shown, pg.node);
+        std::optional<core::result<void>> opened;
+        asio::co_spawn(io, ledger->async_open(),
+                       [&opened](std::exception_ptr e, core::result<void> r) {
+                           if (e) {
+                               opened = core::error{"ledger: " + core::describe(e)};
+                           } else {
+                               opened = std::move(r);
+                           }
+                       });
+        // Start-up is synchronous (READY=1 follows it): run the loop until the load is done.
+        io.restart();
+        while (!opened && io.run_one() > 0) {
+        }
+        // The io_context stopped itself when that work ran out: ready it for io_context::run().
+        io.restart();
+        if (!opened) return core::error{"ledger: start-up did not finish"};
+        if (!*opened) return opened->error();
+        store.set_observer(ledger.get());
+        tracker->set_send_gate([this] { return ledger->may_send(); });
+        tracker->set_write_gate([this] { return ledger->writable(); });
+        return {};
+    }
+
+    void spawn_ledger_loops() {
+        auto fatal = [this](const char* what) {
+            return core::fatal_on_exception(log, what,
+                                            [this](const std::string& why) { fail(why); });
+        };
+        asio::co_spawn(io, ledger->run_lease(), fatal("the ledger's lease loop"));
+        asio::co_spawn(io, ledger->run_data(), fatal("the ledger's data loop"));
+    }
+
+    // This node leads the ledger: what an earlier leader left half done is settled, then
+    // polling and submitting start (docs/ha.md "Takeover").
+    void become_leader(std::uint64_t epoch) {
+        auto unknown = store::mark_interrupted_unknown(
+            store, "the ledger's leader changed before the outcome was recorded; not re-sent");
+        for (const auto& id : unknown)
+            log.warn("batch {} was being submitted by the previous leader: now unknown", id);
+        auto lost = store.track_lost_outcome_tasks();
+        auto settled = store.finish_settled_batches();
+        auto resumed = tracker->resume_live_tasks();
+        tracker->start();
+        log.info(
+            "leader of ledger {} (epoch {}): {} live tasks resume polling; {} interrupted "
+            "submissions marked unknown{}{}",
+            config->store.postgres.ledger, epoch, resumed, unknown.size(),
+            lost ? fmt::format("; {} lost tasks tracked again", lost) : std::string(),
+            settled ? fmt::format("; {} settled batches finished", settled) : std::string());
+        notify.status(status_line());
+    }
+
+    // The lease is gone: nothing more is sent (the tracker's gate already says no), polling
+    // stops now, and the daemon restarts (EX_TEMPFAIL) to come back as a follower whose store is
+    // exactly the ledger's.
+    void lose_lease(const std::string& why) {
+        if (exit_status == 0) exit_status = exit_lost_lease;
+        log.error(
+            "taskpollerd is restarting: {} (exit status {}; systemd restarts it as a "
+            "follower)",
+            why, exit_status);
+        tracker->stop();
+        if (begin_shutdown) begin_shutdown();
     }
 
     // One-shot: a write left the journal waiting for a sync. At most sync_interval later the
@@ -266,6 +355,7 @@ struct app::impl {
         http.shutdown();
         const auto inflight = tracker->inflight();
         close_journal();
+        if (ledger) ledger->abandon();
         if (signals) signals->cancel();
         if (deadline_passed) {
             // Stop the loop instead of waiting any longer: nothing runs after the journal's
@@ -291,7 +381,8 @@ core::result<void> app::start() {
     auto& m = *impl_;
     auto options = server_settings(*m.config, m.listen_fd.value_or(-1));
     if (!options) return options.error();
-    if (auto r = m.open_journal(); !r) return r.error();
+    const bool ha = m.config->store.backend == config::store_backend::postgres;
+    if (auto r = ha ? m.open_ledger() : m.open_journal(); !r) return r.error();
     options->metrics = &m.metrics;
     options->on_fault = [this](const std::string& why) { impl_->fail(why); };
 
@@ -321,6 +412,9 @@ core::result<void> app::start() {
             co_return out;
         },
         .journal_status = [this] { return impl_->journal_status(); },
+        .ledger_status = m.ledger ? std::function<boost::json::object()>(
+                                        [this] { return impl_->ledger->status(); })
+                                  : std::function<boost::json::object()>(),
         .max_wait =
             std::chrono::duration_cast<std::chrono::milliseconds>(m.config->control.max_wait)});
     control::register_api_metrics(*m.api);
@@ -332,7 +426,11 @@ core::result<void> app::start() {
     if (auto r = m.server->open(); !r) return r.error();
     m.begin_shutdown = [this] { shutdown(); };
     m.server->start();
-    m.tracker->start();
+    if (ha) {
+        m.spawn_ledger_loops();  // the tracker starts when this node leads
+    } else {
+        m.tracker->start();
+    }
     m.spawn_cloud_check();
     m.signals = std::make_unique<signal_handler>(
         m.io, signal_callbacks{[this] { spawn_reload(); }, [this](int) { shutdown(); }}, m.log);
@@ -422,7 +520,13 @@ void app::shutdown() {
         auto& mm = *impl_;
         mm.tracker->stop();
         mm.http.shutdown();
-        mm.tracker->async_drain([this] { impl_->finish_shutdown(false); });
+        mm.tracker->async_drain([this] {
+            auto& d = *impl_;
+            if (!d.ledger) return d.finish_shutdown(false);
+            // Write what is buffered and hand the lease over before the loop ends.
+            asio::co_spawn(d.io, d.ledger->async_stop(),
+                           [this](std::exception_ptr) { impl_->finish_shutdown(false); });
+        });
     });
 }
 

@@ -25,6 +25,9 @@ namespace taskpoller::daemon {
 
 /// Exit status after an internal error (EX_SOFTWARE): systemd's Restart=on-failure restarts.
 inline constexpr int exit_internal_error = 70;
+/// Exit status after losing the PostgreSQL ledger's lease (EX_TEMPFAIL): systemd's
+/// Restart=on-failure brings the daemon back as a follower (docs/ha.md).
+inline constexpr int exit_lost_lease = 75;
 
 class app {
   public:

@@ -54,6 +54,10 @@ struct api_context {
     /// The journal's state for /v1/status ("enabled" and whatever else it knows). Unset:
     /// {"enabled":false}.
     std::function<boost::json::object()> journal_status;
+    /// The PostgreSQL ledger's state (ledger/node.hpp status(): role, epoch, lease, lag) for
+    /// /v1/status and the taskpoller_ledger_* metrics. Unset: the journal backend (role
+    /// "standalone").
+    std::function<boost::json::object()> ledger_status{};
     /// Upper bound of `?wait=` long-polls, whatever the client asks.
     std::chrono::milliseconds max_wait{std::chrono::seconds{60}};
     /// Changes replayed per step of an events stream before it yields to the writer.

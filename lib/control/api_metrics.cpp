@@ -59,7 +59,36 @@ struct api_families {
     gauge* journal_snapshot_bytes;
     counter* journal_compaction_failures;
     metric_family<gauge>* clock_skew;
+    // store.backend: postgres only (null otherwise)
+    gauge* ledger_leader = nullptr;
+    gauge* ledger_epoch = nullptr;
+    gauge* ledger_lease_left = nullptr;
+    gauge* ledger_lag = nullptr;
+    gauge* ledger_stale = nullptr;
+    gauge* ledger_pending = nullptr;
+    metric_family<counter>* ledger_events = nullptr;
 };
+
+// From the ledger's status object (ledger/node.hpp status()).
+void collect_ledger(const boost::json::object& l, const api_families& f) {
+    auto number = [](const boost::json::object& o, const char* k) {
+        auto* v = o.if_contains(k);
+        return v != nullptr && v->is_number() ? v->to_number<double>() : 0.0;
+    };
+    auto* role = l.if_contains("role");
+    f.ledger_leader->set(role != nullptr && role->is_string() && role->as_string() == "leader");
+    f.ledger_epoch->set(number(l, "epoch"));
+    f.ledger_lease_left->set(number(l, "lease_expires_in_ms") / 1000.0);
+    f.ledger_lag->set(number(l, "lag_ms") / 1000.0);
+    auto* stale = l.if_contains("stale");
+    f.ledger_stale->set(stale != nullptr && stale->is_bool() && stale->as_bool() ? 1 : 0);
+    f.ledger_pending->set(number(l, "pending_changes"));
+    if (auto* c = l.if_contains("counters"); c != nullptr && c->is_object()) {
+        for (const auto& [name, v] : c->as_object())
+            f.ledger_events->with({std::string(name)})
+                .set(v.is_number() ? v.to_number<double>() : 0);
+    }
+}
 
 // From the journal's /v1/status object (journal_status.hpp); nothing without a journal.
 void collect_journal(const boost::json::object& j, const api_families& f) {
@@ -110,6 +139,7 @@ void collect(api_context& ctx, const api_families& f) {
     f.internal_errors->set(static_cast<double>(ctx.tracker.polls().internal_errors()));
     f.key_collisions->set(static_cast<double>(ctx.store.task_key_collisions()));
     if (ctx.journal_status) collect_journal(ctx.journal_status(), f);
+    if (ctx.ledger_status && f.ledger_leader != nullptr) collect_ledger(ctx.ledger_status(), f);
     // No sample until a Date was read: 0 would claim a clock in step.
     if (const auto& c = api.last_clock)
         f.clock_skew->with().set(static_cast<double>(c->skew.count()) / 1000.0);
@@ -193,6 +223,35 @@ void register_api_metrics(api_context& ctx, bool process_metrics) {
         "The cloud's clock minus this machine's, from the latest answer's Date header (1 s "
         "resolution; positive: this machine is behind). No sample until a Date was read; the "
         "cloud refuses signatures more than 300 s off.");
+    if (ctx.ledger_status) {
+        f->ledger_leader = &m.add_gauge("taskpoller_ledger_leader",
+                                        "1 while this node leads the PostgreSQL ledger "
+                                        "(submits and polls); 0 as a follower.")
+                                .with();
+        f->ledger_epoch = &m.add_gauge("taskpoller_ledger_epoch",
+                                       "The lease epoch this node leads (0 as a follower).")
+                               .with();
+        f->ledger_lease_left =
+            &m.add_gauge("taskpoller_ledger_lease_remaining_seconds",
+                         "Time left before the leader's local lease deadline (0 as a follower).")
+                 .with();
+        f->ledger_lag = &m.add_gauge("taskpoller_ledger_lag_seconds",
+                                     "A follower's replication lag: the age of the last change "
+                                     "it applied when it applied it.")
+                             .with();
+        f->ledger_stale = &m.add_gauge("taskpoller_ledger_stale",
+                                       "1 while a follower cannot read the change stream (its "
+                                       "answers may be stale).")
+                               .with();
+        f->ledger_pending = &m.add_gauge("taskpoller_ledger_pending_changes",
+                                         "Changes the leader made that are not committed yet.")
+                                 .with();
+        f->ledger_events = &m.add_counter(
+            "taskpoller_ledger_events_total",
+            "Lease and ledger events: terms, grants, refusals, lease_errors, lost, self_fenced, "
+            "transactions, written_changes, write_failures, applied_changes.",
+            {"event"});
+    }
     m.add_gauge("taskpoller_build_info", "Build information (always 1).", {"version"})
         .with({ctx.version})
         .set(1);

@@ -92,8 +92,11 @@ json::value status_view(api_context& ctx) {
                          {"rtt_ms", ms_or_null(c.clock, &engine::clock_reading::rtt)}});
     }
     const auto up = ctx.clock.system_now() - ctx.started_at;
-    return json::object{
+    json::object ledger = ctx.ledger_status ? ctx.ledger_status() : json::object{};
+    json::value role = ledger.contains("role") ? ledger.at("role") : json::value("standalone");
+    json::object out{
         {"version", ctx.version},
+        {"role", std::move(role)},
         {"api_version", 1},
         {"started_at", format_time(ctx.started_at)},
         {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(up).count()},
@@ -107,6 +110,8 @@ json::value status_view(api_context& ctx) {
         {"polling", json::object{{"tracked", ctx.tracker.polls().tracked()},
                                  {"inflight", ctx.tracker.polls().inflight()}}},
     };
+    if (ctx.ledger_status) out["ledger"] = std::move(ledger);
+    return out;
 }
 
 awaitable<response> reload(api_context& ctx, request_context& rc) {

@@ -105,10 +105,14 @@ depends_has() {
     tr ',|' '\n\n' <<<"$2" | sed 's/^ *//; s/[ (].*//' | grep -qxF -- "$1"
 }
 
-# depends_covers BIN DEPENDS: every shared library BIN needs comes from a package named in DEPENDS.
+# depends_covers BIN DEPENDS: every shared library BIN needs directly (its NEEDED entries, as
+# dpkg-shlibdeps reads them) comes from a package named in DEPENDS; what those libraries need in
+# turn is their packages' own Depends (libpq5's Kerberos and LDAP libraries, say).
 depends_covers() {
-    local bin=$1 depends=$2 lib real pkg
+    local bin=$1 depends=$2 lib real pkg needed
+    needed=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
     while read -r lib; do
+        grep -qxF -- "$(basename "$lib")" <<<"$needed" || continue
         real=$(readlink -f "$lib")
         pkg=$(dpkg -S "$real" 2>/dev/null || dpkg -S "$lib" 2>/dev/null || true)
         pkg=${pkg%%:*}

@@ -53,6 +53,18 @@ void daemon_process::kill_hard() {
     pid_ = -1;
 }
 
+std::optional<int> daemon_process::reap_if_exited() {
+    if (pid_ <= 0) return std::nullopt;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void daemon_process::signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+}
+
 int daemon_process::stop(int sig, int timeout_ms) {
     if (pid_ <= 0) return -1;
     ::kill(pid_, sig);

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,11 @@ class daemon_process {
     /// Sends `sig`, waits up to `timeout_ms`; returns the exit status, or -1.
     int stop(int sig, int timeout_ms = 20000);
     bool running() const noexcept { return pid_ > 0; }
+    /// If the process has exited on its own: reaps it and returns its exit status (-1: killed
+    /// by a signal). nullopt while it runs (or when none was started).
+    std::optional<int> reap_if_exited();
+    /// Sends `sig` without waiting (SIGSTOP, SIGCONT).
+    void signal(int sig) const;
     /// The running daemon's process id, or -1.
     pid_t pid() const noexcept { return pid_; }
     const std::string& socket_path() const noexcept { return socket_; }
