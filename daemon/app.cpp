@@ -25,6 +25,7 @@
 #include "daemon/notifier.hpp"
 #include "daemon/settings.hpp"
 #include "daemon/signals.hpp"
+#include "engine/intents.hpp"
 #include "engine/tracker.hpp"
 #include "http/client.hpp"
 #include "ledger/node.hpp"
@@ -41,6 +42,31 @@ constexpr auto shutdown_grace = std::chrono::seconds(10);     // control request
 constexpr auto shutdown_deadline = std::chrono::seconds(12);  // the whole drain
 constexpr auto housekeeping_period = std::chrono::seconds(2);
 }  // namespace
+
+// The tracker's view of the ledger's intents (engine/intents.hpp) over ledger::node.
+class node_intents final : public engine::intent_ledger {
+  public:
+    explicit node_intents(ledger::node& n) : n_(n) {}
+    bool takes_intents() const override { return n_.is_follower(); }
+    asio::awaitable<core::result<engine::intent_record>> async_record_intent(
+        engine::intent_record r) override {
+        auto stored =
+            co_await n_.async_record_intent({std::move(r.client_token), std::move(r.batch_id),
+                                             std::move(r.fingerprint), std::move(r.request)});
+        if (!stored) co_return stored.error();
+        co_return engine::intent_record{stored->client_token, stored->batch_id, stored->fingerprint,
+                                        stored->request};
+    }
+    asio::awaitable<core::result<engine::intent_status>> async_intent_status(
+        std::string client_token) override {
+        auto st = co_await n_.async_intent_status(std::move(client_token));
+        if (!st) co_return st.error();
+        co_return engine::intent_status{st->first, st->second};
+    }
+
+  private:
+    ledger::node& n_;
+};
 
 struct app::impl {
     impl(asio::io_context& io, std::filesystem::path path,
@@ -80,6 +106,7 @@ struct app::impl {
     // Declared after the store: destroyed (and detached) before it.
     std::unique_ptr<store::journal> journal;
     std::unique_ptr<ledger::node> ledger;  // store.backend: postgres (docs/ha.md)
+    std::unique_ptr<node_intents> intents;
     http::client http;
     std::unique_ptr<engine::tracker> tracker;
     control::metrics_registry metrics;
@@ -190,6 +217,7 @@ struct app::impl {
         ledger::node::callbacks cb;
         cb.on_leader = [this](std::uint64_t epoch) { become_leader(epoch); };
         cb.on_lost = [this](const std::string& why) { lose_lease(why); };
+        cb.on_intent = [this](ledger::intent_row row) { take_intent(std::move(row)); };
         ledger = std::make_unique<ledger::node>(io.get_executor(), store, std::move(o),
                                                 std::move(cb), log);
         log.info("ledger {} in PostgreSQL ({}) as node {}: connecting", pg.ledger, shown, pg.node);
@@ -213,6 +241,8 @@ struct app::impl {
         store.set_observer(ledger.get());
         tracker->set_send_gate([this] { return ledger->may_send(); });
         tracker->set_write_gate([this] { return ledger->writable(); });
+        intents = std::make_unique<node_intents>(*ledger);
+        tracker->set_intent_ledger(intents.get());
         return {};
     }
 
@@ -243,6 +273,41 @@ struct app::impl {
             lost ? fmt::format("; {} lost tasks tracked again", lost) : std::string(),
             settled ? fmt::format("; {} settled batches finished", settled) : std::string());
         notify.status(status_line());
+    }
+
+    // Leader: a submission a follower recorded as an intent, submitted here under the batch id
+    // the follower chose. A refusal is written back for the follower to answer with.
+    void take_intent(ledger::intent_row row) {
+        auto s = engine::submission_from_json(row.request);
+        if (!s) {
+            ledger->intent_refused(row.client_token, "invalid|" + s.error().message);
+            ledger->intent_finished(row.client_token);
+            return;
+        }
+        s->batch_id = row.batch_id;
+        asio::co_spawn(
+            io, tracker->async_submit(std::move(*s)),
+            [this, token = row.client_token](std::exception_ptr e,
+                                             core::result<engine::submit_result> r) {
+                if (!ledger) return;
+                if (e) {
+                    log.critical("intent {}: the submission failed: {}", token, core::describe(e));
+                } else if (!r) {
+                    log.info("intent {} refused: {}", token, r.error().message);
+                    // unavailable (a failing ledger, the lease being lost) is not the
+                    // submission's fault: it stays open for the next leader or attempt.
+                    if (r.error().kind != core::error_kind::unavailable) {
+                        const char* kind = r.error().kind == core::error_kind::conflict ? "conflict"
+                                           : r.error().kind == core::error_kind::not_found
+                                               ? "not_found"
+                                               : "invalid";
+                        ledger->intent_refused(token, std::string(kind) + "|" + r.error().message);
+                    }
+                } else if (r->existing) {
+                    ledger->intent_taken(token, r->batch.id);
+                }
+                ledger->intent_finished(token);
+            });
     }
 
     // The lease is gone: nothing more is sent (the tracker's gate already says no), polling

@@ -185,11 +185,14 @@ asio::awaitable<core::result<submit_result>> tracker::async_submit(submission s)
     // and the schedule reserved before anything is recorded or sent: its tasks can always be
     // tracked on it when the answer comes.
     if (auto own = check_poll(s.poll, timeout); !own) co_return own.error();
+    if (intents_ != nullptr && intents_->takes_intents()) {
+        co_return co_await submit_as_intent(std::move(s), p.fingerprint);
+    }
     if (auto w = writable(); !w) co_return w.error();
     auto reserved = poller_.reserve_policy(s.poll);
     if (!reserved) co_return too_many_schedules();
     auto batch = store_.create_batch({s.service, s.action, s.region, s.labels, s.client_token,
-                                      call_resources(p.resources), p.target, s.poll});
+                                      call_resources(p.resources), p.target, s.poll, s.batch_id});
     if (!batch) co_return batch.error();
     if (!s.client_token.empty()) fingerprints_[s.client_token] = p.fingerprint;
     if (auto d = co_await async_durable(store_, batch->updated_seq); !d) {

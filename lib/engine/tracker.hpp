@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "core/batch_id.hpp"
 #include "core/clock.hpp"
 #include "core/logger.hpp"
 #include "core/result.hpp"
@@ -36,6 +37,7 @@
 #include "engine/api_client.hpp"
 #include "engine/cloud_check.hpp"
 #include "engine/cloud_v2.hpp"
+#include "engine/intents.hpp"
 #include "engine/poller.hpp"
 #include "engine/rate_limiter.hpp"
 #include "engine/registry.hpp"
@@ -79,6 +81,8 @@ struct submission {
     core::labels labels;
     std::optional<std::chrono::milliseconds> timeout;  ///< polling deadline; default from config
     core::poll_settings poll{};  ///< its own schedule (engine/own_poll.hpp bounds it)
+    /// Empty: a fresh batch id. Else this one (the id a follower chose for an intent).
+    std::string batch_id{};
 };
 
 struct submit_result {
@@ -139,6 +143,11 @@ class tracker {
     void set_write_gate(std::function<core::result<void>()> writable) {
         write_gate_ = std::move(writable);
     }
+    /// The ledger that takes submissions as intents while this node follows (engine/intents.hpp;
+    /// it must outlive the tracker). None with the journal.
+    void set_intent_ledger(intent_ledger* l) { intents_ = l; }
+    /// How long a follower's submission waits for the leader to take its intent.
+    static constexpr std::chrono::seconds intent_wait{15};
     /// Stops polling and sends no more (submissions waiting to send again record what they
     /// have). Calls in flight finish; async_drain() says when.
     void stop();
@@ -182,6 +191,10 @@ class tracker {
 
   private:
     static core::error too_many_schedules();
+    /// A follower's submission (validated, its token unseen in the replica): recorded as an
+    /// intent, answered when the leader's batch reaches the replica (tracker_intent.cpp).
+    boost::asio::awaitable<core::result<submit_result>> submit_as_intent(submission s,
+                                                                         std::string fingerprint);
     /// engine/own_poll.hpp's bounds with this configuration's polling.min_interval.
     core::result<void> check_poll(const core::poll_settings& own,
                                   std::chrono::milliseconds timeout) const;
@@ -242,6 +255,8 @@ class tracker {
     bool stopping_ = false;
     std::function<bool()> send_gate_;
     std::function<core::result<void>()> write_gate_;
+    intent_ledger* intents_ = nullptr;
+    core::batch_id_generator intent_ids_;
     core::result<void> writable() const {
         return write_gate_ ? write_gate_() : core::result<void>{};
     }

@@ -13,8 +13,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <ctime>
+#include <deque>
 #include <random>
+#include <set>
 
+#include "core/scope_exit.hpp"
 #include "ledger/migrate.hpp"
 #include "ledger/pg_connection.hpp"
 #include "ledger/schema.hpp"
@@ -100,6 +103,21 @@ constexpr std::string_view snapshot_sql =
 constexpr std::string_view last_seq_sql = "SELECT last_seq FROM tp_ledger_state WHERE ledger = $1";
 constexpr std::string_view load_batches_sql =
     "SELECT encode(record, 'hex') FROM tp_batches WHERE ledger = $1 ORDER BY created_seq";
+constexpr std::string_view record_intent_sql =
+    "INSERT INTO tp_intents (ledger, client_token, batch_id, request, fingerprint, origin) "
+    "VALUES ($1, $2, $3, $4::jsonb, $5, $6) ON CONFLICT (ledger, client_token) DO NOTHING";
+constexpr std::string_view read_intent_sql =
+    "SELECT batch_id, fingerprint, state, coalesce(error, '') FROM tp_intents "
+    "WHERE ledger = $1 AND client_token = $2";
+constexpr std::string_view open_intents_sql =
+    "SELECT client_token, batch_id, request::text, fingerprint FROM tp_intents "
+    "WHERE ledger = $1 AND state = 'intent' ORDER BY created_at LIMIT 200";
+constexpr std::string_view refuse_intent_sql =
+    "UPDATE tp_intents SET state = 'refused', error = $3, finished_at = now() "
+    "WHERE ledger = $1 AND client_token = $2 AND state = 'intent'";
+constexpr std::string_view take_intent_sql =
+    "UPDATE tp_intents SET state = 'done', batch_id = $3, finished_at = now() "
+    "WHERE ledger = $1 AND client_token = $2 AND state = 'intent'";
 constexpr std::string_view load_tasks_sql =
     "SELECT encode(record, 'hex') FROM tp_tasks WHERE ledger = $1 ORDER BY created_seq";
 
@@ -120,6 +138,8 @@ std::string node_of(std::string_view holder) {
     return std::string(holder.substr(0, holder.rfind('/')));
 }
 
+using std::chrono::seconds;
+
 milliseconds ms(duration d) {
     return std::chrono::duration_cast<milliseconds>(d);
 }
@@ -137,9 +157,11 @@ struct node::impl : std::enable_shared_from_this<impl> {
           log(std::move(l)),
           lease_conn(ex, opt.conninfo),
           data(ex, opt.conninfo),
+          side(ex, opt.conninfo),
           lease_(opt.lease),
           wake(ex),
-          lease_wake(ex) {
+          lease_wake(ex),
+          data_sleep(ex) {
         wake.expires_at(asio::steady_timer::time_point::max());
         // A random incarnation per start: a restarted daemon waits out its predecessor's lease
         // like any other node (the predecessor may be hung, not dead), unless it was released.
@@ -155,10 +177,12 @@ struct node::impl : std::enable_shared_from_this<impl> {
     core::logger log;
     pg_connection lease_conn;
     pg_connection data;
+    pg_connection side;  // a follower's intents, one statement at a time (side_busy)
     lease lease_;
     write_buffer buf;
     asio::steady_timer wake;        // the data loop's: changes to write, a role change, stop
-    asio::steady_timer lease_wake;  // the lease loop's backoff sleeps
+    asio::steady_timer lease_wake;  // the lease loop's sleeps (and start-up's)
+    asio::steady_timer data_sleep;  // the data loop's backoff sleeps
     state role = state::follower;
     bool stopping = false;
     bool wake_pending = false;
@@ -178,6 +202,12 @@ struct node::impl : std::enable_shared_from_this<impl> {
     time_point last_follow_ok{};
     time_point became_leader_at{};
     std::uint64_t catchup_changes = 0;
+    // intents
+    bool intents_due = true;  // leader: scan tp_intents at the next turn
+    time_point last_intent_scan{};
+    std::set<std::string> taking;  // leader: intents handed to the daemon
+    bool side_busy = false;        // follower: `side` is in use
+    std::deque<std::shared_ptr<asio::steady_timer>> side_waiters;
 
     void poke() {
         if (wake_pending) return;
@@ -193,13 +223,15 @@ struct node::impl : std::enable_shared_from_this<impl> {
 
     // After every (re)connect: timestamps in UTC for parse_pg_timestamp, and the channel.
     asio::awaitable<pg_outcome<void>> connect(pg_connection& c, std::string_view channel,
-                                              milliseconds timeout) {
+                                              milliseconds timeout,
+                                              std::string_view channel2 = {}) {
         auto r = co_await c.async_connect(timeout);
         if (!r) co_return r;
         auto set = co_await c.async_exec("SET TimeZone = 'UTC'", {}, timeout);
         if (!set) co_return set.error();
-        if (!channel.empty()) {
-            auto l = co_await c.async_exec(fmt::format("LISTEN {}", channel), {}, timeout);
+        for (auto ch : {channel, channel2}) {
+            if (ch.empty()) continue;
+            auto l = co_await c.async_exec(fmt::format("LISTEN {}", ch), {}, timeout);
             if (!l) co_return l.error();
         }
         co_return pg_outcome<void>{};
@@ -236,7 +268,9 @@ struct node::impl : std::enable_shared_from_this<impl> {
         if (!rows)
             co_return core::error{"ledger: creating its rows failed: " + rows.error().message};
         if (auto r = co_await load(); !r) co_return r.error();
-        if (auto r = co_await connect(lease_conn, lease_channel, opt.statement_timeout); !r) {
+        if (auto r =
+                co_await connect(lease_conn, lease_channel, opt.statement_timeout, intents_channel);
+            !r) {
             co_return core::error{"ledger: the lease connection failed: " + r.error().message};
         }
         if (auto l = co_await data.async_exec(fmt::format("LISTEN {}", changes_channel), {},
@@ -402,14 +436,19 @@ struct node::impl : std::enable_shared_from_this<impl> {
                     continue;
                 }
                 auto n = co_await lease_conn.async_wait_notification(wait);
-                if (n) lease_.on_notify(boottime_now());
+                if (n && n->channel == intents_channel) {
+                    intents_due = true;
+                    if (role == state::leader) poke();
+                } else if (n) {
+                    lease_.on_notify(boottime_now());
+                }
                 continue;
             }
             const auto kind = a.what == lease_action::kind::send_acquire ? lease_request::acquire
                                                                          : lease_request::renew;
             const auto timeout = lease_timeout_ms();
             if (!lease_conn.connected()) {
-                auto c = co_await connect(lease_conn, lease_channel, timeout);
+                auto c = co_await connect(lease_conn, lease_channel, timeout, intents_channel);
                 if (!c) {
                     auto id = lease_.on_sent(kind, boottime_now());
                     lease_.on_error(id, boottime_now());
@@ -478,7 +517,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
     asio::awaitable<void> data_loop() {
         auto delay = milliseconds(100);
         auto backoff = [&]() -> asio::awaitable<void> {
-            co_await sleep(lease_wake, delay);
+            co_await sleep(data_sleep, delay);
             delay = std::min(delay * 2, milliseconds(2000));
         };
         time_point last_fetch{};
@@ -543,9 +582,15 @@ struct node::impl : std::enable_shared_from_this<impl> {
                     break;
                 }
                 case state::leader: {
+                    if (intents_due || boottime_now() - last_intent_scan >= seconds(1)) {
+                        if (!co_await scan_intents()) {
+                            co_await backoff();
+                            continue;
+                        }
+                    }
                     if (buf.pending() == 0) {
                         wake_pending = false;
-                        wake.expires_at(asio::steady_timer::time_point::max());
+                        wake.expires_after(seconds(1));  // the periodic intent scan
                         boost::system::error_code ec;
                         co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
                         wake_pending = false;
@@ -557,7 +602,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
                                                              opt.statement_timeout);
                     if (role != state::leader) break;
                     if (r) {
-                        buf.committed(t.through_seq);
+                        buf.committed(t);
                         ++transactions;
                         written_changes += t.changes;
                         if (write_failing) log.info("ledger {}: writing again", opt.ledger);
@@ -591,6 +636,94 @@ struct node::impl : std::enable_shared_from_this<impl> {
                 }
             }
         }
+    }
+
+    // Leader: hands every open intent not already handed out to the daemon. False on an error
+    // (the connection is then reopened by the loop).
+    asio::awaitable<bool> scan_intents() {
+        intents_due = false;
+        last_intent_scan = boottime_now();
+        if (!cb.on_intent) co_return true;
+        std::vector<pg_param> which{opt.ledger};
+        auto r =
+            co_await data.async_exec(open_intents_sql, std::move(which), opt.statement_timeout);
+        if (!r) {
+            log.warn("ledger {}: reading intents: {}", opt.ledger, r.error().message);
+            co_return false;
+        }
+        for (int i = 0; i < r->rows() && role == state::leader; ++i) {
+            intent_row row{std::string(r->get(i, 0)), std::string(r->get(i, 1)),
+                           std::string(r->get(i, 3)), std::string(r->get(i, 2))};
+            if (!taking.insert(row.client_token).second) continue;
+            cb.on_intent(std::move(row));
+        }
+        co_return true;
+    }
+
+    // The follower's intent connection: one statement at a time, in arrival order.
+    asio::awaitable<void> lock_side() {
+        while (side_busy) {
+            auto t = std::make_shared<asio::steady_timer>(executor);
+            t->expires_at(asio::steady_timer::time_point::max());
+            side_waiters.push_back(t);
+            boost::system::error_code ec;
+            co_await t->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        side_busy = true;
+    }
+    void unlock_side() {
+        side_busy = false;
+        if (!side_waiters.empty()) {
+            side_waiters.front()->cancel();
+            side_waiters.pop_front();
+        }
+    }
+    // Runs one statement on `side`, connecting first when needed.
+    asio::awaitable<core::result<pg_result>> on_side(std::string_view sql,
+                                                     std::vector<pg_param> params) {
+        co_await lock_side();
+        core::scope_exit unlock([this] { unlock_side(); });
+        if (!side.connected()) {
+            if (auto c = co_await connect(side, {}, opt.statement_timeout); !c) {
+                co_return core::error{"the ledger's database is unreachable: " + c.error().message,
+                                      core::error_kind::unavailable};
+            }
+        }
+        auto r = co_await side.async_exec(sql, std::move(params), opt.statement_timeout);
+        if (!r) {
+            co_return core::error{"the ledger refused or lost a statement: " + r.error().message,
+                                  core::error_kind::unavailable};
+        }
+        co_return std::move(*r);
+    }
+
+    asio::awaitable<core::result<intent_row>> record_intent(intent_row r) {
+        std::vector<pg_param> ins{opt.ledger, r.client_token, r.batch_id,
+                                  r.request,  r.fingerprint,  opt.node};
+        auto done = co_await on_side(record_intent_sql, std::move(ins));
+        if (!done) co_return done.error();
+        std::vector<pg_param> note{std::string(intents_channel), opt.ledger};
+        (void)co_await on_side("SELECT pg_notify($1, $2)", std::move(note));
+        std::vector<pg_param> which{opt.ledger, r.client_token};
+        auto row = co_await on_side(read_intent_sql, std::move(which));
+        if (!row) co_return row.error();
+        if (row->rows() != 1) {
+            co_return core::error{"the intent vanished from the ledger",
+                                  core::error_kind::unavailable};
+        }
+        r.batch_id = std::string(row->get(0, 0));
+        r.fingerprint = std::string(row->get(0, 1));
+        co_return r;
+    }
+
+    asio::awaitable<core::result<std::pair<std::string, std::string>>> intent_status(
+        std::string token) {
+        std::vector<pg_param> which{opt.ledger, std::move(token)};
+        auto row = co_await on_side(read_intent_sql, std::move(which));
+        if (!row) co_return row.error();
+        if (row->rows() != 1) co_return core::error{"no such intent", core::error_kind::not_found};
+        co_return std::pair<std::string, std::string>{std::string(row->get(0, 2)),
+                                                      std::string(row->get(0, 3))};
     }
 
     asio::awaitable<void> stop() {
@@ -639,8 +772,10 @@ struct node::impl : std::enable_shared_from_this<impl> {
         buf.fail("taskpollerd is stopping");
         lease_conn.close();
         data.close();
+        side.close();
         wake.cancel();
         lease_wake.cancel();
+        data_sleep.cancel();
     }
 };
 
@@ -671,6 +806,39 @@ asio::awaitable<void> node::run_data() {
 asio::awaitable<void> node::async_stop() {
     auto self = impl_;
     co_await self->stop();
+}
+
+asio::awaitable<core::result<intent_row>> node::async_record_intent(intent_row r) {
+    auto self = impl_;
+    co_return co_await self->record_intent(std::move(r));
+}
+
+asio::awaitable<core::result<std::pair<std::string, std::string>>> node::async_intent_status(
+    std::string client_token) {
+    auto self = impl_;
+    co_return co_await self->intent_status(std::move(client_token));
+}
+
+void node::intent_refused(const std::string& client_token, const std::string& why) {
+    auto& m = *impl_;
+    if (m.role != impl::state::leader) return;
+    m.buf.add_statement({std::string(refuse_intent_sql), {m.opt.ledger, client_token, why}});
+    m.poke();
+}
+
+void node::intent_taken(const std::string& client_token, const std::string& batch_id) {
+    auto& m = *impl_;
+    if (m.role != impl::state::leader) return;
+    m.buf.add_statement({std::string(take_intent_sql), {m.opt.ledger, client_token, batch_id}});
+    m.poke();
+}
+
+void node::intent_finished(const std::string& client_token) {
+    impl_->taking.erase(client_token);
+}
+
+bool node::is_follower() const noexcept {
+    return impl_->role == impl::state::follower || impl_->role == impl::state::becoming_leader;
 }
 
 void node::abandon() {

@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "core/logger.hpp"
 #include "core/result.hpp"
@@ -62,6 +63,15 @@ time_point boottime_now() noexcept;
 /// "2026-12-07 03:40:12.123456+00" (ISO DateStyle, any offset), "infinity", "-infinity".
 std::optional<core::sys_time> parse_pg_timestamp(std::string_view text);
 
+/// A submission a follower recorded for the leader (tp_intents; docs/ha.md "Submissions on a
+/// follower").
+struct intent_row {
+    std::string client_token{};
+    std::string batch_id{};
+    std::string fingerprint{};
+    std::string request{};  ///< JSON (engine::submission_to_json)
+};
+
 class node final : public store::store_observer {
   public:
     struct callbacks {
@@ -69,6 +79,9 @@ class node final : public store::store_observer {
         std::function<void(std::uint64_t epoch)> on_leader{};
         /// The lease is lost (once). may_send() is already false.
         std::function<void(const std::string& why)> on_lost{};
+        /// Leader: an open intent to submit (once per intent while it is being submitted; the
+        /// daemon calls intent_finished when that ends, and intent_refused/intent_taken).
+        std::function<void(intent_row)> on_intent{};
     };
 
     node(boost::asio::any_io_executor ex, store::store& st, node_options o, callbacks cb,
@@ -89,6 +102,25 @@ class node final : public store::store_observer {
     boost::asio::awaitable<void> async_stop();
     /// Ends the loops without writing or releasing anything (after a lost lease).
     void abandon();
+
+    // ---- intents (docs/ha.md "Submissions on a follower")
+
+    /// Follower: records the intent unless its client_token has one (then yields that one),
+    /// on a connection of its own, and wakes the leader. unavailable when the database is not
+    /// reachable.
+    boost::asio::awaitable<core::result<intent_row>> async_record_intent(intent_row r);
+    /// The intent's state ("intent", "done", "refused") and, when refused, "kind|message".
+    boost::asio::awaitable<core::result<std::pair<std::string, std::string>>> async_intent_status(
+        std::string client_token);
+    /// Leader: the intent's submission was refused here (it is never sent); written with the
+    /// next transaction. `why` is "kind|message".
+    void intent_refused(const std::string& client_token, const std::string& why);
+    /// Leader: the intent's token belongs to an existing batch (nothing new was created).
+    void intent_taken(const std::string& client_token, const std::string& batch_id);
+    /// Leader: the intent's submission ended (a later scan may hand it out again if it is still
+    /// open, which the tracker's client_token check makes harmless).
+    void intent_finished(const std::string& client_token);
+    bool is_follower() const noexcept;
 
     /// The last check before a submission leaves (lease::may_send at CLOCK_BOOTTIME).
     bool may_send() const noexcept;

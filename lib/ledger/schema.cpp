@@ -126,12 +126,23 @@ END
 $fence$)SQL"sv,
 };
 
+// 6: an intent the leader refused (its validation failed there: a configuration that differs
+// between nodes, a client_token used for other content) records why, for the follower that
+// accepted it to answer its client.
+constexpr std::array v6_intent_refusal{
+    R"SQL(ALTER TABLE tp_intents ADD COLUMN error text)SQL"sv,
+    R"SQL(ALTER TABLE tp_intents DROP CONSTRAINT tp_intents_state_check)SQL"sv,
+    R"SQL(ALTER TABLE tp_intents ADD CONSTRAINT tp_intents_state_check
+    CHECK (state IN ('intent', 'claimed', 'done', 'unknown', 'refused')))SQL"sv,
+};
+
 constexpr std::array all{
     migration{1, "lease: one row per ledger (holder, epoch, expires_at)", v1_lease},
     migration{2, "change table and per-ledger sequence state", v2_changes},
     migration{3, "current state of batches and tasks", v3_current},
     migration{4, "submission intents and their claims", v4_intents},
     migration{5, "tp_fence(): the fence check that aborts its transaction", v5_fence},
+    migration{6, "tp_intents: refused intents and why", v6_intent_refusal},
 };
 
 }  // namespace

@@ -66,5 +66,6 @@ inline constexpr std::string_view fenced_sqlstate = "TPF01";
 /// The notification channels (LISTEN/NOTIFY; the payload is the ledger name).
 inline constexpr std::string_view lease_channel = "tp_lease";
 inline constexpr std::string_view changes_channel = "tp_changes";
+inline constexpr std::string_view intents_channel = "tp_intents";
 
 }  // namespace taskpoller::ledger

@@ -65,6 +65,14 @@ constexpr std::string_view ledger_state_sql =
 
 constexpr std::string_view notify_sql = "SELECT pg_notify('tp_changes', $1)";
 
+// A batch created with a client_token takes the intent a follower recorded for it, if any, in
+// the same transaction: the intent is `done` exactly when its batch exists (docs/ha.md
+// "Submissions on a follower").
+constexpr std::string_view take_intents_sql =
+    "UPDATE tp_intents i SET state = 'done', batch_id = u.id, finished_at = now() "
+    "FROM unnest($2::text[], $3::text[]) AS u(token, id) "
+    "WHERE i.ledger = $1 AND i.client_token = u.token AND i.state = 'intent'";
+
 }  // namespace
 
 std::string pg_text_array(const std::vector<std::string>& items) {
@@ -174,10 +182,14 @@ write_buffer::transaction write_buffer::next_transaction(std::string_view ledger
                                                          std::size_t max_changes) const {
     transaction t;
     const std::size_t n = std::min(changes_.size(), max_changes);
-    if (n == 0) return t;
+    if (n == 0 && extras_.empty()) return t;
     const std::string l(ledger);
     const std::string ep = std::to_string(epoch);
     t.statements.push_back({std::string(fence_sql), {l, std::string(node), ep}});
+    for (const auto& x : extras_) t.statements.push_back(x);
+    t.extras = extras_.size();
+    t.through_seq = committed_;
+    if (n == 0) return t;
 
     std::vector<std::int64_t> seqs;
     std::vector<std::string> kinds, subjects, states, records;
@@ -199,6 +211,7 @@ write_buffer::transaction write_buffer::next_transaction(std::string_view ledger
           pg_text_array(states), pg_text_array(records)}});
     records.clear();
 
+    std::vector<std::string> tokens, token_ids;
     std::vector<std::string> del_batches;
     std::vector<std::string> dt_service, dt_rid, dt_region, dt_batch;
     std::vector<std::string> ub_id, ub_state, ub_token, ub_record;
@@ -207,6 +220,10 @@ write_buffer::transaction write_buffer::next_transaction(std::string_view ledger
     std::vector<std::int64_t> ut_created, ut_updated, ut_ms;
     for (std::size_t i = 0; i < n; ++i) {
         const auto& e = changes_[i];
+        if (e.is_batch && e.kind == store::change_kind::batch_created && !e.client_token.empty()) {
+            tokens.push_back(e.client_token);
+            token_ids.push_back(e.object);
+        }
         if (last[e.object] != i) continue;
         if (e.is_batch) {
             if (e.expiry) {
@@ -263,6 +280,10 @@ write_buffer::transaction write_buffer::next_transaction(std::string_view ledger
               pg_text_array(ut_batch), pg_text_array(ut_state), pg_int_array(ut_created),
               pg_int_array(ut_updated), pg_int_array(ut_ms), pg_text_array(ut_record)}});
     }
+    if (!tokens.empty()) {
+        t.statements.push_back(
+            {std::string(take_intents_sql), {l, pg_text_array(tokens), pg_text_array(token_ids)}});
+    }
     t.through_seq = changes_[n - 1].seq;
     t.changes = n;
     t.statements.push_back({std::string(ledger_state_sql), {l, std::to_string(t.through_seq)}});
@@ -270,9 +291,10 @@ write_buffer::transaction write_buffer::next_transaction(std::string_view ledger
     return t;
 }
 
-void write_buffer::committed(std::uint64_t through_seq) {
-    while (!changes_.empty() && changes_.front().seq <= through_seq) changes_.pop_front();
-    committed_ = std::max(committed_, through_seq);
+void write_buffer::committed(const transaction& t) {
+    for (std::size_t i = 0; i < t.extras && !extras_.empty(); ++i) extras_.pop_front();
+    while (!changes_.empty() && changes_.front().seq <= t.through_seq) changes_.pop_front();
+    committed_ = std::max(committed_, t.through_seq);
     auto end = waiters_.upper_bound(committed_);
     std::vector<durable_callback> due;
     for (auto it = waiters_.begin(); it != end; ++it) due.push_back(std::move(it->second));
@@ -289,6 +311,7 @@ void write_buffer::when_durable(std::uint64_t seq, durable_callback done) {
 void write_buffer::fail(const std::string& why) {
     if (failure_.empty()) failure_ = why.empty() ? std::string("the ledger failed") : why;
     changes_.clear();
+    extras_.clear();
     auto due = std::move(waiters_);
     waiters_.clear();
     for (auto& [seq, cb] : due) cb(core::error{failure_, core::error_kind::unavailable});
@@ -296,6 +319,7 @@ void write_buffer::fail(const std::string& why) {
 
 void write_buffer::reset_committed(std::uint64_t seq) {
     changes_.clear();
+    extras_.clear();
     failure_.clear();
     committed_ = seq;
 }

@@ -47,8 +47,12 @@ class write_buffer {
     void add_batch(const store::change& c, const core::batch& b);
     void add_task(const store::change& c, const core::task& t);
 
-    /// Changes not yet committed.
-    std::size_t pending() const noexcept { return changes_.size(); }
+    /// A statement for the next transaction besides the changes (an intent refused or taken,
+    /// ledger/node.hpp); it must be idempotent, like everything the buffer writes.
+    void add_statement(pg_statement s) { extras_.push_back(std::move(s)); }
+
+    /// Changes and statements not yet committed.
+    std::size_t pending() const noexcept { return changes_.size() + extras_.size(); }
     /// The highest seq committed (or given to reset_committed).
     std::uint64_t committed_seq() const noexcept { return committed_; }
     /// The highest seq buffered or committed.
@@ -60,14 +64,15 @@ class write_buffer {
         std::vector<pg_statement> statements{};
         std::uint64_t through_seq = 0;
         std::size_t changes = 0;
+        std::size_t extras = 0;  ///< add_statement()s it carries
     };
     /// Empty statements when nothing is pending.
     transaction next_transaction(std::string_view ledger, std::string_view node,
                                  std::uint64_t epoch, std::size_t max_changes) const;
 
-    /// The transaction ending at `through_seq` committed: drops its changes and tells the
-    /// waiters of every seq up to it.
-    void committed(std::uint64_t through_seq);
+    /// The transaction `t` committed: drops its changes and statements and tells the waiters of
+    /// every seq up to it.
+    void committed(const transaction& t);
     /// Calls `done` once every change up to `seq` is committed: at once if it is (or if
     /// `seq` is 0), with `failed()`'s error at once if the buffer has failed.
     void when_durable(std::uint64_t seq, durable_callback done);
@@ -98,6 +103,7 @@ class write_buffer {
     };
 
     std::deque<entry> changes_;  // oldest first; a prefix may be in flight
+    std::deque<pg_statement> extras_;
     std::uint64_t committed_ = 0;
     std::multimap<std::uint64_t, durable_callback> waiters_;
     std::string failure_;

@@ -297,9 +297,16 @@ core::result<core::batch> store::create_batch(const batch_spec& spec) {
         }
     }
     detail::batch_rec r;
-    do {
-        r.id = ids_.next();
-    } while (batch_ids_.count(r.id) != 0);
+    if (!spec.id.empty()) {
+        auto id = core::parse_batch_id(spec.id);
+        if (!id) return core::error{fmt::format("malformed batch id \"{}\"", spec.id)};
+        if (batch_ids_.count(*id) != 0) return conflict("batch " + spec.id + " already exists");
+        r.id = *id;
+    } else {
+        do {
+            r.id = ids_.next();
+        } while (batch_ids_.count(r.id) != 0);
+    }
     r.created_seq = seq_ + 1;
     r.client_token = spec.client_token;
     r.target = spec.target;

@@ -37,6 +37,9 @@ struct batch_spec {
     std::vector<std::string> resources{};
     std::string target{};        ///< core::batch::target
     core::poll_settings poll{};  ///< core::batch::poll
+    /// Empty: a fresh id. Else this id (a follower chose it for a submission it recorded as an
+    /// intent, docs/ha.md); conflict if a retained batch has it.
+    std::string id{};
 };
 
 /// The parsed answer to a submission. Accepted entries sharing a request_id become one task

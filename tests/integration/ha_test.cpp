@@ -22,6 +22,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "ctl/unix_client.hpp"
@@ -119,6 +120,18 @@ std::vector<planned_batch> plan(const std::vector<std::string>& instances, int c
     return out;
 }
 
+// Every daemon's log lines that mention `what` (a failure's context).
+std::string grep_logs(const temp_dir& dir, const std::string& what) {
+    std::string out;
+    for (const char* node : {"host-a", "host-b", "host-c"}) {
+        std::istringstream in(taskpoller::testing::read_file(dir.path() + "/" + node + ".log"));
+        for (std::string line; std::getline(in, line);) {
+            if (line.find(what) != std::string::npos) out += std::string(node) + ": " + line + "\n";
+        }
+    }
+    return out;
+}
+
 taskpoller::ctl::client_options client_for(const daemon_process& d) {
     taskpoller::ctl::client_options c;
     c.socket_path = d.socket_path();
@@ -211,6 +224,7 @@ TEST(HighAvailability, three_daemons_lose_nothing_and_send_nothing_twice_through
     std::vector<std::string> fault_log;
     std::string fault_error;
     std::atomic<bool> faults_done{false};
+    std::atomic<bool> stop_faults{false};
     std::thread faults([&] {
         std::mt19937 rng(static_cast<unsigned>(env_int("TASKPOLLER_HA_SEED", 4321)));
         std::uniform_int_distribution<int> pause_ms(300, 1500);
@@ -221,6 +235,7 @@ TEST(HighAvailability, three_daemons_lose_nothing_and_send_nothing_twice_through
         plan_faults.emplace_back("terminate_backends");
         for (const auto& f : plan_faults) {
             std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
+            if (stop_faults) break;
             std::unique_lock lock(c.mu);
             c.supervise();
             std::optional<std::size_t> leader;
@@ -278,6 +293,15 @@ TEST(HighAvailability, three_daemons_lose_nothing_and_send_nothing_twice_through
         faults_done = true;
     });
     std::atomic<bool> supervising{true};
+    // However the test ends (a failed ASSERT returns early), the threads stop and are joined.
+    struct joiner {
+        std::function<void()> stop;
+        ~joiner() { stop(); }
+    } join_all{[&] {
+        stop_faults = true;
+        supervising = false;
+        if (faults.joinable()) faults.join();
+    }};
     std::thread supervisor([&] {
         while (supervising) {
             {
@@ -291,6 +315,10 @@ TEST(HighAvailability, three_daemons_lose_nothing_and_send_nothing_twice_through
             std::this_thread::sleep_for(100ms);
         }
     });
+    joiner join_supervisor{[&] {
+        supervising = false;
+        if (supervisor.joinable()) supervisor.join();
+    }};
 
     // The client: each planned batch to whichever daemon acknowledges it (202 or 200), with the
     // same client token every time.
@@ -324,7 +352,10 @@ TEST(HighAvailability, three_daemons_lose_nothing_and_send_nothing_twice_through
             ++refusals;
             if (round % c.d.size() == c.d.size() - 1) std::this_thread::sleep_for(50ms);
         }
-        if (!client_error.empty()) break;
+        if (!client_error.empty()) {
+            client_error += "\n" + grep_logs(dir, p.token);
+            break;
+        }
         if (!ack) {
             client_error = "not acknowledged within 120 s: " + p.token;
             break;
@@ -349,7 +380,7 @@ TEST(HighAvailability, three_daemons_lose_nothing_and_send_nothing_twice_through
     auto leader_client = client_for(*c.d[*leader]);
     ASSERT_EQ(taskpoller::testing::wait_until_settled(leader_client, 240s), "") << logs();
     supervising = false;
-    supervisor.join();
+    if (supervisor.joinable()) supervisor.join();
 
     auto report =
         taskpoller::testing::check_against_simulator(leader_client, sim_http, acknowledged);

@@ -165,12 +165,12 @@ TEST(WriteBuffer, APrefixIsBoundedAndCommitsTellTheirWaitersInOrder) {
     // A failed attempt changes nothing: the same prefix again (idempotent statements).
     auto again = w.next_transaction("l", "n", 1, 4);
     EXPECT_EQ(again.through_seq, 4u);
-    w.committed(t.through_seq);
+    w.committed(t);
     EXPECT_EQ(told, (std::vector<std::uint64_t>{3}));
     EXPECT_EQ(w.pending(), 6u);
     auto rest = w.next_transaction("l", "n", 1, 100);
     EXPECT_EQ(rest.through_seq, 10u);
-    w.committed(rest.through_seq);
+    w.committed(rest);
     EXPECT_EQ(told, (std::vector<std::uint64_t>{3, 7, 10}));
     EXPECT_EQ(w.waiters(), 0u);
     // Already durable: at once.
