@@ -684,3 +684,39 @@ TEST(Replica, changes_are_refused_before_finish_restore) {
 }
 
 }  // namespace
+
+namespace {
+
+// Expiries leave holes; a follower compacts them away as the leader's expire() does (amortized),
+// with no effect on what it answers, and its finished-unit queue does not grow without bound.
+TEST(Replica, a_long_running_follower_compacts_and_keeps_answering) {
+    pair_of_stores p;
+    std::vector<watch_handle> handles;
+    int fired = 0;
+    for (int i = 0; i < 6000; ++i) {
+        auto rid = std::to_string(i);
+        p.leader.adopt_task({"lb", rid, "A", {}, {}, {}});
+        p.catch_up();
+        auto h = p.follower.watch_task_terminal({"lb", rid}, [&] { ++fired; });
+        ASSERT_TRUE(h);
+        handles.push_back(std::move(*h));
+        set_state(p.leader, "lb", rid, task_state::succeeded);
+        p.clock.advance(1s);
+        p.leader.expire(p.clock.system_now());  // over max_finished_tasks: the oldest go
+        p.catch_up();
+    }
+    EXPECT_EQ(fired, 6000);
+    EXPECT_GT(p.follower.compactions(), 0u);
+    EXPECT_EQ(p.follower.task_count(), p.leader.task_count());
+    EXPECT_EQ(p.follower.task_counts(), p.leader.task_counts());
+    EXPECT_EQ(tasks_of(p.follower, {}, 100), tasks_of(p.leader, {}, 100));
+    EXPECT_EQ(tasks_of(p.follower, {.state = task_state::succeeded}, 3),
+              tasks_of(p.leader, {.state = task_state::succeeded}, 3));
+    EXPECT_FALSE(p.follower.get_task({"lb", "0"}));
+    EXPECT_EQ(p.follower.get_task({"lb", "5999"}), p.leader.get_task({"lb", "5999"}));
+    // The follower's own retention clock is never consulted; what it would expire is what the
+    // leader still holds (its finished queue was trimmed as the leader's expiries arrived).
+    EXPECT_EQ(p.follower.next_expiry(), p.leader.next_expiry());
+}
+
+}  // namespace
