@@ -641,6 +641,29 @@ TEST(Replica, malformed_or_mismatched_objects_are_refused) {
     EXPECT_EQ(p.follower.task_counts(), p.leader.task_counts());
 }
 
+// The leader creates a batch's tasks while it is `submitted`; a finished batch gets none.
+TEST(Replica, a_task_of_a_finished_batch_is_refused) {
+    pair_of_stores p;
+    auto b = p.leader.create_batch({"lb", "A", "ap-x", {}, ""});
+    ASSERT_TRUE(b);
+    ASSERT_TRUE(p.leader.mark_batch_unknown(b->id, "lost"));
+    p.catch_up();
+    core::task t;
+    t.service = "lb";
+    t.request_id = "1";
+    t.action = "A";
+    t.region = "ap-x";
+    t.batch_id = b->id;
+    t.created_seq = t.updated_seq = p.follower.seq() + 1;
+    change c{t.created_seq, change_kind::task_created, core::format_task_identity(t.key()),
+             "pending"};
+    auto r = p.follower.apply_replicated_task(c, t);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("already unknown"), std::string::npos) << r.error().message;
+    EXPECT_EQ(p.follower.task_count(), 0u);
+    EXPECT_EQ(p.follower.seq(), p.leader.seq());
+}
+
 TEST(Replica, a_follower_loaded_at_seq_n_continues_from_n_even_after_expiries) {
     pair_of_stores p;
     p.leader.adopt_task({"lb", "1", "A", {}, {}, {}});
