@@ -363,7 +363,8 @@ void load_snapshot(const store& leader, const seen_set& seen, store& follower) {
     follower.finish_restore(leader.seq());
 }
 
-void run_differential(unsigned seed, int steps) {
+/// `kinds` collects "kind:state" of every change, to check what the seeds covered together.
+void run_differential(unsigned seed, int steps, std::set<std::string>& kinds) {
     SCOPED_TRACE(seed);
     const bool failed_before = ::testing::Test::HasFailure();
     core::manual_clock clock;
@@ -421,6 +422,7 @@ void run_differential(unsigned seed, int steps) {
             auto r = apply(follower, e);
             ASSERT_TRUE(r) << r.error().message;
             note(seen, e);
+            kinds.insert(std::string(to_string(e.c.kind)) + ":" + std::string(e.c.state));
             if (e.c.kind == change_kind::batch_expired || e.c.kind == change_kind::task_expired) {
                 ++expiries;
             }
@@ -471,6 +473,7 @@ void run_differential(unsigned seed, int steps) {
     // The workload covered what it should have.
     EXPECT_GT(expiries, 20u);
     EXPECT_GT(seen.tasks.size(), 30u);
+    EXPECT_GT(leader.task_key_collisions(), 0u);
     EXPECT_LT(leader.seq(), leader_options().change_log_capacity);  // the log holds it all
     EXPECT_GT(std::count_if(fired_leader.begin(), fired_leader.end(),
                             [](const auto& kv) { return kv.second > 0; }),
@@ -482,7 +485,15 @@ void run_differential(unsigned seed, int steps) {
 }
 
 TEST(Replica, a_follower_answers_as_the_leader_after_every_step) {
-    for (unsigned seed = 1; seed <= 8; ++seed) run_differential(seed, 400);
+    std::set<std::string> kinds;
+    for (unsigned seed = 1; seed <= 8; ++seed) run_differential(seed, 400, kinds);
+    for (const char* k :
+         {"batch_changed:submitted", "batch_changed:done", "batch_changed:rejected",
+          "batch_changed:unknown", "batch_expired:done", "task_changed:running",
+          "task_changed:succeeded", "task_changed:failed", "task_changed:timed_out",
+          "task_changed:not_found", "task_changed:cancelled", "task_expired:cancelled"}) {
+        EXPECT_TRUE(kinds.count(k)) << "the workload made no " << k;
+    }
 }
 
 }  // namespace
