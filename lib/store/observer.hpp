@@ -2,7 +2,8 @@
 // The journal's hook (issue 7): a listener that sees every change with the object's full state
 // after it, which is enough to rebuild the store by replaying them in order through
 // store::restore_*(): *_created / *_changed → restore_batch/restore_task, *_expired →
-// restore_expired_*, then finish_restore().
+// restore_expired_*, then finish_restore(). A follower applies the same pairs one at a time,
+// live, through store::apply_replicated_* (docs/store.md "Followers").
 
 #include <cstdint>
 #include <functional>

@@ -153,8 +153,14 @@ void store::note_collision(std::string_view what, const std::vector<std::uint32_
 std::optional<std::uint32_t> store::find_exact_task(const core::task_key& key) const {
     // find_task prefers the exact match; anything else it returns is another task.
     auto pos = find_task(key);
-    if (pos && task_key_of(*pos) == key) return pos;
-    return std::nullopt;
+    if (!pos || task_region(*pos) != key.region) return std::nullopt;
+    auto batch = tasks_[*pos].batch;
+    if (batch == no_batch
+            ? !key.batch_id.empty()
+            : key.batch_id.empty() || core::parse_batch_id(key.batch_id) != batches_[batch].id) {
+        return std::nullopt;
+    }
+    return pos;
 }
 
 std::optional<std::uint32_t> store::find_batch(std::string_view batch_id) const {

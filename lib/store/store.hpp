@@ -177,7 +177,7 @@ class store {
     /// newest changes may have been expiries): seq() becomes at least seq_floor and the log's
     /// gap covers it, even when nothing was restored.
     void finish_restore(std::uint64_t seq_floor = 0);
-    // ---- follower replication (docs/ha.md "Followers", docs/design.md "Store")
+    // ---- follower replication (docs/store.md "Followers", docs/ha.md "Followers")
 
     /// Applies one change the leader's store made, with the object's full state after it
     /// (decoded from its journal record; its updated_seq must be c.seq). Changes must come in

@@ -163,6 +163,10 @@ core::result<void> store::apply_replicated_task(const change& c, core::task t) {
         if (t.created_seq != c.seq) {
             return invalid(fmt::format("{}: task created_seq {}", describe(c), t.created_seq));
         }
+        if (batch != no_batch && core::is_terminal(batches_[batch].state)) {
+            return invalid(fmt::format("{}: its batch is already {}", describe(c),
+                                       core::to_string(batches_[batch].state)));
+        }
         observer_detached quiet{observer_};
         // The leader counted (and logged) a requestId collision; count it here too.
         if (!tasks_with(services_.find(t.service), t.request_id).empty()) ++collisions_;

@@ -128,7 +128,7 @@ core::result<void> store::restore_task(core::task t, bool fresh) {
     }
     restoring_ = true;
     std::optional<std::uint32_t> older;
-    if (!fresh) older = find_task(t.key());
+    if (!fresh) older = find_exact_task(t.key());  // not another task its key would qualify
     auto rec = task_record(std::move(t), batch);
     seq_ = std::max(seq_, rec.updated_seq);
     if (auto pos = older) {
@@ -144,7 +144,7 @@ core::result<void> store::restore_task(core::task t, bool fresh) {
 void store::restore_expired_task(const core::task_key& key, std::uint64_t seq) {
     restoring_ = true;
     seq_ = std::max(seq_, seq);
-    auto pos = find_task(key);
+    auto pos = find_exact_task(key);
     if (!pos) return;
     auto& t = tasks_[*pos];
     task_keys_.erase(task_hash(t.service, t.request_id),

@@ -336,7 +336,7 @@ store_options leader_options() {
     o.retention.ttl = 60s;
     o.retention.max_finished_tasks = 12;
     o.retention.max_finished_batches = 5;
-    o.change_log_capacity = 1'000'000;
+    o.change_log_capacity = 8192;  // more than a run's changes: the whole history compares
     return o;
 }
 
@@ -363,7 +363,8 @@ void load_snapshot(const store& leader, const seen_set& seen, store& follower) {
     follower.finish_restore(leader.seq());
 }
 
-void run_differential(unsigned seed, int steps) {
+/// `kinds` collects "kind:state" of every change, to check what the seeds covered together.
+void run_differential(unsigned seed, int steps, std::set<std::string>& kinds) {
     SCOPED_TRACE(seed);
     const bool failed_before = ::testing::Test::HasFailure();
     core::manual_clock clock;
@@ -421,6 +422,7 @@ void run_differential(unsigned seed, int steps) {
             auto r = apply(follower, e);
             ASSERT_TRUE(r) << r.error().message;
             note(seen, e);
+            kinds.insert(std::string(to_string(e.c.kind)) + ":" + std::string(e.c.state));
             if (e.c.kind == change_kind::batch_expired || e.c.kind == change_kind::task_expired) {
                 ++expiries;
             }
@@ -470,7 +472,9 @@ void run_differential(unsigned seed, int steps) {
     EXPECT_TRUE(late) << "the workload never ended a step with an expiry";
     // The workload covered what it should have.
     EXPECT_GT(expiries, 20u);
-    EXPECT_GT(seen.tasks.size(), 20u);
+    EXPECT_GT(seen.tasks.size(), 30u);
+    EXPECT_GT(leader.task_key_collisions(), 0u);
+    EXPECT_LT(leader.seq(), leader_options().change_log_capacity);  // the log holds it all
     EXPECT_GT(std::count_if(fired_leader.begin(), fired_leader.end(),
                             [](const auto& kv) { return kv.second > 0; }),
               10);
@@ -481,7 +485,272 @@ void run_differential(unsigned seed, int steps) {
 }
 
 TEST(Replica, a_follower_answers_as_the_leader_after_every_step) {
-    for (unsigned seed : {1u, 2u, 3u, 4u, 5u}) run_differential(seed, 250);
+    std::set<std::string> kinds;
+    for (unsigned seed = 1; seed <= 8; ++seed) run_differential(seed, 400, kinds);
+    for (const char* k :
+         {"batch_changed:submitted", "batch_changed:done", "batch_changed:rejected",
+          "batch_changed:unknown", "batch_expired:done", "task_changed:running",
+          "task_changed:succeeded", "task_changed:failed", "task_changed:timed_out",
+          "task_changed:not_found", "task_changed:cancelled", "task_expired:cancelled"}) {
+        EXPECT_TRUE(kinds.count(k)) << "the workload made no " << k;
+    }
+}
+
+}  // namespace
+
+namespace {
+
+/// A leader and a follower that applies its changes on demand.
+struct pair_of_stores {
+    core::manual_clock clock;
+    core::manual_clock follower_clock{clock.system_now() + 5h};
+    store leader{clock, leader_options()};
+    store follower{follower_clock, leader_options()};
+    capture cap;
+    std::size_t applied = 0;
+
+    pair_of_stores() { leader.set_observer(&cap); }
+    /// Applies the next captured change; false once none is left.
+    bool step() {
+        if (applied == cap.events.size()) return false;
+        auto r = apply(follower, cap.events[applied++]);
+        EXPECT_TRUE(r) << r.error().message;
+        return true;
+    }
+    void catch_up() {
+        while (step()) {
+        }
+    }
+    const capture::event& next() const { return cap.events.at(applied); }
+};
+
+TEST(Replica, watchers_fire_at_the_change_that_satisfies_them) {
+    pair_of_stores p;
+    auto id = submit(p.leader, "lb", "A", {"1", "2"});
+    p.catch_up();
+    int task_done = 0, batch_done = 0, changed = 0;
+    auto ht = p.follower.watch_task_terminal({"lb", "1"}, [&] { ++task_done; });
+    auto hb = p.follower.watch_batch_terminal(id, [&] { ++batch_done; });
+    ASSERT_TRUE(ht && hb);
+    auto hc = p.follower.watch_changes(p.follower.seq(), [&] { ++changed; });
+    set_state(p.leader, "lb", "1", task_state::running);
+    set_state(p.leader, "lb", "1", task_state::succeeded);
+    set_state(p.leader, "lb", "2", task_state::failed);  // then the batch is done
+    ASSERT_EQ(p.cap.events.size() - p.applied, 4u);
+    EXPECT_EQ(p.next().c.state, "running");
+    ASSERT_TRUE(p.step());
+    EXPECT_EQ((std::array{task_done, batch_done, changed}), (std::array{0, 0, 1}));
+    ASSERT_TRUE(p.step());  // lb/1 succeeded
+    EXPECT_EQ((std::array{task_done, batch_done, changed}), (std::array{1, 0, 1}));
+    ASSERT_TRUE(p.step());  // lb/2 failed
+    EXPECT_EQ(batch_done, 0);
+    EXPECT_EQ(p.next().c.kind, change_kind::batch_changed);
+    ASSERT_TRUE(p.step());  // the batch done
+    EXPECT_EQ((std::array{task_done, batch_done, changed}), (std::array{1, 1, 1}));
+    EXPECT_EQ(p.follower.watcher_count(), 0u);
+    // Timestamps are the leader's, not the follower's clock's.
+    EXPECT_EQ(p.follower.get_batch(id)->finished_at, p.clock.system_now());
+    EXPECT_EQ(p.follower.get_batch(id), p.leader.get_batch(id));
+    // A change watcher for a later seq waits for that one; expiries are changes too.
+    int later = 0;
+    auto hl = p.follower.watch_changes(p.follower.seq() + 1, [&] { ++later; });
+    p.clock.advance(25h);
+    ASSERT_EQ(p.leader.expire(p.clock.system_now()), 3u);
+    ASSERT_TRUE(p.step());  // lb/1 expired: seq + 1
+    EXPECT_EQ(later, 0);
+    ASSERT_TRUE(p.step());  // lb/2 expired: seq + 2
+    EXPECT_EQ(later, 1);
+    p.catch_up();
+    EXPECT_FALSE(p.follower.get_batch(id));
+    EXPECT_EQ(p.follower.batch_count(), 0u);
+}
+
+TEST(Replica, out_of_order_and_duplicate_changes_are_refused_with_nothing_changed) {
+    pair_of_stores p;
+    submit(p.leader, "lb", "A", {"1"});
+    p.leader.adopt_task({"cvm", "x", "A", {}, {}, {}});
+    ASSERT_GE(p.cap.events.size(), 4u);
+    ASSERT_TRUE(p.step());
+    ASSERT_TRUE(p.step());
+    auto before = p.follower.changes_since(0, 100);
+    // A duplicate of the last change, and a change that skips one.
+    for (std::size_t k : {p.applied - 1, p.applied + 1}) {
+        const auto& e = p.cap.events[k];
+        auto r = apply(p.follower, e);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().kind, core::error_kind::invalid);
+        EXPECT_NE(r.error().message.find("seq " + std::to_string(p.follower.seq())),
+                  std::string::npos)
+            << r.error().message;
+        EXPECT_NE(r.error().message.find("change " + std::to_string(e.c.seq)), std::string::npos)
+            << r.error().message;
+    }
+    EXPECT_EQ(p.follower.seq(), 2u);
+    EXPECT_EQ(p.follower.changes_since(0, 100).changes.size(), before.changes.size());
+    EXPECT_EQ(p.follower.task_count(), 0u);
+    // The right one still applies, and the rest after it.
+    p.catch_up();
+    EXPECT_EQ(p.follower.seq(), p.leader.seq());
+    EXPECT_EQ(p.follower.get_task({"cvm", "x"}), p.leader.get_task({"cvm", "x"}));
+}
+
+TEST(Replica, malformed_or_mismatched_objects_are_refused) {
+    pair_of_stores p;
+    auto id = submit(p.leader, "lb", "A", {"1"}, {{"env", "prod"}});
+    p.catch_up();
+    set_state(p.leader, "lb", "1", task_state::running);
+    const auto good = p.next();
+    auto task = std::get<core::task>(good.object);
+    auto refused = [&](const change& c, core::task t, std::string_view why) {
+        auto r = p.follower.apply_replicated_task(c, std::move(t));
+        EXPECT_FALSE(r) << why;
+        if (!r) {
+            EXPECT_EQ(r.error().kind, core::error_kind::invalid) << why;
+        }
+    };
+    auto bad = task;
+    bad.service = "Bad Service";
+    refused(good.c, bad, "malformed service");
+    bad = task;
+    bad.labels = {{"env", "dev"}};
+    refused(good.c, bad, "labels change");
+    bad = task;
+    bad.deadline = p.clock.system_now();
+    refused(good.c, bad, "deadline change");
+    bad = task;
+    bad.updated_seq = good.c.seq + 1;
+    refused(good.c, bad, "updated_seq is not the change's");
+    bad = task;
+    bad.state = task_state::succeeded;
+    refused(good.c, bad, "state is not the change's");
+    bad = task;
+    bad.batch_id = "b-000000000001";
+    refused(good.c, bad, "unknown batch");
+    auto c = good.c;
+    c.kind = change_kind::task_created;
+    refused(c, task, "created twice");
+    c = good.c;
+    c.kind = change_kind::batch_changed;
+    refused(c, task, "a batch change kind");
+    core::batch b;
+    b.id = "not-an-id";
+    b.service = "lb";
+    b.created_seq = good.c.seq;
+    b.updated_seq = good.c.seq;
+    change bc{good.c.seq, change_kind::batch_created, b.id, "submitting"};
+    EXPECT_FALSE(p.follower.apply_replicated_batch(bc, b));
+    // Expiries of what is live, or of a batch whose tasks are still held.
+    change te{good.c.seq, change_kind::task_expired, good.c.subject, "pending"};
+    EXPECT_FALSE(p.follower.apply_replicated_task_expiry(te, task.key()));
+    change be{good.c.seq, change_kind::batch_expired, id, "submitted"};
+    EXPECT_FALSE(p.follower.apply_replicated_batch_expiry(be, id));
+    // Nothing changed: the good change still applies, and the follower matches the leader.
+    EXPECT_EQ(p.follower.seq(), good.c.seq - 1);
+    p.catch_up();
+    EXPECT_EQ(p.follower.get_task({"lb", "1"}), p.leader.get_task({"lb", "1"}));
+    EXPECT_EQ(p.follower.get_batch(id), p.leader.get_batch(id));
+    EXPECT_EQ(p.follower.task_counts(), p.leader.task_counts());
+}
+
+// The leader creates a batch's tasks while it is `submitted`; a finished batch gets none.
+TEST(Replica, a_task_of_a_finished_batch_is_refused) {
+    pair_of_stores p;
+    auto b = p.leader.create_batch({"lb", "A", "ap-x", {}, ""});
+    ASSERT_TRUE(b);
+    ASSERT_TRUE(p.leader.mark_batch_unknown(b->id, "lost"));
+    p.catch_up();
+    core::task t;
+    t.service = "lb";
+    t.request_id = "1";
+    t.action = "A";
+    t.region = "ap-x";
+    t.batch_id = b->id;
+    t.created_seq = t.updated_seq = p.follower.seq() + 1;
+    change c{t.created_seq, change_kind::task_created, core::format_task_identity(t.key()),
+             "pending"};
+    auto r = p.follower.apply_replicated_task(c, t);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("already unknown"), std::string::npos) << r.error().message;
+    EXPECT_EQ(p.follower.task_count(), 0u);
+    EXPECT_EQ(p.follower.seq(), p.leader.seq());
+}
+
+TEST(Replica, a_follower_loaded_at_seq_n_continues_from_n_even_after_expiries) {
+    pair_of_stores p;
+    p.leader.adopt_task({"lb", "1", "A", {}, {}, {}});
+    set_state(p.leader, "lb", "1", task_state::succeeded);
+    p.clock.advance(25h);
+    ASSERT_EQ(p.leader.expire(p.clock.system_now()), 1u);  // the newest change is an expiry
+    store follower{p.follower_clock, leader_options()};
+    follower.finish_restore(p.leader.seq());  // nothing to restore: the task is gone
+    EXPECT_EQ(follower.seq(), 3u);
+    auto page = follower.changes_since(0, 10);
+    EXPECT_TRUE(page.gap);
+    EXPECT_EQ(page.last_seq, 3u);
+    EXPECT_FALSE(follower.changes_since(3, 10).gap);
+    int changed = 0;
+    auto h = follower.watch_changes(3, [&] { ++changed; });
+    EXPECT_EQ(changed, 0);
+    p.leader.adopt_task({"lb", "2", "A", {}, {}, {}});
+    auto r = apply(follower, p.cap.events.back());
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(changed, 1);
+    EXPECT_EQ(follower.get_task({"lb", "2"}), p.leader.get_task({"lb", "2"}));
+    EXPECT_EQ(follower.changes_since(3, 10).changes.size(), 1u);
+}
+
+TEST(Replica, changes_are_refused_before_finish_restore) {
+    pair_of_stores p;
+    p.leader.adopt_task({"lb", "1", "A", {}, {}, {}});
+    core::task t = std::get<core::task>(p.cap.events[0].object);
+    store follower{p.follower_clock, leader_options()};
+    core::task other = t;
+    other.request_id = "0";
+    other.created_seq = other.updated_seq = 1;
+    ASSERT_TRUE(follower.restore_task(other));
+    change c = p.cap.events[0].c;
+    c.seq = 2;
+    t.created_seq = t.updated_seq = 2;
+    EXPECT_FALSE(follower.apply_replicated_task(c, t));
+    follower.finish_restore(1);
+    EXPECT_TRUE(follower.apply_replicated_task(c, t));
+    EXPECT_EQ(follower.task_count(), 2u);
+}
+
+}  // namespace
+
+namespace {
+
+// Expiries leave holes; a follower compacts them away as the leader's expire() does (amortized),
+// with no effect on what it answers, and its finished-unit queue does not grow without bound.
+TEST(Replica, a_long_running_follower_compacts_and_keeps_answering) {
+    pair_of_stores p;
+    std::vector<watch_handle> handles;
+    int fired = 0;
+    for (int i = 0; i < 6000; ++i) {
+        auto rid = std::to_string(i);
+        p.leader.adopt_task({"lb", rid, "A", {}, {}, {}});
+        p.catch_up();
+        auto h = p.follower.watch_task_terminal({"lb", rid}, [&] { ++fired; });
+        ASSERT_TRUE(h);
+        handles.push_back(std::move(*h));
+        set_state(p.leader, "lb", rid, task_state::succeeded);
+        p.clock.advance(1s);
+        p.leader.expire(p.clock.system_now());  // over max_finished_tasks: the oldest go
+        p.catch_up();
+    }
+    EXPECT_EQ(fired, 6000);
+    EXPECT_GT(p.follower.compactions(), 0u);
+    EXPECT_EQ(p.follower.task_count(), p.leader.task_count());
+    EXPECT_EQ(p.follower.task_counts(), p.leader.task_counts());
+    EXPECT_EQ(tasks_of(p.follower, {}, 100), tasks_of(p.leader, {}, 100));
+    EXPECT_EQ(tasks_of(p.follower, {.state = task_state::succeeded}, 3),
+              tasks_of(p.leader, {.state = task_state::succeeded}, 3));
+    EXPECT_FALSE(p.follower.get_task({"lb", "0"}));
+    EXPECT_EQ(p.follower.get_task({"lb", "5999"}), p.leader.get_task({"lb", "5999"}));
+    // The follower's own retention clock is never consulted; what it would expire is what the
+    // leader still holds (its finished queue was trimmed as the leader's expiries arrived).
+    EXPECT_EQ(p.follower.next_expiry(), p.leader.next_expiry());
 }
 
 }  // namespace

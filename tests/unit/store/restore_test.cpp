@@ -350,3 +350,21 @@ TEST(Restore, lost_outcome_tasks_without_a_sibling_have_no_deadline) {
     EXPECT_EQ(copy.task_count(), 1u);
     EXPECT_EQ(copy.get_batch(rejected_batch->id)->state, core::batch_state::rejected);
 }
+
+// Two adopted tasks with one requestId, one in a region and one without: a replay must not take
+// the region-less one's records for the other's (an exact identity, not a qualified lookup).
+TEST(Restore, a_region_less_task_does_not_replace_a_regional_one_with_its_request_id) {
+    core::manual_clock clock;
+    store original{clock, seeded_options()};
+    recorder rec;
+    original.set_observer(&rec);
+    ASSERT_TRUE(original.adopt_task({"lb", "1", "A", {}, {}, {}, "ap-x"}));
+    ASSERT_TRUE(original.adopt_task({"lb", "1", "B", {}, {}, {}, ""}));
+    ASSERT_TRUE(set_state(original, "lb", "1", task_state::failed));  // the exact match: ""
+    ASSERT_EQ(original.task_count(), 2u);
+    store copy{clock, seeded_options()};
+    replay(rec.events, copy);
+    expect_identical(original, copy);
+    EXPECT_EQ(copy.get_task({"lb", "1", "ap-x", ""})->action, "A");
+    EXPECT_EQ(copy.get_task({"lb", "1", "", ""})->action, "B");
+}
