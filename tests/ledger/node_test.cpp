@@ -13,12 +13,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -51,7 +53,10 @@ struct member {
         n = std::make_unique<node>(io.get_executor(), st, o,
                                    node::callbacks{[this](std::uint64_t e) { led = e; },
                                                    [this](const std::string& why) { lost = why; }},
-                                   core::logger{});
+                                   core::logger{[this](core::log_level, std::string_view line) {
+                                                    logs.emplace_back(line);
+                                                },
+                                                core::log_level::info});
     }
     ~member() {
         n->abandon();
@@ -78,6 +83,13 @@ struct member {
     std::optional<std::string> lost;
     std::exception_ptr failure;
     bool paused = false;
+    std::vector<std::string> logs;  // what the node logged (info and above)
+
+    std::size_t logged(std::string_view what) const {
+        return static_cast<std::size_t>(
+            std::count_if(logs.begin(), logs.end(),
+                          [&](const std::string& l) { return l.find(what) != std::string::npos; }));
+    }
 };
 
 // Runs every unpaused member's io_context in turn until `done` or `timeout`.
@@ -134,11 +146,12 @@ void expect_same(const store::store& a, const store::store& b) {
 }
 
 bool durable(member& m, std::uint64_t seq, std::vector<member*> all) {
-    std::optional<core::result<void>> r;
-    m.st.when_durable(seq, [&r](core::result<void> x) { r = std::move(x); });
+    // Shared: when the wait times out, the callback may still come later (at the node's shut()).
+    auto r = std::make_shared<std::optional<core::result<void>>>();
+    m.st.when_durable(seq, [r](core::result<void> x) { *r = std::move(x); });
     run_until(
-        all, [&] { return r.has_value(); }, 10s);
-    return r && *r;
+        all, [&] { return r->has_value(); }, 10s);
+    return r->has_value() && **r;
 }
 
 class LedgerNode : public testing::pg_test {};
@@ -310,6 +323,99 @@ TEST_F(LedgerNode, ADatabaseRestartIsRiddenOutWithinTheTtl) {
         {&a, &b}, [&] { return b.st.seq() == a.st.seq(); }, 10s));
     expect_same(a.st, b.st);
     EXPECT_FALSE(b.led);
+}
+
+// Review of issue 19 (branch ha-review): the data loop's backoff and the lease loop's sleeps
+// share one timer (lease_wake); each sleep's expires_after() cancels the other loop's wait, so
+// while the database is down the two loops wake each other at once and the data connection is
+// retried in a tight loop instead of backing off (100 ms doubling to 2 s).
+TEST_F(LedgerNode, ADatabaseOutageIsRetriedWithBackoffNotInATightLoop) {
+    member a(conninfo(), "host-a", 15s), b(conninfo(), "host-b", 15s);
+    a.open();
+    ASSERT_TRUE(run_until(
+        {&a}, [&] { return a.led.has_value(); }, 10s));
+    b.open();
+    run_for({&a, &b}, 300ms);
+    cluster().stop();
+    run_for({&a, &b}, 3s);
+    cluster().start();
+    const auto attempts = b.logged("data connection");
+    // 100 + 200 + 400 + 800 + 1600 ms: about 5 attempts in 3 s (a few more for slack).
+    EXPECT_LE(attempts, 12u) << "the follower's data connection was retried " << attempts
+                             << " times in 3 s while the database was down";
+    EXPECT_FALSE(a.lost);
+}
+
+// Review of issue 19 (branch ha-review): tp_tasks' upsert leaves created_seq as it was on a
+// conflict. A task identity that expires and is adopted again inside one write transaction (a
+// backlog after a slow or absent database makes such prefixes likely) keeps its old
+// created_seq row. Today a loading node's compact() sorts by the record's created_seq, which hides
+// it (the listing and paging checks below pass); the column is still wrong for anything that
+// reads it (load's ORDER BY, a future trim or query by created_seq).
+TEST_F(LedgerNode, ATaskAdoptedAgainAfterItsExpiryLoadsInTheLeadersOrder) {
+    member a(conninfo(), "host-a", 10s);
+    a.open();
+    ASSERT_TRUE(run_until(
+        {&a}, [&] { return a.led.has_value(); }, 10s));
+    const core::task_key x{"cvm", "req-x", "ap-guangzhou", ""};
+    auto adopt = [&](const std::string& rid) {
+        return a.st.adopt_task(
+            {"cvm", rid, "DescribeInstances", {"ins-1"}, {}, {}, "ap-guangzhou", {}});
+    };
+    ASSERT_TRUE(adopt("req-x"));
+    ASSERT_TRUE(a.st.cancel_task(x));
+    ASSERT_TRUE(durable(a, a.st.seq(), {&a}));  // its row is in tp_tasks
+    // All of this before the data loop runs again: one transaction's prefix.
+    ASSERT_EQ(a.st.expire(a.clock.system_now() + std::chrono::hours(48)), 1u);
+    ASSERT_FALSE(a.st.get_task(x));
+    ASSERT_TRUE(adopt("req-y"));
+    auto again = adopt("req-x");
+    ASSERT_TRUE(again) << again.error().message;
+    ASSERT_TRUE(durable(a, a.st.seq(), {&a}));
+    EXPECT_EQ(cluster().psql(db_, "SELECT created_seq FROM tp_tasks WHERE request_id = 'req-x'"),
+              std::to_string(again->created_seq))
+        << "tp_tasks.created_seq is not the task's";
+
+    member c(conninfo(), "host-c", 10s);
+    c.open();
+    expect_same(a.st, c.st);
+    // Paging one task at a time through the loaded node's listing yields both, once each.
+    std::vector<std::string> paged;
+    store::page_request p{1, ""};
+    do {
+        auto page = c.st.list_tasks({}, p);
+        ASSERT_TRUE(page) << page.error().message;
+        for (const auto& t : page->items) paged.push_back(t.request_id);
+        p.page_token = page->next_page_token;
+    } while (!p.page_token.empty() && paged.size() < 10);
+    EXPECT_EQ(paged, (std::vector<std::string>{"req-y", "req-x"}));
+}
+
+// Review of issue 19 (branch ha-review): a client_token is only checked for its length (the
+// API takes "\u0000" in JSON), and write_buffer sends it inside a text-array literal as a C
+// string: the NUL cuts the literal, PostgreSQL answers "malformed array literal", and the same
+// prefix is retried for ever. One request wedges the leader's writer: nothing after it is ever
+// committed and every submission is refused (503) while the lease is still held and renewed.
+TEST_F(LedgerNode, AClientTokenWithANulByteCannotWedgeTheLeadersWriter) {
+    member a(conninfo(), "host-a", 10s);
+    a.open();
+    ASSERT_TRUE(run_until(
+        {&a}, [&] { return a.led.has_value(); }, 10s));
+    const std::string token("tok\0en", 6);
+    auto b =
+        a.st.create_batch({"lb", "ModifyBackends", "ap-guangzhou", {}, token, {"lb-1"}, "", {}});
+    if (b) {
+        // Accepted: then it must be committed like any other change.
+        EXPECT_TRUE(durable(a, a.st.seq(), {&a})) << "the batch with a NUL in its client_token "
+                                                     "never committed";
+    }
+    // Whatever became of it, the ledger takes the changes after it.
+    run_for({&a}, 1s);
+    EXPECT_TRUE(a.n->writable()) << a.n->writable().error().message;
+    auto next =
+        a.st.create_batch({"lb", "ModifyBackends", "ap-guangzhou", {}, "t2", {"lb-2"}, "", {}});
+    ASSERT_TRUE(next) << "the next submission is refused: " << next.error().message;
+    EXPECT_TRUE(durable(a, a.st.seq(), {&a})) << "the writer is wedged";
 }
 
 }  // namespace
