@@ -50,18 +50,21 @@ class node_intents final : public engine::intent_ledger {
     bool takes_intents() const override { return n_.is_follower(); }
     asio::awaitable<core::result<engine::intent_record>> async_record_intent(
         engine::intent_record r) override {
-        auto stored =
-            co_await n_.async_record_intent({std::move(r.client_token), std::move(r.batch_id),
-                                             std::move(r.fingerprint), std::move(r.request)});
+        // A named argument: GCC 12 destroys a braced temporary inside co_await twice.
+        ledger::intent_row row{std::move(r.client_token), std::move(r.batch_id),
+                               std::move(r.fingerprint), std::move(r.request)};
+        auto stored = co_await n_.async_record_intent(std::move(row));
         if (!stored) co_return stored.error();
-        co_return engine::intent_record{stored->client_token, stored->batch_id, stored->fingerprint,
-                                        stored->request};
+        engine::intent_record out{stored->client_token, stored->batch_id, stored->fingerprint,
+                                  stored->request};
+        co_return out;
     }
     asio::awaitable<core::result<engine::intent_status>> async_intent_status(
         std::string client_token) override {
         auto st = co_await n_.async_intent_status(std::move(client_token));
         if (!st) co_return st.error();
-        co_return engine::intent_status{st->first, st->second};
+        engine::intent_status out{st->first, st->second};
+        co_return out;
     }
 
   private:
@@ -258,6 +261,7 @@ struct app::impl {
     // This node leads the ledger: what an earlier leader left half done is settled, then
     // polling and submitting start (docs/ha.md "Takeover").
     void become_leader(std::uint64_t epoch) {
+        if (stopping) return;  // a shutdown began: nothing is started any more
         auto unknown = store::mark_interrupted_unknown(
             store, "the ledger's leader changed before the outcome was recorded; not re-sent");
         for (const auto& id : unknown)

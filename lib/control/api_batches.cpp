@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
@@ -47,8 +48,12 @@ expected<engine::submission> submission_of(std::string_view body) {
     s.params = obj->at("params").get_object();
     if (auto t = obj->find("client_token"); t != obj->end()) {
         s.client_token = std::string(t->value().get_string());
-        if (s.client_token.empty() || s.client_token.size() > 128)
-            return invalid_argument("field 'client_token' must be 1 to 128 characters");
+        const bool control = std::any_of(s.client_token.begin(), s.client_token.end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        });
+        if (s.client_token.empty() || s.client_token.size() > 128 || control)
+            return invalid_argument(
+                "field 'client_token' must be 1 to 128 characters without control characters");
     }
     auto labels = labels_of(*obj, "labels");
     if (!labels) return labels.error();

@@ -105,7 +105,7 @@ constexpr std::string_view load_batches_sql =
     "SELECT encode(record, 'hex') FROM tp_batches WHERE ledger = $1 ORDER BY created_seq";
 constexpr std::string_view record_intent_sql =
     "INSERT INTO tp_intents (ledger, client_token, batch_id, request, fingerprint, origin) "
-    "VALUES ($1, $2, $3, $4::jsonb, $5, $6) ON CONFLICT (ledger, client_token) DO NOTHING";
+    "VALUES ($1, $2, $3, $4::json, $5, $6) ON CONFLICT (ledger, client_token) DO NOTHING";
 constexpr std::string_view read_intent_sql =
     "SELECT batch_id, fingerprint, state, coalesce(error, '') FROM tp_intents "
     "WHERE ledger = $1 AND client_token = $2";
@@ -118,6 +118,12 @@ constexpr std::string_view refuse_intent_sql =
 constexpr std::string_view take_intent_sql =
     "UPDATE tp_intents SET state = 'done', batch_id = $3, finished_at = now() "
     "WHERE ledger = $1 AND client_token = $2 AND state = 'intent'";
+// Changes older than an hour and more than trim_keep behind are deleted (a follower that far
+// behind reloads: it stops at the gap and restarts).
+constexpr std::string_view trim_changes_sql =
+    "DELETE FROM tp_changes WHERE ledger = $1 AND seq <= $2::bigint "
+    "AND committed_at < now() - interval '1 hour'";
+constexpr std::uint64_t trim_keep = 100000;
 constexpr std::string_view load_tasks_sql =
     "SELECT encode(record, 'hex') FROM tp_tasks WHERE ledger = $1 ORDER BY created_seq";
 
@@ -192,6 +198,8 @@ struct node::impl : std::enable_shared_from_this<impl> {
     core::sys_time leader_expires{};  // its expiry (database clock)
     std::uint64_t leader_epoch = 0;
     bool write_failing = false;
+    time_point write_failing_since{};
+    time_point last_trim{};
     std::string write_error;
     std::uint64_t transactions = 0;
     std::uint64_t written_changes = 0;
@@ -384,6 +392,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
             lag_ms = r.get_int(i, 5).value_or(0);
             ++n;
         }
+        if (r.rows() == 0) lag_ms = 0;  // caught up
         applied_changes += n;
         return n;
     }
@@ -603,6 +612,11 @@ struct node::impl : std::enable_shared_from_this<impl> {
                     if (role != state::leader) break;
                     if (r) {
                         buf.committed(t);
+                        if (boottime_now() - last_trim >= seconds(60) && st.seq() > trim_keep) {
+                            last_trim = boottime_now();
+                            buf.add_statement({std::string(trim_changes_sql),
+                                               {opt.ledger, std::to_string(st.seq() - trim_keep)}});
+                        }
                         ++transactions;
                         written_changes += t.changes;
                         if (write_failing) log.info("ledger {}: writing again", opt.ledger);
@@ -616,6 +630,18 @@ struct node::impl : std::enable_shared_from_this<impl> {
                         break;
                     }
                     ++write_failures;
+                    if (!write_failing) write_failing_since = boottime_now();
+                    if (boottime_now() - write_failing_since > lease_.options().ttl) {
+                        // The lease renews but nothing commits (a change the database refuses,
+                        // a transaction too big to finish): hand over rather than hold every
+                        // submission at 503. What was not committed was never acknowledged.
+                        lose(
+                            fmt::format("writes to the ledger have failed for {} s ({}); "
+                                        "handing the lease over",
+                                        ms(boottime_now() - write_failing_since).count() / 1000,
+                                        r.error().message));
+                        break;
+                    }
                     if (!write_failing) {
                         log.error(
                             "ledger {}: writing {} changes failed ({}); retrying, "
@@ -722,8 +748,9 @@ struct node::impl : std::enable_shared_from_this<impl> {
         auto row = co_await on_side(read_intent_sql, std::move(which));
         if (!row) co_return row.error();
         if (row->rows() != 1) co_return core::error{"no such intent", core::error_kind::not_found};
-        co_return std::pair<std::string, std::string>{std::string(row->get(0, 2)),
-                                                      std::string(row->get(0, 3))};
+        std::pair<std::string, std::string> out{std::string(row->get(0, 2)),
+                                                std::string(row->get(0, 3))};
+        co_return out;
     }
 
     asio::awaitable<void> stop() {

@@ -128,8 +128,11 @@ $fence$)SQL"sv,
 
 // 6: an intent the leader refused (its validation failed there: a configuration that differs
 // between nodes, a client_token used for other content) records why, for the follower that
-// accepted it to answer its client.
+// accepted it to answer its client. The request becomes `json`, which keeps its text as
+// written: jsonb reorders keys, and the leader must submit exactly what the client sent (API
+// 3.0 sends the body as it is; the client_token check compares a digest of it).
 constexpr std::array v6_intent_refusal{
+    R"SQL(ALTER TABLE tp_intents ALTER COLUMN request TYPE json USING request::json)SQL"sv,
     R"SQL(ALTER TABLE tp_intents ADD COLUMN error text)SQL"sv,
     R"SQL(ALTER TABLE tp_intents DROP CONSTRAINT tp_intents_state_check)SQL"sv,
     R"SQL(ALTER TABLE tp_intents ADD CONSTRAINT tp_intents_state_check

@@ -42,7 +42,8 @@ constexpr std::string_view upsert_batches_sql =
     "FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], "
     "$8::text[]) AS u(id, state, token, created_seq, updated_seq, ms, record) "
     "ON CONFLICT (ledger, id) DO UPDATE SET state = excluded.state, "
-    "client_token = excluded.client_token, updated_seq = excluded.updated_seq, "
+    "client_token = excluded.client_token, created_seq = excluded.created_seq, updated_seq = "
+    "excluded.updated_seq, "
     "finished_at = excluded.finished_at, record = excluded.record";
 
 constexpr std::string_view upsert_tasks_sql =
@@ -55,7 +56,8 @@ constexpr std::string_view upsert_tasks_sql =
     "$8::bigint[], $9::bigint[], $10::text[]) "
     "AS u(service, request_id, region, batch_id, state, created_seq, updated_seq, ms, record) "
     "ON CONFLICT (ledger, service, request_id, region, batch_id) DO UPDATE SET "
-    "state = excluded.state, updated_seq = excluded.updated_seq, deadline = excluded.deadline, "
+    "state = excluded.state, created_seq = excluded.created_seq, updated_seq = "
+    "excluded.updated_seq, deadline = excluded.deadline, "
     "record = excluded.record";
 
 constexpr std::string_view ledger_state_sql =
@@ -179,9 +181,14 @@ std::uint64_t write_buffer::last_seq() const noexcept {
 
 write_buffer::transaction write_buffer::next_transaction(std::string_view ledger,
                                                          std::string_view node, std::uint64_t epoch,
-                                                         std::size_t max_changes) const {
+                                                         std::size_t max_changes,
+                                                         std::size_t max_bytes) const {
     transaction t;
-    const std::size_t n = std::min(changes_.size(), max_changes);
+    std::size_t n = 0;
+    for (std::size_t bytes = 0; n < std::min(changes_.size(), max_changes); ++n) {
+        bytes += changes_[n].record.size();
+        if (n > 0 && bytes > max_bytes) break;
+    }
     if (n == 0 && extras_.empty()) return t;
     const std::string l(ledger);
     const std::string ep = std::to_string(epoch);

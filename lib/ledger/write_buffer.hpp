@@ -67,8 +67,10 @@ class write_buffer {
         std::size_t extras = 0;  ///< add_statement()s it carries
     };
     /// Empty statements when nothing is pending.
+    /// `max_bytes` bounds the records it carries (at least one change goes in).
     transaction next_transaction(std::string_view ledger, std::string_view node,
-                                 std::uint64_t epoch, std::size_t max_changes) const;
+                                 std::uint64_t epoch, std::size_t max_changes,
+                                 std::size_t max_bytes = 8u << 20) const;
 
     /// The transaction `t` committed: drops its changes and statements and tells the waiters of
     /// every seq up to it.

@@ -292,6 +292,11 @@ core::result<core::batch> store::create_batch(const batch_spec& spec) {
     if (auto r = validate_name("region", spec.region, false); !r) return r.error();
     if (auto r = core::validate_labels(spec.labels); !r) return r.error();
     if (spec.client_token.size() > 128) return core::error{"client_token is longer than 128"};
+    // Stored as text everywhere (the journal, the PostgreSQL ledger, which refuses NUL).
+    for (char c : spec.client_token) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            return core::error{"client_token must not contain control characters"};
+    }
     if (auto r = core::validate_poll(spec.poll); !r) return r.error();
     for (const auto& res : spec.resources) {
         if (auto v = validate_resource(res); !v) return v.error();

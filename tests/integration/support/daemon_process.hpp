@@ -29,8 +29,9 @@ class daemon_process {
     /// Sends `sig`, waits up to `timeout_ms`; returns the exit status, or -1.
     int stop(int sig, int timeout_ms = 20000);
     bool running() const noexcept { return pid_ > 0; }
-    /// If the process has exited on its own: reaps it and returns its exit status (-1: killed
-    /// by a signal). nullopt while it runs (or when none was started).
+    /// If the process has exited on its own: reaps it and returns its exit status (128 + the
+    /// signal's number when a signal ended it, as a shell says). nullopt while it runs (or when
+    /// none was started).
     std::optional<int> reap_if_exited();
     /// Sends `sig` without waiting (SIGSTOP, SIGCONT).
     void signal(int sig) const;

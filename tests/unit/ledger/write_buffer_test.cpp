@@ -201,3 +201,43 @@ TEST(WriteBuffer, ALostLeaseFailsEveryWaiterAndLaterOnes) {
 
 }  // namespace
 }  // namespace taskpoller::ledger
+
+namespace taskpoller::ledger {
+namespace {
+
+TEST(WriteBuffer, ATransactionIsBoundedInBytesButCarriesAtLeastOneChange) {
+    write_buffer w;
+    for (std::uint64_t s = 1; s <= 4; ++s) {
+        auto t = make_task("r" + std::to_string(s), s, core::task_state::pending);
+        t.last_error = std::string(1000, 'x');  // ~1 KB records
+        w.add_task(chg(s, store::change_kind::task_created, "lb/r"), t);
+    }
+    EXPECT_EQ(w.next_transaction("l", "n", 1, 100, 2500).changes, 2u);
+    EXPECT_EQ(w.next_transaction("l", "n", 1, 100, 10).changes, 1u);
+    EXPECT_EQ(w.next_transaction("l", "n", 1, 100).changes, 4u);
+}
+
+TEST(WriteBuffer, StatementsRideTheNextTransactionAndACreatedBatchTakesItsIntent) {
+    write_buffer w;
+    w.add_statement({"UPDATE tp_intents SET state = 'refused'", {"l"}});
+    auto only = w.next_transaction("l", "n", 3, 100);
+    ASSERT_EQ(only.statements.size(), 2u);  // the fence, the statement
+    EXPECT_EQ(only.extras, 1u);
+    EXPECT_EQ(w.pending(), 1u);
+    auto b = make_batch("b-1", 1, core::batch_state::submitting);
+    b.client_token = "tok";
+    w.add_batch(chg(1, store::change_kind::batch_created, "b-1"), b);
+    auto t = w.next_transaction("l", "n", 3, 100);
+    EXPECT_EQ(t.extras, 1u);
+    const pg_statement* take = nullptr;
+    for (const auto& s : t.statements)
+        if (s.sql.find("UPDATE tp_intents i SET state = 'done'") != std::string::npos) take = &s;
+    ASSERT_NE(take, nullptr);
+    EXPECT_EQ(take->params[1], pg_param(R"({"tok"})"));
+    EXPECT_EQ(take->params[2], pg_param(R"({"b-1"})"));
+    w.committed(t);
+    EXPECT_EQ(w.pending(), 0u);
+}
+
+}  // namespace
+}  // namespace taskpoller::ledger
