@@ -24,6 +24,13 @@
 // sets of tasks; the daemon phase runs for 2.0, then 3.0, --rounds times (alternating, a fresh
 // daemon each time), then wrk for each; prints both tables, the ratio of the daemon's CPU per
 // poll (3.0 / 2.0, over all rounds; target <= 1.3) and one JSON line with both.
+//
+// Paced mode (issue 20): --pace R sets the daemon's rate limit for its polls to R/s (burst: 10 ms
+// of it) instead of the configuration's maximum, so the daemon polls at R/s and its CPU per poll
+// off saturation is measured; --service-delay MS makes the simulator answer every request MS
+// late (its `latency` fault on every request), as a real API's service time would. The pace is
+// the daemon's own token bucket: capping the simulator's answer rate instead would need a
+// simulator option this benchmark does not have. Use --no-wrk (wrk measures saturation only).
 // GCC 12 reports a false -Wmismatched-new-delete for coroutine frames whose promise type has a
 // sized operator delete (Asio's awaitable); see GCC bug 109224.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -71,6 +78,8 @@ struct options {
     std::string wrk;
     bool no_wrk = false;
     std::string lua = TASKPOLLER_BENCH_LUA;
+    double pace = 0;           // polls/s the daemon's token bucket allows; 0: saturated
+    double service_delay = 0;  // ms the simulator waits before each answer
 
     std::vector<api_version> versions() const {
         if (protocol == "both") return {api_version::v2, api_version::v3};
@@ -106,12 +115,29 @@ struct figures {
     double setup_adopt_s = 0;
 };
 
-std::string sim_config() {
+std::string sim_config(const options& o) {
+    // A service delay: the `latency` fault on every request (answered late, correctly).
+    const std::string faults =
+        o.service_delay > 0
+            ? fmt::format("faults: {{global: {{latency: 1.0}}, latency_delay: {}ms}}\n",
+                          std::lround(o.service_delay))
+            : std::string("faults: {global: {}}\n");
     return "rate_limits: {enabled: false}\n"
            "replay_check: false\n"
            "instances: {running: 1, stopped: 0}\n"
-           "operations: {default: {duration: 2h, failure_probability: 0}}\n"
-           "faults: {global: {}}\n";
+           "operations: {default: {duration: 2h, failure_probability: 0}}\n" +
+           faults;
+}
+
+// The daemon's rate limit: the configuration's maximum (saturated), or --pace with a burst of
+// 10 ms of it, so that the polls are spread evenly.
+std::string rate_limit(const options& o) {
+    if (o.pace <= 0) return "100000";
+    return fmt::format("{:.0f}", o.pace);
+}
+std::string burst(const options& o) {
+    if (o.pace <= 0) return "100000";
+    return fmt::format("{:.0f}", std::max(1.0, o.pace / 100));
 }
 
 std::string daemon_config(const std::string& socket, std::uint16_t sim_port, const options& o,
@@ -129,11 +155,12 @@ std::string daemon_config(const std::string& socket, std::uint16_t sim_port, con
            // Every task due all the time: the daemon polls as fast as it can, oldest due first.
            "polling: {initial_delay: 0, interval: 10ms, multiplier: 1, max_interval: 10ms, "
            "jitter: none, timeout: 3h}\n"
-           "rate_limit: {default: 100000, burst: 100000}\n" +
+           "rate_limit: {default: " +
+           rate_limit(o) + ", burst: " + burst(o) + "}\n" +
            // The 3.0 clb profile budgets its polls (15/s) apart from rate_limit.default.
-           (v == api_version::v3
-                ? "services: {clb: {actions: {DescribeTaskStatus: {rate_limit: 100000}}}}\n"
-                : "") +
+           (v == api_version::v3 ? "services: {clb: {actions: {DescribeTaskStatus: {rate_limit: " +
+                                       rate_limit(o) + "}}}}\n"
+                                 : "") +
            "control: {socket: " + socket +
            ", max_connections: 1024}\n"
            "store: {journal: \"\", max_finished: 1000}\n"
@@ -350,7 +377,7 @@ asio::awaitable<std::vector<figures>> run(const options& o) {
     std::vector<figures> out(versions.size());
     std::vector<std::vector<std::string>> ids(versions.size());
     temp_dir dir;
-    auto sim = start_sim(dir, o.sim, sim_config());
+    auto sim = start_sim(dir, o.sim, sim_config(o));
     connection sim_http(ex, tcp_endpoint(sim.port));
 
     for (std::size_t i = 0; i < versions.size(); ++i) {
@@ -455,7 +482,18 @@ int main(int argc, char** argv) {
     app.add_option("--wrk", o.wrk, "wrk binary (default: wrk on $PATH)");
     app.add_option("--lua", o.lua, "wrk script")->capture_default_str();
     app.add_flag("--no-wrk", o.no_wrk, "measure the daemon only (no ratio)");
+    app.add_option("--pace", o.pace,
+                   "paced mode: the daemon's rate limit for its polls, polls/s (0: saturated)")
+        ->capture_default_str();
+    app.add_option("--service-delay", o.service_delay,
+                   "ms the simulator waits before each answer (its latency fault on every "
+                   "request)")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+    if (o.pace < 0 || o.service_delay < 0) {
+        std::cerr << "poll_throughput: --pace and --service-delay must not be negative\n";
+        return 2;
+    }
     if (o.tasks == 0 || o.window <= 0 || o.connections == 0 || o.loaders == 0 || o.rounds == 0) {
         std::cerr << "poll_throughput: --tasks, --window, --connections, --loaders and --rounds "
                      "must be positive\n";
@@ -498,8 +536,8 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < versions.size(); ++i) print_table(o, versions[i], results[i]);
     const std::string common = fmt::format(
         R"("bench":"poll_throughput","protocol":"{}","tasks":{},"connections":{},"method":"{}",)"
-        R"("window_s":{},"rounds":{})",
-        o.protocol, o.tasks, o.connections, o.method, o.window, o.rounds);
+        R"("window_s":{},"rounds":{},"pace":{},"service_delay_ms":{})",
+        o.protocol, o.tasks, o.connections, o.method, o.window, o.rounds, o.pace, o.service_delay);
     if (versions.size() == 1) {
         std::printf("{%s,%s}\n", common.c_str(), json_fields(o, results[0]).c_str());
         return 0;

@@ -12,6 +12,19 @@ constexpr std::uint8_t queued_flag = 1;
 constexpr std::uint8_t resign_flag = 2;
 constexpr std::uint8_t tracked_flag = 4;  // the slot holds a tracked task
 constexpr std::uint8_t stalled_flag = 8;  // due again at the stall interval (account-wide error)
+// Bits 4-6: the ladder rung a learned poll starts looking from (the rung after the one last
+// scheduled; saturates at 7, past which rungs are found by time alone).
+constexpr unsigned rung_shift = 4;
+constexpr std::uint8_t rung_mask = 0x70;
+constexpr std::size_t max_rung = 7;
+
+std::size_t next_rung(std::uint8_t flags) noexcept {
+    return (flags & rung_mask) >> rung_shift;
+}
+void set_next_rung(std::uint8_t& flags, std::size_t rung) noexcept {
+    flags =
+        static_cast<std::uint8_t>((flags & ~rung_mask) | (std::min(rung, max_rung) << rung_shift));
+}
 
 std::int64_t ticks(time_point t) noexcept {
     return t.time_since_epoch().count();
@@ -46,7 +59,8 @@ scheduler::profile_id scheduler::profile(const action_key& key) {
     if (profiles_.size() > std::numeric_limits<profile_id>::max())
         throw std::length_error("scheduler: too many (service, action) profiles");
     const auto id = static_cast<profile_id>(profiles_.size());
-    profiles_.push_back(profile_state{key, duration_histogram(opt_.learning.max_weight), {}, true});
+    profiles_.push_back(
+        profile_state{key, duration_histogram(opt_.learning.max_weight), {}, 0, false});
     profile_index_.emplace(key, id);
     return id;
 }
@@ -113,6 +127,11 @@ const poll_policy& scheduler::policy(policy_id id) const {
 }
 
 void scheduler::forget(record& r) {
+    if (opt_.learning.censored) {
+        auto& p = profiles_[r.profile];
+        p.hist.remove_running(milliseconds(r.last_running_ms));
+        if (r.last_running_ms > 0) ++p.changes;
+    }
     release_policy(r.policy);
     r = record{};  // flags 0: not tracked
     --size_;
@@ -134,10 +153,15 @@ void scheduler::push(task_handle h, record& r, std::int64_t due) {
 
 const std::vector<duration>* scheduler::ready_ladder(profile_state& p) {
     if (!opt_.learning.enabled || p.hist.weight() < opt_.learning.min_samples) return nullptr;
-    if (p.dirty) {
+    // Recomputed once the observations that changed since reach 1/64 of all of them: a stale
+    // ladder is then off by at most ~1.6 % of the probability mass, and a pass over the buckets
+    // costs O(1) per answer amortised however many tasks are live.
+    const double total = p.hist.weight() + static_cast<double>(p.hist.running());
+    if (!p.computed || static_cast<double>(p.changes) >= std::max(1.0, total / 64)) {
         p.ladder.clear();
         for (double q : opt_.learning.ladder) p.ladder.push_back(p.hist.quantile(q));
-        p.dirty = false;
+        p.changes = 0;
+        p.computed = true;
     }
     return &p.ladder;
 }
@@ -147,15 +171,21 @@ std::vector<duration> scheduler::learned_ladder(profile_id id) {
     return l ? *l : std::vector<duration>{};
 }
 
-std::optional<std::int64_t> scheduler::learned_due(profile_state& p, const record& r,
-                                                   std::int64_t now) {
+std::optional<std::int64_t> scheduler::learned_due(profile_state& p, record& r, std::int64_t now) {
     if (r.policy != 0) return std::nullopt;  // an own schedule: the caller chose the cadence
     const auto* ladder = ready_ladder(p);
     if (!ladder) return std::nullopt;
     const std::int64_t age = std::max<std::int64_t>(0, now - r.submitted);
     const std::int64_t earliest = age + ticks(opt_.learning.min_gap);
-    for (duration offset : *ladder)
-        if (ticks(offset) >= earliest) return r.submitted + ticks(offset);
+    // Each rung once: the ladder moves as it learns, and the rung just polled may since have
+    // moved a little past this poll; polling it again would ask the same question twice.
+    for (std::size_t i = next_rung(r.flags); i < ladder->size(); ++i) {
+        if (ticks((*ladder)[i]) >= earliest) {
+            set_next_rung(r.flags, i + 1);
+            return r.submitted + ticks((*ladder)[i]);
+        }
+    }
+    set_next_rung(r.flags, ladder->size());
     // Past the last rung: the task is an outlier; poll at a fraction of its age.
     const auto& pol = opt_.poll;
     const auto tail =
@@ -179,15 +209,20 @@ duration scheduler::own_floor(const record& r) const {
     return r.policy == 0 ? duration(0) : opt_.min_own_interval;
 }
 
-std::int64_t scheduler::first_due(const record& r, std::int64_t now) {
+std::int64_t scheduler::first_due(record& r, std::int64_t now) {
     if (auto d = learned_due(profiles_[r.profile], r, now)) return *d;
     return r.submitted + ticks(policy(r.policy).initial_delay);
 }
 
-std::int64_t scheduler::next_poll_due(const record& r, std::int64_t now, std::uint32_t share) {
+std::int64_t scheduler::next_poll_due(record& r, std::int64_t now, std::uint32_t share) {
     const auto& p = policy(r.policy);
-    if (auto d = learned_due(profiles_[r.profile], r, now))
+    const std::size_t rung = next_rung(r.flags);
+    if (auto d = learned_due(profiles_[r.profile], r, now)) {
+        // A shared call polls before the rung (its gap divided by `share`): the rung is still
+        // ahead, and stays the one to aim at.
+        if (share > 1) set_next_rung(r.flags, rung);
         return shared_due(*d, now, share, p.interval);
+    }
     if (share > 1) {
         // Shared calls already spread the polls: divide the step itself, not a jittered draw
         // (which may be near zero and would then set the pace for every task of the call).
@@ -225,7 +260,9 @@ bool scheduler::add(task_handle h, profile_id p, time_point submitted, time_poin
     stored.policy = pol;
     stored.flags = tracked_flag;
     ++size_;
+    if (opt_.learning.censored) profiles_[p].hist.add_running(duration(0));
     const std::int64_t first = first_due(stored, ticks(now));
+    if (share > 1) set_next_rung(stored.flags, 0);  // polled before it: see next_poll_due
     // A shared call may bring the first poll forward, but not an own schedule's initial_delay.
     push(h, stored,
          pol != 0
@@ -301,10 +338,18 @@ bool scheduler::on_running(task_handle h, time_point now, std::uint32_t share) {
     r->retries = r->missing = 0;
     r->flags &= static_cast<std::uint8_t>(~resign_flag);
     const auto age_ms = std::chrono::duration_cast<milliseconds>(now - at(r->submitted)).count();
-    r->last_running_ms = static_cast<std::uint32_t>(
-        std::clamp<std::int64_t>(age_ms, 0, std::numeric_limits<std::uint32_t>::max()));
+    seen_running(*r, static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+                         age_ms, 0, std::numeric_limits<std::uint32_t>::max())));
     push(h, *r, next_poll_due(*r, ticks(now), share));
     return true;
+}
+
+void scheduler::seen_running(record& r, std::uint32_t age_ms) {
+    if (opt_.learning.censored) {
+        auto& p = profiles_[r.profile];
+        if (p.hist.move_running(milliseconds(r.last_running_ms), milliseconds(age_ms))) ++p.changes;
+    }
+    r.last_running_ms = age_ms;
 }
 
 std::optional<time_point> scheduler::last_seen(task_handle h) const {
@@ -378,7 +423,7 @@ std::optional<duration> scheduler::complete(task_handle h, time_point now, bool 
     const double est = lower > 0 && lower < upper ? std::sqrt(lower * upper) : upper / 2;
     profile_state& p = profiles_[r.profile];
     p.hist.add(from_seconds(est));
-    p.dirty = true;
+    ++p.changes;
     return from_seconds(est);
 }
 

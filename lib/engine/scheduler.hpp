@@ -12,10 +12,16 @@
 // the poll schedule. Every due time is capped at the task's deadline; when the deadline comes
 // the task is handed out once with reason::deadline and forgotten (→ timed_out).
 //
-// Learning: per (service, action) profile, observed completion times feed a duration_histogram.
-// Once it holds `min_samples`, polls are placed at the learned quantiles `ladder` (e.g. p30,
-// p60, p85, p95, p99) of the completion time, measured from submission; past the last one, the
-// interval is a fraction of the task's age (clamped to [interval, max_interval]). See
+// Learning: per (service, action) profile, observed completion times feed a duration_histogram,
+// and so do the tasks still running (`learning.censored`): each live task is a right-censored
+// observation at its age when last seen running, moved as it ages (O(1) per answer), so the
+// learned quantiles are a Kaplan–Meier estimate rather than completions only. Once the histogram
+// holds `min_samples` completions, polls are placed at the learned quantiles `ladder` (e.g. p30,
+// p60, p85, p95, p99) of the completion time, measured from submission, each rung once per task
+// (a rung that moved past the poll made at it is not polled again); past the last one, the
+// interval is a fraction of the task's age (clamped to [interval, max_interval]). The ladder is
+// recomputed (one pass over the buckets) once the observations changed since the last
+// computation reach 1/64 of their total weight, so its cost per answer is O(1) amortised. See
 // docs/polling.md for the reasoning and defaults.
 //
 // Shared calls: a CVM DescribeInstances call asks about up to 100 instances for the price of one,
@@ -70,6 +76,10 @@ struct learning_options {
     duration min_gap = milliseconds(100);  ///< minimum spacing between two polls (all policies)
     double tail_fraction = 0.25;           ///< past the ladder: next delay = age * this
     double max_weight = 1000;              ///< histogram forgetting (duration_histogram)
+    /// Count the tasks still running as right-censored observations (their age at the last
+    /// "running" answer), so the learned quantiles are a Kaplan–Meier estimate instead of
+    /// completions only (biased low while a wave of tasks is still running).
+    bool censored = true;
 };
 
 struct scheduler_options {
@@ -181,7 +191,7 @@ class scheduler {
         std::uint8_t polls = 0;    // "running" answers (saturating)
         std::uint8_t retries = 0;  // consecutive request failures (saturating)
         std::uint8_t missing = 0;  // consecutive "no such task" (saturating)
-        std::uint8_t flags = 0;    // tracked, queued, last_resign, stalled
+        std::uint8_t flags = 0;    // tracked, queued, last_resign, stalled; next rung (3 bits)
     };
     struct heap_entry {
         std::int64_t due;
@@ -192,7 +202,8 @@ class scheduler {
         action_key key;
         duration_histogram hist;
         std::vector<duration> ladder;  // cached quantile offsets
-        bool dirty = true;
+        std::uint64_t changes = 0;     // observations added, moved or removed since `ladder`
+        bool computed = false;         // `ladder` holds a computation
     };
 
     struct policy_slot {
@@ -203,11 +214,11 @@ class scheduler {
 
     void push(task_handle h, record& r, std::int64_t due);
     poll_policy merged(const core::poll_settings& own) const;
-    std::int64_t next_poll_due(const record& r, std::int64_t now, std::uint32_t share = 1);
+    std::int64_t next_poll_due(record& r, std::int64_t now, std::uint32_t share = 1);
     std::int64_t static_delay(const record& r) const;
     const std::vector<duration>* ready_ladder(profile_state& p);
-    std::optional<std::int64_t> learned_due(profile_state& p, const record& r, std::int64_t now);
-    std::int64_t first_due(const record& r, std::int64_t now);
+    std::optional<std::int64_t> learned_due(profile_state& p, record& r, std::int64_t now);
+    std::int64_t first_due(record& r, std::int64_t now);
     std::int64_t shared_due(std::int64_t due, std::int64_t from, std::uint32_t share,
                             duration interval, duration floor = duration(0)) const;
     duration own_floor(const record& r) const;  // 0 for the configured policy
@@ -217,7 +228,8 @@ class scheduler {
     void compact();
     record* find(task_handle h);
     const record* find(task_handle h) const;
-    void forget(record& r);  // stops tracking r's task
+    void forget(record& r);                              // stops tracking r's task
+    void seen_running(record& r, std::uint32_t age_ms);  // updates the censored observation
 
     scheduler_options opt_;
     random_source rng_;
