@@ -50,7 +50,7 @@ std::string sql_literal(const std::string& s) {
 
 }  // namespace
 
-pg_cluster::pg_cluster() {
+pg_cluster::pg_cluster(bool durable) : durable_(durable) {
     char tmpl[] = "/tmp/tp-pg-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("pg_cluster: mkdtemp failed");
     dir_ = tmpl;
@@ -153,9 +153,12 @@ int pg_cluster::run(const std::string& program, const std::vector<std::string>& 
 }
 
 void pg_cluster::start() {
-    // Only the Unix socket in dir_ (no TCP), no fsync: a test cluster is thrown away.
-    std::string options = "-c listen_addresses='' -c unix_socket_directories='" + dir_ +
-                          "' -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+    // Only the Unix socket in dir_ (no TCP), no fsync: a test cluster is thrown away (unless a
+    // benchmark asked for a durable one).
+    std::string options =
+        "-c listen_addresses='' -c unix_socket_directories='" + dir_ + "'" +
+        (durable_ ? " -c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+                  : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
     std::string out;
     int rc = run(
         pg_bin_path("pg_ctl"),

@@ -2,7 +2,8 @@
 // Test support (issue 19): a private PostgreSQL 15 cluster for one test executable. initdb and
 // pg_ctl from /usr/lib/postgresql/15/bin, in a fresh temporary directory (owned by the
 // `postgres` user when the tests run as root, which PostgreSQL refuses), listening only on a
-// Unix socket in that directory, fsync off. The destructor stops it (immediate mode) and removes
+// Unix socket in that directory, fsync off (on, with synchronous_commit, for a benchmark that
+// asks for it: bench/ledger_throughput.cpp). The destructor stops it (immediate mode) and removes
 // the directory; a watchdog process does the same if the test process dies first (SIGTERM from
 // a ctest timeout, SIGKILL, a crash).
 
@@ -17,7 +18,9 @@ namespace taskpoller::testing {
 class pg_cluster {
   public:
     /// initdb, then start; throws std::runtime_error (with the server log) on failure.
-    pg_cluster();
+    /// `durable`: fsync, synchronous_commit and full_page_writes on (PostgreSQL's defaults)
+    /// instead of off.
+    explicit pg_cluster(bool durable = false);
     /// Stops the server (pg_ctl stop -m immediate) and removes the directory.
     ~pg_cluster();
     pg_cluster(const pg_cluster&) = delete;
@@ -60,6 +63,7 @@ class pg_cluster {
     std::string dir_;
     bool as_postgres_ = false;  ///< the programs run via runuser -u postgres
     bool running_ = false;
+    bool durable_ = false;
     pid_t watchdog_ = -1;
     int watchdog_fd_ = -1;  ///< the watchdog's pipe: closing it without "done" means cleanup
     int databases_ = 0;
