@@ -132,17 +132,25 @@ std::optional<std::string> from_hex(std::string_view hex) {
     return out;
 }
 
-void write_buffer::add_batch(const store::change& c, const core::batch& b) {
-    if (failed()) return;
+// The fields every entry takes from its change.
+write_buffer::entry write_buffer::entry_of(const store::change& c, std::string object,
+                                           std::string_view object_state, bool expiry) {
     entry e;
     e.seq = c.seq;
     e.kind = c.kind;
     e.subject = c.subject;
     e.state = std::string(c.state);
+    e.object = std::move(object);
+    e.object_state = std::string(object_state);
+    e.expiry = expiry;
+    return e;
+}
+
+void write_buffer::add_batch(const store::change& c, const core::batch& b) {
+    if (failed()) return;
+    entry e =
+        entry_of(c, b.id, core::to_string(b.state), c.kind == store::change_kind::batch_expired);
     e.is_batch = true;
-    e.object = b.id;
-    e.object_state = std::string(core::to_string(b.state));
-    e.expiry = c.kind == store::change_kind::batch_expired;
     if (e.expiry) {
         store::append_batch_expired_record(e.record, b.id, c.seq);
     } else {
@@ -156,15 +164,9 @@ void write_buffer::add_batch(const store::change& c, const core::batch& b) {
 
 void write_buffer::add_task(const store::change& c, const core::task& t) {
     if (failed()) return;
-    entry e;
-    e.seq = c.seq;
-    e.kind = c.kind;
-    e.subject = c.subject;
-    e.state = std::string(c.state);
+    entry e = entry_of(c, core::format_task_identity(t.key()), core::to_string(t.state),
+                       c.kind == store::change_kind::task_expired);
     e.key = t.key();
-    e.object = core::format_task_identity(e.key);
-    e.object_state = std::string(core::to_string(t.state));
-    e.expiry = c.kind == store::change_kind::task_expired;
     if (e.expiry) {
         store::append_task_expired_record(e.record, e.key, c.seq);
     } else {

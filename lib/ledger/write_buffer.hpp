@@ -104,6 +104,9 @@ class write_buffer {
         std::int64_t time_ms = 0;  // batch finished_at / task deadline, 0 = NULL
     };
 
+    static entry entry_of(const store::change& c, std::string object, std::string_view object_state,
+                          bool expiry);
+
     std::deque<entry> changes_;  // oldest first; a prefix may be in flight
     std::deque<pg_statement> extras_;
     std::uint64_t committed_ = 0;

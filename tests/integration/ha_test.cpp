@@ -46,12 +46,7 @@ using taskpoller::testing::temp_dir;
 namespace {
 
 std::string sim_config(int instances) {
-    return "instances: {running: " + std::to_string(instances) +
-           ", stopped: 0}\n"
-           "stale_window: 300ms\n"
-           "rate_limits: {enabled: false}\n"
-           "operations: {default: {duration: {min: 500ms, max: 4s}, failure_probability: 0.1}}\n"
-           "seed: 11\n";
+    return taskpoller::testing::crash_sim_config(instances, 11);
 }
 
 std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port, const std::string& node,

@@ -12,6 +12,17 @@
 #include "support/http_client.hpp"
 
 namespace taskpoller::testing {
+
+std::string crash_sim_config(int instances, int seed) {
+    return "instances: {running: " + std::to_string(instances) +
+           ", stopped: 0}\n"
+           "stale_window: 300ms\n"
+           "rate_limits: {enabled: false}\n"
+           "operations: {default: {duration: {min: 500ms, max: 4s}, failure_probability: 0.1}}\n"
+           "seed: " +
+           std::to_string(seed) + "\n";
+}
+
 namespace json = boost::json;
 using namespace std::chrono_literals;
 

@@ -24,6 +24,10 @@ namespace taskpoller::testing {
 class daemon_process;
 class http_client;
 
+/// The simulator of the crash-style tests: `instances` running CVM instances, no rate limits,
+/// operations of 0.5–4 s failing 10 % of the time, stale reads for 300 ms, this `seed`.
+std::string crash_sim_config(int instances, int seed);
+
 /// The integer in environment variable `name`, or `fallback` if unset or empty.
 int env_int(const char* name, int fallback);
 /// The number in environment variable `name`, or `fallback` if unset or empty.
