@@ -67,37 +67,19 @@ std::string daemon_config(const temp_dir& dir, std::uint16_t sim_port) {
 std::vector<planned_batch> plan(const std::vector<std::string>& instances, int clb_calls) {
     std::vector<planned_batch> cvm;
     for (std::size_t i = 0; i < instances.size(); i += 100) {
-        planned_batch p;
-        p.token = "crash-cvm-" + std::to_string(i / 100);
-        json::array ids;
-        for (std::size_t k = i; k < std::min(instances.size(), i + 100); ++k) {
-            ids.emplace_back(instances[k]);
-            p.resources.push_back(instances[k]);
-        }
-        p.body = json::serialize(json::object{{"service", "cvm"},
-                                              {"action", "StopInstances"},
-                                              {"params", {{"instanceIds", ids}}},
-                                              {"client_token", p.token}});
-        cvm.push_back(std::move(p));
+        auto end =
+            instances.begin() + static_cast<std::ptrdiff_t>(std::min(instances.size(), i + 100));
+        cvm.push_back(taskpoller::testing::cvm_stop_batch(
+            "crash-cvm-" + std::to_string(i / 100),
+            {instances.begin() + static_cast<std::ptrdiff_t>(i), end}));
     }
     std::vector<planned_batch> out;
     std::size_t c = 0;
     int every = cvm.empty() ? 0 : std::max(1, clb_calls / static_cast<int>(cvm.size()));
     for (int i = 0; i < clb_calls; ++i) {
         if (every > 0 && i % every == 0 && c < cvm.size()) out.push_back(std::move(cvm[c++]));
-        planned_batch p;
-        p.token = "crash-lb-" + std::to_string(i);
-        std::string lb = "lb-crash" + std::to_string(i);
-        p.resources.push_back(lb);
-        p.body = json::serialize(json::object{
-            {"service", "lb"},
-            {"action", "RegisterInstancesWithLoadBalancer"},
-            {"params",
-             {{"loadBalancerId", lb},
-              {"backends",
-               json::array{json::object{{"instanceId", "ins-backend"}, {"weight", 10}}}}}},
-            {"client_token", p.token}});
-        out.push_back(std::move(p));
+        out.push_back(taskpoller::testing::lb_register_batch("crash-lb-" + std::to_string(i),
+                                                             "lb-crash" + std::to_string(i)));
     }
     for (; c < cvm.size(); ++c) out.push_back(std::move(cvm[c]));
     return out;

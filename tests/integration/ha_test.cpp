@@ -83,34 +83,16 @@ std::vector<planned_batch> plan(const std::vector<std::string>& instances, int c
     std::size_t next_cvm = 0;
     for (int i = 0; i < clb_calls || next_cvm < instances.size(); ++i) {
         if (next_cvm < instances.size() && i % 3 == 0) {
-            planned_batch p;
-            p.token = "ha-cvm-" + std::to_string(next_cvm);
-            json::array ids;
-            for (std::size_t k = next_cvm; k < std::min(instances.size(), next_cvm + 50); ++k) {
-                ids.emplace_back(instances[k]);
-                p.resources.push_back(instances[k]);
-            }
+            auto begin = instances.begin() + static_cast<std::ptrdiff_t>(next_cvm);
+            auto end = instances.begin() +
+                       static_cast<std::ptrdiff_t>(std::min(instances.size(), next_cvm + 50));
+            out.push_back(taskpoller::testing::cvm_stop_batch("ha-cvm-" + std::to_string(next_cvm),
+                                                              {begin, end}));
             next_cvm += 50;
-            p.body = json::serialize(json::object{{"service", "cvm"},
-                                                  {"action", "StopInstances"},
-                                                  {"params", {{"instanceIds", ids}}},
-                                                  {"client_token", p.token}});
-            out.push_back(std::move(p));
         }
         if (i >= clb_calls) continue;
-        planned_batch p;
-        p.token = "ha-lb-" + std::to_string(i);
-        std::string lb = "lb-ha" + std::to_string(i);
-        p.resources.push_back(lb);
-        p.body = json::serialize(json::object{
-            {"service", "lb"},
-            {"action", "RegisterInstancesWithLoadBalancer"},
-            {"params",
-             {{"loadBalancerId", lb},
-              {"backends",
-               json::array{json::object{{"instanceId", "ins-backend"}, {"weight", 10}}}}}},
-            {"client_token", p.token}});
-        out.push_back(std::move(p));
+        out.push_back(taskpoller::testing::lb_register_batch("ha-lb-" + std::to_string(i),
+                                                             "lb-ha" + std::to_string(i)));
     }
     return out;
 }

@@ -13,6 +13,35 @@
 
 namespace taskpoller::testing {
 
+namespace json = boost::json;
+
+planned_batch cvm_stop_batch(std::string token, std::vector<std::string> instances) {
+    planned_batch p;
+    p.token = std::move(token);
+    json::array ids;
+    for (const auto& i : instances) ids.emplace_back(i);
+    p.resources = std::move(instances);
+    p.body = json::serialize(json::object{{"service", "cvm"},
+                                          {"action", "StopInstances"},
+                                          {"params", {{"instanceIds", ids}}},
+                                          {"client_token", p.token}});
+    return p;
+}
+
+planned_batch lb_register_batch(std::string token, const std::string& lb) {
+    planned_batch p;
+    p.token = std::move(token);
+    p.resources.push_back(lb);
+    p.body = json::serialize(json::object{
+        {"service", "lb"},
+        {"action", "RegisterInstancesWithLoadBalancer"},
+        {"params",
+         {{"loadBalancerId", lb},
+          {"backends", json::array{json::object{{"instanceId", "ins-backend"}, {"weight", 10}}}}}},
+        {"client_token", p.token}});
+    return p;
+}
+
 std::string crash_sim_config(int instances, int seed) {
     return "instances: {running: " + std::to_string(instances) +
            ", stopped: 0}\n"
@@ -23,7 +52,6 @@ std::string crash_sim_config(int instances, int seed) {
            std::to_string(seed) + "\n";
 }
 
-namespace json = boost::json;
 using namespace std::chrono_literals;
 
 int env_int(const char* name, int fallback) {

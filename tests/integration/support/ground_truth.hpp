@@ -41,6 +41,11 @@ struct planned_batch {
 };
 
 /// What the daemon answered (202 new, 200 repeated token): the batch id and state then.
+/// A StopInstances batch of `instances` (its resources, in order).
+planned_batch cvm_stop_batch(std::string token, std::vector<std::string> instances);
+/// A RegisterInstancesWithLoadBalancer of one backend on load balancer `lb`.
+planned_batch lb_register_batch(std::string token, const std::string& lb);
+
 struct acked_batch {
     std::string token;
     std::string batch_id;
