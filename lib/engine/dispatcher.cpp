@@ -7,6 +7,7 @@ namespace taskpoller::engine::detail {
 
 void dispatcher::step(time_point now, std::vector<poll_call>& calls,
                       std::vector<task_write>& writes) {
+    last_step_ = now;
     drain(now, calls);
     while (has_room()) {
         due_.clear();
@@ -82,11 +83,15 @@ std::optional<time_point> dispatcher::next_wake(time_point now) {
     if (!has_room()) return std::nullopt;
     std::optional<time_point> next = state_.schedule().next_due();
     auto& limiter = state_.limiter();
+    const auto& opt = state_.options();
+    const std::size_t room = opt.max_inflight - inflight_;
     for (const auto& [bucket, q] : ready_) {
         if (q.empty()) continue;
-        auto t = std::max(limiter.next_ready(bucket, now), now + std::chrono::milliseconds(1));
+        const std::size_t want = std::min({q.size(), room, limiter.batch(bucket, opt.token_batch)});
+        auto t = std::max(limiter.ready_for(bucket, want, now), now + std::chrono::milliseconds(1));
         if (!next || t < *next) next = t;
     }
+    if (next) next = std::max(*next, last_step_ + opt.wake_tick);
     return next;
 }
 

@@ -42,8 +42,11 @@ class dispatcher {
     void step(time_point now, std::vector<poll_call>& calls, std::vector<task_write>& writes);
 
     /// When step() has something to do next without being woken: the earliest due time or,
-    /// for a waiting ready queue, its next token time. nullopt while every call slot is taken
-    /// (finished() wakes the loop) or nothing is tracked.
+    /// for a waiting ready queue, when a batch of tokens is there (poller_options::token_batch:
+    /// as many as its rate brings in that time, capped by half its burst, the free call slots
+    /// and the queue's length), never sooner than poller_options::wake_tick after the last
+    /// step(). nullopt while every call slot is taken (finished() wakes the loop) or nothing is
+    /// tracked.
     std::optional<time_point> next_wake(time_point now);
 
     /// A call returned by step() has ended. Returns true if the poller's loop must be woken to
@@ -61,6 +64,7 @@ class dispatcher {
 
     poll_state& state_;
     std::size_t inflight_ = 0;
+    time_point last_step_{};
     std::vector<scheduler::due_task> due_;
     // Due task-result tasks whose bucket has no token yet, oldest due first, as (handle, gen).
     std::map<rate_limiter::bucket_id, std::deque<std::pair<std::uint32_t, std::uint32_t>>> ready_;

@@ -41,6 +41,8 @@ void poll_state::set_options(const poller_options& o) {
     options_.retry = o.retry;
     options_.cvm = o.cvm;
     options_.default_rate = o.default_rate;
+    options_.token_batch = o.token_batch;
+    options_.wake_tick = o.wake_tick;
     sched_.set_policy(o.schedule.poll, o.schedule.retry);
     sched_.set_min_own_interval(o.schedule.min_own_interval);
 }

@@ -130,7 +130,7 @@ void poller::impl::start_call(poll_call c) {
 
 void poller::impl::wake_if_earlier() {
     if (!started || stopping) return;
-    auto next = state.schedule().next_due();
+    auto next = dispatch.next_wake(clock.steady_now());
     if (next && *next < armed) timer.cancel();
 }
 

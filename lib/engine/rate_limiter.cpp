@@ -90,6 +90,22 @@ time_point rate_limiter::next_ready(bucket_id id, time_point now) {
     return std::max(ready, b.last_ready);
 }
 
+time_point rate_limiter::ready_for(bucket_id id, std::size_t n, time_point now) {
+    bucket_state& b = buckets_.at(id);
+    advance(b, now);
+    const double want = std::clamp(static_cast<double>(n), 1.0, std::floor(burst_at(b.rate)));
+    time_point ready = now;
+    if (b.tokens < want) ready = now + from_seconds((want - b.tokens) / b.rate);
+    return std::max(ready, b.last_ready);
+}
+
+std::size_t rate_limiter::batch(bucket_id id, duration window) const {
+    const bucket_state& b = buckets_.at(id);
+    const double half_burst = std::floor(burst_at(b.rate) / 2);
+    const double n = std::min(std::floor(b.rate * seconds(window)), half_burst);
+    return n >= 1 ? static_cast<std::size_t>(n) : 1;
+}
+
 void rate_limiter::refund(bucket_id id, time_point now) {
     bucket_state& b = buckets_.at(id);
     advance(b, now);

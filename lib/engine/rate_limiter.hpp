@@ -81,6 +81,16 @@ class rate_limiter {
     /// When a token taken now would be ready (`now` if one is available). Takes nothing.
     time_point next_ready(bucket_id id, time_point now);
 
+    /// When `n` whole tokens will be available at once (`n` is capped to the burst, and is at
+    /// least 1; `next_ready` for 1). Takes nothing. A caller with a queue of requests waits for
+    /// several tokens instead of waking once per token.
+    time_point ready_for(bucket_id id, std::size_t n, time_point now);
+
+    /// How many tokens are worth waiting for together: the bucket's current rate over `window`,
+    /// at least 1 and at most half its burst (so that a timer firing late loses no token to the
+    /// burst's cap).
+    std::size_t batch(bucket_id id, duration window) const;
+
     /// Returns one unused token (a reserved request that will not be sent, e.g. its task was
     /// cancelled). Later reservations are not moved earlier; the token serves the next caller.
     void refund(bucket_id id, time_point now);

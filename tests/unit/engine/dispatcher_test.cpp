@@ -14,23 +14,26 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct Dispatch : ::testing::Test {
+poller_options options() {
+    poller_options o;
+    o.schedule.poll = {1s, 1s, 2.0, 8s, jitter_mode::none, 1h};
+    o.schedule.learning.enabled = false;
+    o.max_inflight = 3;
+    o.default_rate = 2;  // the poll actions' limit, 2 tokens a second, burst 2
+    return o;
+}
+
+struct DispatchFixture : ::testing::Test {
+    explicit DispatchFixture(const poller_options& o)
+        : ps{reg, limiter, clock, o, core::logger{}} {}
     core::manual_clock clock;
     registry reg;
     rate_limiter limiter;
-    poll_state ps{reg, limiter, clock, options(), core::logger{}};
+    poll_state ps;
     dispatcher d{ps};
     std::vector<poll_call> calls;
     std::vector<task_write> writes;
 
-    static poller_options options() {
-        poller_options o;
-        o.schedule.poll = {1s, 1s, 2.0, 8s, jitter_mode::none, 1h};
-        o.schedule.learning.enabled = false;
-        o.max_inflight = 3;
-        o.default_rate = 2;  // the poll actions' limit, 2 tokens a second, burst 2
-        return o;
-    }
     std::uint32_t add(const std::string& service, int n, core::steady_time deadline = {},
                       const std::string& region = "ap-guangzhou") {
         track_request r;
@@ -48,6 +51,10 @@ struct Dispatch : ::testing::Test {
         writes.clear();
         d.step(clock.steady_now(), calls, writes);
     }
+};
+
+struct Dispatch : DispatchFixture {
+    Dispatch() : DispatchFixture(options()) {}
 };
 
 TEST_F(Dispatch, nothing_is_due_before_the_first_poll) {
@@ -140,6 +147,70 @@ TEST_F(Dispatch, a_task_past_its_deadline_is_expired_not_polled) {
     EXPECT_EQ(writes[0].what, task_write::kind::timed_out);
     EXPECT_EQ(writes[0].key, (core::task_key{"lb", "1"}));
     EXPECT_EQ(ps.find(h), nullptr);
+}
+
+// The loop is woken for a batch of tokens, not one at a time (poller_options::token_batch), and
+// never twice within a tick (poller_options::wake_tick).
+poller_options batch_options(std::size_t max_inflight) {
+    auto o = options();
+    o.max_inflight = max_inflight;
+    o.default_rate = 20;  // burst 20
+    return o;
+}
+
+struct DispatchBatches : DispatchFixture {
+    DispatchBatches() : DispatchFixture(batch_options(64)) {}
+};
+struct DispatchFewSlots : DispatchFixture {
+    DispatchFewSlots() : DispatchFixture(batch_options(22)) {}
+};
+
+TEST_F(DispatchBatches, a_waiting_queue_wakes_the_loop_for_a_batch_of_tokens) {
+    for (int i = 0; i < 40; ++i) add("lb", i);
+    clock.advance(1s);
+    step();
+    ASSERT_EQ(calls.size(), 20u);  // the burst
+    for (int i = 0; i < 20; ++i) d.finished();
+    // 20 left waiting: wake when 250 ms of the rate (5 tokens) is there, not after 50 ms.
+    auto wake = d.next_wake(clock.steady_now());
+    ASSERT_TRUE(wake);
+    EXPECT_NEAR(seconds(*wake - clock.steady_now()), 0.25, 1e-6);
+    clock.advance(250ms);
+    step();
+    EXPECT_EQ(calls.size(), 5u);
+    for (int i = 0; i < 5; ++i) d.finished();
+    // 750 ms later the 15 left go at once.
+    clock.advance(750ms);
+    step();
+    ASSERT_EQ(calls.size(), 15u);
+    for (int i = 0; i < 15; ++i) d.finished();
+    EXPECT_EQ(d.waiting(), 0u);
+}
+
+TEST_F(DispatchFewSlots, the_batch_is_capped_by_the_free_call_slots) {
+    for (int i = 0; i < 40; ++i) add("lb", i);
+    clock.advance(1s);
+    step();
+    ASSERT_EQ(calls.size(), 20u);
+    // 2 slots free: a batch of 5 could not be sent at once; wake for 2 tokens (100 ms).
+    auto wake = d.next_wake(clock.steady_now());
+    ASSERT_TRUE(wake);
+    EXPECT_NEAR(seconds(*wake - clock.steady_now()), 0.10, 1e-6);
+}
+
+TEST_F(DispatchBatches, the_loop_wakes_at_most_once_a_tick_for_due_tasks) {
+    add("lb", 1);
+    clock.advance(1s);
+    step();
+    ASSERT_EQ(calls.size(), 1u);
+    d.finished();
+    ps.apply(calls[0].handles[0], task_poll_answer{});  // running: due again in 1 s
+    clock.advance(999500us);
+    step();
+    EXPECT_TRUE(calls.empty());
+    auto wake = d.next_wake(clock.steady_now());
+    ASSERT_TRUE(wake);
+    EXPECT_EQ(*wake, clock.steady_now() + 2ms);  // not 0.5 ms: the tick
 }
 
 }  // namespace

@@ -198,6 +198,41 @@ TEST(RateLimiter, next_ready_takes_nothing_and_refund_returns_a_token) {
     EXPECT_TRUE(rl.acquire(id, t0).immediate);
 }
 
+TEST(RateLimiter, ready_for_several_tokens_takes_nothing_and_is_capped_by_the_burst) {
+    rate_limiter rl(opts([](rate_limiter_options& o) {
+        o.default_rate = 20;
+        o.burst_seconds = 1;  // burst 20
+    }));
+    auto id = rl.bucket(key, t0);
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(rl.acquire(id, t0).immediate);
+    EXPECT_NEAR(seconds(rl.ready_for(id, 1, t0) - t0), 0.05, 1e-6);
+    EXPECT_NEAR(seconds(rl.ready_for(id, 5, t0) - t0), 0.25, 1e-6);
+    EXPECT_NEAR(seconds(rl.ready_for(id, 0, t0) - t0), 0.05, 1e-6);   // at least one
+    EXPECT_NEAR(seconds(rl.ready_for(id, 500, t0) - t0), 1.0, 1e-6);  // at most the burst
+    EXPECT_EQ(rl.available(id, t0 + 250ms), 5u);                      // nothing was taken
+    // With reservations queued (debt), the batch comes after the last of them.
+    for (int i = 0; i < 5; ++i) rl.acquire(id, t0 + 250ms);
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(rl.acquire(id, t0 + 250ms).immediate);
+    EXPECT_GE(rl.ready_for(id, 1, t0 + 250ms), t0 + 250ms + 150ms - 1us);
+}
+
+TEST(RateLimiter, a_batch_is_the_rate_over_the_window_within_one_and_half_the_burst) {
+    rate_limiter rl(opts([](rate_limiter_options& o) {
+        o.default_rate = 20;
+        o.burst_seconds = 1;
+    }));
+    auto id = rl.bucket(key, t0);
+    EXPECT_EQ(rl.batch(id, 250ms), 5u);
+    EXPECT_EQ(rl.batch(id, 10ms), 1u);  // under one token: one
+    EXPECT_EQ(rl.batch(id, 10s), 10u);  // half the burst of 20
+    ASSERT_TRUE(rl.configure(key, 0.5, t0));
+    EXPECT_EQ(rl.batch(id, 10s), 1u);  // burst 1: one at a time
+    ASSERT_TRUE(rl.configure(key, 5000, t0));
+    EXPECT_EQ(rl.batch(id, 2ms), 10u);
+    rl.on_throttled(id, t0);  // 2,500/s: the batch follows the current rate
+    EXPECT_EQ(rl.batch(id, 2ms), 5u);
+}
+
 TEST(RateLimiter, keys_are_independent_and_configurable) {
     rate_limiter rl(opts([](rate_limiter_options& o) { o.default_rate = 20; }));
     EXPECT_FALSE(rl.configure(key, 0, t0));
