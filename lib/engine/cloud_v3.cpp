@@ -47,7 +47,27 @@ core::result<std::vector<std::string>> ids_of(const json::value& v, std::string_
     return out;
 }
 
+// A string that JSON carries as it is: printable ASCII without '"' or '\\'.
+bool plain_json_string(std::string_view s) noexcept {
+    for (char c : s) {
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+    }
+    return true;
+}
+
 }  // namespace
+
+std::string task_poll_body(std::string_view param, std::string_view request_id) {
+    if (!plain_json_string(param) || !plain_json_string(request_id)) {
+        json::object body;
+        body[param] = request_id;
+        return json::serialize(body);
+    }
+    std::string out;
+    out.reserve(param.size() + request_id.size() + 7);
+    out.append("{\"").append(param).append("\":\"").append(request_id).append("\"}");
+    return out;
+}
 
 failure_class classify(std::string_view code) noexcept {
     using c = qcloud::v3::error_class;
@@ -235,18 +255,6 @@ core::result<std::unique_ptr<prepared_submission>> cloud_v3::prepare(
     return std::unique_ptr<prepared_submission>(std::move(p));
 }
 
-const qcloud::tc3::signing_key& cloud_v3::key_for(const std::string& date,
-                                                  std::string_view service) {
-    auto it = keys_.find(service);
-    if (it == keys_.end()) it = keys_.emplace(std::string(service), cached_key{}).first;
-    if (it->second.date != date) {
-        it->second.key =
-            qcloud::tc3::derive_key(api_.credentials().secret_key_for_signing(), date, service);
-        it->second.date = date;
-    }
-    return it->second.key;
-}
-
 asio::awaitable<call_outcome> cloud_v3::call(const service_profile& service,
                                              std::string_view action, std::string_view region,
                                              std::string body, bool fresh_connection) {
@@ -261,7 +269,8 @@ asio::awaitable<call_outcome> cloud_v3::call(const service_profile& service,
     const qcloud::tc3::request to_sign{req.host, req.content_type, body, now};
     auto authorization = qcloud::tc3::authorization_with_key(
         creds.secret_id(),
-        key_for(qcloud::tc3::utc_date(now), qcloud::tc3::service_of_host(req.host)), to_sign);
+        keys_.get(creds.secret_key_for_signing(), now, qcloud::tc3::service_of_host(req.host)),
+        to_sign);
     req.headers.emplace_back("Authorization", std::move(authorization));
     req.headers.emplace_back("X-TC-Action", std::string(action));
     req.headers.emplace_back("X-TC-Version", service.version);
@@ -320,9 +329,8 @@ asio::awaitable<task_poll_answer> cloud_v3::async_poll_task(const service_profil
     const std::string svc = service.name;
     const std::string act = service.result_action;
     const task_reader reader = service.reader;
-    json::object body;
-    body[service.result_param] = request_id;
-    auto out = co_await call(service, act, region, json::serialize(body), false);
+    auto out = co_await call(service, act, region,
+                             v3::task_poll_body(service.result_param, request_id), false);
     auto answer = v3::read_task_poll(reader, out);
     if (out.what == call_outcome::kind::answered)
         api_.count_answer(svc, act, stats_label(answer.failure));

@@ -40,6 +40,10 @@ failure_class classify(std::string_view code) noexcept;
 /// A call_failure from a 3.0 error ("AuthFailure.SignatureExpire: ...").
 call_failure failure_of(const qcloud::v3::api_error& e);
 
+/// The body of a task-result poll, `{"<param>":"<request_id>"}`: written directly, through
+/// boost::json only for text that JSON must escape.
+std::string task_poll_body(std::string_view param, std::string_view request_id);
+
 /// A task-result poll's answer, read as `reader` says (CLB Status 0/1/2, VPC SUCCESS/...).
 task_poll_answer read_task_poll(task_reader reader, const call_outcome& out);
 
@@ -95,16 +99,9 @@ class cloud_v3 final : public cloud {
     boost::asio::awaitable<call_outcome> call(const service_profile& service,
                                               std::string_view action, std::string_view region,
                                               std::string body, bool fresh_connection);
-    /// The TC3 key for (today, service), derived once per day and service.
-    const qcloud::tc3::signing_key& key_for(const std::string& date, std::string_view service);
-
     const registry& registry_;
     api_client& api_;
-    struct cached_key {
-        std::string date;
-        qcloud::tc3::signing_key key{};
-    };
-    std::map<std::string, cached_key, std::less<>> keys_;  ///< by service
+    qcloud::tc3::key_cache keys_;  ///< derived once per UTC day and service
 };
 
 }  // namespace taskpoller::engine

@@ -366,8 +366,12 @@ std::string registry::host(std::string_view service, std::string_view region) co
     if (s->proto == protocol::v2) return s->host_prefix + "." + host_suffix_;
     switch (v3_endpoint_) {
         case v3_endpoint::regional:
-            if (!region.empty())
-                return fmt::format("{}.{}.tencentcloudapi.com", s->host_prefix, region);
+            if (!region.empty()) {  // on every 3.0 request: appended, not formatted
+                std::string h;
+                h.reserve(s->host_prefix.size() + region.size() + 22);
+                h.append(s->host_prefix).append(".").append(region).append(".tencentcloudapi.com");
+                return h;
+            }
             break;
         case v3_endpoint::intl:
             return s->host_prefix + ".intl.tencentcloudapi.com";

@@ -1,10 +1,10 @@
 #include "qcloud/tc3.hpp"
 
-#include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
 #include <vector>
 
@@ -63,11 +63,73 @@ bool is_date(std::string_view s) noexcept {
     return true;
 }
 
+// Every string below is built by appending into one buffer: a poll signs one request, and this
+// runs for each (docs/performance.md, "Where a 3.0 poll's extra CPU goes").
+
+void append_digits(std::string& out, std::uint64_t v, int width) {
+    char buf[20];
+    for (int i = width - 1; i >= 0; --i) {
+        buf[i] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    }
+    out.append(buf, static_cast<std::size_t>(width));
+}
+
+// "YYYY-MM-DD"; a year outside 0..9999 (meaningless here) is printed modulo 10000.
+void append_utc_date(std::string& out, std::int64_t unix_seconds) {
+    const civil c = civil_from_days(floor_div(unix_seconds, 86400));
+    const auto year = static_cast<std::uint64_t>(((c.year % 10000) + 10000) % 10000);
+    append_digits(out, year, 4);
+    out.push_back('-');
+    append_digits(out, c.month, 2);
+    out.push_back('-');
+    append_digits(out, c.day, 2);
+}
+
+void append_integer(std::string& out, std::int64_t v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+void append_sha256_hex(std::string& out, std::string_view bytes) {
+    static const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (md == nullptr || EVP_Digest(bytes.data(), bytes.size(), digest, &size, md, nullptr) != 1)
+        throw std::runtime_error("SHA-256 computation failed in OpenSSL");  // a bug, not input
+    detail::append_lower_hex(out, digest, size);
+}
+
+void append_canonical_request(std::string& out, std::string_view method,
+                              std::span<const header> sorted, std::string_view payload) {
+    out.append(method).append("\n/\n\n");
+    for (const auto& h : sorted) out.append(h.name).append(":").append(trim(h.value)).append("\n");
+    out.push_back('\n');
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+        if (i > 0) out.push_back(';');
+        out.append(sorted[i].name);
+    }
+    out.push_back('\n');
+    append_sha256_hex(out, payload);
+}
+
+void append_string_to_sign(std::string& out, std::int64_t unix_seconds, std::string_view date,
+                           std::string_view service, std::string_view canonical_request) {
+    out.append(algorithm).push_back('\n');
+    append_integer(out, unix_seconds);
+    out.push_back('\n');
+    out.append(date).append("/").append(service).append("/").append(scope_terminator);
+    out.push_back('\n');
+    append_sha256_hex(out, canonical_request);
+}
+
 }  // namespace
 
 std::string utc_date(std::int64_t unix_seconds) {
-    const civil c = civil_from_days(floor_div(unix_seconds, 86400));
-    return fmt::format("{:04}-{:02}-{:02}", c.year, c.month, c.day);
+    std::string out;
+    append_utc_date(out, unix_seconds);
+    return out;
 }
 
 std::string_view host_without_port(std::string_view host) noexcept {
@@ -88,39 +150,34 @@ std::string_view service_of_host(std::string_view host) noexcept {
 }
 
 std::string sha256_hex(std::string_view bytes) {
-    static const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    if (md == nullptr || EVP_Digest(bytes.data(), bytes.size(), digest, &size, md, nullptr) != 1)
-        throw std::runtime_error("SHA-256 computation failed in OpenSSL");  // a bug, not input
     std::string out;
-    detail::append_lower_hex(out, digest, size);
+    append_sha256_hex(out, bytes);
     return out;
 }
 
 std::string canonical_request(std::string_view method, std::span<const header> headers,
                               std::string_view payload) {
-    std::vector<header> sorted(headers.begin(), headers.end());
-    std::stable_sort(sorted.begin(), sorted.end(),
-                     [](const header& a, const header& b) { return a.name < b.name; });
+    const auto by_name = [](const header& a, const header& b) { return a.name < b.name; };
     std::string out;
-    out.reserve(method.size() + 4 + 64 + 2 + sorted.size() * 64);
-    out.append(method).append("\n/\n\n");
-    for (const auto& h : sorted) out.append(h.name).append(":").append(trim(h.value)).append("\n");
-    out.push_back('\n');
-    for (std::size_t i = 0; i < sorted.size(); ++i) {
-        if (i > 0) out.push_back(';');
-        out.append(sorted[i].name);
+    out.reserve(method.size() + 4 + 64 + 2 + headers.size() * 64);
+    if (std::is_sorted(headers.begin(), headers.end(), by_name)) {  // what a client signs
+        append_canonical_request(out, method, headers, payload);
+        return out;
     }
-    out.push_back('\n');
-    out.append(sha256_hex(payload));
+    std::vector<header> sorted(headers.begin(), headers.end());
+    std::stable_sort(sorted.begin(), sorted.end(), by_name);
+    append_canonical_request(out, method, sorted, payload);
     return out;
 }
 
 std::string string_to_sign(std::int64_t unix_seconds, std::string_view service,
                            std::string_view canonical_request) {
-    return fmt::format("{}\n{}\n{}/{}/{}\n{}", algorithm, unix_seconds, utc_date(unix_seconds),
-                       service, scope_terminator, sha256_hex(canonical_request));
+    std::string date;
+    append_utc_date(date, unix_seconds);
+    std::string out;
+    out.reserve(algorithm.size() + 24 + date.size() + service.size() + 16 + 64);
+    append_string_to_sign(out, unix_seconds, date, service, canonical_request);
+    return out;
 }
 
 signing_key derive_key(std::string_view secret_key, std::string_view date,
@@ -147,14 +204,33 @@ signing_key derive_key(std::string_view secret_key, std::string_view date,
     return k_signing;
 }
 
-std::string signature(const signing_key& key, std::string_view string_to_sign) {
+const signing_key& key_cache::get(std::string_view secret_key, std::int64_t unix_seconds,
+                                  std::string_view service) {
+    const std::int64_t day = floor_div(unix_seconds, 86400);
+    auto it = keys_.find(service);
+    if (it == keys_.end() || it->second.day != day) {
+        const signing_key k = derive_key(secret_key, utc_date(unix_seconds), service);
+        if (it == keys_.end()) it = keys_.emplace(std::string(service), entry{}).first;
+        it->second = {day, k};
+        ++derived_;
+    }
+    return it->second.key;
+}
+
+namespace {
+void append_signature(std::string& out, const signing_key& key, std::string_view string_to_sign) {
     unsigned char mac[detail::max_mac_size];
     std::size_t n =
         detail::hmac(detail::hmac_digest::sha256,
                      std::string_view(reinterpret_cast<const char*>(key.data()), key.size()),
                      string_to_sign, mac);
-    std::string out;
     detail::append_lower_hex(out, mac, n);
+}
+}  // namespace
+
+std::string signature(const signing_key& key, std::string_view string_to_sign) {
+    std::string out;
+    append_signature(out, key, string_to_sign);
     return out;
 }
 
@@ -168,13 +244,23 @@ std::string authorization(const credentials& creds, const request& r) {
 std::string authorization_with_key(std::string_view secret_id, const signing_key& key,
                                    const request& r) {
     const std::string_view service = service_of_host(r.host);
-    const header headers[] = {{"content-type", r.content_type},
+    const header headers[] = {{"content-type", r.content_type},  // sorted by name
                               {"host", host_without_port(r.host)}};
-    const std::string canonical = canonical_request("POST", headers, r.payload);
-    const std::string to_sign = string_to_sign(r.timestamp, service, canonical);
-    return fmt::format("{} Credential={}/{}/{}/{}, SignedHeaders={}, Signature={}", algorithm,
-                       secret_id, utc_date(r.timestamp), service, scope_terminator,
-                       default_signed_headers, signature(key, to_sign));
+    std::string date;  // 10 characters: no allocation
+    append_utc_date(date, r.timestamp);
+    std::string canonical;
+    canonical.reserve(32 + r.content_type.size() + r.host.size() + 64);
+    append_canonical_request(canonical, "POST", headers, r.payload);
+    std::string to_sign;
+    to_sign.reserve(algorithm.size() + 24 + date.size() + service.size() + 16 + 64);
+    append_string_to_sign(to_sign, r.timestamp, date, service, canonical);
+    std::string out;
+    out.reserve(algorithm.size() + secret_id.size() + date.size() + service.size() + 140);
+    out.append(algorithm).append(" Credential=").append(secret_id).append("/").append(date);
+    out.append("/").append(service).append("/").append(scope_terminator);
+    out.append(", SignedHeaders=").append(default_signed_headers).append(", Signature=");
+    append_signature(out, key, to_sign);
+    return out;
 }
 
 std::optional<parsed_authorization> parse_authorization(std::string_view value) noexcept {

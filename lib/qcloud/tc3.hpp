@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -55,6 +56,26 @@ std::string string_to_sign(std::int64_t unix_seconds, std::string_view service,
 using signing_key = std::array<unsigned char, 32>;
 signing_key derive_key(std::string_view secret_key, std::string_view date,
                        std::string_view service);
+
+/// Derived keys by service, each kept for its UTC day: a signer derives a key once per day and
+/// service, not per request (the day is compared as a number: no date string per request). Not
+/// thread-safe; clear() when the secret key changes.
+class key_cache {
+  public:
+    const signing_key& get(std::string_view secret_key, std::int64_t unix_seconds,
+                           std::string_view service);
+    void clear() noexcept { keys_.clear(); }
+    /// Keys derived so far (for tests and statistics).
+    std::uint64_t derived() const noexcept { return derived_; }
+
+  private:
+    struct entry {
+        std::int64_t day = 0;
+        signing_key key{};
+    };
+    std::map<std::string, entry, std::less<>> keys_;
+    std::uint64_t derived_ = 0;
+};
 
 /// Lowercase hex HMAC-SHA256(key, string_to_sign).
 std::string signature(const signing_key& key, std::string_view string_to_sign);

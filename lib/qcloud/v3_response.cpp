@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <memory>
 #include <set>
 
 namespace taskpoller::qcloud::v3 {
@@ -24,44 +26,68 @@ core::error invalid(std::string message) {
 }
 
 // A basic_parser handler that only tracks object keys; it stops at the first repeated key.
+// Every answer is checked, so the usual case costs no allocation per key: the keys of the open
+// objects live in one vector (short keys inline in their strings) and an object's keys are
+// compared one by one; an object with many keys switches to a set, so a hostile answer with a
+// million keys costs O(n log n), not O(n^2).
 struct duplicate_finder {
     static constexpr std::size_t max_object_size = std::size_t(-1);
     static constexpr std::size_t max_array_size = std::size_t(-1);
     static constexpr std::size_t max_key_size = std::size_t(-1);
     static constexpr std::size_t max_string_size = std::size_t(-1);
+    static constexpr std::size_t linear_keys = 16;  // past this, an object's keys go in a set
     using ec_t = json::error_code;
     using sv = json::string_view;
 
-    // One entry per open object or array (arrays have no keys, but must be matched on close).
-    std::vector<std::set<std::string, std::less<>>> open;
+    // One frame per open object or array (arrays have no keys, but must be matched on close).
+    struct frame {
+        std::size_t first = 0;  // its keys are keys[first..]
+        std::unique_ptr<std::set<std::string, std::less<>>> many{};
+    };
+    std::vector<frame> open;
+    std::vector<std::string> keys;
     std::string key;
     bool found = false;
 
+    duplicate_finder() {
+        open.reserve(8);
+        keys.reserve(16);
+    }
     bool on_document_begin(ec_t&) { return true; }
     bool on_document_end(ec_t&) { return true; }
     bool on_object_begin(ec_t&) {
-        open.emplace_back();
+        open.push_back({keys.size()});
         return true;
     }
     bool on_object_end(std::size_t, ec_t&) {
+        keys.resize(open.back().first);
         open.pop_back();
         return true;
     }
-    bool on_array_begin(ec_t&) {
-        open.emplace_back();
-        return true;
-    }
-    bool on_array_end(std::size_t, ec_t&) {
-        open.pop_back();
-        return true;
-    }
+    bool on_array_begin(ec_t& ec) { return on_object_begin(ec); }
+    bool on_array_end(std::size_t n, ec_t& ec) { return on_object_end(n, ec); }
     bool on_key_part(sv s, std::size_t, ec_t&) {
         key.append(s.data(), s.size());
         return true;
     }
     bool on_key(sv s, std::size_t, ec_t&) {
         key.append(s.data(), s.size());
-        bool fresh = open.back().insert(std::move(key)).second;
+        frame& f = open.back();
+        bool fresh = true;
+        if (f.many) {
+            fresh = f.many->insert(key).second;
+        } else if (std::find(keys.begin() + static_cast<std::ptrdiff_t>(f.first), keys.end(),
+                             key) != keys.end()) {
+            fresh = false;
+        } else if (keys.size() - f.first < linear_keys) {
+            keys.push_back(key);
+        } else {
+            f.many = std::make_unique<std::set<std::string, std::less<>>>(
+                std::make_move_iterator(keys.begin() + static_cast<std::ptrdiff_t>(f.first)),
+                std::make_move_iterator(keys.end()));
+            keys.resize(f.first);
+            fresh = f.many->insert(key).second;
+        }
         key.clear();
         found = !fresh;
         return fresh;

@@ -339,6 +339,18 @@ TEST(CbsByResourceState, attach_detach_and_a_failed_attach) {
     EXPECT_FALSE(r.apply(o));
 }
 
+TEST(TaskPollBodyV3, written_directly_and_escaped_through_json_when_needed) {
+    EXPECT_EQ(v3::task_poll_body("TaskId", "1234-abcd"), R"({"TaskId":"1234-abcd"})");
+    EXPECT_EQ(v3::task_poll_body("TaskId", ""), R"({"TaskId":""})");
+    // Whatever the id holds, the body is JSON with exactly that string.
+    for (std::string id : {std::string("a\"b"), std::string("a\\b"), std::string("tab\there"),
+                           std::string("caf\xc3\xa9"), std::string("nul\0x", 5)}) {
+        auto body = json::parse(v3::task_poll_body("TaskId", id)).as_object();
+        ASSERT_EQ(body.size(), 1u) << id;
+        EXPECT_EQ(body.at("TaskId").as_string(), id) << id;
+    }
+}
+
 TEST(ReadPollsV3, describe_disks) {
     auto a = v3::read_disks(answered(R"({"Response":{"TotalCount":2,"DiskSet":[
         {"DiskId":"disk-1","DiskState":"ATTACHED","InstanceId":"ins-1","Attached":true},

@@ -426,6 +426,31 @@ TEST(Tc3Resign, a_kept_day_key_signs_like_authorization) {
     }
 }
 
+TEST(Tc3KeyCache, a_key_is_derived_once_per_utc_day_and_service) {
+    tc3::key_cache cache;
+    // 2023-11-14 00:00:00 .. 23:59:59 UTC: one key for cvm, whatever the second.
+    for (std::int64_t t : {1699920000, 1700000123, 1700006399}) {
+        EXPECT_EQ(cache.get(default_key, t, "cvm"),
+                  tc3::derive_key(default_key, "2023-11-14", "cvm"))
+            << t;
+    }
+    EXPECT_EQ(cache.derived(), 1u);
+    EXPECT_EQ(cache.get(default_key, 1700000000, "clb"),
+              tc3::derive_key(default_key, "2023-11-14", "clb"));
+    EXPECT_EQ(cache.derived(), 2u);
+    // Midnight UTC: a new day, a new key; the day before comes back with its own.
+    EXPECT_EQ(cache.get(default_key, 1700006400, "cvm"),
+              tc3::derive_key(default_key, "2023-11-15", "cvm"));
+    EXPECT_EQ(cache.derived(), 3u);
+    EXPECT_EQ(cache.get(default_key, 1700006399, "cvm"),
+              tc3::derive_key(default_key, "2023-11-14", "cvm"));
+    EXPECT_EQ(cache.derived(), 4u);
+    cache.clear();  // a new secret key
+    EXPECT_EQ(cache.get("another key", 1700006399, "cvm"),
+              tc3::derive_key("another key", "2023-11-14", "cvm"));
+    EXPECT_EQ(cache.derived(), 5u);
+}
+
 TEST(Tc3Resign, the_derived_key_depends_on_key_date_and_service) {
     const auto base = tc3::derive_key(default_key, "2023-11-14", "cvm");
     EXPECT_EQ(base, tc3::derive_key(default_key, "2023-11-14", "cvm"));

@@ -2,9 +2,13 @@
 // readers. Bad bodies are errors, never exceptions.
 #include "qcloud/v3_response.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <boost/json/serialize.hpp>
+#include <functional>
+#include <random>
+#include <set>
 #include <string>
 
 namespace v3 = taskpoller::qcloud::v3;
@@ -120,6 +124,63 @@ TEST(V3Response, duplicate_keys_are_refused_at_any_depth) {
     // The same key in different objects is fine.
     EXPECT_TRUE(v3::parse_response(
         R"({"Response":{"InstanceSet":[{"InstanceId":"i"},{"InstanceId":"j"}],"RequestId":"a"}})"));
+}
+
+TEST(V3Response, has_duplicate_key_in_objects_with_many_keys) {
+    // Past 16 keys an object's keys move to a set: a repeat is found on either side of that.
+    auto object = [](int n, int repeat_of, int at) {
+        std::string text = "{";
+        for (int i = 0; i < n; ++i) {
+            text += fmt::format("{}\"key-number-{}\":{{\"inner\":[{{\"k\":1}}]}}", i ? "," : "",
+                                i == at ? repeat_of : i);
+        }
+        return text + "}";
+    };
+    EXPECT_FALSE(v3::has_duplicate_key(object(100, -1, -1)));
+    EXPECT_TRUE(v3::has_duplicate_key(object(100, 3, 10)));   // both among the first 16
+    EXPECT_TRUE(v3::has_duplicate_key(object(100, 3, 40)));   // the repeat after the switch
+    EXPECT_TRUE(v3::has_duplicate_key(object(100, 20, 70)));  // both after it
+    EXPECT_TRUE(v3::has_duplicate_key(object(17, 0, 16)));    // the 17th key repeats the first
+}
+
+TEST(V3Response, has_duplicate_key_agrees_with_a_reference_on_random_documents) {
+    std::mt19937 rng(20261207);
+    const std::vector<std::string> names = {"a",
+                                            "b",
+                                            "Status",
+                                            "RequestId",
+                                            "k",
+                                            "x",
+                                            "a-rather-long-key-name",
+                                            "another-long-key-name!",
+                                            "\\u0061"};  // the escaped "a": the same key as "a"
+    for (int round = 0; round < 2000; ++round) {
+        bool duplicate = false;
+        std::function<std::string(int)> value = [&](int depth) -> std::string {
+            const int kind = depth >= 3 ? 0 : static_cast<int>(rng() % 3);
+            if (kind == 0) return std::to_string(rng() % 100);
+            if (kind == 1) {
+                std::string out = "[";
+                for (int i = 0, n = static_cast<int>(rng() % 4); i < n; ++i)
+                    out += (i ? "," : "") + value(depth + 1);
+                return out + "]";
+            }
+            std::string out = "{";
+            std::set<std::string> seen;
+            const int n = static_cast<int>(rng() % (rng() % 8 == 0 ? 40 : 6));
+            for (int i = 0; i < n; ++i) {
+                std::string name = names[rng() % names.size()];
+                if (rng() % 2) name += std::to_string(rng() % 30);
+                const std::string decoded =
+                    name.starts_with("\\u0061") ? "a" + name.substr(6) : name;
+                if (!seen.insert(decoded).second) duplicate = true;
+                out += (i ? "," : "") + ("\"" + name + "\":") + value(depth + 1);
+            }
+            return out + "}";
+        };
+        const std::string doc = value(0);
+        EXPECT_EQ(v3::has_duplicate_key(doc), duplicate) << doc;
+    }
 }
 
 TEST(V3Response, has_duplicate_key) {
