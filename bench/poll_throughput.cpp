@@ -28,9 +28,10 @@
 // Paced mode (issue 20): --pace R sets the daemon's rate limit for its polls to R/s (burst: 10 ms
 // of it) instead of the configuration's maximum, so the daemon polls at R/s and its CPU per poll
 // off saturation is measured; --service-delay MS makes the simulator answer every request MS
-// late (its `latency` fault on every request), as a real API's service time would. The pace is
-// the daemon's own token bucket: capping the simulator's answer rate instead would need a
-// simulator option this benchmark does not have. Use --no-wrk (wrk measures saturation only).
+// late (its `latency` fault on every request), as a real API's service time would. --sim-rate R
+// caps the simulator instead (`taskpoller-sim --answer-rate R`: at most R answers a second, evenly
+// spaced, the others answered late): the daemon, saturated, polls as fast as the cloud answers.
+// Use --no-wrk (wrk measures saturation only).
 // GCC 12 reports a false -Wmismatched-new-delete for coroutine frames whose promise type has a
 // sized operator delete (Asio's awaitable); see GCC bug 109224.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -80,6 +81,7 @@ struct options {
     std::string lua = TASKPOLLER_BENCH_LUA;
     double pace = 0;           // polls/s the daemon's token bucket allows; 0: saturated
     double service_delay = 0;  // ms the simulator waits before each answer
+    double sim_rate = 0;       // answers/s the simulator gives at most; 0: as fast as it can
 
     std::vector<api_version> versions() const {
         if (protocol == "both") return {api_version::v2, api_version::v3};
@@ -377,7 +379,9 @@ asio::awaitable<std::vector<figures>> run(const options& o) {
     std::vector<figures> out(versions.size());
     std::vector<std::vector<std::string>> ids(versions.size());
     temp_dir dir;
-    auto sim = start_sim(dir, o.sim, sim_config(o));
+    std::vector<std::string> sim_args;
+    if (o.sim_rate > 0) sim_args = {"--answer-rate", fmt::format("{:.0f}", o.sim_rate)};
+    auto sim = start_sim(dir, o.sim, sim_config(o), sim_args);
     connection sim_http(ex, tcp_endpoint(sim.port));
 
     for (std::size_t i = 0; i < versions.size(); ++i) {
@@ -489,9 +493,14 @@ int main(int argc, char** argv) {
                    "ms the simulator waits before each answer (its latency fault on every "
                    "request)")
         ->capture_default_str();
+    app.add_option("--sim-rate", o.sim_rate,
+                   "cap the simulator at this many answers/s (taskpoller-sim --answer-rate; the "
+                   "daemon saturated)")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
-    if (o.pace < 0 || o.service_delay < 0) {
-        std::cerr << "poll_throughput: --pace and --service-delay must not be negative\n";
+    if (o.pace < 0 || o.service_delay < 0 || o.sim_rate < 0) {
+        std::cerr << "poll_throughput: --pace, --service-delay and --sim-rate must not be "
+                     "negative\n";
         return 2;
     }
     if (o.tasks == 0 || o.window <= 0 || o.connections == 0 || o.loaders == 0 || o.rounds == 0) {
@@ -536,8 +545,9 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < versions.size(); ++i) print_table(o, versions[i], results[i]);
     const std::string common = fmt::format(
         R"("bench":"poll_throughput","protocol":"{}","tasks":{},"connections":{},"method":"{}",)"
-        R"("window_s":{},"rounds":{},"pace":{},"service_delay_ms":{})",
-        o.protocol, o.tasks, o.connections, o.method, o.window, o.rounds, o.pace, o.service_delay);
+        R"("window_s":{},"rounds":{},"pace":{},"service_delay_ms":{},"sim_rate":{})",
+        o.protocol, o.tasks, o.connections, o.method, o.window, o.rounds, o.pace, o.service_delay,
+        o.sim_rate);
     if (versions.size() == 1) {
         std::printf("{%s,%s}\n", common.c_str(), json_fields(o, results[0]).c_str());
         return 0;

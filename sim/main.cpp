@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -74,10 +75,18 @@ int main(int argc, char** argv) {
     app.add_flag("--no-replay-check", no_replay,
                  "accept any Timestamp and reused Nonces (benchmarks with pre-signed requests)");
     app.add_flag("--no-rate-limit", no_rate_limit, "disable every per-action rate limit");
+    double answer_rate = 0;
+    app.add_option("--answer-rate", answer_rate,
+                   "answer at most this many API requests a second, evenly spaced (the others "
+                   "late, none refused); 0: as fast as possible");
     app.add_option("--log-level", log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+    if (!(answer_rate >= 0) || !std::isfinite(answer_rate)) {
+        std::cerr << "taskpoller-sim: --answer-rate must be a number >= 0\n";
+        return 2;
+    }
     if (tls_cert.empty() != tls_key.empty()) {
         std::cerr << "taskpoller-sim: --tls-cert and --tls-key go together\n";
         return 2;
@@ -93,6 +102,7 @@ int main(int argc, char** argv) {
         boost::asio::io_context io;
         sim::simulator simulator(std::move(cfg), sim::system_now_ms, log);
         sim::server_options opts{addr.host, addr.port, tls_cert, tls_key};
+        opts.answer_rate = answer_rate;
         sim::server srv(io, simulator, opts, log);
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {

@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "sim/answer_pacer.hpp"
+
 namespace taskpoller::sim {
 
 namespace asio = boost::asio;
@@ -66,6 +68,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::list<session_handle> sessions_;
     bool stopping_ = false;
     std::uint16_t port_ = 0;
+    std::optional<answer_pacer> pacer_ = opts_.answer_rate > 0
+                                             ? std::optional<answer_pacer>(opts_.answer_rate)
+                                             : std::nullopt;
 
     // Erases the session's handle however its coroutine ends.
     struct session_guard {
@@ -157,8 +162,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
             for (const auto& f : req) headers.push_back({f.name_string(), f.value()});
             auto out = sim_.handle({req.method_string(), req.target(), req[http::field::host],
                                     req.body(), tls, headers});
-            if (out.delay.count() > 0) {
-                h.timer->expires_after(out.delay);
+            auto wait = std::chrono::duration_cast<answer_pacer::clock::duration>(out.delay);
+            if (pacer_ && !req.target().starts_with("/_sim/"))
+                wait = pacer_->delay(answer_pacer::clock::now(), wait);
+            if (wait.count() > 0) {
+                h.timer->expires_after(wait);
                 co_await h.timer->async_wait(use_tuple);
                 if (!h.tcp->socket().is_open()) co_return;
             }

@@ -25,6 +25,9 @@ struct server_options {
     std::chrono::milliseconds idle_timeout{60000};  ///< keep-alive and read timeout
     std::chrono::milliseconds write_timeout{30000};
     std::chrono::milliseconds shutdown_grace{5000};  ///< in-flight requests get this long
+    /// At most this many API answers a second, evenly spaced, the others answered late
+    /// (sim/answer_pacer.hpp); 0: as fast as it can. /_sim/ requests are not counted.
+    double answer_rate = 0;
 };
 
 class server {

@@ -219,16 +219,15 @@ std::string find_on_path(const std::string& name) {
 }
 
 sim_instance start_sim(const temp_dir& dir, const std::string& sim_path,
-                       const std::string& config_yaml) {
+                       const std::string& config_yaml, const std::vector<std::string>& extra) {
     auto config = dir.write("sim.yaml", config_yaml);
     auto port_file = dir.path() + "/sim.port";
+    std::vector<std::string> args{
+        "--listen", "127.0.0.1:0",       "--port-file",     port_file,     "--config",
+        config,     "--no-replay-check", "--no-rate-limit", "--log-level", "warn"};
+    args.insert(args.end(), extra.begin(), extra.end());
     sim_instance s;
-    s.proc = std::make_unique<child>(
-        sim_path,
-        std::vector<std::string>{"--listen", "127.0.0.1:0", "--port-file", port_file, "--config",
-                                 config, "--no-replay-check", "--no-rate-limit", "--log-level",
-                                 "warn"},
-        dir.path() + "/sim.log");
+    s.proc = std::make_unique<child>(sim_path, args, dir.path() + "/sim.log");
     wait_for_file(port_file, std::chrono::seconds(10), *s.proc, "taskpoller-sim");
     s.port = static_cast<std::uint16_t>(std::stoi(read_file(port_file)));
     return s;

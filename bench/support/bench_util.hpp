@@ -107,9 +107,10 @@ struct sim_instance {
     std::unique_ptr<child> proc;
     std::uint16_t port = 0;
 };
-/// Starts the simulator with `config_yaml` and --no-replay-check --no-rate-limit, files in `dir`.
+/// Starts the simulator with `config_yaml` and --no-replay-check --no-rate-limit (then `extra`),
+/// files in `dir`.
 sim_instance start_sim(const temp_dir& dir, const std::string& sim_path,
-                       const std::string& config_yaml);
+                       const std::string& config_yaml, const std::vector<std::string>& extra = {});
 
 struct daemon_instance {
     std::unique_ptr<child> proc;
