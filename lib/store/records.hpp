@@ -72,10 +72,12 @@ struct entry_rec {
     void set_message(std::string_view message) { rest_ = pack(request_id(), message); }
 
   private:
-    static std::string pack(std::string_view request_id, std::string_view message) {
-        std::string s(request_id);
-        if (!message.empty()) s.append(1, '\n').append(message);
-        return s;
+    static compact_string pack(std::string_view request_id, std::string_view message) {
+        if (message.empty()) return compact_string(request_id);  // the usual case: no copy
+        std::string s;
+        s.reserve(request_id.size() + 1 + message.size());
+        s.append(request_id).append(1, '\n').append(message);
+        return compact_string(s);
     }
 
     compact_string rest_;
