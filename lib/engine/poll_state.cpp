@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <random>
 #include <unordered_set>
 
+#include "core/batch_id.hpp"
 #include "engine/registry.hpp"
 
 namespace taskpoller::engine::detail {
@@ -16,7 +18,44 @@ random_source seeded_rng() {
     return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
 }
 
+// The parts of live_task::id (its layout: poll_state.hpp).
+struct id_parts {
+    std::string_view request_id;
+    std::string_view region;  // region_text only
+    std::string_view batch;   // batch_text only
+};
+
+id_parts split_id(const live_task& t) {
+    std::string_view rest = t.id.view();
+    auto take = [&rest] {
+        const auto nl = rest.find('\n');
+        const auto part = rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+        return part;
+    };
+    id_parts p;
+    p.request_id = take();
+    if ((t.form & live_task::region_text) != 0) p.region = take();
+    if ((t.form & live_task::batch_text) != 0) p.batch = take();
+    return p;
+}
+
+// The number of a batch id written as core::format_batch_id writes it; nullopt for any other
+// text (kept as text: the identity compares batch ids as strings).
+std::optional<std::uint64_t> canonical_batch(std::string_view b) {
+    const auto v = core::parse_batch_id(b);
+    if (!v || core::format_batch_id(*v) != b) return std::nullopt;
+    return *v;
+}
+
 }  // namespace
+
+std::optional<std::uint16_t> name_table::find(std::string_view name) const {
+    for (std::size_t i = 0; i < names_.size(); ++i) {
+        if (names_[i] == name) return static_cast<std::uint16_t>(i);
+    }
+    return std::nullopt;
+}
 
 std::uint16_t name_table::intern(std::string_view name) {
     for (std::size_t i = 0; i < names_.size(); ++i) {
@@ -62,8 +101,7 @@ rate_limiter::bucket_id poll_state::poll_bucket(const std::string& service,
 core::result<void> poll_state::add(const track_request& r) {
     const service_profile* svc = registry_.find_service(r.key.service);
     if (svc == nullptr) return core::error{"unknown service " + r.key.service};
-    std::string key = core::format_task_identity(r.key);
-    if (index_.contains(key)) {
+    if (handle_of(r.key)) {
         return core::error{core::format_task_key(r.key) + " is already tracked",
                            core::error_kind::conflict};
     }
@@ -82,6 +120,8 @@ core::result<void> poll_state::add(const track_request& r) {
     if (!policy)
         return core::error{"too many distinct poll settings in use (65535); use fewer",
                            core::error_kind::unavailable};
+    if (tasks_.size() > handle_index::max_handle && free_.empty())
+        return core::error{"too many tracked tasks", core::error_kind::unavailable};
     std::uint32_t h;
     if (!free_.empty()) {
         h = free_.back();
@@ -90,12 +130,29 @@ core::result<void> poll_state::add(const track_request& r) {
         h = static_cast<std::uint32_t>(tasks_.size());
         tasks_.emplace_back();
     }
-    auto [it, inserted] = index_.emplace(std::move(key), h);
     live_task& t = tasks_[h];
-    t.key = &it->first;
-    ++t.gen;
+    ++t.gen;  // odd: live
     t.service = services_.intern(svc->name);
     t.region = regions_.intern(r.region);
+    // The identity (live_task's layout): what does not fit the compact form goes after the
+    // requestId.
+    std::string id = r.key.request_id;
+    t.form = 0;
+    if (r.key.region == r.region && !r.region.empty()) {
+        t.form |= live_task::region_same;
+    } else if (!r.key.region.empty()) {
+        t.form |= live_task::region_text;
+        id.append(1, '\n').append(r.key.region);
+    }
+    if (auto b = canonical_batch(r.key.batch_id)) {
+        t.form |= live_task::batch_number | (*b & live_task::batch_mask);
+    } else if (!r.key.batch_id.empty()) {
+        t.form |= live_task::batch_text;
+        id.append(1, '\n').append(r.key.batch_id);
+    }
+    t.id = id;
+    index_.insert(key_hash(t.service, r.key.request_id), h,
+                  [this](std::uint32_t x) { return hash_of(x); });
     t.profile = sched_.profile({svc->name, r.action.empty() ? "(adopted)" : r.action});
     t.bucket = poll_bucket(svc->name, svc->result_action);
     t.cvm = std::move(cvm);
@@ -109,10 +166,41 @@ core::result<void> poll_state::add(const track_request& r) {
     return {};
 }
 
+std::uint64_t poll_state::key_hash(std::uint16_t service, std::string_view request_id) noexcept {
+    return std::hash<std::string_view>{}(request_id) ^ (std::uint64_t{service} << 48);
+}
+
+std::uint64_t poll_state::hash_of(std::uint32_t h) const noexcept {
+    return key_hash(tasks_[h].service, split_id(tasks_[h]).request_id);
+}
+
+bool poll_state::same_key(std::uint32_t h, std::uint16_t service, const core::task_key& key) const {
+    const live_task& t = tasks_[h];
+    if (t.service != service) return false;
+    const id_parts p = split_id(t);
+    if (p.request_id != key.request_id) return false;
+    // The key's region.
+    if ((t.form & live_task::region_same) != 0) {
+        if (regions_.name(t.region) != key.region) return false;
+    } else if ((t.form & live_task::region_text) != 0) {
+        if (p.region != key.region) return false;
+    } else if (!key.region.empty()) {
+        return false;
+    }
+    // The batch id.
+    if ((t.form & live_task::batch_number) != 0) {
+        const auto b = canonical_batch(key.batch_id);
+        return b && *b == (t.form & live_task::batch_mask);
+    }
+    if ((t.form & live_task::batch_text) != 0) return p.batch == key.batch_id;
+    return key.batch_id.empty();
+}
+
 std::optional<std::uint32_t> poll_state::handle_of(const core::task_key& key) const {
-    auto it = index_.find(core::format_task_identity(key));
-    if (it == index_.end()) return std::nullopt;
-    return it->second;
+    const auto service = services_.find(key.service);
+    if (!service) return std::nullopt;
+    return index_.find(key_hash(*service, key.request_id),
+                       [&](std::uint32_t h) { return same_key(h, *service, key); });
 }
 
 std::optional<duration> poll_state::learned_completion(const core::task_key& key, double q) const {
@@ -134,28 +222,41 @@ bool poll_state::remove_key(const core::task_key& key) {
 }
 
 const live_task* poll_state::find(std::uint32_t h) const {
-    return h < tasks_.size() && tasks_[h].key != nullptr ? &tasks_[h] : nullptr;
+    return h < tasks_.size() && tasks_[h].live() ? &tasks_[h] : nullptr;
 }
 
 bool poll_state::alive(std::uint32_t h, std::uint32_t gen) const {
-    return h < tasks_.size() && tasks_[h].key != nullptr && tasks_[h].gen == gen;
+    return h < tasks_.size() && tasks_[h].live() && tasks_[h].gen == gen;
 }
 
 core::task_key poll_state::key_of(std::uint32_t h) const {
-    return core::parse_task_identity(*tasks_[h].key);
+    const live_task& t = tasks_[h];
+    const id_parts p = split_id(t);
+    core::task_key k{services_.name(t.service), std::string(p.request_id)};
+    if ((t.form & live_task::region_same) != 0) {
+        k.region = regions_.name(t.region);
+    } else if ((t.form & live_task::region_text) != 0) {
+        k.region = p.region;
+    }
+    if ((t.form & live_task::batch_number) != 0) {
+        k.batch_id = core::format_batch_id(t.form & live_task::batch_mask);
+    } else if ((t.form & live_task::batch_text) != 0) {
+        k.batch_id = p.batch;
+    }
+    return k;
 }
 
 std::string_view poll_state::request_id_of(std::uint32_t h) const {
-    const std::string_view k = *tasks_[h].key;  // core::format_task_identity
-    auto slash = k.find('/');
-    return k.substr(slash + 1, k.find('\n') - slash - 1);
+    return split_id(tasks_[h]).request_id;
 }
 
 void poll_state::release(std::uint32_t h) {
     live_task& t = tasks_[h];
-    if (t.key == nullptr) return;
-    index_.erase(*t.key);
-    t.key = nullptr;
+    if (!t.live()) return;
+    index_.erase(hash_of(h), h);
+    ++t.gen;  // even: free
+    t.id = std::string_view{};
+    t.form = 0;
     if (t.cvm) --cvm_live_by_region_[t.region];
     t.cvm.reset();
     t.polling = false;

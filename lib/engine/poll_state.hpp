@@ -9,7 +9,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -19,11 +18,13 @@
 #include "core/states.hpp"
 #include "core/task_key.hpp"
 #include "engine/cvm_state.hpp"
+#include "engine/handle_index.hpp"
 #include "engine/outcomes.hpp"
 #include "engine/poll_types.hpp"
 #include "engine/rate_limiter.hpp"
 #include "engine/retry.hpp"
 #include "engine/scheduler.hpp"
+#include "store/compact_string.hpp"
 #include "store/types.hpp"
 
 namespace taskpoller::engine {
@@ -36,22 +37,38 @@ namespace taskpoller::engine::detail {
 class name_table {
   public:
     std::uint16_t intern(std::string_view name);
+    /// The id of `name` if it was interned.
+    std::optional<std::uint16_t> find(std::string_view name) const;
     const std::string& name(std::uint16_t id) const { return names_.at(id); }
 
   private:
     std::vector<std::string> names_;
 };
 
-/// Per tracked task. Kept small: a million of them may be live.
+/// Per tracked task. Kept small: a million of them may be live (48 bytes). Its identity
+/// (core::task_key) is kept here and nowhere else, the key index refers to the task by handle:
+/// the service as a name id, the requestId inline (up to 15 characters), the key's region as
+/// "the call's" or "none" and a batch id as its number; what does not fit that (a key region
+/// other than the call's, a batch id not as core::format_batch_id writes it) is appended to
+/// `id` after a '\n', and `form` says so.
 struct live_task {
-    const std::string* key = nullptr;  ///< core::format_task_identity, owned by the index
-    std::uint32_t gen = 0;             ///< bumped when the slot is reused
+    store::compact_string id{};             ///< the requestId [+ '\n' key region] [+ '\n' batch id]
+    std::uint64_t form = 0;                 ///< batch number (low 60 bits) and the flags below
+    std::unique_ptr<cvm_task_state> cvm{};  ///< instance-state tasks only
+    rate_limiter::bucket_id bucket = 0;
+    std::uint32_t gen = 0;  ///< odd while the slot holds a tracked task; bumped on add and release
     scheduler::profile_id profile = 0;
     std::uint16_t service = 0;
-    std::uint16_t region = 0;
-    rate_limiter::bucket_id bucket = 0;
-    bool polling = false;                 ///< instance-state: part of a call in flight
-    std::unique_ptr<cvm_task_state> cvm;  ///< instance-state tasks only
+    std::uint16_t region = 0;  ///< the region calls go to
+    bool polling = false;      ///< instance-state: part of a call in flight
+
+    static constexpr std::uint64_t batch_mask = (std::uint64_t{1} << 60) - 1;
+    static constexpr std::uint64_t batch_number = std::uint64_t{1} << 60;  ///< low bits: batch
+    static constexpr std::uint64_t batch_text = std::uint64_t{1} << 61;    ///< batch id in `id`
+    static constexpr std::uint64_t region_same = std::uint64_t{1} << 62;   ///< key region = region
+    static constexpr std::uint64_t region_text = std::uint64_t{1} << 63;   ///< key region in `id`
+
+    bool live() const noexcept { return (gen & 1u) != 0; }
 };
 
 /// One change the poller makes to a task in the store.
@@ -84,7 +101,8 @@ class poll_state {
     bool alive(std::uint32_t h, std::uint32_t gen) const;
     std::uint32_t gen_of(std::uint32_t h) const { return tasks_[h].gen; }
     core::task_key key_of(std::uint32_t h) const;
-    std::string_view request_id_of(std::uint32_t h) const;  ///< valid while h is live
+    /// Valid until the next add() (a short requestId is kept inside the live_task).
+    std::string_view request_id_of(std::uint32_t h) const;
     const std::string& service_name(std::uint16_t id) const { return services_.name(id); }
     const std::string& region_name(std::uint16_t id) const { return regions_.name(id); }
     /// Instance-state tasks: whether `h` is part of a call in flight.
@@ -129,12 +147,20 @@ class poll_state {
     /// keeps what it learned; live tasks keep their deadlines and completion rules.
     void set_options(const poller_options& o);
     std::size_t tracked() const noexcept { return index_.size(); }
+    /// The key index's table size in slots (4 bytes each): memory accounting and tests.
+    std::size_t index_capacity() const noexcept { return index_.capacity(); }
 
   private:
     task_write running(std::uint32_t h, std::string status);
     task_write error(std::uint32_t h, std::string message);
     task_write finish(std::uint32_t h, core::task_state s, std::string status, std::string error);
     void release(std::uint32_t h);
+    /// The index's hash of an identity: its service and requestId only (a requestId repeated
+    /// in another region or batch is rare; the comparison tells them apart).
+    static std::uint64_t key_hash(std::uint16_t service, std::string_view request_id) noexcept;
+    std::uint64_t hash_of(std::uint32_t h) const noexcept;
+    /// Whether tasks_[h] is tracked under `key` (whose service has id `service`).
+    bool same_key(std::uint32_t h, std::uint16_t service, const core::task_key& key) const;
     rate_limiter::bucket_id poll_bucket(const std::string& service, const std::string& action);
 
     const registry& registry_;
@@ -149,7 +175,7 @@ class poll_state {
     std::vector<std::uint32_t> free_;
     std::unordered_set<std::uint32_t> cvm_live_;     // live instance-state tasks (riders' pool)
     std::vector<std::uint32_t> cvm_live_by_region_;  // live instance-state tasks per region id
-    std::unordered_map<std::string, std::uint32_t> index_;
+    handle_index index_;  // live handles by identity (key_hash); keys are read from tasks_
 };
 
 }  // namespace taskpoller::engine::detail

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/states.hpp"
@@ -45,12 +46,41 @@ struct task_rec {
     bool alive = true;
 };
 
+/// A batch entry: its resource and, in one string, its requestId (accepted entries only) and
+/// message: "requestId" alone, or "requestId\nmessage" when there is a message (a requestId
+/// never holds a newline; a message may). An accepted entry without a message keeps a short
+/// requestId inline: 40 bytes an entry instead of three strings' 56 (issue 20).
 struct entry_rec {
     compact_string resource_id;
-    compact_string message;
-    compact_string request_id;
     std::int32_t code = 0;
     core::entry_outcome outcome = core::entry_outcome::unknown;
+
+    entry_rec() = default;
+    entry_rec(std::string_view resource, std::string_view message, std::string_view request_id,
+              std::int32_t code_, core::entry_outcome outcome_)
+        : resource_id(resource), code(code_), outcome(outcome_), rest_(pack(request_id, message)) {}
+
+    std::string_view request_id() const noexcept {
+        const auto v = rest_.view();
+        return v.substr(0, v.find('\n'));
+    }
+    std::string_view message() const noexcept {
+        const auto v = rest_.view();
+        const auto nl = v.find('\n');
+        return nl == std::string_view::npos ? std::string_view{} : v.substr(nl + 1);
+    }
+    void set_message(std::string_view message) { rest_ = pack(request_id(), message); }
+
+  private:
+    static compact_string pack(std::string_view request_id, std::string_view message) {
+        if (message.empty()) return compact_string(request_id);  // the usual case: no copy
+        std::string s;
+        s.reserve(request_id.size() + 1 + message.size());
+        s.append(request_id).append(1, '\n').append(message);
+        return compact_string(s);
+    }
+
+    compact_string rest_;
 };
 
 struct batch_rec {

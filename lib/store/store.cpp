@@ -229,10 +229,10 @@ core::batch store::batch_view(std::uint32_t pos) const {
     b.poll = polls_.get(r.poll);
     b.entries.reserve(r.entries.size());
     for (const auto& e : r.entries) {
-        core::entry out{e.resource_id.str(), e.outcome,          e.code,
-                        e.message.str(),     e.request_id.str(), std::nullopt};
+        core::entry out{e.resource_id.str(),         e.outcome,   e.code, std::string(e.message()),
+                        std::string(e.request_id()), std::nullopt};
         if (e.outcome == core::entry_outcome::accepted) {
-            if (auto tp = find_batch_task(pos, e.request_id)) {
+            if (auto tp = find_batch_task(pos, e.request_id())) {
                 out.state = tasks_[*tp].state;
             }
         }
@@ -432,7 +432,7 @@ core::result<core::batch> store::mark_batch_unknown(std::string_view batch_id,
             fmt::format("batch {} is already {}", batch_id, core::to_string(batches_[*pos].state)));
     }
     batches_[*pos].message = message;
-    for (auto& e : batches_[*pos].entries) e.message = message;
+    for (auto& e : batches_[*pos].entries) e.set_message(message);
     set_batch_state(*pos, core::batch_state::unknown);
     emit_batch(*pos, change_kind::batch_changed);
     commit_and_run_callbacks();
@@ -447,11 +447,11 @@ std::size_t store::track_lost_outcome_tasks() {
         batch_outcome lost;
         for (const auto& e : b.entries) {
             if (e.outcome != core::entry_outcome::accepted) continue;
-            if (find_batch_task(bpos, e.request_id.view())) continue;
+            if (find_batch_task(bpos, e.request_id())) continue;
             core::entry entry;
             entry.resource_id = e.resource_id.view();
             entry.outcome = e.outcome;
-            entry.request_id = e.request_id.view();
+            entry.request_id = e.request_id();
             lost.entries.push_back(std::move(entry));
         }
         if (lost.entries.empty()) continue;

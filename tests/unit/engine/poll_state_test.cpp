@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "core/batch_id.hpp"
 #include "core/clock.hpp"
 #include "engine/registry.hpp"
 
@@ -318,6 +319,85 @@ TEST(PollStateWrites, a_task_with_its_own_poll_settings_is_polled_on_them) {
     EXPECT_EQ(due_at(4000ms), std::vector<std::uint32_t>{plain});
     EXPECT_EQ(due_at(6000ms), std::vector<std::uint32_t>{own});  // 3 s after its first
     EXPECT_EQ(due_at(9000ms), std::vector<std::uint32_t>{own});  // and again 3 s later
+}
+
+// The key index keeps each identity in its live_task only (compact forms for the usual key and
+// text for the rest): every form is found, told apart from the others, and given back whole.
+TEST(PollStateKeys, every_identity_form_is_found_and_given_back_whole) {
+    fixture f;
+    const std::string batch = core::format_batch_id(0x0123456789abcdefull);
+    const std::string long_id = "4f6e2a1c-8b3d-4e5f-9a7b-1c2d3e4f5a6b";  // API 3.0-style
+    const std::vector<core::task_key> keys{
+        {"lb", "6356081"},                                    // adopted: no region, no batch
+        {"lb", "6356081", "ap-guangzhou", batch},             // the call's region, a batch
+        {"lb", "6356081", "ap-guangzhou"},                    // the call's region, no batch
+        {"lb", "6356081", "ap-shanghai", batch},              // another region than the call's
+        {"lb", "6356081", "", "b-NOT-CANONICAL"},             // a batch id kept as text
+        {"lb", "6356081", "ap-beijing", "B-0123456789AB"},    // both as text
+        {"lb", "6356081", "ap-guangzhou", "b-0123456789ab"},  // another canonical batch
+        {"lb", long_id, "ap-guangzhou", batch},               // a requestId past 15 characters
+        {"cvm", "6356081", "ap-guangzhou", batch},            // another service
+    };
+    std::vector<std::uint32_t> hs;
+    for (const auto& k : keys) {
+        track_request r;
+        r.key = k;
+        r.action = k.service == "cvm" ? "StopInstances" : "RegisterInstancesWithLoadBalancer";
+        r.region = "ap-guangzhou";
+        if (k.service == "cvm") r.resources = {"ins-1"};
+        r.submitted = f.clock.steady_now();
+        r.deadline = r.submitted + 1h;
+        ASSERT_TRUE(f.ps.add(r)) << core::format_task_identity(k);
+        auto again = f.ps.add(r);
+        ASSERT_FALSE(again) << core::format_task_identity(k);
+        EXPECT_EQ(again.error().kind, core::error_kind::conflict);
+        hs.push_back(*f.ps.handle_of(k));
+    }
+    EXPECT_EQ(f.ps.tracked(), keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        EXPECT_EQ(f.ps.handle_of(keys[i]), hs[i]) << i;
+        EXPECT_EQ(f.ps.key_of(hs[i]), keys[i]) << i;
+        EXPECT_EQ(f.ps.request_id_of(hs[i]), keys[i].request_id) << i;
+    }
+    // Near misses are not tracked.
+    EXPECT_FALSE(f.ps.handle_of({"lb", "6356082"}));
+    EXPECT_FALSE(f.ps.handle_of({"lb", "6356081", "ap-shanghai"}));
+    EXPECT_FALSE(f.ps.handle_of({"lb", "6356081", "", batch}));
+    EXPECT_FALSE(f.ps.handle_of({"lb", "6356081", "ap-guangzhou", "b-not-canonical"}));
+    EXPECT_FALSE(f.ps.handle_of({"lb", "6356081", "ap-beijing", "b-0123456789ab"}));
+    EXPECT_FALSE(f.ps.handle_of({"vpc", "6356081"}));
+    EXPECT_FALSE(f.ps.handle_of({"nosuch", "6356081"}));
+    // Releasing one leaves the others; its slot is reused by the next task.
+    EXPECT_TRUE(f.ps.remove_key(keys[3]));
+    EXPECT_FALSE(f.ps.remove_key(keys[3]));
+    EXPECT_FALSE(f.ps.handle_of(keys[3]));
+    EXPECT_EQ(f.ps.find(hs[3]), nullptr);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (i != 3) {
+            EXPECT_EQ(f.ps.handle_of(keys[i]), hs[i]) << i;
+        }
+    }
+    const auto gen = f.ps.gen_of(hs[3]);
+    auto h = f.add_lb(7);
+    EXPECT_EQ(h, hs[3]);
+    EXPECT_NE(f.ps.gen_of(h), gen);
+    EXPECT_TRUE(f.ps.alive(h, f.ps.gen_of(h)));
+    EXPECT_EQ(f.ps.key_of(h), (core::task_key{"lb", "5007"}));
+}
+
+TEST(PollStateKeys, churned_keys_stay_findable_and_the_index_stays_small) {
+    fixture f;
+    std::vector<std::uint32_t> hs;
+    for (int i = 0; i < 20'000; ++i) hs.push_back(f.add_lb(i));
+    for (int i = 0; i < 20'000; i += 2)
+        ASSERT_TRUE(f.ps.remove_key({"lb", std::to_string(5000 + i)}));
+    for (int i = 20'000; i < 30'000; ++i) f.add_lb(i);
+    EXPECT_EQ(f.ps.tracked(), 20'000u);
+    for (int i = 0; i < 30'000; ++i) {
+        const bool live = i >= 20'000 || i % 2 == 1;
+        EXPECT_EQ(f.ps.handle_of({"lb", std::to_string(5000 + i)}).has_value(), live) << i;
+    }
+    EXPECT_LE(f.ps.index_capacity(), 65'536u);
 }
 
 }  // namespace
