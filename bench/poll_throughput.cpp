@@ -380,7 +380,8 @@ asio::awaitable<std::vector<figures>> run(const options& o) {
     std::vector<std::vector<std::string>> ids(versions.size());
     temp_dir dir;
     std::vector<std::string> sim_args;
-    if (o.sim_rate > 0) sim_args = {"--answer-rate", fmt::format("{:.0f}", o.sim_rate)};
+    if (o.sim_rate > 0)
+        sim_args = {"--answer-rate", fmt::format("{}", o.sim_rate)};  // not rounded: 0.4 is not 0
     auto sim = start_sim(dir, o.sim, sim_config(o), sim_args);
     connection sim_http(ex, tcp_endpoint(sim.port));
 

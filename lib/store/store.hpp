@@ -278,6 +278,9 @@ class store {
     detail::batch_rec batch_record(core::batch&& b);
     detail::task_rec task_record(core::task&& t, std::uint32_t batch);
     static std::vector<detail::entry_rec> entry_records(const std::vector<core::entry>& entries);
+    /// Entries given by a journal, a ledger or a leader: an accepted one's requestId is valid
+    /// (entry_rec splits requestId and message at the first '\n').
+    static core::result<void> check_entries(const core::batch& b);
     /// A task's resources as task_rec holds them (joined with '\n').
     static std::string joined_resources(const std::vector<std::string>& resources);
     void compact();

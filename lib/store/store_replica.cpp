@@ -65,6 +65,7 @@ core::result<void> store::apply_replicated_batch(const change& c, core::batch b)
     if (auto r = core::validate_service_name(b.service); !r) return r.error();
     if (auto r = core::validate_labels(b.labels); !r) return r.error();
     if (auto r = core::validate_poll(b.poll); !r) return r.error();
+    if (auto r = check_entries(b); !r) return invalid(describe(c) + ": " + r.error().message);
     if (c.subject != b.id || c.state != core::to_string(b.state) || b.updated_seq != c.seq) {
         return invalid(fmt::format("{} {} does not describe batch {} ({}, updated_seq {})",
                                    describe(c), c.state, b.id, core::to_string(b.state),

@@ -21,6 +21,16 @@ std::vector<detail::entry_rec> store::entry_records(const std::vector<core::entr
     return out;
 }
 
+core::result<void> store::check_entries(const core::batch& b) {
+    for (const auto& e : b.entries) {
+        if (e.outcome != core::entry_outcome::accepted) continue;
+        if (auto r = core::validate_request_id(e.request_id); !r) {
+            return core::error{fmt::format("batch {}: {}", b.id, r.error().message)};
+        }
+    }
+    return {};
+}
+
 std::string store::joined_resources(const std::vector<std::string>& resources) {
     if (resources.size() == 1) return resources.front();
     std::string joined;
@@ -87,6 +97,7 @@ core::result<void> store::restore_batch(core::batch b, bool fresh) {
     if (auto r = core::validate_service_name(b.service); !r) return r.error();
     if (auto r = core::validate_labels(b.labels); !r) return r.error();
     if (auto r = core::validate_poll(b.poll); !r) return r.error();
+    if (auto r = check_entries(b); !r) return r;
     restoring_ = true;
     auto rec = batch_record(std::move(b));
     seq_ = std::max(seq_, rec.updated_seq);

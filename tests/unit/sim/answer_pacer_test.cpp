@@ -43,3 +43,22 @@ TEST(AnswerPacer, a_request_with_its_own_latency_keeps_it_and_takes_the_later_sl
 
 }  // namespace
 }  // namespace taskpoller::sim
+
+namespace taskpoller::sim {
+namespace {
+
+// --answer-rate takes any finite rate > 0: a tiny one means "hardly ever", not an overflowing
+// period (1/1e-12 s does not fit the clock's nanoseconds) that answers everything at once.
+TEST(AnswerPacer, a_tiny_rate_holds_answers_back_instead_of_overflowing) {
+    answer_pacer p(1e-12);
+    EXPECT_EQ(p.delay(t0), 0us);
+    const auto second = p.delay(t0);
+    EXPECT_GT(second, 24h * 365 * 30) << second.count();
+    // Further answers pile up at the end of the clock's range, never before the one ahead.
+    const auto third = p.delay(t0);
+    EXPECT_GE(third, second);
+    for (int i = 0; i < 20; ++i) EXPECT_GE(p.delay(t0), third);
+}
+
+}  // namespace
+}  // namespace taskpoller::sim

@@ -754,3 +754,31 @@ TEST(Replica, a_long_running_follower_compacts_and_keeps_answering) {
 }
 
 }  // namespace
+
+// A batch entry keeps its requestId and message in one string split at the first '\n'
+// (records.hpp, issue 20): a replicated entry whose requestId holds a newline would come out of
+// the follower as another requestId and another message. The leader never records one
+// (record_batch_outcome validates accepted requestIds); a follower refuses one too.
+TEST(Replica, an_accepted_entry_with_a_malformed_request_id_is_refused) {
+    pair_of_stores p;
+    auto b = p.leader.create_batch({"lb", "A", "ap-x", {}, ""});
+    ASSERT_TRUE(b);
+    p.catch_up();
+    batch_outcome o;
+    o.entries.push_back(accepted("res-1", "r1"));
+    ASSERT_TRUE(p.leader.record_batch_outcome(b->id, o));
+    const auto good = p.next();
+    ASSERT_EQ(good.c.kind, change_kind::batch_changed);
+    auto bad = std::get<core::batch>(good.object);
+    ASSERT_EQ(bad.entries.size(), 1u);
+    bad.entries[0].request_id = "r1\nforged";
+    auto r = p.follower.apply_replicated_batch(good.c, bad);
+    EXPECT_FALSE(r) << "kept as requestId " << p.follower.get_batch(b->id)->entries.at(0).request_id
+                    << ", message " << p.follower.get_batch(b->id)->entries.at(0).message;
+    if (!r) {
+        EXPECT_EQ(r.error().kind, core::error_kind::invalid);
+        // Nothing changed: the good change still applies.
+        p.catch_up();
+        EXPECT_EQ(p.follower.get_batch(b->id), p.leader.get_batch(b->id));
+    }
+}

@@ -368,3 +368,26 @@ TEST(Restore, a_region_less_task_does_not_replace_a_regional_one_with_its_reques
     EXPECT_EQ(copy.get_task({"lb", "1", "ap-x", ""})->action, "A");
     EXPECT_EQ(copy.get_task({"lb", "1", "", ""})->action, "B");
 }
+
+// The same for a restored batch (journal replay, a ledger node loading the current state): an
+// accepted entry's requestId with a newline would be split into another requestId and message
+// by the entry's one-string layout (records.hpp).
+TEST(Restore, an_accepted_entry_with_a_malformed_request_id_is_refused) {
+    core::manual_clock clock;
+    store s{clock, seeded_options()};
+    core::batch b;
+    b.id = "b-000000000001";
+    b.service = "lb";
+    b.created_seq = 1;
+    b.updated_seq = 1;
+    b.state = core::batch_state::submitted;
+    core::entry e;
+    e.resource_id = "res-1";
+    e.outcome = core::entry_outcome::accepted;
+    e.request_id = "r1\nforged";
+    b.entries.push_back(e);
+    auto r = s.restore_batch(b);
+    EXPECT_FALSE(r) << "kept as requestId " << s.get_batch(b.id)->entries.at(0).request_id;
+    b.entries[0].request_id = "r1";
+    EXPECT_TRUE(s.restore_batch(b));
+}
