@@ -56,6 +56,7 @@
 #include "engine/tracker.hpp"
 #include "http/client.hpp"
 #include "store/store.hpp"
+#include "support/live_tasks.hpp"
 
 namespace core = taskpoller::core;
 namespace st = taskpoller::store;
@@ -252,26 +253,9 @@ int main(int argc, char** argv) {
     eng::tracker t(io.get_executor(), s, clock, http, {"AKIDbench", "benchkey"}, cfg, {});
 
     const auto setup_start = std::chrono::steady_clock::now();
-    const auto deadline = clock.system_now() + std::chrono::hours(24);
-    long next_rid = 6'356'081;
-    for (long b = 0; b < tasks / 10; ++b) {
-        auto batch = s.create_batch({"lb", "DeleteLoadBalancers", "ap-guangzhou", {}, ""});
-        st::batch_outcome o;
-        o.deadline = deadline;
-        for (long i = 0; i < 10; ++i) {
-            char lb[32];
-            std::snprintf(lb, sizeof lb, "lb-%08lx",
-                          static_cast<unsigned long>(next_rid * 7919) & 0xffffffffUL);
-            o.entries.push_back(
-                {lb, core::entry_outcome::accepted, 0, "", std::to_string(next_rid++), {}});
-        }
-        if (!s.record_batch_outcome(batch->id, o)) return 1;
-    }
-    st::task_update u;
-    u.state = core::task_state::running;
-    u.last_status = "running";
-    for (long rid = 6'356'081; rid < next_rid; ++rid)
-        if (!s.update_task({"lb", std::to_string(rid)}, u)) return 1;
+    if (!taskpoller::bench::fill_live_clb_tasks(s, tasks,
+                                                clock.system_now() + std::chrono::hours(24), false))
+        return 1;
     const auto resumed = t.resume_live_tasks();
     const long live = (tasks / 10) * 10;
     if (static_cast<long>(resumed) != live || static_cast<long>(t.polls().tracked()) != live) {

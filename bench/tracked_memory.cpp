@@ -18,6 +18,7 @@
 #include "engine/tracker.hpp"
 #include "http/client.hpp"
 #include "store/store.hpp"
+#include "support/live_tasks.hpp"
 
 namespace core = taskpoller::core;
 namespace st = taskpoller::store;
@@ -51,31 +52,9 @@ int measure(long tasks, int fd) {
     auto before = rss_bytes();
     st::store s{clock, opts};
     eng::tracker t(io.get_executor(), s, clock, http, {"id", "key"}, cfg, {});
-    const auto deadline = clock.system_now() + std::chrono::hours(1);
-    long next_rid = 6'356'081;
-    for (long b = 0; b < tasks / 10; ++b) {
-        auto batch = s.create_batch({"lb",
-                                     "DeleteLoadBalancers",
-                                     "ap-guangzhou",
-                                     {{"owner", "bench"}, {"run", std::to_string(b % 50)}},
-                                     ""});
-        st::batch_outcome o;
-        o.deadline = deadline;
-        for (long i = 0; i < 10; ++i) {
-            char lb[32];
-            std::snprintf(lb, sizeof lb, "lb-%08lx",
-                          static_cast<unsigned long>(next_rid * 7919) & 0xffffffffUL);
-            o.entries.push_back(
-                {lb, core::entry_outcome::accepted, 0, "", std::to_string(next_rid++), {}});
-        }
-        if (!s.record_batch_outcome(batch->id, o)) return 1;
-    }
-    st::task_update u;
-    u.state = core::task_state::running;
-    u.last_status = "running";
-    for (long rid = 6'356'081; rid < next_rid; ++rid) {
-        if (!s.update_task({"lb", std::to_string(rid)}, u)) return 1;
-    }
+    if (!taskpoller::bench::fill_live_clb_tasks(s, tasks,
+                                                clock.system_now() + std::chrono::hours(1), true))
+        return 1;
     auto after_store = rss_bytes();
     auto resumed = t.resume_live_tasks();
     auto after_poller = rss_bytes();
