@@ -65,7 +65,7 @@ std::vector<std::uint32_t> store::tasks_with(std::uint32_t service, std::string_
     std::vector<std::uint32_t> out;
     task_keys_.for_each(task_hash(service, rid), [&](std::uint32_t pos) {
         const auto& t = tasks_[pos];
-        if (t.service == service && t.request_id == rid) out.push_back(pos);
+        if (task_service(t) == service && t.request_id == rid) out.push_back(pos);
     });
     return out;
 }
@@ -80,7 +80,7 @@ std::optional<std::uint32_t> store::find_batch_task(std::uint32_t bpos,
 
 std::string_view store::task_region(std::uint32_t pos) const {
     const auto& t = tasks_[pos];
-    return regions_.str(t.batch != no_batch ? batches_[t.batch].region : t.region);
+    return regions_.str(t.batch != no_batch ? batches_[t.batch].region : attrs_[t.attrs].region);
 }
 
 std::string store::task_origin(std::uint32_t pos) const {
@@ -106,7 +106,7 @@ std::optional<std::uint32_t> store::find_task(const core::task_key& key, bool* a
     std::size_t matches = 0;
     task_keys_.for_each(task_hash(service, key.request_id), [&](std::uint32_t pos) {
         const auto& t = tasks_[pos];
-        if (t.service != service || t.request_id != key.request_id) return;
+        if (task_service(t) != service || t.request_id != key.request_id) return;
         auto region = task_region(pos);
         bool in_batch =
             batch ? t.batch != no_batch && batches_[t.batch].id == *batch : t.batch == no_batch;
@@ -173,7 +173,7 @@ std::optional<std::uint32_t> store::find_batch(std::string_view batch_id) const 
 
 core::task_key store::task_key_of(std::uint32_t pos) const {
     const auto& t = tasks_[pos];
-    return {services_.str(t.service), t.request_id.str(), std::string(task_region(pos)),
+    return {services_.str(task_service(t)), t.request_id.str(), std::string(task_region(pos)),
             t.batch == no_batch ? std::string{} : core::format_batch_id(batches_[t.batch].id)};
 }
 
@@ -184,14 +184,14 @@ std::string store::task_subject(std::uint32_t pos) const {
 core::task store::task_view(std::uint32_t pos) const {
     const auto& r = tasks_[pos];
     core::task t;
-    t.service = services_.str(r.service);
+    t.service = services_.str(task_service(r));
     t.request_id = r.request_id;
     t.state = r.state;
-    t.action = actions_.str(r.action);
+    t.action = actions_.str(task_action(r));
     if (r.batch != no_batch) t.batch_id = core::format_batch_id(batches_[r.batch].id);
-    t.region = regions_.str(r.batch != no_batch ? batches_[r.batch].region : r.region);
+    t.region = task_region(pos);
     if (r.batch != no_batch) t.target = batches_[r.batch].target;
-    t.poll = polls_.get(r.batch != no_batch ? batches_[r.batch].poll : r.poll);
+    t.poll = polls_.get(task_poll(r));
     const std::string_view resources = r.resources;
     for (std::size_t b = 0; b < resources.size();) {
         auto e = resources.find('\n', b);
@@ -199,13 +199,13 @@ core::task store::task_view(std::uint32_t pos) const {
         t.resources.emplace_back(resources.substr(b, e - b));
         b = e + 1;
     }
-    t.last_status = r.last_status;
-    t.last_error = r.last_error;
+    t.last_status = r.status.status();
+    t.last_error = r.status.error();
     t.polls = r.polls;
     t.created_at = from_ns(r.created_at);
     t.finished_at = from_ns(r.finished_at);
     t.deadline = from_ns(r.deadline);
-    t.labels = labels_.to_labels(r.labelset);
+    t.labels = labels_.to_labels(task_labelset(r));
     t.created_seq = r.created_seq;
     t.updated_seq = r.updated_seq;
     return t;
@@ -229,12 +229,11 @@ core::batch store::batch_view(std::uint32_t pos) const {
     b.poll = polls_.get(r.poll);
     b.entries.reserve(r.entries.size());
     for (const auto& e : r.entries) {
-        core::entry out{e.resource_id.str(),         e.outcome,   e.code, std::string(e.message()),
-                        std::string(e.request_id()), std::nullopt};
+        core::entry out{
+            std::string(e.resource_id()),        e.outcome,   e.code, std::string(e.message()),
+            std::string(entry_request_id(r, e)), std::nullopt};
         if (e.outcome == core::entry_outcome::accepted) {
-            if (auto tp = find_batch_task(pos, e.request_id())) {
-                out.state = tasks_[*tp].state;
-            }
+            if (auto tp = entry_task(pos, e)) out.state = tasks_[*tp].state;
         }
         b.entries.push_back(std::move(out));
     }
@@ -447,11 +446,11 @@ std::size_t store::track_lost_outcome_tasks() {
         batch_outcome lost;
         for (const auto& e : b.entries) {
             if (e.outcome != core::entry_outcome::accepted) continue;
-            if (find_batch_task(bpos, e.request_id())) continue;
+            if (entry_task(bpos, e)) continue;
             core::entry entry;
-            entry.resource_id = e.resource_id.view();
+            entry.resource_id = e.resource_id();
             entry.outcome = e.outcome;
-            entry.request_id = e.request_id();
+            entry.request_id = e.own_request_id();
             lost.entries.push_back(std::move(entry));
         }
         if (lost.entries.empty()) continue;

@@ -224,6 +224,41 @@ class store {
     std::optional<std::uint32_t> find_task(const core::task_key& key,
                                            bool* ambiguous = nullptr) const;
     std::string_view task_region(std::uint32_t pos) const;
+    // A task's service, action, label set, region and poll settings: its own (attrs_) or its
+    // batch's (detail::task_attrs).
+    const detail::task_attrs* own_attrs(const detail::task_rec& t) const {
+        return t.attrs == detail::no_attrs ? nullptr : &attrs_[t.attrs];
+    }
+    std::uint32_t task_service(const detail::task_rec& t) const {
+        auto* a = own_attrs(t);
+        return a != nullptr ? a->service : batches_[t.batch].service;
+    }
+    std::uint32_t task_action(const detail::task_rec& t) const {
+        auto* a = own_attrs(t);
+        return a != nullptr ? a->action : batches_[t.batch].action;
+    }
+    std::uint32_t task_labelset(const detail::task_rec& t) const {
+        auto* a = own_attrs(t);
+        return a != nullptr ? a->labelset : batches_[t.batch].labelset;
+    }
+    std::uint32_t task_poll(const detail::task_rec& t) const {
+        return t.batch != detail::no_batch ? batches_[t.batch].poll : attrs_[t.attrs].poll;
+    }
+    /// Keeps `a` for a task; its position in attrs_.
+    std::uint32_t add_attrs(const detail::task_attrs& a);
+    /// Frees the task's own attrs (if any).
+    void drop_attrs(detail::task_rec& t);
+    /// A task record's attrs: its own unless it has a batch with the same service, action and
+    /// labels.
+    void set_attrs(detail::task_rec& t, const detail::task_attrs& a);
+    /// An entry's requestId: its own, or its task's once linked.
+    std::string_view entry_request_id(const detail::batch_rec& b, const detail::entry_rec& e) const;
+    /// The entry's task (a position in tasks_), if it is linked or its requestId names one.
+    std::optional<std::uint32_t> entry_task(std::uint32_t bpos, const detail::entry_rec& e) const;
+    /// Links the batch's unlinked accepted entries to their tasks in its task list.
+    void link_entries(std::uint32_t bpos);
+    /// The entries linked to task `pos` keep its requestId themselves again (before it dies).
+    void unlink_entries_to(std::uint32_t pos);
     /// The task's whole identity (core/task_key.hpp).
     core::task_key task_key_of(std::uint32_t pos) const;
     /// "region ap-x, batch b-1" / "region ap-x, adopted": how to tell colliding tasks apart.
@@ -264,7 +299,8 @@ class store {
                                                        std::uint64_t seq);
     bool unit_alive(const detail::finished_unit& u) const;
     std::size_t evict_unit(const detail::finished_unit& u);
-    void evict_task(std::uint32_t pos);
+    /// `batch_going`: its batch is evicted next (its entries need not keep the requestId).
+    void evict_task(std::uint32_t pos, bool batch_going = false);
     std::size_t evict_batch(std::uint32_t pos);
     void rebuild_finished();
     /// Compacts once evicted holes outnumber the living (amortized O(1) per eviction).
@@ -305,7 +341,9 @@ class store {
     label_sets labels_;
     poll_table polls_;
 
-    huge_vector<detail::task_rec> tasks_;  // creation order; evicted ones stay until compact()
+    huge_vector<detail::task_rec> tasks_;    // creation order; evicted ones stay until compact()
+    huge_vector<detail::task_attrs> attrs_;  // adopted tasks' own (task_rec::attrs)
+    std::vector<std::uint32_t> free_attrs_;  // positions in attrs_ no task uses
     huge_vector<detail::batch_rec> batches_;
     key_table task_keys_;
     std::unordered_map<std::uint64_t, std::uint32_t> batch_ids_;

@@ -124,10 +124,11 @@ core::result<page<core::task>> store::list_tasks(const task_filter& f,
     auto match = [&](std::uint32_t pos) {
         const auto& t = tasks_[pos];
         if (!t.alive || (f.state && t.state != *f.state)) return false;
-        if ((svc != no_id && t.service != svc) || (act != no_id && t.action != act)) return false;
+        if ((svc != no_id && task_service(t) != svc) || (act != no_id && task_action(t) != act))
+            return false;
         if (bpos != no_batch && t.batch != bpos) return false;
         return std::all_of(label_ids.begin(), label_ids.end(),
-                           [&](std::uint32_t l) { return labels_.contains(t.labelset, l); });
+                           [&](std::uint32_t l) { return labels_.contains(task_labelset(t), l); });
     };
     auto next = [&](std::uint32_t from) -> std::uint32_t {
         if (have_driver) return next_in(driver, from, end);

@@ -124,6 +124,7 @@ core::result<void> store::apply_replicated_batch(const change& c, core::batch b)
         r.code = b.code;
         r.message = b.message;
         r.entries = entry_records(b.entries);
+        link_entries(*held);
         if (b.state != r.state) set_batch_state(*held, b.state, to_ns(b.finished_at));
         emit_batch(*held, change_kind::batch_changed);
     }
@@ -177,6 +178,7 @@ core::result<void> store::apply_replicated_task(const change& c, core::task t) {
         auto finished_at = rec.finished_at;
         insert_task(std::move(rec));
         auto pos = static_cast<std::uint32_t>(tasks_.size() - 1);
+        if (batch != no_batch) link_entries(batch);
         if (to != core::task_state::pending) set_task_state(pos, to, finished_at);
         emit_task(pos, change_kind::task_created);
     } else {
@@ -185,9 +187,9 @@ core::result<void> store::apply_replicated_task(const change& c, core::task t) {
         const char* altered = nullptr;
         if (t.created_seq != r.created_seq)
             altered = "created_seq";
-        else if (t.action != actions_.str(r.action))
+        else if (t.action != actions_.str(task_action(r)))
             altered = "action";
-        else if (t.labels != labels_.to_labels(r.labelset))
+        else if (t.labels != labels_.to_labels(task_labelset(r)))
             altered = "labels";
         else if (joined_resources(t.resources) != r.resources.view())
             altered = "resources";
@@ -195,7 +197,7 @@ core::result<void> store::apply_replicated_task(const change& c, core::task t) {
             altered = "created_at";
         else if (to_ns(t.deadline) != r.deadline)
             altered = "deadline";
-        else if (batch == no_batch && t.poll != polls_.get(r.poll))
+        else if (batch == no_batch && t.poll != polls_.get(task_poll(r)))
             altered = "poll";
         if (altered != nullptr) {
             return invalid(fmt::format("{}: a task's {} does not change", describe(c), altered));
@@ -205,8 +207,7 @@ core::result<void> store::apply_replicated_task(const change& c, core::task t) {
                 fmt::format("{}: the task is already {}", describe(c), core::to_string(r.state)));
         }
         observer_detached quiet{observer_};
-        r.last_status = t.last_status;
-        r.last_error = t.last_error;
+        r.status.set(t.last_status, t.last_error);
         r.polls = t.polls;
         set_task_state(*held, t.state, to_ns(t.finished_at));  // no-op if the state stays
         emit_task(*held, change_kind::task_changed);

@@ -23,6 +23,9 @@ std::vector<detail::entry_rec> store::entry_records(const std::vector<core::entr
 
 core::result<void> store::check_entries(const core::batch& b) {
     for (const auto& e : b.entries) {
+        if (e.resource_id.find('\n') != std::string::npos) {
+            return core::error{fmt::format("batch {}: a resource id holds a newline", b.id)};
+        }
         if (e.outcome != core::entry_outcome::accepted) continue;
         if (auto r = core::validate_request_id(e.request_id); !r) {
             return core::error{fmt::format("batch {}: {}", b.id, r.error().message)};
@@ -70,21 +73,17 @@ detail::task_rec store::task_record(core::task&& t, std::uint32_t batch) {
     } else {
         r.resources = joined_resources(t.resources);
     }
-    r.last_status = t.last_status;
-    r.last_error = t.last_error;
+    r.status.set(t.last_status, t.last_error);
     r.created_at = to_ns(t.created_at);
     r.finished_at = to_ns(t.finished_at);
     r.deadline = to_ns(t.deadline);
     r.created_seq = t.created_seq;
     r.updated_seq = std::max(t.updated_seq, t.created_seq);
-    r.service = services_.intern(t.service);
-    r.action = actions_.intern(t.action);
-    r.labelset = labels_.intern(t.labels);
     r.batch = batch;
-    if (batch == no_batch) {
-        r.region = regions_.intern(t.region);
-        r.poll = polls_.intern(t.poll);
-    }
+    // A batch task's region and poll settings are its batch's.
+    set_attrs(r, {services_.intern(t.service), actions_.intern(t.action), labels_.intern(t.labels),
+                  batch == no_batch ? regions_.intern(t.region) : batches_[batch].region,
+                  batch == no_batch ? polls_.intern(t.poll) : batches_[batch].poll});
     r.polls = t.polls;
     r.state = t.state;
     return r;
@@ -143,11 +142,12 @@ core::result<void> store::restore_task(core::task t, bool fresh) {
     auto rec = task_record(std::move(t), batch);
     seq_ = std::max(seq_, rec.updated_seq);
     if (auto pos = older) {
+        drop_attrs(tasks_[*pos]);
         tasks_[*pos] = std::move(rec);
         return {};
     }
     auto pos = static_cast<std::uint32_t>(tasks_.size());
-    task_keys_.insert(task_hash(rec.service, rec.request_id), pos);
+    task_keys_.insert(task_hash(task_service(rec), rec.request_id), pos);
     tasks_.push_back(std::move(rec));
     return {};
 }
@@ -157,8 +157,9 @@ void store::restore_expired_task(const core::task_key& key, std::uint64_t seq) {
     seq_ = std::max(seq_, seq);
     auto pos = find_exact_task(key);
     if (!pos) return;
+    unlink_entries_to(*pos);
     auto& t = tasks_[*pos];
-    task_keys_.erase(task_hash(t.service, t.request_id),
+    task_keys_.erase(task_hash(task_service(t), t.request_id),
                      [&](std::uint32_t p) { return p == *pos; });
     t.alive = false;
 }

@@ -73,16 +73,19 @@ std::size_t store::evict_unit(const detail::finished_unit& u) {
     return 1;
 }
 
-void store::evict_task(std::uint32_t pos) {
+void store::evict_task(std::uint32_t pos, bool batch_going) {
     emit_task(pos, change_kind::task_expired);
+    if (!batch_going) unlink_entries_to(pos);  // its batch's entries outlive it
     auto& t = tasks_[pos];
-    task_keys_.erase(task_hash(t.service, t.request_id), [&](std::uint32_t p) { return p == pos; });
+    task_keys_.erase(task_hash(task_service(t), t.request_id),
+                     [&](std::uint32_t p) { return p == pos; });
     auto s = static_cast<std::size_t>(t.state);
     task_states_.clear(s, pos);
     --task_counts_[s];
     --task_total_;
     --finished_tasks_;
     if (t.batch != no_batch) --batches_[t.batch].counts[s];
+    drop_attrs(t);
     detail::task_rec dead;  // frees the strings; created_seq keeps the vector sorted
     dead.created_seq = t.created_seq;
     dead.alive = false;
@@ -101,7 +104,7 @@ std::size_t store::evict_batch(std::uint32_t pos) {
     std::size_t evicted = 1;
     for (auto tp : b.tasks) {
         if (!tasks_[tp].alive) continue;
-        evict_task(tp);
+        evict_task(tp, true);
         ++evicted;
     }
     emit_batch(pos, change_kind::batch_expired);
@@ -137,6 +140,24 @@ bool in_order_and_alive(const huge_vector<Rec>& recs) {
 
 void store::compact() {
     ++compactions_;
+    // A linked entry names its task by its slot in the batch's task list, which is rebuilt
+    // below: remember each link by the task's created_seq (which no compaction changes) and
+    // find the slot again afterwards. An entry whose task is dead keeps its requestId itself.
+    std::vector<std::uint64_t> links;
+    std::vector<std::pair<std::uint64_t, std::size_t>> firsts;  // batch created_seq → in links
+    for (auto& b : batches_) {
+        if (!b.alive) continue;
+        firsts.emplace_back(b.created_seq, links.size());
+        for (auto& e : b.entries) {
+            if (!e.linked()) continue;
+            const auto& t = tasks_[b.tasks[e.slot()]];
+            if (t.alive) {
+                links.push_back(t.created_seq);
+            } else {
+                e.unlink(t.request_id.view());
+            }
+        }
+    }
     // Nothing dead and nothing out of order: positions stay, so the key tables stay valid.
     bool keep_keys = in_order_and_alive(batches_) && in_order_and_alive(tasks_);
     if (keep_keys) {
@@ -163,6 +184,23 @@ void store::compact() {
     task_total_ = batch_total_ = 0;
     for (std::uint32_t i = 0; i < batches_.size(); ++i) index_batch(i, !keep_keys);
     for (std::uint32_t i = 0; i < tasks_.size(); ++i) index_task(i, !keep_keys);
+    // Each batch's task list is now in creation order (positions follow created_seq).
+    std::sort(firsts.begin(), firsts.end());
+    for (std::uint32_t bpos = 0; bpos < batches_.size(); ++bpos) {
+        auto& b = batches_[bpos];
+        auto first = std::lower_bound(firsts.begin(), firsts.end(),
+                                      std::pair<std::uint64_t, std::size_t>{b.created_seq, 0});
+        std::size_t next_link = first != firsts.end() ? first->second : links.size();
+        for (auto& e : b.entries) {
+            if (!e.linked()) continue;
+            auto seq = links[next_link++];
+            auto it = std::lower_bound(
+                b.tasks.begin(), b.tasks.end(), seq,
+                [&](std::uint32_t tp, std::uint64_t s) { return tasks_[tp].created_seq < s; });
+            e.move_to(static_cast<std::uint16_t>(it - b.tasks.begin()));
+        }
+        link_entries(bpos);  // entries restored or replicated before their tasks
+    }
     rebuild_finished();
 }
 
@@ -189,16 +227,34 @@ void store::drop_dead_records() {
         nb.back().counts = {};
     }
     huge_vector<detail::task_rec> nt;
+    huge_vector<detail::task_attrs> na;
     nt.reserve(torder.size());
     for (auto p : torder) {
         auto& t = tasks_[p];
         auto batch = t.batch == no_batch ? no_batch : bmap[t.batch];
         if (t.batch != no_batch && batch == no_batch && core::is_terminal(t.state)) continue;
+        std::optional<detail::task_attrs> attrs;
+        if (t.attrs != detail::no_attrs) attrs = attrs_[t.attrs];
+        if (t.batch != no_batch && batch == no_batch) {
+            // A live task whose batch is gone is kept, unattached, with the batch's attributes.
+            const auto& ob = batches_[t.batch];  // not moved: it is dead
+            if (!attrs) attrs = detail::task_attrs{ob.service, ob.action, ob.labelset, 0, 0};
+            attrs->region = ob.region;
+            attrs->poll = ob.poll;
+        }
         nt.push_back(std::move(t));
-        nt.back().batch = batch;  // a live task whose batch is gone is kept, unattached
+        auto& moved = nt.back();
+        moved.batch = batch;
+        moved.attrs = detail::no_attrs;
+        if (attrs) {
+            moved.attrs = static_cast<std::uint32_t>(na.size());
+            na.push_back(*attrs);
+        }
     }
     batches_ = std::move(nb);
     tasks_ = std::move(nt);
+    attrs_ = std::move(na);
+    free_attrs_.clear();
 }
 
 void store::rebuild_finished() {

@@ -35,12 +35,78 @@ void store::insert_task(detail::task_rec&& rec) {
     index_task(pos);
 }
 
+std::uint32_t store::add_attrs(const detail::task_attrs& a) {
+    if (!free_attrs_.empty()) {
+        auto i = free_attrs_.back();
+        free_attrs_.pop_back();
+        attrs_[i] = a;
+        return i;
+    }
+    attrs_.push_back(a);
+    return static_cast<std::uint32_t>(attrs_.size() - 1);
+}
+
+void store::drop_attrs(detail::task_rec& t) {
+    if (t.attrs == detail::no_attrs) return;
+    free_attrs_.push_back(t.attrs);
+    t.attrs = detail::no_attrs;
+}
+
+void store::set_attrs(detail::task_rec& t, const detail::task_attrs& a) {
+    drop_attrs(t);
+    if (t.batch != no_batch) {
+        const auto& b = batches_[t.batch];
+        if (a.service == b.service && a.action == b.action && a.labelset == b.labelset) return;
+    }
+    t.attrs = add_attrs(a);
+}
+
+std::string_view store::entry_request_id(const detail::batch_rec& b,
+                                         const detail::entry_rec& e) const {
+    return e.linked() ? tasks_[b.tasks[e.slot()]].request_id.view() : e.own_request_id();
+}
+
+std::optional<std::uint32_t> store::entry_task(std::uint32_t bpos,
+                                               const detail::entry_rec& e) const {
+    if (e.linked()) return batches_[bpos].tasks[e.slot()];
+    if (e.outcome != core::entry_outcome::accepted) return std::nullopt;
+    return find_batch_task(bpos, e.own_request_id());
+}
+
+void store::link_entries(std::uint32_t bpos) {
+    auto& b = batches_[bpos];
+    std::size_t guess = 0;  // usually one task per accepted entry, created in the entries' order
+    for (auto& e : b.entries) {
+        if (e.linked() || e.outcome != core::entry_outcome::accepted) continue;
+        auto rid = e.own_request_id();
+        auto matches = [&](std::size_t k) {
+            const auto& t = tasks_[b.tasks[k]];
+            return t.alive && t.request_id == rid;
+        };
+        std::size_t k = guess < b.tasks.size() && matches(guess) ? guess : 0;
+        while (k < b.tasks.size() && !matches(k)) ++k;
+        if (k < b.tasks.size() && k < detail::entry_rec::no_slot) {
+            e.link(static_cast<std::uint16_t>(k));
+            guess = k + 1;
+        }
+    }
+}
+
+void store::unlink_entries_to(std::uint32_t pos) {
+    const auto& t = tasks_[pos];
+    if (t.batch == no_batch) return;
+    auto& b = batches_[t.batch];
+    for (auto& e : b.entries) {
+        if (e.linked() && b.tasks[e.slot()] == pos) e.unlink(t.request_id.view());
+    }
+}
+
 void store::index_task(std::uint32_t pos, bool keys) {
     auto& t = tasks_[pos];
-    if (keys) task_keys_.insert(task_hash(t.service, t.request_id), pos);
-    task_by_service_.add(t.service, pos);
-    task_by_action_.add(t.action, pos);
-    for (auto l : labels_.labels_of(t.labelset)) task_by_label_.add(l, pos);
+    if (keys) task_keys_.insert(task_hash(task_service(t), t.request_id), pos);
+    task_by_service_.add(task_service(t), pos);
+    task_by_action_.add(task_action(t), pos);
+    for (auto l : labels_.labels_of(task_labelset(t))) task_by_label_.add(l, pos);
     auto s = static_cast<std::size_t>(t.state);
     task_states_.set(s, pos);
     ++task_counts_[s];
@@ -103,13 +169,11 @@ void store::add_outcome_tasks(std::uint32_t bpos, const batch_outcome& o) {
         t.created_at = now;
         t.deadline = to_ns(o.deadline);
         t.created_seq = seq_ + 1;
-        t.service = b.service;
-        t.action = b.action;
-        t.labelset = b.labelset;
-        t.batch = bpos;
+        t.batch = bpos;  // the batch's service, action, labels, region and poll settings
         insert_task(std::move(t));
         emit_task(static_cast<std::uint32_t>(tasks_.size() - 1), change_kind::task_created);
     }
+    link_entries(bpos);
 }
 
 core::result<core::task> store::adopt_task(const adopt_spec& spec) {
@@ -152,11 +216,8 @@ core::result<core::task> store::adopt_task(const adopt_spec& spec) {
     t.created_at = to_ns(clock_.system_now());
     t.deadline = to_ns(spec.deadline);
     t.created_seq = seq_ + 1;
-    t.service = svc;
-    t.action = actions_.intern(spec.action);
-    t.labelset = labels_.intern(spec.labels);
-    t.region = regions_.intern(spec.region);
-    t.poll = polls_.intern(spec.poll);
+    set_attrs(t, {svc, actions_.intern(spec.action), labels_.intern(spec.labels),
+                  regions_.intern(spec.region), polls_.intern(spec.poll)});
     insert_task(std::move(t));
     auto pos = static_cast<std::uint32_t>(tasks_.size() - 1);
     emit_task(pos, change_kind::task_created);
@@ -177,12 +238,18 @@ core::result<core::task_state> store::update_task(const core::task_key& key, con
                                     core::to_string(t.state), core::to_string(*u.state)));
     }
     bool changed = u.state && *u.state != t.state;
-    if (u.last_status && t.last_status != std::string_view(*u.last_status).substr(0, max_status)) {
-        t.last_status = bounded(*u.last_status, max_status);
-        changed = true;
-    }
-    if (u.last_error && t.last_error != std::string_view(*u.last_error).substr(0, max_error)) {
-        t.last_error = bounded(*u.last_error, max_error);
+    auto status = t.status.status();
+    auto error = t.status.error();
+    bool status_changed =
+        u.last_status && status != std::string_view(*u.last_status).substr(0, max_status);
+    bool error_changed =
+        u.last_error && error != std::string_view(*u.last_error).substr(0, max_error);
+    if (status_changed || error_changed) {
+        // status and error are views into t.status: set() builds the new value before it
+        // replaces the old one.
+        std::string new_status(status_changed ? std::string_view(*u.last_status) : status);
+        std::string new_error(error_changed ? std::string_view(*u.last_error) : error);
+        t.status.set(bounded(new_status, max_status), bounded(new_error, max_error));
         changed = true;
     }
     if (u.count_poll) ++t.polls;

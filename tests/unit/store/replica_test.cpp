@@ -723,6 +723,46 @@ namespace {
 
 // Expiries leave holes; a follower compacts them away as the leader's expire() does (amortized),
 // with no effect on what it answers, and its finished-unit queue does not grow without bound.
+// A batch entry reads its requestId from its task once linked (issue 20). A follower forgets a
+// finished batch's tasks one change at a time before the batch: in between, and across the
+// compactions those expiries bring, every entry must still say its requestId.
+TEST(Replica, a_batch_whose_tasks_expire_first_keeps_every_entry_request_id) {
+    pair_of_stores p;
+    std::vector<std::string> batches;
+    std::map<std::string, std::vector<std::string>> rids;
+    for (int i = 0; i < 1200; ++i) {
+        std::vector<std::string> r;
+        for (int j = 0; j < 5; ++j) r.push_back(std::to_string(i * 5 + j));
+        batches.push_back(submit(p.leader, "lb", "A", r));
+        rids[batches.back()] = r;
+    }
+    p.catch_up();
+    for (int i = 0; i < 6000; ++i)
+        set_state(p.leader, "lb", std::to_string(i), task_state::succeeded);
+    p.catch_up();
+    p.clock.advance(25h);
+    ASSERT_GT(p.leader.expire(p.clock.system_now()), 6000u);
+    std::size_t checked = 0;
+    while (p.applied < p.cap.events.size()) {
+        const auto& e = p.next();
+        bool task_expiry = e.c.kind == change_kind::task_expired;
+        std::string batch_id = task_expiry ? std::get<core::task>(e.object).batch_id : "";
+        ASSERT_TRUE(p.step());
+        if (!task_expiry) continue;
+        auto b = p.follower.get_batch(batch_id);
+        ASSERT_TRUE(b) << batch_id;  // its own expiry comes after its tasks'
+        const auto& want = rids[batch_id];
+        ASSERT_EQ(b->entries.size(), want.size());
+        for (std::size_t j = 0; j < want.size(); ++j) {
+            EXPECT_EQ(b->entries[j].request_id, want[j]) << batch_id << " #" << j;
+        }
+        ++checked;
+    }
+    EXPECT_EQ(checked, 6000u);
+    EXPECT_GT(p.follower.compactions(), 0u);
+    EXPECT_EQ(p.follower.batch_count(), 0u);
+}
+
 TEST(Replica, a_long_running_follower_compacts_and_keeps_answering) {
     pair_of_stores p;
     std::vector<watch_handle> handles;
