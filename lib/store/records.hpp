@@ -1,5 +1,5 @@
 #pragma once
-// The store's compact internal records (private to lib/store). 104 bytes a task and 24 a batch
+// The store's compact internal records (private to lib/store). 88 bytes a task and 24 a batch
 // entry, plus index entries; strings that repeat (service, action, region, labels) are small ids.
 
 #include <algorithm>
@@ -68,10 +68,13 @@ class status_pair {
 
 inline constexpr std::uint32_t no_attrs = 0xffffffffu;
 
-/// What a task of a batch shares with its batch, kept by the task itself only when it has no
-/// batch (adopted) or differs from it (store::attrs_; task_rec::attrs). A batch task's region
+/// What a task of a batch shares with its batch (and with the batch's other tasks: the time
+/// they were created and their deadline, batch_rec::task_*), kept by the task itself only when
+/// it has no batch (adopted) or differs (store::attrs_; task_rec::attrs). A batch task's region
 /// and poll settings are always its batch's.
 struct task_attrs {
+    std::int64_t created_at = 0;
+    std::int64_t deadline = 0;
     std::uint32_t service = 0;
     std::uint32_t action = 0;
     std::uint32_t labelset = 0;
@@ -79,15 +82,13 @@ struct task_attrs {
     std::uint32_t poll = 0;    // poll_table id
 };
 
-/// 104 bytes (issue 20): the service, action, labels, region and poll settings are its
-/// batch's (or in store::attrs_), the status and error share one string.
+/// 88 bytes (issue 20): the service, action, labels, region, poll settings, creation time and
+/// deadline are its batch's (or in store::attrs_), the status and error share one string.
 struct task_rec {
     compact_string request_id;
     compact_string resources;  // joined with '\n' (resource ids never contain one)
     status_pair status;        // last status and last error
-    std::int64_t created_at = 0;
     std::int64_t finished_at = 0;
-    std::int64_t deadline = 0;
     std::uint64_t created_seq = 0;
     std::uint64_t updated_seq = 0;
     std::uint32_t batch = no_batch;  // position in batches_
@@ -96,7 +97,7 @@ struct task_rec {
     core::task_state state = core::task_state::pending;
     bool alive = true;
 };
-static_assert(sizeof(task_rec) == 104);
+static_assert(sizeof(task_rec) == 88);
 
 /// A batch entry in 24 bytes (issue 20): its resource, code and outcome, and the requestId
 /// (accepted entries) either kept in the entry's own string or, once the entry is *linked*,
@@ -197,6 +198,9 @@ struct batch_rec {
     core::task_counts counts{};
     std::int64_t created_at = 0;
     std::int64_t finished_at = 0;
+    // What its tasks share (task_attrs): set by the first task it gets.
+    std::int64_t task_created_at = 0;
+    std::int64_t task_deadline = 0;
     std::uint32_t service = 0;
     std::uint32_t action = 0;
     std::uint32_t region = 0;
@@ -205,6 +209,7 @@ struct batch_rec {
     std::uint32_t poll = 0;  // poll_table id (core::batch::poll)
     core::batch_state state = core::batch_state::submitting;
     bool alive = true;
+    bool task_times = false;  // task_created_at and task_deadline are set
 };
 
 /// A unit retention forgets at once: a terminal batch (with its tasks) or a terminal adopted task.

@@ -202,9 +202,9 @@ core::task store::task_view(std::uint32_t pos) const {
     t.last_status = r.status.status();
     t.last_error = r.status.error();
     t.polls = r.polls;
-    t.created_at = from_ns(r.created_at);
+    t.created_at = from_ns(task_created_at(r));
     t.finished_at = from_ns(r.finished_at);
-    t.deadline = from_ns(r.deadline);
+    t.deadline = from_ns(task_deadline(r));
     t.labels = labels_.to_labels(task_labelset(r));
     t.created_seq = r.created_seq;
     t.updated_seq = r.updated_seq;
@@ -455,8 +455,8 @@ std::size_t store::track_lost_outcome_tasks() {
         }
         if (lost.entries.empty()) continue;
         for (auto t : b.tasks) {
-            if (tasks_[t].deadline != 0) {
-                lost.deadline = detail::from_ns(tasks_[t].deadline);
+            if (auto d = task_deadline(tasks_[t]); d != 0) {
+                lost.deadline = detail::from_ns(d);
                 break;
             }
         }

@@ -241,6 +241,14 @@ class store {
         auto* a = own_attrs(t);
         return a != nullptr ? a->labelset : batches_[t.batch].labelset;
     }
+    std::int64_t task_created_at(const detail::task_rec& t) const {
+        auto* a = own_attrs(t);
+        return a != nullptr ? a->created_at : batches_[t.batch].task_created_at;
+    }
+    std::int64_t task_deadline(const detail::task_rec& t) const {
+        auto* a = own_attrs(t);
+        return a != nullptr ? a->deadline : batches_[t.batch].task_deadline;
+    }
     std::uint32_t task_poll(const detail::task_rec& t) const {
         return t.batch != detail::no_batch ? batches_[t.batch].poll : attrs_[t.attrs].poll;
     }
@@ -248,8 +256,8 @@ class store {
     std::uint32_t add_attrs(const detail::task_attrs& a);
     /// Frees the task's own attrs (if any).
     void drop_attrs(detail::task_rec& t);
-    /// A task record's attrs: its own unless it has a batch with the same service, action and
-    /// labels.
+    /// A task record's attrs: its own unless it has a batch with the same service, action,
+    /// labels, and the same creation time and deadline as the batch's first task.
     void set_attrs(detail::task_rec& t, const detail::task_attrs& a);
     /// An entry's requestId: its own, or its task's once linked.
     std::string_view entry_request_id(const detail::batch_rec& b, const detail::entry_rec& e) const;

@@ -192,7 +192,7 @@ void store::for_each_live_task(
         for (auto pos = task_states_.next(static_cast<std::size_t>(s), 0, end); pos < end;
              pos = task_states_.next(static_cast<std::size_t>(s), pos + 1, end)) {
             const auto& t = tasks_[pos];
-            fn(task_key_of(pos), t.state, detail::from_ns(t.deadline));
+            fn(task_key_of(pos), t.state, detail::from_ns(task_deadline(t)));
         }
     }
 }

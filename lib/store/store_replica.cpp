@@ -193,9 +193,9 @@ core::result<void> store::apply_replicated_task(const change& c, core::task t) {
             altered = "labels";
         else if (joined_resources(t.resources) != r.resources.view())
             altered = "resources";
-        else if (to_ns(t.created_at) != r.created_at)
+        else if (to_ns(t.created_at) != task_created_at(r))
             altered = "created_at";
-        else if (to_ns(t.deadline) != r.deadline)
+        else if (to_ns(t.deadline) != task_deadline(r))
             altered = "deadline";
         else if (batch == no_batch && t.poll != polls_.get(task_poll(r)))
             altered = "poll";

@@ -74,14 +74,13 @@ detail::task_rec store::task_record(core::task&& t, std::uint32_t batch) {
         r.resources = joined_resources(t.resources);
     }
     r.status.set(t.last_status, t.last_error);
-    r.created_at = to_ns(t.created_at);
     r.finished_at = to_ns(t.finished_at);
-    r.deadline = to_ns(t.deadline);
     r.created_seq = t.created_seq;
     r.updated_seq = std::max(t.updated_seq, t.created_seq);
     r.batch = batch;
     // A batch task's region and poll settings are its batch's.
-    set_attrs(r, {services_.intern(t.service), actions_.intern(t.action), labels_.intern(t.labels),
+    set_attrs(r, {to_ns(t.created_at), to_ns(t.deadline), services_.intern(t.service),
+                  actions_.intern(t.action), labels_.intern(t.labels),
                   batch == no_batch ? regions_.intern(t.region) : batches_[batch].region,
                   batch == no_batch ? polls_.intern(t.poll) : batches_[batch].poll});
     r.polls = t.polls;
@@ -103,6 +102,9 @@ core::result<void> store::restore_batch(core::batch b, bool fresh) {
     if (auto it = fresh ? batch_ids_.end() : batch_ids_.find(*id); it != batch_ids_.end()) {
         auto& old = batches_[it->second];
         rec.tasks = std::move(old.tasks);
+        rec.task_created_at = old.task_created_at;  // what its tasks share (set_attrs)
+        rec.task_deadline = old.task_deadline;
+        rec.task_times = old.task_times;
         old = std::move(rec);
         return {};
     }

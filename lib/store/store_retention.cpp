@@ -238,7 +238,10 @@ void store::drop_dead_records() {
         if (t.batch != no_batch && batch == no_batch) {
             // A live task whose batch is gone is kept, unattached, with the batch's attributes.
             const auto& ob = batches_[t.batch];  // not moved: it is dead
-            if (!attrs) attrs = detail::task_attrs{ob.service, ob.action, ob.labelset, 0, 0};
+            if (!attrs) {
+                attrs = detail::task_attrs{
+                    ob.task_created_at, ob.task_deadline, ob.service, ob.action, ob.labelset, 0, 0};
+            }
             attrs->region = ob.region;
             attrs->poll = ob.poll;
         }

@@ -55,8 +55,16 @@ void store::drop_attrs(detail::task_rec& t) {
 void store::set_attrs(detail::task_rec& t, const detail::task_attrs& a) {
     drop_attrs(t);
     if (t.batch != no_batch) {
-        const auto& b = batches_[t.batch];
-        if (a.service == b.service && a.action == b.action && a.labelset == b.labelset) return;
+        auto& b = batches_[t.batch];
+        if (!b.task_times) {
+            b.task_created_at = a.created_at;
+            b.task_deadline = a.deadline;
+            b.task_times = true;
+        }
+        if (a.service == b.service && a.action == b.action && a.labelset == b.labelset &&
+            a.created_at == b.task_created_at && a.deadline == b.task_deadline) {
+            return;
+        }
     }
     t.attrs = add_attrs(a);
 }
@@ -166,10 +174,11 @@ void store::add_outcome_tasks(std::uint32_t bpos, const batch_outcome& o) {
         detail::task_rec t;
         t.request_id = rid;
         t.resources = std::move(resources);
-        t.created_at = now;
-        t.deadline = to_ns(o.deadline);
         t.created_seq = seq_ + 1;
-        t.batch = bpos;  // the batch's service, action, labels, region and poll settings
+        t.batch = bpos;
+        // Usually the batch's service, action, labels, region, poll settings; and creation
+        // time and deadline (a batch's tasks are made together, unless some were lost).
+        set_attrs(t, {now, to_ns(o.deadline), b.service, b.action, b.labelset, b.region, b.poll});
         insert_task(std::move(t));
         emit_task(static_cast<std::uint32_t>(tasks_.size() - 1), change_kind::task_created);
     }
@@ -213,11 +222,10 @@ core::result<core::task> store::adopt_task(const adopt_spec& spec) {
     detail::task_rec t;
     t.request_id = spec.request_id;
     t.resources = std::move(resources);
-    t.created_at = to_ns(clock_.system_now());
-    t.deadline = to_ns(spec.deadline);
     t.created_seq = seq_ + 1;
-    set_attrs(t, {svc, actions_.intern(spec.action), labels_.intern(spec.labels),
-                  regions_.intern(spec.region), polls_.intern(spec.poll)});
+    set_attrs(
+        t, {to_ns(clock_.system_now()), to_ns(spec.deadline), svc, actions_.intern(spec.action),
+            labels_.intern(spec.labels), regions_.intern(spec.region), polls_.intern(spec.poll)});
     insert_task(std::move(t));
     auto pos = static_cast<std::uint32_t>(tasks_.size() - 1);
     emit_task(pos, change_kind::task_created);

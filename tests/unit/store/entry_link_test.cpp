@@ -156,6 +156,7 @@ struct workload {
             EXPECT_EQ(t.poll, want->second.poll);
             EXPECT_EQ(t.target, want->second.target);
             EXPECT_EQ(t.deadline, want->second.deadline);
+            EXPECT_EQ(t.created_at, want->second.created_at);
         }
     }
 };
@@ -235,7 +236,7 @@ TEST(EntryLink, an_entry_whose_task_expired_alone_keeps_its_request_id) {
     }
 }
 
-TEST(EntryLink, a_live_task_whose_batch_expired_keeps_its_region_and_poll_settings) {
+TEST(EntryLink, a_live_task_whose_batch_expired_keeps_what_it_shared_with_the_batch) {
     workload w;
     w.add(4);  // an adopted task in another region, interned first below
     w.add(0);
@@ -259,6 +260,8 @@ TEST(EntryLink, a_live_task_whose_batch_expired_keeps_its_region_and_poll_settin
     EXPECT_EQ(kept->poll, t.poll);
     EXPECT_EQ(kept->action, t.action);
     EXPECT_EQ(kept->labels, t.labels);
+    EXPECT_EQ(kept->created_at, t.created_at);
+    EXPECT_EQ(kept->deadline, t.deadline);
 }
 
 TEST(EntryLink, a_restored_resource_id_with_a_newline_is_refused) {

@@ -97,8 +97,8 @@ TEST(StatusPair, status_and_error_read_back_in_every_combination) {
     }
 }
 
-TEST(StatusPair, is_16_bytes_in_a_104_byte_task_record) {
-    EXPECT_EQ(sizeof(task_rec), 104u);
+TEST(StatusPair, is_16_bytes_in_an_88_byte_task_record) {
+    EXPECT_EQ(sizeof(task_rec), 88u);
     task_rec t;
     t.status.set("running", "");
     EXPECT_EQ(t.status.status(), "running");
