@@ -1,7 +1,7 @@
 #pragma once
 // Secondary indexes over record positions. Records live in vectors in creation order, so a
-// position list built by appending is already sorted: pagination is a binary search. Entries of
-// evicted records stay until the next compaction (readers check the record is alive).
+// position list built by appending is already sorted: pagination seeks the next position. Entries
+// of evicted records stay until the next compaction (readers check the record is alive).
 
 #include <cstdint>
 #include <span>
@@ -9,23 +9,32 @@
 
 #include "store/huge_pages.hpp"
 
+struct roaring_bitmap_s;  // <roaring/roaring.h>, kept out of this header
+
 namespace taskpoller::store {
 
-/// For each small id (service, action, label...), the positions of the records that have it.
+/// For each small id (service, action, label...), the positions of the records that have it, as
+/// a compressed bitmap (CRoaring, Debian's libroaring): 1 bit a position where an id is common,
+/// 2 bytes where it is rare, instead of 4 bytes each (issue 20). Positions are added in
+/// increasing order (records are appended), which CRoaring appends in O(1).
 class posting_lists {
   public:
-    void add(std::uint32_t id, std::uint32_t pos) {
-        if (id >= lists_.size()) lists_.resize(id + 1);
-        lists_[id].push_back(pos);
-    }
-    std::span<const std::uint32_t> get(std::uint32_t id) const {
-        return id < lists_.size() ? std::span<const std::uint32_t>(lists_[id])
-                                  : std::span<const std::uint32_t>{};
-    }
-    void clear() { lists_.clear(); }
+    posting_lists() = default;
+    ~posting_lists();
+    posting_lists(const posting_lists&) = delete;
+    posting_lists& operator=(const posting_lists&) = delete;
+
+    void add(std::uint32_t id, std::uint32_t pos);
+    /// How many positions id's list holds.
+    std::uint64_t count(std::uint32_t id) const;
+    /// The first position ≥ from in id's list, or `end` if there is none below it.
+    std::uint32_t next(std::uint32_t id, std::uint32_t from, std::uint32_t end) const;
+    void clear();
+    /// Compresses runs of positions (after a rebuild: most lists are dense runs then).
+    void optimize();
 
   private:
-    std::vector<huge_vector<std::uint32_t>> lists_;  // a service's list reaches megabytes
+    std::vector<roaring_bitmap_s*> lists_;  // null: no position yet
 };
 
 /// One bit per position per state: "which tasks are running" without touching the records.

@@ -30,11 +30,40 @@ core::result<std::uint64_t> parse_token(char kind, std::string_view token) {
     return seq;
 }
 
-// Next candidate position at or after `from` in a sorted position list.
-std::uint32_t next_in(std::span<const std::uint32_t> list, std::uint32_t from, std::uint32_t end) {
-    auto it = std::lower_bound(list.begin(), list.end(), from);
-    return it == list.end() ? end : *it;
-}
+// The shortest position list a filter names: the walk takes its candidates from it and checks
+// the rest of the filter on each record.
+class driver {
+  public:
+    void consider(const posting_lists& lists, std::uint32_t id) {
+        auto n = lists.count(id);
+        if (set_ && n >= size_) return;
+        set_ = true;
+        size_ = n;
+        lists_ = &lists;
+        id_ = id;
+    }
+    void consider(std::span<const std::uint32_t> sorted) {
+        if (set_ && sorted.size() >= size_) return;
+        set_ = true;
+        size_ = sorted.size();
+        lists_ = nullptr;
+        sorted_ = sorted;
+    }
+    bool set() const { return set_; }
+    // Next candidate position at or after `from`, or `end`.
+    std::uint32_t next(std::uint32_t from, std::uint32_t end) const {
+        if (lists_ != nullptr) return lists_->next(id_, from, end);
+        auto it = std::lower_bound(sorted_.begin(), sorted_.end(), from);
+        return it == sorted_.end() || *it >= end ? end : *it;
+    }
+
+  private:
+    bool set_ = false;
+    std::uint64_t size_ = 0;
+    const posting_lists* lists_ = nullptr;
+    std::uint32_t id_ = 0;
+    std::span<const std::uint32_t> sorted_;
+};
 
 // Walks candidates from `start`, keeps those `match` accepts, stops after `limit` and records a
 // token if at least one more matches.
@@ -110,16 +139,11 @@ core::result<page<core::task>> store::list_tasks(const task_filter& f,
         label_ids.push_back(id);
     }
     // Drive the walk from the shortest position list that applies; check the rest per record.
-    std::span<const std::uint32_t> driver;
-    bool have_driver = false;
-    auto consider = [&](std::span<const std::uint32_t> list) {
-        if (!have_driver || list.size() < driver.size()) driver = list;
-        have_driver = true;
-    };
-    if (svc != no_id) consider(task_by_service_.get(svc));
-    if (act != no_id) consider(task_by_action_.get(act));
-    if (bpos != no_batch) consider(batches_[bpos].tasks);
-    for (auto id : label_ids) consider(task_by_label_.get(id));
+    driver d;
+    if (svc != no_id) d.consider(task_by_service_, svc);
+    if (act != no_id) d.consider(task_by_action_, act);
+    if (bpos != no_batch) d.consider(batches_[bpos].tasks);
+    for (auto id : label_ids) d.consider(task_by_label_, id);
 
     auto match = [&](std::uint32_t pos) {
         const auto& t = tasks_[pos];
@@ -131,7 +155,7 @@ core::result<page<core::task>> store::list_tasks(const task_filter& f,
                            [&](std::uint32_t l) { return labels_.contains(task_labelset(t), l); });
     };
     auto next = [&](std::uint32_t from) -> std::uint32_t {
-        if (have_driver) return next_in(driver, from, end);
+        if (d.set()) return d.next(from, end);
         if (f.state) return task_states_.next(static_cast<std::size_t>(*f.state), from, end);
         return from;
     };
@@ -157,15 +181,10 @@ core::result<page<core::batch>> store::list_batches(const batch_filter& f,
         if (id == no_id) return page<core::batch>{};
         label_ids.push_back(id);
     }
-    std::span<const std::uint32_t> driver;
-    bool have_driver = false;
-    auto consider = [&](std::span<const std::uint32_t> list) {
-        if (!have_driver || list.size() < driver.size()) driver = list;
-        have_driver = true;
-    };
-    if (svc != no_id) consider(batch_by_service_.get(svc));
-    if (act != no_id) consider(batch_by_action_.get(act));
-    for (auto id : label_ids) consider(batch_by_label_.get(id));
+    driver d;
+    if (svc != no_id) d.consider(batch_by_service_, svc);
+    if (act != no_id) d.consider(batch_by_action_, act);
+    for (auto id : label_ids) d.consider(batch_by_label_, id);
 
     auto match = [&](std::uint32_t pos) {
         const auto& b = batches_[pos];
@@ -175,7 +194,7 @@ core::result<page<core::batch>> store::list_batches(const batch_filter& f,
                            [&](std::uint32_t l) { return labels_.contains(b.labelset, l); });
     };
     auto next = [&](std::uint32_t from) -> std::uint32_t {
-        if (have_driver) return next_in(driver, from, end);
+        if (d.set()) return d.next(from, end);
         if (f.state) return batch_states_.next(static_cast<std::size_t>(*f.state), from, end);
         return from;
     };

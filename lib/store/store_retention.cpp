@@ -201,6 +201,10 @@ void store::compact() {
         }
         link_entries(bpos);  // entries restored or replicated before their tasks
     }
+    for (auto* p : {&task_by_service_, &task_by_action_, &task_by_label_, &batch_by_service_,
+                    &batch_by_action_, &batch_by_label_}) {
+        p->optimize();
+    }
     rebuild_finished();
 }
 
