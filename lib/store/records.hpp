@@ -210,6 +210,9 @@ struct batch_rec {
     core::batch_state state = core::batch_state::submitting;
     bool alive = true;
     bool task_times = false;  // task_created_at and task_deadline are set
+    // `entries` is empty and means one accepted entry (code 0, no message) for each resource
+    // of each task, in task order (store::collapse_entries).
+    bool entries_are_tasks = false;
 };
 
 /// A unit retention forgets at once: a terminal batch (with its tasks) or a terminal adopted task.

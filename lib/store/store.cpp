@@ -227,6 +227,13 @@ core::batch store::batch_view(std::uint32_t pos) const {
     b.client_token = r.client_token;
     b.target = r.target;
     b.poll = polls_.get(r.poll);
+    if (r.entries_are_tasks) {
+        for_each_task_entry(r, [&](std::string_view resource, std::uint32_t tp) {
+            const auto& t = tasks_[tp];
+            b.entries.push_back({std::string(resource), core::entry_outcome::accepted, 0, "",
+                                 t.request_id.str(), t.state});
+        });
+    }
     b.entries.reserve(r.entries.size());
     for (const auto& e : r.entries) {
         core::entry out{
@@ -402,6 +409,7 @@ core::result<core::batch> store::record_batch_outcome(std::string_view batch_id,
     bool any_accepted = false;
     bool any_unknown = false;
     b.entries.clear();  // the resources named at creation: the answer says what became of them
+    b.entries_are_tasks = false;
     for (const auto& e : outcome.entries) {
         bool accepted = e.outcome == core::entry_outcome::accepted;
         any_accepted |= accepted;
@@ -431,6 +439,7 @@ core::result<core::batch> store::mark_batch_unknown(std::string_view batch_id,
             fmt::format("batch {} is already {}", batch_id, core::to_string(batches_[*pos].state)));
     }
     batches_[*pos].message = message;
+    expand_entries(*pos);
     for (auto& e : batches_[*pos].entries) e.set_message(message);
     set_batch_state(*pos, core::batch_state::unknown);
     emit_batch(*pos, change_kind::batch_changed);

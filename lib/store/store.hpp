@@ -147,6 +147,8 @@ class store {
     void set_retention(const retention_policy& r) { options_.retention = r; }
     /// How many times evicted records' holes were compacted away (status, tests).
     std::size_t compactions() const { return compactions_; }
+    /// Batches keeping no entries of their own (collapse_entries), for tests and benchmarks.
+    std::size_t collapsed_batches() const;
 
     // ---- journal hook (issue 7)
 
@@ -267,6 +269,25 @@ class store {
     void link_entries(std::uint32_t bpos);
     /// The entries linked to task `pos` keep its requestId themselves again (before it dies).
     void unlink_entries_to(std::uint32_t pos);
+    /// A batch whose entries say no more than its tasks — one accepted entry with code 0 and no
+    /// message for each resource of each task, in task order, as an answer that accepted
+    /// everything gives — keeps none (batch_rec::entries_are_tasks; issue 20).
+    void collapse_entries(std::uint32_t bpos);
+    /// Makes such a batch's entries again (before they or its tasks change).
+    void expand_entries(std::uint32_t bpos);
+    /// Calls fn(resource, task position) for each entry a collapsed batch stands for.
+    template <class Fn>
+    void for_each_task_entry(const detail::batch_rec& b, Fn fn) const {
+        for (auto tp : b.tasks) {
+            std::string_view res = tasks_[tp].resources;
+            for (std::size_t i = 0; i <= res.size();) {
+                auto nl = res.find('\n', i);
+                if (nl == std::string_view::npos) nl = res.size();
+                fn(res.substr(i, nl - i), tp);
+                i = nl + 1;
+            }
+        }
+    }
     /// The task's whole identity (core/task_key.hpp).
     core::task_key task_key_of(std::uint32_t pos) const;
     /// "region ap-x, batch b-1" / "region ap-x, adopted": how to tell colliding tasks apart.

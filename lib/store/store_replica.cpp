@@ -124,7 +124,9 @@ core::result<void> store::apply_replicated_batch(const change& c, core::batch b)
         r.code = b.code;
         r.message = b.message;
         r.entries = entry_records(b.entries);
+        r.entries_are_tasks = false;
         link_entries(*held);
+        collapse_entries(*held);
         if (b.state != r.state) set_batch_state(*held, b.state, to_ns(b.finished_at));
         emit_batch(*held, change_kind::batch_changed);
     }
@@ -178,7 +180,10 @@ core::result<void> store::apply_replicated_task(const change& c, core::task t) {
         auto finished_at = rec.finished_at;
         insert_task(std::move(rec));
         auto pos = static_cast<std::uint32_t>(tasks_.size() - 1);
-        if (batch != no_batch) link_entries(batch);
+        if (batch != no_batch) {
+            link_entries(batch);
+            collapse_entries(batch);
+        }
         if (to != core::task_state::pending) set_task_state(pos, to, finished_at);
         emit_task(pos, change_kind::task_created);
     } else {

@@ -139,6 +139,8 @@ core::result<void> store::restore_task(core::task t, bool fresh) {
         }
     }
     restoring_ = true;
+    // A collapsed batch's entries stand for the tasks it has: make them before that changes.
+    if (batch != no_batch) expand_entries(batch);
     std::optional<std::uint32_t> older;
     if (!fresh) older = find_exact_task(t.key());  // not another task its key would qualify
     auto rec = task_record(std::move(t), batch);

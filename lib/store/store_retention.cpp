@@ -200,6 +200,7 @@ void store::compact() {
             e.move_to(static_cast<std::uint16_t>(it - b.tasks.begin()));
         }
         link_entries(bpos);  // entries restored or replicated before their tasks
+        collapse_entries(bpos);
     }
     for (auto* p : {&task_by_service_, &task_by_action_, &task_by_label_, &batch_by_service_,
                     &batch_by_action_, &batch_by_label_}) {

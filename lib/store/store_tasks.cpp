@@ -30,6 +30,7 @@ std::string bounded(std::string_view s, std::size_t max) {
 }  // namespace
 
 void store::insert_task(detail::task_rec&& rec) {
+    if (rec.batch != no_batch) expand_entries(rec.batch);  // they stand for the tasks it had
     auto pos = static_cast<std::uint32_t>(tasks_.size());
     tasks_.push_back(std::move(rec));
     index_task(pos);
@@ -100,9 +101,55 @@ void store::link_entries(std::uint32_t bpos) {
     }
 }
 
+void store::collapse_entries(std::uint32_t bpos) {
+    auto& b = batches_[bpos];
+    if (b.entries_are_tasks || b.tasks.empty() || b.tasks.size() >= detail::entry_rec::no_slot) {
+        return;
+    }
+    std::size_t i = 0;
+    bool same = true;
+    for_each_task_entry(b, [&](std::string_view resource, std::uint32_t tp) {
+        if (!same) return;
+        if (i == b.entries.size() || !tasks_[tp].alive) {
+            same = false;
+            return;
+        }
+        const auto& e = b.entries[i++];
+        same = e.outcome == core::entry_outcome::accepted && e.code == 0 && e.message().empty() &&
+               e.resource_id() == resource &&
+               entry_request_id(b, e) == tasks_[tp].request_id.view();
+    });
+    if (!same || i != b.entries.size()) return;
+    std::vector<detail::entry_rec>().swap(b.entries);
+    b.entries_are_tasks = true;
+}
+
+std::size_t store::collapsed_batches() const {
+    std::size_t n = 0;
+    for (const auto& b : batches_) n += b.alive && b.entries_are_tasks ? 1 : 0;
+    return n;
+}
+
+void store::expand_entries(std::uint32_t bpos) {
+    auto& b = batches_[bpos];
+    if (!b.entries_are_tasks) return;
+    std::vector<detail::entry_rec> entries;
+    std::uint16_t slot = 0;
+    std::uint32_t last = no_batch;
+    for_each_task_entry(b, [&](std::string_view resource, std::uint32_t tp) {
+        if (last != no_batch && tp != last) ++slot;
+        last = tp;
+        entries.emplace_back(resource, "", "", 0, core::entry_outcome::accepted);
+        entries.back().link(slot);
+    });
+    b.entries = std::move(entries);
+    b.entries_are_tasks = false;
+}
+
 void store::unlink_entries_to(std::uint32_t pos) {
     const auto& t = tasks_[pos];
     if (t.batch == no_batch) return;
+    expand_entries(t.batch);
     auto& b = batches_[t.batch];
     for (auto& e : b.entries) {
         if (e.linked() && b.tasks[e.slot()] == pos) e.unlink(t.request_id.view());
@@ -183,6 +230,7 @@ void store::add_outcome_tasks(std::uint32_t bpos, const batch_outcome& o) {
         emit_task(static_cast<std::uint32_t>(tasks_.size() - 1), change_kind::task_created);
     }
     link_entries(bpos);
+    collapse_entries(bpos);
 }
 
 core::result<core::task> store::adopt_task(const adopt_spec& spec) {

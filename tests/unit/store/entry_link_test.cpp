@@ -4,7 +4,9 @@
 // compaction (which rebuilds the task lists), a journal restore and a detached task.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
 
 #include "helpers.hpp"
 
@@ -195,6 +197,38 @@ TEST(EntryLink, views_read_back_through_changes_expiry_and_compaction) {
     w.check(w.s);
 }
 
+// A batch whose answer accepted every resource, one task each or one for several, keeps no
+// entries (they are its tasks'); one with a rejected entry, a code or a message keeps them.
+TEST(EntryLink, a_batch_whose_entries_are_its_tasks_keeps_none_until_they_differ) {
+    workload w;
+    for (int i = 0; i < 5; ++i) w.add(i);  // kinds 0 and 3 collapse; 1 and 2 do not; 4 adopted
+    EXPECT_EQ(w.s.collapsed_batches(), 2u);
+    w.check(w.s);
+    // A CVM-style answer: one requestId for three resources, all accepted.
+    auto b = w.s.create_batch({"cvm", "StopInstances", "ap-guangzhou", {}, ""});
+    ASSERT_TRUE(b);
+    batch_outcome o;
+    for (auto res : {"ins-1", "ins-2", "ins-3"}) o.entries.push_back(accepted(res, "shared-1"));
+    o.entries.push_back(accepted("ins-4", "own-4"));
+    auto r = w.s.record_batch_outcome(b->id, o);
+    ASSERT_TRUE(r);
+    w.batches[r->id] = *r;
+    for (const auto& t : w.all_tasks_of(r->id)) w.tasks[core::format_task_identity(t.key())] = t;
+    EXPECT_EQ(w.s.collapsed_batches(), 3u);
+    auto view = w.s.get_batch(r->id);
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->entries.size(), 4u);
+    w.check(w.s);
+    // Task changes show in the entries' states; a cancelled batch still reads back.
+    ASSERT_TRUE(set_state(w.s, "cvm", "shared-1", task_state::running));
+    view = w.s.get_batch(r->id);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(view->entries[i].state, task_state::running) << i;
+    EXPECT_EQ(view->entries[3].state, task_state::pending);
+    ASSERT_TRUE(w.s.cancel_batch(r->id));
+    w.check(w.s);
+    EXPECT_EQ(w.s.get_batch(r->id)->entries[3].state, task_state::cancelled);
+}
+
 TEST(EntryLink, a_restored_store_reads_back_as_the_original) {
     workload w;
     for (int i = 0; i < 400; ++i) w.add(i);
@@ -206,6 +240,30 @@ TEST(EntryLink, a_restored_store_reads_back_as_the_original) {
     w.check(copy);
     EXPECT_EQ(all_batches(copy), all_batches(w.s));
     EXPECT_EQ(all_tasks(copy), all_tasks(w.s));
+    EXPECT_GT(copy.collapsed_batches(), 100u);
+    EXPECT_EQ(copy.collapsed_batches(), w.s.collapsed_batches());
+    // Restoring a batch's task again, or a new one (a follower reloading), makes its entries
+    // again first: they say what the answer said, not what the tasks are now.
+    std::optional<core::task> extra;
+    for (auto& t : all_tasks(w.s)) {
+        if (t.batch_id.empty()) continue;
+        t.last_status = "reloaded";
+        ASSERT_TRUE(copy.restore_task(t));
+        const auto& entries = w.batches.at(t.batch_id).entries;
+        bool collapsed = std::all_of(entries.begin(), entries.end(), [](const core::entry& e) {
+            return e.outcome == core::entry_outcome::accepted && e.message.empty();
+        });
+        if (!extra && collapsed) extra = t;  // a collapsed batch's (kind 0 or 3)
+    }
+    ASSERT_TRUE(extra);
+    extra->request_id = "extra-1";
+    extra->resources = {"lb-extra"};
+    extra->created_seq = extra->updated_seq = copy.seq() + 1;
+    ASSERT_TRUE(copy.restore_task(*extra));
+    w.tasks[core::format_task_identity(extra->key())] = *extra;
+    copy.finish_restore(0);
+    w.check(copy);
+    EXPECT_EQ(copy.collapsed_batches(), w.s.collapsed_batches() - 1);
 }
 
 TEST(EntryLink, an_entry_whose_task_expired_alone_keeps_its_request_id) {
