@@ -2,8 +2,10 @@
 # non-zero or if its output does not end with exactly one JSON line of the form
 # {"bench":"<BENCH>",...} holding every key of KEYS (a ;-list) with a non-null value, and, for
 # each NAME=VALUE of EQUALS, the value VALUE under NAME. A key or NAME may be a dotted path into
-# nested objects ("v3.daemon_cpu_us_per_poll").
-#   cmake -DPROGRAM=... -DARGS=... -DBENCH=... -DKEYS=... [-DEQUALS=...] -P smoke_test.cmake
+# nested objects ("v3.daemon_cpu_us_per_poll"); for each NAME=MAX of AT_MOST, a number under
+# NAME no greater than MAX.
+#   cmake -DPROGRAM=... -DARGS=... -DBENCH=... -DKEYS=... [-DEQUALS=...] [-DAT_MOST=...]
+#         -P smoke_test.cmake
 execute_process(COMMAND ${PROGRAM} ${ARGS}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("${out}")
@@ -36,5 +38,15 @@ foreach(pair IN LISTS EQUALS)
   string(JSON value ERROR_VARIABLE json_error GET "${line}" ${path})
   if(json_error OR NOT value STREQUAL CMAKE_MATCH_2)
     message(FATAL_ERROR "\"${CMAKE_MATCH_1}\" is \"${value}\", expected \"${CMAKE_MATCH_2}\"")
+  endif()
+endforeach()
+foreach(pair IN LISTS AT_MOST)
+  string(REGEX MATCH "^([^=]+)=(.*)$" ignored "${pair}")
+  set(name "${CMAKE_MATCH_1}")
+  set(max "${CMAKE_MATCH_2}")  # (MATCHES below resets CMAKE_MATCH_*)
+  string(REPLACE "." ";" path "${name}")
+  string(JSON value ERROR_VARIABLE json_error GET "${line}" ${path})
+  if(json_error OR NOT value MATCHES "^[0-9.eE+-]+$" OR value GREATER max)
+    message(FATAL_ERROR "\"${name}\" is \"${value}\", expected at most ${max}")
   endif()
 endforeach()
