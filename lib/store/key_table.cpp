@@ -1,32 +1,33 @@
 #include "store/key_table.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace taskpoller::store {
 
 void key_table::insert(std::uint64_t hash, std::uint32_t pos) {
     if (pos >= (1u << 31)) throw std::length_error("key_table: position out of range");
-    if ((size_ + 1) * 2 > slots_.size()) grow();
+    if (!fits(size_ + 1, slots_.size())) grow();
     place(fold(hash), pos);
     ++size_;
 }
 
 void key_table::place(std::uint32_t hash, std::uint32_t pos) {
-    std::size_t i = hash & mask();
-    while (slots_[i].used) i = (i + 1) & mask();
+    std::size_t i = home(hash);
+    while (slots_[i].used) i = next(i);
     slots_[i].hash = hash;
     slots_[i].pos = pos;
     slots_[i].used = 1;
 }
 
 void key_table::reserve(std::size_t n) {
-    std::size_t want = slots_.empty() ? 16 : slots_.size();
-    while (n * 2 > want) want *= 2;
-    if (want != slots_.size()) rehash(want);
+    if (fits(n, slots_.size())) return;
+    std::size_t want = std::max<std::size_t>(16, n + n / 4 + 1);
+    rehash(want);
 }
 
 void key_table::grow() {
-    rehash(slots_.empty() ? 16 : slots_.size() * 2);
+    rehash(slots_.empty() ? 16 : slots_.size() + slots_.size() / 2);
 }
 
 void key_table::rehash(std::size_t slots) {
@@ -41,9 +42,9 @@ void key_table::erase_at(std::size_t i) {
     // Backward shift: pull later members of the probe run into the hole so lookups that would
     // have passed through it still find them.
     std::size_t hole = i;
-    for (std::size_t j = (hole + 1) & mask(); slots_[j].used; j = (j + 1) & mask()) {
-        std::size_t home = slots_[j].hash & mask();
-        bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+    for (std::size_t j = next(hole); slots_[j].used; j = next(j)) {
+        std::size_t h = home(slots_[j].hash);
+        bool movable = hole <= j ? (h <= hole || h > j) : (h <= hole && h > j);
         if (movable) {
             slots_[hole] = slots_[j];
             hole = j;
