@@ -166,9 +166,7 @@ std::optional<std::uint32_t> store::find_exact_task(const core::task_key& key) c
 std::optional<std::uint32_t> store::find_batch(std::string_view batch_id) const {
     auto id = core::parse_batch_id(batch_id);
     if (!id) return std::nullopt;
-    auto it = batch_ids_.find(*id);
-    if (it == batch_ids_.end()) return std::nullopt;
-    return it->second;
+    return batch_pos(*id);
 }
 
 core::task_key store::task_key_of(std::uint32_t pos) const {
@@ -317,12 +315,12 @@ core::result<core::batch> store::create_batch(const batch_spec& spec) {
     if (!spec.id.empty()) {
         auto id = core::parse_batch_id(spec.id);
         if (!id) return core::error{fmt::format("malformed batch id \"{}\"", spec.id)};
-        if (batch_ids_.count(*id) != 0) return conflict("batch " + spec.id + " already exists");
+        if (batch_pos(*id)) return conflict("batch " + spec.id + " already exists");
         r.id = *id;
     } else {
         do {
             r.id = ids_.next();
-        } while (batch_ids_.count(r.id) != 0);
+        } while (batch_pos(r.id));
     }
     r.created_seq = seq_ + 1;
     r.client_token = spec.client_token;
@@ -352,7 +350,7 @@ std::uint32_t store::insert_batch(detail::batch_rec&& rec) {
 
 void store::index_batch(std::uint32_t pos, bool keys) {
     auto& b = batches_[pos];
-    if (keys) batch_ids_[b.id] = pos;
+    if (keys) set_batch_pos(b.id, pos);
     if (!b.client_token.empty()) tokens_[b.client_token.str()] = b.id;
     batch_by_service_.add(b.service, pos);
     batch_by_action_.add(b.action, pos);

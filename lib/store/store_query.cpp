@@ -115,7 +115,9 @@ std::optional<core::batch> store::find_batch_by_token(std::string_view client_to
     if (client_token.empty()) return std::nullopt;
     auto it = tokens_.find(std::string(client_token));
     if (it == tokens_.end()) return std::nullopt;
-    return batch_view(batch_ids_.at(it->second));
+    auto pos = batch_pos(it->second);
+    if (!pos) return std::nullopt;
+    return batch_view(*pos);
 }
 
 core::result<page<core::task>> store::list_tasks(const task_filter& f,

@@ -99,8 +99,8 @@ core::result<void> store::restore_batch(core::batch b, bool fresh) {
     restoring_ = true;
     auto rec = batch_record(std::move(b));
     seq_ = std::max(seq_, rec.updated_seq);
-    if (auto it = fresh ? batch_ids_.end() : batch_ids_.find(*id); it != batch_ids_.end()) {
-        auto& old = batches_[it->second];
+    if (auto pos = fresh ? std::nullopt : batch_pos(*id)) {
+        auto& old = batches_[*pos];
         rec.tasks = std::move(old.tasks);
         rec.task_created_at = old.task_created_at;  // what its tasks share (set_attrs)
         rec.task_deadline = old.task_deadline;
@@ -108,8 +108,9 @@ core::result<void> store::restore_batch(core::batch b, bool fresh) {
         old = std::move(rec);
         return {};
     }
-    batch_ids_[*id] = static_cast<std::uint32_t>(batches_.size());
+    auto pos = static_cast<std::uint32_t>(batches_.size());
     batches_.push_back(std::move(rec));
+    set_batch_pos(*id, pos);
     return {};
 }
 
@@ -174,7 +175,7 @@ void store::restore_expired_batch(std::string_view batch_id, std::uint64_t seq) 
     auto pos = find_batch(batch_id);
     if (!pos) return;
     if (*pos == restore_batch_pos_) restore_batch_pos_ = detail::no_batch;
-    batch_ids_.erase(batches_[*pos].id);
+    erase_batch_pos(batches_[*pos].id);
     batches_[*pos].alive = false;  // compact() drops its terminal tasks with it
 }
 

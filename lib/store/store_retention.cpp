@@ -108,7 +108,7 @@ std::size_t store::evict_batch(std::uint32_t pos) {
         ++evicted;
     }
     emit_batch(pos, change_kind::batch_expired);
-    batch_ids_.erase(b.id);
+    erase_batch_pos(b.id);
     if (!b.client_token.empty()) tokens_.erase(b.client_token.str());
     auto s = static_cast<std::size_t>(b.state);
     batch_states_.clear(s, pos);
