@@ -29,7 +29,7 @@ void dispatcher::take_due(time_point now, std::vector<poll_call>& calls,
             writes.push_back(state_.expire(d.handle));
             continue;
         }
-        if (t->cvm) {
+        if (t->instance_state) {
             // Already riding along in a call in flight: its answer reschedules it.
             if (!t->polling) by_region[{t->service, t->region}].push_back(d.handle);
             continue;

@@ -105,7 +105,7 @@ core::result<void> poll_state::add(const track_request& r) {
         return core::error{core::format_task_key(r.key) + " is already tracked",
                            core::error_kind::conflict};
     }
-    std::unique_ptr<cvm_task_state> cvm;
+    std::optional<cvm_task_state> cvm;
     if (svc->resolver == resolver_kind::instance_state) {
         auto action = registry_.find_action(svc->name, r.action);
         if (!action) return action.error();
@@ -113,8 +113,7 @@ core::result<void> poll_state::add(const track_request& r) {
         if (r.resources.empty())
             return core::error{core::format_task_key(r.key) +
                                ": an instance-state task needs instance ids"};
-        cvm = std::make_unique<cvm_task_state>(*(*action)->cvm, r.resources, r.submitted,
-                                               options_.cvm, r.target);
+        cvm.emplace(*(*action)->cvm, r.resources, r.submitted, options_.cvm, r.target);
     }
     const auto policy = sched_.acquire_policy(r.poll);
     if (!policy)
@@ -155,10 +154,10 @@ core::result<void> poll_state::add(const track_request& r) {
                   [this](std::uint32_t x) { return hash_of(x); });
     t.profile = sched_.profile({svc->name, r.action.empty() ? "(adopted)" : r.action});
     t.bucket = poll_bucket(svc->name, svc->result_action);
-    t.cvm = std::move(cvm);
+    t.instance_state = cvm.has_value();
     t.polling = false;
-    if (t.cvm) {
-        cvm_live_.insert(h);
+    if (cvm) {
+        cvm_.insert_or_assign(h, std::move(*cvm));
         if (cvm_live_by_region_.size() <= t.region) cvm_live_by_region_.resize(t.region + 1u, 0);
         ++cvm_live_by_region_[t.region];
     }
@@ -257,10 +256,12 @@ void poll_state::release(std::uint32_t h) {
     ++t.gen;  // even: free
     t.id = std::string_view{};
     t.form = 0;
-    if (t.cvm) --cvm_live_by_region_[t.region];
-    t.cvm.reset();
+    if (t.instance_state) {
+        --cvm_live_by_region_[t.region];
+        cvm_.erase(h);
+    }
+    t.instance_state = false;
     t.polling = false;
-    cvm_live_.erase(h);
     free_.push_back(h);
 }
 
@@ -276,7 +277,7 @@ task_write poll_state::running(std::uint32_t h, std::string status) {
 
 std::uint32_t poll_state::share_of(std::uint32_t h) const {
     const live_task& t = tasks_[h];
-    if (!t.cvm || t.region >= cvm_live_by_region_.size()) return 1;
+    if (!t.instance_state || t.region >= cvm_live_by_region_.size()) return 1;
     return static_cast<std::uint32_t>(std::clamp<std::size_t>(
         std::min<std::size_t>(cvm_live_by_region_[t.region], options_.cvm_batch), 1,
         options_.cvm_batch));
@@ -353,7 +354,7 @@ task_write poll_state::apply_failure(std::uint32_t h, const call_failure& f) {
 
 task_write poll_state::apply_instances(std::uint32_t h,
                                        std::span<const instance_observation> seen) {
-    cvm_task_state& cvm = *tasks_[h].cvm;
+    cvm_task_state& cvm = cvm_.at(h);
     switch (cvm.observe(seen, clock_.steady_now(), request_id_of(h))) {
         case verdict::running:
             break;
@@ -372,7 +373,7 @@ std::vector<std::vector<std::uint32_t>> poll_state::group_cvm(
     std::vector<std::vector<std::uint32_t>> groups;
     std::size_t count = 0;
     for (auto h : hs) {
-        std::size_t n = tasks_[h].cvm->pending_instances().size();
+        std::size_t n = cvm_of(h).pending_instances().size();
         if (groups.empty() || (count + n > options_.cvm_batch && count > 0)) {
             groups.emplace_back();
             count = 0;
@@ -386,11 +387,11 @@ std::vector<std::vector<std::uint32_t>> poll_state::group_cvm(
 std::size_t poll_state::add_riders(std::vector<std::uint32_t>& group, std::uint16_t service,
                                    std::uint16_t region) const {
     std::size_t count = 0;
-    for (auto h : group) count += tasks_[h].cvm->pending_instances().size();
+    for (auto h : group) count += cvm_of(h).pending_instances().size();
     if (count >= options_.cvm_batch) return 0;
     // Candidates: idle live tasks of the service and region, the ones seen longest ago first.
     std::vector<std::pair<core::steady_time, std::uint32_t>> idle;
-    for (auto h : cvm_live_) {
+    for (const auto& [h, cvm] : cvm_) {
         const live_task& t = tasks_[h];
         if (t.polling || t.region != region || t.service != service) continue;
         idle.emplace_back(sched_.last_seen(h).value_or(core::steady_time::min()), h);
@@ -401,7 +402,7 @@ std::size_t poll_state::add_riders(std::vector<std::uint32_t>& group, std::uint1
     std::size_t added = 0;
     for (const auto& [seen, h] : idle) {
         if (count >= options_.cvm_batch) break;
-        std::size_t n = tasks_[h].cvm->pending_instances().size();
+        std::size_t n = cvm_of(h).pending_instances().size();
         if (count + n > options_.cvm_batch) continue;
         group.push_back(h);
         count += n;
@@ -414,7 +415,7 @@ std::vector<std::string> poll_state::pending_instances(const std::vector<std::ui
     std::vector<std::string> ids;
     std::unordered_set<std::string> seen;
     for (auto h : hs) {
-        for (auto& id : tasks_[h].cvm->pending_instances()) {
+        for (auto& id : cvm_of(h).pending_instances()) {
             if (seen.insert(id).second) ids.push_back(std::move(id));
         }
     }

@@ -5,10 +5,10 @@
 // tested with plain calls (tests/unit/engine/poll_state_test.cpp).
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -45,22 +45,24 @@ class name_table {
     std::vector<std::string> names_;
 };
 
-/// Per tracked task. Kept small: a million of them may be live (48 bytes). Its identity
+/// Per tracked task. Kept small: a million of them may be live (40 bytes). Its identity
 /// (core::task_key) is kept here and nowhere else, the key index refers to the task by handle:
 /// the service as a name id, the requestId inline (up to 15 characters), the key's region as
 /// "the call's" or "none" and a batch id as its number; what does not fit that (a key region
 /// other than the call's, a batch id not as core::format_batch_id writes it) is appended to
-/// `id` after a '\n', and `form` says so.
+/// `id` after a '\n', and `form` says so. An instance-state task's cvm_task_state is kept
+/// beside it, in poll_state's side table (few tasks have one; a pointer here cost every task 8
+/// bytes).
 struct live_task {
-    store::compact_string id{};             ///< the requestId [+ '\n' key region] [+ '\n' batch id]
-    std::uint64_t form = 0;                 ///< batch number (low 60 bits) and the flags below
-    std::unique_ptr<cvm_task_state> cvm{};  ///< instance-state tasks only
+    store::compact_string id{};  ///< the requestId [+ '\n' key region] [+ '\n' batch id]
+    std::uint64_t form = 0;      ///< batch number (low 60 bits) and the flags below
     rate_limiter::bucket_id bucket = 0;
     std::uint32_t gen = 0;  ///< odd while the slot holds a tracked task; bumped on add and release
     scheduler::profile_id profile = 0;
     std::uint16_t service = 0;
-    std::uint16_t region = 0;  ///< the region calls go to
-    bool polling = false;      ///< instance-state: part of a call in flight
+    std::uint16_t region = 0;     ///< the region calls go to
+    bool polling = false;         ///< instance-state: part of a call in flight
+    bool instance_state = false;  ///< polled by its instances (poll_state::cvm_of)
 
     static constexpr std::uint64_t batch_mask = (std::uint64_t{1} << 60) - 1;
     static constexpr std::uint64_t batch_number = std::uint64_t{1} << 60;  ///< low bits: batch
@@ -107,6 +109,8 @@ class poll_state {
     const std::string& region_name(std::uint16_t id) const { return regions_.name(id); }
     /// Instance-state tasks: whether `h` is part of a call in flight.
     void set_polling(std::uint32_t h, bool polling) { tasks_[h].polling = polling; }
+    /// The instance-state of the live instance-state task `h` (live_task::instance_state).
+    const cvm_task_state& cvm_of(std::uint32_t h) const { return cvm_.at(h); }
 
     /// The deadline passed (the scheduler has already forgotten the task): timed_out.
     task_write expire(std::uint32_t h);
@@ -173,7 +177,9 @@ class poll_state {
     name_table regions_;
     std::vector<live_task> tasks_;
     std::vector<std::uint32_t> free_;
-    std::unordered_set<std::uint32_t> cvm_live_;     // live instance-state tasks (riders' pool)
+    // Live instance-state tasks (the riders' pool) and their state, by handle: a node-based
+    // map, so a reference stays valid while other tasks come and go.
+    std::unordered_map<std::uint32_t, cvm_task_state> cvm_;
     std::vector<std::uint32_t> cvm_live_by_region_;  // live instance-state tasks per region id
     handle_index index_;  // live handles by identity (key_hash); keys are read from tasks_
 };

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "core/batch_id.hpp"
@@ -383,6 +384,36 @@ TEST(PollStateKeys, every_identity_form_is_found_and_given_back_whole) {
     EXPECT_NE(f.ps.gen_of(h), gen);
     EXPECT_TRUE(f.ps.alive(h, f.ps.gen_of(h)));
     EXPECT_EQ(f.ps.key_of(h), (core::task_key{"lb", "5007"}));
+}
+
+// An instance-state task's cvm_task_state lives in a side table keyed by handle (issue 20:
+// live_task is 40 bytes without the pointer); a reused slot never sees its former task's state.
+TEST(PollState, instance_state_side_table_follows_slot_reuse) {
+    static_assert(sizeof(live_task) <= 40, "live_task grew: a million of them are live");
+    fixture f;
+    const auto c = f.add_cvm(1);
+    const auto lb = f.add_lb(1);
+    ASSERT_NE(f.ps.find(c), nullptr);
+    EXPECT_TRUE(f.ps.find(c)->instance_state);
+    EXPECT_FALSE(f.ps.find(lb)->instance_state);
+    EXPECT_EQ(f.ps.cvm_of(c).pending_instances(), std::vector<std::string>{"ins-1"});
+    EXPECT_EQ(f.ps.pending_instances({c}), std::vector<std::string>{"ins-1"});
+    // The cvm task's slot goes to a task-result task, the lb task's to another cvm task.
+    EXPECT_TRUE(f.ps.remove_key({"cvm", "1001"}));
+    EXPECT_EQ(f.add_lb(2), c);
+    EXPECT_FALSE(f.ps.find(c)->instance_state);
+    EXPECT_THROW((void)f.ps.cvm_of(c), std::out_of_range);
+    EXPECT_EQ(f.ps.share_of(c), 1u);
+    EXPECT_TRUE(f.ps.remove_key({"lb", "5001"}));
+    EXPECT_EQ(f.add_cvm(2), lb);
+    EXPECT_TRUE(f.ps.find(lb)->instance_state);
+    EXPECT_EQ(f.ps.cvm_of(lb).pending_instances(), std::vector<std::string>{"ins-2"});
+    // The riders' pool holds the live cvm tasks only.
+    const auto other = f.add_cvm(3);
+    f.ps.set_polling(other, true);  // due: the dispatcher marks it before it adds riders
+    std::vector<std::uint32_t> group{other};
+    EXPECT_EQ(f.ps.add_riders(group, f.ps.find(other)->service, f.ps.find(other)->region), 1u);
+    EXPECT_EQ(group, (std::vector<std::uint32_t>{other, lb}));
 }
 
 TEST(PollStateKeys, churned_keys_stay_findable_and_the_index_stays_small) {
