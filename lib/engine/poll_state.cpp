@@ -212,6 +212,12 @@ std::optional<duration> poll_state::learned_completion(const core::task_key& key
     return hist.quantile(q);
 }
 
+void poll_state::reserve(std::size_t n) {
+    sched_.reserve(n);  // its records are indexed by handle, as tasks_
+    tasks_.reserve(n);
+    index_.reserve(n, [this](std::uint32_t x) { return hash_of(x); });
+}
+
 bool poll_state::remove_key(const core::task_key& key) {
     auto h = handle_of(key);
     if (!h) return false;

@@ -151,6 +151,8 @@ class poll_state {
     /// keeps what it learned; live tasks keep their deadlines and completion rules.
     void set_options(const poller_options& o);
     std::size_t tracked() const noexcept { return index_.size(); }
+    /// Makes room for `n` tracked tasks in all (poller::reserve).
+    void reserve(std::size_t n);
     /// The key index's table size in slots (4 bytes each): memory accounting and tests.
     std::size_t index_capacity() const noexcept { return index_.capacity(); }
 

@@ -73,6 +73,11 @@ const scheduler::record* scheduler::find(task_handle h) const {
     return h < tasks_.size() && (tasks_[h].flags & tracked_flag) ? &tasks_[h] : nullptr;
 }
 
+void scheduler::reserve(std::size_t n) {
+    tasks_.reserve(n);
+    heap_.reserve(n);
+}
+
 bool scheduler::contains(task_handle h) const {
     return find(h) != nullptr;
 }

@@ -139,6 +139,9 @@ class scheduler {
     bool remove(task_handle h);
     bool contains(task_handle h) const;
     std::size_t size() const noexcept { return size_; }
+    /// Makes room for handles below `n` (a bulk load whose size is known, such as resuming the
+    /// live tasks at start: growing step by step would leave the discarded buffers in the heap).
+    void reserve(std::size_t n);
 
     /// The earliest due time of any queued task, or nullopt when none is queued.
     std::optional<time_point> next_due();

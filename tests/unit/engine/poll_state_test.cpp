@@ -431,5 +431,21 @@ TEST(PollStateKeys, churned_keys_stay_findable_and_the_index_stays_small) {
     EXPECT_LE(f.ps.index_capacity(), 65'536u);
 }
 
+// reserve(n) before a bulk load (resuming the live tasks): the key index is sized once.
+TEST(PollStateKeys, reserve_sizes_the_key_index_once) {
+    fixture f;
+    f.add_lb(0);
+    f.ps.reserve(20'000);
+    const std::size_t cap = f.ps.index_capacity();
+    EXPECT_GE(cap * 3, 20'000u * 4);
+    for (int i = 1; i < 20'000; ++i) {
+        f.add_lb(i);
+        ASSERT_EQ(f.ps.index_capacity(), cap) << i;
+    }
+    EXPECT_EQ(f.ps.tracked(), 20'000u);
+    EXPECT_EQ(f.ps.schedule().size(), 20'000u);
+    for (int i = 0; i < 20'000; ++i) ASSERT_TRUE(f.ps.handle_of({"lb", std::to_string(5000 + i)}));
+}
+
 }  // namespace
 }  // namespace taskpoller::engine::detail
