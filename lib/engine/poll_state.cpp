@@ -121,6 +121,10 @@ core::result<void> poll_state::add(const track_request& r) {
                            core::error_kind::unavailable};
     if (tasks_.size() > handle_index::max_handle && free_.empty())
         return core::error{"too many tracked tasks", core::error_kind::unavailable};
+    // Services come from the registry: far fewer than live_task's 15-bit id holds.
+    const std::uint16_t service = services_.intern(svc->name);
+    if (service > live_task::max_service)
+        return core::error{"too many services", core::error_kind::unavailable};
     std::uint32_t h;
     if (!free_.empty()) {
         h = free_.back();
@@ -131,7 +135,7 @@ core::result<void> poll_state::add(const track_request& r) {
     }
     live_task& t = tasks_[h];
     ++t.gen;  // odd: live
-    t.service = services_.intern(svc->name);
+    t.service = service & live_task::max_service;
     t.region = regions_.intern(r.region);
     // The identity (live_task's layout): what does not fit the compact form goes after the
     // requestId.
@@ -152,16 +156,16 @@ core::result<void> poll_state::add(const track_request& r) {
     t.id = id;
     index_.insert(key_hash(t.service, r.key.request_id), h,
                   [this](std::uint32_t x) { return hash_of(x); });
-    t.profile = sched_.profile({svc->name, r.action.empty() ? "(adopted)" : r.action});
-    t.bucket = poll_bucket(svc->name, svc->result_action);
-    t.instance_state = cvm.has_value();
-    t.polling = false;
+    const auto profile = sched_.profile({svc->name, r.action.empty() ? "(adopted)" : r.action});
+    if (buckets_.size() <= service) buckets_.resize(service + 1u, 0);
+    buckets_[service] = poll_bucket(svc->name, svc->result_action);
+    t.instance_state = cvm ? 1 : 0;
     if (cvm) {
-        cvm_.insert_or_assign(h, std::move(*cvm));
+        cvm_.insert_or_assign(h, cvm_slot{std::move(*cvm), false});
         if (cvm_live_by_region_.size() <= t.region) cvm_live_by_region_.resize(t.region + 1u, 0);
         ++cvm_live_by_region_[t.region];
     }
-    sched_.add(h, t.profile, r.submitted, clock_.steady_now(), r.deadline, share_of(h), *policy);
+    sched_.add(h, profile, r.submitted, clock_.steady_now(), r.deadline, share_of(h), *policy);
     return {};
 }
 
@@ -205,7 +209,9 @@ std::optional<std::uint32_t> poll_state::handle_of(const core::task_key& key) co
 std::optional<duration> poll_state::learned_completion(const core::task_key& key, double q) const {
     const auto h = handle_of(key);
     if (!h) return std::nullopt;
-    const auto& hist = sched_.histogram(tasks_[*h].profile);
+    const auto profile = sched_.profile_of(*h);
+    if (!profile) return std::nullopt;
+    const auto& hist = sched_.histogram(*profile);
     if (hist.observations() == 0 || hist.weight() < options_.schedule.learning.min_samples) {
         return std::nullopt;
     }
@@ -224,6 +230,15 @@ bool poll_state::remove_key(const core::task_key& key) {
     sched_.remove(*h);
     release(*h);
     return true;
+}
+
+void poll_state::set_polling(std::uint32_t h, bool polling) {
+    if (auto it = cvm_.find(h); it != cvm_.end()) it->second.polling = polling;
+}
+
+bool poll_state::polling(std::uint32_t h) const {
+    const auto it = cvm_.find(h);
+    return it != cvm_.end() && it->second.polling;
 }
 
 const live_task* poll_state::find(std::uint32_t h) const {
@@ -266,8 +281,7 @@ void poll_state::release(std::uint32_t h) {
         --cvm_live_by_region_[t.region];
         cvm_.erase(h);
     }
-    t.instance_state = false;
-    t.polling = false;
+    t.instance_state = 0;
     free_.push_back(h);
 }
 
@@ -337,7 +351,7 @@ task_write poll_state::apply_failure(std::uint32_t h, const call_failure& f) {
             sched_.on_retry(h, now);
             break;
         case retry_action::retry_throttled:
-            limiter_.on_throttled(tasks_[h].bucket, now);
+            limiter_.on_throttled(bucket_of(tasks_[h].service), now);
             sched_.on_retry(h, now);
             break;
         case retry_action::retry_resigned:
@@ -360,7 +374,7 @@ task_write poll_state::apply_failure(std::uint32_t h, const call_failure& f) {
 
 task_write poll_state::apply_instances(std::uint32_t h,
                                        std::span<const instance_observation> seen) {
-    cvm_task_state& cvm = cvm_.at(h);
+    cvm_task_state& cvm = cvm_.at(h).state;
     switch (cvm.observe(seen, clock_.steady_now(), request_id_of(h))) {
         case verdict::running:
             break;
@@ -397,9 +411,9 @@ std::size_t poll_state::add_riders(std::vector<std::uint32_t>& group, std::uint1
     if (count >= options_.cvm_batch) return 0;
     // Candidates: idle live tasks of the service and region, the ones seen longest ago first.
     std::vector<std::pair<core::steady_time, std::uint32_t>> idle;
-    for (const auto& [h, cvm] : cvm_) {
+    for (const auto& [h, slot] : cvm_) {
         const live_task& t = tasks_[h];
-        if (t.polling || t.region != region || t.service != service) continue;
+        if (slot.polling || t.region != region || t.service != service) continue;
         idle.emplace_back(sched_.last_seen(h).value_or(core::steady_time::min()), h);
     }
     // Each task has at least one pending instance, so at most this many can ride.

@@ -129,6 +129,12 @@ void scheduler::reserve(std::size_t n) {
     heap_.reserve(n);
 }
 
+std::optional<scheduler::profile_id> scheduler::profile_of(task_handle h) const {
+    const record* r = find(h);
+    if (!r) return std::nullopt;
+    return r->profile;
+}
+
 bool scheduler::contains(task_handle h) const {
     return find(h) != nullptr;
 }

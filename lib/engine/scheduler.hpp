@@ -141,6 +141,8 @@ class scheduler {
     /// Stops tracking (cancelled, or terminal by other means). False if unknown.
     bool remove(task_handle h);
     bool contains(task_handle h) const;
+    /// The profile `h` was added with; nullopt if unknown.
+    std::optional<profile_id> profile_of(task_handle h) const;
     std::size_t size() const noexcept { return size_; }
     /// Makes room for handles below `n` (a bulk load whose size is known, such as resuming the
     /// live tasks at start: growing step by step would leave the discarded buffers in the heap).
