@@ -115,16 +115,17 @@ core::result<void> poll_state::add(const track_request& r) {
                                ": an instance-state task needs instance ids"};
         cvm.emplace(*(*action)->cvm, r.resources, r.submitted, options_.cvm, r.target);
     }
-    const auto policy = sched_.acquire_policy(r.poll);
-    if (!policy)
-        return core::error{"too many distinct poll settings in use (65535); use fewer",
-                           core::error_kind::unavailable};
     if (tasks_.size() > handle_index::max_handle && free_.empty())
         return core::error{"too many tracked tasks", core::error_kind::unavailable};
     // Services come from the registry: far fewer than live_task's 15-bit id holds.
     const std::uint16_t service = services_.intern(svc->name);
     if (service > live_task::max_service)
         return core::error{"too many services", core::error_kind::unavailable};
+    // Last: a refusal after it would have to give the reference back.
+    const auto policy = sched_.acquire_policy(r.poll);
+    if (!policy)
+        return core::error{"too many distinct poll settings in use (65535); use fewer",
+                           core::error_kind::unavailable};
     std::uint32_t h;
     if (!free_.empty()) {
         h = free_.back();
