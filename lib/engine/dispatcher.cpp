@@ -29,12 +29,15 @@ void dispatcher::take_due(time_point now, std::vector<poll_call>& calls,
             writes.push_back(state_.expire(d.handle));
             continue;
         }
-        if (t->cvm) {
+        if (t->instance_state) {
             // Already riding along in a call in flight: its answer reschedules it.
-            if (!t->polling) by_region[{t->service, t->region}].push_back(d.handle);
+            if (!state_.polling(d.handle)) {
+                const std::pair<std::uint16_t, std::uint16_t> where{t->service, t->region};
+                by_region[where].push_back(d.handle);
+            }
             continue;
         }
-        ready_[t->bucket].emplace_back(d.handle, t->gen);
+        ready_[state_.bucket_of(t->service)].emplace_back(d.handle, t->gen);
     }
     drain(now, calls);
     for (auto& [where, handles] : by_region) {
@@ -46,7 +49,7 @@ void dispatcher::take_due(time_point now, std::vector<poll_call>& calls,
             c.instances = true;
             c.region = region;
             c.service = service;
-            c.bucket = state_.find(group.front())->bucket;
+            c.bucket = state_.bucket_of(service);
             for (auto h : group) {
                 state_.set_polling(h, true);
                 c.gens.push_back(state_.gen_of(h));

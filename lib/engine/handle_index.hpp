@@ -68,6 +68,13 @@ class handle_index {
         }
     }
 
+    /// Makes room for `n` handles in all without a rehash (a bulk load whose size is known: the
+    /// growth steps' discarded tables would stay in the process's heap). `hash_of` as insert's.
+    template <class HashOf>
+    void reserve(std::size_t n, HashOf&& hash_of) {
+        if ((n + tombstones_) * 4 > slots_.size() * 3) rehash(hash_of, n);
+    }
+
     void clear() noexcept {
         slots_.clear();
         slots_.shrink_to_fit();
@@ -95,11 +102,11 @@ class handle_index {
     }
 
     template <class HashOf>
-    void rehash(HashOf&& hash_of) {
+    void rehash(HashOf&& hash_of, std::size_t reserved = 0) {
         // At most half full afterwards (room for the one being inserted); smaller when erasures
-        // left mostly tombstones.
+        // left mostly tombstones. With `reserved`: room for that many at most 3/4 full.
         std::size_t cap = min_capacity;
-        while (cap < (size_ + 1) * 2) cap *= 2;
+        while (cap < (size_ + 1) * 2 || cap * 3 < reserved * 4) cap *= 2;
         std::vector<std::uint32_t> old(cap, empty_slot);
         old.swap(slots_);
         tombstones_ = 0;

@@ -105,7 +105,7 @@ core::result<void> poll_state::add(const track_request& r) {
         return core::error{core::format_task_key(r.key) + " is already tracked",
                            core::error_kind::conflict};
     }
-    std::unique_ptr<cvm_task_state> cvm;
+    std::optional<cvm_task_state> cvm;
     if (svc->resolver == resolver_kind::instance_state) {
         auto action = registry_.find_action(svc->name, r.action);
         if (!action) return action.error();
@@ -113,15 +113,19 @@ core::result<void> poll_state::add(const track_request& r) {
         if (r.resources.empty())
             return core::error{core::format_task_key(r.key) +
                                ": an instance-state task needs instance ids"};
-        cvm = std::make_unique<cvm_task_state>(*(*action)->cvm, r.resources, r.submitted,
-                                               options_.cvm, r.target);
+        cvm.emplace(*(*action)->cvm, r.resources, r.submitted, options_.cvm, r.target);
     }
+    if (tasks_.size() > handle_index::max_handle && free_.empty())
+        return core::error{"too many tracked tasks", core::error_kind::unavailable};
+    // Services come from the registry: far fewer than live_task's 15-bit id holds.
+    const std::uint16_t service = services_.intern(svc->name);
+    if (service > live_task::max_service)
+        return core::error{"too many services", core::error_kind::unavailable};
+    // Last: a refusal after it would have to give the reference back.
     const auto policy = sched_.acquire_policy(r.poll);
     if (!policy)
         return core::error{"too many distinct poll settings in use (65535); use fewer",
                            core::error_kind::unavailable};
-    if (tasks_.size() > handle_index::max_handle && free_.empty())
-        return core::error{"too many tracked tasks", core::error_kind::unavailable};
     std::uint32_t h;
     if (!free_.empty()) {
         h = free_.back();
@@ -132,7 +136,7 @@ core::result<void> poll_state::add(const track_request& r) {
     }
     live_task& t = tasks_[h];
     ++t.gen;  // odd: live
-    t.service = services_.intern(svc->name);
+    t.service = service & live_task::max_service;
     t.region = regions_.intern(r.region);
     // The identity (live_task's layout): what does not fit the compact form goes after the
     // requestId.
@@ -153,16 +157,16 @@ core::result<void> poll_state::add(const track_request& r) {
     t.id = id;
     index_.insert(key_hash(t.service, r.key.request_id), h,
                   [this](std::uint32_t x) { return hash_of(x); });
-    t.profile = sched_.profile({svc->name, r.action.empty() ? "(adopted)" : r.action});
-    t.bucket = poll_bucket(svc->name, svc->result_action);
-    t.cvm = std::move(cvm);
-    t.polling = false;
-    if (t.cvm) {
-        cvm_live_.insert(h);
+    const auto profile = sched_.profile({svc->name, r.action.empty() ? "(adopted)" : r.action});
+    if (buckets_.size() <= service) buckets_.resize(service + 1u, 0);
+    buckets_[service] = poll_bucket(svc->name, svc->result_action);
+    t.instance_state = cvm ? 1 : 0;
+    if (cvm) {
+        cvm_.insert_or_assign(h, cvm_slot{std::move(*cvm), false});
         if (cvm_live_by_region_.size() <= t.region) cvm_live_by_region_.resize(t.region + 1u, 0);
         ++cvm_live_by_region_[t.region];
     }
-    sched_.add(h, t.profile, r.submitted, clock_.steady_now(), r.deadline, share_of(h), *policy);
+    sched_.add(h, profile, r.submitted, clock_.steady_now(), r.deadline, share_of(h), *policy);
     return {};
 }
 
@@ -206,11 +210,19 @@ std::optional<std::uint32_t> poll_state::handle_of(const core::task_key& key) co
 std::optional<duration> poll_state::learned_completion(const core::task_key& key, double q) const {
     const auto h = handle_of(key);
     if (!h) return std::nullopt;
-    const auto& hist = sched_.histogram(tasks_[*h].profile);
+    const auto profile = sched_.profile_of(*h);
+    if (!profile) return std::nullopt;
+    const auto& hist = sched_.histogram(*profile);
     if (hist.observations() == 0 || hist.weight() < options_.schedule.learning.min_samples) {
         return std::nullopt;
     }
     return hist.quantile(q);
+}
+
+void poll_state::reserve(std::size_t n) {
+    sched_.reserve(n);  // its records are indexed by handle, as tasks_
+    tasks_.reserve(n);
+    index_.reserve(n, [this](std::uint32_t x) { return hash_of(x); });
 }
 
 bool poll_state::remove_key(const core::task_key& key) {
@@ -219,6 +231,15 @@ bool poll_state::remove_key(const core::task_key& key) {
     sched_.remove(*h);
     release(*h);
     return true;
+}
+
+void poll_state::set_polling(std::uint32_t h, bool polling) {
+    if (auto it = cvm_.find(h); it != cvm_.end()) it->second.polling = polling;
+}
+
+bool poll_state::polling(std::uint32_t h) const {
+    const auto it = cvm_.find(h);
+    return it != cvm_.end() && it->second.polling;
 }
 
 const live_task* poll_state::find(std::uint32_t h) const {
@@ -257,10 +278,11 @@ void poll_state::release(std::uint32_t h) {
     ++t.gen;  // even: free
     t.id = std::string_view{};
     t.form = 0;
-    if (t.cvm) --cvm_live_by_region_[t.region];
-    t.cvm.reset();
-    t.polling = false;
-    cvm_live_.erase(h);
+    if (t.instance_state) {
+        --cvm_live_by_region_[t.region];
+        cvm_.erase(h);
+    }
+    t.instance_state = 0;
     free_.push_back(h);
 }
 
@@ -276,7 +298,7 @@ task_write poll_state::running(std::uint32_t h, std::string status) {
 
 std::uint32_t poll_state::share_of(std::uint32_t h) const {
     const live_task& t = tasks_[h];
-    if (!t.cvm || t.region >= cvm_live_by_region_.size()) return 1;
+    if (!t.instance_state || t.region >= cvm_live_by_region_.size()) return 1;
     return static_cast<std::uint32_t>(std::clamp<std::size_t>(
         std::min<std::size_t>(cvm_live_by_region_[t.region], options_.cvm_batch), 1,
         options_.cvm_batch));
@@ -330,7 +352,7 @@ task_write poll_state::apply_failure(std::uint32_t h, const call_failure& f) {
             sched_.on_retry(h, now);
             break;
         case retry_action::retry_throttled:
-            limiter_.on_throttled(tasks_[h].bucket, now);
+            limiter_.on_throttled(bucket_of(tasks_[h].service), now);
             sched_.on_retry(h, now);
             break;
         case retry_action::retry_resigned:
@@ -353,7 +375,7 @@ task_write poll_state::apply_failure(std::uint32_t h, const call_failure& f) {
 
 task_write poll_state::apply_instances(std::uint32_t h,
                                        std::span<const instance_observation> seen) {
-    cvm_task_state& cvm = *tasks_[h].cvm;
+    cvm_task_state& cvm = cvm_.at(h).state;
     switch (cvm.observe(seen, clock_.steady_now(), request_id_of(h))) {
         case verdict::running:
             break;
@@ -372,7 +394,7 @@ std::vector<std::vector<std::uint32_t>> poll_state::group_cvm(
     std::vector<std::vector<std::uint32_t>> groups;
     std::size_t count = 0;
     for (auto h : hs) {
-        std::size_t n = tasks_[h].cvm->pending_instances().size();
+        std::size_t n = cvm_of(h).pending_instances().size();
         if (groups.empty() || (count + n > options_.cvm_batch && count > 0)) {
             groups.emplace_back();
             count = 0;
@@ -386,13 +408,13 @@ std::vector<std::vector<std::uint32_t>> poll_state::group_cvm(
 std::size_t poll_state::add_riders(std::vector<std::uint32_t>& group, std::uint16_t service,
                                    std::uint16_t region) const {
     std::size_t count = 0;
-    for (auto h : group) count += tasks_[h].cvm->pending_instances().size();
+    for (auto h : group) count += cvm_of(h).pending_instances().size();
     if (count >= options_.cvm_batch) return 0;
     // Candidates: idle live tasks of the service and region, the ones seen longest ago first.
     std::vector<std::pair<core::steady_time, std::uint32_t>> idle;
-    for (auto h : cvm_live_) {
+    for (const auto& [h, slot] : cvm_) {
         const live_task& t = tasks_[h];
-        if (t.polling || t.region != region || t.service != service) continue;
+        if (slot.polling || t.region != region || t.service != service) continue;
         idle.emplace_back(sched_.last_seen(h).value_or(core::steady_time::min()), h);
     }
     // Each task has at least one pending instance, so at most this many can ride.
@@ -401,7 +423,7 @@ std::size_t poll_state::add_riders(std::vector<std::uint32_t>& group, std::uint1
     std::size_t added = 0;
     for (const auto& [seen, h] : idle) {
         if (count >= options_.cvm_batch) break;
-        std::size_t n = tasks_[h].cvm->pending_instances().size();
+        std::size_t n = cvm_of(h).pending_instances().size();
         if (count + n > options_.cvm_batch) continue;
         group.push_back(h);
         count += n;
@@ -414,7 +436,7 @@ std::vector<std::string> poll_state::pending_instances(const std::vector<std::ui
     std::vector<std::string> ids;
     std::unordered_set<std::string> seen;
     for (auto h : hs) {
-        for (auto& id : tasks_[h].cvm->pending_instances()) {
+        for (auto& id : cvm_of(h).pending_instances()) {
             if (seen.insert(id).second) ids.push_back(std::move(id));
         }
     }

@@ -5,10 +5,10 @@
 // tested with plain calls (tests/unit/engine/poll_state_test.cpp).
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -45,22 +45,25 @@ class name_table {
     std::vector<std::string> names_;
 };
 
-/// Per tracked task. Kept small: a million of them may be live (48 bytes). Its identity
+/// Per tracked task. Kept small: a million of them may be live (32 bytes). Its identity
 /// (core::task_key) is kept here and nowhere else, the key index refers to the task by handle:
 /// the service as a name id, the requestId inline (up to 15 characters), the key's region as
 /// "the call's" or "none" and a batch id as its number; what does not fit that (a key region
 /// other than the call's, a batch id not as core::format_batch_id writes it) is appended to
-/// `id` after a '\n', and `form` says so.
+/// `id` after a '\n', and `form` says so. What not every task needs, or what its service
+/// determines, is kept beside it (issue 20): an instance-state task's cvm_task_state and
+/// whether it is in a call in flight in poll_state's side table (few tasks have one), the rate
+/// limiter bucket of its polls by service (poll_state::bucket_of), its learning profile in the
+/// scheduler's record (scheduler::profile_of).
 struct live_task {
-    store::compact_string id{};             ///< the requestId [+ '\n' key region] [+ '\n' batch id]
-    std::uint64_t form = 0;                 ///< batch number (low 60 bits) and the flags below
-    std::unique_ptr<cvm_task_state> cvm{};  ///< instance-state tasks only
-    rate_limiter::bucket_id bucket = 0;
+    store::compact_string id{};  ///< the requestId [+ '\n' key region] [+ '\n' batch id]
+    std::uint64_t form = 0;      ///< batch number (low 60 bits) and the flags below
     std::uint32_t gen = 0;  ///< odd while the slot holds a tracked task; bumped on add and release
-    scheduler::profile_id profile = 0;
-    std::uint16_t service = 0;
-    std::uint16_t region = 0;  ///< the region calls go to
-    bool polling = false;      ///< instance-state: part of a call in flight
+    std::uint16_t region = 0;              ///< the region calls go to
+    std::uint16_t service : 15 = 0;        ///< at most max_service + 1 services
+    std::uint16_t instance_state : 1 = 0;  ///< polled by its instances (poll_state::cvm_of)
+
+    static constexpr std::uint16_t max_service = 0x7fff;
 
     static constexpr std::uint64_t batch_mask = (std::uint64_t{1} << 60) - 1;
     static constexpr std::uint64_t batch_number = std::uint64_t{1} << 60;  ///< low bits: batch
@@ -105,8 +108,14 @@ class poll_state {
     std::string_view request_id_of(std::uint32_t h) const;
     const std::string& service_name(std::uint16_t id) const { return services_.name(id); }
     const std::string& region_name(std::uint16_t id) const { return regions_.name(id); }
-    /// Instance-state tasks: whether `h` is part of a call in flight.
-    void set_polling(std::uint32_t h, bool polling) { tasks_[h].polling = polling; }
+    /// Instance-state tasks: whether `h` is part of a call in flight (set_polling does nothing
+    /// for other tasks, polling() is false for them).
+    void set_polling(std::uint32_t h, bool polling);
+    bool polling(std::uint32_t h) const;
+    /// The instance-state of the live instance-state task `h` (live_task::instance_state).
+    const cvm_task_state& cvm_of(std::uint32_t h) const { return cvm_.at(h).state; }
+    /// The rate limiter bucket of the polls of service `id` (its result action's).
+    rate_limiter::bucket_id bucket_of(std::uint16_t service) const { return buckets_[service]; }
 
     /// The deadline passed (the scheduler has already forgotten the task): timed_out.
     task_write expire(std::uint32_t h);
@@ -147,6 +156,8 @@ class poll_state {
     /// keeps what it learned; live tasks keep their deadlines and completion rules.
     void set_options(const poller_options& o);
     std::size_t tracked() const noexcept { return index_.size(); }
+    /// Makes room for `n` tracked tasks in all (poller::reserve).
+    void reserve(std::size_t n);
     /// The key index's table size in slots (4 bytes each): memory accounting and tests.
     std::size_t index_capacity() const noexcept { return index_.capacity(); }
 
@@ -173,7 +184,15 @@ class poll_state {
     name_table regions_;
     std::vector<live_task> tasks_;
     std::vector<std::uint32_t> free_;
-    std::unordered_set<std::uint32_t> cvm_live_;     // live instance-state tasks (riders' pool)
+    // Live instance-state tasks (the riders' pool) and their state, by handle: a node-based
+    // map, so a reference stays valid while other tasks come and go.
+    struct cvm_slot {
+        cvm_task_state state;
+        bool polling = false;  // part of a call in flight
+    };
+    std::unordered_map<std::uint32_t, cvm_slot> cvm_;
+    // By service id: the bucket of its polls, as of the last task of the service tracked.
+    std::vector<rate_limiter::bucket_id> buckets_;
     std::vector<std::uint32_t> cvm_live_by_region_;  // live instance-state tasks per region id
     handle_index index_;  // live handles by identity (key_hash); keys are read from tasks_
 };

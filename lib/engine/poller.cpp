@@ -277,6 +277,10 @@ core::result<void> poller::track(const track_request& r) {
     return res;
 }
 
+void poller::reserve(std::size_t n) {
+    impl_->state.reserve(n);
+}
+
 bool poller::untrack(const core::task_key& key) {
     return impl_->state.remove_key(key);
 }

@@ -62,6 +62,9 @@ class poller {
     core::result<void> track(const track_request& r);
     /// Stops polling `key` (it was cancelled). Returns false if it was not tracked.
     bool untrack(const core::task_key& key);
+    /// Makes room for `n` tracked tasks in all, before tracking many at once (resuming the
+    /// store's live tasks): no growth steps whose discarded buffers would stay in the heap.
+    void reserve(std::size_t n);
     bool is_tracked(const core::task_key& key) const;
     /// Polls at once every task stalled on an account-wide error (credentials, permissions,
     /// endpoint): what failed them was just reconfigured. Returns how many.

@@ -8,7 +8,7 @@
 namespace taskpoller::engine {
 namespace {
 
-constexpr std::uint8_t queued_flag = 1;
+// (Bit 0 is free: it said "queued", which record::pos now says.)
 constexpr std::uint8_t resign_flag = 2;
 constexpr std::uint8_t tracked_flag = 4;  // the slot holds a tracked task
 constexpr std::uint8_t stalled_flag = 8;  // due again at the stall interval (account-wide error)
@@ -17,6 +17,7 @@ constexpr std::uint8_t stalled_flag = 8;  // due again at the stall interval (ac
 constexpr unsigned rung_shift = 4;
 constexpr std::uint8_t rung_mask = 0x70;
 constexpr std::size_t max_rung = 7;
+constexpr std::size_t arity = 4;  // children per heap node
 
 std::size_t next_rung(std::uint8_t flags) noexcept {
     return (flags & rung_mask) >> rung_shift;
@@ -50,8 +51,58 @@ scheduler::scheduler(scheduler_options o, random_source rng)
     l.erase(std::unique(l.begin(), l.end()), l.end());
 }
 
-bool scheduler::later(const heap_entry& a, const heap_entry& b) noexcept {
-    return a.due != b.due ? a.due > b.due : a.handle > b.handle;
+// The heap's order: earliest due first, ties by handle (a strict total order: one entry per
+// handle, so the pops come out the same whatever the heap's shape).
+bool scheduler::before(const heap_entry& a, const heap_entry& b) noexcept {
+    const std::int64_t da = a.due(), db = b.due();
+    return da != db ? da < db : a.handle < b.handle;
+}
+
+void scheduler::place(std::size_t i, const heap_entry& e) {
+    heap_[i] = e;
+    tasks_[e.handle].pos = static_cast<std::uint32_t>(i);
+}
+
+void scheduler::sift_up(std::size_t i) {
+    const heap_entry e = heap_[i];
+    while (i > 0) {
+        const std::size_t parent = (i - 1) / arity;
+        if (!before(e, heap_[parent])) break;
+        place(i, heap_[parent]);
+        i = parent;
+    }
+    place(i, e);
+}
+
+void scheduler::sift_down(std::size_t i) {
+    const heap_entry e = heap_[i];
+    const std::size_t n = heap_.size();
+    for (;;) {
+        const std::size_t first = i * arity + 1;
+        if (first >= n) break;
+        std::size_t best = first;
+        const std::size_t end = std::min(first + arity, n);
+        for (std::size_t c = first + 1; c < end; ++c)
+            if (before(heap_[c], heap_[best])) best = c;
+        if (!before(heap_[best], e)) break;
+        place(i, heap_[best]);
+        i = best;
+    }
+    place(i, e);
+}
+
+void scheduler::unqueue(record& r) {
+    const std::size_t i = r.pos;
+    r.pos = not_queued;
+    const heap_entry last = heap_.back();
+    heap_.pop_back();
+    if (i == heap_.size()) return;  // it was the last entry
+    place(i, last);
+    // The moved entry goes up or down, never both.
+    if (i > 0 && before(last, heap_[(i - 1) / arity]))
+        sift_up(i);
+    else
+        sift_down(i);
 }
 
 scheduler::profile_id scheduler::profile(const action_key& key) {
@@ -71,6 +122,17 @@ scheduler::record* scheduler::find(task_handle h) {
 
 const scheduler::record* scheduler::find(task_handle h) const {
     return h < tasks_.size() && (tasks_[h].flags & tracked_flag) ? &tasks_[h] : nullptr;
+}
+
+void scheduler::reserve(std::size_t n) {
+    tasks_.reserve(n);
+    heap_.reserve(n);
+}
+
+std::optional<scheduler::profile_id> scheduler::profile_of(task_handle h) const {
+    const record* r = find(h);
+    if (!r) return std::nullopt;
+    return r->profile;
 }
 
 bool scheduler::contains(task_handle h) const {
@@ -127,6 +189,7 @@ const poll_policy& scheduler::policy(policy_id id) const {
 }
 
 void scheduler::forget(record& r) {
+    if (r.pos != not_queued) unqueue(r);
     if (opt_.learning.censored) {
         auto& p = profiles_[r.profile];
         p.hist.remove_running(milliseconds(r.last_running_ms));
@@ -137,18 +200,24 @@ void scheduler::forget(record& r) {
     --size_;
 }
 
-bool scheduler::live(const heap_entry& e) const {
-    const record* r = find(e.handle);
-    return r && r->gen == e.gen && (r->flags & queued_flag);
-}
-
 void scheduler::push(task_handle h, record& r, std::int64_t due) {
-    if (r.flags & queued_flag) ++stale_;  // its previous entry is now dead
     r.flags &= static_cast<std::uint8_t>(~stalled_flag);
-    r.gen = ++next_gen_;
-    r.flags |= queued_flag;
-    heap_.push_back({std::min(due, r.deadline), h, r.gen});
-    std::push_heap(heap_.begin(), heap_.end(), later);
+    heap_entry e;
+    e.set_due(std::min(due, r.deadline));
+    e.handle = h;
+    if (r.pos == not_queued) {  // popped (or new): a new entry
+        heap_.push_back(e);
+        sift_up(heap_.size() - 1);
+        return;
+    }
+    // Still queued: its one entry moves.
+    const std::size_t i = r.pos;
+    const bool earlier = before(e, heap_[i]);
+    place(i, e);
+    if (earlier)
+        sift_up(i);
+    else
+        sift_down(i);
 }
 
 const std::vector<duration>* scheduler::ready_ladder(profile_state& p) {
@@ -281,50 +350,28 @@ void scheduler::set_policy(const poll_policy& poll, const backoff_policy& retry)
 bool scheduler::remove(task_handle h) {
     record* r = find(h);
     if (!r) return false;
-    if (r->flags & queued_flag) ++stale_;
     forget(*r);
-    compact();
     return true;
 }
 
-void scheduler::drop_stale_tops() {
-    while (!heap_.empty() && !live(heap_.front())) {
-        std::pop_heap(heap_.begin(), heap_.end(), later);
-        heap_.pop_back();
-        if (stale_ > 0) --stale_;
-    }
-}
-
-// Lazy deletion leaves dead entries in the heap; rebuild once they outnumber the live ones.
-void scheduler::compact() {
-    if (stale_ < 1024 || stale_ < size_) return;
-    std::erase_if(heap_, [this](const heap_entry& e) { return !live(e); });
-    std::make_heap(heap_.begin(), heap_.end(), later);
-    stale_ = 0;
-}
-
 std::optional<time_point> scheduler::next_due() {
-    drop_stale_tops();
     if (heap_.empty()) return std::nullopt;
-    return at(heap_.front().due);
+    return at(heap_.front().due());
 }
 
 std::size_t scheduler::pop_due(time_point now, std::size_t max, std::vector<due_task>& out) {
     const std::int64_t t = ticks(now);
     std::size_t n = 0;
     while (n < max) {
-        drop_stale_tops();
-        if (heap_.empty() || heap_.front().due > t) break;
-        const heap_entry e = heap_.front();
-        std::pop_heap(heap_.begin(), heap_.end(), later);
-        heap_.pop_back();
-        record& r = tasks_[e.handle];  // live (drop_stale_tops): tracked
-        r.flags &= static_cast<std::uint8_t>(~queued_flag);
+        if (heap_.empty() || heap_.front().due() > t) break;
+        const task_handle h = heap_.front().handle;
+        record& r = tasks_[h];  // queued: tracked
+        unqueue(r);
         if (t >= r.deadline) {
-            out.push_back({e.handle, due_task::reason::deadline});
+            out.push_back({h, due_task::reason::deadline});
             forget(r);
         } else {
-            out.push_back({e.handle, due_task::reason::poll});
+            out.push_back({h, due_task::reason::poll});
         }
         ++n;
     }
@@ -411,9 +458,7 @@ std::optional<duration> scheduler::complete(task_handle h, time_point now, bool 
     record* found = find(h);
     if (!found) return std::nullopt;
     const record r = *found;
-    if (r.flags & queued_flag) ++stale_;
     forget(*found);
-    compact();
     if (!learn) return std::nullopt;
     // The task finished somewhere between the last "running" answer and now: take the
     // geometric middle of that interval (or half the age if it was never seen running), so

@@ -42,8 +42,11 @@
 // by reference count (at most 65535 at once; acquire_policy says when full).
 //
 // Memory: a 32-byte record in a vector indexed by the handle (handles must be small dense
-// integers: the vector is as long as the largest handle) plus a 16-byte heap entry per task;
-// measured in tests/unit/engine/memory_test.cpp.
+// integers: the vector is as long as the largest handle) plus a 12-byte heap entry per queued
+// task; measured in tests/unit/engine/memory_test.cpp. The queue is an indexed 4-ary min-heap
+// of (due, handle): each record keeps its entry's position, so a task re-queued, removed or
+// completed while queued has its one entry moved or taken out at once (no stale entries, no
+// generation numbers, no compaction); 4 children per node halve the levels a pop walks down.
 
 #include <array>
 #include <cstdint>
@@ -138,7 +141,12 @@ class scheduler {
     /// Stops tracking (cancelled, or terminal by other means). False if unknown.
     bool remove(task_handle h);
     bool contains(task_handle h) const;
+    /// The profile `h` was added with; nullopt if unknown.
+    std::optional<profile_id> profile_of(task_handle h) const;
     std::size_t size() const noexcept { return size_; }
+    /// Makes room for handles below `n` (a bulk load whose size is known, such as resuming the
+    /// live tasks at start: growing step by step would leave the discarded buffers in the heap).
+    void reserve(std::size_t n);
 
     /// The earliest due time of any queued task, or nullopt when none is queued.
     std::optional<time_point> next_due();
@@ -181,22 +189,33 @@ class scheduler {
     std::vector<duration> learned_ladder(profile_id p);
 
   private:
+    static constexpr std::uint32_t not_queued = 0xffffffffu;
     struct record {
         std::int64_t submitted;             // steady ticks
         std::int64_t deadline;              // steady ticks
-        std::uint32_t gen = 0;              // matches the live heap entry
+        std::uint32_t pos = not_queued;     // its entry's index in heap_
         std::uint32_t last_running_ms = 0;  // age at the last "running" answer
         profile_id profile = 0;
         policy_id policy = 0;      // 0: opt_.poll; else policies_[policy]
         std::uint8_t polls = 0;    // "running" answers (saturating)
         std::uint8_t retries = 0;  // consecutive request failures (saturating)
         std::uint8_t missing = 0;  // consecutive "no such task" (saturating)
-        std::uint8_t flags = 0;    // tracked, queued, last_resign, stalled; next rung (3 bits)
+        std::uint8_t flags = 0;    // tracked, last_resign, stalled; next rung (3 bits)
     };
+    // 12 bytes: the due time in two halves keeps the entry 4-byte aligned (an int64 member
+    // would pad it to 16).
     struct heap_entry {
-        std::int64_t due;
-        task_handle handle;
-        std::uint32_t gen;
+        std::uint32_t due_lo = 0;
+        std::uint32_t due_hi = 0;
+        task_handle handle = 0;
+
+        std::int64_t due() const noexcept {
+            return static_cast<std::int64_t>(std::uint64_t{due_hi} << 32 | due_lo);
+        }
+        void set_due(std::int64_t d) noexcept {
+            due_lo = static_cast<std::uint32_t>(static_cast<std::uint64_t>(d));
+            due_hi = static_cast<std::uint32_t>(static_cast<std::uint64_t>(d) >> 32);
+        }
     };
     struct profile_state {
         action_key key;
@@ -222,10 +241,11 @@ class scheduler {
     std::int64_t shared_due(std::int64_t due, std::int64_t from, std::uint32_t share,
                             duration interval, duration floor = duration(0)) const;
     duration own_floor(const record& r) const;  // 0 for the configured policy
-    static bool later(const heap_entry& a, const heap_entry& b) noexcept;
-    bool live(const heap_entry& e) const;
-    void drop_stale_tops();
-    void compact();
+    static bool before(const heap_entry& a, const heap_entry& b) noexcept;
+    void place(std::size_t i, const heap_entry& e);  // heap_[i] = e, and e's record knows
+    void sift_up(std::size_t i);
+    void sift_down(std::size_t i);
+    void unqueue(record& r);  // takes r's entry out of the heap
     record* find(task_handle h);
     const record* find(task_handle h) const;
     void forget(record& r);                              // stops tracking r's task
@@ -236,10 +256,8 @@ class scheduler {
     // Indexed by handle: handles are small dense integers (the poller's slot numbers, reused
     // after release), so a vector costs 32 bytes a slot against a hash map's ~80 per task.
     std::vector<record> tasks_;
-    std::size_t size_ = 0;  // tracked tasks
-    std::vector<heap_entry> heap_;
-    std::size_t stale_ = 0;
-    std::uint32_t next_gen_ = 0;
+    std::size_t size_ = 0;          // tracked tasks
+    std::vector<heap_entry> heap_;  // 4-ary min-heap by (due, handle); one entry per queued task
     std::vector<profile_state> profiles_;
     std::unordered_map<action_key, profile_id, action_key_hash> profile_index_;
     std::vector<policy_slot> policies_{1};  // [0] unused: policy 0 is opt_.poll

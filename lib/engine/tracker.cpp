@@ -455,6 +455,10 @@ std::size_t tracker::resume_live_tasks() {
     std::size_t n = 0;
     auto now_steady = clock_.steady_now();
     auto now_sys = clock_.system_now();
+    const auto counts = store_.task_counts();
+    poller_.reserve(poller_.tracked() +
+                    counts[static_cast<std::size_t>(core::task_state::pending)] +
+                    counts[static_cast<std::size_t>(core::task_state::running)]);
     store_.for_each_live_task([&](const core::task_key& key, core::task_state,
                                   core::sys_time deadline) {
         auto t = store_.get_task(key);

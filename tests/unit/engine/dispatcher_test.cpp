@@ -131,7 +131,7 @@ TEST_F(Dispatch, due_instance_tasks_of_a_region_share_one_call_with_riders) {
     EXPECT_EQ(gz.handles, (std::vector<std::uint32_t>{a, b, late}));
     EXPECT_EQ(sh.handles, std::vector<std::uint32_t>{other});
     EXPECT_EQ(ps.service_name(gz.service), "cvm");
-    EXPECT_TRUE(ps.find(late)->polling);
+    EXPECT_TRUE(ps.polling(late));
     // While the call is in flight, a rider that comes due is not polled again.
     clock.advance(1s);
     step();

@@ -121,6 +121,26 @@ TEST(HandleIndex, GrowsAndKeepsItsLoadBounded) {
     EXPECT_FALSE(k.find("lb/100000"));
 }
 
+// reserve(n) sizes the table once for n handles in all: no rehash while they are inserted, a
+// load of at most 3/4, the handles already present still found.
+TEST(HandleIndex, ReserveMakesRoomForABulkLoadAtOnce) {
+    keyed_index k;
+    k.hash = good_hash;
+    for (int i = 0; i < 1000; ++i) k.insert("lb/" + std::to_string(i));
+    const auto hash_of = [&k](std::uint32_t x) { return k.hash_of(x); };
+    k.index.reserve(100'000, hash_of);
+    const std::size_t cap = k.index.capacity();
+    EXPECT_EQ(cap, 262'144u);  // the smallest power of two holding 100,000 at most 3/4 full
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(k.find("lb/" + std::to_string(i))) << i;
+    for (int i = 1000; i < 100'000; ++i) {
+        k.insert("lb/" + std::to_string(i));
+        ASSERT_EQ(k.index.capacity(), cap) << i;
+    }
+    for (int i = 0; i < 100'000; ++i) ASSERT_TRUE(k.find("lb/" + std::to_string(i))) << i;
+    k.index.reserve(10, hash_of);  // already room: nothing changes
+    EXPECT_EQ(k.index.capacity(), cap);
+}
+
 TEST(HandleIndex, ChurnAtAConstantSizeDoesNotGrowTheTable) {
     keyed_index k;
     k.hash = good_hash;

@@ -58,6 +58,22 @@ TEST(Memory, scheduler_bytes_per_tracked_task) {
     EXPECT_LE(per_task, 128.0);
 }
 
+// Sized once (scheduler::reserve, as when the live tasks are resumed): a 32-byte record and a
+// 12-byte heap entry per task, nothing else (issue 20; 48 bytes with the 16-byte entry).
+TEST(Memory, scheduler_bytes_per_task_when_reserved) {
+    constexpr std::uint32_t n = 100000;
+    const long long before = live_bytes.load();
+    auto s = std::make_unique<scheduler>(scheduler_options{}, [] { return 0.5; });
+    const auto p = s->profile({"lb", "DeleteLoadBalancers"});
+    const long long fixed = live_bytes.load() - before;  // the profile and its histogram
+    s->reserve(n);
+    for (std::uint32_t h = 0; h < n; ++h) s->add(h, p, t0, t0);
+    const double per_task = double(live_bytes.load() - before - fixed) / n;
+    std::printf("scheduler, reserved: %.1f bytes per tracked task (%u tasks)\n", per_task, n);
+    EXPECT_GE(per_task, 44.0);
+    EXPECT_LE(per_task, 44.1);
+}
+
 TEST(Memory, cvm_task_state_bytes_for_one_instance) {
     constexpr int n = 10000;
     const long long before = live_bytes.load();

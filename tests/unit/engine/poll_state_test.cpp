@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "core/batch_id.hpp"
@@ -385,6 +386,60 @@ TEST(PollStateKeys, every_identity_form_is_found_and_given_back_whole) {
     EXPECT_EQ(f.ps.key_of(h), (core::task_key{"lb", "5007"}));
 }
 
+// An instance-state task's cvm_task_state lives in a side table keyed by handle (issue 20:
+// live_task is 40 bytes without the pointer); a reused slot never sees its former task's state.
+TEST(PollState, instance_state_side_table_follows_slot_reuse) {
+    static_assert(sizeof(live_task) <= 32, "live_task grew: a million of them are live");
+    fixture f;
+    const auto c = f.add_cvm(1);
+    const auto lb = f.add_lb(1);
+    ASSERT_NE(f.ps.find(c), nullptr);
+    EXPECT_TRUE(f.ps.find(c)->instance_state);
+    EXPECT_FALSE(f.ps.find(lb)->instance_state);
+    EXPECT_EQ(f.ps.cvm_of(c).pending_instances(), std::vector<std::string>{"ins-1"});
+    EXPECT_EQ(f.ps.pending_instances({c}), std::vector<std::string>{"ins-1"});
+    // "In a call in flight" is kept for instance-state tasks only.
+    f.ps.set_polling(c, true);
+    f.ps.set_polling(lb, true);
+    EXPECT_TRUE(f.ps.polling(c));
+    EXPECT_FALSE(f.ps.polling(lb));
+    // The cvm task's slot goes to a task-result task, the lb task's to another cvm task.
+    EXPECT_TRUE(f.ps.remove_key({"cvm", "1001"}));
+    EXPECT_EQ(f.add_lb(2), c);
+    EXPECT_FALSE(f.ps.find(c)->instance_state);
+    EXPECT_FALSE(f.ps.polling(c));
+    EXPECT_THROW((void)f.ps.cvm_of(c), std::out_of_range);
+    EXPECT_EQ(f.ps.share_of(c), 1u);
+    EXPECT_TRUE(f.ps.remove_key({"lb", "5001"}));
+    EXPECT_EQ(f.add_cvm(2), lb);
+    EXPECT_TRUE(f.ps.find(lb)->instance_state);
+    EXPECT_FALSE(f.ps.polling(lb));  // a new task is in no call
+    EXPECT_EQ(f.ps.cvm_of(lb).pending_instances(), std::vector<std::string>{"ins-2"});
+    // The riders' pool holds the live cvm tasks only.
+    const auto other = f.add_cvm(3);
+    f.ps.set_polling(other, true);  // due: the dispatcher marks it before it adds riders
+    std::vector<std::uint32_t> group{other};
+    EXPECT_EQ(f.ps.add_riders(group, f.ps.find(other)->service, f.ps.find(other)->region), 1u);
+    EXPECT_EQ(group, (std::vector<std::uint32_t>{other, lb}));
+}
+
+// A task's poll bucket is its service's (its result action's), kept per service, not per task.
+TEST(PollState, the_poll_bucket_is_the_services) {
+    fixture f;
+    const auto a = f.add_lb(1);
+    const auto b = f.add_lb(2);
+    const auto c = f.add_cvm(1);
+    const auto d = f.add_cvm(2, "ap-shanghai");
+    const auto lb_bucket = f.ps.bucket_of(f.ps.find(a)->service);
+    EXPECT_EQ(f.ps.bucket_of(f.ps.find(b)->service), lb_bucket);
+    const auto cvm_bucket = f.ps.bucket_of(f.ps.find(c)->service);
+    EXPECT_NE(cvm_bucket, lb_bucket);
+    EXPECT_EQ(f.ps.bucket_of(f.ps.find(d)->service), cvm_bucket);
+    EXPECT_EQ(f.limiter.bucket({"lb", "DescribeLoadBalancersTaskResult"}, f.clock.steady_now()),
+              lb_bucket);
+    EXPECT_EQ(f.limiter.bucket({"cvm", "DescribeInstances"}, f.clock.steady_now()), cvm_bucket);
+}
+
 TEST(PollStateKeys, churned_keys_stay_findable_and_the_index_stays_small) {
     fixture f;
     std::vector<std::uint32_t> hs;
@@ -398,6 +453,22 @@ TEST(PollStateKeys, churned_keys_stay_findable_and_the_index_stays_small) {
         EXPECT_EQ(f.ps.handle_of({"lb", std::to_string(5000 + i)}).has_value(), live) << i;
     }
     EXPECT_LE(f.ps.index_capacity(), 65'536u);
+}
+
+// reserve(n) before a bulk load (resuming the live tasks): the key index is sized once.
+TEST(PollStateKeys, reserve_sizes_the_key_index_once) {
+    fixture f;
+    f.add_lb(0);
+    f.ps.reserve(20'000);
+    const std::size_t cap = f.ps.index_capacity();
+    EXPECT_GE(cap * 3, 20'000u * 4);
+    for (int i = 1; i < 20'000; ++i) {
+        f.add_lb(i);
+        ASSERT_EQ(f.ps.index_capacity(), cap) << i;
+    }
+    EXPECT_EQ(f.ps.tracked(), 20'000u);
+    EXPECT_EQ(f.ps.schedule().size(), 20'000u);
+    for (int i = 0; i < 20'000; ++i) ASSERT_TRUE(f.ps.handle_of({"lb", std::to_string(5000 + i)}));
 }
 
 }  // namespace
