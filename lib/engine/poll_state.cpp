@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <random>
 #include <unordered_set>
 
@@ -51,18 +52,18 @@ std::optional<std::uint64_t> canonical_batch(std::string_view b) {
 }  // namespace
 
 std::optional<std::uint16_t> name_table::find(std::string_view name) const {
-    for (std::size_t i = 0; i < names_.size(); ++i) {
-        if (names_[i] == name) return static_cast<std::uint16_t>(i);
-    }
-    return std::nullopt;
+    auto it = ids_.find(std::string(name));
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
 }
 
-std::uint16_t name_table::intern(std::string_view name) {
-    for (std::size_t i = 0; i < names_.size(); ++i) {
-        if (names_[i] == name) return static_cast<std::uint16_t>(i);
-    }
+std::optional<std::uint16_t> name_table::intern(std::string_view name) {
+    if (auto id = find(name)) return id;
+    if (names_.size() > std::numeric_limits<std::uint16_t>::max()) return std::nullopt;
+    auto id = static_cast<std::uint16_t>(names_.size());
     names_.emplace_back(name);
-    return static_cast<std::uint16_t>(names_.size() - 1);
+    ids_.emplace(names_.back(), id);
+    return id;
 }
 
 poll_state::poll_state(const registry& reg, rate_limiter& lim, const core::clock& clk,
@@ -118,9 +119,14 @@ core::result<void> poll_state::add(const track_request& r) {
     if (tasks_.size() > handle_index::max_handle && free_.empty())
         return core::error{"too many tracked tasks", core::error_kind::unavailable};
     // Services come from the registry: far fewer than live_task's 15-bit id holds.
-    const std::uint16_t service = services_.intern(svc->name);
-    if (service > live_task::max_service)
+    const auto service = services_.intern(svc->name);
+    if (!service || *service > live_task::max_service)
         return core::error{"too many services", core::error_kind::unavailable};
+    // Regions come from clients (an adopted task names its own).
+    const auto region = regions_.intern(r.region);
+    if (!region)
+        return core::error{"too many regions (65536) among tracked tasks",
+                           core::error_kind::unavailable};
     // Last: a refusal after it would have to give the reference back.
     const auto policy = sched_.acquire_policy(r.poll);
     if (!policy)
@@ -136,8 +142,8 @@ core::result<void> poll_state::add(const track_request& r) {
     }
     live_task& t = tasks_[h];
     ++t.gen;  // odd: live
-    t.service = service & live_task::max_service;
-    t.region = regions_.intern(r.region);
+    t.service = *service & live_task::max_service;
+    t.region = *region;
     // The identity (live_task's layout): what does not fit the compact form goes after the
     // requestId.
     std::string id = r.key.request_id;
@@ -158,8 +164,8 @@ core::result<void> poll_state::add(const track_request& r) {
     index_.insert(key_hash(t.service, r.key.request_id), h,
                   [this](std::uint32_t x) { return hash_of(x); });
     const auto profile = sched_.profile({svc->name, r.action.empty() ? "(adopted)" : r.action});
-    if (buckets_.size() <= service) buckets_.resize(service + 1u, 0);
-    buckets_[service] = poll_bucket(svc->name, svc->result_action);
+    if (buckets_.size() <= *service) buckets_.resize(*service + 1u, 0);
+    buckets_[*service] = poll_bucket(svc->name, svc->result_action);
     t.instance_state = cvm ? 1 : 0;
     if (cvm) {
         cvm_.insert_or_assign(h, cvm_slot{std::move(*cvm), false});

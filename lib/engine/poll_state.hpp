@@ -36,13 +36,15 @@ namespace taskpoller::engine::detail {
 /// Small ids for the few distinct service and region names.
 class name_table {
   public:
-    std::uint16_t intern(std::string_view name);
+    /// The id of `name`, interned now if new; nullopt once all 65,536 ids are taken.
+    std::optional<std::uint16_t> intern(std::string_view name);
     /// The id of `name` if it was interned.
     std::optional<std::uint16_t> find(std::string_view name) const;
     const std::string& name(std::uint16_t id) const { return names_.at(id); }
 
   private:
     std::vector<std::string> names_;
+    std::unordered_map<std::string, std::uint16_t> ids_;  // region names come from clients
 };
 
 /// Per tracked task. Kept small: a million of them may be live (32 bytes). Its identity

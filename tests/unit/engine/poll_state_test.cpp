@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -469,6 +470,42 @@ TEST(PollStateKeys, reserve_sizes_the_key_index_once) {
     EXPECT_EQ(f.ps.tracked(), 20'000u);
     EXPECT_EQ(f.ps.schedule().size(), 20'000u);
     for (int i = 0; i < 20'000; ++i) ASSERT_TRUE(f.ps.handle_of({"lb", std::to_string(5000 + i)}));
+}
+
+}  // namespace
+}  // namespace taskpoller::engine::detail
+
+namespace taskpoller::engine::detail {
+namespace {
+
+// Region names come from clients (an adopted task names its own): the poller's 16-bit region
+// ids must not wrap, or the 65,537th region's tasks would be polled in the first one's.
+TEST(PollState, a_region_past_the_last_id_is_refused_not_wrapped) {
+    fixture f;
+    const std::size_t regions = std::size_t{std::numeric_limits<std::uint16_t>::max()} + 1;
+    for (std::size_t i = 0; i < regions; ++i) {
+        track_request r;
+        r.key = {"lb", std::to_string(100000 + i)};
+        r.action = "RegisterInstancesWithLoadBalancer";
+        r.region = "region-" + std::to_string(i);
+        r.submitted = f.clock.steady_now();
+        r.deadline = r.submitted + 1h;
+        ASSERT_TRUE(f.ps.add(r)) << i;
+    }
+    track_request r;
+    r.key = {"lb", "one-more"};
+    r.action = "RegisterInstancesWithLoadBalancer";
+    r.region = "region-one-more";
+    r.submitted = f.clock.steady_now();
+    r.deadline = r.submitted + 1h;
+    auto added = f.ps.add(r);
+    ASSERT_FALSE(added);
+    EXPECT_NE(added.error().message.find("too many regions"), std::string::npos)
+        << added.error().message;
+    EXPECT_FALSE(f.ps.handle_of(r.key));
+    // A region already known is still accepted.
+    r.region = "region-7";
+    EXPECT_TRUE(f.ps.add(r));
 }
 
 }  // namespace
