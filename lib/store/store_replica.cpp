@@ -5,6 +5,7 @@
 // compaction is amortized as in expire().
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "store/store.hpp"
@@ -180,9 +181,21 @@ core::result<void> store::apply_replicated_task(const change& c, core::task t) {
         auto finished_at = rec.finished_at;
         insert_task(std::move(rec));
         auto pos = static_cast<std::uint32_t>(tasks_.size() - 1);
+        // The leader makes a batch's tasks in the order their requestIds first appear in its
+        // entries and links the entries once, after the last (add_outcome_tasks). Link here once
+        // the task that the last unlinked accepted entry names has come: once per batch, not at
+        // every task (a scan of the task list for each entry whose task is still to come made
+        // that O(n^2) per change). Entries left unlinked are linked at the batch's next change
+        // or at compaction.
         if (batch != no_batch) {
-            link_entries(batch);
-            collapse_entries(batch);
+            const auto& entries = batches_[batch].entries;
+            auto last = std::find_if(entries.rbegin(), entries.rend(), [](const auto& e) {
+                return e.outcome == core::entry_outcome::accepted && !e.linked();
+            });
+            if (last != entries.rend() && last->own_request_id() == tasks_[pos].request_id.view()) {
+                link_entries(batch);
+                collapse_entries(batch);
+            }
         }
         if (to != core::task_state::pending) set_task_state(pos, to, finished_at);
         emit_task(pos, change_kind::task_created);

@@ -101,6 +101,20 @@ core::result<void> store::restore_batch(core::batch b, bool fresh) {
     seq_ = std::max(seq_, rec.updated_seq);
     if (auto pos = fresh ? std::nullopt : batch_pos(*id)) {
         auto& old = batches_[*pos];
+        if (old.service != rec.service || old.action != rec.action ||
+            old.labelset != rec.labelset) {
+            // No store writes this (a damaged or edited journal): the tasks restored under the
+            // old record keep what they share with it as their own (their keys are indexed by
+            // its service). Rare, so a scan.
+            const detail::task_attrs shared{
+                old.task_created_at, old.task_deadline, old.service, old.action,
+                old.labelset,        old.region,        old.poll};
+            for (auto& t : tasks_) {
+                if (t.alive && t.batch == *pos && t.attrs == detail::no_attrs) {
+                    t.attrs = add_attrs(shared);
+                }
+            }
+        }
         rec.tasks = std::move(old.tasks);
         rec.task_created_at = old.task_created_at;  // what its tasks share (set_attrs)
         rec.task_deadline = old.task_deadline;

@@ -391,3 +391,41 @@ TEST(Restore, an_accepted_entry_with_a_malformed_request_id_is_refused) {
     b.entries[0].request_id = "r1";
     EXPECT_TRUE(s.restore_batch(b));
 }
+
+// A batch task keeps no service, action or labels of its own when they are its batch's (issue
+// 20): they are read from the batch record. A journal whose later record of a batch names
+// another service, action or labels than the one its tasks were restored under (no store writes
+// that: a damaged or edited journal) changed every such task with it: the task was listed under
+// the new service but indexed under the old one, so no lookup by key found it and its poller's
+// updates failed. Before issue 20 each task kept its own; it must still read back as recorded.
+TEST(Restore, a_batch_record_naming_another_service_does_not_change_its_restored_tasks) {
+    core::manual_clock clock;
+    store original{clock, seeded_options()};
+    auto id = submit(original, "lb", "DeleteLoadBalancers", {"r1", "r2"}, {{"env", "prod"}});
+    auto b = *original.get_batch(id);
+    auto t1 = *original.get_task({"lb", "r1"});
+    auto t2 = *original.get_task({"lb", "r2"});
+
+    store copy{clock, seeded_options()};
+    ASSERT_TRUE(copy.restore_batch(b));
+    ASSERT_TRUE(copy.restore_task(t1));
+    ASSERT_TRUE(copy.restore_task(t2));
+    auto odd = b;
+    odd.service = "cvm";
+    odd.action = "StopInstances";
+    odd.labels = {{"env", "dev"}};
+    odd.updated_seq = t2.updated_seq + 1;
+    ASSERT_TRUE(copy.restore_batch(odd));
+    copy.finish_restore();
+
+    EXPECT_EQ(copy.get_batch(id)->service, "cvm");
+    for (const auto& t : {t1, t2}) {
+        auto got = copy.get_task(t.key());
+        ASSERT_TRUE(got) << core::format_task_identity(t.key());
+        EXPECT_EQ(*got, t);
+        EXPECT_TRUE(set_state(copy, "lb", t.request_id, task_state::running));
+    }
+    task_filter f;
+    f.service = "lb";
+    EXPECT_EQ(copy.list_tasks(f, {})->items.size(), 2u);
+}
