@@ -231,25 +231,26 @@ class store {
     const detail::task_attrs* own_attrs(const detail::task_rec& t) const {
         return t.attrs == detail::no_attrs ? nullptr : &attrs_[t.attrs];
     }
-    std::uint32_t task_service(const detail::task_rec& t) const {
+    template <class T>
+    T shared_attr(const detail::task_rec& t, T detail::task_attrs::*own,
+                  T detail::batch_rec::*batch) const {
         auto* a = own_attrs(t);
-        return a != nullptr ? a->service : batches_[t.batch].service;
+        return a != nullptr ? a->*own : batches_[t.batch].*batch;
+    }
+    std::uint32_t task_service(const detail::task_rec& t) const {
+        return shared_attr(t, &detail::task_attrs::service, &detail::batch_rec::service);
     }
     std::uint32_t task_action(const detail::task_rec& t) const {
-        auto* a = own_attrs(t);
-        return a != nullptr ? a->action : batches_[t.batch].action;
+        return shared_attr(t, &detail::task_attrs::action, &detail::batch_rec::action);
     }
     std::uint32_t task_labelset(const detail::task_rec& t) const {
-        auto* a = own_attrs(t);
-        return a != nullptr ? a->labelset : batches_[t.batch].labelset;
+        return shared_attr(t, &detail::task_attrs::labelset, &detail::batch_rec::labelset);
     }
     std::int64_t task_created_at(const detail::task_rec& t) const {
-        auto* a = own_attrs(t);
-        return a != nullptr ? a->created_at : batches_[t.batch].task_created_at;
+        return shared_attr(t, &detail::task_attrs::created_at, &detail::batch_rec::task_created_at);
     }
     std::int64_t task_deadline(const detail::task_rec& t) const {
-        auto* a = own_attrs(t);
-        return a != nullptr ? a->deadline : batches_[t.batch].task_deadline;
+        return shared_attr(t, &detail::task_attrs::deadline, &detail::batch_rec::task_deadline);
     }
     std::uint32_t task_poll(const detail::task_rec& t) const {
         return t.batch != detail::no_batch ? batches_[t.batch].poll : attrs_[t.attrs].poll;

@@ -43,13 +43,17 @@ struct fixture {
         EXPECT_TRUE(ps.add(r));
         return *ps.handle_of(r.key);
     }
-    std::uint32_t add_lb(int n) {
+    track_request lb_request(std::string request_id, std::string region = "ap-guangzhou") {
         track_request r;
-        r.key = {"lb", std::to_string(5000 + n)};
+        r.key = {"lb", std::move(request_id)};
         r.action = "RegisterInstancesWithLoadBalancer";
-        r.region = "ap-guangzhou";
+        r.region = std::move(region);
         r.submitted = clock.steady_now();
         r.deadline = r.submitted + 1h;
+        return r;
+    }
+    std::uint32_t add_lb(int n) {
+        auto r = lb_request(std::to_string(5000 + n));
         EXPECT_TRUE(ps.add(r));
         return *ps.handle_of(r.key);
     }
@@ -484,20 +488,11 @@ TEST(PollState, a_region_past_the_last_id_is_refused_not_wrapped) {
     fixture f;
     const std::size_t regions = std::size_t{std::numeric_limits<std::uint16_t>::max()} + 1;
     for (std::size_t i = 0; i < regions; ++i) {
-        track_request r;
-        r.key = {"lb", std::to_string(100000 + i)};
-        r.action = "RegisterInstancesWithLoadBalancer";
-        r.region = "region-" + std::to_string(i);
-        r.submitted = f.clock.steady_now();
-        r.deadline = r.submitted + 1h;
-        ASSERT_TRUE(f.ps.add(r)) << i;
+        ASSERT_TRUE(
+            f.ps.add(f.lb_request(std::to_string(100000 + i), "region-" + std::to_string(i))))
+            << i;
     }
-    track_request r;
-    r.key = {"lb", "one-more"};
-    r.action = "RegisterInstancesWithLoadBalancer";
-    r.region = "region-one-more";
-    r.submitted = f.clock.steady_now();
-    r.deadline = r.submitted + 1h;
+    auto r = f.lb_request("one-more", "region-one-more");
     auto added = f.ps.add(r);
     ASSERT_FALSE(added);
     EXPECT_NE(added.error().message.find("too many regions"), std::string::npos)

@@ -29,24 +29,11 @@ core::poll_settings every(std::chrono::milliseconds interval) {
     return p;
 }
 
-template <class T, class F, class L>
-std::vector<T> everything(const store& s, L list) {
-    std::vector<T> out;
-    page_request p{500, ""};
-    do {
-        auto page = (s.*list)(F{}, p);
-        EXPECT_TRUE(page);
-        if (!page) break;
-        out.insert(out.end(), page->items.begin(), page->items.end());
-        p.page_token = page->next_page_token;
-    } while (!p.page_token.empty());
-    return out;
-}
 std::vector<core::batch> all_batches(const store& s) {
-    return everything<core::batch, batch_filter>(s, &store::list_batches);
+    return all_pages<core::batch>(s, batch_filter{}, 500, &store::list_batches);
 }
 std::vector<core::task> all_tasks(const store& s) {
-    return everything<core::task, task_filter>(s, &store::list_tasks);
+    return all_pages<core::task>(s, task_filter{}, 500, &store::list_tasks);
 }
 
 /// A store with every kind of batch: one requestId per entry (CLB), one requestId for several

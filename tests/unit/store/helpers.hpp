@@ -48,6 +48,21 @@ inline core::result<core::task_state> set_state(store& s, const std::string& ser
     return s.update_task({service, rid}, u);
 }
 
+/// Every item of a listing (`list`: &store::list_tasks or &store::list_batches), page by page.
+template <class T, class F, class L>
+std::vector<T> all_pages(const store& s, const F& filter, std::size_t limit, L list) {
+    std::vector<T> out;
+    page_request p{limit, ""};
+    do {
+        auto page = (s.*list)(filter, p);
+        EXPECT_TRUE(page);
+        if (!page) break;
+        out.insert(out.end(), page->items.begin(), page->items.end());
+        p.page_token = page->next_page_token;
+    } while (!p.page_token.empty());
+    return out;
+}
+
 /// Request ids of a page of tasks, in order.
 inline std::vector<std::string> ids(const page<core::task>& p) {
     std::vector<std::string> out;

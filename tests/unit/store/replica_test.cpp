@@ -70,20 +70,6 @@ core::result<void> apply(store& s, const capture::event& e) {
     return core::error{"unreachable"};
 }
 
-template <class T, class F, class L>
-std::vector<T> all_pages(const store& s, const F& filter, std::size_t limit, L list) {
-    std::vector<T> out;
-    page_request p{limit, ""};
-    do {
-        auto page = (s.*list)(filter, p);
-        EXPECT_TRUE(page);
-        if (!page) break;
-        out.insert(out.end(), page->items.begin(), page->items.end());
-        p.page_token = page->next_page_token;
-    } while (!p.page_token.empty());
-    return out;
-}
-
 std::vector<core::task> tasks_of(const store& s, const task_filter& f, std::size_t limit) {
     return all_pages<core::task>(s, f, limit, &store::list_tasks);
 }
