@@ -215,6 +215,11 @@ struct batch_rec {
     bool entries_are_tasks = false;
 };
 
+/// What a batch's tasks share with it (task_attrs), as a task of its own would keep it.
+inline task_attrs shared_attrs(const batch_rec& b) {
+    return {b.task_created_at, b.task_deadline, b.service, b.action, b.labelset, b.region, b.poll};
+}
+
 /// A unit retention forgets at once: a terminal batch (with its tasks) or a terminal adopted task.
 struct finished_unit {
     std::int64_t finished_at = 0;

@@ -106,9 +106,7 @@ core::result<void> store::restore_batch(core::batch b, bool fresh) {
             // No store writes this (a damaged or edited journal): the tasks restored under the
             // old record keep what they share with it as their own (their keys are indexed by
             // its service). Rare, so a scan.
-            const detail::task_attrs shared{
-                old.task_created_at, old.task_deadline, old.service, old.action,
-                old.labelset,        old.region,        old.poll};
+            const auto shared = detail::shared_attrs(old);
             for (auto& t : tasks_) {
                 if (t.alive && t.batch == *pos && t.attrs == detail::no_attrs) {
                     t.attrs = add_attrs(shared);

@@ -243,11 +243,8 @@ void store::drop_dead_records() {
         if (t.batch != no_batch && batch == no_batch) {
             // A live task whose batch is gone is kept, unattached, with the batch's attributes.
             const auto& ob = batches_[t.batch];  // not moved: it is dead
-            if (!attrs) {
-                attrs = detail::task_attrs{
-                    ob.task_created_at, ob.task_deadline, ob.service, ob.action, ob.labelset, 0, 0};
-            }
-            attrs->region = ob.region;
+            if (!attrs) attrs = detail::shared_attrs(ob);
+            attrs->region = ob.region;  // own attrs of a batch task left these to the batch
             attrs->poll = ob.poll;
         }
         nt.push_back(std::move(t));

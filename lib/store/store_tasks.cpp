@@ -19,13 +19,9 @@ core::error conflict(std::string msg) {
     return {std::move(msg), core::error_kind::conflict};
 }
 
+// A misbehaving cloud answer must not grow a task without bound.
 constexpr std::size_t max_status = 256;
 constexpr std::size_t max_error = 1024;
-
-// Bounded copies: a misbehaving cloud answer must not grow a task without bound.
-std::string bounded(std::string_view s, std::size_t max) {
-    return std::string(s.substr(0, max));
-}
 
 }  // namespace
 
@@ -225,7 +221,10 @@ void store::add_outcome_tasks(std::uint32_t bpos, const batch_outcome& o) {
         t.batch = bpos;
         // Usually the batch's service, action, labels, region, poll settings; and creation
         // time and deadline (a batch's tasks are made together, unless some were lost).
-        set_attrs(t, {now, to_ns(o.deadline), b.service, b.action, b.labelset, b.region, b.poll});
+        auto attrs = detail::shared_attrs(b);
+        attrs.created_at = now;
+        attrs.deadline = to_ns(o.deadline);
+        set_attrs(t, attrs);
         insert_task(std::move(t));
         emit_task(static_cast<std::uint32_t>(tasks_.size() - 1), change_kind::task_created);
     }
@@ -301,11 +300,11 @@ core::result<core::task_state> store::update_task(const core::task_key& key, con
     bool error_changed =
         u.last_error && error != std::string_view(*u.last_error).substr(0, max_error);
     if (status_changed || error_changed) {
-        // status and error are views into t.status: set() builds the new value before it
-        // replaces the old one.
-        std::string new_status(status_changed ? std::string_view(*u.last_status) : status);
-        std::string new_error(error_changed ? std::string_view(*u.last_error) : error);
-        t.status.set(bounded(new_status, max_status), bounded(new_error, max_error));
+        // status and error may be views into t.status: set() builds the new value before it
+        // replaces the old one, so they need no copy.
+        t.status.set(
+            (status_changed ? std::string_view(*u.last_status) : status).substr(0, max_status),
+            (error_changed ? std::string_view(*u.last_error) : error).substr(0, max_error));
         changed = true;
     }
     if (u.count_poll) ++t.polls;
