@@ -53,6 +53,7 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
 #include "qcloud/request.hpp"
 #include "support/bench_util.hpp"
@@ -320,19 +321,27 @@ asio::awaitable<void> measure_daemon(const options& o, api_version v, const temp
     co_await sleep_for(
         std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.warmup)));
 
-    // The window. Samples are taken in the same order at both ends.
-    auto [sim_req0, sim_acc0] = co_await sim_requests(sim_http, action);
+    // The window. Samples are taken in the same order at both ends. The polls are the
+    // simulator's count, so the window's length is the time between its two counts (each taken
+    // at the middle of its request): on a loaded machine the other samples can take long enough
+    // to skew a rate by several per cent.
+    auto sim_sample =
+        [&]() -> asio::awaitable<std::tuple<std::int64_t, std::int64_t, steady::time_point>> {
+        auto before = steady::now();
+        auto [req, acc] = co_await sim_requests(sim_http, action);
+        co_return std::tuple{req, acc, before + (steady::now() - before) / 2};
+    };
+    auto [sim_req0, sim_acc0, sim_t0] = co_await sim_sample();
     auto [calls0, not_ok0] = co_await daemon_calls(ctl, action);
     auto dcpu0 = cpu_micros(daemon.proc->pid());
     auto scpu0 = cpu_micros(sim.proc->pid());
-    auto w0 = steady::now();
     co_await sleep_for(
         std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.window)));
-    auto [sim_req1, sim_acc1] = co_await sim_requests(sim_http, action);
+    auto [sim_req1, sim_acc1, sim_t1] = co_await sim_sample();
     auto [calls1, not_ok1] = co_await daemon_calls(ctl, action);
     auto dcpu1 = cpu_micros(daemon.proc->pid());
     auto scpu1 = cpu_micros(sim.proc->pid());
-    double elapsed = seconds(steady::now() - w0);
+    double elapsed = seconds(sim_t1 - sim_t0);
 
     const auto polls = sim_req1 - sim_req0;
     const auto not_ok = not_ok1 - not_ok0;

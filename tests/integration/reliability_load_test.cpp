@@ -676,10 +676,15 @@ TEST(ReliabilityLoad, thousand_clients_while_tracking_many_tasks) {
               fd_before.unix_sockets + static_cast<std::size_t>(clients) * overlap_percent / 100);
     EXPECT_EQ(fd_after.unix_sockets, fd_before.unix_sockets) << "control connections leaked";
     EXPECT_EQ(fd_after.other, fd_before.other) << "descriptors other than sockets leaked";
-    // Memory: after the warm-up, growth stays within 10 % + 16 MiB (the writers add tasks).
-    // Not under AddressSanitizer: its quarantine keeps freed memory resident (up to 256 MiB).
+    // Memory: what the daemon still holds once the clients are gone stays within 10 % + 16 MiB
+    // of what it held after the warm-up (the writers add tasks); while they are connected it may
+    // hold more (each connection's buffers: a slow run has more of them open at once, up to 20
+    // MiB more on a loaded 2-core machine), but not without bound. Not under AddressSanitizer:
+    // its quarantine keeps freed memory resident (up to 256 MiB).
 #ifndef TASKPOLLER_SANITIZED
-    EXPECT_LE(rss_peak_after_warmup, rss_warm + rss_warm / 10 + 16 * 1024) << "RSS kept growing";
+    EXPECT_LE(rss_after, rss_warm + rss_warm / 10 + 16 * 1024) << "RSS kept growing";
+    EXPECT_LE(rss_peak_after_warmup, rss_warm + rss_warm / 2 + 32 * 1024)
+        << "RSS grew past what the connections explain";
 #endif
     // The CVM and adopted tasks last hours: every one of them is still tracked.
     EXPECT_GE(tracked_after, static_cast<std::int64_t>(cvm_tasks + lb_adopted))
