@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,9 +101,18 @@ child::child(const std::string& program, const std::vector<std::string>& args,
     argv.push_back(const_cast<char*>(program.c_str()));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
+    // Dies with the benchmark (killed at a smoke test's timeout, or by ^C): no daemon or
+    // simulator left running. Only from the main thread, as PR_SET_PDEATHSIG follows the thread
+    // that forked (tests/integration/support/sim_process.cpp does the same).
+    const pid_t parent = ::getpid();
+    const bool from_main_thread = ::gettid() == parent;
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+        if (from_main_thread) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) ::_exit(127);
+        }
         int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             ::dup2(fd, 1);

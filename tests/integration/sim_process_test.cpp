@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "support/api.hpp"
 
@@ -58,6 +62,45 @@ TEST(SimProcess, MissingTlsFilesFailAtStart) {
                       out),
               2);
     EXPECT_NE(out.find("TLS"), std::string::npos) << out;
+}
+
+// Whether `pid` has ended: gone, or a zombie nobody has reaped yet (a container's init may not).
+bool ended(pid_t pid) {
+    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (stat.empty()) return true;
+    auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+}
+
+// A test that ctest kills at its timeout must not leave its daemons and simulators running (and
+// loading the machine for the tests after it): what spawn_program starts dies with its starter.
+TEST(SimProcess, AStartedProgramDiesWithTheProcessThatStartedIt) {
+    temp_dir dir;
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid_t starter = ::fork();
+    ASSERT_GE(starter, 0);
+    if (starter == 0) {  // stands for a test process: starts a program, then is killed
+        ::close(fds[0]);
+        pid_t p = spawn_program("/bin/sleep", {"60"}, dir.path() + "/out", dir.path() + "/err");
+        (void)!::write(fds[1], &p, sizeof p);
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    pid_t program = 0;
+    ASSERT_EQ(::read(fds[0], &program, sizeof program), static_cast<ssize_t>(sizeof program));
+    ::close(fds[0]);
+    ASSERT_GT(program, 0);
+    EXPECT_FALSE(ended(program)) << "the program did not start";
+    ::kill(starter, SIGKILL);
+    ASSERT_EQ(::waitpid(starter, nullptr, 0), starter);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!ended(program) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(ended(program)) << "pid " << program << " outlived the process that started it";
+    if (!ended(program)) ::kill(program, SIGKILL);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,9 +22,19 @@ pid_t spawn_program(const std::string& program, const std::vector<std::string>& 
     argv.push_back(const_cast<char*>(program.c_str()));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
+    // The program dies with the test: a test that ctest kills at its timeout (or that crashes)
+    // leaves no daemon or simulator behind to load the machine for the tests after it. Only when
+    // forked from the main thread: PR_SET_PDEATHSIG fires when the *thread* that forked ends,
+    // and a test may start a program from a thread that ends before the program should.
+    const pid_t parent = ::getpid();
+    const bool from_main_thread = ::gettid() == parent;
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
+        if (from_main_thread) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) ::_exit(127);  // the test ended before prctl
+        }
         int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (o >= 0) ::dup2(o, 1);
