@@ -379,10 +379,10 @@ task_write poll_state::apply_failure(std::uint32_t h, const call_failure& f) {
     return error(h, f.message);
 }
 
-task_write poll_state::apply_instances(std::uint32_t h,
-                                       std::span<const instance_observation> seen) {
+task_write poll_state::apply_instances(std::uint32_t h, std::span<const instance_observation> seen,
+                                       std::optional<core::steady_time> sent) {
     cvm_task_state& cvm = cvm_.at(h).state;
-    switch (cvm.observe(seen, clock_.steady_now(), request_id_of(h))) {
+    switch (cvm.observe(seen, sent.value_or(clock_.steady_now()), request_id_of(h))) {
         case verdict::running:
             break;
         case verdict::succeeded:

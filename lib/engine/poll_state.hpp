@@ -125,8 +125,11 @@ class poll_state {
     task_write apply(std::uint32_t h, const task_poll_answer& a);
     /// A failed poll: the retry policy decides (engine/retry.hpp).
     task_write apply_failure(std::uint32_t h, const call_failure& f);
-    /// What an instance-state poll saw of the task's instances.
-    task_write apply_instances(std::uint32_t h, std::span<const instance_observation> seen);
+    /// What an instance-state poll saw of the task's instances. `sent`: when the describe was
+    /// sent (the cloud read the instances no sooner, however late the answer came: a target
+    /// status counts only from a read made after the settle delay); now if not given.
+    task_write apply_instances(std::uint32_t h, std::span<const instance_observation> seen,
+                               std::optional<core::steady_time> sent = std::nullopt);
 
     /// Splits instance-state tasks into groups of at most options().cvm_batch pending
     /// instances (a task with more gets a group of its own).

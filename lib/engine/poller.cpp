@@ -231,6 +231,7 @@ asio::awaitable<void> poller::impl::poll_instances(poll_call c) {
         const std::size_t chunk = std::min(state.options().cvm_batch, api.max_instances_per_call());
         std::vector<instance_observation> seen;
         std::optional<call_failure> failure;
+        std::optional<core::steady_time> sent;  // the first describe's: its reads are no older
         for (std::size_t off = 0; off < ids.size() && !failure; off += chunk) {
             if (!co_await wait_for_token(c.bucket)) break;
             // Looked up after every suspension: a reload replaces the registry's profiles.
@@ -240,6 +241,7 @@ asio::awaitable<void> poller::impl::poll_instances(poll_call c) {
                 break;
             }
             std::size_t end = std::min(ids.size(), off + chunk);
+            if (!sent) sent = clock.steady_now();
             auto answer = co_await api.async_poll_instances(
                 *svc, region, std::span<const std::string>(ids).subspan(off, end - off));
             if (stopping) break;
@@ -254,7 +256,8 @@ asio::awaitable<void> poller::impl::poll_instances(poll_call c) {
             state.set_polling(h, false);
             // Riders get the failure too: one of them may have come due (and been skipped)
             // meanwhile, and only an answer gives it a due time again.
-            write(failure ? state.apply_failure(h, *failure) : state.apply_instances(h, seen));
+            write(failure ? state.apply_failure(h, *failure)
+                          : state.apply_instances(h, seen, sent));
         }
     } catch (...) {
         call_failed(c, std::current_exception());

@@ -50,7 +50,8 @@ struct reconcile_result {
     std::string evidence{};
 };
 
-/// Judges one describe of the call's instances (`now`, `since_lost` after the answer was lost)
+/// Judges one describe of the call's instances (`now`, *sent* `since_lost` after the answer was
+/// lost: the cloud read them no sooner, however late the answer came)
 /// against the baseline (`before`, described just before the send). `instances`: the call's
 /// instance ids. `action`: the action's name as LatestOperation reports it (API 3.0).
 reconcile_result reconcile_call(const cvm_rule& rule, std::string_view action,

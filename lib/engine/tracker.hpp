@@ -213,9 +213,12 @@ class tracker {
     /// Waits for a token of the action's rate limit (configured from the registry on first use).
     boost::asio::awaitable<void> take_token(const std::string& service, const std::string& action);
     /// Describes a call's instances (instance-state services), for a reconciliation; nullopt if
-    /// any describe failed or the service is gone.
+    /// any describe failed or the service is gone. `first_sent`, if given, is set to when the
+    /// first describe was sent: the cloud read the instances after that, however late its
+    /// answer came (a slow answer's content is as old as its send, not its arrival).
     boost::asio::awaitable<std::optional<std::vector<instance_observation>>> describe_instances(
-        const core::batch& b, const std::vector<std::string>& ids);
+        const core::batch& b, const std::vector<std::string>& ids,
+        core::steady_time* first_sent = nullptr);
     /// A call whose answer was just lost, its instances described just before the send:
     /// describes them again until reconcile_call() proves the outcome or the window closes
     /// (then `lost` is returned, with what was seen). Never sends anything but describes.

@@ -62,7 +62,7 @@ asio::awaitable<void> tracker::take_token(const std::string& service, const std:
 }
 
 asio::awaitable<std::optional<std::vector<instance_observation>>> tracker::describe_instances(
-    const core::batch& b, const std::vector<std::string>& ids) {
+    const core::batch& b, const std::vector<std::string>& ids, core::steady_time* first_sent) {
     std::vector<instance_observation> seen;
     const std::size_t per_call = std::max<std::size_t>(1, cloud_->max_instances_per_call());
     for (std::size_t i = 0; i < ids.size(); i += per_call) {
@@ -73,6 +73,7 @@ asio::awaitable<std::optional<std::vector<instance_observation>>> tracker::descr
         svc = config_.services.find_service(b.service);  // a reload may have replaced it
         if (svc == nullptr || stopping_) co_return std::nullopt;
         const auto n = std::min(per_call, ids.size() - i);
+        if (i == 0 && first_sent != nullptr) *first_sent = clock_.steady_now();
         auto a = co_await cloud_->async_poll_instances(
             *svc, b.region, std::span<const std::string>(ids.data() + i, n));
         if (a.failure) {
@@ -107,9 +108,14 @@ asio::awaitable<submission_answer> tracker::reconcile(
     for (auto next = clock_.steady_now();; next += config_.submit.reconcile_interval) {
         co_await sleep_until(executor_, next);
         if (stopping_) break;
-        auto now = co_await describe_instances(b, ids);
+        // How long after the loss the cloud read the instances: at the earliest when the
+        // describe was sent, not when its answer came. An answer delayed past the settle delay
+        // (a slow network, a loaded machine) may still hold a stale read, which must not prove
+        // that nothing ran.
+        auto sent = clock_.steady_now();
+        auto now = co_await describe_instances(b, ids, &sent);
         if (now) {
-            r = reconcile_call(rule, b.action, ids, before, *now, clock_.steady_now() - lost_at);
+            r = reconcile_call(rule, b.action, ids, before, *now, sent - lost_at);
             if (r.verdict != reconcile_verdict::undecided) break;
         }
         if (clock_.steady_now() >= until) break;

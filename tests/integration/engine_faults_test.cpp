@@ -180,5 +180,58 @@ TEST(EngineFaults, ALostAnswerOfACallThatNeverRanIsProvenNotExecuted) {
     }
 }
 
+// A describe whose answer arrives after the settle delay may still hold a read from before it: the
+// simulator reads its instances when the request comes and answers 1.5 s later (a latency
+// fault), while its reads stay stale for 0.9 s after a change. Judged by when the answer came,
+// the stale read of the first describe "proved" after the 1 s settle delay that a call which ran
+// did not (the soak test caught this as a resource executed but marked rejected).
+TEST(EngineFaults, ALateAnswerToADescribeIsAReadFromWhenItWasSent) {
+    engine_setup setup;
+    setup.sim_yaml =
+        "instances: {running: 6, stopped: 0}\nstale_window: 900ms\n"
+        "operations:\n  default: {duration: {min: 300ms, max: 600ms}}\n"
+        "faults:\n  latency_delay: 1500ms\n"
+        "  actions: {StopInstances: {close_after: 1.0}, DescribeInstances: {latency: 1.0}}\n";
+    engine_harness h(setup);
+    auto ids = h.sim_instances(2);
+    ids.resize(2);
+    auto r = h.submit(stop(ids), 60s);
+    ASSERT_TRUE(r && *r) << (r ? r->error().message : "timeout");
+    const auto& b = (*r)->batch;
+    EXPECT_EQ(b.state, core::batch_state::submitted) << b.message;
+    for (const auto& e : b.entries) {
+        EXPECT_EQ(e.outcome, core::entry_outcome::accepted) << e.resource_id << ": " << e.message;
+    }
+    for (const auto& id : ids) EXPECT_EQ(h.sim_executions(id, "StopInstances"), 1) << id;
+    EXPECT_EQ(h.tracker().submissions().reconciliations.count("not_executed"), 0u)
+        << "a stale read proved that a call which ran did not";
+}
+
+// The same for polling: a reboot's target status is the one it starts from, so a stale read shows
+// it. A poll sent 0.2 s after the reboot reads a stale RUNNING and answers 1.5 s later, past the 1
+// s settle delay: judged by when the answer came, that read "proved" that the reboot had finished,
+// and the task succeeded while the reboot was still under way (here it fails).
+TEST(EngineFaults, ALatePollAnswerIsAReadFromWhenItWasSent) {
+    engine_setup setup;
+    setup.sim_yaml =
+        "instances: {running: 2, stopped: 0}\nstale_window: 900ms\n"
+        "operations:\n  default: {duration: {min: 3s, max: 3s}, failure_probability: 1.0}\n"
+        "faults:\n  latency_delay: 1500ms\n  actions: {DescribeInstances: {latency: 1.0}}\n";
+    engine_harness h(setup);
+    auto ids = h.sim_instances(2);
+    ids.resize(1);
+    auto sub = stop(ids);
+    sub.action = "RestartInstances";
+    auto r = h.submit(sub, 60s);
+    ASSERT_TRUE(r && *r) << (r ? r->error().message : "timeout");
+    const auto& b = (*r)->batch;
+    ASSERT_EQ(b.state, core::batch_state::submitted) << b.message;
+    ASSERT_EQ(b.entries.size(), 1u);
+    ASSERT_TRUE(h.run_until_all_terminal(30s)) << h.live_tasks() << " tasks still live";
+    EXPECT_EQ(h.st().task_state_of({"cvm", b.entries[0].request_id, b.region, b.id}),
+              core::task_state::failed)
+        << "a stale read of the status the reboot started from ended it as succeeded";
+}
+
 }  // namespace
 }  // namespace taskpoller::testing

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <cstdlib>
+#include <map>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -262,6 +263,7 @@ ground_truth_report check_against_simulator(const ctl::client_options& client, h
     // Every acknowledged batch: still known, terminal, not behind its acknowledged state.
     std::set<std::string> acked_ids;
     std::set<std::string> acked_resources, accepted_resources, unknown_resources;
+    std::map<std::string, std::string> entry_of;  // resource → its batch and entry, for messages
     for (const auto& a : acknowledged) {
         ++rep.batches;
         acked_ids.insert(a.batch_id);
@@ -295,6 +297,8 @@ ground_truth_report check_against_simulator(const ctl::client_options& client, h
         for (const auto& e : b.at("entries").as_array()) {
             const auto& entry = e.as_object();
             std::string resource = str(entry.at("resource_id"));
+            entry_of[resource] = a.batch_id + " (" + state + ", acknowledged as " + a.state +
+                                 "): " + json::serialize(entry);
             std::string entry_state = str(entry.at("state"));
             if (entry_state == "unknown") {
                 unknown_resources.insert(resource);
@@ -338,7 +342,10 @@ ground_truth_report check_against_simulator(const ctl::client_options& client, h
         if (!acked_resources.count(r)) {
             violation(r + " was executed but no client was told");
         } else if (!accepted_resources.count(r) && !unknown_resources.count(r)) {
-            violation(r + " was executed but is neither tracked nor marked unknown");
+            auto it = entry_of.find(r);
+            violation(r + " was executed but is neither tracked nor marked unknown: " +
+                      (it == entry_of.end() ? std::string("no entry names it")
+                                            : "entry of batch " + it->second));
         }
     }
     for (const auto& r : accepted_resources) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -80,6 +81,11 @@ temp_dir::temp_dir() {
 }
 
 temp_dir::~temp_dir() {
+    // TASKPOLLER_KEEP_TEST_DIRS=1 keeps it (a journal and daemon log to read after a failure).
+    if (const char* keep = std::getenv("TASKPOLLER_KEEP_TEST_DIRS"); keep && *keep == '1') {
+        std::fprintf(stderr, "kept %s\n", path_.c_str());
+        return;
+    }
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
 }

@@ -212,6 +212,26 @@ TEST(PollStateWrites, instance_states_decide_instance_tasks) {
     EXPECT_EQ(w.update.state, core::task_state::succeeded);
 }
 
+// A describe's answer may come long after its send; the cloud read the instances no sooner than
+// the send. The target status, seen without the transitional one, counts only from a read sent
+// past the settle delay (until then it may be a stale read of where the instance started).
+TEST(PollStateWrites, a_target_status_counts_only_from_a_read_sent_after_the_settle_delay) {
+    fixture f;
+    const auto t0 = f.clock.steady_now();
+    auto h = f.add_cvm(1);
+    auto action = f.reg.find_action("cvm", "StopInstances");
+    ASSERT_TRUE(action && (*action)->cvm);
+    const auto settle = (*action)->cvm->settle_delay;
+    ASSERT_GT(settle.count(), 0);
+    f.clock.advance(settle + 1s);  // the answer comes after the settle delay...
+    std::vector<instance_observation> seen{{.instance_id = "ins-1", .status = 4}};
+    auto early = t0 + settle / 2;  // ...to a describe sent before it
+    EXPECT_EQ(f.ps.apply_instances(h, seen, early).what, task_write::kind::running);
+    auto w = f.ps.apply_instances(h, seen, f.clock.steady_now());
+    EXPECT_EQ(w.what, task_write::kind::terminal);
+    EXPECT_EQ(w.update.state, core::task_state::succeeded);
+}
+
 }  // namespace
 }  // namespace taskpoller::engine::detail
 
