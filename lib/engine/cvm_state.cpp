@@ -159,7 +159,7 @@ cvm_task_state::cvm_task_state(cvm_rule rule, std::vector<std::string> instance_
     }
 }
 
-verdict cvm_task_state::observe(std::span<const instance_observation> seen, time_point now,
+verdict cvm_task_state::observe(std::span<const instance_observation> seen, time_point read_at,
                                 std::string_view request_id) {
     for (auto& inst : instances_) {
         const instance_observation* found = nullptr;
@@ -174,22 +174,22 @@ verdict cvm_task_state::observe(std::span<const instance_observation> seen, time
             continue;
         }
         if (rule_.by_resource_state()) {
-            judge_resource_state(rule_, opt_, inst.progress, found, now - submitted_,
+            judge_resource_state(rule_, opt_, inst.progress, found, read_at - submitted_,
                                  target_ ? std::string_view(*target_) : std::string_view{});
             continue;
         }
         std::optional<int> status;
         if (found != nullptr) status = found->status;
-        judge_instance(rule_, opt_, inst.progress, status, now - submitted_);
+        judge_instance(rule_, opt_, inst.progress, status, read_at - submitted_);
     }
     return state();
 }
 
 verdict cvm_task_state::observe_one(std::string_view instance_id, std::optional<int> status,
-                                    time_point now) {
+                                    time_point read_at) {
     for (auto& inst : instances_)
         if (inst.id == instance_id)
-            judge_instance(rule_, opt_, inst.progress, status, now - submitted_);
+            judge_instance(rule_, opt_, inst.progress, status, read_at - submitted_);
     return state();
 }
 

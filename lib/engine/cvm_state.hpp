@@ -93,12 +93,15 @@ class cvm_task_state {
     /// `seen`: the first wins. Returns the task's verdict.
     /// `request_id`: the task's RequestId (API 3.0 CVM rules compare it with
     /// LatestOperationRequestId; unused otherwise).
-    verdict observe(std::span<const instance_observation> seen, time_point now,
+    /// `read_at`: when the describe that saw them was *sent* (the cloud read no sooner; a late
+    /// answer's read is as old as its send, and the settle delay is judged from it).
+    verdict observe(std::span<const instance_observation> seen, time_point read_at,
                     std::string_view request_id = {});
 
-    /// One instance's observation (nullopt = absent). Unknown ids are ignored. Returns the
-    /// task's verdict.
-    verdict observe_one(std::string_view instance_id, std::optional<int> status, time_point now);
+    /// One instance's observation (nullopt = absent), read at `read_at` (as for observe()).
+    /// Unknown ids are ignored. Returns the task's verdict.
+    verdict observe_one(std::string_view instance_id, std::optional<int> status,
+                        time_point read_at);
 
     verdict state() const noexcept;
     /// For failed / not_found: "ins-1: status 1 (faulty); ins-2: ..."; empty otherwise.

@@ -182,14 +182,15 @@ TEST(EngineFaults, ALostAnswerOfACallThatNeverRanIsProvenNotExecuted) {
 
 // A describe whose answer arrives after the settle delay may still hold a read from before it: the
 // simulator reads its instances when the request comes and answers 1.5 s later (a latency
-// fault), while its reads stay stale for 0.9 s after a change. Judged by when the answer came,
-// the stale read of the first describe "proved" after the 1 s settle delay that a call which ran
-// did not (the soak test caught this as a resource executed but marked rejected).
+// fault), while its reads stay stale for 0.9 s after an operation starts (the operation lasts
+// 1.5 s, so the whole window applies). Judged by when the answer came, the stale read of the
+// first describe "proved" after the 1 s settle delay that a call which ran did not (the soak
+// test caught this as a resource executed but marked rejected).
 TEST(EngineFaults, ALateAnswerToADescribeIsAReadFromWhenItWasSent) {
     engine_setup setup;
     setup.sim_yaml =
         "instances: {running: 6, stopped: 0}\nstale_window: 900ms\n"
-        "operations:\n  default: {duration: {min: 300ms, max: 600ms}}\n"
+        "operations:\n  default: {duration: {min: 1500ms, max: 1500ms}}\n"
         "faults:\n  latency_delay: 1500ms\n"
         "  actions: {StopInstances: {close_after: 1.0}, DescribeInstances: {latency: 1.0}}\n";
     engine_harness h(setup);
