@@ -142,12 +142,6 @@ TEST(PollState, a_shared_cvm_task_is_polled_more_often_than_a_lone_one) {
     EXPECT_EQ(due[0].handle, hs[0]);
 }
 
-}  // namespace
-}  // namespace taskpoller::engine::detail
-
-namespace taskpoller::engine::detail {
-namespace {
-
 // Answers become task writes for the poller to apply; the store is never touched here.
 TEST(PollStateWrites, answers_become_writes_and_terminal_ones_release_the_task) {
     fixture f;
@@ -232,12 +226,6 @@ TEST(PollStateWrites, a_target_status_counts_only_from_a_read_sent_after_the_set
     EXPECT_EQ(w.update.state, core::task_state::succeeded);
 }
 
-}  // namespace
-}  // namespace taskpoller::engine::detail
-
-namespace taskpoller::engine::detail {
-namespace {
-
 // A configuration reload's polling settings apply from each task's next poll (tracker::
 // reconfigure → poller::set_options); due times already set stay.
 TEST(PollStateWrites, new_polling_options_apply_from_each_tasks_next_poll) {
@@ -298,12 +286,6 @@ TEST(PollStateLearning, learned_completion_needs_min_samples_of_the_profile) {
     EXPECT_FALSE(f.ps.learned_completion(other.key, 0.9));
     EXPECT_FALSE(f.ps.learned_completion({"lb", "nope"}, 0.9));
 }
-
-}  // namespace
-}  // namespace taskpoller::engine::detail
-
-namespace taskpoller::engine::detail {
-namespace {
 
 // Issue 18: a track request's own poll settings reach the scheduler; the other tasks keep the
 // configured schedule, and a reload keeps the own fields.
@@ -495,12 +477,6 @@ TEST(PollStateKeys, reserve_sizes_the_key_index_once) {
     EXPECT_EQ(f.ps.schedule().size(), 20'000u);
     for (int i = 0; i < 20'000; ++i) ASSERT_TRUE(f.ps.handle_of({"lb", std::to_string(5000 + i)}));
 }
-
-}  // namespace
-}  // namespace taskpoller::engine::detail
-
-namespace taskpoller::engine::detail {
-namespace {
 
 // Region names come from clients (an adopted task names its own): the poller's 16-bit region
 // ids must not wrap, or the 65,537th region's tasks would be polled in the first one's.
