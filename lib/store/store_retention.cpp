@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <numeric>
 
 #include "store/store.hpp"
@@ -173,10 +174,10 @@ void store::compact() {
         batch_ids_.reserve(batches_.size());
     }
     tokens_.clear();
-    for (auto* p : {&task_by_service_, &task_by_action_, &task_by_label_, &batch_by_service_,
-                    &batch_by_action_, &batch_by_label_}) {
-        p->clear();
-    }
+    const std::array<posting_lists*, 6> lists{&task_by_service_, &task_by_action_,
+                                              &task_by_label_,   &batch_by_service_,
+                                              &batch_by_action_, &batch_by_label_};
+    for (auto* p : lists) p->clear();
     task_states_.clear_all();
     batch_states_.clear_all();
     task_counts_ = {};
@@ -202,10 +203,7 @@ void store::compact() {
         link_entries(bpos);  // entries restored or replicated before their tasks
         collapse_entries(bpos);
     }
-    for (auto* p : {&task_by_service_, &task_by_action_, &task_by_label_, &batch_by_service_,
-                    &batch_by_action_, &batch_by_label_}) {
-        p->optimize();
-    }
+    for (auto* p : lists) p->optimize();
     rebuild_finished();
 }
 
